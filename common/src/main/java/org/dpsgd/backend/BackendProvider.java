@@ -1,0 +1,19 @@
+package org.dpsgd.backend;
+
+/**
+ * Service-provider entry point of a backend, found with {@link java.util.ServiceLoader}
+ * (META-INF/services/org.dpsgd.backend.BackendProvider). Cheap to construct; {@link #availability()}
+ * must not throw and must say why a backend cannot run.
+ */
+public interface BackendProvider {
+    /** Short name used in configs and on the command line: "djl", "ipu". */
+    String name();
+
+    /** Higher rank wins for {@code backend: auto} among available providers. */
+    int rank();
+
+    Availability availability();
+
+    /** Opens the backend on a device ("cpu", "gpu", "gpu:1", "ipu"...). */
+    Backend open(BackendOptions options);
+}

@@ -1,0 +1,39 @@
+package org.dpsgd.backend;
+
+import org.dpsgd.model.Network;
+
+/**
+ * A network living on a backend. The backend's whole privacy-relevant job is
+ * {@link #accumulateClipped}: per-sample gradients, clipped to L2 norm C, summed over real slots.
+ * Noise, scaling, the optimizer, sampling and accounting stay in {@code common}, identical on every
+ * backend. Parameters travel as one flat float vector in {@link Network#parameters()} order.
+ */
+public interface TrainableModel extends AutoCloseable {
+    Network network();
+
+    /**
+     * Adds sum over real slots i of g_i · min(1, C / ||g_i||) to the gradient accumulator, where g_i is
+     * the gradient of slot i's loss (the mean over its augmented copies) w.r.t. the trainable
+     * parameters. Masked slots add exactly zero.
+     */
+    BatchStats accumulateClipped(DeviceBatch batch, double clipNorm);
+
+    /** Non-private baseline: adds the unclipped per-sample gradient sum of the real slots. */
+    BatchStats accumulateUnclipped(DeviceBatch batch);
+
+    /** Unclipped per-sample gradient L2 norms of every slot (masked slots: whatever they are; callers ignore them). */
+    double[] perSampleGradientNorms(DeviceBatch batch);
+
+    /** Copies the accumulated gradient sum into {@code into} (length = parameter count) and zeroes the accumulator. */
+    void drainGradientSum(float[] into);
+
+    void readParameters(float[] into);
+
+    void writeParameters(float[] from);
+
+    /** Loss and accuracy of the real slots, no gradients. */
+    BatchStats evaluate(DeviceBatch batch);
+
+    @Override
+    void close();
+}

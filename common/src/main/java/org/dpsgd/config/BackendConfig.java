@@ -1,0 +1,41 @@
+package org.dpsgd.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.Map;
+
+/**
+ * @param name auto (IPU if available, else DJL), djl or ipu
+ * @param device auto, cpu, gpu, gpu:N, ipu
+ * @param strategy per-sample clipping strategy (DJL: auto, microbatch, bookkeeping, ...); the IPU always uses micro-batches
+ * @param settings backend-specific keys (DJL: threads, interop_threads, omp_wait_policy; IPU: replicas, precision,
+ *                 available_memory_proportion, executable_cache, stochastic_rounding)
+ */
+public record BackendConfig(
+        @JsonProperty("name") String name,
+        @JsonProperty("device") String device,
+        @JsonProperty("strategy") String strategy,
+        @JsonProperty("settings") Map<String, String> settings) {
+
+    public BackendConfig {
+        if (name == null) name = "auto";
+        if (device == null) device = "auto";
+        if (strategy == null) strategy = "auto";
+        settings = settings == null ? Map.of() : Map.copyOf(settings);
+    }
+
+    public static BackendConfig auto() {
+        return new BackendConfig(null, null, null, null);
+    }
+
+    public BackendConfig withName(String n) {
+        return new BackendConfig(n, device, strategy, settings);
+    }
+
+    public BackendConfig withDevice(String d) {
+        return new BackendConfig(name, d, strategy, settings);
+    }
+
+    public BackendConfig withStrategy(String s) {
+        return new BackendConfig(name, device, s, settings);
+    }
+}

@@ -1,0 +1,81 @@
+package org.dpsgd.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * DP settings. Give either {@code noiseMultiplier} (σ) or {@code targetEpsilon} (σ is then
+ * calibrated before the run and the run stops when the budget is reached).
+ *
+ * @param enabled false trains without privacy (a baseline); everything else is then ignored
+ * @param clipNorm C > 0, per-sample L2 clipping norm
+ * @param noiseMultiplier σ > 0: noise std is σ·C per coordinate
+ * @param targetEpsilon ε > 0 to calibrate σ for
+ * @param delta δ in (0, 1)
+ * @param accountant rdp or pld
+ * @param sampling poisson (default; the only mode the accountant's ε holds for) or shuffle
+ * @param noise secure (default: CSPRNG, hardened against floating-point attacks) or fast-insecure (seeded, for reproducible experiments only)
+ */
+public record PrivacyConfig(
+        @JsonProperty("enabled") Boolean enabled,
+        @JsonProperty("clip_norm") Double clipNorm,
+        @JsonProperty("noise_multiplier") Double noiseMultiplier,
+        @JsonProperty("target_epsilon") Double targetEpsilon,
+        @JsonProperty("delta") Double delta,
+        @JsonProperty("accountant") String accountant,
+        @JsonProperty("sampling") String sampling,
+        @JsonProperty("noise") String noise) {
+
+    public PrivacyConfig {
+        if (enabled == null) enabled = true;
+        if (accountant == null) accountant = "rdp";
+        if (sampling == null) sampling = "poisson";
+        if (noise == null) noise = "secure";
+        if (enabled) {
+            if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
+            if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
+            if (noiseMultiplier == null && targetEpsilon == null) {
+                throw new IllegalArgumentException("privacy: give noise_multiplier (σ) or target_epsilon (σ is then calibrated)");
+            }
+            if (noiseMultiplier != null && targetEpsilon != null) {
+                throw new IllegalArgumentException("privacy: give noise_multiplier or target_epsilon, not both");
+            }
+            if (noiseMultiplier != null && (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier))) {
+                throw new IllegalArgumentException("privacy.noise_multiplier must be a finite number > 0, got " + noiseMultiplier);
+            }
+            if (targetEpsilon != null && (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon))) {
+                throw new IllegalArgumentException("privacy.target_epsilon must be a finite number > 0, got " + targetEpsilon);
+            }
+            if (delta == null) throw new IllegalArgumentException("privacy.delta is required (e.g. 1e-5; below 1/N for N training examples)");
+            if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("privacy.delta must be in (0, 1), got " + delta);
+            if (!accountant.equals("rdp") && !accountant.equals("pld")) {
+                throw new IllegalArgumentException("privacy.accountant must be 'rdp' or 'pld', got '" + accountant + "'");
+            }
+            if (!sampling.equals("poisson") && !sampling.equals("shuffle")) {
+                throw new IllegalArgumentException("privacy.sampling must be 'poisson' or 'shuffle', got '" + sampling + "'");
+            }
+            if (!noise.equals("secure") && !noise.equals("fast-insecure")) {
+                throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + noise + "'");
+            }
+        }
+    }
+
+    public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
+        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null);
+    }
+
+    public static PrivacyConfig withTarget(double clipNorm, double epsilon, double delta) {
+        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null);
+    }
+
+    public static PrivacyConfig disabled() {
+        return new PrivacyConfig(false, null, null, null, null, null, null, null);
+    }
+
+    public PrivacyConfig withNoiseMultiplier(double sigma) {
+        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise);
+    }
+
+    public PrivacyConfig withNoise(String noiseMode) {
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode);
+    }
+}

@@ -1,0 +1,43 @@
+package org.dpsgd.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.dpsgd.backend.Availability;
+import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.Backends;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "backends", mixinStandardHelpOptions = true,
+        description = "Lists every backend, whether it can run here, and why not when it cannot.")
+final class BackendsCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "One JSON object on one line.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (BackendProvider p : Backends.providers()) {
+            Availability a = p.availability();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", p.name());
+            row.put("rank", p.rank());
+            row.put("available", a.available());
+            row.put("reason", a.reason());
+            rows.add(row);
+        }
+        if (json) {
+            System.out.println(new ObjectMapper().writeValueAsString(Map.of("backends", rows)));
+        } else {
+            for (Map<String, Object> r : rows) {
+                System.out.printf("%-5s %-12s %s%n", r.get("name"), Boolean.TRUE.equals(r.get("available")) ? "available" : "unavailable", r.get("reason"));
+            }
+            if (rows.isEmpty()) System.out.println("no backends on the class path");
+        }
+        return 0;
+    }
+}
