@@ -8,6 +8,13 @@ import picocli.CommandLine.Command;
         description = "Differentially private SGD for image classifiers on IPUs, GPUs and CPUs.",
         subcommands = {
                 BackendsCommand.class,
+                BenchCommand.class,
+                TrainCommand.class,
+                DemoCommand.class,
+                CompareCommand.class,
+                SweepCommand.class,
+                IpuCommand.class,
+                PrivacyCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

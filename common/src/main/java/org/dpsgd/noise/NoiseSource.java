@@ -1,0 +1,25 @@
+package org.dpsgd.noise;
+
+/** Adds i.i.d. Gaussian noise to gradient vectors. */
+public interface NoiseSource {
+    /** Adds N(0, std²) independently to each of {@code v[from..to)}. */
+    void addGaussian(float[] v, int from, int to, double std);
+
+    default void addGaussian(float[] v, double std) {
+        addGaussian(v, 0, v.length, std);
+    }
+
+    /** True for CSPRNG noise that nothing written down can reproduce; results must record it. */
+    boolean isSecure();
+
+    /**
+     * The number of {@code addGaussian} calls so far, which is all a seeded source needs to resume
+     * the same stream; null for a secure source (its key is never written; a resumed run re-keys).
+     */
+    Long exportState();
+
+    void restoreState(long calls);
+
+    /** "secure" or "fast-insecure", as in the config. */
+    String mode();
+}

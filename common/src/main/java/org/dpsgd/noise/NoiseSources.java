@@ -1,0 +1,21 @@
+package org.dpsgd.noise;
+
+import java.util.function.Consumer;
+
+/** Creates the noise source named by privacy.noise; the insecure one always announces itself. */
+public final class NoiseSources {
+    public static final String INSECURE_WARNING = "WARNING: INSECURE NOISE: privacy.noise is fast-insecure: the noise is "
+            + "reproducible from the seed, so it can be subtracted and the model has NO privacy; not for private data";
+
+    private NoiseSources() {}
+
+    /** "secure" (the default when null) or "fast-insecure" (emits {@link #INSECURE_WARNING} to {@code warn}). */
+    public static NoiseSource create(String mode, long seed, Consumer<String> warn) {
+        if (mode == null || mode.equals("secure")) return SecureGaussianNoise.create();
+        if (mode.equals("fast-insecure")) {
+            warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
+            return new FastInsecureGaussianNoise(seed);
+        }
+        throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + mode + "'");
+    }
+}

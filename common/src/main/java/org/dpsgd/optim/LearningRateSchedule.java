@@ -1,0 +1,32 @@
+package org.dpsgd.optim;
+
+import org.dpsgd.config.OptimizerConfig;
+
+/**
+ * Learning rate of step t (0-based) out of T: linear warm-up lr·(t+1)/W for t < W, then constant
+ * lr, or cosine from lr down to min_lr over the remaining T - W steps:
+ * min_lr + (lr - min_lr)·(1 + cos(π·(t - W)/(T - W)))/2.
+ */
+public record LearningRateSchedule(String kind, double lr, double minLr, int warmupSteps, long totalSteps) {
+    public LearningRateSchedule {
+        if (!kind.equals("constant") && !kind.equals("cosine")) {
+            throw new IllegalArgumentException("optimizer.schedule must be constant or cosine, got '" + kind + "'");
+        }
+        if (totalSteps <= 0) throw new IllegalArgumentException("total steps must be > 0, got " + totalSteps);
+        if (warmupSteps > totalSteps) {
+            throw new IllegalArgumentException("optimizer.warmup_steps=" + warmupSteps + " exceeds the run's " + totalSteps + " steps");
+        }
+    }
+
+    public static LearningRateSchedule from(OptimizerConfig c, long totalSteps) {
+        return new LearningRateSchedule(c.schedule(), c.lr(), c.minLr(), c.warmupSteps(), totalSteps);
+    }
+
+    public double at(long step) {
+        if (step < warmupSteps) return lr * (step + 1) / warmupSteps;
+        if (kind.equals("constant")) return lr;
+        long span = totalSteps - warmupSteps;
+        double progress = span <= 0 ? 1 : Math.min(1.0, (double) (step - warmupSteps) / span);
+        return minLr + (lr - minLr) * 0.5 * (1 + Math.cos(Math.PI * progress));
+    }
+}

@@ -1,0 +1,29 @@
+package org.dpsgd.optim;
+
+import org.dpsgd.config.OptimizerConfig;
+
+/** Builds the optimizer named in the config. */
+public final class Optimizers {
+    private Optimizers() {}
+
+    public static Optimizer create(OptimizerConfig c, TrainableMask mask) {
+        return switch (c.name()) {
+            case "sgd" -> new Sgd(c.momentum(), c.nesterov(), c.weightDecay(), mask);
+            case "adam" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), false, mask);
+            case "adamw" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), true, mask);
+            default -> throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + c.name() + "'");
+        };
+    }
+
+    static void checkState(OptimizerState s, String name, int size) {
+        if (!s.name().equals(name)) {
+            throw new IllegalArgumentException("optimizer state is for '" + s.name() + "' but this run uses '" + name + "'");
+        }
+        for (var e : s.buffers().entrySet()) {
+            if (e.getValue().length != size) {
+                throw new IllegalArgumentException("optimizer buffer " + e.getKey() + " has " + e.getValue().length
+                        + " entries, the model has " + size + " parameters");
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package org.dpsgd.sampling;
+
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+
+/**
+ * ChaCha20 keystream keyed with 32 bytes from the JDK's DRBG. The key lives only in this object:
+ * it has no accessor, is not serialised, and a restored run gets a fresh key (see
+ * {@link #exportState()}).
+ */
+public final class SecureRandomSource implements RandomSource {
+    private final ChaChaStream stream;
+
+    private SecureRandomSource(int[] key) {
+        this.stream = new ChaChaStream(key, 0);
+    }
+
+    /** A source keyed from {@code SecureRandom.getInstance("DRBG")}; refuses to run without it. */
+    public static SecureRandomSource create() {
+        return new SecureRandomSource(freshKey());
+    }
+
+    /** 8 key words from the DRBG. Fails loudly rather than falling back to a weaker generator. */
+    public static int[] freshKey() {
+        byte[] bytes = freshKeyBytes();
+        int[] key = ChaCha20.keyWords(bytes);
+        java.util.Arrays.fill(bytes, (byte) 0);
+        return key;
+    }
+
+    /** 32 key bytes from the DRBG (the caller owns and must not persist them). */
+    public static byte[] freshKeyBytes() {
+        SecureRandom drbg;
+        try {
+            drbg = SecureRandom.getInstance("DRBG");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK's DRBG SecureRandom is unavailable; refusing to sample or add noise "
+                    + "with a weaker generator (use a standard JDK 9+ or privacy.noise: fast-insecure for non-private tests)", e);
+        }
+        byte[] bytes = new byte[32];
+        drbg.nextBytes(bytes);
+        return bytes;
+    }
+
+    @Override public long nextLong() { return stream.nextLong(); }
+
+    @Override public boolean isSecure() { return true; }
+
+    @Override public byte[] exportState() { return null; }
+
+    @Override
+    public void restoreState(byte[] state) {
+        throw new IllegalStateException("a secure random source has no restorable state: a resumed run re-keys from the DRBG");
+    }
+
+    @Override public String toString() { return "SecureRandomSource(ChaCha20, DRBG-keyed)"; }
+}

@@ -1,0 +1,68 @@
+package org.dpsgd.train;
+
+import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.optim.Optimizer;
+import org.dpsgd.optim.TrainableMask;
+
+/**
+ * The arithmetic of one update, written once for every backend.
+ *
+ * <p>Private: g = (Σ_i clip_C(g_i) + N(0, σ²C²)) / (q·N) on trainable coordinates (frozen ones
+ * are zeroed), then the optimizer. The divisor is the EXPECTED batch size q·N: the realised
+ * Poisson size L is not an argument here at all, because dividing by it would publish L through
+ * the update and the accountant does not pay for that.
+ *
+ * <p>Non-private baseline: g = Σ_i g_i / L (no clipping, no noise).
+ */
+public final class DpSgdStep {
+    private final NoiseSource noise;
+    private final Optimizer optimizer;
+    private final TrainableMask mask;
+
+    public DpSgdStep(NoiseSource noise, Optimizer optimizer, TrainableMask mask) {
+        this.noise = noise;
+        this.optimizer = optimizer;
+        this.mask = mask;
+    }
+
+    /**
+     * @param clippedSum Σ clip_C(g_i) over the sampled examples; overwritten with the noisy gradient
+     * @param expectedBatchSize q·N
+     */
+    public void privateUpdate(float[] params, float[] clippedSum, double clipNorm, double noiseMultiplier,
+                              double expectedBatchSize, double lr) {
+        if (!(clipNorm > 0) || !(noiseMultiplier > 0) || !(expectedBatchSize > 0)) {
+            throw new IllegalArgumentException("private update needs C > 0, σ > 0 and q·N > 0; got C=" + clipNorm
+                    + ", σ=" + noiseMultiplier + ", q·N=" + expectedBatchSize);
+        }
+        check(params, clippedSum);
+        mask.zeroFrozen(clippedSum);
+        double std = noiseMultiplier * clipNorm;
+        for (int r = 0; r < mask.ranges(); r++) noise.addGaussian(clippedSum, mask.from(r), mask.to(r), std);
+        scale(clippedSum, 1.0 / expectedBatchSize);
+        optimizer.step(params, clippedSum, lr);
+    }
+
+    /** Non-private baseline; with no examples the step is skipped (the mean gradient is undefined). */
+    public boolean nonPrivateUpdate(float[] params, float[] sum, int realizedBatchSize, double lr) {
+        check(params, sum);
+        if (realizedBatchSize == 0) return false;
+        mask.zeroFrozen(sum);
+        scale(sum, 1.0 / realizedBatchSize);
+        optimizer.step(params, sum, lr);
+        return true;
+    }
+
+    private void check(float[] params, float[] grad) {
+        if (params.length != mask.size() || grad.length != mask.size()) {
+            throw new IllegalArgumentException("parameter/gradient length " + params.length + "/" + grad.length
+                    + " differs from the model's " + mask.size());
+        }
+    }
+
+    private void scale(float[] v, double s) {
+        for (int r = 0; r < mask.ranges(); r++) {
+            for (int i = mask.from(r); i < mask.to(r); i++) v[i] = (float) (v[i] * s);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package org.dpsgd.cli;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.dpsgd.backend.Backend;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.ModelOptions;
+import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.model.Network;
+import org.dpsgd.noise.NoiseSource;
+
+/**
+ * Times full training steps of several strategies on one fixed batch. A step is the gradient
+ * (clipped per sample, or the plain sum for "nonprivate"), Gaussian noise of std σ·C on every
+ * coordinate (private strategies only) and a plain SGD update through the host parameter vector,
+ * as the trainer does. Warm-up runs strategy by strategy (that is where each one's peak memory is
+ * read); timed steps then rotate through the strategies, so a change in machine load (the machine
+ * may be shared) hits every strategy alike and the ratios stay fair.
+ */
+final class BenchRun {
+    private final Backend backend;
+    private final Network network;
+    private final DeviceBatch batch;
+    private final NoiseSource noise;
+    private final double sigma;
+    private final double clip;
+    private final Map<String, String> settings;
+
+    BenchRun(Backend backend, Network network, DeviceBatch batch, NoiseSource noise, double sigma, double clip, Map<String, String> settings) {
+        this.backend = backend;
+        this.network = network;
+        this.batch = batch;
+        this.noise = noise;
+        this.sigma = sigma;
+        this.clip = clip;
+        this.settings = settings;
+    }
+
+    /** Per-strategy state: the model, its host parameters, and the timings. */
+    private final class Subject {
+        final String strategy;
+        final TrainableModel model;
+        final float[] params;
+        final float[] grad;
+        final double[] stepMs;
+        final double[] gradMs;
+        final double[] noiseMs;
+        double peakMb = Double.NaN;
+
+        Subject(String strategy, int steps) {
+            this.strategy = strategy;
+            this.model = backend.createModel(network, new ModelOptions(strategy, BatchLayout.of(batch.slots()), List.of(), settings));
+            int n = Math.toIntExact(network.parameterCount());
+            this.params = new float[n];
+            this.grad = new float[n];
+            this.stepMs = new double[steps];
+            this.gradMs = new double[steps];
+            this.noiseMs = new double[steps];
+            model.readParameters(params);
+        }
+
+        void step(int index) {
+            boolean nonPrivate = strategy.equals("nonprivate");
+            long t0 = System.nanoTime();
+            if (nonPrivate) model.accumulateUnclipped(batch);
+            else model.accumulateClipped(batch, clip);
+            model.drainGradientSum(grad);
+            long t1 = System.nanoTime();
+            if (!nonPrivate) noise.addGaussian(grad, sigma * clip);
+            long t2 = System.nanoTime();
+            float scale = (float) (0.01 / batch.slots());
+            for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];
+            model.writeParameters(params);
+            long t3 = System.nanoTime();
+            if (index >= 0) {
+                stepMs[index] = (t3 - t0) / 1e6;
+                gradMs[index] = (t1 - t0) / 1e6;
+                noiseMs[index] = (t2 - t1) / 1e6;
+            }
+        }
+
+        BenchResult result() {
+            double m = median(stepMs);
+            return new BenchResult(strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(gradMs), median(noiseMs));
+        }
+    }
+
+    List<BenchResult> run(List<String> strategies, int warmup, int steps, java.util.function.Consumer<String> progress) {
+        List<Subject> subjects = new ArrayList<>();
+        try {
+            for (String s : strategies) {
+                progress.accept("warming up " + s);
+                BenchMemory.resetPeak();
+                Subject subject = new Subject(s, steps);
+                subjects.add(subject);
+                for (int i = 0; i < Math.max(1, warmup); i++) subject.step(-1);
+                subject.peakMb = BenchMemory.peakMb();
+            }
+            progress.accept("timing " + steps + " rounds");
+            for (int i = 0; i < steps; i++) {
+                for (Subject subject : subjects) subject.step(i);
+            }
+            List<BenchResult> out = new ArrayList<>();
+            for (Subject subject : subjects) out.add(subject.result());
+            return out;
+        } finally {
+            for (Subject subject : subjects) subject.model.close();
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int m = s.length / 2;
+        return s.length % 2 == 1 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+    }
+}

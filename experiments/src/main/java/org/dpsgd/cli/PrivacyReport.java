@@ -1,0 +1,24 @@
+package org.dpsgd.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Map;
+
+/** Prints a privacy result: one JSON object on one line, or a few lines of text. */
+final class PrivacyReport {
+    private PrivacyReport() {
+    }
+
+    static void printJson(Map<String, Object> fields) {
+        try {
+            System.out.println(new ObjectMapper().writeValueAsString(fields));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
+        }
+    }
+
+    static String number(double x) {
+        if (Double.isInfinite(x)) return "∞";
+        return String.format("%.6g", x);
+    }
+}

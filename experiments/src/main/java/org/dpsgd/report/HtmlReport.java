@@ -1,0 +1,185 @@
+package org.dpsgd.report;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * The compare report: one self-contained HTML page (inline CSS and SVG; no scripts, fonts or
+ * external links, so it works offline and as well-formed XHTML) plus each chart as a PNG next to it.
+ */
+public final class HtmlReport {
+    private static final String CSS = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
+            + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}th{background:#f3f3f3}td.k,th.k{text-align:left}"
+            + "svg.chart{border:1px solid #ddd;margin:6px}.title{font-size:13px;font-weight:bold}.tick{font-size:10px;fill:#444}"
+            + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}";
+
+    private HtmlReport() {}
+
+    /** Writes {@code out} and the PNG charts beside it; returns the PNG files. */
+    public static List<Path> write(List<RunSummary> runs, Path out) {
+        if (runs.isEmpty()) throw new IllegalArgumentException("no runs to compare");
+        List<Chart> charts = charts(runs);
+        String html = html(runs, charts);
+        List<Path> pngs = new ArrayList<>();
+        try {
+            Path dir = out.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Files.writeString(out, html, StandardCharsets.UTF_8);
+            String base = out.getFileName().toString().replaceFirst("\\.x?html?$", "");
+            for (Chart c : charts) {
+                Path png = dir.resolve(base + "-" + c.id() + ".png");
+                PngChart.write(c, png);
+                pngs.add(png);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+        }
+        return pngs;
+    }
+
+    static List<Chart> charts(List<RunSummary> runs) {
+        List<Chart> out = new ArrayList<>();
+        out.add(Chart.lines("loss-vs-step", "Training loss", "step", "loss", series(runs, c -> c.step(), c -> c.loss())));
+        out.add(Chart.lines("accuracy-vs-step", "Test accuracy", "step", "test accuracy", series(runs, c -> c.evalStep(), c -> c.testAccuracy())));
+        out.add(Chart.lines("train-accuracy-vs-step", "Training accuracy (batch)", "step", "accuracy", series(runs, c -> c.step(), c -> c.accuracy())));
+        out.add(Chart.lines("accuracy-vs-epsilon", "Test accuracy against privacy spent", "ε", "test accuracy",
+                series(runs, c -> c.evalEpsilon(), c -> c.testAccuracy())));
+        out.add(Chart.lines("loss-vs-epsilon", "Training loss against privacy spent", "ε", "loss", series(runs, c -> c.epsilon(), c -> c.loss())));
+        Map<String, double[]> perBackend = new LinkedHashMap<>();
+        for (RunSummary r : runs) {
+            if (!Double.isFinite(r.examplesPerSecond())) continue;
+            String key = (r.backend().isEmpty() ? "?" : r.backend()) + (r.device().isEmpty() ? "" : " " + r.device());
+            double[] acc = perBackend.computeIfAbsent(key, k -> new double[2]);
+            acc[0] += r.examplesPerSecond();
+            acc[1]++;
+        }
+        List<Chart.Bar> bars = new ArrayList<>();
+        perBackend.forEach((k, v) -> bars.add(new Chart.Bar(k, v[0] / v[1])));
+        if (!bars.isEmpty()) out.add(Chart.bars("throughput", "Throughput per backend (mean over runs)", "examples / s", bars));
+        return out;
+    }
+
+    private static List<Series> series(List<RunSummary> runs, Function<RunSummary.Curves, double[]> x, Function<RunSummary.Curves, double[]> y) {
+        List<Series> s = new ArrayList<>();
+        for (RunSummary r : runs) s.add(new Series(r.label(), x.apply(r.curves()), y.apply(r.curves())));
+        return s;
+    }
+
+    static String html(List<RunSummary> runs, List<Chart> charts) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>dpsgd compare</title><style>")
+                .append(CSS).append("</style></head><body>\n");
+        sb.append("<h1>dpsgd: comparison of ").append(runs.size()).append(" run").append(runs.size() == 1 ? "" : "s").append("</h1>\n");
+        sb.append("<p class=\"note\">Generated ").append(Html.text(Instant.now().toString()))
+                .append(". Training loss and accuracy are measured on private batches and are diagnostics only; ε is at each run's δ.</p>\n");
+        sb.append("<h2>Runs</h2>\n").append(runsTable(runs));
+        sb.append(sideBySide(runs));
+        sb.append(configDiff(runs));
+        sb.append("<h2>Charts</h2>\n<div>");
+        for (Chart c : charts) sb.append(SvgChart.render(c)).append('\n');
+        sb.append("</div>\n</body></html>\n");
+        return sb.toString();
+    }
+
+    private static String runsTable(List<RunSummary> runs) {
+        StringBuilder sb = new StringBuilder("<table class=\"runs\"><tr><th class=\"k\">run</th><th class=\"k\">backend</th><th class=\"k\">device</th>"
+                + "<th class=\"k\">model</th><th>batch plan (micro × accum × replicas)</th><th>ε</th><th>δ</th><th>test accuracy</th>"
+                + "<th>examples/s</th><th>time (s)</th><th>steps</th><th class=\"k\">status</th></tr>\n");
+        for (RunSummary r : runs) {
+            sb.append("<tr><td class=\"k\" title=\"").append(Html.attr(r.source())).append("\">").append(Html.text(r.label())).append("</td>")
+                    .append(k(r.backend())).append(k(r.device())).append(k(r.model())).append(td(r.batchPlan()))
+                    .append(td(eps(r))).append(td(fmt(r.delta(), "%.1e"))).append(td(pct(r.testAccuracy())))
+                    .append(td(fmt(r.examplesPerSecond(), "%.1f"))).append(td(fmt(r.seconds(), "%.1f"))).append(td(Long.toString(r.steps())))
+                    .append(k(r.status())).append("</tr>\n");
+        }
+        return sb.append("</table>\n").toString();
+    }
+
+    /** Runs of the same experiment (config equal up to backend/device) in adjacent columns. */
+    private static String sideBySide(List<RunSummary> runs) {
+        Map<Map<String, String>, List<RunSummary>> groups = new LinkedHashMap<>();
+        for (RunSummary r : runs) if (!r.config().isEmpty()) groups.computeIfAbsent(r.experimentKey(), k -> new ArrayList<>()).add(r);
+        StringBuilder sb = new StringBuilder();
+        for (List<RunSummary> g : groups.values()) {
+            if (g.size() < 2) continue;
+            if (sb.length() == 0) sb.append("<h2>Same experiment, different backends</h2>\n");
+            String name = g.get(0).config().getOrDefault("name", "experiment");
+            sb.append("<h3>").append(Html.text(name)).append("</h3>\n<table class=\"same\"><tr><th class=\"k\"></th>");
+            for (RunSummary r : g) sb.append("<th>").append(Html.text(r.label())).append("</th>");
+            sb.append("</tr>\n");
+            row(sb, "backend", g, RunSummary::backend);
+            row(sb, "device", g, RunSummary::device);
+            row(sb, "batch plan", g, RunSummary::batchPlan);
+            row(sb, "ε", g, HtmlReport::eps);
+            row(sb, "test accuracy", g, r -> pct(r.testAccuracy()));
+            row(sb, "examples/s", g, r -> fmt(r.examplesPerSecond(), "%.1f"));
+            row(sb, "time (s)", g, r -> fmt(r.seconds(), "%.1f"));
+            sb.append("</table>\n");
+        }
+        return sb.toString();
+    }
+
+    /** Keys whose values differ between runs (a missing key shows as "—"). */
+    static String configDiff(List<RunSummary> runs) {
+        TreeSet<String> keys = new TreeSet<>();
+        for (RunSummary r : runs) keys.addAll(r.config().keySet());
+        List<String> differing = new ArrayList<>();
+        for (String key : keys) {
+            String first = runs.get(0).config().get(key);
+            for (RunSummary r : runs) {
+                if (!Objects.equals(first, r.config().get(key))) {
+                    differing.add(key);
+                    break;
+                }
+            }
+        }
+        if (runs.size() < 2) return "";
+        StringBuilder sb = new StringBuilder("<h2>Config differences</h2>\n");
+        if (differing.isEmpty()) return sb.append("<p>All runs have the same configuration.</p>\n").toString();
+        sb.append("<table class=\"diff\"><tr><th class=\"k\">key</th>");
+        for (RunSummary r : runs) sb.append("<th>").append(Html.text(r.label())).append("</th>");
+        sb.append("</tr>\n");
+        for (String key : differing) row(sb, key, runs, r -> r.config().getOrDefault(key, "—"));
+        return sb.append("</table>\n").toString();
+    }
+
+    private static void row(StringBuilder sb, String key, List<RunSummary> runs, Function<RunSummary, String> f) {
+        sb.append("<tr><td class=\"k\">").append(Html.text(key)).append("</td>");
+        for (RunSummary r : runs) sb.append(td(f.apply(r)));
+        sb.append("</tr>\n");
+    }
+
+    private static String td(String s) {
+        return "<td>" + Html.text(s) + "</td>";
+    }
+
+    private static String k(String s) {
+        return "<td class=\"k\">" + Html.text(s) + "</td>";
+    }
+
+    private static String fmt(double v, String f) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, f, v) : "—";
+    }
+
+    /** ε, flagged when the run's settings (insecure noise, shuffling) void the guarantee. */
+    static String eps(RunSummary r) {
+        String e = fmt(r.epsilon(), "%.3f");
+        return r.epsilonHolds() || e.equals("—") ? e : e + " (not a guarantee)";
+    }
+
+    private static String pct(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f%%", 100 * v) : "—";
+    }
+}

@@ -1,0 +1,331 @@
+package org.dpsgd.run;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.dpsgd.accounting.Accountants;
+import org.dpsgd.accounting.NoiseCalibration;
+import org.dpsgd.backend.Backend;
+import org.dpsgd.backend.BackendOptions;
+import org.dpsgd.backend.Backends;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ModelOptions;
+import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
+import org.dpsgd.config.PrivacyConfig;
+import org.dpsgd.data.Dataset;
+import org.dpsgd.data.Datasets;
+import org.dpsgd.data.Split;
+import org.dpsgd.model.ModelZoo;
+import org.dpsgd.model.Network;
+import org.dpsgd.train.DpSgdTrainer;
+import org.dpsgd.train.Evaluation;
+import org.dpsgd.train.StepResult;
+
+/**
+ * One training run from config to finished run folder: backend, data, σ calibration, trainer,
+ * progress, metrics, evaluation, checkpoints and run.json. Also continues a run from its newest
+ * checkpoint ({@link #resume}). Stops at the planned steps or at the privacy budget, never after.
+ */
+public final class TrainingRun {
+
+    /**
+     * @param stopAfterSteps test hook: return after this many steps without the final checkpoint or
+     *                       evaluation, as if the process had been killed (null = run to the end)
+     */
+    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+        public static Options quiet(PrintStream err) {
+            return new Options(null, null, err, err, new Progress(err, false), null);
+        }
+
+        public Options withStopAfter(long steps) {
+            return new Options(backend, device, out, err, progress, steps);
+        }
+    }
+
+    /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
+    public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
+                         double testLoss, double emaTestAccuracy, double trainSeconds, double wallSeconds, double examplesPerSecond,
+                         boolean epsilonHolds, float[] parameters) {}
+
+    private final ExperimentConfig config;
+    private final RunDirectory dir;
+    private final Options opts;
+    private final Map<String, Object> info;
+    private final Double sigmaFromRun;
+
+    private TrainingRun(ExperimentConfig config, RunDirectory dir, Options opts, Map<String, Object> info, Double sigmaFromRun) {
+        this.config = config;
+        this.dir = dir;
+        this.opts = opts;
+        this.info = info;
+        this.sigmaFromRun = sigmaFromRun;
+    }
+
+    /** A fresh run of {@code config} into {@code out} (which must not hold a run yet). */
+    public static Result start(ExperimentConfig config, Path out, Options opts) {
+        ExperimentConfig cfg = withCommandLineBackend(config, opts);
+        RunDirectory rd = RunDirectory.create(out);
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("name", cfg.name());
+        info.put("status", "starting");
+        info.put("started_at", Instant.now().toString());
+        return new TrainingRun(cfg, rd, opts, info, null).execute(false);
+    }
+
+    /** Continues the run in {@code runDir} from its newest checkpoint, with the config and σ it started with. */
+    public static Result resume(Path runDir, Options opts) {
+        RunDirectory rd = RunDirectory.open(runDir);
+        Map<String, Object> info = rd.readRunInfo();
+        Object yaml = info.get("config_yaml");
+        if (!(yaml instanceof String text)) throw new IllegalStateException(runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
+        ExperimentConfig cfg = withCommandLineBackend(ConfigLoader.parse(text, runDir.resolve(RunDirectory.RUN_JSON) + " (config_yaml)"), opts);
+        Double sigma = info.get("noise_multiplier") instanceof Number n ? n.doubleValue() : null;
+        return new TrainingRun(cfg, rd, opts, info, sigma).execute(true);
+    }
+
+    private static ExperimentConfig withCommandLineBackend(ExperimentConfig cfg, Options opts) {
+        ExperimentConfig c = cfg;
+        if (opts.backend() != null) c = c.withBackend(c.backend().withName(opts.backend()));
+        if (opts.device() != null) c = c.withBackend(c.backend().withDevice(opts.device()));
+        return c;
+    }
+
+    private Result execute(boolean resuming) {
+        long wallStart = System.nanoTime();
+        Progress progress = opts.progress();
+        // Data first: a missing dataset fails in a second, before a backend engine loads.
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
+        Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
+        var provider = Backends.select(config.backend().name(), msg -> progress.line("note: " + msg));
+        try (Backend backend = provider.open(new BackendOptions(config.backend().device(), config.backend().settings()))) {
+            Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
+            int replicas = replicas(config.backend().settings().getOrDefault("replicas", "1"));
+            BatchLayout layout = backend.layoutFor(net, new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), replicas));
+            PrivacyConfig p = config.privacy();
+            int n = train.size();
+            long planned = config.training().totalSteps(n);
+            Double sigma = p.enabled() ? resolveSigma(p, n, planned) : null;
+            try (TrainableModel model = backend.createModel(net, new ModelOptions(config.backend().strategy(), layout, List.of(), config.backend().settings()))) {
+                DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).log(progress::line);
+                if (p.enabled()) {
+                    b.accountant(Accountants.create(p.accountant())).accountantFactory(() -> Accountants.create(p.accountant())).noiseMultiplier(sigma);
+                }
+                try (DpSgdTrainer trainer = b.build()) {
+                    double priorSeconds = 0;
+                    long priorExamples = 0;
+                    if (resuming) {
+                        var latest = dir.checkpoints().latest().orElseThrow(() -> new IllegalStateException(
+                                dir.root() + " has no checkpoint to resume from (set training.checkpoint_every to checkpoint during a run)"));
+                        Checkpoints.Loaded loaded = Checkpoints.load(latest);
+                        CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.toString());
+                        trainer.restore(payload.trainer());
+                        priorSeconds = payload.trainSeconds();
+                        priorExamples = payload.examples();
+                        dir.metrics().truncateAfter(trainer.stepsDone());
+                        progress.line("resuming " + dir.root() + " from " + latest.getFileName() + " (step " + trainer.stepsDone() + " of " + planned + ")");
+                    }
+                    describe(backend, net, layout, train, test, trainer, planned, resuming);
+                    dir.writeRunInfo(info);
+                    return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
+                }
+            }
+        } catch (RuntimeException e) {
+            if (!"finished".equals(info.get("status")) && info.containsKey("config_yaml")) {
+                info.put("status", "failed");
+                info.put("error", String.valueOf(e.getMessage()));
+                info.put("ended_at", Instant.now().toString());
+                dir.writeRunInfo(info);
+            }
+            throw e;
+        } finally {
+            dir.metrics().close();
+        }
+    }
+
+    private static int replicas(String text) {
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("backend.settings.replicas must be a whole number, got '" + text + "'", e);
+        }
+    }
+
+    private double resolveSigma(PrivacyConfig p, int n, long planned) {
+        if (sigmaFromRun != null) return sigmaFromRun;
+        if (p.noiseMultiplier() != null) return p.noiseMultiplier();
+        double q = config.training().samplingRate(n);
+        NoiseCalibration.Result r = NoiseCalibration.calibrate(p.targetEpsilon(), p.delta(), q, planned, p.accountant());
+        opts.progress().line(String.format(java.util.Locale.ROOT, "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
+                r.noiseMultiplier(), p.targetEpsilon(), p.delta(), planned, q, p.accountant(), r.epsilon()));
+        info.put("calibrated_epsilon", r.epsilon());
+        return r.noiseMultiplier();
+    }
+
+    private void describe(Backend backend, Network net, BatchLayout layout, Dataset train, Dataset test, DpSgdTrainer trainer,
+                          long planned, boolean resuming) {
+        info.put("status", "running");
+        info.put("seed", config.seed());
+        info.put("backend", backend.name());
+        info.put("device", backend.device());
+        info.put("model", net.name());
+        info.put("parameters", net.parameterCount());
+        info.put("layout", Map.of("micro_batch_size", layout.microBatchSize(), "accumulation", layout.accumulation(), "replicas", layout.replicas()));
+        info.put("private", trainer.isPrivate());
+        info.put("noise_mode", config.privacy().noise());
+        info.put("sampling", config.privacy().sampling());
+        info.put("accountant", config.privacy().accountant());
+        if (trainer.isPrivate()) {
+            info.put("noise_multiplier", trainer.noiseMultiplier());
+            info.put("clip_norm", config.privacy().clipNorm());
+            info.put("delta", config.privacy().delta());
+            if (config.privacy().targetEpsilon() != null) info.put("target_epsilon", config.privacy().targetEpsilon());
+        }
+        info.put("epsilon_holds", trainer.epsilonHolds());
+        info.put("sampling_rate", trainer.samplingRate());
+        info.put("planned_steps", planned);
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("train", train.describe());
+        data.put("train_size", train.size());
+        data.put("input_shape", train.shape().toString());
+        data.put("classes", train.numClasses());
+        if (test != null) {
+            data.put("test", test.describe());
+            data.put("test_size", test.size());
+        }
+        info.put("dataset", data);
+        info.put("config_yaml", ConfigLoader.toYaml(config));
+        info.put("config", Json.MAPPER.convertValue(Json.MAPPER.valueToTree(config), new TypeReference<Map<String, Object>>() {}));
+        info.put("provenance", Provenance.collect(backend.versions()));
+        if (resuming) {
+            @SuppressWarnings("unchecked")
+            List<Object> resumes = info.get("resumed_at") instanceof List<?> l ? (List<Object>) l : new java.util.ArrayList<>();
+            resumes.add(Map.of("time", Instant.now().toString(), "step", trainer.stepsDone()));
+            info.put("resumed_at", resumes);
+            info.remove("final");
+            info.remove("ended_at");
+            info.remove("error");
+        }
+    }
+
+    private Result loop(DpSgdTrainer trainer, Dataset test, long planned, double priorSeconds, long priorExamples, long wallStart) {
+        TrainingConfig t = new TrainingConfig(config.training().logEvery(), config.training().evalEvery(), config.training().checkpointEvery());
+        double trainSeconds = priorSeconds;
+        long examples = priorExamples;
+        Window w = new Window();
+        Evaluation lastEval = null;
+        long lastEvalStep = -1;
+        Progress progress = opts.progress();
+        while (trainer.canStep()) {
+            StepResult r = trainer.step();
+            trainSeconds += r.seconds();
+            examples += r.batchSize();
+            w.add(r);
+            long s = r.step();
+            boolean last = !trainer.canStep();
+            if (s % t.logEvery == 0 || last) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("kind", "train");
+                m.put("step", s);
+                m.put("loss", w.stats.meanLoss());
+                m.put("accuracy", w.stats.accuracy());
+                m.put("clipped_fraction", w.stats.clippedFraction());
+                m.put("epsilon", r.epsilon());
+                m.put("examples_per_s", w.examplesPerSecond());
+                m.put("lr", r.lr());
+                m.put("batch_size", r.batchSize());
+                m.put("time", trainSeconds);
+                dir.metrics().append(m);
+                double eta = (planned - s) * (trainSeconds / Math.max(1, s));
+                progress.step(s, planned, w.stats.meanLoss(), w.stats.accuracy(), r.epsilon(), w.examplesPerSecond(), eta);
+                w = new Window();
+            }
+            if (t.evalEvery > 0 && s % t.evalEvery == 0 && test != null && !last) {
+                lastEval = evaluate(trainer, test, s, r.epsilon());
+                lastEvalStep = s;
+            }
+            if (t.checkpointEvery > 0 && s % t.checkpointEvery == 0 && !last) {
+                dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode());
+            }
+            if (opts.stopAfterSteps() != null && s >= opts.stopAfterSteps() && !last) {
+                progress.finish();
+                return result(trainer, "interrupted", planned, lastEval, trainSeconds, wallStart, examples);
+            }
+        }
+        progress.finish();
+        long s = trainer.stepsDone();
+        if (test != null && lastEvalStep != s) lastEval = evaluate(trainer, test, s, trainer.epsilon());
+        dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode());
+        String status = s < planned ? "stopped at the privacy budget" : "finished";
+        if (s < planned) progress.line("stopped after " + s + " of " + planned + " steps: one more step would exceed the target ε");
+        Result res = result(trainer, status, planned, lastEval, trainSeconds, wallStart, examples);
+        Map<String, Object> fin = new LinkedHashMap<>();
+        fin.put("step", s);
+        fin.put("epsilon", res.epsilon());
+        fin.put("delta", res.delta());
+        fin.put("test_accuracy", res.testAccuracy());
+        fin.put("test_loss", res.testLoss());
+        if (lastEval != null && lastEval.ema() != null) fin.put("ema_test_accuracy", res.emaTestAccuracy());
+        fin.put("examples_per_s", res.examplesPerSecond());
+        fin.put("seconds", trainSeconds);
+        fin.put("wall_seconds_this_process", res.wallSeconds());
+        info.put("final", fin);
+        info.put("status", status);
+        info.put("ended_at", Instant.now().toString());
+        dir.writeRunInfo(info);
+        return res;
+    }
+
+    private Evaluation evaluate(DpSgdTrainer trainer, Dataset test, long step, double epsilon) {
+        Evaluation e = trainer.evaluate(test);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", "eval");
+        m.put("step", step);
+        m.put("epsilon", epsilon);
+        m.put("test_loss", e.model().meanLoss());
+        m.put("test_accuracy", e.model().accuracy());
+        if (e.ema() != null) {
+            m.put("ema_test_loss", e.ema().meanLoss());
+            m.put("ema_test_accuracy", e.ema().accuracy());
+        }
+        dir.metrics().append(m);
+        opts.progress().line(String.format(java.util.Locale.ROOT, "eval at step %d: test accuracy %.2f%%%s, loss %.4f", step, 100 * e.model().accuracy(),
+                e.ema() == null ? "" : String.format(java.util.Locale.ROOT, " (EMA %.2f%%)", 100 * e.ema().accuracy()), e.model().meanLoss()));
+        return e;
+    }
+
+    private Result result(DpSgdTrainer trainer, String status, long planned, Evaluation eval, double trainSeconds, long wallStart, long examples) {
+        double eps = trainer.epsilon();
+        double delta = trainer.isPrivate() ? config.privacy().delta() : Double.NaN;
+        return new Result(dir.root(), status, trainer.stepsDone(), planned, eps, delta,
+                eval == null ? Double.NaN : eval.model().accuracy(), eval == null ? Double.NaN : eval.model().meanLoss(),
+                eval == null || eval.ema() == null ? Double.NaN : eval.ema().accuracy(),
+                trainSeconds, (System.nanoTime() - wallStart) * 1e-9, trainSeconds > 0 ? examples / trainSeconds : Double.NaN,
+                trainer.epsilonHolds(), trainer.parameters());
+    }
+
+    private record TrainingConfig(int logEvery, int evalEvery, int checkpointEvery) {}
+
+    /** Steps since the last log line. */
+    private static final class Window {
+        BatchStats stats = BatchStats.EMPTY;
+        double seconds;
+        long examples;
+
+        void add(StepResult r) {
+            stats = stats.plus(r.stats());
+            seconds += r.seconds();
+            examples += r.batchSize();
+        }
+
+        double examplesPerSecond() {
+            return seconds > 0 ? examples / seconds : Double.NaN;
+        }
+    }
+}

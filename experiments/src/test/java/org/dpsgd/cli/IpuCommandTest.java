@@ -1,0 +1,56 @@
+package org.dpsgd.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IpuCommandTest {
+    @TempDir Path dir;
+
+    @Test
+    void planPrintsLayoutAndVerdictWithoutAnIpu() throws Exception {
+        Path cfg = dir.resolve("r50.yaml");
+        Files.writeString(cfg, """
+                name: nanobatch-r50
+                model: {name: resnet50-gn}
+                data: {format: synthetic, path: 3x224x224/1000}
+                privacy: {clip_norm: 1.0, noise_multiplier: 2.5, delta: 8.0e-7}
+                training: {batch_size: 16384, steps: 10, micro_batch_size: 1, accumulation: 64}
+                backend: {name: ipu, settings: {replicas: '16', precision: fp16}}
+                """);
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            code = Main.run("ipu", "plan", "--config", cfg.toString());
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+        assertTrue(out.contains("16 replica(s) x 64 micro-batch(es) x 1 slot(s) = 1024 slots per device call"), out);
+        assertTrue(out.contains("about 16 device call(s) per step"), out);
+        assertTrue(out.contains("verdict              FITS"), out);
+    }
+
+    @Test
+    void planRefusesAnUnknownIpuSettingInOneLine() throws Exception {
+        Path cfg = dir.resolve("bad.yaml");
+        Files.writeString(cfg, """
+                model: {name: small-cnn}
+                data: {format: synthetic}
+                privacy: {clip_norm: 1.0, noise_multiplier: 1.0, delta: 1.0e-5}
+                training: {batch_size: 64, steps: 1}
+                backend: {settings: {replica: '2'}}
+                """);
+        assertEquals(2, Main.run("ipu", "plan", "--config", cfg.toString()));
+    }
+}

@@ -1,0 +1,54 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/** Long-lived constant arrays (layer-norm unit weights, unfold kernels), created once per model. */
+final class Constants {
+    private final NDManager manager;
+    private final Precision precision;
+    private final Map<String, NDArray> cache = new HashMap<>();
+
+    Constants(NDManager manager, Precision precision) {
+        this.manager = manager;
+        this.precision = precision;
+    }
+
+    NDArray ones(long n) {
+        return get("ones" + n, m -> m.ones(new Shape(n), precision.type));
+    }
+
+    NDArray zeros(long n) {
+        return get("zeros" + n, m -> m.zeros(new Shape(n), precision.type));
+    }
+
+    /**
+     * The fixed kernel that makes a grouped convolution (groups = C_in) an unfold / im2col: output
+     * channel c*k*k + j copies input channel c at kernel position j, which is PyTorch's weight order.
+     */
+    NDArray unfoldKernel(int channels, int k) {
+        return get("unfold" + channels + "x" + k, m -> {
+            int kk = k * k;
+            double[] w = new double[channels * kk * kk];
+            for (int c = 0; c < channels; c++) {
+                for (int j = 0; j < kk; j++) w[(c * kk + j) * kk + j] = 1.0;
+            }
+            return precision.create(m, w, new Shape(channels * kk, 1, k, k));
+        });
+    }
+
+    private NDArray get(String key, Function<NDManager, NDArray> make) {
+        NDArray a = cache.get(key);
+        if (a == null) {
+            a = make.apply(manager);
+            NDScope.unregister(a);
+            cache.put(key, a);
+        }
+        return a;
+    }
+}

@@ -1,0 +1,83 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Book-keeping for one convolution. With a the unfolded input [T', d] and g the output gradient
+ * [T', p] of one slot (T' = copies x positions), the weight gradient is gᵀa. Its squared norm is
+ * the ghost norm ⟨aaᵀ, ggᵀ⟩ when 2T'² <= p·d (Bu et al.'s mixed rule), else it is formed explicitly.
+ * The clipped sum is Σ_i c_i g_iᵀ a_i = (c∘g)ᵀ a over all positions: one matmul, no second backward.
+ */
+final class ConvTap implements Tap {
+    private final ConvOp op;
+    private final int slots;
+    private final int copies;
+    private final NDArray input;
+    private final NDArray zero;
+    private final NDArray[] standardized;
+    private NDArray unfolded;      // [S, T', d]
+    private NDArray outGrad;       // [S, T', p]
+    private NDArray perSample;     // [S, p, d] when formed explicitly
+    private NDArray biasPerSample; // [S, p]
+
+    ConvTap(ConvOp op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
+        this.op = op;
+        this.slots = slots;
+        this.copies = copies;
+        this.input = input;
+        this.zero = zero;
+        this.standardized = standardized;
+    }
+
+    /** Whether the ghost norm is cheaper (Bu et al.): 2T² <= p·d; never with weight standardisation (its Jacobian is not of the form gᵀa). */
+    static boolean useGhost(long positions, long p, long d, boolean standardized) {
+        return !standardized && 2 * positions * positions <= p * d;
+    }
+
+    @Override public NDArray squaredNorms() {
+        NDArray g = zero.getGradient();
+        long p = g.getShape().get(1);
+        long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
+        outGrad = g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
+        NDArray sq = null;
+        if (op.weightTrainable()) {
+            NDArray u = op.unfold(input);
+            long d = u.getShape().get(2);
+            unfolded = u.reshape(slots, tPrime, d);
+            if (useGhost(tPrime, p, d, standardized != null)) {
+                NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
+                NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
+                sq = aa.mul(gg).sum(new int[] {1, 2});
+            } else {
+                perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
+                if (standardized != null) perSample = op.standardizationBackward(perSample, standardized);
+                sq = perSample.square().sum(new int[] {1, 2});
+            }
+        }
+        if (op.biasTrainable()) {
+            biasPerSample = outGrad.sum(new int[] {1});
+            NDArray b = biasPerSample.square().sum(new int[] {1});
+            sq = sq == null ? b : sq.add(b);
+        }
+        return sq;
+    }
+
+    @Override public void accumulateClipped(NDArray c) {
+        if (op.weightTrainable()) {
+            NDArray sum;
+            if (perSample != null) {
+                sum = perSample.mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
+            } else {
+                long p = outGrad.getShape().get(2);
+                long d = unfolded.getShape().get(2);
+                NDArray scaled = outGrad.mul(c.reshape(slots, 1, 1)).reshape(-1, p);
+                sum = scaled.transpose().matMul(unfolded.reshape(-1, d));
+            }
+            NDArray acc = op.store.accumulator(op.weight);
+            acc.addi(sum.reshape(acc.getShape()));
+        }
+        if (op.biasTrainable()) {
+            op.store.accumulator(op.bias).addi(biasPerSample.mul(c.reshape(slots, 1)).sum(new int[] {0}));
+        }
+    }
+}

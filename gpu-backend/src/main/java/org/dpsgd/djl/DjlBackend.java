@@ -1,0 +1,86 @@
+package org.dpsgd.djl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.dpsgd.backend.Backend;
+import org.dpsgd.backend.BackendOptions;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.ModelOptions;
+import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.model.Network;
+
+/** An opened DJL backend on one device (cpu or a CUDA GPU). */
+public final class DjlBackend implements Backend {
+    private final Engine engine;
+    private final Device device;
+    private final BackendOptions options;
+
+    public DjlBackend(BackendOptions options) {
+        this.options = options;
+        DjlThreads.applyBeforeEngineLoads(options);
+        this.engine = Engine.getEngine("PyTorch");
+        DjlThreads.markLoaded();
+        DjlThreads.applyAfterEngineLoads(options);
+        this.device = parseDevice(options.device(), engine.getGpuCount());
+    }
+
+    /** auto: first GPU if any, else cpu; gpu / gpu:N refuse when there is no such GPU rather than silently using the CPU. */
+    static Device parseDevice(String spec, int gpuCount) {
+        String s = spec == null ? "auto" : spec.trim().toLowerCase();
+        if (s.equals("auto")) return gpuCount > 0 ? Device.gpu(0) : Device.cpu();
+        if (s.equals("cpu")) return Device.cpu();
+        if (s.equals("gpu") || s.equals("cuda") || s.startsWith("gpu:") || s.startsWith("cuda:")) {
+            int id = 0;
+            int colon = s.indexOf(':');
+            if (colon >= 0) {
+                try {
+                    id = Integer.parseInt(s.substring(colon + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("device '" + spec + "': expected gpu:N with a GPU index N");
+                }
+            }
+            if (id < 0 || id >= gpuCount) {
+                throw new IllegalStateException("device '" + spec + "' requested but PyTorch sees " + gpuCount
+                        + " GPU(s); use device cpu, or build with a CUDA flavour (see docs/djl.md)");
+            }
+            return Device.gpu(id);
+        }
+        throw new IllegalArgumentException("unknown device '" + spec + "' for backend djl; use auto, cpu, gpu or gpu:N");
+    }
+
+    @Override public String name() {
+        return "djl";
+    }
+
+    @Override public String device() {
+        return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
+    }
+
+    /** Threads and OpenMP policy in force, for run provenance. */
+    public String threadInfo() {
+        return DjlThreads.describe();
+    }
+
+    @Override public Map<String, String> versions() {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("djl", Engine.getDjlVersion());
+        v.put("pytorch", engine.getVersion());
+        v.put("threads", DjlThreads.describe());
+        return v;
+    }
+
+    /** The DJL backend runs one micro-batch per call, on one device. */
+    @Override public BatchLayout layoutFor(Network network, BatchLayout requested) {
+        return new BatchLayout(requested.microBatchSize(), 1, 1);
+    }
+
+    @Override public TrainableModel createModel(Network network, ModelOptions modelOptions) {
+        return new DjlTrainableModel(network, modelOptions, device, options);
+    }
+
+    @Override public void close() {
+        // Models own their NDManagers; the engine stays loaded for the life of the process.
+    }
+}

@@ -1,0 +1,154 @@
+package org.dpsgd.djl;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import java.util.List;
+import org.dpsgd.backend.BackendOptions;
+import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.ModelOptions;
+import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.model.Initializer;
+import org.dpsgd.model.Network;
+import org.dpsgd.model.ParamSpec;
+
+/**
+ * A network on the DJL backend. Clipping goes through the strategy named in
+ * {@link ModelOptions#strategy()}; the unclipped sum and evaluation use plain batched autograd.
+ * Every call runs inside its own NDScope, so nothing it creates outlives it.
+ */
+public final class DjlTrainableModel implements TrainableModel {
+    private final Network network;
+    private final NDManager manager;
+    private final ModelRuntime rt;
+    private final ClippingStrategy strategy;
+    private final String strategyName;
+
+    public DjlTrainableModel(Network network, ModelOptions options, Device device, BackendOptions backendOptions) {
+        this.network = network;
+        Precision precision = Precision.from(options.settings(), backendOptions.settings());
+        List<ParamSpec> specs = network.parameters();
+        boolean[] trainable = new boolean[specs.size()];
+        for (int i = 0; i < specs.size(); i++) trainable[i] = !options.isFrozen(specs.get(i).name());
+        for (String prefix : options.frozenPrefixes()) {
+            if (specs.stream().noneMatch(p -> p.name().startsWith(prefix))) {
+                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of " + network.name()
+                        + " (names look like " + specs.get(0).name() + ", " + specs.get(specs.size() - 1).name() + ")");
+            }
+        }
+        long seed = Long.parseLong(options.settings().getOrDefault("seed", "0"));
+        this.manager = NDManager.newBaseManager(device);
+        Constants constants = new Constants(manager, precision);
+        ParameterStore store = new ParameterStore(manager, precision, network, trainable, Initializer.initialize(network, seed));
+        this.rt = new ModelRuntime(network, manager, precision, store, constants);
+        this.strategyName = options.strategy();
+        this.strategy = ClippingStrategy.create(options.strategy(), rt);
+    }
+
+    public String strategy() {
+        return strategyName.equals("auto") ? "bookkeeping" : strategyName;
+    }
+
+    @Override public Network network() {
+        return network;
+    }
+
+    @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+        if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) {
+            throw new IllegalArgumentException("clip norm must be a positive finite number, got " + clipNorm);
+        }
+        return strategy.run(batch, clipNorm, true, new double[batch.slots()]);
+    }
+
+    @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
+        rt.checkBatch(batch);
+        ParameterStore store = rt.store;
+        store.freshLeaves(true);
+        int slots = batch.slots();
+        int k = batch.multiplicity();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray[] out = ModelRuntime.withGrad(() -> {
+                NDArray logits = rt.lowered.forward(rt.inputs(batch, 0, slots), Tape.NONE);
+                NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(batch, 0, slots), slots, k);
+                if (store.anyTrainable()) rt.backward(loss.mul(rt.mask(batch)).sum());
+                return new NDArray[] {logits, loss};
+            });
+            for (int i = 0; i < store.count(); i++) {
+                if (store.trainable(i)) store.accumulator(i).addi(store.value(i).getGradient());
+            }
+            store.freshLeaves(false);
+            return stats(batch, out[0], out[1]);
+        }
+    }
+
+    @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
+        double[] norms = new double[batch.slots()];
+        if (strategyName.equals("nonprivate")) {
+            new MicrobatchStrategy(rt).run(batch, Double.POSITIVE_INFINITY, false, norms);
+        } else {
+            strategy.run(batch, Double.POSITIVE_INFINITY, false, norms);
+        }
+        return norms;
+    }
+
+    @Override public void drainGradientSum(float[] into) {
+        rt.store.drain(into);
+    }
+
+    @Override public void readParameters(float[] into) {
+        rt.store.read(into);
+    }
+
+    @Override public void writeParameters(float[] from) {
+        rt.store.write(from);
+    }
+
+    @Override public BatchStats evaluate(DeviceBatch batch) {
+        rt.checkBatch(batch);
+        int slots = batch.slots();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            return ModelRuntime.withoutGrad(() -> {
+                NDArray logits = rt.lowered.forward(rt.inputs(batch, 0, slots), Tape.NONE);
+                NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(batch, 0, slots), slots, batch.multiplicity());
+                return stats(batch, logits, loss);
+            });
+        }
+    }
+
+    private BatchStats stats(DeviceBatch batch, NDArray logits, NDArray loss) {
+        double[] l = Precision.toDoubles(loss);
+        long[] pred = ModelRuntime.predictions(logits, batch.slots(), batch.multiplicity());
+        long samples = 0;
+        long correct = 0;
+        double lossSum = 0;
+        for (int i = 0; i < batch.slots(); i++) {
+            if (batch.mask()[i] == 0f) continue;
+            samples++;
+            lossSum += l[i];
+            if (pred[i] == batch.labels()[i]) correct++;
+        }
+        return new BatchStats(samples, lossSum, correct, 0, 0);
+    }
+
+    /** Logits of every copy [slots*K*classes], row-major, in double; for tests of the lowering. */
+    double[] logits(DeviceBatch batch) {
+        rt.checkBatch(batch);
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            return ModelRuntime.withoutGrad(() -> Precision.toDoubles(rt.lowered.forward(rt.inputs(batch, 0, batch.slots()), Tape.NONE)));
+        }
+    }
+
+    /** Arrays currently alive in this model's manager (parameters, accumulators, constants); tests use it to find leaks. */
+    int liveArrays() {
+        return manager.getManagedArrays().size();
+    }
+
+    @Override public void close() {
+        manager.close();
+    }
+}

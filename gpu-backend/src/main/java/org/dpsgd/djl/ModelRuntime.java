@@ -1,0 +1,103 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.model.Network;
+
+/** What every strategy shares: the device manager, parameters, lowered network, and batch-to-array helpers. */
+final class ModelRuntime {
+    final Network network;
+    final NDManager manager;
+    final Precision precision;
+    final ParameterStore store;
+    final LoweredNetwork lowered;
+
+    ModelRuntime(Network network, NDManager manager, Precision precision, ParameterStore store, Constants constants) {
+        this.network = network;
+        this.manager = manager;
+        this.precision = precision;
+        this.store = store;
+        this.lowered = new LoweredNetwork(network, store, constants);
+    }
+
+    void checkBatch(DeviceBatch b) {
+        if (!b.shape().equals(network.input())) {
+            throw new IllegalArgumentException("batch shape " + b.shape() + " does not match the network input " + network.input());
+        }
+        for (int i = 0; i < b.slots(); i++) {
+            if (b.mask()[i] != 0f && (b.labels()[i] < 0 || b.labels()[i] >= network.numClasses())) {
+                throw new IllegalArgumentException("slot " + i + " has label " + b.labels()[i] + " outside [0, " + network.numClasses() + ")");
+            }
+        }
+    }
+
+    /** Inputs of slots [from, from+count) with all their copies: [count*K, C, H, W]. */
+    NDArray inputs(DeviceBatch b, int from, int count) {
+        org.dpsgd.model.Shape s = b.shape();
+        int k = b.multiplicity();
+        return precision.create(manager, b.inputs(), b.inputOffset(from, 0), count * k * s.size(),
+                new Shape((long) count * k, s.channels(), s.height(), s.width()));
+    }
+
+    /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes]. */
+    NDArray oneHot(DeviceBatch b, int from, int count) {
+        int k = b.multiplicity();
+        int classes = network.numClasses();
+        double[] h = new double[count * k * classes];
+        for (int i = 0; i < count; i++) {
+            int label = b.labels()[from + i];
+            if (label < 0 || label >= classes) continue; // padding slot with a junk label: all-zero row
+            for (int c = 0; c < k; c++) h[(i * k + c) * classes + label] = 1.0;
+        }
+        return precision.create(manager, h, new Shape((long) count * k, classes));
+    }
+
+    NDArray mask(DeviceBatch b) {
+        double[] m = new double[b.slots()];
+        for (int i = 0; i < m.length; i++) m[i] = b.mask()[i] != 0f ? 1.0 : 0.0;
+        return precision.create(manager, m, new Shape(m.length));
+    }
+
+    /** Per-slot cross-entropy [count]: the mean over the slot's copies of -log softmax at the label. */
+    static NDArray perSlotLoss(NDArray logits, NDArray oneHot, int count, int copies) {
+        NDArray nll = logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).neg();
+        return copies == 1 ? nll : nll.reshape(count, copies).mean(new int[] {1});
+    }
+
+    /** Predicted class per slot, from the copies' mean logits. */
+    static long[] predictions(NDArray logits, int count, int copies) {
+        NDArray l = copies == 1 ? logits : logits.reshape(count, copies, -1).mean(new int[] {1});
+        return l.argMax(1).toLongArray();
+    }
+
+    /** Back-propagates a scalar (DJL's collector allows one per process, so this calls the engine directly). */
+    void backward(NDArray scalar) {
+        NDArray ones = manager.ones(scalar.getShape(), scalar.getDataType());
+        JniUtils.backward((PtNDArray) scalar, (PtNDArray) ones, false, false);
+    }
+
+    /** Runs {@code body} with autograd recording on, restoring the previous mode afterwards. */
+    static <T> T withGrad(java.util.function.Supplier<T> body) {
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try {
+            return body.get();
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+    }
+
+    static <T> T withoutGrad(java.util.function.Supplier<T> body) {
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return body.get();
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.dpsgd.model.Network;
+import org.dpsgd.model.ParamSpec;
+
+/**
+ * The network's parameters as device arrays (PyTorch layouts, {@link Network#parameters()} order),
+ * which of them are trainable, and the device-side accumulator of the (clipped) gradient sum.
+ */
+final class ParameterStore {
+    private final NDManager manager;
+    private final Precision precision;
+    private final List<ParamSpec> specs;
+    private final int[] offsets;
+    private final boolean[] trainable;
+    private final NDArray[] values;
+    private final NDArray[] accumulators;
+    private final Map<String, Integer> index = new HashMap<>();
+
+    ParameterStore(NDManager manager, Precision precision, Network network, boolean[] trainable, float[] initial) {
+        this.manager = manager;
+        this.precision = precision;
+        this.specs = network.parameters();
+        this.offsets = network.parameterOffsets();
+        this.trainable = trainable.clone();
+        this.values = new NDArray[specs.size()];
+        this.accumulators = new NDArray[specs.size()];
+        for (int i = 0; i < specs.size(); i++) {
+            index.put(specs.get(i).name(), i);
+            accumulators[i] = keep(manager.zeros(shape(i), precision.type));
+        }
+        write(initial);
+    }
+
+    int count() {
+        return specs.size();
+    }
+
+    int indexOf(String name) {
+        Integer i = index.get(name);
+        if (i == null) throw new IllegalStateException("no parameter named " + name);
+        return i;
+    }
+
+    ParamSpec spec(int i) {
+        return specs.get(i);
+    }
+
+    boolean trainable(int i) {
+        return trainable[i];
+    }
+
+    boolean anyTrainable() {
+        for (boolean t : trainable) if (t) return true;
+        return false;
+    }
+
+    NDArray value(int i) {
+        return values[i];
+    }
+
+    NDArray accumulator(int i) {
+        return accumulators[i];
+    }
+
+    Shape shape(int i) {
+        int[] s = specs.get(i).shape();
+        long[] l = new long[s.length];
+        for (int k = 0; k < s.length; k++) l[k] = s[k];
+        return new Shape(l);
+    }
+
+    /**
+     * Makes every trainable parameter a fresh autograd leaf (a detached view of the same storage,
+     * no copy) that requires a gradient or not. Fresh leaves are used instead of zeroing .grad in
+     * place: PyTorch may hand two parameters the very same gradient tensor (e.g. the biases of two
+     * GroupNorms whose outputs are summed, at batch size 1), and an in-place zero followed by
+     * accumulation would then count the next gradient twice.
+     */
+    void freshLeaves(boolean requireGradient) {
+        for (int i = 0; i < values.length; i++) {
+            if (!trainable[i]) continue;
+            NDArray fresh = keep(values[i].stopGradient());
+            if (requireGradient) fresh.setRequiresGradient(true);
+            values[i].close();
+            values[i] = fresh;
+        }
+    }
+
+    void read(float[] into) {
+        checkLength(into.length);
+        for (int i = 0; i < values.length; i++) Precision.copyOut(values[i], into, offsets[i]);
+    }
+
+    /** Replaces every parameter array (a fresh leaf, so autograd state never carries over). */
+    void write(float[] from) {
+        checkLength(from.length);
+        for (int i = 0; i < values.length; i++) {
+            NDArray host = precision.create(manager, from, offsets[i], specs.get(i).size(), shape(i));
+            // Arrays made from Java data borrow a Java-owned buffer; parameters must own native
+            // memory, because freshLeaves() keeps detached views after the original handle is closed.
+            NDArray fresh = keep(host.duplicate());
+            host.close();
+            if (values[i] != null) values[i].close();
+            values[i] = fresh;
+        }
+    }
+
+    void drain(float[] into) {
+        checkLength(into.length);
+        for (int i = 0; i < values.length; i++) {
+            Precision.copyOut(accumulators[i], into, offsets[i]);
+            // A fresh zero array (not x - x), so a non-finite value can never survive a drain.
+            accumulators[i].close();
+            accumulators[i] = keep(manager.zeros(shape(i), precision.type));
+        }
+    }
+
+    private void checkLength(int n) {
+        long expected = 0;
+        for (ParamSpec p : specs) expected += p.size();
+        if (n != expected) {
+            throw new IllegalArgumentException("parameter vector has length " + n + " but the network has " + expected + " parameters");
+        }
+    }
+
+    /** Long-lived arrays must survive any NDScope a caller may have open. */
+    private static NDArray keep(NDArray a) {
+        NDScope.unregister(a);
+        return a;
+    }
+}

@@ -1,0 +1,45 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the book-keeping strategy records during the forward pass: for every layer with trainable
+ * parameters, the layer's input (or normalised input) and a zero leaf added to its output, whose
+ * gradient after the backward pass is the per-sample output gradient.
+ */
+final class Tape {
+    static final Tape NONE = new Tape(null, 0, 0);
+
+    private final NDManager manager;
+    final int slots;
+    final int copies;
+    private final List<Tap> taps = new ArrayList<>();
+
+    Tape(NDManager manager, int slots, int copies) {
+        this.manager = manager;
+        this.slots = slots;
+        this.copies = copies;
+    }
+
+    boolean recording() {
+        return manager != null;
+    }
+
+    /** Adds a zero leaf that requires a gradient to {@code y}; returns y + leaf and the leaf. */
+    NDArray[] withLeaf(NDArray y) {
+        NDArray zero = manager.zeros(y.getShape(), y.getDataType());
+        zero.setRequiresGradient(true);
+        return new NDArray[] {y.add(zero), zero};
+    }
+
+    void add(Tap tap) {
+        taps.add(tap);
+    }
+
+    List<Tap> taps() {
+        return taps;
+    }
+}

@@ -1,0 +1,85 @@
+package org.dpsgd.djl;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.dpsgd.backend.BackendOptions;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.ModelOptions;
+import org.dpsgd.model.Network;
+
+/** Shared helpers: one backend per test JVM, seeded random batches, error measures. */
+final class TestSupport {
+    private TestSupport() {}
+
+    private static DjlBackend backend;
+
+    static synchronized DjlBackend backend() {
+        if (backend == null) backend = new DjlBackend(BackendOptions.cpu());
+        return backend;
+    }
+
+    static DjlTrainableModel model(Network net, String strategy, String dtype, List<String> frozen) {
+        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, Map.of("dtype", dtype, "seed", "7"));
+        return (DjlTrainableModel) backend().createModel(net, o);
+    }
+
+    /** Gaussian inputs times {@code scale}; labels uniform; the listed slots are padding. */
+    static DeviceBatch batch(Network net, int slots, int copies, long seed, double scale, int... padded) {
+        DeviceBatch b = new DeviceBatch(net.input(), slots, copies);
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = b.inputs();
+        for (int i = 0; i < x.length; i++) x[i] = (float) (gaussian(r) * scale);
+        for (int s = 0; s < slots; s++) {
+            b.labels()[s] = r.nextInt(net.numClasses());
+            b.mask()[s] = 1f;
+            b.exampleIds()[s] = s;
+        }
+        for (int p : padded) {
+            b.mask()[p] = 0f;
+            b.exampleIds()[p] = -1;
+        }
+        return b;
+    }
+
+    static double gaussian(SplittableRandom r) {
+        double u = 1 - r.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.nextDouble());
+    }
+
+    /** ‖a − b‖ / ‖b‖ in double. */
+    static double relativeError(float[] a, float[] b) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            num += d * d;
+            den += (double) b[i] * b[i];
+        }
+        return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-300);
+    }
+
+    static double maxRelativeError(double[] a, double[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            double den = Math.max(Math.abs(b[i]), 1e-300);
+            worst = Math.max(worst, Math.abs(a[i] - b[i]) / den);
+        }
+        return worst;
+    }
+
+    /** A clip norm between two sample norms (never equal to one), so about half the samples are clipped. */
+    static double midpointBelowMedian(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        int m = s.length / 2;
+        return 0.5 * (s[m - 1] + s[m]);
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s[s.length / 2];
+    }
+}

@@ -1,0 +1,111 @@
+package org.dpsgd.ipu;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.ipu.IpuMemoryPlanner.Precision;
+
+/**
+ * The IPU keys of the config's {@code backend.settings} (all strings there), validated:
+ * {@code replicas} (1), {@code precision} (fp32 | fp16; fp16 keeps fp32 master weights and accumulator),
+ * {@code stochastic_rounding} (true; fp16 only), {@code available_memory_proportion} (0.6; PopLibs
+ * convolution/matmul option), {@code executable_cache} (directory for compiled executables; empty = none),
+ * {@code max_calls} (0 = as many device calls as each sampled batch needs; N = always N calls),
+ * {@code multiplicity} (1; the augmentation multiplicity K the graph is compiled for: set it to
+ * data.augmentation.multiplicity when that is above 1, since the SPI hands it over only with each batch).
+ */
+public record IpuSettings(int replicas, Precision precision, boolean stochasticRounding, double availableMemoryProportion,
+                          String executableCache, int maxCalls) {
+    static final Set<String> KEYS = Set.of("replicas", "precision", "stochastic_rounding", "available_memory_proportion",
+            "executable_cache", "max_calls", "multiplicity");
+    /** Keys other backends own; ignored here so one config can name settings for both. */
+    static final Set<String> OTHER_BACKENDS = Set.of("threads", "interop_threads", "omp_wait_policy", "strategy", "dtype", "seed");
+
+    public IpuSettings {
+        if (replicas <= 0) throw new IllegalArgumentException("backend.settings.replicas must be > 0, got " + replicas);
+        if (precision == null) precision = Precision.FP32;
+        if (!(availableMemoryProportion > 0 && availableMemoryProportion <= 1)) {
+            throw new IllegalArgumentException("backend.settings.available_memory_proportion must be in (0, 1], got " + availableMemoryProportion);
+        }
+        if (executableCache == null) executableCache = "";
+        if (executableCache.contains("\n")) throw new IllegalArgumentException("backend.settings.executable_cache must be one line");
+        if (maxCalls < 0) throw new IllegalArgumentException("backend.settings.max_calls must be >= 0 (0 = as many as needed), got " + maxCalls);
+    }
+
+    public static IpuSettings defaults() {
+        return new IpuSettings(1, Precision.FP32, true, 0.6, "", 0);
+    }
+
+    public static IpuSettings parse(Map<String, String> settings) {
+        for (String k : settings.keySet()) {
+            if (!KEYS.contains(k) && !OTHER_BACKENDS.contains(k)) {
+                throw new IllegalArgumentException("unknown IPU backend setting '" + k + "'; known: " + String.join(", ", KEYS.stream().sorted().toList()));
+            }
+        }
+        return new IpuSettings(
+                integer(settings, "replicas", 1),
+                Precision.parse(settings.getOrDefault("precision", "fp32").toLowerCase(Locale.ROOT)),
+                bool(settings, "stochastic_rounding", true),
+                real(settings, "available_memory_proportion", 0.6),
+                settings.getOrDefault("executable_cache", ""),
+                integer(settings, "max_calls", 0));
+    }
+
+    private static int integer(Map<String, String> s, String key, int fallback) {
+        String v = s.get(key);
+        if (v == null) return fallback;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("backend.settings." + key + " must be an integer, got '" + v + "'", e);
+        }
+    }
+
+    private static double real(Map<String, String> s, String key, double fallback) {
+        String v = s.get(key);
+        if (v == null) return fallback;
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("backend.settings." + key + " must be a number, got '" + v + "'", e);
+        }
+    }
+
+    private static boolean bool(Map<String, String> s, String key, boolean fallback) {
+        String v = s.get(key);
+        if (v == null) return fallback;
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("backend.settings." + key + " must be true or false, got '" + v + "'");
+        };
+    }
+
+    /**
+     * The option text the native session parses (native/src/SessionOptions.cpp). The SPI path always
+     * uses {@code update=host}: noise and the optimizer stay in common/, identical on every backend.
+     */
+    public String toNativeOptions(BatchLayout layout, int multiplicity) {
+        return toNativeOptions(layout, multiplicity, false);
+    }
+
+    /** @param ipuModel run on Poplar's IPU Model simulator (DPSGD_IPU_MODEL=1) */
+    public String toNativeOptions(BatchLayout layout, int multiplicity, boolean ipuModel) {
+        if (layout.replicas() != replicas) {
+            throw new IllegalArgumentException("layout has " + layout.replicas() + " replicas but backend.settings.replicas is " + replicas);
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("replicas=").append(replicas).append('\n');
+        sb.append("micro_batch_size=").append(layout.microBatchSize()).append('\n');
+        sb.append("accumulation=").append(layout.accumulation()).append('\n');
+        sb.append("multiplicity=").append(multiplicity).append('\n');
+        sb.append("precision=").append(precision == Precision.FP16 ? "fp16" : "fp32").append('\n');
+        sb.append("stochastic_rounding=").append(stochasticRounding).append('\n');
+        sb.append("available_memory_proportion=").append(availableMemoryProportion).append('\n');
+        if (!executableCache.isEmpty()) sb.append("executable_cache=").append(executableCache).append('\n');
+        sb.append("update=host\n");
+        if (ipuModel) sb.append("ipu_model=true\n");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,145 @@
+package org.dpsgd.ipu;
+
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.model.Network;
+
+/**
+ * The SPI over the native session. One {@link #accumulateClipped} is one device call: R replicas each
+ * run A micro-batches of m slots in an on-device loop, clip every slot's gradient, multiply by its mask
+ * and add it to the replica's clipped sum. {@link #drainGradientSum} all-reduces the sums across
+ * replicas on the device and copies the result to the host, where common/ adds the noise and takes
+ * the optimizer step exactly as for every other backend (parameters go back with
+ * {@link #writeParameters}). See docs/ipu.md "SPI mapping".
+ */
+final class IpuTrainableModel implements TrainableModel {
+    private static final int METRICS = 5;
+
+    private final Network network;
+    private final BatchLayout layout;
+    private final int multiplicity;
+    private final long parameterCount;
+    private IpuSessionNative session;
+
+    IpuTrainableModel(Network network, BatchLayout layout, int multiplicity, IpuSessionNative session) {
+        this.network = network;
+        this.layout = layout;
+        this.multiplicity = multiplicity;
+        this.parameterCount = network.parameterCount();
+        this.session = session;
+        long nativeCount = session.parameterCount();
+        if (nativeCount != parameterCount) {
+            session.close();
+            throw new IllegalStateException("the native graph has " + nativeCount + " parameters but " + network.name() + " has " + parameterCount);
+        }
+    }
+
+    @Override public Network network() { return network; }
+
+    @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+        if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("clip norm must be a finite number > 0, got " + clipNorm);
+        check(batch);
+        return run(batch, (float) clipNorm, batch.mask());
+    }
+
+    @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
+        check(batch);
+        return run(batch, Float.POSITIVE_INFINITY, batch.mask()); // min(1, inf/||g||) = 1
+    }
+
+    @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
+        check(batch);
+        // An all-zero mask adds exactly nothing to the sum and to the metrics; the norms are computed regardless.
+        run(batch, Float.POSITIVE_INFINITY, new float[batch.slots()]);
+        float[] norms = new float[batch.slots()];
+        live().lastSlotNorms(norms, norms.length);
+        double[] out = new double[norms.length];
+        for (int i = 0; i < norms.length; i++) out[i] = norms[i];
+        return out;
+    }
+
+    private BatchStats run(DeviceBatch batch, float clip, float[] mask) {
+        try {
+            live().runSteps(batch.inputs(), batch.labels(), mask, 1, clip);
+            return metrics();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("IPU step failed: " + e.getMessage(), e);
+        }
+    }
+
+    private BatchStats metrics() {
+        double[] m = new double[METRICS];
+        live().readMetrics(m, METRICS);
+        // Counts arrive as fp32 sums (correct is a mean over a slot's K copies): round, do not truncate.
+        return new BatchStats(Math.round(m[0]), m[1], Math.round(m[2]), Math.round(m[3]), m[4]);
+    }
+
+    @Override public void drainGradientSum(float[] into) {
+        checkLength(into);
+        live().drainGradientSum(into, into.length);
+    }
+
+    @Override public void readParameters(float[] into) {
+        checkLength(into);
+        live().saveParameters(into, into.length);
+    }
+
+    @Override public void writeParameters(float[] from) {
+        checkLength(from);
+        live().loadParameters(from, from.length);
+    }
+
+    @Override public BatchStats evaluate(DeviceBatch batch) {
+        check(batch);
+        try {
+            live().evaluate(batch.inputs(), batch.labels(), batch.mask(), 1);
+            return metrics();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("IPU evaluation failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void check(DeviceBatch batch) {
+        if (batch.slots() != layout.slotsPerCall()) {
+            throw new IllegalArgumentException("the IPU graph was compiled for " + layout.slotsPerCall() + " slots per call (" + layout
+                    + ") but the device batch has " + batch.slots() + "; plan calls with IpuExecutionPlan");
+        }
+        if (batch.multiplicity() != multiplicity) {
+            throw new IllegalArgumentException("the IPU graph was compiled for augmentation multiplicity " + multiplicity + " but the batch has "
+                    + batch.multiplicity() + "; set backend.settings.multiplicity to data.augmentation.multiplicity (" + batch.multiplicity() + ")");
+        }
+        if (!batch.shape().equals(network.input())) {
+            throw new IllegalArgumentException("batch shape " + batch.shape() + " differs from the network input " + network.input());
+        }
+        for (int label : batch.labels()) {
+            if (label < 0 || label >= network.numClasses()) {
+                throw new IllegalArgumentException("label " + label + " outside [0, " + network.numClasses() + ")");
+            }
+        }
+    }
+
+    private void checkLength(float[] v) {
+        if (v.length != parameterCount) {
+            throw new IllegalArgumentException("parameter vector has length " + v.length + ", " + network.name() + " has " + parameterCount);
+        }
+    }
+
+    private IpuSessionNative live() {
+        if (session == null) throw new IllegalStateException("IPU model is closed");
+        return session;
+    }
+
+    @Override public void close() {
+        if (session != null) {
+            session.close();
+            session.deallocate();
+            session = null;
+        }
+    }
+
+    @Override public String toString() {
+        return "IpuTrainableModel[" + network.name() + ", " + layout + ", K=" + multiplicity + "]";
+    }
+}
