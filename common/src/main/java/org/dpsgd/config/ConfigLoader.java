@@ -101,7 +101,7 @@ public final class ConfigLoader {
     /**
      * Applies dotted-key overrides ({@code privacy.noise_multiplier=1.5}) to a resolved config and
      * validates the result exactly like a file. Values are read as YAML scalars (numbers, true/false,
-     * null, strings).
+     * null, strings) or flow lists ([a, b]).
      */
     public static ExperimentConfig applyOverrides(ExperimentConfig config, Map<String, String> overrides) {
         if (overrides.isEmpty()) return config;
@@ -158,6 +158,14 @@ public final class ConfigLoader {
         JsonNodeFactory f = JsonNodeFactory.instance;
         if (t.equals("null") || t.equals("~") || t.isEmpty()) return NullNode.getInstance();
         if (t.equals("true") || t.equals("false")) return f.booleanNode(Boolean.parseBoolean(t));
+        if (t.startsWith("[") && t.endsWith("]")) {
+            // A YAML flow list, e.g. model.freeze=[conv1, bn1, layer1].
+            try {
+                return YAML.readTree(t);
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("override value '" + t + "' is not a valid list (write [a, b, c])", e);
+            }
+        }
         if (INTEGER.matcher(t).matches()) {
             try {
                 return f.numberNode(Long.parseLong(t));

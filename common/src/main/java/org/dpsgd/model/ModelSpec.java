@@ -2,6 +2,7 @@ package org.dpsgd.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
 
 /**
  * What the config file says about the model. {@link ModelZoo#build} turns it into a {@link Network}
@@ -12,6 +13,10 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param norm "group" (the default); "batch" is refused with the reason
  * @param groups GroupNorm groups; 0 means the model's default (min(32, channels) for ResNets, 16 for WRN)
  * @param weightStandardization standardise conv weights per output channel
+ * @param pretrained a safetensors file of initial parameters (public pretraining, Kurakin et al.'s
+ *                   transfer recipe); names follow torchvision/timm; null = {@link Initializer}
+ * @param freeze parameter-name prefixes to freeze (e.g. conv1, bn1, layer1): not trained, not clipped, no noise
+ * @param reinitHead re-initialise the classifier head (the last layer: fc, or fc2 in fmnist-cnn) instead of loading it (e.g. another class count)
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ModelSpec(
@@ -19,7 +24,10 @@ public record ModelSpec(
         @JsonProperty("stem") String stem,
         @JsonProperty("norm") String norm,
         @JsonProperty("groups") Integer groups,
-        @JsonProperty("weight_standardization") Boolean weightStandardization) {
+        @JsonProperty("weight_standardization") Boolean weightStandardization,
+        @JsonProperty("pretrained") String pretrained,
+        @JsonProperty("freeze") List<String> freeze,
+        @JsonProperty("reinit_head") Boolean reinitHead) {
 
     public ModelSpec {
         if (name == null || name.isBlank()) {
@@ -44,6 +52,17 @@ public record ModelSpec(
         if (groups == null) groups = 0;
         if (groups < 0) throw new IllegalArgumentException("model.groups must be >= 0 (0 = model default), got " + groups);
         if (weightStandardization == null) weightStandardization = false;
+        freeze = freeze == null ? List.of() : List.copyOf(freeze);
+        for (String f : freeze) {
+            if (f == null || f.isBlank()) throw new IllegalArgumentException("model.freeze entries must be non-empty parameter-name prefixes (e.g. conv1, layer1)");
+        }
+        if (reinitHead == null) reinitHead = false;
+        if (pretrained != null && pretrained.isBlank()) pretrained = null;
+    }
+
+    /** Architecture only (no transfer-learning options). */
+    public ModelSpec(String name, String stem, String norm, Integer groups, Boolean weightStandardization) {
+        this(name, stem, norm, groups, weightStandardization, null, null, null);
     }
 
     public static ModelSpec of(String name) {
@@ -51,6 +70,6 @@ public record ModelSpec(
     }
 
     public ModelSpec withStem(String s) {
-        return new ModelSpec(name, s, norm, groups, weightStandardization);
+        return new ModelSpec(name, s, norm, groups, weightStandardization, pretrained, freeze, reinitHead);
     }
 }

@@ -25,8 +25,17 @@ public final class Provenance {
         versions.put("dpsgd", dpsgd == null ? "0.1.0-SNAPSHOT" : dpsgd);
         if (backendVersions != null) versions.putAll(backendVersions);
         p.put("versions", versions);
-        gitCommit(Path.of("").toAbsolutePath()).ifPresent(c -> p.put("git_commit", c));
+        gitCommit(Path.of("").toAbsolutePath()).or(() -> codeLocation().flatMap(Provenance::gitCommit)).ifPresent(c -> p.put("git_commit", c));
         return p;
+    }
+
+    /** Where this code was loaded from (the jar or classes folder), to find the checkout when run elsewhere. */
+    static Optional<Path> codeLocation() {
+        try {
+            return Optional.of(Path.of(Provenance.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath());
+        } catch (Exception e) {
+            return Optional.empty();
+        }
     }
 
     static String hostName() {

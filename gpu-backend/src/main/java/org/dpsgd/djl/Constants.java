@@ -8,7 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Function;
 
-/** Long-lived constant arrays (layer-norm unit weights, unfold kernels), created once per model. */
+/** Long-lived constant arrays (layer-norm unit weights and zero biases, im2col kernels), created once per model. */
 final class Constants {
     private final NDManager manager;
     private final Precision precision;
@@ -28,17 +28,18 @@ final class Constants {
     }
 
     /**
-     * The fixed kernel that makes a grouped convolution (groups = C_in) an unfold / im2col: output
-     * channel c*k*k + j copies input channel c at kernel position j, which is PyTorch's weight order.
+     * The fixed kernel [C·k·k, C, k, k] that makes a convolution an im2col: output channel
+     * c·k·k + j copies input channel c at kernel position j, which is PyTorch's weight order.
      */
-    NDArray unfoldKernel(int channels, int k) {
-        return get("unfold" + channels + "x" + k, m -> {
+    NDArray oneHotKernel(int channels, int k) {
+        return get("onehot" + channels + "x" + k, m -> {
             int kk = k * k;
-            double[] w = new double[channels * kk * kk];
+            int d = channels * kk;
+            double[] w = new double[d * channels * kk];
             for (int c = 0; c < channels; c++) {
-                for (int j = 0; j < kk; j++) w[(c * kk + j) * kk + j] = 1.0;
+                for (int j = 0; j < kk; j++) w[((c * kk + j) * channels + c) * kk + j] = 1.0;
             }
-            return precision.create(m, w, new Shape(channels * kk, 1, k, k));
+            return precision.create(m, w, new Shape(d, channels, k, k));
         });
     }
 

@@ -40,10 +40,31 @@ final class DjlThreads {
         if (interop != null) System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(positive(interop, "interop_threads")));
     }
 
-    /** Re-applies the intra-op count after the engine loaded (PyTorch allows changing it at run time). */
+    /** Checks (and where the engine allows, applies) the thread counts once the engine is loaded; refuses what cannot take effect. */
     static void applyAfterEngineLoads(BackendOptions options) {
         String threads = options.setting("threads", null);
-        if (threads != null) JniUtils.setNumThreads(positive(threads, "threads"));
+        if (threads != null) {
+            int n = positive(threads, "threads");
+            if (JniUtils.getNumThreads() != n) {
+                try {
+                    JniUtils.setNumThreads(n);
+                } catch (UnsatisfiedLinkError e) {
+                    // The bundled JNI library lacks set_num_threads: the count is fixed at engine start.
+                    throw new IllegalStateException("threads=" + n + " cannot be applied: the PyTorch engine already runs "
+                            + JniUtils.getNumThreads() + " threads and cannot change them; start the JVM with -Dai.djl.pytorch.num_threads=" + n
+                            + " (the ./dpsgd launcher reads DPSGD_THREADS)");
+                }
+            }
+        }
+        String interop = options.setting("interop_threads", null);
+        if (interop != null) {
+            int n = positive(interop, "interop_threads");
+            if (JniUtils.getNumInteropThreads() != n) {
+                // PyTorch fixes the inter-op pool at its first parallel work; refuse rather than ignore the setting.
+                throw new IllegalStateException("interop_threads=" + n + " cannot be applied: the PyTorch engine already runs "
+                        + JniUtils.getNumInteropThreads() + " inter-op threads; start the JVM with -Dai.djl.pytorch.num_interop_threads=" + n);
+            }
+        }
     }
 
     static String describe() {

@@ -39,8 +39,14 @@ final class ModelRuntime {
     NDArray inputs(DeviceBatch b, int from, int count) {
         org.dpsgd.model.Shape s = b.shape();
         int k = b.multiplicity();
-        return precision.create(manager, b.inputs(), b.inputOffset(from, 0), count * k * s.size(),
-                new Shape((long) count * k, s.channels(), s.height(), s.width()));
+        int len = count * k * s.size();
+        float[] host = java.util.Arrays.copyOfRange(b.inputs(), b.inputOffset(from, 0), b.inputOffset(from, 0) + len);
+        // Padding slots enter as zeros whatever their buffers hold, so even NaN or Inf there cannot
+        // reach the sum through 0 * NaN.
+        for (int i = 0; i < count; i++) {
+            if (b.mask()[from + i] == 0f) java.util.Arrays.fill(host, i * k * s.size(), (i + 1) * k * s.size(), 0f);
+        }
+        return precision.create(manager, host, 0, len, new Shape((long) count * k, s.channels(), s.height(), s.width()));
     }
 
     /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes]. */

@@ -32,7 +32,9 @@ final class Tape {
     NDArray[] withLeaf(NDArray y) {
         NDArray zero = manager.zeros(y.getShape(), y.getDataType());
         zero.setRequiresGradient(true);
-        return new NDArray[] {y.add(zero), zero};
+        // In place: the layers that call this (conv, linear, GroupNorm affine) produce y by ops whose
+        // backward does not need y itself, so autograd allows y += leaf and one allocation is saved.
+        return new NDArray[] {y.addi(zero), zero};
     }
 
     void add(Tap tap) {

@@ -32,6 +32,9 @@ class PaddingTest {
                 for (int i = 0; i < net.input().size(); i++) b.inputs()[off + i] = (float) (100 * TestSupport.gaussian(r));
             }
         }
+        // even non-finite garbage in a padded slot must not leak in through 0 * NaN
+        b.inputs()[b.inputOffset(padded[0], 0)] = Float.NaN;
+        b.inputs()[b.inputOffset(padded[1], 0) + 1] = Float.POSITIVE_INFINITY;
         float[] ga = run(net, strategy, a);
         float[] gb = run(net, strategy, b);
         assertArrayEquals(ga, gb, "padding slots changed the gradient sum");

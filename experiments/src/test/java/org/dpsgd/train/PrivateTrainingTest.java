@@ -1,0 +1,104 @@
+package org.dpsgd.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
+import org.dpsgd.data.Dataset;
+import org.dpsgd.data.Datasets;
+import org.dpsgd.data.Split;
+import org.dpsgd.model.Network;
+import org.dpsgd.model.ParamSpec;
+import org.dpsgd.model.SafeTensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The library entry point, as the README shows it, on the DJL backend with synthetic data. */
+class PrivateTrainingTest {
+    private static final String CONFIG = """
+            name: library-example
+            seed: 3
+            model: {name: small-cnn}
+            data: {format: synthetic, path: 1x12x12/4, train_limit: 512, test_limit: 256}
+            privacy: {clip_norm: 1.0, target_epsilon: 8.0, delta: 1.0e-4}
+            training: {batch_size: 64, epochs: 3, micro_batch_size: 32}
+            optimizer: {name: sgd, lr: 0.5, momentum: 0.9}
+            backend: {name: djl, device: cpu}
+            """;
+
+    @Test
+    void readmeExampleTrainsWithinTheBudget() {
+        ExperimentConfig config = ConfigLoader.parse(CONFIG, "test");
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
+        Dataset test = Datasets.open(config.data(), Split.TEST, config.seed(), s -> {});
+        List<String> log = new ArrayList<>();
+        try (PrivateTraining run = PrivateTraining.open(config, train, log::add)) {
+            DpSgdTrainer trainer = run.trainer();
+            Evaluation before = trainer.evaluate(test);
+            while (trainer.canStep()) trainer.step();
+            Evaluation after = trainer.evaluate(test);
+            assertNotNull(run.calibration(), "σ must be calibrated from the target ε");
+            assertTrue(trainer.epsilon() <= 8.0, "ε " + trainer.epsilon() + " exceeds the target");
+            assertEquals(trainer.totalSteps(), trainer.stepsDone(), "a calibrated σ must allow every planned step");
+            assertTrue(after.model().accuracy() > before.model().accuracy() + 0.2,
+                    "accuracy " + before.model().accuracy() + " -> " + after.model().accuracy());
+            assertTrue(log.stream().anyMatch(l -> l.startsWith("calibrated σ")), String.join("\n", log));
+        }
+    }
+
+    @Test
+    void pretrainedWeightsLoadAndFrozenLayersStayFixed(@TempDir Path dir) {
+        ExperimentConfig base = ConfigLoader.parse(CONFIG, "test");
+        Dataset train = Datasets.open(base.data(), Split.TRAIN, base.seed(), s -> {});
+        // "Pretraining": a short run whose parameters are saved as safetensors.
+        Path file = dir.resolve("pretrained.safetensors");
+        float[] pretrained;
+        Network net;
+        try (PrivateTraining run = PrivateTraining.open(base.withTraining(
+                org.dpsgd.config.TrainingConfig.of(64, 4, 32)), train, s -> {})) {
+            while (run.trainer().canStep()) run.trainer().step();
+            pretrained = run.trainer().parameters();
+            net = run.network();
+            SafeTensors.write(file, net, pretrained);
+        }
+        ExperimentConfig fine = ConfigLoader.applyOverrides(base, Map.of(
+                "model.pretrained", file.toString(), "model.freeze", "[conv1, gn1]", "model.reinit_head", "true"));
+        try (PrivateTraining run = PrivateTraining.open(fine, train, s -> {})) {
+            float[] start = run.trainer().parameters();
+            assertTrue(run.pretrained().loaded().contains("conv1.weight"));
+            assertEquals(List.of("fc.bias", "fc.weight"), run.pretrained().reinitialized().stream().sorted().toList());
+            for (int i = 0; i < 5; i++) run.trainer().step();
+            float[] end = run.trainer().parameters();
+            int[] off = net.parameterOffsets();
+            List<ParamSpec> ps = net.parameters();
+            for (int i = 0; i < ps.size(); i++) {
+                ParamSpec p = ps.get(i);
+                float[] a = java.util.Arrays.copyOfRange(start, off[i], off[i] + p.size());
+                float[] b = java.util.Arrays.copyOfRange(end, off[i], off[i] + p.size());
+                if (p.name().startsWith("fc.")) continue; // re-initialised head
+                assertArrayEquals(java.util.Arrays.copyOfRange(pretrained, off[i], off[i] + p.size()), a, p.name() + " not loaded");
+                if (p.name().startsWith("conv1") || p.name().startsWith("gn1")) {
+                    assertArrayEquals(a, b, p.name() + " is frozen but moved");
+                }
+            }
+            assertTrue(!java.util.Arrays.equals(start, end), "nothing trained");
+        }
+    }
+
+    @Test
+    void missingPretrainedFileIsAClearError(@TempDir Path dir) {
+        ExperimentConfig cfg = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
+                Map.of("model.pretrained", dir.resolve("nope.safetensors").toString()));
+        Dataset train = Datasets.open(cfg.data(), Split.TRAIN, cfg.seed(), s -> {});
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(cfg, train, s -> {}));
+        assertTrue(e.getMessage().contains("model.pretrained") && e.getMessage().contains("nope.safetensors"), e.getMessage());
+    }
+}
