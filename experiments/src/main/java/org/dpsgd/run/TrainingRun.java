@@ -7,24 +7,17 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.dpsgd.accounting.Accountants;
-import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.backend.Backend;
-import org.dpsgd.backend.BackendOptions;
-import org.dpsgd.backend.Backends;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
-import org.dpsgd.backend.ModelOptions;
-import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
-import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
 import org.dpsgd.data.Split;
-import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.train.DpSgdTrainer;
+import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.Evaluation;
 import org.dpsgd.train.StepResult;
 
@@ -103,39 +96,29 @@ public final class TrainingRun {
         // Data first: a missing dataset fails in a second, before a backend engine loads.
         Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
         Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
-        var provider = Backends.select(config.backend().name(), msg -> progress.line("note: " + msg));
-        try (Backend backend = provider.open(new BackendOptions(config.backend().device(), config.backend().settings()))) {
-            Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
-            int replicas = replicas(config.backend().settings().getOrDefault("replicas", "1"));
-            BatchLayout layout = backend.layoutFor(net, new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), replicas));
-            PrivacyConfig p = config.privacy();
-            int n = train.size();
-            long planned = config.training().totalSteps(n);
-            Double sigma = p.enabled() ? resolveSigma(p, n, planned) : null;
-            try (TrainableModel model = backend.createModel(net, new ModelOptions(config.backend().strategy(), layout, List.of(), config.backend().settings()))) {
-                DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).log(progress::line);
-                if (p.enabled()) {
-                    b.accountant(Accountants.create(p.accountant())).accountantFactory(() -> Accountants.create(p.accountant())).noiseMultiplier(sigma);
-                }
-                try (DpSgdTrainer trainer = b.build()) {
-                    double priorSeconds = 0;
-                    long priorExamples = 0;
-                    if (resuming) {
-                        var latest = dir.checkpoints().latest().orElseThrow(() -> new IllegalStateException(
-                                dir.root() + " has no checkpoint to resume from (set training.checkpoint_every to checkpoint during a run)"));
-                        Checkpoints.Loaded loaded = Checkpoints.load(latest);
-                        CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.toString());
-                        trainer.restore(payload.trainer());
-                        priorSeconds = payload.trainSeconds();
-                        priorExamples = payload.examples();
-                        dir.metrics().truncateAfter(trainer.stepsDone());
-                        progress.line("resuming " + dir.root() + " from " + latest.getFileName() + " (step " + trainer.stepsDone() + " of " + planned + ")");
-                    }
-                    describe(backend, net, layout, train, test, trainer, planned, resuming);
-                    dir.writeRunInfo(info);
-                    return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
-                }
+        long planned = config.training().totalSteps(train.size());
+        try (PrivateTraining session = PrivateTraining.open(config, train, sigmaFromRun, progress::line)) {
+            if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
+            Backend backend = session.backend();
+            Network net = session.network();
+            BatchLayout layout = session.layout();
+            DpSgdTrainer trainer = session.trainer();
+            double priorSeconds = 0;
+            long priorExamples = 0;
+            if (resuming) {
+                var latest = dir.checkpoints().latest().orElseThrow(() -> new IllegalStateException(
+                        dir.root() + " has no checkpoint to resume from (set training.checkpoint_every to checkpoint during a run)"));
+                Checkpoints.Loaded loaded = Checkpoints.load(latest);
+                CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.toString());
+                trainer.restore(payload.trainer());
+                priorSeconds = payload.trainSeconds();
+                priorExamples = payload.examples();
+                dir.metrics().truncateAfter(trainer.stepsDone());
+                progress.line("resuming " + dir.root() + " from " + latest.getFileName() + " (step " + trainer.stepsDone() + " of " + planned + ")");
             }
+            describe(backend, net, layout, train, test, trainer, planned, resuming);
+            dir.writeRunInfo(info);
+            return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
         } catch (RuntimeException e) {
             if (!"finished".equals(info.get("status")) && info.containsKey("config_yaml")) {
                 info.put("status", "failed");
@@ -147,25 +130,6 @@ public final class TrainingRun {
         } finally {
             dir.metrics().close();
         }
-    }
-
-    private static int replicas(String text) {
-        try {
-            return Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("backend.settings.replicas must be a whole number, got '" + text + "'", e);
-        }
-    }
-
-    private double resolveSigma(PrivacyConfig p, int n, long planned) {
-        if (sigmaFromRun != null) return sigmaFromRun;
-        if (p.noiseMultiplier() != null) return p.noiseMultiplier();
-        double q = config.training().samplingRate(n);
-        NoiseCalibration.Result r = NoiseCalibration.calibrate(p.targetEpsilon(), p.delta(), q, planned, p.accountant());
-        opts.progress().line(String.format(java.util.Locale.ROOT, "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
-                r.noiseMultiplier(), p.targetEpsilon(), p.delta(), planned, q, p.accountant(), r.epsilon()));
-        info.put("calibrated_epsilon", r.epsilon());
-        return r.noiseMultiplier();
     }
 
     private void describe(Backend backend, Network net, BatchLayout layout, Dataset train, Dataset test, DpSgdTrainer trainer,
