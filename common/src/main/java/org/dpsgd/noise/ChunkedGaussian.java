@@ -1,31 +1,52 @@
 package org.dpsgd.noise;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
 /**
  * Splits a range into fixed-size chunks and fills them in parallel, each chunk from its own
  * generator chosen by (call index, chunk index), so the result does not depend on the thread count.
+ * Call indices are taken atomically: a draw prepared on a background thread and one made on the
+ * caller's thread never share an index, so they never share a stream.
  */
 abstract class ChunkedGaussian implements NoiseSource {
-    static final int CHUNK = 1 << 15;
-    private long calls;
+    // Small enough that a small model's ~20k parameters spread over two cores; large enough that the
+    // per-chunk setup (a fresh cipher, ~20 us) stays a few percent of the chunk's work.
+    static final int CHUNK = 1 << 14;
+    private final AtomicLong calls = new AtomicLong();
 
     /** Adds std·N(0,1) to v[from..to) using the generator of (call, chunk). */
     abstract void fillChunk(float[] v, int from, int to, double std, long call, int chunk);
 
     @Override
-    public final void addGaussian(float[] v, int from, int to, double std) {
+    public void addGaussian(float[] v, int from, int to, double std) {
+        checkArguments(v, from, to, std);
+        long call = nextCall();
+        forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
+    }
+
+    static void checkArguments(float[] v, int from, int to, double std) {
         if (from < 0 || to > v.length || from > to) throw new IllegalArgumentException("bad range [" + from + ", " + to + ") of " + v.length);
         if (!(std >= 0) || Double.isInfinite(std)) throw new IllegalArgumentException("noise std must be finite and >= 0, got " + std);
-        long call = calls++;
-        int n = to - from;
+    }
+
+    interface ChunkBody {
+        void run(int chunk, int from, int to);
+    }
+
+    /** Runs body over the chunks of [0, n), in parallel when there is more than one. */
+    static void forEachChunk(int n, ChunkBody body) {
         int chunks = (n + CHUNK - 1) / CHUNK;
         IntStream range = IntStream.range(0, chunks);
         if (chunks > 1) range = range.parallel();
-        range.forEach(c -> fillChunk(v, from + c * CHUNK, Math.min(to, from + (c + 1) * CHUNK), std, call, c));
+        range.forEach(c -> body.run(c, c * CHUNK, Math.min(n, (c + 1) * CHUNK)));
     }
 
-    long calls() { return calls; }
+    final long nextCall() {
+        return calls.getAndIncrement();
+    }
 
-    void setCalls(long c) { calls = c; }
+    long calls() { return calls.get(); }
+
+    void setCalls(long c) { calls.set(c); }
 }

@@ -9,6 +9,12 @@ public interface NoiseSource {
         addGaussian(v, 0, v.length, std);
     }
 
+    /**
+     * Blocks until any noise this source is preparing in the background is ready. Training never
+     * needs it; benchmarks call it so that background work is charged to the steps that started it.
+     */
+    default void awaitPrefetch() {}
+
     /** True for CSPRNG noise that nothing written down can reproduce; results must record it. */
     boolean isSecure();
 

@@ -11,7 +11,16 @@ public final class NoiseSources {
 
     /** "secure" (the default when null) or "fast-insecure" (emits {@link #INSECURE_WARNING} to {@code warn}). */
     public static NoiseSource create(String mode, long seed, Consumer<String> warn) {
-        if (mode == null || mode.equals("secure")) return SecureGaussianNoise.create();
+        return create(mode, seed, warn, false);
+    }
+
+    /**
+     * As {@link #create(String, long, Consumer)}; with {@code prefetch}, secure noise draws the next
+     * step's noise in the background (for backends that leave the host's cores idle, see
+     * {@code Backend.computesOnHostCores}). Seeded noise is never prefetched: its resume state is a call count.
+     */
+    public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch) {
+        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.create() : SecureGaussianNoise.createWithoutPrefetch();
         if (mode.equals("fast-insecure")) {
             warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
             return new FastInsecureGaussianNoise(seed);

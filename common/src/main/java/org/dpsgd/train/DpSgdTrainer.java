@@ -97,7 +97,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.totalSteps = config.training().totalSteps(n);
         ConfigWarnings.check(config, n).forEach(this.log);
 
-        this.noise = b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log);
+        this.noise = b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
         this.sampling = b.sampling != null ? b.sampling : RandomSources.create(p.noise(), config.seed(), this.log);
         if (isPrivate && p.noise().equals("secure") && !(this.noise.isSecure() && this.sampling.isSecure())) {
             throw new IllegalArgumentException("privacy.noise is secure but an insecure " + (this.noise.isSecure() ? "sampling source" : "noise source")
@@ -385,6 +385,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         private BatchLayout layout;
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
+        private boolean prefetchNoise;
 
         private Builder(ExperimentConfig config, Dataset train, TrainableModel model) {
             this.config = config;
@@ -406,6 +407,8 @@ public final class DpSgdTrainer implements AutoCloseable {
         /** Fixed number of device calls per step (0 = as many as the batch needs). */
         public Builder maxCalls(int m) { this.maxCalls = m; return this; }
         public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
+        /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
+        public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
 
         public DpSgdTrainer build() { return new DpSgdTrainer(this); }
     }

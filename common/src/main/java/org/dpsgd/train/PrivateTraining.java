@@ -77,7 +77,8 @@ public final class PrivateTraining implements AutoCloseable {
             SafeTensors.LoadReport loaded = initialize(model, net, spec, config.seed(), log);
 
             NoiseCalibration.Result calibration = null;
-            DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log);
+            DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log)
+                    .prefetchNoise(!backend.computesOnHostCores());
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {
                 double s;

@@ -139,4 +139,68 @@ class GaussianNoiseTest {
         SecureGaussianNoise.create().addGaussian(b, 1);
         assertFalse(Arrays.equals(a, b));
     }
+
+    /** Prefetched draws are the draws the direct path makes for the same call indices, bit for bit. */
+    @Test
+    void prefetchedNoiseEqualsDirectNoiseCallForCall() {
+        byte[] key = new byte[32];
+        new java.util.SplittableRandom(7).nextBytes(key);
+        SecureGaussianNoise direct = SecureGaussianNoise.withKey(key, false);
+        SecureGaussianNoise ahead = SecureGaussianNoise.withKey(key, true);
+        int n = 2 * ChunkedGaussian.CHUNK + 123;
+        float[] previous = null;
+        for (int call = 0; call < 4; call++) {
+            float[] a = new float[n + 10], b = new float[n + 10];
+            Arrays.fill(a, 0.25f);
+            Arrays.fill(b, 0.25f);
+            direct.addGaussian(a, 5, 5 + n, 1.5);
+            ahead.addGaussian(b, 5, 5 + n, 1.5);
+            assertArrayEquals(a, b, "call " + call);
+            if (previous != null) assertFalse(Arrays.equals(previous, b), "a prepared buffer is never served twice");
+            previous = b;
+        }
+    }
+
+    @Test
+    void prefetchedNoiseIsGaussianAndIndependentOfThePreviousDraw() {
+        NoiseSource noise = SecureGaussianNoise.create();
+        int n = 150_000;
+        float[] first = new float[n], second = new float[n];
+        noise.addGaussian(first, 2.0);
+        noise.awaitPrefetch();
+        noise.addGaussian(second, 2.0); // served from the background draw
+        checkGaussian(second, 0, 2.0);
+        assertTrue(Math.abs(correlation(first, 0, second, 0, n)) < 6 / Math.sqrt(n));
+    }
+
+    /** Interleaved shapes (a trainer with frozen layers asks for one draw per trainable range): every draw is fresh. */
+    @Test
+    void interleavedShapesNeverShareADraw() {
+        NoiseSource noise = SecureGaussianNoise.create();
+        List<float[]> draws = new ArrayList<>();
+        for (int round = 0; round < 5; round++) {
+            for (int n : new int[] {3000, 20_000, 3000 + round}) {
+                float[] v = new float[n];
+                noise.addGaussian(v, 1.0);
+                draws.add(v);
+            }
+        }
+        for (int i = 0; i < draws.size(); i++) {
+            for (int j = i + 1; j < draws.size(); j++) {
+                float[] a = draws.get(i), b = draws.get(j);
+                int m = Math.min(a.length, b.length);
+                assertFalse(Arrays.equals(Arrays.copyOf(a, m), Arrays.copyOf(b, m)), "draws " + i + " and " + j + " share a stream");
+                assertTrue(Math.abs(correlation(a, 0, b, 0, m)) < 6 / Math.sqrt(m), "draws " + i + " and " + j + " correlated");
+            }
+        }
+    }
+
+    @Test
+    void onlySecureNoiseIsPrefetchedAndSeededNoiseKeepsItsState() {
+        NoiseSource seeded = NoiseSources.create("fast-insecure", 3, w -> {}, true);
+        float[] v = new float[100];
+        seeded.addGaussian(v, 1.0);
+        seeded.awaitPrefetch();
+        assertEquals(1L, seeded.exportState(), "a seeded source counts only the draws it served");
+    }
 }

@@ -1,6 +1,7 @@
 package org.dpsgd.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,6 +49,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps per strategy (default ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--block", defaultValue = "5", description = "Consecutive timed steps per strategy before rotating to the next (default ${DEFAULT-VALUE}).")
+    int block;
+
     @Option(names = "--backend", defaultValue = "djl", description = "Backend name (default ${DEFAULT-VALUE}).")
     String backendName;
 
@@ -66,11 +70,27 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print exactly one JSON line.")
     boolean json;
 
+    @Option(names = "--peer", description = "After our strategies, run the same steps in a peer: torch (PyTorch and Opacus; see docs/benchmarks.md).")
+    String peer;
+
+    @Option(names = "--peer-strategies", defaultValue = "torch-nonprivate,opacus", split = ",",
+            description = "The peer's strategies: torch-nonprivate, opacus, opacus-ghost (default ${DEFAULT-VALUE}).")
+    List<String> peerStrategies;
+
+    @Option(names = "--peer-python", description = "Interpreter for the peer (default /usr/bin/python3 if present, else python3).")
+    String peerPython;
+
+    @Option(names = "--peer-script", description = "The peer script (default bench/peers/torch_peer.py of this checkout).")
+    Path peerScript;
+
     static final class ModelNames extends ArrayList<String> {
         ModelNames() {
             super(ModelZoo.NAMES);
         }
     }
+
+    /** Our engine's thread description (with its OMP_WAIT_POLICY), handed to the peer. */
+    String ourThreadInfo;
 
     @Override
     public Integer call() throws Exception {
@@ -80,19 +100,32 @@ final class BenchCommand implements Callable<Integer> {
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
         DeviceBatch b = randomBatch(net, batch);
-        NoiseSource noise = NoiseSources.create("secure", 0, System.err::println);
+        TorchPeer torchPeer = null;
+        if (peer != null) {
+            if (!peer.equals("torch")) throw new IllegalArgumentException("--peer must be torch, got '" + peer + "'");
+            torchPeer = TorchPeer.locate(peerPython, peerScript);
+            new BenchPeer(this, net).check(torchPeer);
+        }
         List<BenchResult> results = new ArrayList<>();
+        String header;
         try (Backend backend = Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
+            // As the trainer does: prefetch noise only where the backend leaves the host's cores idle.
+            NoiseSource noise = NoiseSources.create("secure", 0, System.err::println, !backend.computesOnHostCores());
             BenchRun run = new BenchRun(backend, net, b, noise, sigma, clip, settings);
             List<String> names = strategies.stream().map(String::trim).distinct().toList();
-            results.addAll(run.run(names, warmup, steps, msg -> {
+            results.addAll(run.run(names, warmup, steps, block, msg -> {
                 if (!json) System.err.println("bench: " + msg);
             }));
             double base = results.stream().filter(r -> r.strategy().equals("nonprivate")).mapToDouble(BenchResult::medianMs).findFirst().orElse(Double.NaN);
             results.replaceAll(r -> r.withRatio(base));
-            if (json) printJson(results);
-            else printTable(backend, net, results);
+            ourThreadInfo = backend.versions().get("threads");
+            header = String.format("model %s, input %s, batch %d, %,d parameters; backend %s on %s %s", model, input, batch,
+                    net.parameterCount(), backend.name(), backend.device(), backend.versions());
         }
+        // The peer runs once our backend is closed, so our engine's threads do not compete with it.
+        BenchPeer.Outcome peerOutcome = torchPeer == null ? null : new BenchPeer(this, net).run(torchPeer, results);
+        if (json) printJson(results, peerOutcome);
+        else printTable(header, results, peerOutcome);
         return 0;
     }
 
@@ -110,12 +143,12 @@ final class BenchCommand implements Callable<Integer> {
         return b;
     }
 
-    private void printJson(List<BenchResult> results) throws Exception {
+    private void printJson(List<BenchResult> results, BenchPeer.Outcome peerOutcome) throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", model);
         out.put("batch", batch);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (BenchResult r : results) {
+        for (BenchResult r : peerOutcome == null ? results : peerOutcome.comparison().rows()) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("strategy", r.strategy());
             row.put("median_ms", round(r.medianMs()));
@@ -125,20 +158,41 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(row);
         }
         out.put("results", rows);
+        if (peerOutcome != null) {
+            PeerComparison c = peerOutcome.comparison();
+            Map<String, Object> headline = new LinkedHashMap<>();
+            headline.put("nonprivate_vs_torch", Double.isNaN(c.nonprivateVsTorch()) ? null : round(c.nonprivateVsTorch()));
+            headline.put("auto_vs_opacus", Double.isNaN(c.autoVsOpacus()) ? null : round(c.autoVsOpacus()));
+            out.put("headline", headline);
+            out.put("peer_versions", peerOutcome.report().versions());
+        }
         System.out.println(new ObjectMapper().writeValueAsString(out));
     }
 
-    private void printTable(Backend backend, Network net, List<BenchResult> results) {
-        System.out.printf("model %s, input %s, batch %d, %,d parameters; backend %s on %s %s%n", model, input, batch,
-                net.parameterCount(), backend.name(), backend.device(), backend.versions());
-        System.out.printf("%-12s %10s %10s %12s %7s %10s %10s%n", "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
-        for (BenchResult r : results) {
-            System.out.printf("%-12s %10.1f %10.1f %12.1f %7s %10.1f %10.0f%n", r.strategy(), r.medianMs(), r.clipMedianMs(), r.examplesPerS(),
-                    Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()), r.noiseMedianMs(), r.peakMb());
+    private void printTable(String header, List<BenchResult> results, BenchPeer.Outcome peerOutcome) {
+        System.out.println(header);
+        if (peerOutcome != null) System.out.println("peer: " + peerOutcome.report().versions());
+        List<BenchResult> rows = peerOutcome == null ? results : peerOutcome.comparison().rows();
+        System.out.printf("%-22s %10s %10s %12s %7s %10s %10s%n", "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
+        for (BenchResult r : rows) {
+            System.out.printf("%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n", r.strategy(), r.medianMs(), f1(r.clipMedianMs()), r.examplesPerS(),
+                    Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()), f1(r.noiseMedianMs()), r.peakMb());
         }
-        System.out.println("medians over " + steps + " rounds (strategies interleaved) after " + warmup
+        System.out.println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps + " steps per strategy, strategies rotating) after " + warmup
                 + " warm-up steps each; step = gradient + noise (private only) + update; peak MB = process resident-set"
                 + " high-water mark (VmHWM) during that strategy's warm-up");
+        if (peerOutcome != null) {
+            PeerComparison c = peerOutcome.comparison();
+            System.out.println("peer rows ran after ours, in their own process (same model, batch, steps, σ, C, threads); every ratio is"
+                    + " relative to our nonprivate");
+            System.out.printf("headline (below 1: ours is faster): ours nonprivate / torch nonprivate = %s; ours auto / opacus = %s%n",
+                    Double.isNaN(c.nonprivateVsTorch()) ? "-" : String.format("%.2f", c.nonprivateVsTorch()),
+                    Double.isNaN(c.autoVsOpacus()) ? "-" : String.format("%.2f", c.autoVsOpacus()));
+        }
+    }
+
+    private static String f1(double v) {
+        return Double.isNaN(v) ? "-" : String.format("%.1f", v);
     }
 
     private static double round(double v) {

@@ -17,8 +17,12 @@ import org.dpsgd.noise.NoiseSource;
  * (clipped per sample, or the plain sum for "nonprivate"), Gaussian noise of std σ·C on every
  * coordinate (private strategies only) and a plain SGD update through the host parameter vector,
  * as the trainer does. Warm-up runs strategy by strategy (that is where each one's peak memory is
- * read); timed steps then rotate through the strategies, so a change in machine load (the machine
- * may be shared) hits every strategy alike and the ratios stay fair.
+ * read); timed steps then rotate through the strategies in blocks of consecutive steps, so a change
+ * in machine load (the machine may be shared) hits every strategy alike and the ratios stay fair.
+ * Secure noise draws the next step's noise in the background while the next gradient runs; a block
+ * ends by waiting for that draw and charging the wait to the block, so no strategy's background
+ * work lands in another's timing. A strategy's time is the median over its blocks of the block's
+ * mean step time.
  */
 final class BenchRun {
     private final Backend backend;
@@ -48,6 +52,7 @@ final class BenchRun {
         final double[] stepMs;
         final double[] gradMs;
         final double[] noiseMs;
+        final List<double[]> blocks = new ArrayList<>(); // {step, grad, noise} means per block
         double peakMb = Double.NaN;
 
         Subject(String strategy, int steps) {
@@ -82,13 +87,33 @@ final class BenchRun {
             }
         }
 
+        /** Runs steps [from, from + n) back to back, then waits for background noise and charges it to this block. */
+        void block(int from, int n) {
+            for (int i = from; i < from + n; i++) step(i);
+            long t0 = System.nanoTime();
+            noise.awaitPrefetch();
+            double settleMs = (System.nanoTime() - t0) / 1e6;
+            double step = settleMs, grad = 0, noiseSum = settleMs;
+            for (int i = from; i < from + n; i++) {
+                step += stepMs[i];
+                grad += gradMs[i];
+                noiseSum += noiseMs[i];
+            }
+            blocks.add(new double[] {step / n, grad / n, noiseSum / n});
+        }
+
         BenchResult result() {
-            double m = median(stepMs);
-            return new BenchResult(strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(gradMs), median(noiseMs));
+            double m = median(column(0));
+            return new BenchResult(strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(column(1)), median(column(2)));
+        }
+
+        private double[] column(int c) {
+            return blocks.stream().mapToDouble(b -> b[c]).toArray();
         }
     }
 
-    List<BenchResult> run(List<String> strategies, int warmup, int steps, java.util.function.Consumer<String> progress) {
+    List<BenchResult> run(List<String> strategies, int warmup, int steps, int block, java.util.function.Consumer<String> progress) {
+        if (block < 1) throw new IllegalArgumentException("--block must be >= 1, got " + block);
         List<Subject> subjects = new ArrayList<>();
         try {
             for (String s : strategies) {
@@ -97,11 +122,13 @@ final class BenchRun {
                 Subject subject = new Subject(s, steps);
                 subjects.add(subject);
                 for (int i = 0; i < Math.max(1, warmup); i++) subject.step(-1);
+                noise.awaitPrefetch();
                 subject.peakMb = BenchMemory.peakMb();
             }
-            progress.accept("timing " + steps + " rounds");
-            for (int i = 0; i < steps; i++) {
-                for (Subject subject : subjects) subject.step(i);
+            progress.accept("timing " + steps + " steps per strategy in blocks of " + Math.min(block, steps));
+            for (int from = 0; from < steps; from += block) {
+                int n = Math.min(block, steps - from);
+                for (Subject subject : subjects) subject.block(from, n);
             }
             List<BenchResult> out = new ArrayList<>();
             for (Subject subject : subjects) out.add(subject.result());

@@ -54,6 +54,10 @@ public final class DjlBackend implements Backend {
         return "djl";
     }
 
+    @Override public boolean computesOnHostCores() {
+        return !device.isGpu();
+    }
+
     @Override public String device() {
         return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
     }

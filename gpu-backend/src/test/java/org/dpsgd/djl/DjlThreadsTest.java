@@ -1,5 +1,7 @@
 package org.dpsgd.djl;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +15,16 @@ class DjlThreadsTest {
         TestSupport.backend(); // engine loaded
         assertThrows(IllegalArgumentException.class, () -> new DjlBackend(new BackendOptions("cpu", Map.of("omp_wait_policy", "BUSY"))));
         assertThrows(IllegalArgumentException.class, () -> new DjlBackend(new BackendOptions("cpu", Map.of("threads", "0"))));
+    }
+
+    @Test void waitPolicyDefaultsToPassiveUnlessTheUserChose() {
+        assertEquals("PASSIVE", DjlThreads.policyToApply(null, null));
+        assertNull(DjlThreads.policyToApply(null, "ACTIVE"), "an exported OMP_WAIT_POLICY is left alone");
+        assertEquals("ACTIVE", DjlThreads.policyToApply("active", "PASSIVE"), "the setting wins over the environment");
+        assertEquals("DEFAULT", DjlThreads.policyToApply("default", null));
+        assertThrows(IllegalArgumentException.class, () -> DjlThreads.policyToApply("spin", null));
+        TestSupport.backend();
+        assertTrue(DjlThreads.describe().contains("OMP_WAIT_POLICY=PASSIVE"), DjlThreads.describe()); // surefire exports PASSIVE
     }
 
     @Test void tooLateSettingsAreRefusedWithTheFix() {

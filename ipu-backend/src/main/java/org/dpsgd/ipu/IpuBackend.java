@@ -20,6 +20,10 @@ final class IpuBackend implements Backend {
 
     @Override public String name() { return IpuBackendProvider.NAME; }
 
+    @Override public boolean computesOnHostCores() {
+        return false;
+    }
+
     @Override public String device() {
         return "ipu x" + settings.replicas() + " (" + deviceDetail + ")";
     }
