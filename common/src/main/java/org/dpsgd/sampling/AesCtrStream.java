@@ -1,8 +1,8 @@
 package org.dpsgd.sampling;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.LongBuffer;
 import java.security.GeneralSecurityException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
@@ -17,13 +17,16 @@ import org.apache.commons.rng.UniformRandomProvider;
  * ids under one key never share a block (the parallel noise chunks rely on this).
  */
 public final class AesCtrStream implements UniformRandomProvider {
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final int BUFFER = 8192;
+    private static final int WORDS = BUFFER / 8;
 
     private final Cipher cipher;
     private final byte[] zeros = new byte[BUFFER];
     private final byte[] buffer = new byte[BUFFER];
-    private int position = BUFFER;
+    // The keystream as words: one bulk conversion per refill is cheaper than a view read per word.
+    private final LongBuffer view = ByteBuffer.wrap(buffer).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    private final long[] words = new long[WORDS];
+    private int position = WORDS;
 
     public AesCtrStream(byte[] key, long streamId) {
         JitWarmup.ensure();
@@ -40,10 +43,8 @@ public final class AesCtrStream implements UniformRandomProvider {
 
     @Override
     public long nextLong() {
-        if (position == BUFFER) refill();
-        long v = (long) LONGS.get(buffer, position);
-        position += 8;
-        return v;
+        if (position == WORDS) refill();
+        return words[position++];
     }
 
     private void refill() {
@@ -54,6 +55,7 @@ public final class AesCtrStream implements UniformRandomProvider {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES/CTR keystream failed", e);
         }
+        view.get(0, words);
         position = 0;
     }
 

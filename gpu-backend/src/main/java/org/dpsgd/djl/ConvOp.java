@@ -73,11 +73,15 @@ final class ConvOp implements Op {
     }
 
     /**
-     * im2col of the input: [N, T, d] with T output positions and d = in*k*k in PyTorch weight order.
-     * DJL has no unfold op: k*k strided slices of the padded input, each viewed as [N, Ho, Wo, C] and
-     * stacked on a last axis, give [N, Ho, Wo, C, k*k], which is [N, T, d] with no further copy
-     * (about 10x faster on CPU than a grouped convolution with a one-hot kernel). Position-major
-     * rows let the clipped sum use the unfolded input as a [S·T', d] matrix without copying it.
+     * im2col of the input: [N, T, d] with T output positions and d = in*k*k; see {@link #kernelMajor}
+     * for the order of d. DJL has no unfold op. Few input channels (a network's first layer): one
+     * dense convolution with a fixed one-hot kernel, a single cheap op, in PyTorch weight order
+     * (c, kh, kw). Otherwise: the padded input once in NHWC, then k*k strided slices [N, Ho, Wo, C]
+     * stacked into [N, Ho, Wo, k*k, C], which is [N, T, d] in (kh, kw, c) order with no further
+     * copy. Each slice then moves runs of C contiguous floats; stacking NCHW slices on a last axis
+     * (the earlier layout, in weight order) moved single floats and was the step's largest op for
+     * small-cnn. Position-major rows let the clipped sum use the unfolded input as a [S·T', d]
+     * matrix without copying it.
      */
     NDArray unfold(NDArray x) {
         Shape s = x.getShape();
@@ -87,23 +91,54 @@ final class ConvOp implements Op {
         int p = layer.padding();
         if (k == 1 && st == 1 && p == 0) return x.reshape(n, layer.in(), -1).transpose(0, 2, 1);
         long d = (long) layer.in() * k * k;
-        if (layer.in() * d <= ONE_HOT_LIMIT) {
-            // Few input channels (a network's first layer): one dense convolution with a fixed
-            // one-hot kernel is a single cheap op instead of k*k slices.
+        if (oneHotUnfold()) {
             NDArray cols = ai.djl.nn.convolutional.Conv2d.conv2d(x, constants.oneHotKernel(layer.in(), k), null,
                     new Shape(st, st), new Shape(p, p), new Shape(1, 1), 1).singletonOrThrow();
             return cols.reshape(n, d, -1).transpose(0, 2, 1);
         }
         NDArray padded = p == 0 ? x : x.pad(new Shape(p, p, p, p), 0);
-        long ho = (s.get(2) + 2L * p - k) / st + 1;
-        long wo = (s.get(3) + 2L * p - k) / st + 1;
+        long hp = s.get(2) + 2L * p;
+        long wp = s.get(3) + 2L * p;
+        // transpose is a view; the reshape to [N, -1] cannot be one, so it makes a contiguous NHWC copy.
+        NDArray nhwc = padded.transpose(0, 2, 3, 1).reshape(n, -1).reshape(n, hp, wp, layer.in());
+        long ho = (hp - k) / st + 1;
+        long wo = (wp - k) / st + 1;
         ai.djl.ndarray.NDList slices = new ai.djl.ndarray.NDList(k * k);
         for (int kh = 0; kh < k; kh++) {
             for (int kw = 0; kw < k; kw++) {
-                slices.add(padded.get(":, :, " + kh + ":" + (kh + st * (ho - 1) + 1) + ":" + st + ", "
-                        + kw + ":" + (kw + st * (wo - 1) + 1) + ":" + st).transpose(0, 2, 3, 1));
+                slices.add(nhwc.get(":, " + kh + ":" + (kh + st * (ho - 1) + 1) + ":" + st + ", "
+                        + kw + ":" + (kw + st * (wo - 1) + 1) + ":" + st + ", :"));
             }
         }
-        return ai.djl.ndarray.NDArrays.stack(slices, 4).reshape(n, ho * wo, (long) layer.in() * k * k);
+        return ai.djl.ndarray.NDArrays.stack(slices, 3).reshape(n, ho * wo, d);
+    }
+
+    /**
+     * Whether {@link #unfold}'s d axis is in (kh, kw, c) order rather than PyTorch's weight order
+     * (c, kh, kw): the slice path for layers with many input channels. (For 1x1 kernels the two agree.)
+     */
+    boolean kernelMajor() {
+        return layer.kernel() > 1 && !oneHotUnfold();
+    }
+
+    private boolean oneHotUnfold() {
+        long d = (long) layer.in() * layer.kernel() * layer.kernel();
+        return layer.in() * d <= ONE_HOT_LIMIT;
+    }
+
+    /** Reorders the last axis of [..., p, d] from {@link #unfold}'s order to the weight's (c, kh, kw). */
+    NDArray toWeightOrder(NDArray m) {
+        if (!kernelMajor()) return m;
+        Shape s = m.getShape();
+        int kk = layer.kernel() * layer.kernel();
+        long[] split = new long[s.dimension() + 1];
+        for (int i = 0; i < s.dimension() - 1; i++) split[i] = s.get(i);
+        split[s.dimension() - 1] = kk;
+        split[s.dimension()] = layer.in();
+        int[] axes = new int[split.length];
+        for (int i = 0; i < axes.length; i++) axes[i] = i;
+        axes[axes.length - 2] = axes.length - 1;
+        axes[axes.length - 1] = axes.length - 2;
+        return m.reshape(new Shape(split)).transpose(axes).reshape(s);
     }
 }

@@ -3,7 +3,8 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 
 /**
- * Book-keeping for one convolution. With a the unfolded input [T', d] and g the output gradient
+ * Book-keeping for one convolution. With a the unfolded input [T', d] (columns in {@link ConvOp#unfold}'s
+ * order, put back in weight order before anything is added to a weight) and g the output gradient
  * [T', p] of one slot (T' = copies x positions), the weight gradient is gᵀa. Its squared norm is
  * the ghost norm ⟨aaᵀ, ggᵀ⟩ when 2T'² <= p·d (Bu et al.'s mixed rule), else it is formed explicitly.
  * The clipped sum is Σ_i c_i g_iᵀ a_i = (c∘g)ᵀ a over all positions: one matmul, no second backward.
@@ -50,7 +51,8 @@ final class ConvTap implements Tap {
                 sq = aa.mul(gg).sum(new int[] {1, 2});
             } else {
                 perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
-                if (standardized != null) perSample = op.standardizationBackward(perSample, standardized);
+                // Norms do not depend on the column order; the standardisation Jacobian does.
+                if (standardized != null) perSample = op.standardizationBackward(op.toWeightOrder(perSample), standardized);
                 sq = perSample.square().sum(new int[] {1, 2});
             }
         }
@@ -67,11 +69,12 @@ final class ConvTap implements Tap {
             NDArray sum;
             if (perSample != null) {
                 sum = perSample.mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
+                if (standardized == null) sum = op.toWeightOrder(sum);
             } else {
                 long p = outGrad.getShape().get(2);
                 long d = unfolded.getShape().get(2);
                 NDArray scaled = outGrad.mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                sum = scaled.transpose().matMul(unfolded.reshape(-1, d));
+                sum = op.toWeightOrder(scaled.transpose().matMul(unfolded.reshape(-1, d)));
             }
             NDArray acc = op.store.accumulator(op.weight);
             acc.addi(sum.reshape(acc.getShape()));
