@@ -166,6 +166,20 @@ class DpSgdTrainerTest {
         resumed.close();
     }
 
+    /** As on an accelerator backend: the next step's secure noise is drawn in the background while the step runs. */
+    @Test
+    void secureTrainingWithPrefetchedNoiseLearnsAndStaysSecure() {
+        ExperimentConfig c = config(Map.of("training.steps", "60", "optimizer.lr", "2", "privacy.noise", "secure"));
+        try (DpSgdTrainer t = builder(c, model()).prefetchNoise(true).build()) {
+            assertTrue(t.noise().isSecure() && t.epsilonHolds());
+            while (t.canStep()) t.step();
+            assertEquals(60, t.stepsDone());
+            double after = t.evaluate(TEST).model().accuracy();
+            assertTrue(after > 0.9, "accuracy " + after);
+            assertNull(t.snapshot().noiseCalls(), "no noise state is saved");
+        }
+    }
+
     @Test
     void secureRunsNeverSaveKeysAndReKeyOnResume() {
         ExperimentConfig c = config(Map.of("privacy.noise", "secure"));
