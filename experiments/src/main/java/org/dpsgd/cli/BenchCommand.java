@@ -49,7 +49,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps per strategy (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--block", defaultValue = "5", description = "Consecutive timed steps per strategy before rotating to the next (default ${DEFAULT-VALUE}).")
+    @Option(names = "--block", defaultValue = "0", description = "Consecutive timed steps per strategy before rotating to the next; "
+            + "0 (default) = 1 where noise is drawn on the calling thread (CPU backends), 5 where it is prefetched in the background.")
     int block;
 
     @Option(names = "--backend", defaultValue = "djl", description = "Backend name (default ${DEFAULT-VALUE}).")
@@ -97,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         if (batch <= 0) throw new IllegalArgumentException("--batch must be > 0, got " + batch);
         if (steps <= 0) throw new IllegalArgumentException("--steps must be > 0, got " + steps);
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+        if (block < 0) throw new IllegalArgumentException("--block must be >= 0, got " + block);
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
         DeviceBatch b = randomBatch(net, batch);
@@ -110,7 +112,11 @@ final class BenchCommand implements Callable<Integer> {
         String header;
         try (Backend backend = Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
             // As the trainer does: prefetch noise only where the backend leaves the host's cores idle.
-            NoiseSource noise = NoiseSources.create("secure", 0, System.err::println, !backend.computesOnHostCores());
+            boolean prefetch = !backend.computesOnHostCores();
+            NoiseSource noise = NoiseSources.create("secure", 0, System.err::println, prefetch);
+            // With background noise a block must span several steps for the overlap to show; without it,
+            // rotating every step spreads load changes most evenly.
+            if (block == 0) block = prefetch ? 5 : 1;
             BenchRun run = new BenchRun(backend, net, b, noise, sigma, clip, settings);
             List<String> names = strategies.stream().map(String::trim).distinct().toList();
             results.addAll(run.run(names, warmup, steps, block, msg -> {

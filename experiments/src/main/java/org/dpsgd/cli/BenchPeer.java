@@ -46,7 +46,7 @@ final class BenchPeer {
         return new ArrayList<>(List.of("--model", bench.model, "--input", bench.input, "--stem", bench.stem,
                 "--batch", Integer.toString(bench.batch), "--classes", Integer.toString(bench.classes),
                 "--strategies", String.join(",", strategies), "--steps", Integer.toString(bench.steps),
-                "--warmup", Integer.toString(bench.warmup), "--block", Integer.toString(bench.block),
+                "--warmup", Integer.toString(bench.warmup), "--block", Integer.toString(Math.max(1, bench.block)),
                 "--sigma", Double.toString(bench.sigma), "--clip", Double.toString(bench.clip),
                 "--threads", Integer.toString(threads(bench.settings))));
     }

@@ -143,7 +143,7 @@ class BenchPeerTest {
                 j.get("headline").get("auto_vs_opacus").asDouble(), 0.011);
         assertEquals("1.4.0", j.get("peer_versions").get("opacus").asText());
         assertEquals("--model small-cnn --input 1x8x8 --stem imagenet --batch 4 --classes 10 --strategies torch-nonprivate,opacus"
-                + " --steps 1 --warmup 0 --block 5 --sigma 1.0 --clip 1.0 --threads " + BenchPeer.threads(Map.of()) + " --json", Files.readString(dir.resolve("args.txt")).strip());
+                + " --steps 1 --warmup 0 --block 1 --sigma 1.0 --clip 1.0 --threads " + BenchPeer.threads(Map.of()) + " --json", Files.readString(dir.resolve("args.txt")).strip());
     }
 
     @Test void benchRefusesAPeerWithoutTorchBeforeItsOwnRunAndAModelThatDiffers() throws Exception {
