@@ -13,9 +13,10 @@ import java.util.concurrent.Executors;
 /**
  * Prepares the next noise draw while the caller does other work. A training loop asks for the same
  * draw (length, std) every logical batch, so after the caller has used a draw, the prefetcher draws
- * the next one of that shape into the same buffer on a background daemon thread; the caller then only waits for what is
- * not ready yet. On a GPU the host draws noise while the device computes; on a CPU it fills the
- * cycles the backend leaves idle. Every draw takes a fresh call index (its own keystream), whether
+ * the next one of that shape into the same buffer on a background daemon thread; the caller then
+ * only waits for what is not ready yet. Meant for accelerators (the host draws noise while the
+ * device computes); on a CPU backend it competes with the backend's threads and measured slower,
+ * so the trainer leaves it off there. Every draw takes a fresh call index (its own keystream), whether
  * it was prepared ahead or made on request, so no noise is ever used twice. A prepared draw is used
  * once and dropped; a few shapes are kept at most (a trainer with frozen layers asks for one per
  * trainable range).

@@ -20,7 +20,7 @@ public final class NoiseSources {
      * {@code Backend.computesOnHostCores}). Seeded noise is never prefetched: its resume state is a call count.
      */
     public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch) {
-        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.create() : SecureGaussianNoise.createWithoutPrefetch();
+        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.createWithPrefetch() : SecureGaussianNoise.create();
         if (mode.equals("fast-insecure")) {
             warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
             return new FastInsecureGaussianNoise(seed);

@@ -14,8 +14,8 @@ import org.dpsgd.sampling.SecureRandomSource;
  * that Mironov-style attacks exploit. The noise is added in double and rounded to float once.
  * The key has no accessor and is never serialised.
  *
- * <p>By default the next draw is prepared ahead on a background thread ({@link NoisePrefetcher}):
- * noise does not depend on the data, so it can be drawn while the backend computes gradients.
+ * <p>{@link #createWithPrefetch()} prepares the next draw on a background thread ({@link NoisePrefetcher}):
+ * noise does not depend on the data, so it can be drawn while an accelerator computes gradients.
  */
 public final class SecureGaussianNoise extends ChunkedGaussian {
     private final byte[] key;
@@ -26,14 +26,14 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         this.prefetcher = prefetch ? new NoisePrefetcher(this::draw) : null;
     }
 
-    /** A fresh DRBG key; after each draw the next one of the same length and std is prepared in the background. */
+    /** A fresh DRBG key; every draw is made on the caller's thread when it is asked for. */
     public static SecureGaussianNoise create() {
-        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true);
+        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), false);
     }
 
-    /** As {@link #create()}, but every draw is made on the caller's thread when it is asked for. */
-    public static SecureGaussianNoise createWithoutPrefetch() {
-        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), false);
+    /** As {@link #create()}, but after each draw the next one of the same length and std is prepared in the background. */
+    public static SecureGaussianNoise createWithPrefetch() {
+        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true);
     }
 
     /** Tests only: a known key, so that prefetched and direct draws can be compared bit for bit. */

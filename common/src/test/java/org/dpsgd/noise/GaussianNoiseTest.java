@@ -163,7 +163,7 @@ class GaussianNoiseTest {
 
     @Test
     void prefetchedNoiseIsGaussianAndIndependentOfThePreviousDraw() {
-        NoiseSource noise = SecureGaussianNoise.create();
+        NoiseSource noise = SecureGaussianNoise.createWithPrefetch();
         int n = 150_000;
         float[] first = new float[n], second = new float[n];
         noise.addGaussian(first, 2.0);
@@ -176,7 +176,7 @@ class GaussianNoiseTest {
     /** Interleaved shapes (a trainer with frozen layers asks for one draw per trainable range): every draw is fresh. */
     @Test
     void interleavedShapesNeverShareADraw() {
-        NoiseSource noise = SecureGaussianNoise.create();
+        NoiseSource noise = SecureGaussianNoise.createWithPrefetch();
         List<float[]> draws = new ArrayList<>();
         for (int round = 0; round < 5; round++) {
             for (int n : new int[] {3000, 20_000, 3000 + round}) {

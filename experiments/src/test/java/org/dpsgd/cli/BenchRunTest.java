@@ -65,8 +65,8 @@ class BenchRunTest {
             // Each block of two auto steps ends with one 200 ms wait: 100 ms per step, and none for nonprivate.
             assertTrue(auto.noiseMedianMs() >= 100, "auto noise " + auto.noiseMedianMs());
             assertTrue(auto.medianMs() >= 100, "auto step " + auto.medianMs());
-            assertTrue(nonPrivate.noiseMedianMs() < 5, "nonprivate charged " + nonPrivate.noiseMedianMs());
-            assertTrue(nonPrivate.medianMs() < 100, "nonprivate step " + nonPrivate.medianMs());
+            // Charged, it would carry at least 100 ms of noise per step; uncharged, only an empty await.
+            assertTrue(nonPrivate.noiseMedianMs() < 50, "nonprivate charged " + nonPrivate.noiseMedianMs());
             assertThrows(IllegalArgumentException.class, () -> run.run(List.of("auto"), 0, 1, 0, s -> {}));
         }
     }

@@ -19,7 +19,7 @@ public final class DjlBackendProvider implements BackendProvider {
     /** Loads the engine (a second or two on first use) and reports the device it would use; never throws. */
     @Override public Availability availability() {
         try {
-            DjlThreads.applyBeforeEngineLoads(new BackendOptions("auto", java.util.Map.of())); // the default wait policy
+            DjlThreads.applyDefaultWaitPolicy(); // this probe is usually what first loads libtorch
             Engine engine = Engine.getEngine("PyTorch");
             DjlThreads.markLoaded();
             int gpus = engine.getGpuCount();

@@ -30,6 +30,11 @@ final class DjlThreads {
 
     private static volatile String appliedPolicy;
 
+    /** Applies the default wait policy (unless the environment chose one); for code that loads the engine before any backend opens. */
+    static void applyDefaultWaitPolicy() {
+        applyBeforeEngineLoads(new BackendOptions("cpu", java.util.Map.of()));
+    }
+
     /**
      * Applies "threads", "interop_threads" and "omp_wait_policy" (ACTIVE, PASSIVE, or default =
      * libgomp's own spin-then-sleep) from the settings; call before the engine loads.
@@ -43,7 +48,7 @@ final class DjlThreads {
             if (want.equals("DEFAULT")) libc.unsetenv("OMP_WAIT_POLICY");
             else libc.setenv("OMP_WAIT_POLICY", want, 1);
             appliedPolicy = want.equals("DEFAULT") ? "unset" : want;
-        } else if (setting != null && !want.equalsIgnoreCase(effectivePolicy())) {
+        } else if (setting != null && !(want.equals("DEFAULT") ? "unset" : want).equalsIgnoreCase(effectivePolicy())) {
             throw new IllegalStateException("omp_wait_policy=" + want + " must be set before the PyTorch engine loads; "
                     + (want.equals("DEFAULT") ? "unset OMP_WAIT_POLICY" : "export OMP_WAIT_POLICY=" + want) + " before starting the JVM instead");
         }
