@@ -18,6 +18,17 @@ public interface TrainableModel extends AutoCloseable {
      */
     BatchStats accumulateClipped(DeviceBatch batch, double clipNorm);
 
+    /**
+     * As {@link #accumulateClipped(DeviceBatch, double)} under {@code policy}: per-layer policies clip
+     * each parameter group of each slot to its own bound. A backend that cannot honour a policy
+     * refuses it (never clips some other way).
+     */
+    default BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
+        if (policy.isFlat()) return accumulateClipped(batch, policy.flatNorm());
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support per-layer clipping (" + policy
+                + "); use privacy.clipping: flat");
+    }
+
     /** Non-private baseline: adds the unclipped per-sample gradient sum of the real slots. */
     BatchStats accumulateUnclipped(DeviceBatch batch);
 
