@@ -62,6 +62,11 @@ public final class RdpAccountant implements Accountant {
 
     /** ε and the order that achieved it. */
     public RdpConversion.EpsilonAndOrder epsilonAndOrder(double delta) {
+        // Nothing composed: ε = 0 exactly, and the only case where a zero RDP is legitimate.
+        if (SampledGaussian.flatten(ledger.events()).isEmpty()) {
+            if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("delta must be in (0, 1), got " + delta);
+            return new RdpConversion.EpsilonAndOrder(0, Double.NaN);
+        }
         return RdpConversion.epsilon(orders, totalRdp(), delta);
     }
 

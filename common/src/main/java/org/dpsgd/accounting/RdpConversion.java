@@ -7,6 +7,12 @@ import java.util.List;
  * Canonne-Kamath-Steinke 2020, Prop. 12; the conversion dp_accounting uses), minimised over orders.
  * Orders at or below 1.01 are skipped (the bound is unstable there), as in dp_accounting. Also as
  * in dp_accounting, δ ≥ sqrt(1 − e^{−rdp}) certifies ε = 0 (the KL/total-variation bound).
+ *
+ * <p>Every RDP value must be a positive number (or +∞, an unusable order). A value at or below
+ * zero, or NaN, can only come from a numerical failure (e.g. cancellation in the series for a
+ * tiny q/σ²): the Gaussian mechanisms we account for have strictly positive RDP at every order,
+ * so it is refused rather than converted to ε = 0. A ledger with nothing composed is not converted
+ * here: {@link RdpAccountant} answers ε = 0 for it without a curve.
  */
 public final class RdpConversion {
     private RdpConversion() {
@@ -25,10 +31,9 @@ public final class RdpConversion {
             double a = orders.get(k);
             double r = rdp[k];
             double eps;
-            if (Double.isNaN(r)) {
-                throw new IllegalStateException("RDP at order " + a + " is NaN: a numerical failure in the accountant");
-            } else if (r <= 0) {
-                eps = 0; // no privacy loss composed at all (r < 0 cannot happen for our mechanisms)
+            if (Double.isNaN(r) || r <= 0) {
+                throw new IllegalStateException("RDP at order " + a + " is " + r + ", not a positive number: a numerical failure"
+                        + " in the accountant (no ε can be certified from it); try the pld accountant or a smaller noise multiplier");
             } else if (delta * delta + Math.expm1(-r) > 0) {
                 eps = 0;
             } else if (a > 1.01) {

@@ -1,5 +1,6 @@
 package org.dpsgd.config;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
@@ -14,6 +15,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param accountant rdp or pld
  * @param sampling poisson (default; the only mode the accountant's ε holds for) or shuffle
  * @param noise secure (default: CSPRNG, hardened against floating-point attacks) or fast-insecure (seeded, for reproducible experiments only)
+ * @param clipping flat (default: one bound C on each example's whole gradient) or per_layer (each
+ *     parameter group clipped to its own C_l, with sqrt(Σ C_l²) = clip_norm; see {@link PerLayerClipping})
+ * @param perLayer how per_layer splits clip_norm into per-group bounds; only with clipping: per_layer
  */
 public record PrivacyConfig(
         @JsonProperty("enabled") Boolean enabled,
@@ -23,13 +27,17 @@ public record PrivacyConfig(
         @JsonProperty("delta") Double delta,
         @JsonProperty("accountant") String accountant,
         @JsonProperty("sampling") String sampling,
-        @JsonProperty("noise") String noise) {
+        @JsonProperty("noise") String noise,
+        @JsonProperty("clipping") String clipping,
+        @JsonProperty("per_layer") PerLayerClipping perLayer) {
 
+    @JsonCreator
     public PrivacyConfig {
         if (enabled == null) enabled = true;
         if (accountant == null) accountant = "rdp";
         if (sampling == null) sampling = "poisson";
         if (noise == null) noise = "secure";
+        if (clipping == null) clipping = "flat";
         if (enabled) {
             if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
             if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
@@ -56,7 +64,27 @@ public record PrivacyConfig(
             if (!noise.equals("secure") && !noise.equals("fast-insecure")) {
                 throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + noise + "'");
             }
+            if (!clipping.equals("flat") && !clipping.equals("per_layer")) {
+                throw new IllegalArgumentException("privacy.clipping must be 'flat' or 'per_layer', got '" + clipping + "'");
+            }
+            if (clipping.equals("flat") && perLayer != null) {
+                throw new IllegalArgumentException("privacy.per_layer is set but privacy.clipping is flat; set clipping: per_layer or remove per_layer");
+            }
+            if (clipping.equals("per_layer")) {
+                if (perLayer == null) perLayer = PerLayerClipping.DEFAULT;
+                perLayer.checkTotal(clipNorm);
+            }
         }
+    }
+
+    /** The fields before per-layer clipping existed: flat clipping. */
+    public PrivacyConfig(Boolean enabled, Double clipNorm, Double noiseMultiplier, Double targetEpsilon, Double delta,
+                         String accountant, String sampling, String noise) {
+        this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null);
+    }
+
+    public boolean perLayerClipping() {
+        return "per_layer".equals(clipping);
     }
 
     public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
@@ -72,10 +100,16 @@ public record PrivacyConfig(
     }
 
     public PrivacyConfig withNoiseMultiplier(double sigma) {
-        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise);
+        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, clipping, perLayer);
     }
 
     public PrivacyConfig withNoise(String noiseMode) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode);
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode, clipping, perLayer);
+    }
+
+    /** This config with per-layer clipping under {@code split} (a null split means flat clipping). */
+    public PrivacyConfig withClipping(PerLayerClipping split) {
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise,
+                split == null ? "flat" : "per_layer", split);
     }
 }

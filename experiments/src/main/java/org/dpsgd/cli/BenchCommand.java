@@ -40,7 +40,8 @@ final class BenchCommand implements Callable<Integer> {
     int classes;
 
     @Option(names = "--strategies", defaultValue = "nonprivate,microbatch,auto", split = ",",
-            description = "Comma-separated strategies (default ${DEFAULT-VALUE}); nonprivate is the baseline of the ratios.")
+            description = "Comma-separated strategies (default ${DEFAULT-VALUE}); nonprivate is the baseline of the ratios; "
+                    + "append +per_layer (e.g. auto+per_layer) for per-layer clipping, equal split per tensor.")
     List<String> strategies;
 
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps per strategy (default ${DEFAULT-VALUE}).")

@@ -6,9 +6,13 @@ import java.util.List;
 import java.util.Map;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.ClipPolicies;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
+import org.dpsgd.config.PerLayerClipping;
+import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.model.Network;
 import org.dpsgd.noise.NoiseSource;
 
@@ -43,10 +47,14 @@ final class BenchRun {
         this.settings = settings;
     }
 
+    /** Suffix of a strategy name that asks for per-layer clipping (equal split per tensor, same total C), e.g. auto+per_layer. */
+    static final String PER_LAYER = "+per_layer";
+
     /** Per-strategy state: the model, its host parameters, and the timings. */
     private final class Subject {
         final String strategy;
         final TrainableModel model;
+        final ClipPolicy policy;
         final float[] params;
         final float[] grad;
         final double[] stepMs;
@@ -57,7 +65,12 @@ final class BenchRun {
 
         Subject(String strategy, int steps) {
             this.strategy = strategy;
-            this.model = backend.createModel(network, new ModelOptions(strategy, BatchLayout.of(batch.slots()), List.of(), settings));
+            boolean perLayer = strategy.endsWith(PER_LAYER);
+            String base = perLayer ? strategy.substring(0, strategy.length() - PER_LAYER.length()) : strategy;
+            this.model = backend.createModel(network, new ModelOptions(base, BatchLayout.of(batch.slots()), List.of(), settings));
+            this.policy = perLayer
+                    ? ClipPolicies.from(PrivacyConfig.withSigma(clip, sigma, 1e-5).withClipping(PerLayerClipping.DEFAULT), network, List.of())
+                    : ClipPolicy.flat(clip);
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
             this.grad = new float[n];
@@ -71,10 +84,10 @@ final class BenchRun {
             boolean nonPrivate = strategy.equals("nonprivate");
             long t0 = System.nanoTime();
             if (nonPrivate) model.accumulateUnclipped(batch);
-            else model.accumulateClipped(batch, clip);
+            else model.accumulateClipped(batch, policy);
             model.drainGradientSum(grad);
             long t1 = System.nanoTime();
-            if (!nonPrivate) noise.addGaussian(grad, sigma * clip);
+            if (!nonPrivate) noise.addGaussian(grad, sigma * policy.sensitivity());
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];

@@ -2,15 +2,17 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 
 /**
  * Book-keeping with mixed ghost norms (Bu et al.): one forward and one backward over the whole
  * micro-batch, parameters excluded from autograd; each parametrised layer's output gradient is
- * caught by a zero leaf. Per-sample norms come from each layer's input and output gradient, and the
- * clipped sum from the same tensors scaled by the clip factors, without a second backward pass.
+ * caught by a zero leaf. Per-sample norms come from each layer's input and output gradient, per
+ * clip group, and the clipped sum from the same tensors scaled by the group's clip factors,
+ * without a second backward pass (per-layer clipping costs nothing extra: each layer's norm is
+ * there anyway).
  */
 final class BookkeepingStrategy implements ClippingStrategy {
     private final ModelRuntime rt;
@@ -19,7 +21,7 @@ final class BookkeepingStrategy implements ClippingStrategy {
         this.rt = rt;
     }
 
-    @Override public BatchStats run(DeviceBatch b, double clipNorm, boolean accumulate, double[] norms) {
+    @Override public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
         rt.checkBatch(b);
         rt.store.freshLeaves(false);
         int slots = b.slots();
@@ -36,39 +38,28 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 return new NDArray[] {logits, loss};
             });
             return ModelRuntime.withoutGrad(() -> {
-                NDArray sq = null;
-                for (Tap t : tape.taps()) {
-                    NDArray s = t.squaredNorms();
-                    if (s != null) sq = sq == null ? s : sq.add(s);
-                }
-                double[] sqHost = sq == null ? new double[slots] : Precision.toDoubles(sq);
-                double[] factors = new double[slots];
+                SlotNorms sn = new SlotNorms(policy, slots);
+                for (Tap t : tape.taps()) t.measure(sn);
+                boolean[] real = new boolean[slots];
+                for (int i = 0; i < slots; i++) real[i] = b.mask()[i] != 0f;
+                ClipDecision d = ClipDecision.decide(policy, sn, real, norms);
                 long samples = 0;
                 long correct = 0;
-                long clipped = 0;
                 double lossSum = 0;
-                double normSum = 0;
                 double[] loss = Precision.toDoubles(out[1]);
                 long[] pred = ModelRuntime.predictions(out[0], slots, k);
                 for (int i = 0; i < slots; i++) {
-                    if (b.mask()[i] == 0f) {
-                        norms[i] = 0;
-                        continue;
-                    }
-                    double norm = Math.sqrt(Math.max(0, sqHost[i]));
-                    norms[i] = norm;
-                    factors[i] = ClippingStrategy.factor(i, norm, clipNorm);
+                    if (!real[i]) continue;
                     samples++;
+                    if (!d.keep[i]) continue; // a dropped example's loss says nothing useful and may be NaN
                     lossSum += loss[i];
                     if (pred[i] == b.labels()[i]) correct++;
-                    if (norm > clipNorm) clipped++;
-                    normSum += norm;
                 }
                 if (accumulate) {
-                    NDArray c = rt.precision.create(rt.manager, factors, new Shape(slots));
-                    for (Tap t : tape.taps()) t.accumulateClipped(c);
+                    ClipFactors f = new ClipFactors(rt.manager, policy, d);
+                    for (Tap t : tape.taps()) t.accumulateClipped(f);
                 }
-                return new BatchStats(samples, lossSum, correct, clipped, normSum);
+                return new BatchStats(samples, lossSum, correct, d.clipped, d.normSum, d.nonFinite);
             });
         }
     }

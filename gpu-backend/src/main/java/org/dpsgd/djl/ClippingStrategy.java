@@ -1,24 +1,21 @@
 package org.dpsgd.djl;
 
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 
 /** One way of computing per-sample gradient norms and the clipped gradient sum. */
 interface ClippingStrategy {
+    /** A policy that clips nothing, for norm-only calls. */
+    ClipPolicy MEASURE_ONLY = ClipPolicy.flat(Double.MAX_VALUE);
+
     /**
      * Computes per-slot gradient norms into {@code norms} (length = slots; masked slots 0) and, when
-     * {@code accumulate}, adds the clipped sum of the real slots' gradients to the accumulators.
+     * {@code accumulate}, adds the clipped sum of the real slots' gradients under {@code policy} to
+     * the accumulators. A slot with a non-finite norm contributes exactly 0 and is counted in
+     * {@link BatchStats#nonFinite()}.
      */
-    BatchStats run(DeviceBatch batch, double clipNorm, boolean accumulate, double[] norms);
-
-    /** Clip factor min(1, C/‖g‖); a non-finite norm is refused rather than let through. */
-    static double factor(int slot, double norm, double clipNorm) {
-        if (!Double.isFinite(norm)) {
-            throw new IllegalStateException("per-sample gradient norm of slot " + slot + " is " + norm
-                    + " (diverged training?); lower the learning rate or check the inputs");
-        }
-        return norm > clipNorm ? clipNorm / norm : 1.0;
-    }
+    BatchStats run(DeviceBatch batch, ClipPolicy policy, boolean accumulate, double[] norms);
 
     /** Names accepted in ModelOptions.strategy. */
     static ClippingStrategy create(String name, ModelRuntime rt) {

@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDArray;
  * [T', p] of one slot (T' = copies x positions), the weight gradient is gᵀa. Its squared norm is
  * the ghost norm ⟨aaᵀ, ggᵀ⟩ when 2T'² <= p·d (Bu et al.'s mixed rule), else it is formed explicitly.
  * The clipped sum is Σ_i c_i g_iᵀ a_i = (c∘g)ᵀ a over all positions: one matmul, no second backward.
+ * Everything after the unfold is float64; the ghost path reports error bounds in M = Σ_t ‖a_t‖‖g_t‖
+ * ({@link ClipBound}), the explicit path none (the norm and the sum use the same formed gradient).
  */
 final class ConvTap implements Tap {
     private final ConvOp op;
@@ -35,52 +37,58 @@ final class ConvTap implements Tap {
         return !standardized && 2 * positions * positions <= p * d;
     }
 
-    @Override public NDArray squaredNorms() {
-        NDArray g = zero.getGradient();
+    @Override public void measure(SlotNorms norms) {
+        NDArray g = Precision.f64(zero.getGradient());
         long p = g.getShape().get(1);
         long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
         outGrad = g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
-        NDArray sq = null;
         if (op.weightTrainable()) {
-            NDArray u = op.unfold(input);
+            NDArray u = Precision.f64(op.unfold(input));
+            ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
             long d = u.getShape().get(2);
             unfolded = u.reshape(slots, tPrime, d);
             if (useGhost(tPrime, p, d, standardized != null)) {
+                ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                 NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
                 NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
-                sq = aa.mul(gg).sum(new int[] {1, 2});
+                NDArray m = unfolded.square().sum(new int[] {2}).sqrt().mul(outGrad.square().sum(new int[] {2}).sqrt()).sum(new int[] {1});
+                norms.addUnformed(op.weight, aa.mul(gg).sum(new int[] {1, 2}), m, ClipBound.gamma(d + p + tPrime * tPrime),
+                        ClipBound.gamma(slots * tPrime));
             } else {
                 perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                 // Norms do not depend on the column order; the standardisation Jacobian does.
-                if (standardized != null) perSample = op.standardizationBackward(op.toWeightOrder(perSample), standardized);
-                sq = perSample.square().sum(new int[] {1, 2});
+                if (standardized != null) {
+                    NDArray[] ws = {Precision.f64(standardized[0]), Precision.f64(standardized[1])};
+                    perSample = op.standardizationBackward(op.toWeightOrder(perSample), ws);
+                }
+                norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
             }
         }
         if (op.biasTrainable()) {
             biasPerSample = outGrad.sum(new int[] {1});
-            NDArray b = biasPerSample.square().sum(new int[] {1});
-            sq = sq == null ? b : sq.add(b);
+            norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
         }
-        return sq;
     }
 
-    @Override public void accumulateClipped(NDArray c) {
+    @Override public void accumulateClipped(ClipFactors f) {
         if (op.weightTrainable()) {
+            NDArray c = f.of(op.weight);
             NDArray sum;
             if (perSample != null) {
-                sum = perSample.mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
+                sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
                 if (standardized == null) sum = op.toWeightOrder(sum);
             } else {
                 long p = outGrad.getShape().get(2);
                 long d = unfolded.getShape().get(2);
-                NDArray scaled = outGrad.mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                sum = op.toWeightOrder(scaled.transpose().matMul(unfolded.reshape(-1, d)));
+                NDArray scaled = f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
+                sum = op.toWeightOrder(scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
             }
             NDArray acc = op.store.accumulator(op.weight);
             acc.addi(sum.reshape(acc.getShape()));
         }
         if (op.biasTrainable()) {
-            op.store.accumulator(op.bias).addi(biasPerSample.mul(c.reshape(slots, 1)).sum(new int[] {0}));
+            NDArray c = f.of(op.bias);
+            op.store.accumulator(op.bias).addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
         }
     }
 }

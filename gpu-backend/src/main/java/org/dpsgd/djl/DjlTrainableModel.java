@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import java.util.List;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
@@ -59,7 +60,17 @@ public final class DjlTrainableModel implements TrainableModel {
         if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) {
             throw new IllegalArgumentException("clip norm must be a positive finite number, got " + clipNorm);
         }
-        return strategy.run(batch, clipNorm, true, new double[batch.slots()]);
+        return strategy.run(batch, ClipPolicy.flat(clipNorm), true, new double[batch.slots()]);
+    }
+
+    /** Flat or per-layer clipping, on every strategy; per-layer groups follow {@code policy.groupOf(parameter)}. */
+    @Override public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
+        int[] groups = policy.groupOfParameter();
+        if (groups != null && groups.length != network.parameters().size()) {
+            throw new IllegalArgumentException("clip policy gives groups for " + groups.length + " parameter tensors but "
+                    + network.name() + " has " + network.parameters().size() + "; build it with ClipPolicies.from for this network");
+        }
+        return strategy.run(batch, policy, true, new double[batch.slots()]);
     }
 
     @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
@@ -77,7 +88,7 @@ public final class DjlTrainableModel implements TrainableModel {
                 return new NDArray[] {logits, loss};
             });
             for (int i = 0; i < store.count(); i++) {
-                if (store.trainable(i)) store.accumulator(i).addi(store.value(i).getGradient());
+                if (store.trainable(i)) store.accumulator(i).addi(Precision.f64(store.value(i).getGradient()));
             }
             store.freshLeaves(false);
             return stats(batch, out[0], out[1]);
@@ -87,9 +98,9 @@ public final class DjlTrainableModel implements TrainableModel {
     @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
         double[] norms = new double[batch.slots()];
         if (strategyName.equals("nonprivate")) {
-            new MicrobatchStrategy(rt).run(batch, Double.POSITIVE_INFINITY, false, norms);
+            new MicrobatchStrategy(rt).run(batch, ClippingStrategy.MEASURE_ONLY, false, norms);
         } else {
-            strategy.run(batch, Double.POSITIVE_INFINITY, false, norms);
+            strategy.run(batch, ClippingStrategy.MEASURE_ONLY, false, norms);
         }
         return norms;
     }

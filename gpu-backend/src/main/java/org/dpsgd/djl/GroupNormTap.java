@@ -2,7 +2,10 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 
-/** Book-keeping for GroupNorm's affine: per slot, weight gradient Σ g·x̂ and bias gradient Σ g per channel. */
+/**
+ * Book-keeping for GroupNorm's affine: per slot, weight gradient Σ g·x̂ and bias gradient Σ g per
+ * channel, formed in float64 (so the norm and the clipped sum use the same formed values).
+ */
 final class GroupNormTap implements Tap {
     private final GroupNormOp op;
     private final int slots;
@@ -20,26 +23,28 @@ final class GroupNormTap implements Tap {
         this.zero = zero;
     }
 
-    @Override public NDArray squaredNorms() {
-        NDArray g = zero.getGradient();
+    @Override public void measure(SlotNorms norms) {
+        NDArray g = Precision.f64(zero.getGradient());
         int c = op.layer.channels();
         int[] axes = {1, 3};
-        NDArray sq = null;
         if (op.store.trainable(op.weight)) {
-            weightGrad = g.mul(normalized).reshape(slots, copies, c, -1).sum(axes);
-            sq = weightGrad.square().sum(new int[] {1});
+            weightGrad = g.mul(Precision.f64(normalized)).reshape(slots, copies, c, -1).sum(axes);
+            norms.add(op.weight, weightGrad.square().sum(new int[] {1}));
         }
         if (op.store.trainable(op.bias)) {
             biasGrad = g.reshape(slots, copies, c, -1).sum(axes);
-            NDArray b = biasGrad.square().sum(new int[] {1});
-            sq = sq == null ? b : sq.add(b);
+            norms.add(op.bias, biasGrad.square().sum(new int[] {1}));
         }
-        return sq;
     }
 
-    @Override public void accumulateClipped(NDArray c) {
-        NDArray perSlot = c.reshape(slots, 1);
-        if (weightGrad != null) op.store.accumulator(op.weight).addi(weightGrad.mul(perSlot).sum(new int[] {0}));
-        if (biasGrad != null) op.store.accumulator(op.bias).addi(biasGrad.mul(perSlot).sum(new int[] {0}));
+    @Override public void accumulateClipped(ClipFactors f) {
+        if (weightGrad != null) {
+            NDArray c = f.of(op.weight).reshape(slots, 1);
+            op.store.accumulator(op.weight).addi(f.select(weightGrad).mul(c).sum(new int[] {0}));
+        }
+        if (biasGrad != null) {
+            NDArray c = f.of(op.bias).reshape(slots, 1);
+            op.store.accumulator(op.bias).addi(f.select(biasGrad).mul(c).sum(new int[] {0}));
+        }
     }
 }

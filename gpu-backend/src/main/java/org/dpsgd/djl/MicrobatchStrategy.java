@@ -3,11 +3,13 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 
 /**
  * The reference (NanoBatch): one forward and backward per real slot (its K copies together), the
- * parameter gradients read, their norm taken, scaled by min(1, C/‖g‖) and added. Padding is skipped.
+ * parameter gradients read, each clip group's norm taken in float64, the group scaled by its
+ * factor and added (in float64). Padding is skipped; a slot with a non-finite norm adds nothing.
  */
 final class MicrobatchStrategy implements ClippingStrategy {
     private final ModelRuntime rt;
@@ -16,13 +18,14 @@ final class MicrobatchStrategy implements ClippingStrategy {
         this.rt = rt;
     }
 
-    @Override public BatchStats run(DeviceBatch b, double clipNorm, boolean accumulate, double[] norms) {
+    @Override public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
         rt.checkBatch(b);
         ParameterStore store = rt.store;
         int k = b.multiplicity();
         long samples = 0;
         long correct = 0;
         long clipped = 0;
+        long nonFinite = 0;
         double lossSum = 0;
         double normSum = 0;
         for (int s = 0; s < b.slots(); s++) {
@@ -41,27 +44,32 @@ final class MicrobatchStrategy implements ClippingStrategy {
                     return new NDArray[] {logits, loss};
                 });
                 NDArray[] grads = new NDArray[store.count()];
-                NDArray sq = null;
+                SlotNorms sn = new SlotNorms(policy, 1);
                 for (int i = 0; i < store.count(); i++) {
                     if (!store.trainable(i)) continue;
-                    grads[i] = store.value(i).getGradient();
-                    NDArray g2 = grads[i].square().sum();
-                    sq = sq == null ? g2 : sq.add(g2);
+                    grads[i] = Precision.f64(store.value(i).getGradient());
+                    sn.add(i, grads[i].square().sum().reshape(1));
                 }
-                double norm = sq == null ? 0 : Math.sqrt(Precision.toDoubles(sq)[0]);
-                norms[s] = norm;
-                double c = ClippingStrategy.factor(s, norm, clipNorm);
-                if (accumulate) {
-                    for (int i = 0; i < store.count(); i++) if (grads[i] != null) store.accumulator(i).addi(grads[i].mul(c));
+                double[] norm = new double[1];
+                ClipDecision d = ClipDecision.decide(policy, sn, new boolean[] {true}, norm);
+                norms[s] = norm[0];
+                // Selection on the host: a dropped slot's gradients are never touched.
+                if (accumulate && d.keep[0]) {
+                    for (int i = 0; i < store.count(); i++) {
+                        if (grads[i] != null) store.accumulator(i).addi(grads[i].mul(d.factors[policy.groupOf(i)][0]));
+                    }
                 }
                 samples++;
-                lossSum += Precision.toDoubles(out[1])[0];
-                if (ModelRuntime.predictions(out[0], 1, k)[0] == b.labels()[s]) correct++;
-                if (norm > clipNorm) clipped++;
-                normSum += norm;
+                if (d.keep[0]) {
+                    lossSum += Precision.toDoubles(out[1])[0];
+                    if (ModelRuntime.predictions(out[0], 1, k)[0] == b.labels()[s]) correct++;
+                }
+                clipped += d.clipped;
+                nonFinite += d.nonFinite;
+                normSum += d.normSum;
             }
         }
         store.freshLeaves(false);
-        return new BatchStats(samples, lossSum, correct, clipped, normSum);
+        return new BatchStats(samples, lossSum, correct, clipped, normSum, nonFinite);
     }
 }

@@ -12,7 +12,9 @@ import org.dpsgd.model.ParamSpec;
 
 /**
  * The network's parameters as device arrays (PyTorch layouts, {@link Network#parameters()} order),
- * which of them are trainable, and the device-side accumulator of the (clipped) gradient sum.
+ * which of them are trainable, and the device-side accumulator of the (clipped) gradient sum. The
+ * accumulator is float64 whatever the dtype, so sums over many calls add no float32 rounding per
+ * call; it is rounded to float32 once, when drained (part of {@link ClipBound}'s margin).
  */
 final class ParameterStore {
     private final NDManager manager;
@@ -34,7 +36,7 @@ final class ParameterStore {
         this.accumulators = new NDArray[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
             index.put(specs.get(i).name(), i);
-            accumulators[i] = keep(manager.zeros(shape(i), precision.type));
+            accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
         }
         write(initial);
     }
@@ -119,7 +121,7 @@ final class ParameterStore {
             Precision.copyOut(accumulators[i], into, offsets[i]);
             // A fresh zero array (not x - x), so a non-finite value can never survive a drain.
             accumulators[i].close();
-            accumulators[i] = keep(manager.zeros(shape(i), precision.type));
+            accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
         }
     }
 

@@ -56,6 +56,11 @@ enum Precision {
         }
     }
 
+    /** {@code x} in float64 (itself if it already is): clipping arithmetic always runs in float64. */
+    static NDArray f64(NDArray x) {
+        return x.getDataType() == DataType.FLOAT64 ? x : x.toType(DataType.FLOAT64, false);
+    }
+
     static double[] toDoubles(NDArray x) {
         return x.toType(DataType.FLOAT64, false).toDoubleArray();
     }

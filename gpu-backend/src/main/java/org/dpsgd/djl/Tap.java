@@ -1,15 +1,16 @@
 package org.dpsgd.djl;
 
-import ai.djl.ndarray.NDArray;
-
-/** One parametrised layer's record for the book-keeping strategy. */
+/**
+ * One parametrised layer's record for the book-keeping strategy. All arithmetic here is float64
+ * (inputs are cast up once), so norms, slack bounds and the clipped sum obey {@link ClipBound}.
+ */
 interface Tap {
     /**
-     * Per-slot squared L2 norms [slots] of this layer's trainable-parameter gradients, computed from
-     * the recorded input and the output gradient (call after the backward pass).
+     * After the backward pass: adds each trainable parameter's per-slot squared gradient norm [slots]
+     * to {@code norms}, with error bounds wherever that gradient is not formed per slot.
      */
-    NDArray squaredNorms();
+    void measure(SlotNorms norms);
 
-    /** Adds sum_i c_i * (gradient of slot i) of each trainable parameter to its accumulator; c is [slots]. */
-    void accumulateClipped(NDArray clipFactors);
+    /** Adds Σ_i c_i · (gradient of slot i) of each trainable parameter to its accumulator, c per the parameter's group. */
+    void accumulateClipped(ClipFactors factors);
 }

@@ -1,0 +1,60 @@
+package org.dpsgd.djl;
+
+/**
+ * The float margin that makes ‖clipped g_i‖ ≤ C_l hold for the value actually summed, not just in
+ * exact arithmetic. Norms, error bounds and clipped sums are computed in float64 (whatever the
+ * model's dtype) from the per-sample tensors the backward pass produced; the accumulator is
+ * float64 and is rounded to float32 once, when drained. Derivation: docs/core.md, "Clipping".
+ *
+ * <ul>
+ *   <li>Where a slot's gradient is formed (microbatch; explicit conv gradients, biases, GroupNorm),
+ *       its norm and its clipped sum come from the same formed float64 values, so every rounding
+ *       error is relative: each float64 reduction of fewer than 2^32 terms is off by at most
+ *       {@link #GAMMA} relative to its (here all non-negative, or per-entry) terms.
+ *   <li>Where it is not (ghost norms ⟨aaᵀ, ggᵀ⟩ and the one-matmul sum (c∘g)ᵀa over T' rows per
+ *       slot), errors are bounded by M_i = Σ_t ‖a_t‖‖g_t‖, not by ‖G_i‖: a tap reports
+ *       {@code normSlack} = γ(d + p + T'²)·M² ≥ |n̂² − ‖G‖²| and {@code sumSlack} = (γ(rows)·M)²,
+ *       the square of a bound on the clipped sum's error per unit factor, with γ(n) from {@link #gamma}.
+ *   <li>The norm the factor is computed from is n_eff = sqrt(n̂² + Σ normSlack)·(1 + γ) + sqrt(Σ sumSlack)
+ *       per group, so c·n_eff ≥ ‖value summed‖ before the last relative roundings; {@link #MARGIN}
+ *       η covers those (scaling, the slot sum, the float64 accumulator over calls, each (1 + γ),
+ *       and the final rounding to float32, 1 + 2^−24): (1 + 2^−20)^4 (1 + 2^−24) (1 − 2^−16) < 1.
+ * </ul>
+ */
+final class ClipBound {
+    /** Relative error bound of a float64 reduction of fewer than 2^32 terms: 2^32 · 2^−53, rounded up to 2^−20. */
+    static final double GAMMA = 0x1p-20;
+    /** Relative shrink of every bound: factors are min(1, C(1 − η)/n_eff). */
+    static final double MARGIN = 0x1p-16;
+    /** Tensors a tap reduces over must stay below this many elements for {@link #GAMMA} to hold. */
+    static final long MAX_REDUCTION = 1L << 31;
+
+    private ClipBound() {}
+
+    /**
+     * Error bound of a float64 computation whose longest chain of additions has {@code n} terms,
+     * relative to the sum of the magnitudes of its terms: γ_n = n·u/(1 − n·u) with u = 2^−53,
+     * doubled (and n padded by 4) to cover the few extra roundings around it (products, square roots, M itself).
+     */
+    static double gamma(long n) {
+        return 2.0 * (n + 4) * 0x1p-53;
+    }
+
+    /** The norm the factor is computed from: ≥ the true norm of the summed value (see class comment). */
+    static double boundingNorm(double squaredNorm, double normSlack, double sumSlack) {
+        return Math.sqrt(Math.max(0, squaredNorm) + normSlack) * (1 + GAMMA) + Math.sqrt(sumSlack);
+    }
+
+    /** min(1, C(1 − η)/n) for a bounding norm n. */
+    static double factor(double boundingNorm, double threshold) {
+        double c = threshold * (1 - MARGIN);
+        return boundingNorm <= c ? 1.0 : c / boundingNorm;
+    }
+
+    static void checkSize(long elements, String what) {
+        if (elements >= MAX_REDUCTION) {
+            throw new IllegalStateException(what + " has " + elements + " elements, beyond the 2^31 the clipping error bound is proven for;"
+                    + " use a smaller micro_batch_size");
+        }
+    }
+}

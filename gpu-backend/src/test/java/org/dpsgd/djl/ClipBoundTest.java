@@ -1,0 +1,151 @@
+package org.dpsgd.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
+import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.model.ModelSpec;
+import org.dpsgd.model.ModelZoo;
+import org.dpsgd.model.Network;
+import org.dpsgd.model.ParamSpec;
+import org.dpsgd.model.Shape;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * ‖clip(g_i)‖ ≤ C for the value actually summed, adversarially: one real slot among padding (so the
+ * drained sum IS that slot's clipped contribution), C set exactly at the slot's measured norm and
+ * within 1e-7 of it on both sides, inputs scaled by 1e−6 and 1e6, one layer's weights scaled by
+ * 1e3 (it dominates the norm) or 1e−3, every strategy, float32 and float64. The drained float32
+ * sum's float64 norm must be ≤ C with no tolerance, and (when clipped) not shrunk by more than 1e−4.
+ */
+class ClipBoundTest {
+    record Case(String label, ModelSpec spec, String input, int copies, String strategy, String dtype, double inputScale,
+                String scaledLayer, double layerScale) {
+        @Override public String toString() {
+            return label + " K=" + copies + " " + strategy + " " + dtype + " x" + inputScale
+                    + (scaledLayer == null ? "" : " " + scaledLayer + "x" + layerScale);
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        List<Case> cs = new ArrayList<>();
+        record M(String label, ModelSpec spec, String input, int copies, String layer) {}
+        List<M> models = List.of(
+                new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 1, "conv1.weight"),
+                new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 2, "gn1.weight"),
+                new M("fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 1, "fc2.weight"),
+                new M("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 2, "fc.weight"),
+                new M("wrn16-4-ws", new ModelSpec("wrn16-4", null, null, null, true), "3x8x8", 1, "conv1.weight"));
+        for (M m : models) {
+            for (String strategy : List.of("bookkeeping", "microbatch")) {
+                for (String dtype : List.of("float32", "float64")) {
+                    for (double scale : new double[] {1e-6, 1.0, 1e6}) cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, scale, null, 1));
+                    cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1.0, m.layer(), 1e3));
+                    cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1e3, m.layer(), 1e-3));
+                }
+            }
+        }
+        return cs.stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void clippedContributionNeverExceedsC(Case c) {
+        Network net = ModelZoo.build(c.spec(), Shape.parse(c.input()), 10);
+        try (DjlTrainableModel m = TestSupport.model(net, c.strategy(), c.dtype(), List.of())) {
+            scaleLayer(net, m, c.scaledLayer(), c.layerScale());
+            for (int real = 0; real < 3; real++) {
+                DeviceBatch b = TestSupport.batch(net, 3, c.copies(), 100 + real, c.inputScale(), others(real, 3));
+                double norm = m.perSampleGradientNorms(b)[real];
+                assertTrue(norm > 0 && Double.isFinite(norm), "norm " + norm);
+                for (double clip : new double[] {norm, norm * (1 - 1e-7), norm * (1 + 1e-7), norm / 3}) {
+                    BatchStats s = m.accumulateClipped(b, clip);
+                    assertEquals(1, s.samples());
+                    double got = drainedNorm(m, net);
+                    assertTrue(got <= clip, c + ": slot " + real + " clipped to " + clip + " but its summed contribution has norm " + got
+                            + " (excess " + (got / clip - 1) + ")");
+                    if (clip < norm * (1 - 1e-5)) {
+                        assertEquals(1, s.clipped());
+                        assertTrue(got >= clip * (1 - 1e-4), "over-shrunk: " + got + " for C = " + clip);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void perLayerGroupsNeverExceedTheirBounds(Case c) {
+        if (c.inputScale() != 1.0 || c.scaledLayer() == null) return; // one mixed-scale case per model suffices here
+        Network net = ModelZoo.build(c.spec(), Shape.parse(c.input()), 10);
+        List<ParamSpec> ps = net.parameters();
+        int[] groupOf = new int[ps.size()];
+        for (int i = 0; i < ps.size(); i++) groupOf[i] = i;
+        try (DjlTrainableModel m = TestSupport.model(net, c.strategy(), c.dtype(), List.of())) {
+            scaleLayer(net, m, c.scaledLayer(), c.layerScale());
+            DeviceBatch b = TestSupport.batch(net, 3, c.copies(), 7, 1.0, 0, 2);
+            m.accumulateUnclipped(b);
+            double[] groupNorms = groupNorms(net, drain(m, net), groupOf, ps.size());
+            // Thresholds exactly at each tensor's own norm: every group sits on its boundary.
+            ClipPolicy policy = new ClipPolicy(groupNorms, groupOf);
+            m.accumulateClipped(b, policy);
+            double[] got = groupNorms(net, drain(m, net), groupOf, ps.size());
+            for (int g = 0; g < ps.size(); g++) {
+                assertTrue(got[g] <= groupNorms[g], ps.get(g).name() + ": " + got[g] + " > C_l = " + groupNorms[g]);
+            }
+        }
+    }
+
+    static int[] others(int real, int slots) {
+        int[] p = new int[slots - 1];
+        int k = 0;
+        for (int i = 0; i < slots; i++) if (i != real) p[k++] = i;
+        return p;
+    }
+
+    static void scaleLayer(Network net, DjlTrainableModel m, String name, double factor) {
+        if (name == null) return;
+        float[] p = new float[(int) net.parameterCount()];
+        m.readParameters(p);
+        List<ParamSpec> ps = net.parameters();
+        int[] off = net.parameterOffsets();
+        for (int i = 0; i < ps.size(); i++) {
+            if (!ps.get(i).name().equals(name)) continue;
+            for (int k = 0; k < ps.get(i).size(); k++) p[off[i] + k] *= (float) factor;
+            m.writeParameters(p);
+            return;
+        }
+        throw new IllegalArgumentException("no parameter " + name);
+    }
+
+    static float[] drain(DjlTrainableModel m, Network net) {
+        float[] g = new float[(int) net.parameterCount()];
+        m.drainGradientSum(g);
+        return g;
+    }
+
+    static double drainedNorm(DjlTrainableModel m, Network net) {
+        double s = 0;
+        for (float v : drain(m, net)) s += (double) v * v;
+        return Math.sqrt(s);
+    }
+
+    /** float64 L2 norm of each group's coordinates. */
+    static double[] groupNorms(Network net, float[] g, int[] groupOf, int groups) {
+        double[] sq = new double[groups];
+        List<ParamSpec> ps = net.parameters();
+        int[] off = net.parameterOffsets();
+        for (int i = 0; i < ps.size(); i++) {
+            for (int k = 0; k < ps.get(i).size(); k++) sq[groupOf[i]] += (double) g[off[i] + k] * g[off[i] + k];
+        }
+        for (int j = 0; j < groups; j++) sq[j] = Math.sqrt(sq[j]);
+        return sq;
+    }
+}
