@@ -311,6 +311,16 @@ public final class DpSgdTrainer implements AutoCloseable {
         step = s.step();
     }
 
+    /**
+     * Charges the events an earlier process of this run recorded when it died before its first
+     * checkpoint: training restarts from step 0, and those steps stay spent.
+     */
+    public void restoreCharges(List<DpEvent> charged) {
+        if (step != 0 || (budget != null && budget.charged() != 0)) throw new IllegalStateException("restore into a fresh trainer");
+        if (budget != null) budget.resumeFrom(charged);
+        else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
+    }
+
     public long stepsDone() { return step; }
     public long totalSteps() { return totalSteps; }
     public double samplingRate() { return samplingRate; }
