@@ -131,7 +131,8 @@ public final class TrainingRun {
         return new Result(rd.root(), String.valueOf(info.get("status")), steps, num(info.get("planned_steps")).longValue(),
                 num(fin.get("epsilon")).doubleValue(), num(fin.get("delta")).doubleValue(), num(fin.get("test_accuracy")).doubleValue(),
                 num(fin.get("test_loss")).doubleValue(), num(fin.get("ema_test_accuracy")).doubleValue(), num(fin.get("seconds")).doubleValue(), 0,
-                num(fin.get("examples_per_s")).doubleValue(), Boolean.TRUE.equals(info.get("epsilon_holds")), null,
+                num(fin.containsKey("examples_per_s") ? fin.get("examples_per_s") : fin.get("expected_examples_per_s")).doubleValue(),
+                Boolean.TRUE.equals(info.get("epsilon_holds")), null,
                 num(fin.get("steps_charged")).longValue());
     }
 
