@@ -15,6 +15,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param accountant rdp or pld
  * @param sampling poisson (default; the only mode the accountant's ε holds for) or shuffle
  * @param noise secure (default: CSPRNG, hardened against floating-point attacks) or fast-insecure (seeded, for reproducible experiments only)
+ * @param diagnostics none (default: nothing computed from the training data leaves the process except
+ *                    through the DP mechanism) or raw (training-batch loss, accuracy, realised batch
+ *                    size, clipped fraction and throughput are written, each marked "not covered by ε")
  * @param clipping flat (default: one bound C on each example's whole gradient) or per_layer (each
  *     parameter group clipped to its own C_l, with sqrt(Σ C_l²) = clip_norm; see {@link PerLayerClipping})
  * @param perLayer how per_layer splits clip_norm into per-group bounds; only with clipping: per_layer
@@ -28,8 +31,14 @@ public record PrivacyConfig(
         @JsonProperty("accountant") String accountant,
         @JsonProperty("sampling") String sampling,
         @JsonProperty("noise") String noise,
+        @JsonProperty("diagnostics") String diagnostics,
         @JsonProperty("clipping") String clipping,
         @JsonProperty("per_layer") PerLayerClipping perLayer) {
+
+    /** Diagnostics policy: only DP releases leave the process. */
+    public static final String DIAGNOSTICS_NONE = "none";
+    /** Diagnostics policy: raw training-set statistics are written, marked as not covered by ε. */
+    public static final String DIAGNOSTICS_RAW = "raw";
 
     @JsonCreator
     public PrivacyConfig {
@@ -37,7 +46,12 @@ public record PrivacyConfig(
         if (accountant == null) accountant = "rdp";
         if (sampling == null) sampling = "poisson";
         if (noise == null) noise = "secure";
+        if (diagnostics == null) diagnostics = DIAGNOSTICS_NONE;
         if (clipping == null) clipping = "flat";
+        if (!diagnostics.equals(DIAGNOSTICS_NONE) && !diagnostics.equals(DIAGNOSTICS_RAW)) {
+            throw new IllegalArgumentException("privacy.diagnostics must be 'none' (only DP releases leave the process) or 'raw' "
+                    + "(training-batch statistics, not covered by ε), got '" + diagnostics + "'");
+        }
         if (enabled) {
             if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
             if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
@@ -77,10 +91,16 @@ public record PrivacyConfig(
         }
     }
 
-    /** The fields before per-layer clipping existed: flat clipping. */
+    /** Flat clipping, the fields before per-layer clipping existed. */
+    public PrivacyConfig(Boolean enabled, Double clipNorm, Double noiseMultiplier, Double targetEpsilon, Double delta,
+                         String accountant, String sampling, String noise, String diagnostics) {
+        this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, diagnostics, null, null);
+    }
+
+    /** Flat clipping, default diagnostics. */
     public PrivacyConfig(Boolean enabled, Double clipNorm, Double noiseMultiplier, Double targetEpsilon, Double delta,
                          String accountant, String sampling, String noise) {
-        this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null);
+        this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null, null);
     }
 
     public boolean perLayerClipping() {
@@ -88,28 +108,34 @@ public record PrivacyConfig(
     }
 
     public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
-        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null);
+        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null, null);
     }
 
     public static PrivacyConfig withTarget(double clipNorm, double epsilon, double delta) {
-        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null);
+        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null, null);
     }
 
     public static PrivacyConfig disabled() {
-        return new PrivacyConfig(false, null, null, null, null, null, null, null);
+        return new PrivacyConfig(false, null, null, null, null, null, null, null, null);
     }
 
     public PrivacyConfig withNoiseMultiplier(double sigma) {
-        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, clipping, perLayer);
+        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, diagnostics, clipping, perLayer);
     }
 
     public PrivacyConfig withNoise(String noiseMode) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode, clipping, perLayer);
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode, diagnostics,
+                clipping, perLayer);
     }
 
     /** This config with per-layer clipping under {@code split} (a null split means flat clipping). */
     public PrivacyConfig withClipping(PerLayerClipping split) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise,
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, diagnostics,
                 split == null ? "flat" : "per_layer", split);
+    }
+
+    /** True when raw (non-private) training-set diagnostics may be written. */
+    public boolean rawDiagnostics() {
+        return DIAGNOSTICS_RAW.equals(diagnostics);
     }
 }

