@@ -72,6 +72,12 @@ public final class ClipPolicies {
         return new ClipPolicy(thresholds, groupOf);
     }
 
+    /** {@link #from(PrivacyConfig, Network, List)} with the config's privacy section and {@code model.freeze}. */
+    public static ClipPolicy from(org.dpsgd.config.ExperimentConfig config, Network network) {
+        List<String> frozen = config.model().freeze() == null ? List.of() : config.model().freeze();
+        return from(config.privacy(), network, frozen);
+    }
+
     /** The group names of {@link #from}'s per-layer policy, in group order (for logs and run provenance). */
     public static List<String> groupNames(PerLayerClipping p, Network network, List<String> frozenPrefixes) {
         List<String> names = new ArrayList<>();

@@ -89,6 +89,21 @@ class ClipPoliciesTest {
     }
 
     @Test
+    void fromAnExperimentConfigUsesItsFreezeList() {
+        String yaml = """
+                name: t
+                model: {name: small-cnn, freeze: [conv1]}
+                data: {format: idx, path: /nowhere}
+                privacy: {clip_norm: 1.0, noise_multiplier: 1.0, delta: 1e-5, clipping: per_layer, per_layer: {groups: layer}}
+                training: {batch_size: 8, epochs: 1}
+                optimizer: {name: sgd, lr: 0.1}
+                """;
+        ClipPolicy p = ClipPolicies.from(org.dpsgd.config.ConfigLoader.parse(yaml, "t.yaml"), NET);
+        assertEquals(4, p.groups()); // gn1, conv2, gn2, fc
+        assertEquals(1.0, p.sensitivity(), 1e-15);
+    }
+
+    @Test
     void everythingFrozenAndPrivacyOffAreErrors() {
         assertThrows(IllegalArgumentException.class,
                 () -> ClipPolicies.from(perLayer(1, PerLayerClipping.DEFAULT), NET, List.of("conv", "gn", "fc")));
