@@ -51,9 +51,14 @@ final class ConvTap implements Tap {
                 ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                 NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
                 NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
+                NDArray prod = aa.mul(gg);
+                NDArray sq = prod.sum(new int[] {1, 2});
+                // The [S, T', T'] Gram matrices are the largest temporaries of a step: free them now, not at the end of the call.
+                aa.close();
+                gg.close();
+                prod.close();
                 NDArray m = unfolded.square().sum(new int[] {2}).sqrt().mul(outGrad.square().sum(new int[] {2}).sqrt()).sum(new int[] {1});
-                norms.addUnformed(op.weight, aa.mul(gg).sum(new int[] {1, 2}), m, ClipBound.gamma(d + p + tPrime * tPrime),
-                        ClipBound.gamma(slots * tPrime));
+                norms.addUnformed(op.weight, sq, m, ClipBound.gamma(d + p + tPrime * tPrime), ClipBound.gamma(slots * tPrime));
             } else {
                 perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                 // Norms do not depend on the column order; the standardisation Jacobian does.
