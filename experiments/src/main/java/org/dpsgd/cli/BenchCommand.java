@@ -84,6 +84,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peer-script", description = "The peer script (default bench/peers/torch_peer.py of this checkout).")
     Path peerScript;
 
+    @Option(names = "--noise-only", description = "Time secure noise alone for the model's parameter count (no backend): "
+            + "coordinates/s per core and cycles per coordinate at each of --noise-threads.")
+    boolean noiseOnly;
+
+    @Option(names = "--noise-threads", defaultValue = "1,all", split = ",",
+            description = "With --noise-only: thread counts, 'all' = every core (default ${DEFAULT-VALUE}).")
+    List<String> noiseThreads;
+
     static final class ModelNames extends ArrayList<String> {
         ModelNames() {
             super(ModelZoo.NAMES);
@@ -101,6 +109,10 @@ final class BenchCommand implements Callable<Integer> {
         if (block < 0) throw new IllegalArgumentException("--block must be >= 0, got " + block);
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
+        if (noiseOnly) {
+            BenchNoise.run(model, Math.toIntExact(net.parameterCount()), BenchNoise.threadCounts(noiseThreads), warmup, steps, json);
+            return 0;
+        }
         DeviceBatch b = randomBatch(net, batch);
         TorchPeer torchPeer = null;
         if (peer != null) {
