@@ -1,6 +1,7 @@
 package org.dpsgd.noise;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -15,15 +16,24 @@ public final class NoiseThroughput {
     private NoiseThroughput() {}
 
     /** Timings of {@code reps} draws of {@code coordinates} on {@code threads} threads; {@code ghz} NaN when unknown. */
-    public record Result(int threads, int coordinates, double medianMs, double minMs, double maxMs, double ghz) {
+    public record Result(int threads, int coordinates, double medianMs, double minMs, double maxMs, double medianCpuMs, double ghz) {
         /** Coordinates per second per thread, at the median time. */
         public double perCorePerSecond() {
             return coordinates / (medianMs / 1e3) / threads;
         }
 
-        /** CPU cycles per coordinate on one thread, at the median time and the nominal clock. */
+        /** CPU cycles per coordinate on one thread, at the median wall time and the reported clock. */
         public double cyclesPerCoordinate() {
             return ghz * 1e9 / perCorePerSecond();
+        }
+
+        /**
+         * Cycles per coordinate from the process's CPU time (median) at the reported clock: what
+         * the draws cost in CPU whatever the wall clock saw; it too grows when neighbours share the
+         * cores' caches and hyper-threads, but it does not count time spent waiting for a core.
+         */
+        public double cpuCyclesPerCoordinate() {
+            return ghz * 1e6 * medianCpuMs / coordinates;
         }
     }
 
@@ -34,15 +44,22 @@ public final class NoiseThroughput {
         NoiseSource noise = SecureGaussianNoise.create(NoisePool.of(threads));
         float[] v = new float[coordinates];
         for (int r = 0; r < warmup; r++) noise.addGaussian(v, 1.0);
-        double[] ms = new double[reps];
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        double[] ms = new double[reps], cpu = new double[reps];
         for (int r = 0; r < reps; r++) {
-            long t0 = System.nanoTime();
+            long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
             noise.addGaussian(v, 1.0);
             ms[r] = (System.nanoTime() - t0) / 1e6;
+            cpu[r] = (os.getProcessCpuTime() - c0) / 1e6;
         }
         Arrays.sort(ms);
-        double median = reps % 2 == 1 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
-        return new Result(threads, coordinates, median, ms[0], ms[reps - 1], cpuGhz());
+        Arrays.sort(cpu);
+        return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], median(cpu), cpuGhz());
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     /** The mean "cpu MHz" of /proc/cpuinfo in GHz (the clock the kernel reports, not a turbo clock); NaN when unreadable. */

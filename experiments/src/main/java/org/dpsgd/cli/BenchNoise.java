@@ -10,7 +10,8 @@ import org.dpsgd.noise.NoiseThroughput;
 /**
  * {@code dpsgd bench --noise-only}: secure noise alone, for a model's parameter count, at each
  * requested thread count; no backend is opened. Per-core throughput is coordinates / median wall
- * time / threads; cycles per coordinate use the clock /proc/cpuinfo reports.
+ * time / threads; cycles per coordinate use the clock /proc/cpuinfo reports, from wall time and
+ * from the process's CPU time.
  */
 final class BenchNoise {
     private BenchNoise() {}
@@ -51,6 +52,8 @@ final class BenchNoise {
                 row.put("max_ms", r.maxMs());
                 row.put("coordinates_per_s_per_core", r.perCorePerSecond());
                 row.put("cycles_per_coordinate", Double.isNaN(r.cyclesPerCoordinate()) ? null : r.cyclesPerCoordinate());
+                row.put("cpu_ms", r.medianCpuMs());
+                row.put("cpu_cycles_per_coordinate", Double.isNaN(r.cpuCyclesPerCoordinate()) ? null : r.cpuCyclesPerCoordinate());
                 rows.add(row);
             }
             out.put("noise_only", rows);
@@ -60,9 +63,11 @@ final class BenchNoise {
         System.out.printf("secure noise alone (AES-256-CTR, (z1+z2+z3+z4)/2): %,d coordinates (%s parameters), %d cores, %.2f GHz (/proc/cpuinfo)%n",
                 coordinates, model, Runtime.getRuntime().availableProcessors(), results.get(0).ghz());
         for (NoiseThroughput.Result r : results) {
-            System.out.printf("noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate%n",
-                    r.threads(), r.threads() == 1 ? " " : "s", r.medianMs(), r.minMs(), r.maxMs(), r.perCorePerSecond() / 1e6, r.cyclesPerCoordinate());
+            System.out.printf("noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"
+                    + "  (CPU time: %.1f cycles/coordinate)%n", r.threads(), r.threads() == 1 ? " " : "s", r.medianMs(), r.minMs(), r.maxMs(),
+                    r.perCorePerSecond() / 1e6, r.cyclesPerCoordinate(), r.cpuCyclesPerCoordinate());
         }
-        System.out.println("medians [min, max] of " + reps + " draws after " + Math.max(1, warmup) + " warm-up draws; wall time, so other load on the machine counts");
+        System.out.println("medians [min, max] of " + reps + " draws after " + Math.max(1, warmup) + " warm-up draws; per core and cycles from wall time"
+                + " (other load on the machine counts), CPU time = the process's, summed over its threads");
     }
 }
