@@ -15,61 +15,82 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The distribution of the noise, tails included, against the exact normal tail
  * Q(t) = erfc(t/√2)/2 (Commons Statistics, which evaluates erfc to about 1 ulp): for thresholds t
- * from 0 to 5 (through 3.636, where the ziggurat's tail sampler takes over) the counts above t and
- * below -t, each side apart, must be within 5 standard errors of n·Q(t). With n = 2^27 draws a 5 SE
+ * = 0, 0.5, ..., 5 and 3.636 (where the ziggurat's tail sampler takes over) the counts at or above
+ * t and at or below -t, each side apart, must be within 5 standard errors of n·Q(t). Non-finite
+ * draws fail. With n = 2^27 draws a 5 SE
  * band is at most 6.4e-5 in probability for every threshold from 2 out (1.6e-5 at t = 3; asserted), so
  * a tail mass wrong by 1e-4 fails; {@code anErrorOf1e4InTailMassIsSeen} shows it does. Draws use
  * fixed keys, so each run checks the same numbers (no flaky failures); the keys are arbitrary.
  */
 class GaussianTailTest {
-    private static final double[] T = {0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 3.6360066255009458, 4, 4.5, 5};
+    // Thresholds 0, 0.5, ..., 5 (bins of half a unit of |z|) and X0 = 3.636..., where the ziggurat's tail sampler begins.
+    private static final int HALVES = 11;
+    private static final double X0 = 3.6360066255009458;
     private static final int N = 1 << 27;
     private static final NormalDistribution EXACT = NormalDistribution.of(0, 1);
 
-    /** Counts of draws above T[k] and below -T[k]. */
+    /**
+     * Counts of draws by sign and by |z| in half-unit bins (the last open-ended), and of |z| ≥ X0.
+     * Counting is branch-free (a random sign and bin would defeat branch prediction), so the counts
+     * are of |z| ≥ t rather than > t, the same probability for a continuous law.
+     */
     private static final class Tails {
-        long n;
-        final long[] upper = new long[T.length], lower = new long[T.length];
+        long n, nonFinite;
+        final long[][] bins = new long[2][HALVES + 1];
+        final long[] beyondX0 = new long[2];
 
-        void add(double z, int count) {
+        void add(double z, long count) {
             n += count;
-            if (z > 0) {
-                for (int k = 0; k < T.length && z > T[k]; k++) upper[k] += count;
-            } else {
-                for (int k = 0; k < T.length && z < -T[k]; k++) lower[k] += count;
+            if (!Double.isFinite(z)) {
+                nonFinite += count;
+                return;
             }
+            int side = (int) (Double.doubleToRawLongBits(z) >>> 63);
+            double a = Math.abs(z);
+            bins[side][(int) Math.min(a * 2, HALVES)] += count;
+            beyondX0[side] += a >= X0 ? count : 0;
         }
 
-        Tails negated() {
+        /** Draws with |z| ≥ threshold {@code k} (k < HALVES: k/2; k = HALVES: X0) on {@code side} (0 = upper, 1 = lower). */
+        long beyond(int k, int side) {
+            if (k == HALVES) return beyondX0[side];
+            long c = 0;
+            for (int b = k; b <= HALVES; b++) c += bins[side][b];
+            return c;
+        }
+
+        static double threshold(int k) {
+            return k == HALVES ? X0 : k / 2.0;
+        }
+
+        Tails plus(Tails o, long sign) {
             Tails s = new Tails();
-            s.n = -n;
-            for (int k = 0; k < T.length; k++) {
-                s.upper[k] = -upper[k];
-                s.lower[k] = -lower[k];
+            s.n = n + sign * o.n;
+            s.nonFinite = nonFinite + sign * o.nonFinite;
+            for (int side = 0; side < 2; side++) {
+                for (int b = 0; b <= HALVES; b++) s.bins[side][b] = bins[side][b] + sign * o.bins[side][b];
+                s.beyondX0[side] = beyondX0[side] + sign * o.beyondX0[side];
             }
             return s;
         }
 
         Tails plus(Tails o) {
-            Tails s = new Tails();
-            s.n = n + o.n;
-            for (int k = 0; k < T.length; k++) {
-                s.upper[k] = upper[k] + o.upper[k];
-                s.lower[k] = lower[k] + o.lower[k];
-            }
-            return s;
+            return plus(o, 1);
         }
 
         /** The largest |count − n·Q(t)| / SE over every threshold and side, and a table of them. */
         double worstZ(StringBuilder table) {
+            if (nonFinite > 0) return Double.POSITIVE_INFINITY;
             double worst = 0;
-            for (int k = 0; k < T.length; k++) {
-                double p = EXACT.survivalProbability(T[k]);
+            for (int k = 0; k <= HALVES; k++) {
+                double t = threshold(k);
+                double p = EXACT.survivalProbability(t);
                 double se = Math.sqrt(n * p * (1 - p));
-                double zu = (upper[k] - n * p) / se, zl = (lower[k] - n * p) / se;
+                long up = beyond(k, 0), low = beyond(k, 1);
+                double zu = (up - n * p) / se, zl = (low - n * p) / se;
                 worst = Math.max(worst, Math.max(Math.abs(zu), Math.abs(zl)));
                 table.append(String.format("%nt=%.4f Q=%.6e upper %+.6e (%+.1f SE) lower %+.6e (%+.1f SE)",
-                        T[k], p, upper[k] / (double) n - p, zu, lower[k] / (double) n - p, zl));
+                        t, p, up / (double) n - p, zu, low / (double) n - p, zl));
             }
             return worst;
         }
@@ -130,7 +151,8 @@ class GaussianTailTest {
     @Test
     void secureNoiseHasExactNormalTails() {
         assertNormal(noise, "secure noise");
-        for (double t : T) {
+        for (int k = 0; k <= HALVES; k++) {
+            double t = Tails.threshold(k);
             double p = EXACT.survivalProbability(t);
             if (t >= 2) assertTrue(5 * Math.sqrt(p * (1 - p) / noise.n) < 1e-4, "5 SE at t = " + t + " must resolve 1e-4");
         }
@@ -143,7 +165,7 @@ class GaussianTailTest {
     @ParameterizedTest
     @ValueSource(doubles = {2.2, -3.0})
     void anErrorOf1e4InTailMassIsSeen(double movedTo) {
-        Tails perturbed = noise.plus(every10k.negated());
+        Tails perturbed = noise.plus(every10k, -1);
         for (long i = 0; i < every10k.n; i++) perturbed.add(movedTo, 1);
         StringBuilder table = new StringBuilder();
         double worst = perturbed.worstZ(table);
