@@ -101,7 +101,7 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
 
     /**
      * The normals of chunk {@code chunk} of call {@code call}: its own keystream, stream id
-     * call·2^32 + chunk, read by a samplers reused from an earlier chunk (restarted on the new stream,
+     * call·2^32 + chunk, read by a sampler reused from an earlier chunk (restarted on the new stream,
      * as a fresh one would be) when one is free. Each is used by one thread at a time: taken from
      * the queue, used, given back.
      */
