@@ -16,7 +16,7 @@ public final class NoiseThroughput {
     private NoiseThroughput() {}
 
     /** Timings of {@code reps} draws of {@code coordinates} on {@code threads} threads; {@code ghz} NaN when unknown. */
-    public record Result(int threads, int coordinates, double medianMs, double minMs, double maxMs, double medianCpuMs, double ghz) {
+    public record Result(int threads, int coordinates, double medianMs, double minMs, double maxMs, double meanCpuMs, double ghz) {
         /** Coordinates per second per thread, at the median time. */
         public double perCorePerSecond() {
             return coordinates / (medianMs / 1e3) / threads;
@@ -28,12 +28,13 @@ public final class NoiseThroughput {
         }
 
         /**
-         * Cycles per coordinate from the process's CPU time (median) at the reported clock: what
-         * the draws cost in CPU whatever the wall clock saw; it too grows when neighbours share the
-         * cores' caches and hyper-threads, but it does not count time spent waiting for a core.
+         * Cycles per coordinate from the process's CPU time (mean over the draws: the OS counts it
+         * in 10 ms ticks) at the reported clock: what the draws cost in CPU whatever the wall clock
+         * saw; it too grows when neighbours share the cores' caches and hyper-threads, but it does
+         * not count time spent waiting for a core.
          */
         public double cpuCyclesPerCoordinate() {
-            return ghz * 1e6 * medianCpuMs / coordinates;
+            return ghz * 1e6 * meanCpuMs / coordinates;
         }
     }
 
@@ -45,16 +46,16 @@ public final class NoiseThroughput {
         float[] v = new float[coordinates];
         for (int r = 0; r < warmup; r++) noise.addGaussian(v, 1.0);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        double[] ms = new double[reps], cpu = new double[reps];
+        double[] ms = new double[reps];
+        long cpu0 = os.getProcessCpuTime();
         for (int r = 0; r < reps; r++) {
-            long c0 = os.getProcessCpuTime(), t0 = System.nanoTime();
+            long t0 = System.nanoTime();
             noise.addGaussian(v, 1.0);
             ms[r] = (System.nanoTime() - t0) / 1e6;
-            cpu[r] = (os.getProcessCpuTime() - c0) / 1e6;
         }
+        double cpuMs = (os.getProcessCpuTime() - cpu0) / 1e6 / reps;
         Arrays.sort(ms);
-        Arrays.sort(cpu);
-        return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], median(cpu), cpuGhz());
+        return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], cpuMs, cpuGhz());
     }
 
     private static double median(double[] sorted) {

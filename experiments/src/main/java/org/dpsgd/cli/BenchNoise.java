@@ -52,7 +52,7 @@ final class BenchNoise {
                 row.put("max_ms", r.maxMs());
                 row.put("coordinates_per_s_per_core", r.perCorePerSecond());
                 row.put("cycles_per_coordinate", Double.isNaN(r.cyclesPerCoordinate()) ? null : r.cyclesPerCoordinate());
-                row.put("cpu_ms", r.medianCpuMs());
+                row.put("cpu_ms", r.meanCpuMs());
                 row.put("cpu_cycles_per_coordinate", Double.isNaN(r.cpuCyclesPerCoordinate()) ? null : r.cpuCyclesPerCoordinate());
                 rows.add(row);
             }
@@ -68,6 +68,6 @@ final class BenchNoise {
                     r.perCorePerSecond() / 1e6, r.cyclesPerCoordinate(), r.cpuCyclesPerCoordinate());
         }
         System.out.println("medians [min, max] of " + reps + " draws after " + Math.max(1, warmup) + " warm-up draws; per core and cycles from wall time"
-                + " (other load on the machine counts), CPU time = the process's, summed over its threads");
+                + " (other load on the machine counts), CPU time = the process's, summed over its threads, mean per draw");
     }
 }

@@ -54,7 +54,7 @@ class BenchCommandTest {
             JsonNode r = j.get("noise_only").get(k);
             assertEquals(k + 1, r.get("threads").asInt());
             assertTrue(r.get("min_ms").asDouble() <= r.get("median_ms").asDouble() && r.get("median_ms").asDouble() <= r.get("max_ms").asDouble());
-            assertTrue(r.get("cpu_ms").asDouble() > 0, out);
+            assertTrue(r.get("cpu_ms").asDouble() >= 0, out); // counted in 10 ms ticks: a tiny draw may show 0
             assertEquals(n / (r.get("median_ms").asDouble() / 1e3) / (k + 1), r.get("coordinates_per_s_per_core").asDouble(),
                     1e-6 * r.get("coordinates_per_s_per_core").asDouble());
         }
