@@ -5,7 +5,9 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.ShardDataset;
+import java.util.function.Consumer;
 import org.dpsgd.sampling.CounterRandomSource;
+import org.dpsgd.sampling.RandomSources;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.StepResult;
 
@@ -65,27 +67,30 @@ public final class DataParallel {
      * in fast-insecure mode, and no background noise on ranks that never draw noise.
      *
      * @param shard what {@link #shard} returned for this rank
+     * @param log where the insecure-sampling warning goes
      */
-    public void configure(DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population) {
+    public void configure(DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
         b.reduction(new MpiGradientReduction(comm)).populationSize(population);
         if (config.privacy().noise().equals("fast-insecure")) {
             long offset = shard instanceof ShardDataset s ? s.offset() : 0;
-            b.sampling(CounterRandomSource.shard(config.seed(), population, offset, shard.size()));
+            b.sampling(RandomSources.counterBased(config.seed(), population, offset, shard.size(), log));
         }
         if (!isLeader()) b.prefetchNoise(false);
     }
 
     /**
-     * Rank 0's answer to "take another step?" on every rank. A rank whose own trainer disagrees (its
-     * ledger or step count differs from rank 0's) stops the run with an error rather than hang.
+     * Rank 0's answer to "take another step?", on every rank (one one-byte broadcast). Rank 0's trainer
+     * decides: its ledger is the durable one (it may hold steps a checkpoint does not), so a rank that
+     * could go on stops with it; a rank that cannot take the step rank 0 takes (its step count is
+     * exhausted) stops the run with an error rather than hang.
      */
-    public boolean continueWithLeader(boolean mine, long stepsDone) {
+    public boolean continueWithLeader(boolean mine, DpSgdTrainer trainer) {
         byte[] flag = {(byte) (mine ? 1 : 0)};
         comm.broadcast(flag, 0);
         boolean leader = flag[0] != 0;
-        if (leader != mine) {
-            throw new IllegalStateException("rank " + comm.rank() + " " + (mine ? "would take" : "cannot take") + " step " + (stepsDone + 1)
-                    + " but rank 0 " + (leader ? "takes it" : "stops") + ": the ranks' step counts or privacy ledgers differ");
+        if (leader && trainer.stepsDone() >= trainer.totalSteps()) {
+            throw new IllegalStateException("rank " + comm.rank() + " has done all " + trainer.totalSteps() + " steps but rank 0 takes step "
+                    + (trainer.stepsDone() + 1) + ": the ranks disagree on the run's length");
         }
         return leader;
     }
@@ -99,8 +104,13 @@ public final class DataParallel {
         return new StepResult(r.step(), all, r::epsilon, r.lr(), (int) Math.round(v[5]), r.deviceCalls(), r.seconds());
     }
 
-    /** After step {@code step}: every {@link #checkEvery} steps (and when {@code force}), compare parameters across ranks. */
-    public void checkParameters(long step, DpSgdTrainer trainer, boolean force) {
-        if (force || step % checkEvery == 0) consistency.check(step, trainer.parameters());
+    /** Collective after each step: every {@link #checkEvery} steps, compare parameters across ranks. */
+    public void afterStep(long step, DpSgdTrainer trainer) {
+        if (step % checkEvery == 0) consistency.check(step, trainer.parameters());
+    }
+
+    /** Collective once the loop ends on every rank (at the end or at an interruption): a last comparison. */
+    public void atEnd(DpSgdTrainer trainer) {
+        if (trainer.stepsDone() % checkEvery != 0) consistency.check(trainer.stepsDone(), trainer.parameters());
     }
 }

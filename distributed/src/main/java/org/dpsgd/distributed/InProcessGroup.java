@@ -15,7 +15,7 @@ public final class InProcessGroup {
     private final int size;
     private final CyclicBarrier barrier;
     private final Object[] slots;
-    private volatile String abortedBy;
+    private final java.util.concurrent.atomic.AtomicReference<String> aborted = new java.util.concurrent.atomic.AtomicReference<>();
 
     public InProcessGroup(int size) {
         if (size <= 0) throw new IllegalArgumentException("a group needs at least one rank, got " + size);
@@ -41,14 +41,14 @@ public final class InProcessGroup {
     }
 
     private void await() {
-        if (abortedBy != null) throw new Aborted(abortedBy);
+        if (aborted.get() != null) throw new Aborted(aborted.get());
         try {
             barrier.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Aborted("interrupted in a collective");
         } catch (BrokenBarrierException e) {
-            throw new Aborted(abortedBy != null ? abortedBy : "another rank left a collective");
+            throw new Aborted(aborted.get() != null ? aborted.get() : "another rank left a collective");
         }
     }
 
@@ -118,9 +118,10 @@ public final class InProcessGroup {
 
         @Override
         public void abort(int code) {
-            abortedBy = "rank " + rank + " aborted the run (exit code " + code + ")";
+            // The first abort names the run's cause; ranks that abort because of it do not overwrite it.
+            aborted.compareAndSet(null, "rank " + rank + " aborted the run (exit code " + code + ")");
             barrier.reset();
-            throw new Aborted(abortedBy);
+            throw new Aborted(aborted.get());
         }
 
         @Override

@@ -15,6 +15,7 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
 import org.dpsgd.data.Split;
+import org.dpsgd.distributed.DataParallel;
 import org.dpsgd.model.Network;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
@@ -31,14 +32,25 @@ public final class TrainingRun {
     /**
      * @param stopAfterSteps test hook: return after this many steps without the final checkpoint or
      *                       evaluation, as if the process had been killed (null = run to the end)
+     * @param parallel       this process's rank in a data-parallel run (rank 0 runs this class, the others
+     *                       {@link FollowerRun}); null = a single process
      */
-    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps,
+                          DataParallel parallel) {
+        public Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+            this(backend, device, out, err, progress, stopAfterSteps, null);
+        }
+
         public static Options quiet(PrintStream err) {
             return new Options(null, null, err, err, new Progress(err, false), null);
         }
 
         public Options withStopAfter(long steps) {
-            return new Options(backend, device, out, err, progress, steps);
+            return new Options(backend, device, out, err, progress, steps, parallel);
+        }
+
+        public Options withParallel(DataParallel p) {
+            return new Options(backend, device, out, err, progress, stopAfterSteps, p);
         }
     }
 
@@ -94,10 +106,15 @@ public final class TrainingRun {
         long wallStart = System.nanoTime();
         Progress progress = opts.progress();
         // Data first: a missing dataset fails in a second, before a backend engine loads.
-        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
+        Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
         Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
-        long planned = config.training().totalSteps(train.size());
-        try (PrivateTraining session = PrivateTraining.open(config, train, sigmaFromRun, progress::line)) {
+        long planned = config.training().totalSteps(full.size());
+        DataParallel parallel = opts.parallel();
+        if (parallel != null) parallel.validate(config);
+        Dataset train = parallel == null ? full : parallel.shard(full);
+        Double sigma = parallel == null ? sigmaFromRun : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
+        try (PrivateTraining session = PrivateTraining.open(config, train, sigma, progress::line,
+                ParallelSetup.customizer(parallel, config, train, full.size(), progress::line))) {
             if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
             Backend backend = session.backend();
             Network net = session.network();
@@ -105,18 +122,25 @@ public final class TrainingRun {
             DpSgdTrainer trainer = session.trainer();
             double priorSeconds = 0;
             long priorExamples = 0;
+            byte[] resumedFrom = new byte[0];
             if (resuming) {
                 var latest = dir.checkpoints().latest().orElseThrow(() -> new IllegalStateException(
                         dir.root() + " has no checkpoint to resume from (set training.checkpoint_every to checkpoint during a run)"));
                 Checkpoints.Loaded loaded = Checkpoints.load(latest);
                 CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.toString());
+                resumedFrom = loaded.payload();
                 trainer.restore(payload.trainer());
                 priorSeconds = payload.trainSeconds();
                 priorExamples = payload.examples();
                 dir.metrics().truncateAfter(trainer.stepsDone());
                 progress.line("resuming " + dir.root() + " from " + latest.getFileName() + " (step " + trainer.stepsDone() + " of " + planned + ")");
             }
-            describe(backend, net, layout, train, test, trainer, planned, resuming);
+            describe(backend, net, layout, full, test, trainer, planned, resuming);
+            if (parallel != null) {
+                RankLaunch.exchange(parallel.communicator(), new RankLaunch(ConfigLoader.toYaml(config), trainer.noiseMultiplier(), resumedFrom));
+                info.put("distributed", Map.of("ranks", parallel.size(), "transport", parallel.communicator().describe(),
+                        "parameter_check_every", parallel.checkEvery()));
+            }
             dir.writeRunInfo(info);
             return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
         } catch (RuntimeException e) {
@@ -186,8 +210,13 @@ public final class TrainingRun {
         Evaluation lastEval = null;
         long lastEvalStep = -1;
         Progress progress = opts.progress();
-        while (trainer.canStep()) {
+        DataParallel parallel = opts.parallel();
+        while (parallel == null ? trainer.canStep() : parallel.continueWithLeader(trainer.canStep(), trainer)) {
             StepResult r = trainer.step();
+            if (parallel != null) {
+                r = parallel.combine(r); // metrics of the whole logical batch, as one process would log them
+                parallel.afterStep(r.step(), trainer);
+            }
             trainSeconds += r.seconds();
             examples += r.batchSize();
             w.add(r);
@@ -218,10 +247,12 @@ public final class TrainingRun {
                 dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode());
             }
             if (opts.stopAfterSteps() != null && s >= opts.stopAfterSteps() && !last) {
+                if (parallel != null) parallel.atEnd(trainer);
                 progress.finish();
                 return result(trainer, "interrupted", planned, lastEval, trainSeconds, wallStart, examples);
             }
         }
+        if (parallel != null) parallel.atEnd(trainer);
         progress.finish();
         long s = trainer.stepsDone();
         if (test != null && lastEvalStep != s) lastEval = evaluate(trainer, test, s, trainer.epsilon());
