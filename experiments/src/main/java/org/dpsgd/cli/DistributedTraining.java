@@ -40,6 +40,21 @@ final class DistributedTraining {
         };
     }
 
+    /**
+     * {@code gpu:local} becomes {@code gpu:<local rank>} (the rank's index on its host, from the launcher:
+     * OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or PMI_LOCAL_RANK), so one command line gives every rank
+     * of a multi-GPU host its own GPU. Other values pass through.
+     */
+    static String device(String device, Map<String, String> env) {
+        if (device == null || !device.equals("gpu:local")) return device;
+        for (String v : new String[] {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PMI_LOCAL_RANK"}) {
+            String value = env.get(v);
+            if (value != null && value.trim().matches("\\d+")) return "gpu:" + value.trim();
+        }
+        throw new IllegalArgumentException("--device gpu:local needs an MPI launch that sets the local rank (OMPI_COMM_WORLD_LOCAL_RANK, "
+                + "MPI_LOCALRANKID or PMI_LOCAL_RANK); give --device gpu:N instead");
+    }
+
     private static int worldSize(Map<String, String> env) {
         for (String v : new String[] {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"}) {
             try {

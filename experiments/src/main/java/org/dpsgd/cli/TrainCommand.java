@@ -23,7 +23,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto (default: the config's), djl or ipu.")
     String backend;
 
-    @Option(names = "--device", description = "cpu, gpu, gpu:N (default: the config's).")
+    @Option(names = "--device", description = "cpu, gpu, gpu:N, or gpu:local (under mpirun: the rank's local index) (default: the config's).")
     String device;
 
     @Option(names = "--out", description = "Run folder (default: runs/<name>-<time>).")
@@ -45,7 +45,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainingRun.Options opts = new TrainingRun.Options(backend, device, System.out, System.err, Progress.forConsole(System.err), null);
+        TrainingRun.Options opts = new TrainingRun.Options(backend, DistributedTraining.device(device, System.getenv()), System.out, System.err, Progress.forConsole(System.err), null);
         java.util.Optional<String> mpi = DistributedTraining.reason(distributed, System.getenv());
         if (mpi.isPresent()) {
             checkArguments();

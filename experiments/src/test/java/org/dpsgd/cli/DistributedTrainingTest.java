@@ -31,4 +31,14 @@ class DistributedTrainingTest {
         var bad = assertThrows(IllegalArgumentException.class, () -> DistributedTraining.reason("nccl", Map.of()));
         assertTrue(bad.getMessage().contains("auto, none or mpi"), bad.getMessage());
     }
+
+    @Test
+    void gpuLocalGivesEachRankOfAHostItsOwnGpu() {
+        assertEquals("gpu:3", DistributedTraining.device("gpu:local", Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "3")));
+        assertEquals("gpu:1", DistributedTraining.device("gpu:local", Map.of("MPI_LOCALRANKID", "1")));
+        assertEquals("gpu:2", DistributedTraining.device("gpu:2", Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "3")));
+        assertEquals(null, DistributedTraining.device(null, Map.of()));
+        var e = assertThrows(IllegalArgumentException.class, () -> DistributedTraining.device("gpu:local", Map.of()));
+        assertTrue(e.getMessage().contains("gpu:N"), e.getMessage());
+    }
 }
