@@ -11,7 +11,6 @@ import org.dpsgd.accounting.LedgerSink;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
-import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
@@ -24,7 +23,6 @@ import org.dpsgd.optim.LearningRateSchedule;
 import org.dpsgd.optim.Optimizer;
 import org.dpsgd.optim.Optimizers;
 import org.dpsgd.optim.TrainableMask;
-import org.dpsgd.plan.DeviceCall;
 import org.dpsgd.plan.StaticShapePlanner;
 import org.dpsgd.plan.StepPlan;
 import org.dpsgd.sampling.BatchSampler;
@@ -56,7 +54,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final GradientReduction reduction;
     private final StaticShapePlanner planner;
     private final BatchAssembler assembler;
-    private final DeviceBatch batch;
+    private final CallFeeder feeder;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
     private final DpSgdStep update;
@@ -118,7 +116,7 @@ public final class DpSgdTrainer implements AutoCloseable {
                 : new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), 1);
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
         this.assembler = new BatchAssembler(train, config.data().augmentation(), config.seed(), config.data().loaderThreads());
-        this.batch = new DeviceBatch(train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity());
+        this.feeder = new CallFeeder(assembler, train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity(), b.prefetchBatches);
         this.evaluator = new Evaluator(model, train.shape(), layout.slotsPerCall(), config.data().loaderThreads());
 
         int size = Math.toIntExact(model.network().parameterCount());
@@ -192,18 +190,16 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}. */
     private BatchStats clippedSum(StepPlan plan) {
-        BatchStats stats = BatchStats.EMPTY;
+        BatchStats[] stats = {BatchStats.EMPTY};
         try {
-            for (DeviceCall call : plan.calls()) {
-                assembler.assemble(call, batch, step);
-                stats = stats.plus(mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch));
-            }
+            feeder.feed(plan.calls(), step, batch -> stats[0] = stats[0].plus(
+                    mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch)));
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice).
             model.drainGradientSum(grad);
         }
-        return stats;
+        return stats[0];
     }
 
     /** The drawn indices that belong to the dataset (extra examples are numbered after it). */
@@ -311,6 +307,16 @@ public final class DpSgdTrainer implements AutoCloseable {
         step = s.step();
     }
 
+    /**
+     * Charges the events an earlier process of this run recorded when it died before its first
+     * checkpoint: training restarts from step 0, and those steps stay spent.
+     */
+    public void restoreCharges(List<DpEvent> charged) {
+        if (step != 0 || (budget != null && budget.charged() != 0)) throw new IllegalStateException("restore into a fresh trainer");
+        if (budget != null) budget.resumeFrom(charged);
+        else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
+    }
+
     public long stepsDone() { return step; }
     public long totalSteps() { return totalSteps; }
     public double samplingRate() { return samplingRate; }
@@ -334,7 +340,11 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        assembler.close();
+        try {
+            feeder.close();
+        } finally {
+            assembler.close();
+        }
     }
 
     /** Optional settings; everything not set comes from the config. */
@@ -354,6 +364,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
         private boolean prefetchNoise;
+        private boolean prefetchBatches;
         private ExtraExamples extra;
         private GradientReduction reduction;
         private long populationSize;
@@ -384,6 +395,8 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
+        /** Assemble the next device call's batch in the background while the current one computes (for accelerators). */
+        public Builder prefetchBatches(boolean p) { this.prefetchBatches = p; return this; }
         /** Examples sampled with the dataset but clipped on the host (audit canaries). */
         public Builder extraExamples(ExtraExamples e) { this.extra = e; return this; }
         /** How the processes of a data-parallel run sum their clipped sums (default: one process). */

@@ -39,7 +39,10 @@ public final class PrivacyBudget {
     /** Replays events already charged by an earlier process of the same run (before any new step). */
     public void resumeFrom(List<DpEvent> chargedEarlier) {
         if (charged != 0 || !accountant.ledger().isEmpty()) throw new IllegalStateException("resume into a fresh budget");
-        for (DpEvent e : chargedEarlier) {
+        // Merged first (consecutive equal steps become one SelfComposed event): composing 100k single steps is slow.
+        org.dpsgd.accounting.PrivacyLedger merged = new org.dpsgd.accounting.PrivacyLedger();
+        chargedEarlier.forEach(merged::append);
+        for (DpEvent e : merged.events()) {
             accountant.compose(e);
             charged += stepsIn(e);
         }

@@ -88,6 +88,7 @@ public final class PrivateTraining implements AutoCloseable {
             NoiseCalibration.Result calibration = null;
             DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log)
                     .prefetchNoise(!backend.computesOnHostCores())
+                    .prefetchBatches(!backend.computesOnHostCores())
                     .maxCalls(nonNegativeInt(config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {

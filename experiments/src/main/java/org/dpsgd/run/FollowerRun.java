@@ -34,7 +34,7 @@ public final class FollowerRun {
             if (launch.checkpoint().length > 0) trainer.restore(CheckpointPayload.decode(launch.checkpoint(), "from rank 0").trainer());
             while (parallel.continueWithLeader(trainer.canStep(), trainer)) {
                 StepResult r = trainer.step();
-                parallel.combine(r);
+                if (ParallelSetup.rawDiagnostics(config)) parallel.combine(r); // rank 0 logs the whole batch's statistics
                 parallel.afterStep(r.step(), trainer);
                 if (opts.stopAfterSteps() != null && r.step() >= opts.stopAfterSteps() && trainer.canStep()) break;
             }

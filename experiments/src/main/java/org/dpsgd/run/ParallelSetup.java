@@ -47,4 +47,12 @@ final class ParallelSetup {
             if (counter) b.sampling(RandomSources.counterBased(config.seed(), shard.size(), 0, shard.size(), log));
         };
     }
+
+    /**
+     * Whether training-batch statistics are written (as TrainingRun decides): only then are they summed
+     * across ranks; otherwise they never leave a rank, as they never leave the process of a single run.
+     */
+    static boolean rawDiagnostics(ExperimentConfig config) {
+        return !config.privacy().enabled() || config.privacy().rawDiagnostics();
+    }
 }

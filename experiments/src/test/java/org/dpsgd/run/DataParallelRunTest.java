@@ -70,7 +70,8 @@ class DataParallelRunTest {
 
     @Test
     void twoRanksReproduceTheSingleProcessRunAndOnlyRankZeroWrites() throws Exception {
-        ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
+        // Raw diagnostics on, so that the metrics hold the realised batch sizes and losses to compare.
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise: fast-insecure}", "noise: fast-insecure, diagnostics: raw}"), "test");
         TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
         TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
 
@@ -84,7 +85,7 @@ class DataParallelRunTest {
         assertEquals(256, ((Map<?, ?>) info.get("dataset")).get("train_size"), "the run describes the whole training set, not a shard");
         assertEquals(info.get("sampling_rate"), RunDirectory.readRunInfo(dir.resolve("single")).get("sampling_rate"));
 
-        // Metrics are of the whole logical batch: the same realised batch sizes as one process.
+        // Metrics are of the whole logical batch (summed over ranks): the same realised batch sizes as one process.
         List<JsonNode> a = MetricsLog.read(dir.resolve("single/metrics.jsonl"));
         List<JsonNode> b = MetricsLog.read(dir.resolve("two/metrics.jsonl"));
         assertEquals(a.size(), b.size());
