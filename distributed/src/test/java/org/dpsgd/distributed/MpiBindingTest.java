@@ -74,4 +74,12 @@ class MpiBindingTest {
         assertEquals(RankFailure.EXIT_CODE, o.code, o.output);
         assertTrue(o.output.contains("error: rank 1 of 2 failed: probe failure on purpose; stopping all ranks"), o.output);
     }
+
+    @Test
+    void aKilledRankEndsTheJobInsteadOfLeavingRankZeroWaiting() throws Exception {
+        Outcome o = run(probe("kill-1")); // run() fails the test if mpirun has not ended within its guard
+        assertTrue(o.code != 0, o.output);
+        assertTrue(o.output.contains("rank 1"), "Open MPI names the dead rank: " + o.output);
+        assertTrue(!o.output.contains("rank 0 of 2 ok"), o.output);
+    }
 }

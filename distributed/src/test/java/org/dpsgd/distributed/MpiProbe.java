@@ -5,15 +5,21 @@ import java.util.Arrays;
 /**
  * Run under mpirun by {@link MpiBindingTest}: exercises every collective of the binding with values that
  * depend on the rank and prints one line per check; exits non-zero on a wrong result. With argument
- * "fail-on-1", rank 1 throws instead, to show that {@link RankFailure} stops the whole job.
+ * "fail-on-1", rank 1 throws instead, to show that {@link RankFailure} stops the whole job; with "kill-1", rank 1
+ * dies of SIGKILL, to show that the launcher stops the rank left waiting.
  */
 public final class MpiProbe {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Communicator c = Mpi.open("MpiProbe");
         int r = c.rank();
         int w = c.size();
         try {
             if (args.length > 0 && args[0].equals("fail-on-1") && r == 1) throw new IllegalStateException("probe failure on purpose");
+            if (args.length > 0 && args[0].equals("kill-1") && r == 1) {
+                // A crash, not an exception: SIGKILL to itself, while rank 0 waits in the allreduce below.
+                new ProcessBuilder("kill", "-9", String.valueOf(ProcessHandle.current().pid())).start().waitFor();
+                Thread.sleep(60_000);
+            }
             float[] f = new float[5];
             for (int i = 0; i < f.length; i++) f[i] = r + i * 0.5f;
             c.allreduceSum(f);
