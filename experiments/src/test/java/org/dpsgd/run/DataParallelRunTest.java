@@ -100,6 +100,36 @@ class DataParallelRunTest {
     }
 
     @Test
+    void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0")
+                .replace("steps: 12", "steps: 4"), "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        Map<String, Object> a = RunDirectory.readRunInfo(dir.resolve("single"));
+        Map<String, Object> b = RunDirectory.readRunInfo(dir.resolve("two"));
+        // q = 32/256 and T of the whole set; a shard's q = 32/128 would give another σ.
+        assertEquals(a.get("noise_multiplier"), b.get("noise_multiplier"));
+        assertEquals(a.get("calibrated_epsilon"), b.get("calibrated_epsilon"));
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        assertTrue(two.epsilon() <= 2.0);
+    }
+
+    @Test
+    void twoRanksReproduceAReducedResnet18GnRun() throws Exception {
+        String yaml = CONFIG.replace("model: {name: small-cnn}", "model: {name: resnet18-gn, stem: cifar}")
+                .replace("path: 1x8x8/4, train_limit: 256, test_limit: 64", "path: 3x8x8/4, train_limit: 48, test_limit: 8")
+                .replace("batch_size: 32, steps: 12, micro_batch_size: 16, log_every: 2, eval_every: 6, checkpoint_every: 4",
+                        "batch_size: 8, steps: 3, micro_batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0")
+                .replace("lr: 0.5", "lr: 0.1");
+        ExperimentConfig cfg = ConfigLoader.parse(yaml, "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        assertEquals(3, two.steps());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        assertClose(single.parameters(), two.parameters());
+    }
+
+    @Test
     void aSingleProcessCheckpointResumesOnTwoRanksAsItWouldInOneProcess() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
         // Two identical runs "killed" after step 10 (newest checkpoint: step 8; the ledger holds 10 steps).
