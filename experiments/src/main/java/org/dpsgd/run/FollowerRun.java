@@ -24,6 +24,9 @@ public final class FollowerRun {
         if (parallel.isLeader()) throw new IllegalStateException("rank 0 runs TrainingRun, not FollowerRun");
         RankLaunch launch = RankLaunch.exchange(parallel.communicator(), null);
         ExperimentConfig config = ConfigLoader.parse(launch.configYaml(), "rank 0's config");
+        // This rank's own --backend/--device (e.g. gpu:local resolved to this rank's GPU), not rank 0's.
+        if (opts.backend() != null) config = config.withBackend(config.backend().withName(opts.backend()));
+        if (opts.device() != null) config = config.withBackend(config.backend().withDevice(opts.device()));
         parallel.validate(config);
         Consumer<String> log = line -> { }; // rank 0 says everything once
         Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), log);
