@@ -95,12 +95,20 @@ struct HostDialect {
 // per-tensor sums of squares of the loss-scaled gradient, group sums via equal group ids, factors, fp32
 // products. Returns the weighted (clipped) gradient; nonFiniteOut/clippedOut as the metrics count them.
 static std::vector<float> clipSlot(const std::vector<std::vector<float>> &scaledGrads, const std::vector<float> &bounds,
-                                   const std::vector<int> &group, float mask, float lossScale, bool *nonFiniteOut, bool *clippedOut) {
+                                   const std::vector<int> &group, float mask, float lossScale, bool *nonFiniteOut, bool *clippedOut,
+                                   std::size_t maxTerms = 64) {
   HostDialect x;
   const std::size_t T = scaledGrads.size();
   std::vector<float> sq(T, 0.0f);
-  for (std::size_t t = 0; t < T; ++t)
-    for (float g : scaledGrads[t]) sq[t] += g * g; // fp32, sequential: the worst case the margin covers
+  for (std::size_t t = 0; t < T; ++t) {
+    // fp32, sequential within each piece as normSplit bounds them: the worst case the margin covers.
+    const std::size_t n = scaledGrads[t].size(), c = clip::normSplit(n, maxTerms);
+    for (std::size_t b = 0; b < n; b += c) {
+      float piece = 0;
+      for (std::size_t j = b; j < b + c; ++j) piece += scaledGrads[t][j] * scaledGrads[t][j];
+      sq[t] += piece;
+    }
+  }
   float total = 0;
   for (float v : sq) total += v;
   auto factorExpr = clip::factor(x, lossScale);
@@ -162,7 +170,7 @@ static void clipExpressionTests() {
     std::vector<double> bound(groups);
     for (int g = 0; g < groups; ++g) bound[g] = std::ldexp(1.0 + u(rng) * 0.5, expo(rng) / 3);
     for (std::size_t t = 0; t < T; ++t) {
-      sizes.push_back(1 + rng() % 300);
+      sizes.push_back((1 + rng() % 40) * (1 + rng() % 40)); // splits into pieces of <= 64 (the host's stand-in for 4096)
       group.push_back(static_cast<int>(t) % groups);
     }
     const float lossScale = std::ldexp(1.0f, trial % 8); // 1 .. 128
@@ -190,6 +198,45 @@ static void clipExpressionTests() {
       CHECK(std::fabs(after - expected) <= 1e-5 * expected + 1e-300);
     }
   }
+}
+
+static void normSplitTests() {
+  // Every split divides n and bounds both pieces; the zoo's largest tensors split well.
+  for (std::size_t n : {std::size_t(1), std::size_t(4096), std::size_t(4097 * 2), std::size_t(512 * 512 * 9), std::size_t(2048 * 1000),
+                        std::size_t(64 * 3 * 7 * 7), std::size_t(1000), std::size_t(4096) * 4096}) {
+    std::size_t c = clip::normSplit(n);
+    CHECK(n % c == 0 && c <= clip::kMaxReductionTerms && n / c <= clip::kMaxReductionTerms);
+  }
+  CHECK(clip::normSplit(512 * 512 * 9) == 1536); // 1536 x 1536: the most balanced split
+  expectError([] { clip::normSplit(4099 * 2); }, "cannot be reduced"); // 2 x prime 4099 > 4096
+  expectError([] { clip::normSplit(std::size_t(4096) * 4096 + 4096); }, "cannot be reduced");
+}
+
+// The device's longest summations (4096 x 4096 elements, pieces of 4096 summed sequentially in fp32,
+// values of one sign and similar size so rounding errors pile up): still never above C.
+static void clipMarginStressTest() {
+  const std::size_t n = clip::kMaxReductionTerms * clip::kMaxReductionTerms;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.999f, 1.0f);
+  std::vector<float> g(n);
+  for (auto &v : g) v = u(rng) * 1e-3f;
+  const std::size_t c = clip::normSplit(n);
+  float sq = 0;
+  for (std::size_t b = 0; b < n; b += c) {
+    float piece = 0;
+    for (std::size_t j = b; j < b + c; ++j) piece += g[j] * g[j];
+    sq += piece;
+  }
+  HostDialect x;
+  const float f = clip::factor(x, 1.0f)({sq, 0.5f, sq, 1.0f});
+  double after = 0;
+  CHECK(clip::weighted(x)({g[0], f}) == g[0] * f); // the device's product: one fp32 multiply per element
+  for (float v : g) {
+    const double p = v * f;
+    after += p * p;
+  }
+  CHECK(std::sqrt(after) <= 0.5);
+  CHECK(std::sqrt(after) >= 0.5 * (1 - 2 * clip::kMargin));
 }
 
 static void streamAndCacheTests() {
@@ -232,6 +279,8 @@ static void streamAndCacheTests() {
 
 int main() {
   clipExpressionTests();
+  normSplitTests();
+  clipMarginStressTest();
   streamAndCacheTests();
   {
     // A trailer that disagrees with the layers must be refused.

@@ -7,13 +7,27 @@
 // (cond ? a : b), toFloat (cast to fp32), and the operators * / > <= != && || on its expressions.
 #pragma once
 
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
 namespace dpsgd::ipu::clip {
 
 /**
- * The relative margin by which every clip factor is shrunk: the norms are fp32 reductions whose
- * rounding (at most (n + 8) * 2^-24 relative for sequential chains of n terms; PopLibs reduces at most
- * a tile's share of a tensor in one chain) could make a computed norm a little smaller than the true
- * one. 2^-10 covers chains of up to 32,000 elements, which IpuMemoryPlanner checks (parameters per tile).
+ * Longest fp32 summation in any norm: every sum of squares is reduced in pieces of at most this many
+ * terms (normSplit), a group's sum has at most kMaxTrainableTensors terms, and so does a slot's total.
+ * Any summation order of n non-negative terms has relative error at most (n - 1) * 2^-24, whatever
+ * PopLibs' reduction strategy, so the computed norms are within (2 * 4096 + 4096) * 2^-25 ~ 3.7e-4 of
+ * the true norms of the values summed.
+ */
+constexpr std::size_t kMaxReductionTerms = 4096;
+constexpr std::size_t kMaxTrainableTensors = 4096;
+
+/**
+ * The relative margin by which every clip factor is shrunk: it covers the norm error above (3.7e-4),
+ * fp32 rounding of the square root, the division, the factor and each product (a few 2^-24), so that
+ * the clipped gradient actually summed never has a norm above its bound (the sensitivity the
+ * accountant assumes); clipped examples are under-clipped by at most 0.1%.
  */
 constexpr float kMargin = 1.0f / 1024.0f;
 
@@ -60,6 +74,27 @@ template <class X> auto nonFinite(const X &x) {
 /** The slot's norm for the metrics: sqrt(_1) / S, 0 for padding or a non-finite norm (_2 mask). */
 template <class X> auto metricNorm(const X &x, float lossScale) {
   return x.select(x.sqrt(x.p(1)) * x.c(1.0f / lossScale), x.c(0.0f), x.isFinite(x.p(1)) && (x.p(2) > x.c(0.0f)));
+}
+
+/**
+ * How to reduce a sum of squares of n terms in two bounded pieces: returns c with c | n, c <= maxTerms and
+ * n / c <= maxTerms (reduce [n/c][c] over c, then over n/c), the one with the shortest longer piece.
+ * Throws std::invalid_argument when n has no such split (a tensor above maxTerms^2 elements or with no
+ * suitable divisor); n <= maxTerms returns n (one reduction).
+ */
+inline std::size_t normSplit(std::size_t n, std::size_t maxTerms = kMaxReductionTerms) {
+  if (n <= maxTerms) return n;
+  std::size_t best = 0;
+  for (std::size_t c = 2; c <= maxTerms; ++c) {
+    if (n % c != 0 || n / c > maxTerms) continue;
+    const std::size_t longer = c > n / c ? c : n / c;
+    const std::size_t bestLonger = best == 0 ? 0 : (best > n / best ? best : n / best);
+    if (best == 0 || longer < bestLonger) best = c;
+  }
+  if (best == 0)
+    throw std::invalid_argument("a parameter tensor of " + std::to_string(n) + " elements cannot be reduced in pieces of at most " +
+                                std::to_string(maxTerms) + " terms, which the clip margin needs");
+  return best;
 }
 
 /** The slot's unclipped norm as streamed to the host (perSampleGradientNorms): sqrt(_1) / S, whatever the mask. */
