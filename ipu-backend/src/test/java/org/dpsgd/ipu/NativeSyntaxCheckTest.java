@@ -46,7 +46,7 @@ class NativeSyntaxCheckTest {
                 // a misspelt PopLibs function (British spelling is Poplar's)
                 Arguments.of("GraphBuilder.cpp", "popnn::gn::groupNormalise(", "popnn::gn::groupNormalize(", "groupNormalize"),
                 // a reduction without its dimensions
-                Arguments.of("IpuSession.cpp", "poplar::FLOAT, {1}, {popops::Operation::SQUARE_ADD}", "poplar::FLOAT, {popops::Operation::SQUARE_ADD}", "reduce"),
+                Arguments.of("IpuSession.cpp", "poplar::FLOAT, {2}, {popops::Operation::SQUARE_ADD}", "poplar::FLOAT, {popops::Operation::SQUARE_ADD}", "reduce"),
                 // a replicated stream's callback without the replica index type
                 Arguments.of("IpuSession.cpp", "connectStreamToCallback(\"inputs\", r,", "connectStreamToCallback(\"inputs\", &r,", "connectStreamToCallback"),
                 // a missing include: CSRFunctions.hpp declares setStochasticRounding
