@@ -66,6 +66,43 @@ class NativeSyntaxCheckTest {
         assertTrue(r.output().contains(expectedInError), "the error should name " + expectedInError + ":\n" + r.output());
     }
 
+    /**
+     * Where real PopLibs/GCL headers are at hand (DPSGD_POPLIBS_INCLUDE: e.g. graphcore/poplibs' include
+     * folder, or an SDK's include folder), every function the stand-in declares must be declared in the real
+     * header of the same path, so the stand-in cannot drift into declaring things that do not exist or live
+     * elsewhere. Skipped without it (CI has no SDK).
+     */
+    @org.junit.jupiter.api.Test
+    void standInFunctionsExistInTheRealHeadersOfTheSamePath() throws Exception {
+        String real = System.getenv("DPSGD_POPLIBS_INCLUDE");
+        assumeTrue(real != null && Files.isDirectory(Path.of(real)), "DPSGD_POPLIBS_INCLUDE not set: real-header comparison skipped");
+        java.util.regex.Pattern decl = java.util.regex.Pattern.compile(
+                "^(?:poplar::Tensor|void|std::pair<poplar::Tensor, poplar::Tensor>|poplar::program::Program|ConvParams)\\s+(\\w+)\\(",
+                java.util.regex.Pattern.MULTILINE);
+        int checked = 0;
+        List<String> missing = new ArrayList<>();
+        for (String lib : List.of("poplin", "popnn", "popops", "poprand", "poputil", "gcl")) {
+            Path dir = STANDIN.resolve(lib);
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path header : files.toList()) {
+                    Path counterpart = Path.of(real, lib, header.getFileName().toString());
+                    if (!Files.isRegularFile(counterpart)) continue; // e.g. gcl/ in a PopLibs checkout
+                    String realText = Files.readString(counterpart);
+                    java.util.regex.Matcher mt = decl.matcher(Files.readString(header));
+                    while (mt.find()) {
+                        checked++;
+                        if (!java.util.regex.Pattern.compile("\\b" + mt.group(1) + "\\s*\\(").matcher(realText).find()) {
+                            missing.add(lib + "/" + header.getFileName() + ": " + mt.group(1));
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 20, "only " + checked + " declarations compared");
+        assertEquals(List.of(), missing, "stand-in functions not in the real headers of the same path");
+    }
+
     private static Result syntaxCheck(Path source) throws Exception {
         assumeTrue(onPath("g++"), "g++ not on PATH: the native syntax check is skipped (apt-get install g++)");
         List<String> cmd = new ArrayList<>(List.of("g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
