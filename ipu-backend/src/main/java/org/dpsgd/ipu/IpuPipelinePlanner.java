@@ -148,11 +148,11 @@ public final class IpuPipelinePlanner {
     static List<Unit> units(Network network) {
         List<Unit> out = new ArrayList<>();
         Shape s = network.input();
-        int index = 0;
         for (Layer l : network.layers()) {
             IpuMemoryPlanner.Walk w = new IpuMemoryPlanner.Walk();
             Shape o = w.walk(List.of(l), s, true);
-            out.add(new Unit(name(l, index++), parameters(l), w.kept, w.largestLive, o.size(), w.matmulOps, w.otherOps));
+            String previous = out.isEmpty() ? "input" : out.get(out.size() - 1).name();
+            out.add(new Unit(name(l, previous), parameters(l), w.kept, w.largestLive, o.size(), w.matmulOps, w.otherOps));
             s = o;
         }
         return out;
@@ -168,11 +168,13 @@ public final class IpuPipelinePlanner {
         return n;
     }
 
-    private static String name(Layer l, int index) {
+    /** A layer's own name, or for unnamed layers (activations, pooling) the previous unit's name and the kind: "layer1.2/relu". */
+    private static String name(Layer l, String previous) {
         if (l instanceof Layer.Conv2d c) return c.name();
         if (l instanceof Layer.Linear lin) return lin.name();
         if (l instanceof Layer.GroupNorm g) return g.name();
         if (l instanceof Layer.Residual r) return r.name();
-        return l.getClass().getSimpleName().toLowerCase(Locale.ROOT) + "#" + index;
+        String kind = l instanceof Layer.Activation a ? a.kind().toString().toLowerCase(Locale.ROOT) : l.getClass().getSimpleName().toLowerCase(Locale.ROOT);
+        return previous.replaceAll("/.*$", "") + "/" + kind;
     }
 }
