@@ -23,8 +23,10 @@ public final class Progress {
 
     public void step(long step, long total, double loss, double accuracy, double epsilon, double examplesPerSecond, double etaSeconds) {
         String eps = Double.isInfinite(epsilon) ? "∞ (non-private)" : String.format(Locale.ROOT, "%.3f", epsilon);
-        String text = String.format(Locale.ROOT, "step %d/%d  loss %.4f  acc %5.1f%%  ε %s  %.0f ex/s  ETA %s",
-                step, total, loss, 100 * accuracy, eps, examplesPerSecond, duration(etaSeconds));
+        // NaN loss/accuracy: not released (privacy.diagnostics: none), so not shown.
+        String stats = Double.isNaN(loss) ? "" : String.format(Locale.ROOT, "  loss %.4f  acc %5.1f%%", loss, 100 * accuracy);
+        String text = String.format(Locale.ROOT, "step %d/%d%s  ε %s  %.0f ex/s  ETA %s",
+                step, total, stats, eps, examplesPerSecond, duration(etaSeconds));
         if (terminal) {
             int width = 24;
             int filled = (int) Math.round(width * (double) step / Math.max(1, total));
