@@ -42,8 +42,9 @@ public final class IpuPlanReport {
         int a = cfg.training().accumulation();
         BatchLayout layout = new BatchLayout(m, a, settings.replicas());
         int multiplicity = cfg.data().augmentation().multiplicity();
-        boolean dp = cfg.privacy().enabled();
-        Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), dp, false));
+        // The IPU graph always forms per-sample gradients (the non-private baseline passes C = infinity), so the
+        // estimate is the per-sample one whatever privacy.enabled says, as the backend's start-up check.
+        Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), true, false));
         int b = cfg.training().batchSize();
         int perCall = layout.slotsPerCall();
         StringBuilder sb = new StringBuilder();
