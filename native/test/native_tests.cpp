@@ -193,8 +193,8 @@ static void clipExpressionTests() {
       const double c = static_cast<float>(bound[g]);
       // Never above the group's bound, in exact (float64) arithmetic on the values actually summed.
       CHECK(after <= c);
-      // And not far below: the exact clip times (1 - margin), up to fp32 rounding.
-      const double expected = before * std::min(1.0, c / before) * (1.0 - clip::kMargin);
+      // And not far below: the exact clip at C (1 - margin), up to fp32 rounding (unclipped groups unchanged).
+      const double expected = before * std::min(1.0, c * (1.0 - clip::kMargin) / before);
       CHECK(std::fabs(after - expected) <= 1e-5 * expected + 1e-300);
     }
   }

@@ -24,10 +24,11 @@ constexpr std::size_t kMaxReductionTerms = 4096;
 constexpr std::size_t kMaxTrainableTensors = 4096;
 
 /**
- * The relative margin by which every clip factor is shrunk: it covers the norm error above (3.7e-4),
- * fp32 rounding of the square root, the division, the factor and each product (a few 2^-24), so that
- * the clipped gradient actually summed never has a norm above its bound (the sensitivity the
- * accountant assumes); clipped examples are under-clipped by at most 0.1%.
+ * The relative margin by which every bound is lowered: factors are min(1, C (1 - margin) / norm). It
+ * covers the norm error above (3.7e-4), fp32 rounding of the square root, the division, the factor and
+ * each product (a few 2^-24), so that the clipped gradient actually summed never has a norm above its
+ * bound (the sensitivity the accountant assumes). Examples below C (1 - margin) are not touched;
+ * clipped examples are under-clipped by at most 0.1%.
  */
 constexpr float kMargin = 1.0f / 1024.0f;
 
@@ -35,16 +36,16 @@ constexpr float kMargin = 1.0f / 1024.0f;
  * Factor by which slot s multiplies the (loss-scaled) gradient of parameter tensor t. Inputs:
  * _1 the sum of squares of the loss-scaled gradient over t's clip group, _2 the group's bound C_t,
  * _3 the slot's total sum of squares (all groups), _4 the slot's mask (1 real, 0 padding).
- * min(1, C_t / ||g_group||) * (1 - margin) / S, where ||g_group|| = sqrt(_1) / S; exactly 0 for a
+ * min(1, C_t (1 - margin) / ||g_group||) / S, where ||g_group|| = sqrt(_1) / S; exactly 0 for a
  * padding slot and for a slot whose norm is not finite (NaN/Inf anywhere in its gradient): selection,
- * never multiplication, so a NaN cannot survive into the sum.
+ * never multiplication, so a NaN cannot survive into the sum. C_t = +infinity gives 1 / S (no clipping).
  */
 template <class X> auto factor(const X &x, float lossScale) {
   const float invScale = 1.0f / lossScale;
   auto groupNorm = x.sqrt(x.p(1)) * x.c(invScale);
-  auto raw = x.min(x.c(1.0f), x.p(2) / x.max(groupNorm, x.c(1e-30f)));
+  auto raw = x.min(x.c(1.0f), x.p(2) * x.c(1.0f - kMargin) / x.max(groupNorm, x.c(1e-30f)));
   auto keep = x.isFinite(x.p(3)) && (x.p(4) > x.c(0.0f));
-  return x.select(raw * x.c((1.0f - kMargin) * invScale), x.c(0.0f), keep);
+  return x.select(raw * x.c(invScale), x.c(0.0f), keep);
 }
 
 /** 1 where slot s's group for tensor t was clipped (its norm above C_t), else 0: _1 group sum of squares, _2 C_t. */
