@@ -42,6 +42,7 @@ final class IpuBackend implements Backend {
         int multiplicity = multiplicity(options);
         BatchLayout layout = layoutFor(network, options.layout());
         checkMemory(network, layout, multiplicity);
+        NormReduction.check(network);
         int[] frozen = frozenTensors(network, options);
         int[] trainable = java.util.stream.IntStream.range(0, network.parameters().size())
                 .filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0).toArray();

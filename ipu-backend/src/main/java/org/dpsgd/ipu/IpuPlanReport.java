@@ -37,6 +37,7 @@ public final class IpuPlanReport {
         Shape shape = input != null ? input : inputShape(cfg.data());
         int k = classes != null ? classes : classes(cfg.data());
         Network net = ModelZoo.build(cfg.model(), shape, k);
+        NormReduction.check(net);
         IpuSettings settings = IpuSettings.parse(cfg.backend().settings());
         int m = cfg.training().microBatchSize();
         int a = cfg.training().accumulation();
