@@ -39,10 +39,12 @@ public final class IpuPipelinePlanner {
      */
     public record Plan(Network network, int microBatchSize, int multiplicity, Precision precision, List<Stage> stages, int ipusPerReplica,
                        long capacityBytes) {
+        /** Whether a split fits (every stage within one IPU's usable memory). */
         public boolean feasible() {
             return !stages.isEmpty();
         }
 
+        /** The plan as {@code dpsgd ipu plan} prints it: one line per stage. */
         public String render() {
             StringBuilder sb = new StringBuilder();
             if (!feasible()) {

@@ -25,6 +25,8 @@ public final class IpuPlanReport {
     private IpuPlanReport() {}
 
     /**
+     * The plan of {@code cfg} without a requested pipeline (a split is shown only when one IPU is not enough).
+     *
      * @param input per-sample shape, or null to infer it from data.format
      * @param classes class count, or null to infer it
      */
