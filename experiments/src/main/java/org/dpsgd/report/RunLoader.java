@@ -116,7 +116,19 @@ public final class RunLoader {
         List<String> header = Csv.parse(lines.get(0));
         // sweep.csv lists the swept keys first, then the result columns from "status" on.
         int statusAt = header.indexOf("status");
-        List<String> sweptKeys = header.subList(0, statusAt < 0 ? 0 : statusAt);
+        List<String> sweptKeys = new ArrayList<>(header.subList(0, statusAt < 0 ? 0 : statusAt));
+        // A --set with one value is a fixed override, listed too: name runs by the keys that vary (all, if none does).
+        List<String> varying = new ArrayList<>();
+        for (int k = 0; k < sweptKeys.size(); k++) {
+            java.util.Set<String> values = new java.util.HashSet<>();
+            for (int i = 1; i < lines.size(); i++) {
+                if (lines.get(i).isBlank()) continue;
+                List<String> cells = Csv.parse(lines.get(i));
+                values.add(k < cells.size() ? cells.get(k) : "");
+            }
+            if (values.size() > 1) varying.add(sweptKeys.get(k));
+        }
+        if (!varying.isEmpty()) sweptKeys = varying;
         List<RunSummary> out = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) continue;

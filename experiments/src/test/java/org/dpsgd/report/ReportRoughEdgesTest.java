@@ -142,11 +142,12 @@ class ReportRoughEdgesTest {
         for (String hw : List.of("djl", "ipu")) {
             Path sweep = dir.resolve("sweep-" + hw);
             Files.createDirectories(sweep);
-            StringBuilder csv = new StringBuilder("training.micro_batch_size,status,test_accuracy,epsilon,examples_per_s,seconds,steps,run_dir\n");
+            // training.steps is a fixed override (one value): listed in the CSV, but not part of the runs' names.
+            StringBuilder csv = new StringBuilder("training.micro_batch_size,training.steps,status,test_accuracy,epsilon,examples_per_s,seconds,steps,run_dir\n");
             for (int m : new int[] {1, 2, 4, 8, 16}) {
                 String name = String.format("%03d_micro_batch_size-%d_%s", m, m, "x".repeat(120)); // long folder names, as sweeps make
                 HtmlReportTest.fakeRun(sweep, name, hw, 0.1, (hw.equals("ipu") ? 1000 : 100) * Math.log(2 * m), 0.5);
-                csv.append(m).append(",finished,0.5,1.5,1,1,20,").append(name).append('\n');
+                csv.append(m).append(",20,finished,0.5,1.5,1,1,20,").append(name).append('\n');
             }
             Files.writeString(sweep.resolve("sweep.csv"), csv.toString());
             runs.addAll(RunLoader.load(sweep));
