@@ -35,12 +35,30 @@ public final class DpSgdStep {
             throw new IllegalArgumentException("private update needs C > 0, σ > 0 and q·N > 0; got C=" + clipNorm
                     + ", σ=" + noiseMultiplier + ", q·N=" + expectedBatchSize);
         }
-        check(params, clippedSum);
+        addNoise(clippedSum, noiseMultiplier * clipNorm);
+        applyPrivate(params, clippedSum, expectedBatchSize, lr);
+    }
+
+    /** Zeroes frozen coordinates and adds N(0, std²) to every trainable one, in place. */
+    public void addNoise(float[] clippedSum, double std) {
+        if (!(std > 0) || Double.isInfinite(std)) throw new IllegalArgumentException("noise std must be finite and > 0, got " + std);
+        check(clippedSum, clippedSum);
         mask.zeroFrozen(clippedSum);
-        double std = noiseMultiplier * clipNorm;
         for (int r = 0; r < mask.ranges(); r++) noise.addGaussian(clippedSum, mask.from(r), mask.to(r), std);
-        scale(clippedSum, 1.0 / expectedBatchSize);
-        optimizer.step(params, clippedSum, lr);
+    }
+
+    /** Zeroes frozen coordinates only (a process that does not draw the noise of a data-parallel run). */
+    public void zeroFrozen(float[] sum) {
+        check(sum, sum);
+        mask.zeroFrozen(sum);
+    }
+
+    /** Divides the noisy sum by q·N and takes the optimizer step. */
+    public void applyPrivate(float[] params, float[] noisySum, double expectedBatchSize, double lr) {
+        if (!(expectedBatchSize > 0)) throw new IllegalArgumentException("q·N must be > 0, got " + expectedBatchSize);
+        check(params, noisySum);
+        scale(noisySum, 1.0 / expectedBatchSize);
+        optimizer.step(params, noisySum, lr);
     }
 
     /** Non-private baseline; with no examples the step is skipped (the mean gradient is undefined). */

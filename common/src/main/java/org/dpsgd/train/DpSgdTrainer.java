@@ -1,14 +1,16 @@
 package org.dpsgd.train;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 import org.dpsgd.accounting.Accountant;
 import org.dpsgd.accounting.DpEvent;
+import org.dpsgd.accounting.LedgerSink;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
-import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
@@ -21,7 +23,6 @@ import org.dpsgd.optim.LearningRateSchedule;
 import org.dpsgd.optim.Optimizer;
 import org.dpsgd.optim.Optimizers;
 import org.dpsgd.optim.TrainableMask;
-import org.dpsgd.plan.DeviceCall;
 import org.dpsgd.plan.StaticShapePlanner;
 import org.dpsgd.plan.StepPlan;
 import org.dpsgd.sampling.BatchSampler;
@@ -31,50 +32,40 @@ import org.dpsgd.sampling.RandomSources;
 import org.dpsgd.sampling.ShuffleSampler;
 
 /**
- * The one DP-SGD loop shared by every backend: sample (Poisson) → plan static-shape device calls
- * → assemble each call → backend clips and sums per-sample gradients → {@link DpSgdStep} (noise,
- * divide by q·N, optimizer) → write parameters → compose the step into the accountant.
- *
- * <p>Budget rule: with a target ε, {@link #canStep()} is false when composing one more step would
- * push ε above the target (checked on fresh accountants before the step, never after), so the
- * run stops before crossing it. Not thread-safe; one trainer drives one model.
+ * The one DP-SGD loop shared by every backend (Algorithm 1 of Abadi et al.), in {@link #step}:
+ * sample (Poisson) → charge the privacy budget (write-ahead) → clip and sum on the backend →
+ * noise → divide by q·N → optimizer update. The mechanism's parameters are one value
+ * ({@link DpMechanism}), the budget another ({@link PrivacyBudget}); extra examples (audit
+ * canaries) and the cross-process sum of a data-parallel run plug in through
+ * {@link ExtraExamples} and {@link GradientReduction}. Not thread-safe; one trainer drives one model.
  */
 public final class DpSgdTrainer implements AutoCloseable {
     private final ExperimentConfig config;
     private final Dataset train;
     private final TrainableModel model;
-    private final Accountant accountant;
-    private final Supplier<Accountant> freshAccountant;
+    private final Consumer<String> log;
+    private final Consumer<StepPhase> phases;
+    private final DpMechanism mechanism; // null when privacy is off
+    private final PrivacyBudget budget;  // null when privacy is off
     private final NoiseSource noise;
     private final RandomSource sampling;
-    private final Consumer<String> log;
-    private final boolean isPrivate;
-    private final double clipNorm;
-    private final double sigma;
-    private final double delta;
-    private final Double targetEpsilon;
-    private final double samplingRate;
-    private final long totalSteps;
     private final BatchSampler sampler;
+    private final ExtraExamples extra;
+    private final GradientReduction reduction;
     private final StaticShapePlanner planner;
     private final BatchAssembler assembler;
-    private final DeviceBatch batch;
-    private final TrainableMask mask;
+    private final CallFeeder feeder;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
     private final DpSgdStep update;
+    private final Evaluator evaluator;
+    private final long totalSteps;
+    private final double samplingRate;
     private final float[] params;
     private final float[] grad;
     private final Double emaDecay;
     private final float[] ema;
     private long step;
-    private long allowedSteps = -1; // with a target ε: total steps within the budget; -1 = not yet computed
-
-    /** σ from the config's privacy.noise_multiplier; layout from training.micro_batch_size/accumulation, 1 replica. */
-    public DpSgdTrainer(ExperimentConfig config, Dataset train, TrainableModel model, Accountant accountant,
-                        NoiseSource noise, RandomSource sampling, Consumer<String> log) {
-        this(builder(config, train, model).accountant(accountant).noise(noise).sampling(sampling).log(log));
-    }
 
     public static Builder builder(ExperimentConfig config, Dataset train, TrainableModel model) {
         return new Builder(config, train, model);
@@ -85,58 +76,51 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.train = b.train;
         this.model = b.model;
         this.log = b.log != null ? b.log : System.err::println;
+        this.phases = b.phases != null ? b.phases : p -> { };
+        this.extra = b.extra;
+        this.reduction = b.reduction != null ? b.reduction : GradientReduction.SINGLE_PROCESS;
         PrivacyConfig p = config.privacy();
-        this.isPrivate = p.enabled();
         int n = train.size();
         if (n <= 0) throw new IllegalArgumentException("the training set " + train.describe() + " is empty");
         if (!model.network().input().equals(train.shape())) {
             throw new IllegalArgumentException("the model expects inputs " + model.network().input() + " but " + train.describe()
                     + " has " + train.shape());
         }
-        this.samplingRate = config.training().samplingRate(n);
-        this.totalSteps = config.training().totalSteps(n);
-        ConfigWarnings.check(config, n).forEach(this.log);
+        long population = b.populationSize > 0 ? b.populationSize : n;
+        if (population > Integer.MAX_VALUE) throw new IllegalArgumentException("datasets above 2^31 examples are not supported, got " + population);
+        this.samplingRate = config.training().samplingRate((int) population);
+        this.totalSteps = config.training().totalSteps((int) population);
+        ConfigWarnings.check(config, (int) population).forEach(this.log);
 
         this.noise = b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
         this.sampling = b.sampling != null ? b.sampling : RandomSources.create(p.noise(), config.seed(), this.log);
-        if (isPrivate && p.noise().equals("secure") && !(this.noise.isSecure() && this.sampling.isSecure())) {
+        if (p.enabled() && p.noise().equals("secure") && !(this.noise.isSecure() && this.sampling.isSecure())) {
             throw new IllegalArgumentException("privacy.noise is secure but an insecure " + (this.noise.isSecure() ? "sampling source" : "noise source")
                     + " was supplied; pass secure sources or set privacy.noise: fast-insecure explicitly");
         }
-        if (isPrivate) {
-            if (b.accountant == null) throw new IllegalArgumentException("a private run needs an accountant (privacy.accountant: " + p.accountant() + ")");
-            if (!b.accountant.ledger().isEmpty()) {
-                throw new IllegalArgumentException("the accountant already holds " + b.accountant.ledger().size()
-                        + " events; give the trainer a fresh one (resume with restore(state))");
-            }
-            this.clipNorm = p.clipNorm();
-            this.delta = p.delta();
-            this.targetEpsilon = p.targetEpsilon();
-            this.sigma = resolveSigma(p, b.sigma);
-            if (targetEpsilon != null && b.freshAccountant == null) {
-                throw new IllegalArgumentException("privacy.target_epsilon needs an accountant factory (builder.accountantFactory) "
-                        + "so the trainer can check the budget before each step");
-            }
+        if (p.enabled()) {
+            ClipPolicy clip = b.clip != null ? b.clip : ClipPolicy.flat(p.clipNorm());
+            this.mechanism = new DpMechanism(samplingRate, resolveSigma(p, b.sigma), clip, population);
+            if (b.accountants == null) throw new IllegalArgumentException("a private run needs an accountant factory (privacy.accountant: " + p.accountant() + ")");
+            this.budget = new PrivacyBudget(b.accountants, b.ledgerSink, mechanism.event(), p.delta(), p.targetEpsilon());
         } else {
-            this.clipNorm = Double.NaN;
-            this.delta = Double.NaN;
-            this.targetEpsilon = null;
-            this.sigma = Double.NaN;
+            if (b.extra != null) throw new IllegalArgumentException("extra examples (audit canaries) need a private run");
+            this.mechanism = null;
+            this.budget = null;
         }
-        this.accountant = b.accountant;
-        this.freshAccountant = b.freshAccountant;
-
+        int sampled = n + (extra == null ? 0 : extra.count());
         this.sampler = p.sampling().equals("shuffle")
-                ? new ShuffleSampler(n, config.training().batchSize(), sampling, this.log)
-                : new PoissonSampler(n, samplingRate, sampling);
+                ? new ShuffleSampler(sampled, config.training().batchSize(), sampling, this.log)
+                : new PoissonSampler(sampled, samplingRate, sampling);
         BatchLayout layout = b.layout != null ? b.layout
                 : new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), 1);
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
         this.assembler = new BatchAssembler(train, config.data().augmentation(), config.seed(), config.data().loaderThreads());
-        this.batch = new DeviceBatch(train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity());
+        this.feeder = new CallFeeder(assembler, train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity(), b.prefetchBatches);
+        this.evaluator = new Evaluator(model, train.shape(), layout.slotsPerCall(), config.data().loaderThreads());
 
         int size = Math.toIntExact(model.network().parameterCount());
-        this.mask = TrainableMask.of(model.network(), b.frozenPrefixes);
+        TrainableMask mask = TrainableMask.of(model.network(), b.frozenPrefixes);
         this.optimizer = Optimizers.create(config.optimizer(), mask);
         this.schedule = LearningRateSchedule.from(config.optimizer(), totalSteps);
         this.update = new DpSgdStep(noise, optimizer, mask);
@@ -149,7 +133,6 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     private static double resolveSigma(PrivacyConfig p, Double given) {
         if (given != null) {
-            if (!(given > 0) || Double.isInfinite(given)) throw new IllegalArgumentException("noise multiplier σ must be finite and > 0, got " + given);
             if (p.noiseMultiplier() != null && Double.compare(p.noiseMultiplier(), given) != 0) {
                 throw new IllegalArgumentException("σ=" + given + " was passed but privacy.noise_multiplier is " + p.noiseMultiplier());
             }
@@ -163,7 +146,7 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** True while fewer than T steps are done and (with a target ε) one more step stays within it. */
     public boolean canStep() {
-        return step < totalSteps && budgetAllowsNext();
+        return step < totalSteps && (budget == null || budget.allowsAnother());
     }
 
     public boolean isFinished() {
@@ -172,98 +155,69 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** True when the reported ε means what it says: private, Poisson sampling, secure noise and sampling. */
     public boolean epsilonHolds() {
-        return isPrivate && sampler.matchesAccounting() && noise.isSecure() && sampling.isSecure();
-    }
-
-    private boolean budgetAllowsNext() {
-        if (!isPrivate || targetEpsilon == null) return true;
-        if (allowedSteps < 0) allowedSteps = stepsWithinBudget();
-        return step < allowedSteps;
-    }
-
-    /**
-     * The largest total step count whose ε stays within the target, found once by bisection over
-     * fresh accountants (every step composes the same event and ε grows with the count, so this is
-     * exactly the per-step "would one more step exceed it?" check, without replaying it each step).
-     */
-    private long stepsWithinBudget() {
-        long remaining = totalSteps - step;
-        if (remaining <= 0 || epsilonWithMore(1) > targetEpsilon) return step;
-        long lo = 1, hi = remaining; // invariant: ε(lo) within the target
-        if (epsilonWithMore(hi) <= targetEpsilon) return step + hi;
-        while (hi - lo > 1) {
-            long mid = lo + (hi - lo) / 2;
-            if (epsilonWithMore(mid) <= targetEpsilon) lo = mid;
-            else hi = mid;
-        }
-        return step + lo;
-    }
-
-    /** ε after everything composed so far plus {@code more} further steps, from a fresh accountant. */
-    private double epsilonWithMore(long more) {
-        Accountant whatIf = freshAccountant.get();
-        for (DpEvent e : accountant.ledger()) whatIf.compose(e);
-        whatIf.compose(new DpEvent.SelfComposed(stepEvent(), more));
-        return whatIf.epsilon(delta);
-    }
-
-    private DpEvent stepEvent() {
-        return DpEvent.dpSgdStep(samplingRate, sigma);
+        return mechanism != null && sampler.matchesAccounting() && noise.isSecure() && sampling.isSecure();
     }
 
     /** One logical step; throws IllegalStateException when {@link #canStep()} is false. */
     public StepResult step() {
         if (step >= totalSteps) throw new IllegalStateException("all " + totalSteps + " steps are done");
-        if (!budgetAllowsNext()) {
-            throw new IllegalStateException("privacy budget: one more step would reach ε=" + epsilonWithMore(1)
-                    + " > target " + targetEpsilon + " (δ=" + delta + "); stopping after " + step + " steps");
-        }
         long t0 = System.nanoTime();
-        int[] examples = sampler.next();
+        int[] drawn = sampler.next();
+        phases.accept(StepPhase.SAMPLED);
+        if (budget != null) budget.charge(); // write-ahead: before anything is computed from the drawn batch
+        phases.accept(StepPhase.CHARGED);
+        int[] examples = datasetExamples(drawn);
         StepPlan plan = planner.plan(examples);
-        BatchStats stats = BatchStats.EMPTY;
-        try {
-            for (DeviceCall call : plan.calls()) {
-                assembler.assemble(call, batch, step);
-                stats = stats.plus(isPrivate ? model.accumulateClipped(batch, clipNorm) : model.accumulateUnclipped(batch));
-            }
-        } catch (RuntimeException e) {
-            // A half-accumulated, un-noised sum must not leak into the next step (an example sampled
-            // in both would then count twice): discard it before reporting the failure.
-            model.drainGradientSum(grad);
-            throw e;
-        }
-        model.drainGradientSum(grad);
+        BatchStats stats = clippedSum(plan);
+        if (extra != null) addExtraExamples(drawn);
+        phases.accept(StepPhase.SUMMED);
         double lr = schedule.at(step);
-        if (isPrivate) {
-            update.privateUpdate(params, grad, clipNorm, sigma, samplingRate * train.size(), lr);
+        if (mechanism != null) {
+            if (reduction.drawsNoise()) update.addNoise(grad, mechanism.noiseStd());
+            else update.zeroFrozen(grad);
+            reduction.sumAcrossProcesses(grad);
+            update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
         } else if (!update.nonPrivateUpdate(params, grad, examples.length, lr)) {
             log.accept("step " + (step + 1) + ": empty batch, no update (non-private mode)");
         }
         model.writeParameters(params);
         if (ema != null) updateEma();
-        DoubleSupplier eps = () -> Double.POSITIVE_INFINITY;
-        if (isPrivate) {
-            accountant.compose(stepEvent());
-            eps = epsilonAt(step + 1);
-        }
+        phases.accept(StepPhase.UPDATED);
         step++;
+        DoubleSupplier eps = budget == null ? () -> Double.POSITIVE_INFINITY : epsilonAfterThisStep();
         return new StepResult(step, stats, eps, lr, examples.length, plan.calls().size(), (System.nanoTime() - t0) * 1e-9);
     }
 
-    /** ε after step {@code at}: from the run's accountant while it is still there, else replayed from a ledger copy. */
-    private DoubleSupplier epsilonAt(long at) {
-        List<DpEvent> ledgerThen = accountant.ledger();
-        return () -> {
-            if (step == at) return accountant.epsilon(delta);
-            if (freshAccountant == null) {
-                throw new IllegalStateException("StepResult.epsilon() of step " + at + " was read after step " + step
-                        + "; read it before the next step or give the trainer an accountant factory");
-            }
-            Accountant a = freshAccountant.get();
-            ledgerThen.forEach(a::compose);
-            return a.epsilon(delta);
-        };
+    /** Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}. */
+    private BatchStats clippedSum(StepPlan plan) {
+        BatchStats[] stats = {BatchStats.EMPTY};
+        try {
+            feeder.feed(plan.calls(), step, batch -> stats[0] = stats[0].plus(
+                    mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch)));
+        } finally {
+            // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
+            // step (an example sampled in both would then count twice).
+            model.drainGradientSum(grad);
+        }
+        return stats[0];
+    }
+
+    /** The drawn indices that belong to the dataset (extra examples are numbered after it). */
+    private int[] datasetExamples(int[] drawn) {
+        if (extra == null) return drawn;
+        int n = train.size();
+        return Arrays.stream(drawn).filter(i -> i < n).toArray();
+    }
+
+    private void addExtraExamples(int[] drawn) {
+        int n = train.size();
+        for (int i : drawn) if (i >= n) extra.addClippedGradient(i - n, grad, mechanism.clip());
+    }
+
+    private DoubleSupplier epsilonAfterThisStep() {
+        long at = step;
+        Supplier<Double> later = budget.epsilonNowLater();
+        return () -> step == at ? budget.epsilon() : later.get();
     }
 
     private void updateEma() {
@@ -273,15 +227,12 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** Loss and accuracy on {@code test} (no sampling, no privacy cost); EMA parameters too when on. */
     public Evaluation evaluate(Dataset test) {
-        if (!test.shape().equals(train.shape())) {
-            throw new IllegalArgumentException("test set shape " + test.shape() + " differs from the training set's " + train.shape());
-        }
-        BatchStats current = evaluateCurrent(test);
+        BatchStats current = evaluator.evaluate(test);
         BatchStats emaStats = null;
         if (ema != null) {
             model.writeParameters(ema);
             try {
-                emaStats = evaluateCurrent(test);
+                emaStats = evaluator.evaluate(test);
             } finally {
                 model.writeParameters(params);
             }
@@ -289,32 +240,27 @@ public final class DpSgdTrainer implements AutoCloseable {
         return new Evaluation(current, emaStats);
     }
 
-    private BatchStats evaluateCurrent(Dataset test) {
-        int slots = planner.layout().slotsPerCall();
-        DeviceBatch eval = new DeviceBatch(test.shape(), slots, 1);
-        BatchAssembler plain = new BatchAssembler(test, org.dpsgd.config.AugmentationConfig.NONE, 0, config.data().loaderThreads());
-        try (plain) {
-            BatchStats total = BatchStats.EMPTY;
-            int[] ids = new int[slots];
-            for (int start = 0; start < test.size(); start += slots) {
-                for (int k = 0; k < slots; k++) ids[k] = start + k < test.size() ? start + k : -1;
-                plain.assemblePlain(ids, eval);
-                total = total.plus(model.evaluate(eval));
-            }
-            return total;
-        }
-    }
-
     /** A copy of everything needed to resume; contains no secret key. */
     public TrainerState snapshot() {
         return new TrainerState(step, params.clone(), optimizer.exportState(), ema == null ? null : ema.clone(),
-                isPrivate ? accountant.ledger() : List.of(), sampler.exportState(), noise.exportState(),
-                isPrivate ? sigma : Double.NaN, samplingRate);
+                budget != null ? budget.ledger() : List.of(), sampler.exportState(), noise.exportState(),
+                mechanism != null ? mechanism.noiseMultiplier() : Double.NaN, samplingRate);
     }
 
-    /** Continues from {@code s} in a freshly built trainer (fresh accountant, same config). */
+    /** Continues from {@code s} in a freshly built trainer, charging the checkpoint's own ledger. */
     public void restore(TrainerState s) {
-        if (step != 0) throw new IllegalStateException("restore into a fresh trainer, not one that has taken " + step + " steps");
+        restore(s, s.ledger());
+    }
+
+    /**
+     * Continues from checkpoint {@code s}, charging {@code charged}: every event an earlier process of
+     * this run recorded (the write-ahead ledger), which covers the checkpoint's steps and any steps
+     * run after it that this process will now repeat.
+     */
+    public void restore(TrainerState s, List<DpEvent> charged) {
+        if (step != 0 || (budget != null && budget.charged() != 0)) {
+            throw new IllegalStateException("restore into a fresh trainer, not one that has taken " + step + " steps");
+        }
         if (s.parameters().length != params.length) {
             throw new IllegalArgumentException("checkpoint has " + s.parameters().length + " parameters, the model has " + params.length);
         }
@@ -322,18 +268,29 @@ public final class DpSgdTrainer implements AutoCloseable {
             throw new IllegalArgumentException("checkpoint was made with sampling rate q=" + s.samplingRate() + ", this run has q=" + samplingRate
                     + " (batch size or dataset size changed)");
         }
-        if (isPrivate && Double.compare(s.noiseMultiplier(), sigma) != 0) {
-            throw new IllegalArgumentException("checkpoint was made with σ=" + s.noiseMultiplier() + ", this run uses σ=" + sigma);
+        if (mechanism != null && Double.compare(s.noiseMultiplier(), mechanism.noiseMultiplier()) != 0) {
+            throw new IllegalArgumentException("checkpoint was made with σ=" + s.noiseMultiplier() + ", this run uses σ=" + mechanism.noiseMultiplier());
         }
         if ((s.ema() == null) != (ema == null)) {
             throw new IllegalArgumentException("checkpoint " + (s.ema() == null ? "has no" : "has an") + " EMA but training.ema is "
                     + (ema == null ? "off" : "on"));
         }
         if (s.step() > totalSteps) throw new IllegalArgumentException("checkpoint is at step " + s.step() + ", beyond the run's " + totalSteps + " steps");
+        if (mechanism != null) {
+            long inCheckpoint = PrivacyBudget.stepsIn(s.ledger());
+            if (inCheckpoint < s.step()) {
+                throw new IllegalArgumentException("checkpoint at step " + s.step() + " has a privacy ledger of only " + inCheckpoint
+                        + " steps; its ε would be understated, so it cannot be resumed");
+            }
+            if (PrivacyBudget.stepsIn(charged) < inCheckpoint) {
+                throw new IllegalArgumentException("the privacy ledger holds " + PrivacyBudget.stepsIn(charged) + " steps but the checkpoint's "
+                        + inCheckpoint + "; the ledger file was truncated or replaced, so the run's ε cannot be trusted");
+            }
+        }
         optimizer.importState(s.optimizer());
         System.arraycopy(s.parameters(), 0, params, 0, params.length);
         if (ema != null) System.arraycopy(s.ema(), 0, ema, 0, ema.length);
-        if (isPrivate) s.ledger().forEach(accountant::compose);
+        if (budget != null) budget.resumeFrom(charged);
         if (sampling.isSecure()) {
             log.accept("resume: sampling re-keyed from the DRBG (secure keys are never saved)");
         } else if (s.sampler() != null) {
@@ -348,19 +305,34 @@ public final class DpSgdTrainer implements AutoCloseable {
         }
         model.writeParameters(params);
         step = s.step();
-        allowedSteps = -1;
+    }
+
+    /**
+     * Charges the events an earlier process of this run recorded when it died before its first
+     * checkpoint: training restarts from step 0, and those steps stay spent.
+     */
+    public void restoreCharges(List<DpEvent> charged) {
+        if (step != 0 || (budget != null && budget.charged() != 0)) throw new IllegalStateException("restore into a fresh trainer");
+        if (budget != null) budget.resumeFrom(charged);
+        else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
     }
 
     public long stepsDone() { return step; }
     public long totalSteps() { return totalSteps; }
     public double samplingRate() { return samplingRate; }
     /** σ in use (NaN when privacy is off). */
-    public double noiseMultiplier() { return sigma; }
-    public boolean isPrivate() { return isPrivate; }
+    public double noiseMultiplier() { return mechanism != null ? mechanism.noiseMultiplier() : Double.NaN; }
+    /** The private mechanism, or null when privacy is off. */
+    public DpMechanism mechanism() { return mechanism; }
+    /** The privacy budget, or null when privacy is off. */
+    public PrivacyBudget budget() { return budget; }
+    public boolean isPrivate() { return mechanism != null; }
     public NoiseSource noise() { return noise; }
     public BatchLayout layout() { return planner.layout(); }
-    /** ε spent so far (+∞ when privacy is off). */
-    public double epsilon() { return isPrivate ? accountant.epsilon(delta) : Double.POSITIVE_INFINITY; }
+    /** ε of every step charged so far, repeated ones included (+∞ when privacy is off). */
+    public double epsilon() { return budget != null ? budget.epsilon() : Double.POSITIVE_INFINITY; }
+    /** Noisy steps charged so far (a resumed run's repeated steps included); 0 when privacy is off. */
+    public long stepsCharged() { return budget != null ? budget.charged() : 0; }
     /** A copy of the current parameters. */
     public float[] parameters() { return params.clone(); }
     /** A copy of the EMA parameters, or null when EMA is off. */
@@ -368,7 +340,11 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        assembler.close();
+        try {
+            feeder.close();
+        } finally {
+            assembler.close();
+        }
     }
 
     /** Optional settings; everything not set comes from the config. */
@@ -376,16 +352,22 @@ public final class DpSgdTrainer implements AutoCloseable {
         private final ExperimentConfig config;
         private final Dataset train;
         private final TrainableModel model;
-        private Accountant accountant;
-        private Supplier<Accountant> freshAccountant;
+        private Supplier<Accountant> accountants;
+        private LedgerSink ledgerSink;
         private NoiseSource noise;
         private RandomSource sampling;
         private Consumer<String> log;
+        private Consumer<StepPhase> phases;
         private Double sigma;
+        private ClipPolicy clip;
         private BatchLayout layout;
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
         private boolean prefetchNoise;
+        private boolean prefetchBatches;
+        private ExtraExamples extra;
+        private GradientReduction reduction;
+        private long populationSize;
 
         private Builder(ExperimentConfig config, Dataset train, TrainableModel model) {
             this.config = config;
@@ -393,15 +375,19 @@ public final class DpSgdTrainer implements AutoCloseable {
             this.model = model;
         }
 
-        /** The run's accountant; must be empty (a resumed run gets its ledger from restore). */
-        public Builder accountant(Accountant a) { this.accountant = a; return this; }
-        /** Fresh accountants of the same kind, for the before-the-step budget check with a target ε. */
-        public Builder accountantFactory(Supplier<Accountant> f) { this.freshAccountant = f; return this; }
+        /** Fresh accountants of the run's kind (required when private): one holds the run's ledger, others answer budget questions. */
+        public Builder accountants(Supplier<Accountant> f) { this.accountants = f; return this; }
+        /** Where each step's event is durably recorded before the step runs (default: nowhere durable). */
+        public Builder ledgerSink(LedgerSink s) { this.ledgerSink = s; return this; }
         public Builder noise(NoiseSource n) { this.noise = n; return this; }
         public Builder sampling(RandomSource r) { this.sampling = r; return this; }
         public Builder log(Consumer<String> l) { this.log = l; return this; }
+        /** Told of each {@link StepPhase} as a step passes it. */
+        public Builder phaseListener(Consumer<StepPhase> l) { this.phases = l; return this; }
         /** σ to use (the calibrated one when the config gives a target ε). */
         public Builder noiseMultiplier(double s) { this.sigma = s; return this; }
+        /** Per-layer clipping; default: flat at privacy.clip_norm. */
+        public Builder clipPolicy(ClipPolicy c) { this.clip = c; return this; }
         /** The backend's layout (Backend.layoutFor); default: config micro-batch and accumulation, 1 replica. */
         public Builder layout(BatchLayout l) { this.layout = l; return this; }
         /** Fixed number of device calls per step (0 = as many as the batch needs). */
@@ -409,6 +395,14 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
+        /** Assemble the next device call's batch in the background while the current one computes (for accelerators). */
+        public Builder prefetchBatches(boolean p) { this.prefetchBatches = p; return this; }
+        /** Examples sampled with the dataset but clipped on the host (audit canaries). */
+        public Builder extraExamples(ExtraExamples e) { this.extra = e; return this; }
+        /** How the processes of a data-parallel run sum their clipped sums (default: one process). */
+        public Builder reduction(GradientReduction r) { this.reduction = r; return this; }
+        /** N of the whole run when {@code train} is this process's shard (q = B/N and the divisor q·N use it). */
+        public Builder populationSize(long n) { this.populationSize = n; return this; }
 
         public DpSgdTrainer build() { return new DpSgdTrainer(this); }
     }

@@ -65,6 +65,15 @@ public final class PrivateTraining implements AutoCloseable {
      *              run passes the σ it started with, so its ε stays that of one uninterrupted run); null = from the config
      */
     public static PrivateTraining open(ExperimentConfig config, Dataset train, Double sigma, Consumer<String> log) {
+        return open(config, train, sigma, log, b -> { });
+    }
+
+    /**
+     * As {@link #open(ExperimentConfig, Dataset, Double, Consumer)}, with {@code customize} applied to
+     * the trainer's builder last: a durable ledger sink, audit canaries, a data-parallel reduction.
+     */
+    public static PrivateTraining open(ExperimentConfig config, Dataset train, Double sigma, Consumer<String> log,
+                                       Consumer<DpSgdTrainer.Builder> customize) {
         BackendProvider provider = Backends.select(config.backend().name(), msg -> log.accept("note: " + msg));
         Backend backend = provider.open(new BackendOptions(config.backend().device(), config.backend().settings()));
         TrainableModel model = null;
@@ -78,7 +87,9 @@ public final class PrivateTraining implements AutoCloseable {
 
             NoiseCalibration.Result calibration = null;
             DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log)
-                    .prefetchNoise(!backend.computesOnHostCores());
+                    .prefetchNoise(!backend.computesOnHostCores())
+                    .prefetchBatches(!backend.computesOnHostCores())
+                    .maxCalls(nonNegativeInt(config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {
                 double s;
@@ -95,8 +106,9 @@ public final class PrivateTraining implements AutoCloseable {
                             "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
                             s, p.targetEpsilon(), p.delta(), steps, q, p.accountant(), calibration.epsilon()));
                 }
-                b.accountant(Accountants.create(p.accountant())).accountantFactory(() -> Accountants.create(p.accountant())).noiseMultiplier(s);
+                b.accountants(() -> Accountants.create(p.accountant())).noiseMultiplier(s);
             }
+            customize.accept(b);
             return new PrivateTraining(backend, net, layout, model, b.build(), calibration, loaded);
         } catch (RuntimeException e) {
             if (model != null) model.close();
@@ -134,6 +146,16 @@ public final class PrivateTraining implements AutoCloseable {
         List<ParamSpec> ps = net.parameters();
         String last = ps.get(ps.size() - 1).name();
         return last.substring(0, last.lastIndexOf('.') + 1);
+    }
+
+    private static int nonNegativeInt(String text, String key) {
+        try {
+            int v = Integer.parseInt(text.trim());
+            if (v < 0) throw new IllegalArgumentException(key + " must be >= 0 (0 = as many device calls as each batch needs), got " + v);
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a whole number, got '" + text + "'", e);
+        }
     }
 
     private static int positiveInt(String text, String key) {

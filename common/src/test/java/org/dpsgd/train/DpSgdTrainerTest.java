@@ -60,7 +60,7 @@ class DpSgdTrainerTest {
     }
 
     private static DpSgdTrainer.Builder builder(ExperimentConfig c, LogisticRegressionModel m) {
-        return DpSgdTrainer.builder(c, TRAIN, m).accountant(new UnamplifiedRdpAccountant()).log(s -> {});
+        return DpSgdTrainer.builder(c, TRAIN, m).accountants(UnamplifiedRdpAccountant::new).log(s -> {});
     }
 
     @Test
@@ -128,8 +128,23 @@ class DpSgdTrainerTest {
         for (int i = 0; i < reference.length; i++) assertEquals(reference[i], replicas[i], 1e-5);
     }
 
+    @Test
+    void prefetchedBatchesGiveTheSameRunBitForBit() {
+        ExperimentConfig c = config(Map.of("data.augmentation.random_crop", "1", "data.augmentation.flip", "true",
+                "data.augmentation.multiplicity", "2", "training.steps", "10", "training.batch_size", "60"));
+        for (BatchLayout layout : new BatchLayout[] {BatchLayout.of(1), new BatchLayout(7, 2, 1), new BatchLayout(3, 2, 3)}) {
+            float[] plain = run(c, layout, 0, false);
+            assertArrayEquals(plain, run(c, layout, 0, true), "layout " + layout);
+        }
+        assertArrayEquals(run(c, new BatchLayout(16, 1, 1), 8, false), run(c, new BatchLayout(16, 1, 1), 8, true), "with all-padding calls");
+    }
+
     private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls) {
-        try (DpSgdTrainer t = builder(c, model()).layout(layout).maxCalls(maxCalls).build()) {
+        return run(c, layout, maxCalls, false);
+    }
+
+    private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls, boolean prefetch) {
+        try (DpSgdTrainer t = builder(c, model()).layout(layout).maxCalls(maxCalls).prefetchBatches(prefetch).build()) {
             while (t.canStep()) t.step();
             return t.parameters();
         }
@@ -150,8 +165,7 @@ class DpSgdTrainerTest {
         TrainerState saved = json.readValue(json.writeValueAsString(first.snapshot()), TrainerState.class);
         first.close();
 
-        UnamplifiedRdpAccountant fresh = new UnamplifiedRdpAccountant();
-        DpSgdTrainer resumed = DpSgdTrainer.builder(c, TRAIN, model()).accountant(fresh).log(s -> {}).build();
+        DpSgdTrainer resumed = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build();
         resumed.restore(saved);
         assertEquals(5, resumed.stepsDone());
         List<StepResult> rest = new ArrayList<>();
@@ -161,7 +175,7 @@ class DpSgdTrainerTest {
         assertArrayEquals(whole.emaParameters(), resumed.emaParameters());
         assertEquals(expected.get(11).epsilon(), rest.get(6).epsilon());
         assertEquals(expected.get(11).batchSize(), rest.get(6).batchSize());
-        assertEquals(12, fresh.ledger().size());
+        assertEquals(12, resumed.stepsCharged());
         whole.close();
         resumed.close();
     }
@@ -184,14 +198,14 @@ class DpSgdTrainerTest {
     void secureRunsNeverSaveKeysAndReKeyOnResume() {
         ExperimentConfig c = config(Map.of("privacy.noise", "secure"));
         List<String> log = new ArrayList<>();
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountant(new UnamplifiedRdpAccountant()).log(log::add).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(log::add).build()) {
             assertTrue(t.noise().isSecure());
             assertTrue(t.epsilonHolds());
             t.step();
             TrainerState s = t.snapshot();
             assertNull(s.sampler());
             assertNull(s.noiseCalls());
-            try (DpSgdTrainer r = DpSgdTrainer.builder(c, TRAIN, model()).accountant(new UnamplifiedRdpAccountant()).log(log::add).build()) {
+            try (DpSgdTrainer r = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(log::add).build()) {
                 r.restore(s);
                 assertTrue(log.stream().anyMatch(l -> l.contains("re-keyed")), log.toString());
                 r.step();
@@ -204,9 +218,9 @@ class DpSgdTrainerTest {
     @Test
     void stopsBeforeExceedingTheTargetEpsilon() {
         ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "6", "training.steps", "1000"));
-        UnamplifiedRdpAccountant acc = new UnamplifiedRdpAccountant();
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountant(acc).accountantFactory(UnamplifiedRdpAccountant::new)
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new)
                 .noiseMultiplier(3.0).log(s -> {}).build()) {
+            Accountant acc = t.budget().accountant();
             double eps = 0;
             while (t.canStep()) eps = t.step().epsilon();
             long steps = t.stepsDone();
@@ -219,7 +233,7 @@ class DpSgdTrainerTest {
             assertTrue(oneMore.epsilon(1e-4) > 6, "one more step would have crossed the target");
             IllegalStateException e = assertThrows(IllegalStateException.class, t::step);
             assertTrue(e.getMessage().contains("privacy budget"), e.getMessage());
-            assertEquals(steps, acc.ledger().size(), "the refused step composed nothing");
+            assertEquals(steps, t.stepsCharged(), "the refused step composed nothing");
         }
     }
 
@@ -228,8 +242,7 @@ class DpSgdTrainerTest {
         ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "2", "training.steps", "30"));
         NoiseCalibration.Result cal = NoiseCalibration.calibrate(2.0, 1e-4, 0.1, 30, "rdp");
         for (double sigma : new double[] {cal.noiseMultiplier(), cal.noiseMultiplier() * 0.8}) {
-            try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountant(Accountants.create("rdp"))
-                    .accountantFactory(() -> Accountants.create("rdp")).noiseMultiplier(sigma).log(s -> {}).build()) {
+            try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(() -> Accountants.create("rdp")).noiseMultiplier(sigma).log(s -> {}).build()) {
                 while (t.canStep()) t.step();
                 assertTrue(t.epsilon() <= 2.0, "σ=" + sigma + ": ε=" + t.epsilon());
                 if (sigma == cal.noiseMultiplier()) {
@@ -246,8 +259,7 @@ class DpSgdTrainerTest {
     void withTheRealPldAccountantTheRunStopsAtTheLastStepWithinTheTarget() {
         ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "1.5",
                 "privacy.accountant", "pld", "training.steps", "40"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountant(Accountants.create("pld"))
-                .accountantFactory(() -> Accountants.create("pld")).noiseMultiplier(1.2).log(s -> {}).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(() -> Accountants.create("pld")).noiseMultiplier(1.2).log(s -> {}).build()) {
             while (t.canStep()) t.step(); // ε read once at the end: PLD conversions are slow
             long steps = t.stepsDone();
             assertTrue(steps > 0 && steps < 40, "stopped by the budget after " + steps);
@@ -322,17 +334,17 @@ class DpSgdTrainerTest {
         ExperimentConfig target = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "3"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> builder(target, model()).build())
                 .getMessage().contains("calibrate σ"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> builder(target, model()).noiseMultiplier(2).build())
-                .getMessage().contains("accountant factory"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> DpSgdTrainer.builder(target, TRAIN, model()).noiseMultiplier(2).log(s -> {}).build()).getMessage().contains("accountant factory"));
         ExperimentConfig plain = config(Map.of());
         assertThrows(IllegalArgumentException.class, () -> builder(plain, model()).noiseMultiplier(2.5).build());
         assertThrows(IllegalArgumentException.class, () -> DpSgdTrainer.builder(plain, TRAIN, model()).log(s -> {}).build());
         UnamplifiedRdpAccountant used = new UnamplifiedRdpAccountant();
         used.compose(DpEvent.dpSgdStep(0.1, 1));
-        assertThrows(IllegalArgumentException.class, () -> DpSgdTrainer.builder(plain, TRAIN, model()).accountant(used).log(s -> {}).build());
+        assertThrows(IllegalArgumentException.class, () -> DpSgdTrainer.builder(plain, TRAIN, model()).accountants(() -> used).log(s -> {}).build());
         assertThrows(IllegalArgumentException.class,
                 () -> DpSgdTrainer.builder(plain, TRAIN, LogisticRegressionModel.zeros(new Shape(1, 2, 2), 3))
-                        .accountant(new UnamplifiedRdpAccountant()).log(s -> {}).build());
+                        .accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build());
         try (DpSgdTrainer t = builder(plain, model()).build()) {
             TrainerState s = t.snapshot();
             try (DpSgdTrainer other = builder(config(Map.of("privacy.noise_multiplier", "2")), model()).build()) {
@@ -341,8 +353,9 @@ class DpSgdTrainerTest {
         }
     }
 
-    @Test
-    void aFailedDeviceCallLeavesNoHalfAccumulatedSumBehind() {
+    @ParameterizedTest(name = "prefetch {0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedDeviceCallLeavesNoHalfAccumulatedSumBehind(boolean prefetch) {
         LogisticRegressionModel inner = model();
         int[] calls = {0};
         org.dpsgd.backend.TrainableModel failing = new org.dpsgd.backend.TrainableModel() {
@@ -359,8 +372,8 @@ class DpSgdTrainerTest {
             @Override public org.dpsgd.backend.BatchStats evaluate(DeviceBatch b) { return inner.evaluate(b); }
             @Override public void close() {}
         };
-        try (DpSgdTrainer t = DpSgdTrainer.builder(config(Map.of()), TRAIN, failing).accountant(new UnamplifiedRdpAccountant())
-                .layout(BatchLayout.of(4)).log(s -> {}).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(config(Map.of()), TRAIN, failing).accountants(UnamplifiedRdpAccountant::new)
+                .layout(BatchLayout.of(4)).prefetchBatches(prefetch).log(s -> {}).build()) {
             assertThrows(IllegalStateException.class, t::step);
             float[] left = new float[t.parameters().length];
             inner.drainGradientSum(left);
@@ -372,7 +385,7 @@ class DpSgdTrainerTest {
     @Test
     void secureSourcesAreTheDefault() {
         ExperimentConfig c = config(Map.of("privacy.noise", "secure"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountant(new UnamplifiedRdpAccountant()).log(s -> {}).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build()) {
             assertTrue(t.noise().isSecure());
             assertTrue(t.snapshot().sampler() == null, "the default sampling source is secure");
         }

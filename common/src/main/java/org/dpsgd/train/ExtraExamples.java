@@ -1,0 +1,20 @@
+package org.dpsgd.train;
+
+import org.dpsgd.backend.ClipPolicy;
+
+/**
+ * Examples that are part of the private dataset but not of the backend's {@code Dataset}, such as
+ * an audit's gradient canaries. The trainer's Poisson sampler draws them together with the dataset
+ * (as indices N … N+count−1, each with probability q), and a sampled one adds its clipped gradient
+ * to the step's clipped sum on the host, before the noise, like any backend's clipped sum.
+ */
+public interface ExtraExamples {
+    /** How many extra examples the sampler draws from. */
+    int count();
+
+    /**
+     * Adds extra example {@code index}'s clipped gradient to {@code clippedSum} (flat, in
+     * Network.parameters() order). Its norm must not exceed {@code clip.sensitivity()}.
+     */
+    void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip);
+}
