@@ -75,8 +75,17 @@ public final class RunLoader {
                 || records.stream().anyMatch(n -> "raw".equals(n.path("diagnostics").asText("")));
         return new RunSummary(dir.getFileName().toString(), dir.toString(), info.path("backend").asText(""), info.path("device").asText(""),
                 info.path("model").asText(config.getOrDefault("model.name", "")), plan,
-                epsilon, num(info, "delta"), testAccuracy, num(fin, "examples_per_s"), num(fin, "seconds"),
+                epsilon, num(info, "delta"), testAccuracy, throughput(fin), num(fin, "seconds"),
                 steps, status, info.path("epsilon_holds").asBoolean(true), config, curves(records), Map.of(), raw);
+    }
+
+    /**
+     * Measured examples/s (raw diagnostics), else the expected one (steps/s × the expected batch
+     * q·N, which reveals nothing about the training data), which the default policy writes.
+     */
+    private static double throughput(JsonNode fin) {
+        double measured = num(fin, "examples_per_s");
+        return Double.isFinite(measured) ? measured : num(fin, "expected_examples_per_s");
     }
 
     private static JsonNode last(List<JsonNode> records, String kind) {

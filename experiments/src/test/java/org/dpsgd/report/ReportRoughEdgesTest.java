@@ -113,6 +113,8 @@ class ReportRoughEdgesTest {
         assertFalse(chart(charts, "loss-vs-step").isEmpty());
         assertFalse(chart(charts, "epsilon-vs-step").isEmpty());
         assertTrue(HtmlReport.diagnosticsNote(List.of(r)).contains("not released"));
+        assertEquals(320.0, r.examplesPerSecond(), "the expected throughput stands in for the measured one");
+        assertEquals(List.of(new Chart.Bar("djl cpu", 320.0)), chart(charts, "throughput").bars());
         List<Path> pngs = HtmlReport.write(List.of(r), dir.resolve("r.html"));
         assertEquals(charts.size(), pngs.size());
     }
@@ -182,7 +184,7 @@ class ReportRoughEdgesTest {
         info.put("backend", "djl");
         info.put("device", "cpu");
         info.put("delta", 1e-5);
-        if (!unfinished) info.put("final", Map.of("step", 14, "epsilon", 0.98, "test_accuracy", 0.6, "seconds", 3.0));
+        if (!unfinished) info.put("final", Map.of("step", 14, "epsilon", 0.98, "test_accuracy", 0.6, "seconds", 3.0, "expected_examples_per_s", 320.0));
         rd.writeRunInfo(info);
         for (int s = 2; s <= 14; s += 2) {
             rd.metrics().append(Map.of("kind", "train", "step", s, "epsilon", 0.07 * s, "lr", 0.1, "time", 0.2 * s, "steps_per_s", 5.0));
