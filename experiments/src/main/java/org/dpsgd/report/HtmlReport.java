@@ -22,7 +22,7 @@ import java.util.function.Function;
  */
 public final class HtmlReport {
     private static final String CSS = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
-            + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}th{background:#f3f3f3}td.k,th.k{text-align:left}"
+            + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px;white-space:nowrap}th{background:#f3f3f3}td.k,th.k{text-align:left}"
             + "svg.chart{border:1px solid #ddd;margin:6px}.title{font-size:13px;font-weight:bold}.tick{font-size:10px;fill:#444}"
             + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}";
 
@@ -76,25 +76,24 @@ public final class HtmlReport {
         Chart.Axis step = Chart.Axis.COUNT;
         if (trainLoss) {
             out.add(Chart.lines("loss-vs-step", "Training loss" + raw, "step", step, "loss", Chart.Axis.FROM_ZERO, series(runs, c -> c.step(), c -> c.loss())));
-        } else {
-            out.add(Chart.lines("loss-vs-step", "Test loss", "step", step, "test loss", Chart.Axis.FROM_ZERO,
-                    series(runs, c -> c.evalStep(), c -> c.testLoss())));
         }
+        out.add(Chart.lines("test-loss-vs-step", "Test loss", "step", step, "test loss", Chart.Axis.FROM_ZERO,
+                series(runs, c -> c.evalStep(), c -> c.testLoss())));
         out.add(Chart.lines("accuracy-vs-step", "Test accuracy", "step", step, "test accuracy", Chart.Axis.FRACTION,
                 series(runs, c -> c.evalStep(), c -> c.testAccuracy())));
         if (trainAccuracy) {
             out.add(Chart.lines("train-accuracy-vs-step", "Training accuracy (batch)" + raw, "step", step, "accuracy", Chart.Axis.FRACTION,
                     series(runs, c -> c.step(), c -> c.accuracy())));
         }
-        out.add(Chart.lines("accuracy-vs-epsilon", "Test accuracy against privacy spent", "ε", Chart.Axis.FROM_ZERO, "test accuracy",
+        // ε axes follow the data: a run's ε starts well above 0 after its first step.
+        out.add(Chart.lines("accuracy-vs-epsilon", "Test accuracy against privacy spent", "ε", Chart.Axis.VALUE, "test accuracy",
                 Chart.Axis.FRACTION, series(runs, c -> c.evalEpsilon(), c -> c.testAccuracy())));
         if (trainLoss) {
-            out.add(Chart.lines("loss-vs-epsilon", "Training loss against privacy spent" + raw, "ε", Chart.Axis.FROM_ZERO, "loss",
+            out.add(Chart.lines("loss-vs-epsilon", "Training loss against privacy spent" + raw, "ε", Chart.Axis.VALUE, "loss",
                     Chart.Axis.FROM_ZERO, series(runs, c -> c.epsilon(), c -> c.loss())));
-        } else {
-            out.add(Chart.lines("loss-vs-epsilon", "Test loss against privacy spent", "ε", Chart.Axis.FROM_ZERO, "test loss",
-                    Chart.Axis.FROM_ZERO, series(runs, c -> c.evalEpsilon(), c -> c.testLoss())));
         }
+        out.add(Chart.lines("test-loss-vs-epsilon", "Test loss against privacy spent", "ε", Chart.Axis.VALUE, "test loss",
+                Chart.Axis.FROM_ZERO, series(runs, c -> c.evalEpsilon(), c -> c.testLoss())));
         out.add(Chart.lines("epsilon-vs-step", "Privacy spent", "step", step, "ε", Chart.Axis.FROM_ZERO, series(runs, c -> c.step(), c -> c.epsilon())));
         Map<String, double[]> perBackend = new LinkedHashMap<>();
         for (RunSummary r : runs) {

@@ -109,8 +109,10 @@ class ReportRoughEdgesTest {
         List<Chart> charts = HtmlReport.charts(List.of(r));
         List<String> ids = charts.stream().map(Chart::id).toList();
         assertFalse(ids.contains("train-accuracy-vs-step"), ids.toString());
-        assertEquals("Test loss", chart(charts, "loss-vs-step").title());
-        assertFalse(chart(charts, "loss-vs-step").isEmpty());
+        assertFalse(ids.contains("loss-vs-step") || ids.contains("loss-vs-epsilon"), "no training-loss charts: " + ids);
+        assertEquals("Test loss", chart(charts, "test-loss-vs-step").title());
+        assertEquals(2, chart(charts, "test-loss-vs-step").series().get(0).finitePoints());
+        assertFalse(chart(charts, "test-loss-vs-epsilon").isEmpty());
         assertFalse(chart(charts, "epsilon-vs-step").isEmpty());
         assertTrue(HtmlReport.diagnosticsNote(List.of(r)).contains("not released"));
         assertEquals(320.0, r.examplesPerSecond(), "the expected throughput stands in for the measured one");
