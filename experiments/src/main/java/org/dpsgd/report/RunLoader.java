@@ -3,7 +3,6 @@ package org.dpsgd.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,14 +114,9 @@ public final class RunLoader {
 
     /** sweep.csv: a run_dir column (relative to the CSV's folder) links each row to its run folder. */
     public static List<RunSummary> fromCsv(Path csv) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + csv + ": " + e.getMessage(), e);
-        }
-        if (lines.isEmpty()) throw new IllegalArgumentException(csv + " is empty");
-        List<String> header = Csv.parse(lines.get(0));
+        List<List<String>> records = Csv.read(csv);
+        if (records.isEmpty()) throw new IllegalArgumentException(csv + " is empty");
+        List<String> header = records.get(0);
         // sweep.csv lists the swept keys first, then the result columns from "status" on.
         int statusAt = header.indexOf("status");
         List<String> sweptKeys = new ArrayList<>(header.subList(0, statusAt < 0 ? 0 : statusAt));
@@ -130,18 +124,13 @@ public final class RunLoader {
         List<String> varying = new ArrayList<>();
         for (int k = 0; k < sweptKeys.size(); k++) {
             java.util.Set<String> values = new java.util.HashSet<>();
-            for (int i = 1; i < lines.size(); i++) {
-                if (lines.get(i).isBlank()) continue;
-                List<String> cells = Csv.parse(lines.get(i));
-                values.add(k < cells.size() ? cells.get(k) : "");
-            }
+            for (List<String> cells : records.subList(1, records.size())) values.add(k < cells.size() ? cells.get(k) : "");
             if (values.size() > 1) varying.add(sweptKeys.get(k));
         }
         if (!varying.isEmpty()) sweptKeys = varying;
         List<RunSummary> out = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) continue;
-            List<String> cells = Csv.parse(lines.get(i));
+        for (int i = 1; i < records.size(); i++) {
+            List<String> cells = records.get(i);
             Map<String, String> row = new TreeMap<>();
             for (int k = 0; k < header.size() && k < cells.size(); k++) row.put(header.get(k), cells.get(k));
             String runDir = row.get("run_dir");
