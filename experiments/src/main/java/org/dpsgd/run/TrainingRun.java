@@ -14,6 +14,7 @@ import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
@@ -70,8 +71,7 @@ public final class TrainingRun {
 
     /** The write-ahead privacy ledger in a run folder. */
     public static final String LEDGER = "privacy-ledger.jsonl";
-    /** Above this ε a run's guarantee is meaningless; such a run is flagged loudly. */
-    public static final double MEANINGLESS_EPSILON = 100;
+
 
     /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
     public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
@@ -253,14 +253,12 @@ public final class TrainingRun {
         info.put("diagnostics_note", config.privacy().rawDiagnostics()
                 ? "raw: training-batch loss, accuracy, batch size, clipped fraction and examples/s are written and are NOT covered by ε"
                 : "none: nothing computed from the training data is written except through the DP mechanism (parameters, test-set metrics)");
-        if (trainer.isPrivate() && config.privacy().noiseMultiplier() != null) {
-            double planEps = org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned,
-                    config.privacy().delta(), config.privacy().accountant());
-            if (planEps > MEANINGLESS_EPSILON) {
-                info.put("epsilon_meaningless", true);
-                opts.progress().line(String.format(java.util.Locale.ROOT, "WARNING: this run will spend ε = %.3g (σ = %s): above %.0f a DP guarantee "
-                        + "is meaningless; raise privacy.noise_multiplier or set privacy.target_epsilon", planEps, trainer.noiseMultiplier(), MEANINGLESS_EPSILON));
-            }
+        if (trainer.isPrivate()) {
+            // The trainer already printed ConfigWarnings' loud line; run.json says it too. RDP, as
+            // there: PLD cannot represent the tiny-σ runs this flags.
+            double planEps = config.privacy().targetEpsilon() != null ? config.privacy().targetEpsilon()
+                    : org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned, config.privacy().delta(), "rdp");
+            if (ConfigWarnings.meaninglessEpsilon(planEps)) info.put("epsilon_meaningless", true);
         }
         info.put("sampling_rate", trainer.samplingRate());
         info.put("planned_steps", planned);
