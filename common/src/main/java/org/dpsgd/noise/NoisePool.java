@@ -46,6 +46,7 @@ public final class NoisePool {
         return cores;
     }
 
+    /** The number of threads that draw (1 = the caller's thread). */
     public int threads() {
         return threads;
     }

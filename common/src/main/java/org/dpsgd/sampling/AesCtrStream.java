@@ -29,6 +29,12 @@ public final class AesCtrStream implements UniformRandomProvider {
     private final long[] words = new long[WORDS];
     private int position = WORDS;
 
+    /**
+     * Keystream {@code streamId} under a 32-byte AES-256 {@code key}, from its first block.
+     *
+     * @throws IllegalArgumentException if the key is not 32 bytes
+     * @throws IllegalStateException if the JDK has no AES/CTR (never a weaker fallback)
+     */
     public AesCtrStream(byte[] key, long streamId) {
         JitWarmup.ensure();
         if (key.length != 32) throw new IllegalArgumentException("AES-256 key must be 32 bytes");
