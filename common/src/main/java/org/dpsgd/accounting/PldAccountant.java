@@ -18,6 +18,7 @@ public final class PldAccountant implements Accountant {
     private final PrivacyLedger ledger = new PrivacyLedger();
     private PldPmf[] composed; // {remove, add}; null when stale
 
+    /** A PLD accountant with dp_accounting's default loss grid spacing, {@link #DEFAULT_DISCRETISATION}. */
     public PldAccountant() {
         this(DEFAULT_DISCRETISATION);
     }
@@ -35,6 +36,7 @@ public final class PldAccountant implements Accountant {
         return NAME;
     }
 
+    /** The loss grid spacing in nats: the ε this reports is pessimistic by at most about this much per distinct event. */
     public double discretisation() {
         return discretisation;
     }
@@ -59,6 +61,17 @@ public final class PldAccountant implements Accountant {
     }
 
     private PldPmf[] composed() {
+        try {
+            return composeAll();
+        } catch (ArithmeticException e) {
+            // Index arithmetic overflows when the privacy loss spans more grid points than a long
+            // holds (σ tiny): refuse, never return a wrong ε.
+            throw new IllegalArgumentException("the PLD accountant cannot represent this ledger on its grid (" + discretisation
+                    + "): the noise multiplier is far too small; use privacy.accountant: rdp", e);
+        }
+    }
+
+    private PldPmf[] composeAll() {
         if (composed == null) {
             PldPmf remove = PldPmf.identity(discretisation);
             PldPmf add = PldPmf.identity(discretisation);

@@ -67,6 +67,10 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final float[] ema;
     private long step;
 
+    /**
+     * Starts a trainer for {@code config} over the private training set {@code train} on {@code model}; unset builder
+     * options take the config's values and the secure defaults.
+     */
     public static Builder builder(ExperimentConfig config, Dataset train, TrainableModel model) {
         return new Builder(config, train, model);
     }
@@ -149,6 +153,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         return step < totalSteps && (budget == null || budget.allowsAnother());
     }
 
+    /** True when no further step may be taken: the planned steps are done or the ε budget would be exceeded. */
     public boolean isFinished() {
         return !canStep();
     }
@@ -317,8 +322,11 @@ public final class DpSgdTrainer implements AutoCloseable {
         else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
     }
 
+    /** Logical steps taken so far (a resumed run counts from its checkpoint). */
     public long stepsDone() { return step; }
+    /** Logical steps the run is planned for. */
     public long totalSteps() { return totalSteps; }
+    /** Poisson sampling rate q = B/N of every step. */
     public double samplingRate() { return samplingRate; }
     /** σ in use (NaN when privacy is off). */
     public double noiseMultiplier() { return mechanism != null ? mechanism.noiseMultiplier() : Double.NaN; }
@@ -326,8 +334,11 @@ public final class DpSgdTrainer implements AutoCloseable {
     public DpMechanism mechanism() { return mechanism; }
     /** The privacy budget, or null when privacy is off. */
     public PrivacyBudget budget() { return budget; }
+    /** True when steps clip, add noise and are charged to the budget. */
     public boolean isPrivate() { return mechanism != null; }
+    /** The noise source of the private steps (secure unless the config asks for fast-insecure). */
     public NoiseSource noise() { return noise; }
+    /** The fixed shape of every device call this trainer makes. */
     public BatchLayout layout() { return planner.layout(); }
     /** ε of every step charged so far, repeated ones included (+∞ when privacy is off). */
     public double epsilon() { return budget != null ? budget.epsilon() : Double.POSITIVE_INFINITY; }
@@ -379,8 +390,11 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder accountants(Supplier<Accountant> f) { this.accountants = f; return this; }
         /** Where each step's event is durably recorded before the step runs (default: nowhere durable). */
         public Builder ledgerSink(LedgerSink s) { this.ledgerSink = s; return this; }
+        /** Noise to use instead of the one privacy.noise names; {@link #build} refuses an insecure one when privacy.noise is secure. */
         public Builder noise(NoiseSource n) { this.noise = n; return this; }
+        /** Sampling randomness to use instead of privacy.noise's; {@link #build} refuses an insecure one when privacy.noise is secure. */
         public Builder sampling(RandomSource r) { this.sampling = r; return this; }
+        /** Where notices and warnings go (default: standard error). */
         public Builder log(Consumer<String> l) { this.log = l; return this; }
         /** Told of each {@link StepPhase} as a step passes it. */
         public Builder phaseListener(Consumer<StepPhase> l) { this.phases = l; return this; }
@@ -392,6 +406,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder layout(BatchLayout l) { this.layout = l; return this; }
         /** Fixed number of device calls per step (0 = as many as the batch needs). */
         public Builder maxCalls(int m) { this.maxCalls = m; return this; }
+        /** Parameter-name prefixes to freeze: no gradient, no noise, no update. */
         public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
@@ -404,6 +419,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         /** N of the whole run when {@code train} is this process's shard (q = B/N and the divisor q·N use it). */
         public Builder populationSize(long n) { this.populationSize = n; return this; }
 
+        /** The trainer; throws IllegalArgumentException when the config and options do not fit together. */
         public DpSgdTrainer build() { return new DpSgdTrainer(this); }
     }
 }
