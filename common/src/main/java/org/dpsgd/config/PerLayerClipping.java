@@ -54,10 +54,12 @@ public record PerLayerClipping(
         }
     }
 
+    /** A computed split ({@code equal} or {@code sqrt_params}) over {@code tensor} or {@code layer} groups. */
     public static PerLayerClipping of(String split, String groups) {
         return new PerLayerClipping(split, null, groups);
     }
 
+    /** Explicit per-group bounds C_l, in group order. */
     public static PerLayerClipping explicit(List<Double> thresholds, String groups) {
         return new PerLayerClipping("explicit", thresholds, groups);
     }

@@ -103,6 +103,7 @@ public record PrivacyConfig(
         this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null, null);
     }
 
+    /** True for {@code clipping: per_layer} (build the bounds with {@code ClipPolicies.from}). */
     public boolean perLayerClipping() {
         return "per_layer".equals(clipping);
     }
