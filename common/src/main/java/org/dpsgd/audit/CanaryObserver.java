@@ -26,6 +26,7 @@ public final class CanaryObserver {
     private final double[] previous; // d_{t−1} (plain momentum) or b_{t−1} (Nesterov)
     private final double[] scores;
     private final double[] released; // g_t of the last step, in units of C
+    private float[][] history;        // g_t of every step, per canary, when the score needs them
     private long steps;
 
     public CanaryObserver(int[] coordinates, DpMechanism mechanism, OptimizerConfig optimizer, CanaryScore score) {
@@ -45,6 +46,7 @@ public final class CanaryObserver {
         this.previous = new double[coordinates.length];
         this.scores = new double[coordinates.length];
         this.released = new double[coordinates.length];
+        this.history = score.needsHistory() ? new float[coordinates.length][64] : null;
     }
 
     /** Scores one step from the full parameter vectors before and after it and the step's learning rate. */
@@ -63,13 +65,21 @@ public final class CanaryObserver {
             }
             double g = (gHat - weightDecay * before[c]) * unitsOfC;
             released[k] = g;
-            scores[k] += score.term(g, q, sigma);
+            if (history != null) {
+                if (steps == history[k].length) history[k] = java.util.Arrays.copyOf(history[k], 2 * history[k].length);
+                history[k][(int) steps] = (float) g;
+            } else {
+                scores[k] += score.term(g, q, sigma);
+            }
         }
         steps++;
     }
 
     /** The scores so far, one per canary (higher = more likely IN). */
     public double[] scores() {
+        if (history != null) {
+            return CanaryScore.observedScores(history, (int) steps, q);
+        }
         return scores.clone();
     }
 

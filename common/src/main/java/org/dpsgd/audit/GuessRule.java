@@ -38,13 +38,14 @@ public sealed interface GuessRule {
 
     /**
      * The default for m canaries: symmetric guesses k₊ = k₋ = r/2 for r = 2%, 5%, 10%, 20%, 50% and
-     * 100% of m (at least 2), Bonferroni-corrected over these six. Few confident guesses win for an
-     * honest run; r = m wins when the canaries are perfectly separated (the ceiling).
+     * 90% of m (at least 2), Bonferroni-corrected over these six. Few confident guesses win for an
+     * honest run; r = 0.9·m wins when the canaries are perfectly separated (not r = m: k₊ = k₋ = m/2
+     * is all right only if exactly half the coins came up IN, while 0.45·m of each side almost always exist).
      */
     static GuessRule defaultFor(int m) {
         if (m < 2) throw new IllegalArgumentException("an audit needs at least 2 canaries, got " + m);
         List<Fixed> c = new ArrayList<>();
-        for (double f : new double[] {0.02, 0.05, 0.1, 0.2, 0.5, 1.0}) {
+        for (double f : new double[] {0.02, 0.05, 0.1, 0.2, 0.5, 0.9}) {
             int half = Math.max(1, (int) Math.floor(m * f / 2));
             Fixed k = new Fixed(half, half);
             if (!c.contains(k)) c.add(k);
