@@ -14,6 +14,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param accountant rdp or pld
  * @param sampling poisson (default; the only mode the accountant's ε holds for) or shuffle
  * @param noise secure (default: CSPRNG, hardened against floating-point attacks) or fast-insecure (seeded, for reproducible experiments only)
+ * @param diagnostics none (default: nothing computed from the training data leaves the process except
+ *                    through the DP mechanism) or raw (training-batch loss, accuracy, realised batch
+ *                    size, clipped fraction and throughput are written, each marked "not covered by ε")
  */
 public record PrivacyConfig(
         @JsonProperty("enabled") Boolean enabled,
@@ -23,13 +26,24 @@ public record PrivacyConfig(
         @JsonProperty("delta") Double delta,
         @JsonProperty("accountant") String accountant,
         @JsonProperty("sampling") String sampling,
-        @JsonProperty("noise") String noise) {
+        @JsonProperty("noise") String noise,
+        @JsonProperty("diagnostics") String diagnostics) {
+
+    /** Diagnostics policy: only DP releases leave the process. */
+    public static final String DIAGNOSTICS_NONE = "none";
+    /** Diagnostics policy: raw training-set statistics are written, marked as not covered by ε. */
+    public static final String DIAGNOSTICS_RAW = "raw";
 
     public PrivacyConfig {
         if (enabled == null) enabled = true;
         if (accountant == null) accountant = "rdp";
         if (sampling == null) sampling = "poisson";
         if (noise == null) noise = "secure";
+        if (diagnostics == null) diagnostics = DIAGNOSTICS_NONE;
+        if (!diagnostics.equals(DIAGNOSTICS_NONE) && !diagnostics.equals(DIAGNOSTICS_RAW)) {
+            throw new IllegalArgumentException("privacy.diagnostics must be 'none' (only DP releases leave the process) or 'raw' "
+                    + "(training-batch statistics, not covered by ε), got '" + diagnostics + "'");
+        }
         if (enabled) {
             if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
             if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
@@ -60,22 +74,27 @@ public record PrivacyConfig(
     }
 
     public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
-        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null);
+        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null, null);
     }
 
     public static PrivacyConfig withTarget(double clipNorm, double epsilon, double delta) {
-        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null);
+        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null, null);
     }
 
     public static PrivacyConfig disabled() {
-        return new PrivacyConfig(false, null, null, null, null, null, null, null);
+        return new PrivacyConfig(false, null, null, null, null, null, null, null, null);
     }
 
     public PrivacyConfig withNoiseMultiplier(double sigma) {
-        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise);
+        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, diagnostics);
     }
 
     public PrivacyConfig withNoise(String noiseMode) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode);
+        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode, diagnostics);
+    }
+
+    /** True when raw (non-private) training-set diagnostics may be written. */
+    public boolean rawDiagnostics() {
+        return DIAGNOSTICS_RAW.equals(diagnostics);
     }
 }

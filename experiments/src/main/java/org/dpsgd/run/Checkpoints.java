@@ -45,6 +45,11 @@ public final class Checkpoints {
 
     /** Writes the checkpoint of {@code step} atomically, then deletes all but the newest {@code keep}. */
     public Path save(long step, byte[] payload) {
+        return save(step, payload, () -> { });
+    }
+
+    /** As {@link #save(long, byte[])}; {@code beforeRename} runs once the temporary file is durable (a crash point for tests). */
+    public Path save(long step, byte[] payload, Runnable beforeRename) {
         Path target = dir.resolve(String.format("ckpt-%09d.bin", step));
         try {
             Files.createDirectories(dir);
@@ -57,6 +62,7 @@ public final class Checkpoints {
                     writeAll(ch, ByteBuffer.wrap(payload));
                     ch.force(true);
                 }
+                beforeRename.run();
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } finally {
                 Files.deleteIfExists(tmp);

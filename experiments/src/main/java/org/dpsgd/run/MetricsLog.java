@@ -63,18 +63,34 @@ public final class MetricsLog implements AutoCloseable {
         return out;
     }
 
-    /** On resume: drops records logged after the checkpoint's step (they will be logged again). */
-    public void truncateAfter(long step) {
+    /**
+     * On resume: moves the records logged after the checkpoint's step to {@code metrics-repeated.jsonl}
+     * beside this file. Those steps ran and were released (and stay charged to ε); they are kept
+     * there as a record, while this file goes on with the steps as they are run again.
+     */
+    public void setAsideAfter(long step) {
         close();
         List<JsonNode> keep = new ArrayList<>();
-        for (JsonNode n : read(file)) if (!n.has("step") || n.get("step").asLong() <= step) keep.add(n);
-        StringBuilder sb = new StringBuilder();
+        List<JsonNode> aside = new ArrayList<>();
+        for (JsonNode n : read(file)) (n.has("step") && n.get("step").asLong() > step ? aside : keep).add(n);
+        if (aside.isEmpty()) return;
         try {
+            StringBuilder moved = new StringBuilder();
+            for (JsonNode n : aside) moved.append(Json.MAPPER.writeValueAsString(n)).append('\n');
+            Files.writeString(repeatedFile(), moved.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            StringBuilder sb = new StringBuilder();
             for (JsonNode n : keep) sb.append(Json.MAPPER.writeValueAsString(n)).append('\n');
-            Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, sb.toString(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot rewrite " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Where {@link #setAsideAfter} keeps the records of steps a resumed run repeats. */
+    public Path repeatedFile() {
+        return file.resolveSibling("metrics-repeated.jsonl");
     }
 
     @Override public synchronized void close() {

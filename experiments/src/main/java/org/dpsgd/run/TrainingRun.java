@@ -2,11 +2,14 @@ package org.dpsgd.run;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import org.dpsgd.accounting.LedgerJournal;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
@@ -19,6 +22,7 @@ import org.dpsgd.model.Network;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.Evaluation;
+import org.dpsgd.train.StepPhase;
 import org.dpsgd.train.StepResult;
 
 /**
@@ -31,21 +35,41 @@ public final class TrainingRun {
     /**
      * @param stopAfterSteps test hook: return after this many steps without the final checkpoint or
      *                       evaluation, as if the process had been killed (null = run to the end)
+     * @param faults test hook: told of every named point of a step ({@link StepPhase} names,
+     *               "after-metrics", "mid-checkpoint"); throwing from it simulates a crash there
      */
-    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps,
+                          Consumer<String> faults) {
+        public Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+            this(backend, device, out, err, progress, stopAfterSteps, null);
+        }
+
         public static Options quiet(PrintStream err) {
-            return new Options(null, null, err, err, new Progress(err, false), null);
+            return new Options(null, null, err, err, new Progress(err, false), null, null);
         }
 
         public Options withStopAfter(long steps) {
-            return new Options(backend, device, out, err, progress, steps);
+            return new Options(backend, device, out, err, progress, steps, faults);
+        }
+
+        public Options withFaults(Consumer<String> f) {
+            return new Options(backend, device, out, err, progress, stopAfterSteps, f);
+        }
+
+        void at(String point) {
+            if (faults != null) faults.accept(point);
         }
     }
+
+    /** The write-ahead privacy ledger in a run folder. */
+    public static final String LEDGER = "privacy-ledger.jsonl";
+    /** Above this ε a run's guarantee is meaningless; such a run is flagged loudly. */
+    public static final double MEANINGLESS_EPSILON = 100;
 
     /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
     public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
                          double testLoss, double emaTestAccuracy, double trainSeconds, double wallSeconds, double examplesPerSecond,
-                         boolean epsilonHolds, float[] parameters) {}
+                         boolean epsilonHolds, float[] parameters, long stepsCharged) {}
 
     private final ExperimentConfig config;
     private final RunDirectory dir;
@@ -65,22 +89,55 @@ public final class TrainingRun {
     public static Result start(ExperimentConfig config, Path out, Options opts) {
         ExperimentConfig cfg = withCommandLineBackend(config, opts);
         RunDirectory rd = RunDirectory.create(out);
-        Map<String, Object> info = new LinkedHashMap<>();
-        info.put("name", cfg.name());
-        info.put("status", "starting");
-        info.put("started_at", Instant.now().toString());
-        return new TrainingRun(cfg, rd, opts, info, null).execute(false);
+        try (RunLock lock = RunLock.acquire(rd.root())) {
+            if (Files.exists(rd.root().resolve(RunDirectory.RUN_JSON))) {
+                throw new IllegalArgumentException(out + " already holds a run (run.json); choose another --out or continue it with --resume " + out);
+            }
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("name", cfg.name());
+            info.put("status", "starting");
+            info.put("started_at", Instant.now().toString());
+            return new TrainingRun(cfg, rd, opts, info, null).execute(false);
+        }
     }
 
     /** Continues the run in {@code runDir} from its newest checkpoint, with the config and σ it started with. */
     public static Result resume(Path runDir, Options opts) {
         RunDirectory rd = RunDirectory.open(runDir);
+        try (RunLock lock = RunLock.acquire(rd.root())) {
+            return resumeLocked(rd, runDir, opts);
+        }
+    }
+
+    private static Result resumeLocked(RunDirectory rd, Path runDir, Options opts) {
         Map<String, Object> info = rd.readRunInfo();
+        Object st = info.get("status");
+        if ("finished".equals(st) || STOPPED_AT_BUDGET.equals(st)) return alreadyFinished(rd, info, opts);
         Object yaml = info.get("config_yaml");
         if (!(yaml instanceof String text)) throw new IllegalStateException(runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
         ExperimentConfig cfg = withCommandLineBackend(ConfigLoader.parse(text, runDir.resolve(RunDirectory.RUN_JSON) + " (config_yaml)"), opts);
         Double sigma = info.get("noise_multiplier") instanceof Number n ? n.doubleValue() : null;
         return new TrainingRun(cfg, rd, opts, info, sigma).execute(true);
+    }
+
+    private static final String STOPPED_AT_BUDGET = "stopped at the privacy budget";
+
+    /** Resuming a finished run changes nothing: it reports what run.json says. */
+    private static Result alreadyFinished(RunDirectory rd, Map<String, Object> info, Options opts) {
+        Map<?, ?> fin = info.get("final") instanceof Map<?, ?> m ? m : Map.of();
+        long steps = num(fin.get("step")).longValue();
+        opts.progress().line(rd.root() + " already " + info.get("status") + " at step " + steps + " (ε = " + fin.get("epsilon")
+                + "); nothing to resume");
+        return new Result(rd.root(), String.valueOf(info.get("status")), steps, num(info.get("planned_steps")).longValue(),
+                num(fin.get("epsilon")).doubleValue(), num(fin.get("delta")).doubleValue(), num(fin.get("test_accuracy")).doubleValue(),
+                num(fin.get("test_loss")).doubleValue(), num(fin.get("ema_test_accuracy")).doubleValue(), num(fin.get("seconds")).doubleValue(), 0,
+                num(fin.containsKey("examples_per_s") ? fin.get("examples_per_s") : fin.get("expected_examples_per_s")).doubleValue(),
+                Boolean.TRUE.equals(info.get("epsilon_holds")), null,
+                num(fin.get("steps_charged")).longValue());
+    }
+
+    private static Number num(Object o) {
+        return o instanceof Number n ? n : Double.NaN;
     }
 
     private static ExperimentConfig withCommandLineBackend(ExperimentConfig cfg, Options opts) {
@@ -97,7 +154,17 @@ public final class TrainingRun {
         Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
         Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
         long planned = config.training().totalSteps(train.size());
-        try (PrivateTraining session = PrivateTraining.open(config, train, sigmaFromRun, progress::line)) {
+        Path ledgerFile = dir.root().resolve(LEDGER);
+        if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
+            throw new IllegalStateException(dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
+                    + "so the ε of steps after its last checkpoint is unknown; start the run again");
+        }
+        LedgerJournal.Contents charged = LedgerJournal.read(ledgerFile);
+        try (LedgerJournal journal = config.privacy().enabled() ? LedgerJournal.open(ledgerFile) : null;
+             PrivateTraining session = PrivateTraining.open(config, train, sigmaFromRun, progress::line, b -> {
+                 if (journal != null) b.ledgerSink(journal);
+                 b.phaseListener(ph -> opts.at(ph.name()));
+             })) {
             if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
             Backend backend = session.backend();
             Network net = session.network();
@@ -106,15 +173,21 @@ public final class TrainingRun {
             double priorSeconds = 0;
             long priorExamples = 0;
             if (resuming) {
-                var latest = dir.checkpoints().latest().orElseThrow(() -> new IllegalStateException(
-                        dir.root() + " has no checkpoint to resume from (set training.checkpoint_every to checkpoint during a run)"));
-                Checkpoints.Loaded loaded = Checkpoints.load(latest);
-                CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.toString());
-                trainer.restore(payload.trainer());
-                priorSeconds = payload.trainSeconds();
-                priorExamples = payload.examples();
-                dir.metrics().truncateAfter(trainer.stepsDone());
-                progress.line("resuming " + dir.root() + " from " + latest.getFileName() + " (step " + trainer.stepsDone() + " of " + planned + ")");
+                var latest = dir.checkpoints().latest();
+                if (latest.isPresent()) {
+                    Checkpoints.Loaded loaded = Checkpoints.load(latest.get());
+                    CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.get().toString());
+                    trainer.restore(payload.trainer(), charged.events());
+                    priorSeconds = payload.trainSeconds();
+                    priorExamples = payload.examples();
+                } else {
+                    trainer.restoreCharges(charged.events());
+                }
+                long repeated = trainer.stepsCharged() - trainer.stepsDone();
+                dir.metrics().setAsideAfter(trainer.stepsDone());
+                progress.line("resuming " + dir.root() + " from " + latest.map(p -> p.getFileName().toString()).orElse("the start (no checkpoint)")
+                        + " (step " + trainer.stepsDone() + " of " + planned + ")"
+                        + (repeated > 0 ? "; the " + repeated + " noisy steps run after it stay charged (ε " + fmt(trainer.epsilon()) + " so far)" : ""));
             }
             describe(backend, net, layout, train, test, trainer, planned, resuming);
             dir.writeRunInfo(info);
@@ -130,6 +203,10 @@ public final class TrainingRun {
         } finally {
             dir.metrics().close();
         }
+    }
+
+    private static String fmt(double v) {
+        return String.format(java.util.Locale.ROOT, "%.4f", v);
     }
 
     private void describe(Backend backend, Network net, BatchLayout layout, Dataset train, Dataset test, DpSgdTrainer trainer,
@@ -152,6 +229,19 @@ public final class TrainingRun {
             if (config.privacy().targetEpsilon() != null) info.put("target_epsilon", config.privacy().targetEpsilon());
         }
         info.put("epsilon_holds", trainer.epsilonHolds());
+        info.put("diagnostics", config.privacy().diagnostics());
+        info.put("diagnostics_note", config.privacy().rawDiagnostics()
+                ? "raw: training-batch loss, accuracy, batch size, clipped fraction and examples/s are written and are NOT covered by ε"
+                : "none: nothing computed from the training data is written except through the DP mechanism (parameters, test-set metrics)");
+        if (trainer.isPrivate() && config.privacy().noiseMultiplier() != null) {
+            double planEps = org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned,
+                    config.privacy().delta(), config.privacy().accountant());
+            if (planEps > MEANINGLESS_EPSILON) {
+                info.put("epsilon_meaningless", true);
+                opts.progress().line(String.format(java.util.Locale.ROOT, "WARNING: this run will spend ε = %.3g (σ = %s): above %.0f a DP guarantee "
+                        + "is meaningless; raise privacy.noise_multiplier or set privacy.target_epsilon", planEps, trainer.noiseMultiplier(), MEANINGLESS_EPSILON));
+            }
+        }
         info.put("sampling_rate", trainer.samplingRate());
         info.put("planned_steps", planned);
         Map<String, Object> data = new LinkedHashMap<>();
@@ -180,6 +270,9 @@ public final class TrainingRun {
 
     private Result loop(DpSgdTrainer trainer, Dataset test, long planned, double priorSeconds, long priorExamples, long wallStart) {
         TrainingConfig t = new TrainingConfig(config.training().logEvery(), config.training().evalEvery(), config.training().checkpointEvery());
+        boolean raw = !trainer.isPrivate() || config.privacy().rawDiagnostics();
+        // q·N = B per step: the public expected batch size, used for throughput when the realised one is private.
+        double expectedBatch = config.training().batchSize();
         double trainSeconds = priorSeconds;
         long examples = priorExamples;
         Window w = new Window();
@@ -189,7 +282,7 @@ public final class TrainingRun {
         while (trainer.canStep()) {
             StepResult r = trainer.step();
             trainSeconds += r.seconds();
-            examples += r.batchSize();
+            examples += raw ? r.batchSize() : Math.round(expectedBatch);
             w.add(r);
             long s = r.step();
             boolean last = !trainer.canStep();
@@ -197,25 +290,36 @@ public final class TrainingRun {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("kind", "train");
                 m.put("step", s);
-                m.put("loss", w.stats.meanLoss());
-                m.put("accuracy", w.stats.accuracy());
-                m.put("clipped_fraction", w.stats.clippedFraction());
                 m.put("epsilon", r.epsilon());
-                m.put("examples_per_s", w.examplesPerSecond());
                 m.put("lr", r.lr());
-                m.put("batch_size", r.batchSize());
                 m.put("time", trainSeconds);
+                m.put("steps_per_s", w.stepsPerSecond());
+                if (raw) {
+                    m.put("loss", w.stats.meanLoss());
+                    m.put("accuracy", w.stats.accuracy());
+                    m.put("clipped_fraction", w.stats.clippedFraction());
+                    m.put("examples_per_s", w.examplesPerSecond());
+                    m.put("batch_size", r.batchSize());
+                    if (trainer.isPrivate()) m.put("diagnostics", "raw");
+                } else {
+                    m.put("expected_examples_per_s", w.stepsPerSecond() * expectedBatch);
+                }
                 dir.metrics().append(m);
                 double eta = (planned - s) * (trainSeconds / Math.max(1, s));
-                progress.step(s, planned, w.stats.meanLoss(), w.stats.accuracy(), r.epsilon(), w.examplesPerSecond(), eta);
+                if (raw) {
+                    progress.step(s, planned, w.stats.meanLoss(), w.stats.accuracy(), r.epsilon(), w.examplesPerSecond(), eta);
+                } else {
+                    progress.step(s, planned, Double.NaN, Double.NaN, r.epsilon(), w.stepsPerSecond() * expectedBatch, eta);
+                }
                 w = new Window();
             }
+            opts.at("after-metrics");
             if (t.evalEvery > 0 && s % t.evalEvery == 0 && test != null && !last) {
                 lastEval = evaluate(trainer, test, s, r.epsilon());
                 lastEvalStep = s;
             }
             if (t.checkpointEvery > 0 && s % t.checkpointEvery == 0 && !last) {
-                dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode());
+                dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(), () -> opts.at("mid-checkpoint"));
             }
             if (opts.stopAfterSteps() != null && s >= opts.stopAfterSteps() && !last) {
                 progress.finish();
@@ -225,18 +329,19 @@ public final class TrainingRun {
         progress.finish();
         long s = trainer.stepsDone();
         if (test != null && lastEvalStep != s) lastEval = evaluate(trainer, test, s, trainer.epsilon());
-        dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode());
-        String status = s < planned ? "stopped at the privacy budget" : "finished";
+        dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(), () -> opts.at("mid-checkpoint"));
+        String status = s < planned ? STOPPED_AT_BUDGET : "finished";
         if (s < planned) progress.line("stopped after " + s + " of " + planned + " steps: one more step would exceed the target ε");
         Result res = result(trainer, status, planned, lastEval, trainSeconds, wallStart, examples);
         Map<String, Object> fin = new LinkedHashMap<>();
         fin.put("step", s);
+        fin.put("steps_charged", res.stepsCharged());
         fin.put("epsilon", res.epsilon());
         fin.put("delta", res.delta());
         fin.put("test_accuracy", res.testAccuracy());
         fin.put("test_loss", res.testLoss());
         if (lastEval != null && lastEval.ema() != null) fin.put("ema_test_accuracy", res.emaTestAccuracy());
-        fin.put("examples_per_s", res.examplesPerSecond());
+        fin.put(raw ? "examples_per_s" : "expected_examples_per_s", res.examplesPerSecond());
         fin.put("seconds", trainSeconds);
         fin.put("wall_seconds_this_process", res.wallSeconds());
         info.put("final", fin);
@@ -271,7 +376,7 @@ public final class TrainingRun {
                 eval == null ? Double.NaN : eval.model().accuracy(), eval == null ? Double.NaN : eval.model().meanLoss(),
                 eval == null || eval.ema() == null ? Double.NaN : eval.ema().accuracy(),
                 trainSeconds, (System.nanoTime() - wallStart) * 1e-9, trainSeconds > 0 ? examples / trainSeconds : Double.NaN,
-                trainer.epsilonHolds(), trainer.parameters());
+                trainer.epsilonHolds(), trainer.parameters(), trainer.stepsCharged());
     }
 
     private record TrainingConfig(int logEvery, int evalEvery, int checkpointEvery) {}
@@ -286,10 +391,17 @@ public final class TrainingRun {
             stats = stats.plus(r.stats());
             seconds += r.seconds();
             examples += r.batchSize();
+            steps++;
         }
+
+        long steps;
 
         double examplesPerSecond() {
             return seconds > 0 ? examples / seconds : Double.NaN;
+        }
+
+        double stepsPerSecond() {
+            return seconds > 0 ? steps / seconds : Double.NaN;
         }
     }
 }

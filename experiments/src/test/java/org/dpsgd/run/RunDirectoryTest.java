@@ -35,15 +35,18 @@ class RunDirectoryTest {
     }
 
     @Test
-    void resumeDropsRecordsAfterTheCheckpoint() {
+    void resumeSetsRecordsAfterTheCheckpointAsideAndKeepsThem() {
         RunDirectory rd = RunDirectory.create(dir.resolve("run"));
         for (int s = 1; s <= 9; s++) rd.metrics().append(Map.of("kind", "train", "step", s));
-        rd.metrics().truncateAfter(4);
+        rd.metrics().setAsideAfter(4);
         rd.metrics().append(Map.of("kind", "train", "step", 5));
         rd.metrics().close();
         List<JsonNode> m = MetricsLog.read(rd.metrics().file());
         assertEquals(5, m.size());
         assertEquals(5, m.get(4).get("step").asInt());
+        List<JsonNode> repeated = MetricsLog.read(rd.metrics().repeatedFile());
+        assertEquals(5, repeated.size(), "the released records of steps 5..9 are kept, not deleted");
+        assertEquals(9, repeated.get(4).get("step").asInt());
     }
 
     @Test

@@ -38,7 +38,7 @@ class TrainingRunTest {
     }
 
     @Test
-    void resumedRunEndsExactlyWhereAnUninterruptedRunEnds() {
+    void resumedRunEndsWithTheSameParametersAndChargesTheRepeatedSteps() {
         ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
         TrainingRun.Result straight = TrainingRun.start(cfg, dir.resolve("straight"), quiet());
         assertEquals("finished", straight.status());
@@ -50,22 +50,29 @@ class TrainingRunTest {
         RunDirectory rd = RunDirectory.open(dir.resolve("killed"));
         assertEquals(8, Checkpoints.stepOf(rd.checkpoints().latest().orElseThrow()));
         assertEquals("running", rd.readRunInfo().get("status"));
+        assertFalse(RunLock.isHeld(dir.resolve("killed")), "the dead run's lock is gone");
 
         TrainingRun.Result resumed = TrainingRun.resume(dir.resolve("killed"), quiet());
         assertEquals("finished", resumed.status());
         assertEquals(12, resumed.steps());
+        // Seeded noise: the repeated steps 9 and 10 draw the same noise again, so the parameters match...
         assertArrayEquals(straight.parameters(), resumed.parameters(), "parameters differ after resume");
-        assertEquals(straight.epsilon(), resumed.epsilon());
         assertEquals(straight.testAccuracy(), resumed.testAccuracy());
+        // ...but steps 9 and 10 were released twice, and both releases are charged.
+        assertEquals(14, resumed.stepsCharged());
+        assertEquals(Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, "rdp"), resumed.epsilon(), 1e-9);
+        assertTrue(resumed.epsilon() > straight.epsilon());
 
-        // Metrics of the resumed run: each step once, identical losses to the straight run.
+        // Metrics of the resumed run: each step once, identical test losses to the straight run;
+        // the records of the repeated steps are kept aside, not deleted.
+        assertEquals(1, MetricsLog.read(dir.resolve("killed/metrics-repeated.jsonl")).size(), "the step-10 record");
         List<JsonNode> a = MetricsLog.read(dir.resolve("straight/metrics.jsonl"));
         List<JsonNode> b = MetricsLog.read(dir.resolve("killed/metrics.jsonl"));
         assertEquals(a.size(), b.size());
         for (int i = 0; i < a.size(); i++) {
             assertEquals(a.get(i).get("kind").asText(), b.get(i).get("kind").asText());
             assertEquals(a.get(i).get("step").asLong(), b.get(i).get("step").asLong());
-            String key = a.get(i).get("kind").asText().equals("eval") ? "test_loss" : "loss";
+            String key = a.get(i).get("kind").asText().equals("eval") ? "test_loss" : "lr";
             assertEquals(a.get(i).get(key).asDouble(), b.get(i).get(key).asDouble(), 0.0, "record " + i);
         }
         assertEquals(2, rd.checkpoints().list().size(), "only the newest two checkpoints are kept");

@@ -55,6 +55,26 @@ class PrivateTrainingTest {
     }
 
     @Test
+    void maxCallsFromTheBackendSettingsFixesTheDeviceCallsOfEveryStep() {
+        ExperimentConfig config = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
+                Map.of("backend.settings.max_calls", "4", "privacy.target_epsilon", "null", "privacy.noise_multiplier", "1.0",
+                        "training.epochs", "null", "training.steps", "6"));
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
+        try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
+            List<Integer> sizes = new ArrayList<>();
+            while (run.trainer().canStep()) {
+                StepResult r = run.trainer().step();
+                assertEquals(4, r.deviceCalls(), "step " + r.step() + " of batch " + r.batchSize());
+                sizes.add(r.batchSize());
+            }
+            assertTrue(sizes.stream().distinct().count() > 1, "realised batch sizes vary: " + sizes);
+        }
+        ExperimentConfig bad = ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(bad, train, s -> {}));
+        assertTrue(e.getMessage().contains("backend.settings.max_calls"), e.getMessage());
+    }
+
+    @Test
     void pretrainedWeightsLoadAndFrozenLayersStayFixed(@TempDir Path dir) {
         ExperimentConfig base = ConfigLoader.parse(CONFIG, "test");
         Dataset train = Datasets.open(base.data(), Split.TRAIN, base.seed(), s -> {});
