@@ -29,6 +29,12 @@ public final class CanaryObserver {
     private float[][] history;        // g_t of every step, per canary, when the score needs them
     private long steps;
 
+    /**
+     * @param coordinates each canary's coordinate (flat, in Network.parameters() order)
+     * @param mechanism the run's mechanism (q, σ, clip, q·N), from {@code DpSgdTrainer.mechanism()}
+     * @param optimizer the run's optimizer settings, to invert the update
+     * @param score how each released value adds to a canary's score
+     */
     public CanaryObserver(int[] coordinates, DpMechanism mechanism, OptimizerConfig optimizer, CanaryScore score) {
         if (mechanism == null) throw new IllegalArgumentException("a privacy audit needs a private run (privacy.enabled: true)");
         if (!optimizer.name().equals("sgd")) {
@@ -88,6 +94,7 @@ public final class CanaryObserver {
         return released.clone();
     }
 
+    /** Steps observed so far. */
     public long steps() {
         return steps;
     }

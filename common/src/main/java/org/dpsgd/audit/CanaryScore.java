@@ -93,6 +93,7 @@ public enum CanaryScore {
         };
     }
 
+    /** The score named {@code s} (its {@link #key()}); one clear error for any other name. */
     public static CanaryScore parse(String s) {
         return switch (s) {
             case "likelihood_ratio", "lr" -> LIKELIHOOD_RATIO;

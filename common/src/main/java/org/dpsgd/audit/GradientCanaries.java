@@ -24,6 +24,12 @@ public final class GradientCanaries implements ExtraExamples {
     private final boolean[] in;
     private final int[] included; // canary of each extra example, in index order
 
+    /**
+     * Canaries with given coordinates and coins (tests, or an auditor's own draw).
+     *
+     * @param coordinates distinct coordinates, one per canary
+     * @param in the coins: true = IN
+     */
     public GradientCanaries(int[] coordinates, boolean[] in) {
         if (coordinates.length != in.length) throw new IllegalArgumentException(coordinates.length + " coordinates but " + in.length + " coins");
         if (Arrays.stream(coordinates).distinct().count() != coordinates.length) throw new IllegalArgumentException("canary coordinates must be distinct");

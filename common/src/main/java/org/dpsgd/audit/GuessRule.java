@@ -23,6 +23,7 @@ public sealed interface GuessRule {
             }
         }
 
+        /** r = k₊ + k₋. */
         public int guesses() { return kPlus + kMinus; }
 
         @Override public List<Fixed> candidates() { return List.of(this); }
