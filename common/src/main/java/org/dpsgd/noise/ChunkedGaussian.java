@@ -1,19 +1,24 @@
 package org.dpsgd.noise;
 
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.IntStream;
 
 /**
- * Splits a range into fixed-size chunks and fills them in parallel, each chunk from its own
- * generator chosen by (call index, chunk index), so the result does not depend on the thread count.
- * Call indices are taken atomically: a draw prepared on a background thread and one made on the
- * caller's thread never share an index, so they never share a stream.
+ * Splits a range into fixed-size chunks and fills them on a {@link NoisePool}, each chunk from its
+ * own generator chosen by (call index, chunk index), so the result does not depend on the thread
+ * count or the pool. Call indices are taken atomically: a draw prepared on a background thread and
+ * one made on the caller's thread never share an index, so they never share a stream.
  */
 abstract class ChunkedGaussian implements NoiseSource {
     // Small enough that a small model's ~20k parameters spread over two cores; large enough that the
     // per-chunk setup (a fresh cipher, ~20 us) stays a few percent of the chunk's work.
     static final int CHUNK = 1 << 14;
     private final AtomicLong calls = new AtomicLong();
+    private final NoisePool pool;
+
+    ChunkedGaussian(NoisePool pool) {
+        if (pool == null) throw new IllegalArgumentException("noise pool is null");
+        this.pool = pool;
+    }
 
     /** Adds std·N(0,1) to v[from..to) using the generator of (call, chunk). */
     abstract void fillChunk(float[] v, int from, int to, double std, long call, int chunk);
@@ -30,16 +35,14 @@ abstract class ChunkedGaussian implements NoiseSource {
         if (!(std >= 0) || Double.isInfinite(std)) throw new IllegalArgumentException("noise std must be finite and >= 0, got " + std);
     }
 
-    interface ChunkBody {
-        void run(int chunk, int from, int to);
+    /** Runs body over the chunks of [0, n) on this source's pool. */
+    final void forEachChunk(int n, NoisePool.ChunkBody body) {
+        pool.forEachChunk(n, CHUNK, body);
     }
 
-    /** Runs body over the chunks of [0, n), in parallel when there is more than one. */
-    static void forEachChunk(int n, ChunkBody body) {
-        int chunks = (n + CHUNK - 1) / CHUNK;
-        IntStream range = IntStream.range(0, chunks);
-        if (chunks > 1) range = range.parallel();
-        range.forEach(c -> body.run(c, c * CHUNK, Math.min(n, (c + 1) * CHUNK)));
+    /** The threads this source draws with. */
+    public final int threads() {
+        return pool.threads();
     }
 
     final long nextCall() {

@@ -12,6 +12,11 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
     private final long seed;
 
     FastInsecureGaussianNoise(long seed) {
+        this(seed, NoisePool.allCores());
+    }
+
+    FastInsecureGaussianNoise(long seed, NoisePool pool) {
+        super(pool);
         this.seed = seed;
     }
 

@@ -20,10 +20,18 @@ public final class NoiseSources {
      * {@code Backend.computesOnHostCores}). Seeded noise is never prefetched: its resume state is a call count.
      */
     public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch) {
-        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.createWithPrefetch() : SecureGaussianNoise.create();
+        return create(mode, seed, warn, prefetch, NoisePool.allCores());
+    }
+
+    /**
+     * As {@link #create(String, long, Consumer, boolean)}, drawing on {@code pool}'s threads (see
+     * {@link NoisePool#recommendedThreads}); the values do not depend on the pool.
+     */
+    public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch, NoisePool pool) {
+        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.createWithPrefetch(pool) : SecureGaussianNoise.create(pool);
         if (mode.equals("fast-insecure")) {
             warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
-            return new FastInsecureGaussianNoise(seed);
+            return new FastInsecureGaussianNoise(seed, pool);
         }
         throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + mode + "'");
     }

@@ -1,6 +1,6 @@
 package org.dpsgd.noise;
 
-import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.dpsgd.sampling.AesCtrStream;
 import org.dpsgd.sampling.SecureRandomSource;
 
@@ -8,37 +8,57 @@ import org.dpsgd.sampling.SecureRandomSource;
  * The default noise. Uniform bits come from AES-256-CTR (NIST CTR_DRBG's generator, run on the
  * CPU's AES instructions) keyed with 32 bytes from the JDK DRBG; chunk c of call t reads its own
  * stream (stream id = t·2^32 + c), so parallel chunks never share keystream.
- * Standard normals come from Commons RNG's modified ziggurat in double precision; each coordinate
- * gets (z1 + z2 + z3 + z4) / 2, which is N(0, 1), as Opacus' secure mode does following Holohan &
- * Braghin (2021): summing several normals smooths the floating-point artefacts of a single draw
- * that Mironov-style attacks exploit. The noise is added in double and rounded to float once.
- * The key has no accessor and is never serialised.
+ * Standard normals are Commons RNG's modified ziggurat in double precision, read from the keystream
+ * in blocks ({@link ZigguratBlock}: the same values as Commons' sampler, bit for bit); each
+ * coordinate gets (z1 + z2 + z3 + z4) / 2, which is N(0, 1), as Opacus' secure mode does following
+ * Holohan & Braghin (2021): summing several normals smooths the floating-point artefacts of a
+ * single draw that Mironov-style attacks exploit. The noise is added in double and rounded to
+ * float once. The key has no accessor and is never serialised.
  *
- * <p>{@link #createWithPrefetch()} prepares the next draw on a background thread ({@link NoisePrefetcher}):
- * noise does not depend on the data, so it can be drawn while an accelerator computes gradients.
+ * <p>Chunks are drawn on a {@link NoisePool} of a chosen size (default: all cores); the values do
+ * not depend on it. {@link #createWithPrefetch()} prepares the next draw on a background thread
+ * ({@link NoisePrefetcher}): noise does not depend on the data, so it can be drawn while an
+ * accelerator computes gradients.
  */
 public final class SecureGaussianNoise extends ChunkedGaussian {
     private final byte[] key;
     private final NoisePrefetcher prefetcher;
+    // Samplers not in use; at most one per thread that has drawn at once.
+    private final ConcurrentLinkedQueue<ZigguratBlock> spare = new ConcurrentLinkedQueue<>();
 
-    private SecureGaussianNoise(byte[] key, boolean prefetch) {
+    private SecureGaussianNoise(byte[] key, boolean prefetch, NoisePool pool) {
+        super(pool);
         this.key = key;
         this.prefetcher = prefetch ? new NoisePrefetcher(this::draw) : null;
     }
 
-    /** A fresh DRBG key; every draw is made on the caller's thread when it is asked for. */
+    /** A fresh DRBG key; every draw is made when it is asked for, on all cores. */
     public static SecureGaussianNoise create() {
-        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), false);
+        return create(NoisePool.allCores());
+    }
+
+    /** A fresh DRBG key; every draw is made when it is asked for, on {@code pool}'s threads. */
+    public static SecureGaussianNoise create(NoisePool pool) {
+        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), false, pool);
     }
 
     /** As {@link #create()}, but after each draw the next one of the same length and std is prepared in the background. */
     public static SecureGaussianNoise createWithPrefetch() {
-        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true);
+        return createWithPrefetch(NoisePool.allCores());
     }
 
-    /** Tests only: a known key, so that prefetched and direct draws can be compared bit for bit. */
+    /** As {@link #create(NoisePool)}, but after each draw the next one of the same length and std is prepared in the background. */
+    public static SecureGaussianNoise createWithPrefetch(NoisePool pool) {
+        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true, pool);
+    }
+
+    /** Tests only: a known key, so that draws can be compared bit for bit across pools and with prefetch. */
+    static SecureGaussianNoise withKey(byte[] key, boolean prefetch, NoisePool pool) {
+        return new SecureGaussianNoise(key.clone(), prefetch, pool);
+    }
+
     static SecureGaussianNoise withKey(byte[] key, boolean prefetch) {
-        return new SecureGaussianNoise(key.clone(), prefetch);
+        return withKey(key, prefetch, NoisePool.allCores());
     }
 
     @Override
@@ -64,9 +84,9 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         long call = nextCall();
         checkCall(call);
         forEachChunk(n, (c, lo, hi) -> {
-            ZigguratSampler.NormalizedGaussian g = sampler(call, c);
-            double scale = 0.5 * std;
-            for (int i = lo; i < hi; i++) out[i] = scale * (g.sample() + g.sample() + g.sample() + g.sample());
+            ZigguratBlock normals = normals(call, c);
+            normals.sumsOfFour(out, lo, hi, 0.5 * std);
+            spare.offer(normals);
         });
         return out;
     }
@@ -74,13 +94,29 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     @Override
     void fillChunk(float[] v, int from, int to, double std, long call, int chunk) {
         checkCall(call);
-        ZigguratSampler.NormalizedGaussian g = sampler(call, chunk);
-        double scale = 0.5 * std;
-        for (int i = from; i < to; i++) v[i] = (float) (v[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
+        ZigguratBlock normals = normals(call, chunk);
+        normals.addSumsOfFour(v, from, to, 0.5 * std);
+        spare.offer(normals);
     }
 
-    private ZigguratSampler.NormalizedGaussian sampler(long call, int chunk) {
-        return ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(key, call << 32 | chunk));
+    /**
+     * The normals of chunk {@code chunk} of call {@code call}: its own keystream, stream id
+     * call·2^32 + chunk, read by a sampler reused from an earlier chunk (restarted on the new stream,
+     * as a fresh one would be) when one is free. Each is used by one thread at a time: taken from
+     * the queue, used, given back.
+     */
+    private ZigguratBlock normals(long call, int chunk) {
+        long streamId = call << 32 | chunk;
+        ZigguratBlock reused = spare.poll();
+        return reused != null ? reused.restart(streamId) : new ZigguratBlock(keystream(streamId));
+    }
+
+    private ZigguratBlock.Words keystream(long streamId) {
+        AesCtrStream aes = new AesCtrStream(key, streamId);
+        return new ZigguratBlock.Words() {
+            @Override public void next(long[] out, int off, int len) { aes.nextLongs(out, off, len); }
+            @Override public void restart(long id) { aes.restart(id); }
+        };
     }
 
     private static void checkCall(long call) {

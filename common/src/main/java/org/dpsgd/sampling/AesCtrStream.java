@@ -21,6 +21,7 @@ public final class AesCtrStream implements UniformRandomProvider {
     private static final int WORDS = BUFFER / 8;
 
     private final Cipher cipher;
+    private final SecretKeySpec key;
     private final byte[] zeros = new byte[BUFFER];
     private final byte[] buffer = new byte[BUFFER];
     // The keystream as words: one bulk conversion per refill is cheaper than a view read per word.
@@ -28,17 +29,38 @@ public final class AesCtrStream implements UniformRandomProvider {
     private final long[] words = new long[WORDS];
     private int position = WORDS;
 
+    /**
+     * Keystream {@code streamId} under a 32-byte AES-256 {@code key}, from its first block.
+     *
+     * @throws IllegalArgumentException if the key is not 32 bytes
+     * @throws IllegalStateException if the JDK has no AES/CTR (never a weaker fallback)
+     */
     public AesCtrStream(byte[] key, long streamId) {
         JitWarmup.ensure();
         if (key.length != 32) throw new IllegalArgumentException("AES-256 key must be 32 bytes");
-        byte[] iv = new byte[16];
-        for (int i = 0; i < 8; i++) iv[i] = (byte) (streamId >>> (56 - 8 * i));
         try {
             cipher = Cipher.getInstance("AES/CTR/NoPadding");
-            cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(iv));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
         }
+        this.key = new SecretKeySpec(key, "AES");
+        restart(streamId);
+    }
+
+    /**
+     * Makes this the stream {@code streamId} from its first block, exactly as a new
+     * {@code AesCtrStream(key, streamId)}: buffered words are dropped and the counter restarts. It
+     * saves the cipher look-up of a new instance (noise draws one stream per 16,384 coordinates).
+     */
+    public void restart(long streamId) {
+        byte[] iv = new byte[16];
+        for (int i = 0; i < 8; i++) iv[i] = (byte) (streamId >>> (56 - 8 * i));
+        try {
+            cipher.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
+        }
+        position = WORDS;
     }
 
     @Override
@@ -47,7 +69,37 @@ public final class AesCtrStream implements UniformRandomProvider {
         return words[position++];
     }
 
+    /**
+     * The next {@code len} words of the keystream into {@code out[off..off+len)}: the same words, in
+     * the same order, as {@code len} calls of {@link #nextLong()}, without a call per word. Whole
+     * 8 KiB blocks are decoded straight into {@code out}; only a partly used block is kept.
+     */
+    public void nextLongs(long[] out, int off, int len) {
+        if (off < 0 || len < 0 || off > out.length - len) throw new IndexOutOfBoundsException("bad range " + off + "+" + len + " of " + out.length);
+        while (len > 0) {
+            if (position == WORDS && len >= WORDS) {
+                encrypt();
+                view.get(0, out, off, WORDS);
+                off += WORDS;
+                len -= WORDS;
+                continue;
+            }
+            if (position == WORDS) refill();
+            int k = Math.min(len, WORDS - position);
+            System.arraycopy(words, position, out, off, k);
+            position += k;
+            off += k;
+            len -= k;
+        }
+    }
+
     private void refill() {
+        encrypt();
+        view.get(0, words);
+        position = 0;
+    }
+
+    private void encrypt() {
         try {
             // Encrypting zeros yields the raw keystream; update() keeps the counter running across calls.
             int n = cipher.update(zeros, 0, BUFFER, buffer, 0);
@@ -55,8 +107,6 @@ public final class AesCtrStream implements UniformRandomProvider {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES/CTR keystream failed", e);
         }
-        view.get(0, words);
-        position = 0;
     }
 
     /**

@@ -42,6 +42,27 @@ class BenchCommandTest {
         }
     }
 
+    /** The noise-only line: one row per thread count, per-core throughput consistent with the median time. */
+    @Test void noiseOnlyTimesSecureNoiseForTheModelsParameters() throws Exception {
+        String out = capture("bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--noise-threads", "1,2", "--steps", "3",
+                "--warmup", "1", "--json");
+        JsonNode j = new ObjectMapper().readTree(out.strip());
+        int n = j.get("coordinates").asInt();
+        assertTrue(n > 1000, out);
+        assertEquals(2, j.get("noise_only").size());
+        for (int k = 0; k < 2; k++) {
+            JsonNode r = j.get("noise_only").get(k);
+            assertEquals(k + 1, r.get("threads").asInt());
+            assertTrue(r.get("min_ms").asDouble() <= r.get("median_ms").asDouble() && r.get("median_ms").asDouble() <= r.get("max_ms").asDouble());
+            assertTrue(r.get("cpu_ms").asDouble() >= 0, out); // counted in 10 ms ticks: a tiny draw may show 0
+            assertEquals(n / (r.get("median_ms").asDouble() / 1e3) / (k + 1), r.get("coordinates_per_s_per_core").asDouble(),
+                    1e-6 * r.get("coordinates_per_s_per_core").asDouble());
+        }
+        String text = capture("bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--steps", "1", "--warmup", "0");
+        assertTrue(text.contains("noise-only  1 thread") && text.contains("cycles/coordinate"), text);
+        assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--noise-only", "--noise-threads", "0"));
+    }
+
     @Test void badArgumentsAreOneLineErrors() {
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--batch", "0"));
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--strategies", "nosuch", "--steps", "1"));

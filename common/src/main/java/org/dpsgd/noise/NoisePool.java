@@ -1,0 +1,109 @@
+package org.dpsgd.noise;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+
+/**
+ * The threads that draw noise: a daemon fork-join pool of a fixed size, its own rather than the
+ * JVM's common pool, so that noise gets the cores chosen for it (and only those) whatever else
+ * uses the common pool. One pool per size is shared by every noise source of this JVM. A size of
+ * 1 draws on the caller's thread. Which chunk gets which keystream never depends on the pool, so
+ * neither do the values (tested: {@code NoiseThreadsTest}).
+ */
+public final class NoisePool {
+    private static final Map<Integer, ForkJoinPool> POOLS = new ConcurrentHashMap<>();
+
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    private NoisePool(int threads) {
+        this.threads = threads;
+        this.pool = threads == 1 ? null : POOLS.computeIfAbsent(threads, NoisePool::newPool);
+    }
+
+    /** A pool of {@code threads} threads (1 = the caller's thread alone). */
+    public static NoisePool of(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("noise threads must be >= 1, got " + threads);
+        return new NoisePool(threads);
+    }
+
+    /** All of this host's cores. */
+    public static NoisePool allCores() {
+        return of(Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * How many threads noise should get. Noise drawn while the backend computes on this host's
+     * cores (background prefetch on a CPU backend) gets the cores compute does not use (at least
+     * one); otherwise, whether the device computes elsewhere or compute waits while noise is drawn,
+     * noise gets every core.
+     */
+    public static int recommendedThreads(boolean computesOnHostCores, boolean drawnWhileComputing, int computeThreads) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (computesOnHostCores && drawnWhileComputing) return Math.max(1, cores - computeThreads);
+        return cores;
+    }
+
+    /** The number of threads that draw (1 = the caller's thread). */
+    public int threads() {
+        return threads;
+    }
+
+    interface ChunkBody {
+        void run(int chunk, int from, int to);
+    }
+
+    /** Runs body over the {@code chunk}-sized pieces of [0, n), spread over the pool's threads; returns when all are done. */
+    void forEachChunk(int n, int chunk, ChunkBody body) {
+        int chunks = (n + chunk - 1) / chunk;
+        if (pool == null || chunks <= 1) {
+            for (int c = 0; c < chunks; c++) body.run(c, c * chunk, end(n, chunk, c));
+            return;
+        }
+        pool.invoke(new Chunks(0, chunks, n, chunk, body));
+    }
+
+    private static int end(int n, int chunk, int c) {
+        return (int) Math.min(n, (long) (c + 1) * chunk);
+    }
+
+    /** Splits a range of chunks in halves until one is left, so idle threads steal the rest. */
+    private static final class Chunks extends RecursiveAction {
+        private final int lo, hi, n, chunk;
+        private final ChunkBody body;
+
+        Chunks(int lo, int hi, int n, int chunk, ChunkBody body) {
+            this.lo = lo;
+            this.hi = hi;
+            this.n = n;
+            this.chunk = chunk;
+            this.body = body;
+        }
+
+        @Override
+        protected void compute() {
+            if (hi - lo == 1) {
+                body.run(lo, lo * chunk, end(n, chunk, lo));
+                return;
+            }
+            int mid = (lo + hi) >>> 1;
+            invokeAll(new Chunks(lo, mid, n, chunk, body), new Chunks(mid, hi, n, chunk, body));
+        }
+    }
+
+    private static ForkJoinPool newPool(int threads) {
+        return new ForkJoinPool(threads, p -> {
+            var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            t.setName("dpsgd-noise-" + threads + "-" + t.getPoolIndex());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+    }
+
+    @Override
+    public String toString() {
+        return threads + (threads == 1 ? " thread" : " threads");
+    }
+}
