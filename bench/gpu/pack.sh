@@ -180,4 +180,4 @@ du -sh "$out"/* | sed 's/^/pack:   /'
 if (( bytes > limit_mb * 1048576 )); then
   die "the kit is $mb MiB, over the $limit_mb MiB limit (the GPU machine takes 64 MiB with the working tree): drop something"
 fi
-echo "pack: done. Carry it and run: bash $(basename "$out")/run.sh (see docs/djl.md, GPU verification kit)"
+echo "pack: done. Carry $out and run: bash $out/run.sh --out DIR (paths relative to the repository root there; docs/djl.md, GPU verification kit)"

@@ -8,8 +8,10 @@
 #   --out DIR   result folder (default: $OUT if set, else KIT/results); at most 8 files are written there
 #   --cpu       CPU fallback (or DPSGD_KIT_CPU=1): every step, on the CPU, with small sizes; for testing the kit
 #               where there is no GPU. The libtorch is the local Python's torch, or KIT_TORCH_CMAKE / KIT_TORCH_LIB /
-#               KIT_TORCH_VERSION when there is none (e.g. Debian's libtorch-dev)
-#   --dry-run   check the kit and print every step with its command and time budget; run nothing
+#               KIT_TORCH_VERSION when there is none (e.g. Debian's libtorch-dev). KIT_BUDGET_SCALE=N stretches every
+#               budget N times (slow machines); KIT_JNI_PREBUILT=FILE installs an already built libdjl_torch.so
+#   --dry-run   print every step with what it does and its time budget, and check the kit (only the setup
+#               step runs: file checks, unpacking the JRE into KIT_WORK); nothing is built or measured
 #
 # Steps (budget in seconds): setup 15, torch 20, jni 165, backends 25, parity 50, bench 190, train 45,
 # compare 20; all together at most KIT_TOTAL_S (default 530). A step that fails is reported by name with its
@@ -89,6 +91,14 @@ EOF
         for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [[ -x "$d/nvcc" ]] && { export PATH="$d:$PATH"; break; }; done
       fi
       [[ "$flavor" == cu* ]] && echo "jni: nvcc $(command -v nvcc || echo 'not found (CMake may not find CUDA)')"
+      if [[ -n "${KIT_JNI_PREBUILT:-}" ]]; then
+        # A libdjl_torch.so built earlier for this same libtorch (tests on slow machines, a second attempt).
+        [[ -f "$KIT_JNI_PREBUILT" ]] || { echo "jni: KIT_JNI_PREBUILT=$KIT_JNI_PREBUILT does not exist"; exit 2; }
+        dest="$KIT_WORK/djl-cache/pytorch/$version-$flavor-linux-x86_64"
+        mkdir -p "$dest" && cp "$KIT_JNI_PREBUILT" "$dest/0.36.0-libdjl_torch.so"
+        echo "jni: not built: installed KIT_JNI_PREBUILT=$KIT_JNI_PREBUILT as $dest/0.36.0-libdjl_torch.so"
+        exit 0
+      fi
       # The arch of the GPU only matters for CUDA kernels, and DJL's JNI has none; fixing it skips detection.
       TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" BUILD_JNI_WORK="$KIT_WORK/jni-build" \
         bash "$kit/build-jni.sh" --djl "$kit/djl" --jni-header "$kit/djl/jni-header" --java-include "$kit/jni-include" \
@@ -163,7 +173,7 @@ EOF
 fi
 
 # ---------------------------------------------------------------- the driver
-usage() { sed -n 2,27p "$0"; }
+usage() { awk 'NR > 1 && /^set -euo/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 out="${OUT:-$kit/results}"
 mode=gpu
 [[ "${DPSGD_KIT_CPU:-0}" == 1 ]] && mode=cpu
@@ -199,6 +209,13 @@ else
 fi
 total="${KIT_TOTAL_S:-530}"
 steps=(setup:15 torch:20 jni:165 backends:25 parity:50 bench:190 train:45 compare:20)
+# KIT_BUDGET_SCALE=N multiplies every budget and the total: for testing on a slow or shared machine.
+scale="${KIT_BUDGET_SCALE:-1}"
+[[ "$scale" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: error: KIT_BUDGET_SCALE must be a whole number >= 1, got '$scale'" >&2; exit 2; }
+if (( scale > 1 )); then
+  total=$(( total * scale ))
+  for i in "${!steps[@]}"; do steps[$i]="${steps[$i]%%:*}:$(( ${steps[$i]##*:} * scale ))"; done
+fi
 # What each step needs: a failed step skips the steps that depend on it.
 declare -A needs=([torch]=setup [jni]=torch [backends]=jni [parity]=jni [bench]=jni [train]=jni [compare]=train)
 
