@@ -1,8 +1,11 @@
 #include "GraphBuilder.hpp"
 
 #include <stdexcept>
+#include <string>
+#include <tuple>
 
 #include <poplin/ConvUtil.hpp>
+#include <popops/Expr.hpp>
 #include <poplin/MatMul.hpp>
 #include <popnn/GroupNorm.hpp>
 #include <popnn/NonLinearity.hpp>
@@ -12,6 +15,7 @@
 
 namespace dpsgd::ipu {
 
+namespace pe = popops::expr;
 using poplar::Tensor;
 using poplar::program::Sequence;
 
@@ -21,6 +25,9 @@ namespace {
 // Java IR group contiguous channels (c / (C/G)); with the default the IPU would normalise different
 // channel sets than every other backend, so it is switched off (popnn/GroupNorm.hpp, groupNormalise()).
 const poplar::OptionFlags kGroupNormOptions{{"groupNormStridedChannelGrouping", "false"}};
+
+// Epsilon of weight standardisation inside the square root, as the DJL backend (ConvOp.WS_EPS).
+constexpr float kWsEps = 1e-5f;
 
 popnn::NonLinearityType nonLinearityOf(LayerKind k) {
   return k == LayerKind::Relu ? popnn::NonLinearityType::RELU : popnn::NonLinearityType::TANH;
@@ -39,9 +46,6 @@ GraphBuilder::GraphBuilder(poplar::Graph &graph, const NetworkSpec &spec, const 
   convWu_ = {{"availableMemoryProportion", amp}, {"pass", "TRAINING_WU"}};
   matmul_ = {{"availableMemoryProportion", amp}};
   groupNorm_ = kGroupNormOptions;
-  for (const auto &l : spec.layers)
-    if (l.kind == LayerKind::Conv && l.weightStandardized)
-      throw std::invalid_argument(l.name + ": weight standardisation is not implemented on the IPU");
   createParams(spec.layers, spec.input);
   auto infos = spec.parameters();
   if (infos.size() != params_.size()) throw std::logic_error("parameter walk disagrees with NetworkSpec::parameters()");
@@ -50,6 +54,49 @@ GraphBuilder::GraphBuilder(poplar::Graph &graph, const NetworkSpec &spec, const 
     params_[i].info = infos[i];
   }
   grads_.resize(params_.size());
+  trainable_.assign(params_.size(), true);
+  for (std::size_t i : options.frozen) {
+    if (i >= params_.size())
+      throw std::invalid_argument("frozen parameter index " + std::to_string(i) + " is out of range (" + std::to_string(params_.size()) +
+                                  " parameters)");
+    trainable_[i] = false;
+  }
+}
+
+std::pair<Tensor, Tensor> GraphBuilder::standardise(const Layer &l, Sequence &prog) {
+  const std::size_t d = l.in * l.kernel * l.kernel;
+  const float invD = 1.0f / static_cast<float>(d);
+  Tensor rows = params_[firstParam_.at(&l)].compute.reshape({l.out, d});
+  // Statistics in fp32 whatever the compute type: biased variance per output channel.
+  Tensor mean = popops::reduce(graph_, rows, poplar::FLOAT, {1}, {popops::Operation::ADD}, prog, {l.name + "/ws_mean"});
+  popops::mulInPlace(graph_, mean, invD, prog, {l.name + "/ws_mean_scale"});
+  Tensor centered = popops::map(graph_, pe::Cast(pe::_1, poplar::FLOAT) - pe::_2, {rows, mean.reshape({l.out, 1}).broadcast(d, 1)}, prog,
+                                {l.name + "/ws_center"});
+  Tensor sumSq = popops::reduce(graph_, centered, poplar::FLOAT, {1}, {popops::Operation::SQUARE_ADD}, prog, {l.name + "/ws_var"});
+  Tensor stdev = popops::map(graph_, pe::Sqrt(pe::_1 * pe::Const(invD) + pe::Const(kWsEps)), {sumSq}, prog, {l.name + "/ws_std"});
+  Tensor wHat = popops::map(graph_, pe::Cast(pe::_1 / pe::_2, type_), {centered, stdev.reshape({l.out, 1}).broadcast(d, 1)}, prog,
+                            {l.name + "/ws_standardise"});
+  return {wHat, stdev};
+}
+
+Tensor GraphBuilder::standardisationBackward(const Layer &l, const TapeEntry &e, const Tensor &gHat, Sequence &prog) {
+  // Per slot and output channel: (g - mean(g) - w_hat * mean(g * w_hat)) / std, linear in g (ConvOp.standardizationBackward).
+  const std::size_t d = l.in * l.kernel * l.kernel;
+  const float invD = 1.0f / static_cast<float>(d);
+  Tensor g = gHat.reshape({m_, l.out, d});
+  Tensor wHat = e.weight.reshape({1, l.out, d}).broadcast(static_cast<unsigned>(m_), 0);
+  Tensor meanG = popops::reduce(graph_, g, poplar::FLOAT, {2}, {popops::Operation::ADD}, prog, {l.name + "/ws_bwd_mean"});
+  Tensor gw = popops::map(graph_, pe::Cast(pe::_1, poplar::FLOAT) * pe::Cast(pe::_2, poplar::FLOAT), {g, wHat}, prog, {l.name + "/ws_bwd_gw"});
+  Tensor meanGW = popops::reduce(graph_, gw, poplar::FLOAT, {2}, {popops::Operation::ADD}, prog, {l.name + "/ws_bwd_mean_gw"});
+  auto spread = [&](const Tensor &t) { return t.reshape({m_, l.out, 1}).broadcast(static_cast<unsigned>(d), 2); };
+  Tensor stdev = e.wsStd.reshape({1, l.out, 1}).broadcast(static_cast<unsigned>(m_), 0).broadcast(static_cast<unsigned>(d), 2);
+  Tensor raw = popops::map(graph_,
+                           pe::Cast((pe::Cast(pe::_1, poplar::FLOAT) - pe::_2 * pe::Const(invD) -
+                                     pe::Cast(pe::_3, poplar::FLOAT) * pe::_4 * pe::Const(invD)) /
+                                        pe::_5,
+                                    type_),
+                           {g, spread(meanG), wHat, spread(meanGW), stdev}, prog, {l.name + "/ws_bwd"});
+  return raw.reshape({m_, l.out, l.in, l.kernel, l.kernel});
 }
 
 poplin::ConvParams GraphBuilder::convParams(const Layer &l, Shape in, std::size_t batch) const {
@@ -143,11 +190,17 @@ Tensor GraphBuilder::forwardLayer(const Layer &l, Tensor x, Shape s, Sequence &p
   const std::size_t mk = m_ * k_;
   switch (l.kind) {
   case LayerKind::Conv: {
-    const auto &w = params_[firstParam_.at(&l)].compute;
-    Tensor y = poplin::convolution(graph_, x, w.reshape({1, l.out, l.in, l.kernel, l.kernel}), convParams(l, s, mk),
-                                   /*transposeAndFlipWeights=*/false, prog, {l.name}, convFwd_, &cache_);
+    Tensor w = params_[firstParam_.at(&l)].compute;
+    Tensor wsStd;
+    if (l.weightStandardized) std::tie(w, wsStd) = standardise(l, prog);
+    w = w.reshape({1, l.out, l.in, l.kernel, l.kernel});
+    Tensor y = poplin::convolution(graph_, x, w, convParams(l, s, mk), /*transposeAndFlipWeights=*/false, prog, {l.name}, convFwd_, &cache_);
     if (l.bias) poplin::addBias(graph_, y, params_[firstParam_.at(&l) + 1].compute, prog, {l.name + "/bias"});
-    if (e) e->in = x;
+    if (e) {
+      e->in = x;
+      e->weight = w;
+      e->wsStd = wsStd;
+    }
     return y;
   }
   case LayerKind::GroupNorm: {
@@ -217,7 +270,7 @@ std::vector<Tensor> GraphBuilder::backward(const Tensor &dLogits, Sequence &prog
   const Shape out = outputShape(spec_.layers, spec_.input);
   backwardList(tape_, dLogits.reshape({m_ * k_, out.c, out.h, out.w}), prog, /*needInputGrad=*/false);
   for (std::size_t i = 0; i < grads_.size(); ++i)
-    if (!grads_[i].valid()) throw std::logic_error("no gradient for " + params_[i].info.name);
+    if (trainable_[i] && !grads_[i].valid()) throw std::logic_error("no gradient for " + params_[i].info.name);
   return grads_;
 }
 
@@ -235,21 +288,23 @@ Tensor GraphBuilder::backwardLayer(TapeEntry &e, Tensor grad, Sequence &prog, bo
     const std::size_t p = firstParam_.at(&l);
     // Per-slot weight deltas: one weight-update convolution over each slot's K copies
     // (poplin::calculateWeightDeltas, batch K); all m share one plan through the planning cache.
-    const poplin::ConvParams perSlot = convParams(l, s, k_);
-    std::vector<Tensor> slots;
-    for (std::size_t i = 0; i < m_; ++i) {
-      Tensor zd = grad.slice(i * k_, (i + 1) * k_, 0);
-      Tensor act = e.in.slice(i * k_, (i + 1) * k_, 0);
-      Tensor wd = poplin::calculateWeightDeltas(graph_, zd, act, perSlot, prog, {l.name + "/wd"}, convWu_, &cache_);
-      slots.push_back(wd.reshape({1, l.out, l.in, l.kernel, l.kernel}));
+    if (trainable_[p]) {
+      const poplin::ConvParams perSlot = convParams(l, s, k_);
+      std::vector<Tensor> slots;
+      for (std::size_t i = 0; i < m_; ++i) {
+        Tensor zd = grad.slice(i * k_, (i + 1) * k_, 0);
+        Tensor act = e.in.slice(i * k_, (i + 1) * k_, 0);
+        Tensor wd = poplin::calculateWeightDeltas(graph_, zd, act, perSlot, prog, {l.name + "/wd"}, convWu_, &cache_);
+        slots.push_back(wd.reshape({1, l.out, l.in, l.kernel, l.kernel}));
+      }
+      grads_[p] = poplar::concat(slots, 0);
+      if (l.weightStandardized) grads_[p] = standardisationBackward(l, e, grads_[p], prog);
     }
-    grads_[p] = poplar::concat(slots, 0);
-    if (l.bias) grads_[p + 1] = perSlotSum(grad, {2, 3}, prog, l.name + "/bias_grad");
+    if (l.bias && trainable_[p + 1]) grads_[p + 1] = perSlotSum(grad, {2, 3}, prog, l.name + "/bias_grad");
     if (!needInputGrad) return Tensor();
-    // Input gradient: the transposed-and-flipped convolution of the output gradient
-    // (poplin::getGradientParams, poplin/ConvUtil.hpp).
-    const auto &w = params_[p].compute.reshape({1, l.out, l.in, l.kernel, l.kernel});
-    return poplin::convolution(graph_, grad, w, poplin::getGradientParams(convParams(l, s, mk)), /*transposeAndFlipWeights=*/true,
+    // Input gradient: the transposed-and-flipped convolution of the output gradient with the weights the
+    // forward pass used (standardised or raw) (poplin::getGradientParams, poplin/ConvUtil.hpp).
+    return poplin::convolution(graph_, grad, e.weight, poplin::getGradientParams(convParams(l, s, mk)), /*transposeAndFlipWeights=*/true,
                                prog, {l.name + "/bwd"}, convBwd_, &cache_);
   }
   case LayerKind::GroupNorm: {
@@ -257,9 +312,11 @@ Tensor GraphBuilder::backwardLayer(TapeEntry &e, Tensor grad, Sequence &prog, bo
     Tensor gin = popnn::gn::groupNormGradients(graph_, e.whitened, grad, e.invStdDev, params_[p].compute, prog, poplar::FLOAT,
                                               {l.name + "/bwd"}, groupNorm_);
     // Per-slot affine gradients: dgamma_i = sum_hw g * xhat, dbeta_i = sum_hw g.
-    Tensor prod = popops::mul(graph_, grad, e.whitened, prog, {l.name + "/g_xhat"});
-    grads_[p] = perSlotSum(prod, {2, 3}, prog, l.name + "/gamma_grad");
-    grads_[p + 1] = perSlotSum(grad, {2, 3}, prog, l.name + "/beta_grad");
+    if (trainable_[p]) {
+      Tensor prod = popops::mul(graph_, grad, e.whitened, prog, {l.name + "/g_xhat"});
+      grads_[p] = perSlotSum(prod, {2, 3}, prog, l.name + "/gamma_grad");
+    }
+    if (trainable_[p + 1]) grads_[p + 1] = perSlotSum(grad, {2, 3}, prog, l.name + "/beta_grad");
     return gin;
   }
   case LayerKind::Relu:
@@ -279,10 +336,12 @@ Tensor GraphBuilder::backwardLayer(TapeEntry &e, Tensor grad, Sequence &prog, bo
     const std::size_t p = firstParam_.at(&l);
     Tensor g2 = grad.reshape({mk, l.out});
     // Per-slot weight gradient sum_k g_k^T x_k as a grouped matmul: [m][out][K] x [m][K][in].
-    Tensor a = g2.reshape({m_, k_, l.out}).dimShuffle({0, 2, 1});
-    Tensor b = e.in.reshape({m_, k_, l.in});
-    grads_[p] = poplin::matMulGrouped(graph_, a, b, prog, type_, {l.name + "/wgrad"}, matmul_, &cache_);
-    if (l.bias) grads_[p + 1] = perSlotSum(g2, {}, prog, l.name + "/bias_grad");
+    if (trainable_[p]) {
+      Tensor a = g2.reshape({m_, k_, l.out}).dimShuffle({0, 2, 1});
+      Tensor b = e.in.reshape({m_, k_, l.in});
+      grads_[p] = poplin::matMulGrouped(graph_, a, b, prog, type_, {l.name + "/wgrad"}, matmul_, &cache_);
+    }
+    if (l.bias && trainable_[p + 1]) grads_[p + 1] = perSlotSum(g2, {}, prog, l.name + "/bias_grad");
     if (!needInputGrad) return Tensor();
     Tensor gin = poplin::matMul(graph_, g2, params_[p].compute, prog, type_, {l.name + "/bwd"}, matmul_, &cache_);
     return gin.reshape({mk, s.c, s.h, s.w});

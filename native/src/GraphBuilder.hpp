@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <utility>
 #include <vector>
 
 #include <poplar/Graph.hpp>
@@ -38,10 +39,14 @@ public:
    */
   poplar::Tensor forward(const poplar::Tensor &x, poplar::program::Sequence &prog, bool record);
 
+  /** Whether parameter i (params() order) is trained; frozen ones (SessionOptions::frozen) get no gradient. */
+  bool trainable(std::size_t i) const { return trainable_.at(i); }
+
   /**
    * Appends the backward pass of the last recorded forward, from dLogits [m*K, classes], and returns
    * one tensor per parameter (params() order) of shape [m, ...parameter shape]: slot i's gradient is
    * the sum over its K copies of the copies' gradients (callers scale dLogits by 1/K for the mean).
+   * Frozen parameters' entries are invalid tensors (their gradients are never computed).
    */
   std::vector<poplar::Tensor> backward(const poplar::Tensor &dLogits, poplar::program::Sequence &prog);
 
@@ -50,6 +55,7 @@ private:
     const Layer *layer = nullptr;
     Shape inShape;
     poplar::Tensor in, out, whitened, invStdDev;
+    poplar::Tensor weight, wsStd; // the convolution's weights as used (standardised or raw); WS std per output channel
     std::vector<TapeEntry> main, shortcut;
   };
   using Tape = std::vector<TapeEntry>;
@@ -62,6 +68,10 @@ private:
   poplar::Tensor backwardLayer(TapeEntry &e, poplar::Tensor grad, poplar::program::Sequence &prog, bool needInputGrad);
 
   poplin::ConvParams convParams(const Layer &l, Shape in, std::size_t batch) const;
+  /** Weight standardisation (as the DJL backend's ConvOp): returns {w_hat [out][d] compute type, std [out] fp32}. */
+  std::pair<poplar::Tensor, poplar::Tensor> standardise(const Layer &l, poplar::program::Sequence &prog);
+  /** Maps per-slot gradients w.r.t. w_hat [m][out][d] to gradients w.r.t. the raw weight. */
+  poplar::Tensor standardisationBackward(const Layer &l, const TapeEntry &e, const poplar::Tensor &gHat, poplar::program::Sequence &prog);
   popnn::pooling::PoolParams poolParams(const Layer &l, Shape in) const;
   /** Sums t [m*K, d1, ...] over the K copies of each slot and the given trailing dims: [m, kept dims...]. */
   poplar::Tensor perSlotSum(const poplar::Tensor &t, const std::vector<std::size_t> &trailingDims, poplar::program::Sequence &prog,
@@ -75,6 +85,7 @@ private:
   poplar::OptionFlags convFwd_, convBwd_, convWu_, matmul_, groupNorm_;
   poplin::PlanningCache cache_;
   std::vector<DeviceParam> params_;
+  std::vector<bool> trainable_;
   std::map<const Layer *, std::size_t> firstParam_; // index of a layer's first parameter in params_
   std::vector<poplar::Tensor> grads_;
   Tape tape_;

@@ -20,7 +20,8 @@
 #include <poplar/Graph.hpp>
 #include <poplar/IPUModel.hpp>
 #include <poplar/Program.hpp>
-#include <cstdlib>
+#include <poplar/VersionInfo.hpp>
+#include <poplin/MatMul.hpp>
 #include <poplin/codelets.hpp>
 #include <popnn/Loss.hpp>
 #include <popnn/NonLinearity.hpp>
@@ -37,6 +38,7 @@
 #include <poputil/TileMapping.hpp>
 
 #include "GraphBuilder.hpp"
+#include "dpsgd_ipu/ClipExpr.hpp"
 #include "dpsgd_ipu/HostFeeder.hpp"
 #include "dpsgd_ipu/NetworkSpec.hpp"
 #include "dpsgd_ipu/SessionOptions.hpp"
@@ -60,15 +62,29 @@ void setAttachError(const std::string &e) {
 }
 
 enum Program : unsigned { INIT, TRAIN, EVAL, DRAIN, WRITE_PARAMS, READ_PARAMS, UPDATE, NUM_PROGRAMS };
-constexpr std::size_t kMetrics = 4; // loss sum, correct, clipped, norm sum (device side, per replica and call)
+// Device-side metrics per replica and call: loss sum, correct, clipped, norm sum, non-finite count.
+constexpr std::size_t kMetrics = 5;
 
-std::string cacheKey(const std::string &spec, const std::string &options) {
-  std::ostringstream key;
-  // The SDK's install path names its version (poplar_sdk-<os>-3.x.y+build), so a new SDK misses the cache.
-  const char *sdk = std::getenv("POPLAR_SDK_ENABLED");
-  key << std::hex << std::hash<std::string>{}(spec + "\n--\n" + options + "\n--\n" + (sdk ? sdk : "unknown-sdk"));
-  return key.str();
-}
+#ifndef DPSGD_IPU_VERSION
+#define DPSGD_IPU_VERSION "unversioned"
+#endif
+
+/** This library's version and source hash (CMake sets DPSGD_IPU_VERSION) and the Poplar SDK's. */
+std::string libraryVersion() { return std::string("dpsgd_ipu ") + DPSGD_IPU_VERSION; }
+std::string sdkVersion() { return "poplar " + poplar::versionString() + " " + poplar::packageHash(); }
+
+/** ClipExpr.hpp's dialect for the device: popops::expr trees. */
+struct PopopsDialect {
+  pe::PlaceHolder p(unsigned i) const { return pe::PlaceHolder(i); }
+  pe::Const c(float v) const { return pe::Const(v); }
+  pe::Sqrt sqrt(const pe::Expr &a) const { return pe::Sqrt(a); }
+  pe::Min min(const pe::Expr &a, const pe::Expr &b) const { return pe::Min(a, b); }
+  pe::Max max(const pe::Expr &a, const pe::Expr &b) const { return pe::Max(a, b); }
+  pe::IsFinite isFinite(const pe::Expr &a) const { return pe::IsFinite(a); }
+  pe::Cast toFloat(const pe::Expr &a) const { return pe::Cast(a, poplar::FLOAT); }
+  pe::Select select(const pe::Expr &a, const pe::Expr &b, const pe::Expr &cond) const { return pe::Select(a, b, cond); }
+};
+
 
 } // namespace
 
@@ -76,7 +92,8 @@ class IpuSessionImpl {
 public:
   IpuSessionImpl(const std::string &specText, const std::string &optionText)
       : spec_(parseNetworkSpec(specText)), opts_(parseSessionOptions(optionText)), layout_(opts_, spec_.input),
-        params_(spec_.parameterCount()), feeder_(layout_) {
+        params_(spec_.parameterCount()), feeder_(layout_), paramChunks_(streamChunks(params_, sizeof(float))) {
+    checkLayout();
     attach();
     poplar::Executable exe = compileOrLoad(specText, optionText);
     engine_ = std::make_unique<poplar::Engine>(std::move(exe));
@@ -103,13 +120,21 @@ public:
     paramsOut_ = nullptr;
   }
 
-  void runSteps(const float *inputs, const int *labels, const float *mask, std::size_t calls, float clip) {
-    if (!(clip > 0)) throw std::invalid_argument("clip norm must be > 0 (infinity: no clipping)");
-    run(TRAIN, inputs, labels, mask, calls, clip);
+  std::size_t trainableTensors() const { return trainable_; }
+
+  void runSteps(const float *inputs, const int *labels, const float *mask, std::size_t calls, const float *clipTable, std::size_t n) {
+    if (n != 2 * trainable_)
+      throw std::invalid_argument("clip table holds " + std::to_string(n) + " values; the graph needs 2 x " + std::to_string(trainable_) +
+                                  " (a bound and a group id per trainable parameter tensor)");
+    for (std::size_t t = 0; t < trainable_; ++t)
+      if (!(clipTable[t] >= 1e-30f)) // NaN fails too; +inf means no clipping
+        throw std::invalid_argument("clip bound of trainable tensor " + std::to_string(t) + " must be >= 1e-30 (infinity: no clipping)");
+    clipTable_.assign(clipTable, clipTable + n);
+    run(TRAIN, inputs, labels, mask, calls);
   }
 
   void evaluate(const float *inputs, const int *labels, const float *mask, std::size_t calls) {
-    run(EVAL, inputs, labels, mask, calls, 1.0f);
+    run(EVAL, inputs, labels, mask, calls);
   }
 
   void drainGradientSum(float *out, std::size_t n) {
@@ -127,7 +152,7 @@ public:
   }
 
   void readMetrics(double *out, std::size_t n) {
-    if (n != 5) throw std::invalid_argument("metrics buffer must hold 5 values");
+    if (n != 6) throw std::invalid_argument("metrics buffer must hold 6 values");
     std::copy(std::begin(metrics_), std::end(metrics_), out);
     std::fill(std::begin(metrics_), std::end(metrics_), 0.0);
   }
@@ -153,6 +178,28 @@ public:
   }
 
 private:
+  /** Refuses layouts Poplar cannot run, before attaching anything. */
+  void checkLayout() {
+    const std::size_t r = opts_.replicas;
+    if ((r & (r - 1)) != 0)
+      throw std::invalid_argument("replicas=" + std::to_string(r) + ": Poplar's device manager offers IPU groups of a power of two; use " +
+                                  std::to_string(r > 1 ? std::size_t(1) << (63 - __builtin_clzll(r)) : 1) + " or " +
+                                  std::to_string(std::size_t(1) << (64 - __builtin_clzll(r - 1))));
+    const std::size_t inputBytes = layout_.inputsPerMicroBatch() * sizeof(float);
+    if (inputBytes > kMaxStreamBytes)
+      throw std::invalid_argument("one micro-batch of inputs is " + std::to_string(inputBytes) + " bytes, above Poplar's " +
+                                  std::to_string(kMaxStreamBytes) + "-byte stream limit; lower micro_batch_size or multiplicity");
+    std::vector<bool> frozen(spec_.parameters().size(), false);
+    for (std::size_t i : opts_.frozen)
+      if (i < frozen.size()) frozen[i] = true;
+    trainable_ = static_cast<std::size_t>(std::count(frozen.begin(), frozen.end(), false));
+    if (trainable_ == 0) throw std::invalid_argument("every parameter tensor is frozen: nothing to train");
+    if (trainable_ > clip::kMaxTrainableTensors)
+      throw std::invalid_argument(std::to_string(trainable_) + " trainable parameter tensors: the clip margin covers at most " +
+                                  std::to_string(clip::kMaxTrainableTensors));
+    for (const auto &p : spec_.parameters()) clip::normSplit(p.size()); // refuses a tensor the margin cannot cover, before compiling
+  }
+
   void checkCount(std::size_t n) const {
     if (n != params_) throw std::invalid_argument("parameter buffer holds " + std::to_string(n) + " values; the network has " + std::to_string(params_));
   }
@@ -188,7 +235,8 @@ private:
     std::filesystem::path file;
     if (!opts_.executableCache.empty()) {
       std::filesystem::create_directories(opts_.executableCache);
-      file = std::filesystem::path(opts_.executableCache) / ("dpsgd-" + cacheKey(specText, optionText) + ".poplar_exec");
+      file = std::filesystem::path(opts_.executableCache) /
+             ("dpsgd-" + executableCacheKey(specText, optionText, libraryVersion(), sdkVersion()) + ".poplar_exec");
       if (std::filesystem::exists(file)) {
         std::ifstream in(file, std::ios::binary);
         return poplar::Executable::deserialize(in); // poplar/Executable.hpp
@@ -224,21 +272,39 @@ private:
     Tensor master = graph.addVariable(poplar::FLOAT, {P}, "master");          // fp32 master weights
     Tensor acc = graph.addVariable(poplar::FLOAT, {P}, "clippedSum");         // per-replica clipped sum
     Tensor metrics = graph.addVariable(poplar::FLOAT, {kMetrics}, "metrics"); // per call
-    Tensor clip = graph.addVariable(poplar::FLOAT, {1}, "clipNorm");
-    for (auto &t : {master, acc, metrics}) poputil::mapTensorLinearly(graph, t);
-    graph.setTileMapping(clip, 0);
+    const std::size_t T = trainable_;
+    // Per trainable parameter tensor t: its clip bound C_t, then its clip group id (flat: one group).
+    Tensor clipTable = graph.addVariable(poplar::FLOAT, {2 * T}, "clipTable");
+    for (auto &t : {master, acc, metrics, clipTable}) poputil::mapTensorLinearly(graph, t);
 
     // Host streams. Per-replica FIFOs (REPLICATE) carry each replica's own slots; BROADCAST ones carry
     // one host buffer to every replica (poplar/ReplicatedStreamMode.hpp).
     auto inputs = graph.addHostToDeviceFIFO("inputs", poplar::FLOAT, layout_.inputsPerMicroBatch());
     auto labels = graph.addHostToDeviceFIFO("labels", poplar::UNSIGNED_INT, m);
     auto mask = graph.addHostToDeviceFIFO("mask", poplar::FLOAT, m);
-    auto clipIn = graph.addHostToDeviceFIFO("clip", poplar::FLOAT, 1, poplar::ReplicatedStreamMode::BROADCAST);
-    auto paramsIn = graph.addHostToDeviceFIFO("paramsIn", poplar::FLOAT, P, poplar::ReplicatedStreamMode::BROADCAST);
-    auto paramsOut = graph.addDeviceToHostFIFO("paramsOut", poplar::FLOAT, P);
-    auto gradOut = graph.addDeviceToHostFIFO("gradOut", poplar::FLOAT, P);
+    auto clipIn = graph.addHostToDeviceFIFO("clip", poplar::FLOAT, 2 * T, poplar::ReplicatedStreamMode::BROADCAST);
     auto metricsOut = graph.addDeviceToHostFIFO("metrics", poplar::FLOAT, kMetrics);
     auto normsOut = graph.addDeviceToHostFIFO("norms", poplar::FLOAT, m);
+    // Parameters, gradients and noise: P floats each, chunked below Poplar's 128 MB per-stream limit.
+    auto copyIn = [&](const std::string &name, const Tensor &dst, Sequence &prog) {
+      for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
+        auto [b, e] = paramChunks_[i];
+        auto stream = graph.addHostToDeviceFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b, poplar::ReplicatedStreamMode::BROADCAST);
+        prog.add(Copy(stream, dst.slice(b, e)));
+      }
+    };
+    auto copyOut = [&](const std::string &name, const Tensor &src, Sequence &prog) {
+      for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
+        auto [b, e] = paramChunks_[i];
+        auto stream = graph.addDeviceToHostFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b);
+        prog.add(Copy(src.slice(b, e), stream));
+      }
+    };
+    // The trainable parameter tensors (frozen ones get no gradient and add nothing to the sum).
+    std::vector<std::size_t> trainable;
+    for (std::size_t i = 0; i < net.params().size(); ++i)
+      if (net.trainable(i)) trainable.push_back(i);
+    if (trainable.size() != T) throw std::logic_error("trainable parameter count disagrees between the session and the graph");
 
     // The compute copy of the weights, refreshed from the master at the start of every call.
     auto syncWeights = [&](Sequence &prog) {
@@ -275,7 +341,9 @@ private:
       Tensor deltas = graph.clone(probs, "deltas");
       // popnn/Loss.hpp: cross entropy of softmax outputs; deltas = p - onehot(label) per copy.
       body.add(popnn::calcLoss(graph, probs, mb.labelsK, loss, deltas, popnn::CROSS_ENTROPY_LOSS, {"loss"}));
-      if (k > 1) popops::mulInPlace(graph, deltas, 1.0f / static_cast<float>(k), body, {"deltas/mean_over_copies"});
+      // The mean over K copies and the static loss scale S (a power of two; 1 in fp32) in one multiply.
+      const float deltaScale = opts_.lossScale / static_cast<float>(k);
+      if (deltaScale != 1.0f) popops::mulInPlace(graph, deltas, deltaScale, body, {"deltas/scale"});
       if (deltasOut) *deltasOut = deltas;
       Tensor predicted = popnn::argMax(graph, probs, body, {"argmax"});
       Tensor hit = popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT), {predicted, mb.labelsK}, body, {"hit"});
@@ -283,9 +351,10 @@ private:
       // Per slot: mean over its K copies, then masked.
       Tensor lossSlot = popops::reduce(graph, lossF.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, body);
       Tensor hitSlot = popops::reduce(graph, hit.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, body);
+      // Masked by selection: a padding slot's NaN loss must not reach the metrics.
       const float invK = 1.0f / static_cast<float>(k);
-      Tensor lossMasked = popops::map(graph, pe::_1 * pe::_2 * pe::Const(invK), {lossSlot, mb.mask}, body);
-      Tensor hitMasked = popops::map(graph, pe::_1 * pe::_2 * pe::Const(invK), {hitSlot, mb.mask}, body);
+      Tensor lossMasked = popops::map(graph, clip::masked(PopopsDialect{}, invK), {lossSlot, mb.mask}, body, {"loss/masked"});
+      Tensor hitMasked = popops::map(graph, clip::masked(PopopsDialect{}, invK), {hitSlot, mb.mask}, body, {"hit/masked"});
       return std::make_pair(lossMasked, hitMasked);
     };
 
@@ -300,13 +369,28 @@ private:
     popops::zero(graph, acc, init, {"zero/acc"});
     popops::zero(graph, metrics, init, {"zero/metrics"});
 
+    // The accumulator's trainable coordinates (a view); frozen coordinates stay exactly 0.
+    std::vector<Tensor> accParts;
+    for (std::size_t i : trainable) {
+      const auto &info = net.params()[i].info;
+      accParts.push_back(acc.slice(info.offset, info.offset + info.size()));
+    }
+    Tensor accTrainable = poplar::concat(accParts, 0);
+    Tensor bounds, sameGroup;
+
     // TRAIN: one device call = Repeat(A) over micro-batches: forward, backward, per-slot clip, mask, accumulate.
     {
       Sequence train;
       if (type == poplar::HALF && opts_.stochasticRounding) poplar::setStochasticRounding(graph, train, true, {"sr"});
-      train.add(Copy(clipIn, clip));
+      train.add(Copy(clipIn, clipTable));
       popops::zero(graph, metrics, train, {"zero/metrics"});
       syncWeights(train);
+      // Once per call: the bounds and the same-group matrix from the streamed group ids.
+      bounds = clipTable.slice(0, T);
+      Tensor ids = clipTable.slice(T, 2 * T);
+      sameGroup = popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT),
+                              {ids.reshape({T, 1}).broadcast(static_cast<unsigned>(T), 1), ids.reshape({1, T}).broadcast(static_cast<unsigned>(T), 0)},
+                              train, {"clip/same_group"});
 
       Sequence body;
       MicroBatch mb = readMicroBatch(body);
@@ -315,31 +399,58 @@ private:
       auto [lossMasked, hitMasked] = lossAndMetrics(body, mb, logits, &deltas);
       std::vector<Tensor> grads = net.backward(deltas, body);
 
-      // All per-slot gradients side by side: [m][P] (a view; no copy of the parameters' gradients).
+      // Per-slot gradients of the trainable tensors side by side, [m][P'] in fp32 (fp16 is cast once, so squares,
+      // norms and products are all fp32: no fp16 subnormal products). Everything below is loss-scaled by S.
+      PopopsDialect x;
+      const float S = opts_.lossScale;
       std::vector<Tensor> flat;
-      for (const auto &g : grads) flat.push_back(g.reshape({m, g.numElements() / m}));
+      for (std::size_t i : trainable) flat.push_back(grads[i].reshape({m, grads[i].numElements() / m}));
       Tensor all = poplar::concat(flat, 1);
-      // Per-slot L2 norm over every parameter, in fp32 (popops::Operation::SQUARE_ADD).
-      Tensor sq = popops::reduce(graph, all, poplar::FLOAT, {1}, {popops::Operation::SQUARE_ADD}, body, {"norm/sq"});
-      Tensor norm = popops::sqrt(graph, sq, body, {"norm"});
-      // factor_i = min(1, C / ||g_i||) * mask_i; C = +inf gives 1 (the unclipped baseline).
-      Tensor factor = popops::map(graph, pe::Min(pe::Const(1.0f), pe::_2 / pe::Max(pe::_1, pe::Const(1e-12f))) * pe::_3,
-                                  {norm, clip.broadcast(static_cast<unsigned>(m), 0), mb.mask}, body, {"clip/factor"});
-      Tensor clipped = popops::map(graph, pe::Cast(pe::_1 > pe::_2, poplar::FLOAT) * pe::_3,
-                                   {norm, clip.broadcast(static_cast<unsigned>(m), 0), mb.mask}, body, {"clip/count"});
-      Tensor normMasked = popops::mul(graph, norm, mb.mask, body, {"norm/masked"});
-      // fp16: the factor is cast to half (rounding up to 2^-11 relative) and the products are rounded again
-      // (2^-11 per element), which could push a clipped gradient's norm a hair above C. Shrinking the factor
-      // by 2^-9 first keeps ||factor_i g_i|| <= C: the sensitivity is never exceeded, only slightly undershot.
-      Tensor factorC = type == poplar::FLOAT
-                           ? factor
-                           : popops::cast(graph, popops::map(graph, pe::_1 * pe::Const(1.0f - 1.0f / 512.0f), {factor}, body),
-                                          type, body, {"clip/factor_cast"});
-      Tensor weighted = popops::mul(graph, all, factorC.reshape({m, 1}).broadcast(static_cast<unsigned>(P), 1), body, {"clip/scale"});
-      // acc += sum_i factor_i * g_i (reduce with update=true adds into acc, fp32).
-      popops::reduceWithOutput(graph, weighted, acc, {0}, {popops::Operation::ADD, true}, body, {"clip/accumulate"});
+      Tensor g32 = type == poplar::FLOAT ? all : popops::cast(graph, all, poplar::FLOAT, body, {"grads/fp32"});
+      // Per-slot sums of squares per tensor, [m][T], each reduced in two pieces of at most kMaxReductionTerms
+      // terms (clip::normSplit): the rounding error is then bounded whatever PopLibs' reduction order.
+      std::vector<Tensor> sqCols;
+      for (std::size_t t = 0, off = 0; t < T; ++t) {
+        const std::size_t n = flat[t].dim(1), c = clip::normSplit(n);
+        Tensor g = g32.slice(off, off + n, 1);
+        off += n;
+        Tensor sqT = popops::reduce(graph, g.reshape({m, n / c, c}), poplar::FLOAT, {2}, {popops::Operation::SQUARE_ADD}, body, {"norm/sq"});
+        if (n / c > 1) sqT = popops::reduce(graph, sqT, poplar::FLOAT, {1}, {popops::Operation::ADD}, body, {"norm/sq_pieces"});
+        sqCols.push_back(sqT.reshape({m, 1}));
+      }
+      Tensor sq = poplar::concat(sqCols, 1);
+      // Each tensor's group sum of squares, [m][T] = sq x same (same[u][t] = 1 when u and t share a clip group):
+      // flat clipping is one group, per-layer clipping one group per layer or tensor (ClipPolicy).
+      Tensor groupSq = poplin::matMul(graph, sq, sameGroup, body, poplar::FLOAT, {"clip/group_sq"});
+      Tensor total = popops::reduce(graph, sq, poplar::FLOAT, {1}, {popops::Operation::ADD}, body, {"norm/total_sq"});
+      auto perTensor = [&](const Tensor &slotValue) { return slotValue.reshape({m, 1}).broadcast(static_cast<unsigned>(T), 1); };
+      Tensor boundsT = bounds.reshape({1, T}).broadcast(static_cast<unsigned>(m), 0);
+      // factor[i][t] = min(1, C_t / ||g_i,group(t)||) (1 - margin) / S; exactly 0 for padding and non-finite slots.
+      Tensor factor = popops::map(graph, clip::factor(x, S), {groupSq, boundsT, perTensor(total), perTensor(mb.mask)}, body, {"clip/factor"});
+      // Each tensor's factor spread over its elements (views, no copy): [m][P'].
+      std::vector<Tensor> spread;
+      for (std::size_t t = 0; t < T; ++t)
+        spread.push_back(factor.slice(t, t + 1, 1).broadcast(static_cast<unsigned>(flat[t].dim(1)), 1));
+      // acc += sum_i factor_i * g_i in fp32, by selection (a NaN gradient times a zero factor adds 0, not NaN),
+      // in place on the fp32 gradients (no further [m][P'] temporary).
+      popops::mapInPlace(graph, clip::weighted(x), {g32, poplar::concat(spread, 1)}, body, {"clip/scale"});
+      popops::reduceWithOutput(graph, g32, accTrainable, {0}, {popops::Operation::ADD, true}, body, {"clip/accumulate"});
 
-      Tensor step = poplar::concat({sumAll(body, lossMasked), sumAll(body, hitMasked), sumAll(body, clipped), sumAll(body, normMasked)});
+      // Metrics: clipped (any group above its bound), norm sum and non-finite count, all of real finite slots only.
+      Tensor clippedT = popops::map(graph, clip::clippedIndicator(x, S), {groupSq, boundsT}, body, {"clip/clipped_groups"});
+      Tensor clippedAny = popops::reduce(graph, clippedT, poplar::FLOAT, {1}, {popops::Operation::MAX}, body, {"clip/clipped_any"});
+      Tensor clipped = popops::map(graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2) && (pe::_3 > pe::Const(0.0f))),
+                                   {clippedAny, total, mb.mask}, body, {"clip/count"});
+      Tensor normMasked = popops::map(graph, clip::metricNorm(x, S), {total, mb.mask}, body, {"norm/masked"});
+      Tensor nonFinite = popops::map(graph, clip::nonFinite(x), {total, mb.mask}, body, {"norm/non_finite"});
+      Tensor norm = popops::map(graph, clip::norm(x, S), {total}, body, {"norm"});
+
+      // A non-finite slot's loss and correctness stay out of the metrics too (BatchStats' policy); it is counted instead.
+      auto finiteOnly = [&](const Tensor &v, const char *name) {
+        return popops::map(graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2)), {v, total}, body, {name});
+      };
+      Tensor step = poplar::concat(
+          {sumAll(body, finiteOnly(lossMasked, "loss/finite")), sumAll(body, finiteOnly(hitMasked, "hit/finite")), sumAll(body, clipped), sumAll(body, normMasked), sumAll(body, nonFinite)});
       popops::addInPlace(graph, metrics, step, body, {"metrics/add"});
       body.add(Copy(norm, normsOut));
 
@@ -357,7 +468,7 @@ private:
       MicroBatch mb = readMicroBatch(body);
       Tensor logits = net.forward(mb.x, body, /*record=*/false);
       auto [lossMasked, hitMasked] = lossAndMetrics(body, mb, logits, nullptr);
-      Tensor zero = graph.addConstant(poplar::FLOAT, {2}, 0.0f, "zero2");
+      Tensor zero = graph.addConstant(poplar::FLOAT, {kMetrics - 2}, 0.0f, "zeroMetrics");
       graph.setTileMapping(zero, 0);
       Tensor step = poplar::concat({sumAll(body, lossMasked), sumAll(body, hitMasked), zero});
       popops::addInPlace(graph, metrics, step, body, {"metrics/add"});
@@ -374,12 +485,15 @@ private:
     {
       Sequence drain;
       allReduce(drain);
-      drain.add(Copy(acc, gradOut));
+      copyOut("gradOut", acc, drain);
       popops::zero(graph, acc, drain, {"zero/acc"});
       programs[DRAIN] = drain;
     }
-    programs[WRITE_PARAMS] = Copy(paramsIn, master);
-    programs[READ_PARAMS] = Copy(master, paramsOut);
+    Sequence writeParams, readParams;
+    copyIn("paramsIn", master, writeParams);
+    copyOut("paramsOut", master, readParams);
+    programs[WRITE_PARAMS] = writeParams;
+    programs[READ_PARAMS] = readParams;
 
     // UPDATE (update=device): noise, 1/(qN) scaling and SGD with momentum on every replica, identically.
     {
@@ -394,8 +508,7 @@ private:
         if (opts_.secureNoise) {
           // Secure mode: the host's CSPRNG noise, the same buffer for every replica.
           noise = graph.clone(master, "noise");
-          auto noiseIn = graph.addHostToDeviceFIFO("noise", poplar::FLOAT, P, poplar::ReplicatedStreamMode::BROADCAST);
-          update.add(Copy(noiseIn, noise));
+          copyIn("noise", noise, update);
         } else {
           // Fast (insecure, seeded) mode: poprand::normal with one seed for all replicas (poprand/RandomGen.hpp),
           // so every replica draws the same noise; the seed advances every step.
@@ -440,25 +553,33 @@ private:
         std::memcpy(callMetrics_.data() + r * kMetrics, p, kMetrics * sizeof(float));
       });
       // Parameters and the all-reduced sum are identical on every replica: replica 0's copy is kept.
-      engine_->connectStreamToCallback("paramsOut", r, [this, r](void *p) {
-        if (r == 0) std::memcpy(paramsOut_, p, params_ * sizeof(float));
-      });
-      engine_->connectStreamToCallback("gradOut", r, [this, r](void *p) {
-        if (r == 0) std::memcpy(gradOut_, p, params_ * sizeof(float));
-      });
+      for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
+        auto [b, e] = paramChunks_[i];
+        engine_->connectStreamToCallback("paramsOut/" + std::to_string(i), r, [this, r, b = b, e = e](void *p) {
+          if (r == 0) std::memcpy(paramsOut_ + b, p, (e - b) * sizeof(float));
+        });
+        engine_->connectStreamToCallback("gradOut/" + std::to_string(i), r, [this, r, b = b, e = e](void *p) {
+          if (r == 0) std::memcpy(gradOut_ + b, p, (e - b) * sizeof(float));
+        });
+      }
     }
     // BROADCAST streams: one callback, no replica index (as TensorFlow's IPU plugin connects them).
-    engine_->connectStreamToCallback("clip", [this](void *p) { std::memcpy(p, &clip_, sizeof(float)); });
-    engine_->connectStreamToCallback("paramsIn", [this](void *p) { std::memcpy(p, paramsIn_, params_ * sizeof(float)); });
-    if (opts_.update == UpdateMode::Device) {
-      engine_->connectStreamToCallback("hyper", [this](void *p) { std::memcpy(p, hyper_, sizeof(hyper_)); });
-      if (opts_.secureNoise)
-        engine_->connectStreamToCallback("noise", [this](void *p) { std::memcpy(p, noiseIn_, params_ * sizeof(float)); });
+    engine_->connectStreamToCallback("clip", [this](void *p) { std::memcpy(p, clipTable_.data(), clipTable_.size() * sizeof(float)); });
+    for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
+      auto [b, e] = paramChunks_[i];
+      engine_->connectStreamToCallback("paramsIn/" + std::to_string(i), [this, b = b, e = e](void *p) {
+        std::memcpy(p, paramsIn_ + b, (e - b) * sizeof(float));
+      });
+      if (opts_.update == UpdateMode::Device && opts_.secureNoise)
+        engine_->connectStreamToCallback("noise/" + std::to_string(i), [this, b = b, e = e](void *p) {
+          std::memcpy(p, noiseIn_ + b, (e - b) * sizeof(float));
+        });
     }
+    if (opts_.update == UpdateMode::Device)
+      engine_->connectStreamToCallback("hyper", [this](void *p) { std::memcpy(p, hyper_, sizeof(hyper_)); });
   }
 
-  void run(Program program, const float *inputs, const int *labels, const float *mask, std::size_t calls, float clip) {
-    clip_ = clip;
+  void run(Program program, const float *inputs, const int *labels, const float *mask, std::size_t calls) {
     const std::size_t slots = layout_.slotsPerCall();
     for (std::size_t call = 0; call < calls; ++call) {
       feeder_.startCall(inputs, labels, mask, call);
@@ -484,10 +605,12 @@ private:
   const float *noiseIn_ = nullptr;
   float *paramsOut_ = nullptr;
   float *gradOut_ = nullptr;
-  float clip_ = 1.0f;
+  std::vector<float> clipTable_; // per trainable tensor: bounds, then group ids
+  std::vector<std::pair<std::size_t, std::size_t>> paramChunks_;
+  std::size_t trainable_ = 0;
   float hyper_[3] = {0, 0, 0};
   std::vector<float> callMetrics_;
-  double metrics_[5] = {0, 0, 0, 0, 0}; // samples, loss sum, correct, clipped, norm sum
+  double metrics_[6] = {0, 0, 0, 0, 0, 0}; // samples, loss sum, correct, clipped, norm sum, non-finite
 };
 
 IpuSession::IpuSession(const std::string &modelSpec, const std::string &options)
@@ -505,8 +628,10 @@ IpuSessionImpl &live(const std::unique_ptr<IpuSessionImpl> &p) {
 std::size_t IpuSession::parameterCount() const { return live(impl_).parameterCount(); }
 void IpuSession::loadParameters(const float *p, std::size_t n) { live(impl_).loadParameters(p, n); }
 void IpuSession::saveParameters(float *p, std::size_t n) { live(impl_).saveParameters(p, n); }
-void IpuSession::runSteps(const float *in, const int *labels, const float *mask, std::size_t calls, float clip) {
-  live(impl_).runSteps(in, labels, mask, calls, clip);
+std::size_t IpuSession::trainableTensors() const { return live(impl_).trainableTensors(); }
+void IpuSession::runSteps(const float *in, const int *labels, const float *mask, std::size_t calls, const float *clipTable,
+                          std::size_t clipTableSize) {
+  live(impl_).runSteps(in, labels, mask, calls, clipTable, clipTableSize);
 }
 void IpuSession::evaluate(const float *in, const int *labels, const float *mask, std::size_t calls) {
   live(impl_).evaluate(in, labels, mask, calls);

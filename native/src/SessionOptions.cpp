@@ -1,5 +1,9 @@
 #include "dpsgd_ipu/SessionOptions.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -78,13 +82,59 @@ SessionOptions parseSessionOptions(const std::string &text) {
       if (!(o.momentum >= 0 && o.momentum < 1)) throw std::invalid_argument("IPU option momentum must be in [0, 1), got '" + v + "'");
     } else if (k == "nesterov") o.nesterov = boolean(k, v);
     else if (k == "ipu_model") o.ipuModel = boolean(k, v);
-    else
+    else if (k == "loss_scale") {
+      double s = real(k, v);
+      int e = 0;
+      // A power of two in [1, 2^15]: dividing it out again is exact, and fp16's range is not exceeded by the scale alone.
+      if (!(s >= 1 && s <= 32768) || std::frexp(s, &e) != 0.5)
+        throw std::invalid_argument("IPU option loss_scale must be a power of two in [1, 32768], got '" + v + "'");
+      o.lossScale = static_cast<float>(s);
+    } else if (k == "frozen") {
+      o.frozen.clear();
+      std::istringstream list(v);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        item = trim(item);
+        if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos)
+          throw std::invalid_argument("IPU option frozen must be a comma-separated list of parameter indices, got '" + v + "'");
+        o.frozen.push_back(std::stoull(item));
+      }
+    } else
       throw std::invalid_argument("unknown IPU option '" + k + "' (known: replicas, micro_batch_size, accumulation, multiplicity, "
                                   "precision, stochastic_rounding, available_memory_proportion, executable_cache, update, noise, "
-                                  "seed, momentum, nesterov, ipu_model)");
+                                  "seed, momentum, nesterov, ipu_model, loss_scale, frozen)");
   }
   if (o.nesterov && o.momentum == 0) throw std::invalid_argument("IPU option nesterov needs momentum > 0");
+  if (o.precision == Precision::FP32 && o.lossScale != 1.0f)
+    throw std::invalid_argument("IPU option loss_scale is for fp16; fp32 takes loss_scale=1");
   return o;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> streamChunks(std::size_t elements, std::size_t elementBytes, std::size_t maxBytes) {
+  if (elementBytes == 0 || maxBytes < elementBytes) throw std::invalid_argument("a stream chunk must hold at least one element");
+  const std::size_t per = maxBytes / elementBytes;
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;
+  for (std::size_t b = 0; b < elements; b += per) chunks.emplace_back(b, std::min(elements, b + per));
+  return chunks;
+}
+
+std::string executableCacheKey(const std::string &spec, const std::string &options, const std::string &libraryVersion,
+                               const std::string &sdkVersion) {
+  std::uint64_t h = 14695981039346656037ull; // FNV-1a 64
+  auto mix = [&h](const std::string &s) {
+    const std::string framed = std::to_string(s.size()) + ":" + s;
+    for (unsigned char c : framed) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(spec);
+  mix(options);
+  mix(libraryVersion);
+  mix(sdkVersion);
+  std::ostringstream out;
+  out << std::hex << std::setw(16) << std::setfill('0') << h;
+  return out.str();
 }
 
 } // namespace dpsgd::ipu

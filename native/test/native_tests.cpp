@@ -1,12 +1,16 @@
 // Unit tests of the Poplar-free C++ (spec reader, options, host layout). Built by CMake (ctest) and
 // by the Java test NativeCodeTest with plain g++; no SDK needed.
+#include <cmath>
 #include <functional>
 #include <iostream>
+#include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 
 #include <vector>
 
+#include "dpsgd_ipu/ClipExpr.hpp"
 #include "dpsgd_ipu/HostFeeder.hpp"
 #include "dpsgd_ipu/NetworkSpec.hpp"
 #include "dpsgd_ipu/SessionOptions.hpp"
@@ -58,7 +62,226 @@ linear fc 4 5 1
 params 337
 )";
 
+// The host dialect of ClipExpr.hpp: an expression is a function of the placeholder values _1.._4,
+// evaluated in float (fp32) as the device evaluates popops::expr trees of fp32 operands.
+struct HostExpr {
+  std::function<float(const std::vector<float> &)> f;
+  float operator()(std::vector<float> args) const { return f(args); }
+};
+static HostExpr bin(HostExpr a, HostExpr b, std::function<float(float, float)> op) {
+  return {[a, b, op](const std::vector<float> &v) { return op(a.f(v), b.f(v)); }};
+}
+static HostExpr operator*(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x * y; }); }
+static HostExpr operator/(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x / y; }); }
+static HostExpr operator>(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x > y ? 1.0f : 0.0f; }); }
+static HostExpr operator<=(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x <= y ? 1.0f : 0.0f; }); }
+static HostExpr operator!=(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x != y ? 1.0f : 0.0f; }); }
+static HostExpr operator&&(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x != 0 && y != 0 ? 1.0f : 0.0f; }); }
+static HostExpr operator||(HostExpr a, HostExpr b) { return bin(a, b, [](float x, float y) { return x != 0 || y != 0 ? 1.0f : 0.0f; }); }
+struct HostDialect {
+  HostExpr p(int i) const { return {[i](const std::vector<float> &v) { return v.at(i - 1); }}; }
+  HostExpr c(float x) const { return {[x](const std::vector<float> &) { return x; }}; }
+  HostExpr sqrt(HostExpr a) const { return {[a](const std::vector<float> &v) { return std::sqrt(a.f(v)); }}; }
+  HostExpr min(HostExpr a, HostExpr b) const { return bin(a, b, [](float x, float y) { return std::fmin(x, y); }); }
+  HostExpr max(HostExpr a, HostExpr b) const { return bin(a, b, [](float x, float y) { return std::fmax(x, y); }); }
+  HostExpr isFinite(HostExpr a) const { return {[a](const std::vector<float> &v) { return std::isfinite(a.f(v)) ? 1.0f : 0.0f; }}; }
+  HostExpr toFloat(HostExpr a) const { return a; }
+  HostExpr select(HostExpr a, HostExpr b, HostExpr cond) const {
+    return {[a, b, cond](const std::vector<float> &v) { return cond.f(v) != 0 ? a.f(v) : b.f(v); }};
+  }
+};
+
+// One slot's clipped contribution as the TRAIN program forms it, on the host with the same expressions:
+// per-tensor sums of squares of the loss-scaled gradient, group sums via equal group ids, factors, fp32
+// products. Returns the weighted (clipped) gradient; nonFiniteOut/clippedOut as the metrics count them.
+static std::vector<float> clipSlot(const std::vector<std::vector<float>> &scaledGrads, const std::vector<float> &bounds,
+                                   const std::vector<int> &group, float mask, float lossScale, bool *nonFiniteOut, bool *clippedOut,
+                                   std::size_t maxTerms = 64) {
+  HostDialect x;
+  const std::size_t T = scaledGrads.size();
+  std::vector<float> sq(T, 0.0f);
+  for (std::size_t t = 0; t < T; ++t) {
+    // fp32, sequential within each piece as normSplit bounds them: the worst case the margin covers.
+    const std::size_t n = scaledGrads[t].size(), c = clip::normSplit(n, maxTerms);
+    for (std::size_t b = 0; b < n; b += c) {
+      float piece = 0;
+      for (std::size_t j = b; j < b + c; ++j) piece += scaledGrads[t][j] * scaledGrads[t][j];
+      sq[t] += piece;
+    }
+  }
+  float total = 0;
+  for (float v : sq) total += v;
+  auto factorExpr = clip::factor(x, lossScale);
+  auto clippedExpr = clip::clippedIndicator(x, lossScale);
+  auto weightedExpr = clip::weighted(x);
+  std::vector<float> out;
+  bool clipped = false;
+  for (std::size_t t = 0; t < T; ++t) {
+    float groupSq = 0;
+    for (std::size_t u = 0; u < T; ++u)
+      if (group[u] == group[t]) groupSq += sq[u];
+    float f = factorExpr({groupSq, bounds[t], total, mask});
+    clipped = clipped || clippedExpr({groupSq, bounds[t]}) != 0;
+    for (float g : scaledGrads[t]) out.push_back(weightedExpr({g, f}));
+  }
+  *nonFiniteOut = clip::nonFinite(x)({total, mask}) != 0;
+  *clippedOut = clipped && mask > 0 && std::isfinite(total);
+  return out;
+}
+
+static double groupNorm(const std::vector<float> &flat, const std::vector<std::size_t> &sizes, const std::vector<int> &group, int g) {
+  double s = 0;
+  std::size_t off = 0;
+  for (std::size_t t = 0; t < sizes.size(); ++t) {
+    for (std::size_t j = 0; j < sizes[t]; ++j)
+      if (group[t] == g) s += static_cast<double>(flat[off + j]) * flat[off + j];
+    off += sizes[t];
+  }
+  return std::sqrt(s);
+}
+
+static void clipExpressionTests() {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  bool nonFinite = false, clipped = false;
+  // NaN or Inf anywhere in a slot, real or padding: the slot adds exactly 0 (selection, not 0 * NaN).
+  for (float bad : {nan, inf, -inf}) {
+    for (float mask : {0.0f, 1.0f}) {
+      auto w = clipSlot({{1.0f, bad}, {2.0f}}, {1.0f, 1.0f}, {0, 0}, mask, 1.0f, &nonFinite, &clipped);
+      for (float v : w) CHECK(v == 0.0f); // exactly 0, never NaN
+      CHECK(nonFinite == (mask > 0)); // counted once, only for real slots
+      CHECK(!clipped);
+    }
+  }
+  // A finite padding slot adds exactly 0 and is not counted.
+  auto pad = clipSlot({{3.0f, 4.0f}}, {1.0f}, {0}, 0.0f, 1.0f, &nonFinite, &clipped);
+  CHECK(pad[0] == 0.0f && pad[1] == 0.0f && !nonFinite && !clipped);
+
+  // Flat and per-group clipping against a float64 oracle, with fp16-style loss scales, over seeded
+  // random mixed-scale gradients (huge, tiny, subnormal-sized and ordinary elements).
+  std::mt19937 rng(20261201);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> expo(-30, 12);
+  for (int trial = 0; trial < 400; ++trial) {
+    const std::size_t T = 1 + trial % 5;
+    std::vector<std::size_t> sizes;
+    std::vector<int> group;
+    const bool perGroup = trial % 2 == 1;
+    const int groups = perGroup ? 1 + trial % 3 : 1;
+    std::vector<double> bound(groups);
+    for (int g = 0; g < groups; ++g) bound[g] = std::ldexp(1.0 + u(rng) * 0.5, expo(rng) / 3);
+    for (std::size_t t = 0; t < T; ++t) {
+      sizes.push_back((1 + rng() % 40) * (1 + rng() % 40)); // splits into pieces of <= 64 (the host's stand-in for 4096)
+      group.push_back(static_cast<int>(t) % groups);
+    }
+    const float lossScale = std::ldexp(1.0f, trial % 8); // 1 .. 128
+    std::vector<std::vector<float>> scaled(T);
+    std::vector<float> rawFlat;
+    const int scaleExp = expo(rng);
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t j = 0; j < sizes[t]; ++j) {
+        float g = std::ldexp(u(rng), scaleExp + (j % 7 == 0 ? -20 : 0));
+        rawFlat.push_back(g);
+        scaled[t].push_back(g * lossScale); // exact: lossScale is a power of two
+      }
+    std::vector<float> bounds;
+    for (std::size_t t = 0; t < T; ++t) bounds.push_back(static_cast<float>(bound[group[t]]));
+    auto w = clipSlot(scaled, bounds, group, 1.0f, lossScale, &nonFinite, &clipped);
+    CHECK(!nonFinite);
+    for (int g = 0; g < groups; ++g) {
+      const double before = groupNorm(rawFlat, sizes, group, g);
+      const double after = groupNorm(w, sizes, group, g);
+      const double c = static_cast<float>(bound[g]);
+      // Never above the group's bound, in exact (float64) arithmetic on the values actually summed.
+      CHECK(after <= c);
+      // And not far below: the exact clip at C (1 - margin), up to fp32 rounding (unclipped groups unchanged).
+      const double expected = before * std::min(1.0, c * (1.0 - clip::kMargin) / before);
+      CHECK(std::fabs(after - expected) <= 1e-5 * expected + 1e-300);
+    }
+  }
+}
+
+static void normSplitTests() {
+  // Every split divides n and bounds both pieces; the zoo's largest tensors split well.
+  for (std::size_t n : {std::size_t(1), std::size_t(4096), std::size_t(4097 * 2), std::size_t(512 * 512 * 9), std::size_t(2048 * 1000),
+                        std::size_t(64 * 3 * 7 * 7), std::size_t(1000), std::size_t(4096) * 4096}) {
+    std::size_t c = clip::normSplit(n);
+    CHECK(n % c == 0 && c <= clip::kMaxReductionTerms && n / c <= clip::kMaxReductionTerms);
+  }
+  CHECK(clip::normSplit(512 * 512 * 9) == 1536); // 1536 x 1536: the most balanced split
+  expectError([] { clip::normSplit(4099 * 2); }, "cannot be reduced"); // 2 x prime 4099 > 4096
+  expectError([] { clip::normSplit(std::size_t(4096) * 4096 + 4096); }, "cannot be reduced");
+}
+
+// The device's longest summations (4096 x 4096 elements, pieces of 4096 summed sequentially in fp32,
+// values of one sign and similar size so rounding errors pile up): still never above C.
+static void clipMarginStressTest() {
+  const std::size_t n = clip::kMaxReductionTerms * clip::kMaxReductionTerms;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.999f, 1.0f);
+  std::vector<float> g(n);
+  for (auto &v : g) v = u(rng) * 1e-3f;
+  const std::size_t c = clip::normSplit(n);
+  float sq = 0;
+  for (std::size_t b = 0; b < n; b += c) {
+    float piece = 0;
+    for (std::size_t j = b; j < b + c; ++j) piece += g[j] * g[j];
+    sq += piece;
+  }
+  HostDialect x;
+  const float f = clip::factor(x, 1.0f)({sq, 0.5f, sq, 1.0f});
+  double after = 0;
+  CHECK(clip::weighted(x)({g[0], f}) == g[0] * f); // the device's product: one fp32 multiply per element
+  for (float v : g) {
+    const double p = v * f;
+    after += p * p;
+  }
+  CHECK(std::sqrt(after) <= 0.5);
+  CHECK(std::sqrt(after) >= 0.5 * (1 - 2 * clip::kMargin));
+}
+
+static void streamAndCacheTests() {
+  // Chunks tile [0, n) in order, each within the byte limit; 33.5 M fp32 parameters need two streams.
+  for (std::size_t n : {std::size_t(1), std::size_t(31999999), std::size_t(32000000), std::size_t(32000001), std::size_t(33554433),
+                        std::size_t(100000000)}) {
+    auto chunks = streamChunks(n, 4);
+    std::size_t next = 0;
+    for (auto [b, e] : chunks) {
+      CHECK(b == next && e > b && (e - b) * 4 <= kMaxStreamBytes);
+      next = e;
+    }
+    CHECK(next == n);
+    CHECK(chunks.size() == (n * 4 + kMaxStreamBytes - 1) / kMaxStreamBytes);
+  }
+  CHECK(streamChunks(33554433, 4).size() == 2);
+  CHECK(streamChunks(10, 4, 12).size() == 4); // 3 + 3 + 3 + 1
+  expectError([] { streamChunks(10, 4, 3); }, "at least one element");
+
+  // The cache key is deterministic and changes with every input, including the library and SDK versions.
+  const std::string k = executableCacheKey("spec", "opts", "dpsgd 0.1.0 src abc", "poplar 3.3.0 hash 1");
+  CHECK(k == executableCacheKey("spec", "opts", "dpsgd 0.1.0 src abc", "poplar 3.3.0 hash 1"));
+  CHECK(k.size() == 16);
+  CHECK(k != executableCacheKey("spec2", "opts", "dpsgd 0.1.0 src abc", "poplar 3.3.0 hash 1"));
+  CHECK(k != executableCacheKey("spec", "opts2", "dpsgd 0.1.0 src abc", "poplar 3.3.0 hash 1"));
+  CHECK(k != executableCacheKey("spec", "opts", "dpsgd 0.1.0 src abd", "poplar 3.3.0 hash 1"));
+  CHECK(k != executableCacheKey("spec", "opts", "dpsgd 0.1.0 src abc", "poplar 3.4.0 hash 1"));
+  // Length-prefixed: moving a character from one field to the next changes the key.
+  CHECK(executableCacheKey("ab", "c", "v", "s") != executableCacheKey("a", "bc", "v", "s"));
+
+  // loss_scale: powers of two in [1, 32768], fp16 only; frozen: a list of parameter indices.
+  CHECK(parseSessionOptions("precision=fp16\nloss_scale=128\n").lossScale == 128.0f);
+  expectError([] { parseSessionOptions("precision=fp16\nloss_scale=100\n"); }, "power of two");
+  expectError([] { parseSessionOptions("precision=fp16\nloss_scale=65536\n"); }, "power of two");
+  expectError([] { parseSessionOptions("loss_scale=128\n"); }, "fp32 takes loss_scale=1");
+  auto frozen = parseSessionOptions("frozen=0,1, 5\n").frozen;
+  CHECK((frozen == std::vector<std::size_t>{0, 1, 5}));
+  expectError([] { parseSessionOptions("frozen=0,x\n"); }, "parameter indices");
+}
+
 int main() {
+  clipExpressionTests();
+  normSplitTests();
+  clipMarginStressTest();
+  streamAndCacheTests();
   {
     // A trailer that disagrees with the layers must be refused.
     expectError([] { parseNetworkSpec(kTiny); }, "trailer says 337");

@@ -30,13 +30,20 @@ public:
   /** Reads replica 0's parameters (all replicas hold the same values). */
   void saveParameters(float *params, std::size_t count);
 
+  /** Trainable (not frozen) parameter tensors T: the clip table of runSteps holds 2 * T values. */
+  std::size_t trainableTensors() const;
+
   /**
    * Runs `calls` device calls. Buffers hold calls x (R*A*m) slots in BatchLayout.slot order:
    * inputs [slot][K][C][H][W], labels [slot], mask [slot] (1 real, 0 padding). Each real slot's
-   * gradient (mean over its K copies) is clipped to clipNorm (infinity: not clipped), multiplied by
-   * its mask and added to the replica's clipped-sum accumulator.
+   * gradient (mean over its K copies) is clipped group by group and added to the replica's clipped-sum
+   * accumulator. clipTable: for each trainable parameter tensor t (parameter order, frozen ones
+   * skipped) its bound C_t (+infinity: not clipped), then for each t its clip group id (any float; equal
+   * ids share one norm). Flat clipping: all bounds C, all ids 0. A slot whose norm is not finite adds 0
+   * and is counted in the metrics' non-finite count.
    */
-  void runSteps(const float *inputs, const int *labels, const float *mask, std::size_t calls, float clipNorm);
+  void runSteps(const float *inputs, const int *labels, const float *mask, std::size_t calls, const float *clipTable,
+                std::size_t clipTableSize);
 
   /** Forward pass only: loss sum and correct count of the real slots go to the metrics. */
   void evaluate(const float *inputs, const int *labels, const float *mask, std::size_t calls);
@@ -47,7 +54,7 @@ public:
   /** Per-slot unclipped gradient norms of the last call of the last runSteps (R*A*m values). */
   void lastSlotNorms(float *out, std::size_t count);
 
-  /** {samples, loss sum, correct, clipped, norm sum} of the real slots since the last read; resets them. */
+  /** {samples, loss sum, correct, clipped, norm sum, non-finite} of the real slots since the last read; resets them. */
   void readMetrics(double *out, std::size_t count);
 
   /**

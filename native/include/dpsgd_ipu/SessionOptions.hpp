@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dpsgd_ipu/NetworkSpec.hpp"
 
@@ -33,12 +35,37 @@ struct SessionOptions {
   double momentum = 0.0;          // device update only
   bool nesterov = false;          // device update only
   bool ipuModel = false;          // run on Poplar's IPU Model simulator instead of hardware (testing)
+  float lossScale = 1.0f;         // static loss scale S (a power of two): backward runs on S * loss, norms and
+                                  // factors divide S out in fp32; fp16 only (fp32 accepts only 1)
+  std::vector<std::size_t> frozen; // indices (NetworkSpec::parameters() order) of frozen parameter tensors:
+                                   // no gradient, not clipped, nothing added to the sum
 
   std::size_t slotsPerCall() const { return replicas * accumulation * microBatchSize; }
 };
 
 /** Parses "key=value" lines; throws std::invalid_argument naming the key and the accepted values. */
 SessionOptions parseSessionOptions(const std::string &text);
+
+/** Poplar's limit on one stream buffer (DataStream documentation: 128 MB). */
+constexpr std::size_t kMaxStreamBytes = 128000000;
+
+/**
+ * Splits a host transfer of `elements` values of `elementBytes` bytes into consecutive [begin, end)
+ * ranges of at most maxBytes each (one stream per range): the parameter, gradient and noise streams of
+ * models above ~32 M fp32 parameters would otherwise exceed Poplar's per-stream limit.
+ */
+std::vector<std::pair<std::size_t, std::size_t>> streamChunks(std::size_t elements, std::size_t elementBytes,
+                                                              std::size_t maxBytes = kMaxStreamBytes);
+
+/**
+ * The executable cache key: a stable 64-bit FNV-1a hash (hex) over the network spec, the session
+ * options, this library's version (DPSGD_IPU_VERSION: version and a hash of native/src, set by CMake)
+ * and the Poplar SDK's version and package hash, each length-prefixed so no two inputs can collide by
+ * concatenation. std::hash is not used: it may differ between builds, so a cache would never hit, or
+ * worse, two builds could disagree about what a key means.
+ */
+std::string executableCacheKey(const std::string &spec, const std::string &options, const std::string &libraryVersion,
+                               const std::string &sdkVersion);
 
 /**
  * Host buffers of one device call, replica-major as org.dpsgd.backend.BatchLayout#slot orders them:

@@ -39,6 +39,7 @@ public sealed interface DpEvent {
         }
     }
 
+    /** The events of {@code events} applied one after another (their costs add up); the list is copied. */
     record Composed(List<DpEvent> events) implements DpEvent {
         public Composed {
             events = List.copyOf(events);

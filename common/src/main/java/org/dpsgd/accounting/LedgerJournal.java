@@ -71,6 +71,7 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
         }
     }
 
+    /** The journal file this writes to. */
     public Path file() {
         return file;
     }

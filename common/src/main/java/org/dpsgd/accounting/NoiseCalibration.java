@@ -18,6 +18,13 @@ public final class NoiseCalibration {
     public record Result(double noiseMultiplier, double epsilon) {
     }
 
+    /**
+     * The smallest σ (within {@link #RELATIVE_TOLERANCE}) whose ε after {@code steps} steps at sampling rate
+     * {@code samplingRate} in (0, 1] is at most {@code targetEpsilon} at {@code delta} in (0, 1), according to the
+     * accountant named {@code accountant} ("rdp" or "pld"); the returned ε is that accountant's ε for the returned σ
+     * (σ = 0.01 when even that meets the target). Throws IllegalArgumentException for out-of-range arguments or when
+     * the target needs σ above 1e4.
+     */
     public static Result calibrate(double targetEpsilon, double delta, double samplingRate, long steps, String accountant) {
         if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
             throw new IllegalArgumentException("target epsilon must be a finite number > 0, got " + targetEpsilon);

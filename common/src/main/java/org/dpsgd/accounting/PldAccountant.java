@@ -18,6 +18,7 @@ public final class PldAccountant implements Accountant {
     private final PrivacyLedger ledger = new PrivacyLedger();
     private PldPmf[] composed; // {remove, add}; null when stale
 
+    /** A PLD accountant with dp_accounting's default loss grid spacing, {@link #DEFAULT_DISCRETISATION}. */
     public PldAccountant() {
         this(DEFAULT_DISCRETISATION);
     }
@@ -35,6 +36,7 @@ public final class PldAccountant implements Accountant {
         return NAME;
     }
 
+    /** The loss grid spacing in nats: the ε this reports is pessimistic by at most about this much per distinct event. */
     public double discretisation() {
         return discretisation;
     }

@@ -20,6 +20,11 @@ public final class PrivacyLedger {
     record Snapshot(@JsonProperty("events") List<DpEvent> events) {
     }
 
+    /**
+     * Appends {@code event}, merging it into the last entry when both are repeats of the same unit event. Refuses
+     * (IllegalArgumentException) a null event or one no accountant can reduce to Poisson-sampled Gaussians, so an
+     * unaccountable event never enters a ledger.
+     */
     public void append(DpEvent event) {
         if (event == null) throw new IllegalArgumentException("DP event must not be null");
         // Reject what no accountant can handle now, not when ε is first asked for.
@@ -36,10 +41,12 @@ public final class PrivacyLedger {
         events.add(event);
     }
 
+    /** A snapshot of the entries, oldest first; later appends do not change it. */
     public List<DpEvent> events() {
         return Collections.unmodifiableList(new ArrayList<>(events));
     }
 
+    /** True when nothing has been charged yet. */
     public boolean isEmpty() {
         return events.isEmpty();
     }
@@ -49,6 +56,7 @@ public final class PrivacyLedger {
         for (DpEvent e : events) accountant.compose(e);
     }
 
+    /** The ledger as {@code {"events": [...]}}, each event with its type tag; {@link #fromJson} reads it back. */
     public String toJson() {
         try {
             return JSON.writeValueAsString(new Snapshot(events));
@@ -57,6 +65,10 @@ public final class PrivacyLedger {
         }
     }
 
+    /**
+     * Rebuilds a ledger written by {@link #toJson}, re-validating every event on the way in. Throws
+     * IllegalArgumentException when the text is not JSON or has no "events" list.
+     */
     public static PrivacyLedger fromJson(String json) {
         Snapshot snapshot;
         try {

@@ -5,6 +5,7 @@ import org.dpsgd.model.Network;
 
 /** An opened backend on one device. */
 public interface Backend extends AutoCloseable {
+    /** The provider's short name ("djl", "ipu"), as in {@link BackendProvider#name()}. */
     String name();
 
     /** The device actually used, e.g. "cpu", "gpu:0", "ipu x16". */
@@ -24,6 +25,10 @@ public interface Backend extends AutoCloseable {
     /** The batch layout this backend wants for the network (micro-batch size, accumulation, replicas). */
     BatchLayout layoutFor(Network network, BatchLayout requested);
 
+    /**
+     * Builds {@code network} on this backend's device with the given strategy, layout, frozen parameters and settings;
+     * the caller loads the initial parameters with {@link TrainableModel#writeParameters} and closes the model.
+     */
     TrainableModel createModel(Network network, ModelOptions options);
 
     @Override

@@ -12,10 +12,12 @@ public record BackendOptions(String device, Map<String, String> settings) {
         settings = settings == null ? Map.of() : Map.copyOf(settings);
     }
 
+    /** The CPU with no backend-specific settings (tests, tools). */
     public static BackendOptions cpu() {
         return new BackendOptions("cpu", Map.of());
     }
 
+    /** The string value of backend setting {@code key}, or {@code fallback} when the config does not set it. */
     public String setting(String key, String fallback) {
         return settings.getOrDefault(key, fallback);
     }

@@ -12,6 +12,10 @@ public interface BackendProvider {
     /** Higher rank wins for {@code backend: auto} among available providers. */
     int rank();
 
+    /**
+     * Whether this backend can run on this machine and, when not, why. Must be cheap and must not throw: every
+     * failure to probe is a "no" with its reason.
+     */
     Availability availability();
 
     /** Opens the backend on a device ("cpu", "gpu", "gpu:1", "ipu"...). */

@@ -12,10 +12,12 @@ public record BatchLayout(int microBatchSize, int accumulation, int replicas) {
         if (replicas <= 0) throw new IllegalArgumentException("replicas must be > 0, got " + replicas);
     }
 
+    /** One micro-batch of {@code microBatchSize} slots per call: no accumulation, one replica. */
     public static BatchLayout of(int microBatchSize) {
         return new BatchLayout(microBatchSize, 1, 1);
     }
 
+    /** Slots in one device call: microBatchSize · accumulation · replicas (ArithmeticException on int overflow). */
     public int slotsPerCall() {
         return Math.multiplyExact(Math.multiplyExact(microBatchSize, accumulation), replicas);
     }

@@ -19,6 +19,10 @@ public final class DeviceBatch {
     private final float[] mask;
     private final long[] exampleIds;
 
+    /**
+     * Allocates the buffers of one device call: {@code slots} > 0 slots of {@code multiplicity} > 0 copies of a
+     * {@code shape} input each, all zero (so every slot starts as padding).
+     */
     public DeviceBatch(Shape shape, int slots, int multiplicity) {
         if (slots <= 0) throw new IllegalArgumentException("slots must be > 0");
         if (multiplicity <= 0) throw new IllegalArgumentException("augmentation multiplicity must be > 0");
@@ -32,16 +36,22 @@ public final class DeviceBatch {
         Arrays.fill(exampleIds, -1);
     }
 
+    /** Per-sample input shape [C, H, W]. */
     public Shape shape() { return shape; }
+    /** Number of sample slots, real and padding, in this call. */
     public int slots() { return slots; }
+    /** Augmented copies per slot (K); a slot's K gradients are averaged before clipping. */
     public int multiplicity() { return multiplicity; }
     /** [slots, multiplicity, C, H, W] row-major. */
     public float[] inputs() { return inputs; }
+    /** Class label per slot (0 for padding). */
     public int[] labels() { return labels; }
     /** 1 for a real example, 0 for padding. */
     public float[] mask() { return mask; }
+    /** Dataset index of each slot's example, -1 for padding. */
     public long[] exampleIds() { return exampleIds; }
 
+    /** Real (mask 1) slots in this call; a diagnostic, never a divisor of the private update. */
     public int realCount() {
         int n = 0;
         for (float m : mask) if (m != 0f) n++;

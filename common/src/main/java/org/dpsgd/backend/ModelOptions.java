@@ -18,6 +18,7 @@ public record ModelOptions(String strategy, BatchLayout layout, List<String> fro
         settings = settings == null ? Map.of() : Map.copyOf(settings);
     }
 
+    /** True when {@code parameterName} starts with one of {@link #frozenPrefixes()}: no gradient, not clipped, not updated. */
     public boolean isFrozen(String parameterName) {
         for (String p : frozenPrefixes) if (parameterName.startsWith(p)) return true;
         return false;

@@ -13,6 +13,10 @@ import java.util.SplittableRandom;
 public final class Initializer {
     private Initializer() {}
 
+    /**
+     * The initial flat parameter vector of {@code net} ({@link Network#parameters()} order) for {@code seed}: identical
+     * on every backend and machine for the same network and seed.
+     */
     public static float[] initialize(Network net, long seed) {
         List<ParamSpec> ps = net.parameters();
         float[] out = new float[Math.toIntExact(net.parameterCount())];

@@ -69,12 +69,15 @@ public sealed interface Layer permits Layer.Conv2d, Layer.GroupNorm, Layer.Activ
         }
     }
 
+    /** The element-wise nonlinearities an {@link Activation} can apply. */
     enum ActivationKind { RELU, TANH }
 
+    /** An element-wise nonlinearity; no parameters, shape unchanged. */
     record Activation(ActivationKind kind) implements Layer {
         @Override public Shape outputShape(Shape s) { return s; }
     }
 
+    /** Max pooling over {@code kernel}² windows with the given stride and zero padding, per channel; no parameters. */
     record MaxPool2d(int kernel, int stride, int padding) implements Layer {
         @Override public Shape outputShape(Shape s) {
             int h = (s.height() + 2 * padding - kernel) / stride + 1;

@@ -65,10 +65,12 @@ public record ModelSpec(
         this(name, stem, norm, groups, weightStandardization, null, null, null);
     }
 
+    /** Model {@code name} (one of {@link ModelZoo#NAMES}) with every other option at its default. */
     public static ModelSpec of(String name) {
         return new ModelSpec(name, null, null, null, null);
     }
 
+    /** This spec with stem {@code s} ("imagenet" or "cifar"), everything else kept. */
     public ModelSpec withStem(String s) {
         return new ModelSpec(name, s, norm, groups, weightStandardization, pretrained, freeze, reinitHead);
     }

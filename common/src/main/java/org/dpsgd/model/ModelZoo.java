@@ -21,6 +21,10 @@ public final class ModelZoo {
 
     private ModelZoo() {}
 
+    /**
+     * Expands {@code spec} into the layer list for inputs of shape {@code input} (per sample) and {@code numClasses}
+     * output logits. Throws IllegalArgumentException when the input is too small for the architecture.
+     */
     public static Network build(ModelSpec spec, Shape input, int numClasses) {
         return switch (spec.name()) {
             case "resnet18-gn" -> resnet(spec, input, numClasses, false, new int[] {2, 2, 2, 2});

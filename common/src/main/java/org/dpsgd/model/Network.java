@@ -17,6 +17,7 @@ public record Network(String name, Shape input, int numClasses, List<Layer> laye
         }
     }
 
+    /** The per-sample shape {@code layers} produce from input shape {@code in}, validating each layer on the way. */
     public static Shape outputShape(List<Layer> layers, Shape in) {
         Shape s = in;
         for (Layer l : layers) s = l.outputShape(s);
@@ -40,6 +41,7 @@ public record Network(String name, Shape input, int numClasses, List<Layer> laye
         }
     }
 
+    /** Length of the flat parameter vector: the sum of {@link ParamSpec#size()} over {@link #parameters()}. */
     public long parameterCount() {
         long n = 0;
         for (ParamSpec p : parameters()) n += p.size();

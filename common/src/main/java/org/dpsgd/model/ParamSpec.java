@@ -7,12 +7,14 @@ import java.util.Arrays;
  * shape (PyTorch layout), kind and fan-in (for initialisation).
  */
 public record ParamSpec(String name, int[] shape, Kind kind, int fanIn) {
+    /** What a parameter is, which decides its initialisation and how backends lay it out. */
     public enum Kind { CONV_WEIGHT, LINEAR_WEIGHT, BIAS, NORM_WEIGHT, NORM_BIAS }
 
     public ParamSpec {
         shape = shape.clone();
     }
 
+    /** Number of scalars in this parameter (product of its shape). */
     public int size() {
         int n = 1;
         for (int d : shape) n *= d;

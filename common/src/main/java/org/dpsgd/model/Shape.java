@@ -8,6 +8,7 @@ public record Shape(int channels, int height, int width) {
         }
     }
 
+    /** Number of scalars in one sample: channels · height · width. */
     public int size() {
         return channels * height * width;
     }

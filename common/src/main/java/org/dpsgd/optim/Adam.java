@@ -14,6 +14,10 @@ public final class Adam implements Optimizer {
     private final float[] m, v;
     private long steps;
 
+    /**
+     * Adam ({@code decoupled} false: weight decay added to the gradient) or AdamW ({@code decoupled} true: parameters
+     * decayed by lr·wd first), PyTorch's update; coordinates outside {@code mask} are never touched.
+     */
     public Adam(double beta1, double beta2, double eps, double weightDecay, boolean decoupled, TrainableMask mask) {
         this.beta1 = beta1;
         this.beta2 = beta2;

@@ -18,10 +18,12 @@ public record LearningRateSchedule(String kind, double lr, double minLr, int war
         }
     }
 
+    /** The schedule the optimizer section of a config describes, over a run of {@code totalSteps} steps. */
     public static LearningRateSchedule from(OptimizerConfig c, long totalSteps) {
         return new LearningRateSchedule(c.schedule(), c.lr(), c.minLr(), c.warmupSteps(), totalSteps);
     }
 
+    /** The learning rate of 0-based step {@code step}; steps past the end keep the final rate. */
     public double at(long step) {
         if (step < warmupSteps) return lr * (step + 1) / warmupSteps;
         if (kind.equals("constant")) return lr;

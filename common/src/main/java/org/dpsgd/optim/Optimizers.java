@@ -6,6 +6,9 @@ import org.dpsgd.config.OptimizerConfig;
 public final class Optimizers {
     private Optimizers() {}
 
+    /**
+     * A fresh optimizer as named in {@code c} ("sgd", "adam", "adamw"), updating only the coordinates {@code mask} trains.
+     */
     public static Optimizer create(OptimizerConfig c, TrainableMask mask) {
         return switch (c.name()) {
             case "sgd" -> new Sgd(c.momentum(), c.nesterov(), c.weightDecay(), mask);

@@ -15,6 +15,10 @@ public final class Sgd implements Optimizer {
     private final float[] buf;
     private long steps;
 
+    /**
+     * SGD with {@code momentum} (0 = none), optional Nesterov (needs momentum > 0) and L2 {@code weightDecay};
+     * coordinates outside {@code mask} are never touched.
+     */
     public Sgd(double momentum, boolean nesterov, double weightDecay, TrainableMask mask) {
         if (nesterov && momentum <= 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
         this.momentum = momentum;

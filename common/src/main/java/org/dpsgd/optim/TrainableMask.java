@@ -21,6 +21,7 @@ public final class TrainableMask {
         this.to = to;
     }
 
+    /** Every one of {@code size} coordinates trained (nothing frozen). */
     public static TrainableMask all(int size) {
         return size == 0 ? new TrainableMask(0, new int[0], new int[0]) : new TrainableMask(size, new int[] {0}, new int[] {size});
     }
@@ -49,17 +50,23 @@ public final class TrainableMask {
         return new TrainableMask(total, f, t);
     }
 
+    /** Length of the flat parameter vector this mask covers. */
     public int size() { return size; }
+    /** Number of disjoint trained ranges. */
     public int ranges() { return from.length; }
+    /** First coordinate of trained range {@code range}, inclusive. */
     public int from(int range) { return from[range]; }
+    /** End of trained range {@code range}, exclusive. */
     public int to(int range) { return to[range]; }
 
+    /** Number of trained coordinates: the dimension the noise is drawn in. */
     public long trainableCount() {
         long n = 0;
         for (int i = 0; i < from.length; i++) n += to[i] - from[i];
         return n;
     }
 
+    /** True when coordinate {@code index} is trained (gets noise and updates). */
     public boolean isTrainable(int index) {
         for (int i = 0; i < from.length; i++) if (index >= from[i] && index < to[i]) return true;
         return false;

@@ -9,10 +9,13 @@ public record DeviceCall(int[] exampleIds, int[] positions) {
         if (exampleIds.length != positions.length) throw new IllegalArgumentException("exampleIds and positions differ in length");
     }
 
+    /** Slots in this call, real and padding. */
     public int slots() { return exampleIds.length; }
 
+    /** True when {@code slot} holds no example (mask 0, contributes nothing). */
     public boolean isPadding(int slot) { return exampleIds[slot] < 0; }
 
+    /** Slots holding a sampled example. */
     public int realCount() {
         int n = 0;
         for (int id : exampleIds) if (id >= 0) n++;

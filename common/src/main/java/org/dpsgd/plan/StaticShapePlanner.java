@@ -22,6 +22,7 @@ public final class StaticShapePlanner {
     private final BatchLayout layout;
     private final int maxCalls;
 
+    /** A planner that uses as many calls per step as each batch needs: ceil(L / slots per call). */
     public StaticShapePlanner(BatchLayout layout) {
         this(layout, 0);
     }
@@ -33,8 +34,14 @@ public final class StaticShapePlanner {
         this.maxCalls = maxCalls;
     }
 
+    /** The fixed shape of every call this planner makes. */
     public BatchLayout layout() { return layout; }
 
+    /**
+     * Places the sampled {@code examples} (dataset indices, in order) into device calls; an empty batch gives no calls
+     * unless maxCalls is set. Every example lands in exactly one slot; with maxCalls, a batch that needs more calls is
+     * refused with IllegalStateException, never truncated.
+     */
     public StepPlan plan(int[] examples) {
         int slots = layout.slotsPerCall();
         int needed = (examples.length + slots - 1) / slots;

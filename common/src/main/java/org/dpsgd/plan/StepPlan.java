@@ -12,6 +12,7 @@ public record StepPlan(BatchLayout layout, int realizedSize, List<DeviceCall> ca
         calls = List.copyOf(calls);
     }
 
+    /** Masked slots over all calls of this step: calls · slots per call − realized size. */
     public int paddingSlots() {
         return calls.size() * layout.slotsPerCall() - realizedSize;
     }

@@ -11,5 +11,9 @@ public interface BatchSampler {
     /** State for resuming with a seeded source; null when the randomness is secure (never persisted). */
     SamplerState exportState();
 
+    /**
+     * Continues a seeded sampler from {@link #exportState()}'s state. A sampler over secure randomness refuses
+     * (IllegalStateException): its key is never persisted, so a resumed run draws fresh.
+     */
     void restoreState(SamplerState state);
 }

@@ -16,6 +16,7 @@ public final class ChaChaStream implements UniformRandomProvider {
     private long blockIndex;
     private int word = 16; // next unread word of block; 16 = block exhausted
 
+    /** Keystream {@code streamId} under the 256-bit {@code key} (8 words, copied), starting at block 0. */
     public ChaChaStream(int[] key, long streamId) {
         if (key.length != 8) throw new IllegalArgumentException("ChaCha20 key must be 8 words");
         this.key = key.clone();

@@ -14,6 +14,10 @@ public final class PoissonSampler implements BatchSampler {
     private final RandomSource random;
     private int[] buffer = new int[16];
 
+    /**
+     * Samples each of {@code datasetSize} > 0 examples with probability {@code samplingRate} in (0, 1], drawing from
+     * {@code random} (secure by default: the accountant's amplification assumes unpredictable batches).
+     */
     public PoissonSampler(int datasetSize, double samplingRate, RandomSource random) {
         if (datasetSize <= 0) throw new IllegalArgumentException("dataset size must be > 0, got " + datasetSize);
         if (!(samplingRate > 0 && samplingRate <= 1)) {
@@ -49,5 +53,6 @@ public final class PoissonSampler implements BatchSampler {
         random.restoreState(state.random());
     }
 
+    /** The sampling rate q. */
     public double rate() { return rate; }
 }

@@ -11,6 +11,7 @@ import org.apache.commons.rng.core.RandomProviderDefaultState;
 public final class SeededRandomSource implements RandomSource {
     private final RestorableUniformRandomProvider rng;
 
+    /** XoRoShiRo128++ seeded with {@code seed}: reproducible, so for the labelled fast-insecure mode only. */
     public SeededRandomSource(long seed) {
         this.rng = org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(seed);
     }

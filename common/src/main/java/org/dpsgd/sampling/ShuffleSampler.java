@@ -19,6 +19,10 @@ public final class ShuffleSampler implements BatchSampler {
     private int[] permutation;
     private int position;
 
+    /**
+     * Batches of exactly {@code batchSize} in [1, datasetSize] from shuffled epochs, drawn from {@code random}; announces
+     * through {@code warn} that the accountants' ε does not hold for it.
+     */
     public ShuffleSampler(int datasetSize, int batchSize, RandomSource random, Consumer<String> warn) {
         if (datasetSize <= 0) throw new IllegalArgumentException("dataset size must be > 0, got " + datasetSize);
         if (batchSize <= 0 || batchSize > datasetSize) {

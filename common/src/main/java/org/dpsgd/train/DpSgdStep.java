@@ -19,6 +19,10 @@ public final class DpSgdStep {
     private final Optimizer optimizer;
     private final TrainableMask mask;
 
+    /**
+     * The update with {@code noise} (std σ·C is passed per call), {@code optimizer} and the trained coordinates of
+     * {@code mask}; frozen coordinates get neither noise nor updates.
+     */
     public DpSgdStep(NoiseSource noise, Optimizer optimizer, TrainableMask mask) {
         this.noise = noise;
         this.optimizer = optimizer;

@@ -11,7 +11,6 @@ import org.dpsgd.accounting.LedgerSink;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
-import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
@@ -24,7 +23,6 @@ import org.dpsgd.optim.LearningRateSchedule;
 import org.dpsgd.optim.Optimizer;
 import org.dpsgd.optim.Optimizers;
 import org.dpsgd.optim.TrainableMask;
-import org.dpsgd.plan.DeviceCall;
 import org.dpsgd.plan.StaticShapePlanner;
 import org.dpsgd.plan.StepPlan;
 import org.dpsgd.sampling.BatchSampler;
@@ -56,7 +54,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final GradientReduction reduction;
     private final StaticShapePlanner planner;
     private final BatchAssembler assembler;
-    private final DeviceBatch batch;
+    private final CallFeeder feeder;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
     private final DpSgdStep update;
@@ -69,6 +67,10 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final float[] ema;
     private long step;
 
+    /**
+     * Starts a trainer for {@code config} over the private training set {@code train} on {@code model}; unset builder
+     * options take the config's values and the secure defaults.
+     */
     public static Builder builder(ExperimentConfig config, Dataset train, TrainableModel model) {
         return new Builder(config, train, model);
     }
@@ -118,7 +120,7 @@ public final class DpSgdTrainer implements AutoCloseable {
                 : new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), 1);
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
         this.assembler = new BatchAssembler(train, config.data().augmentation(), config.seed(), config.data().loaderThreads());
-        this.batch = new DeviceBatch(train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity());
+        this.feeder = new CallFeeder(assembler, train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity(), b.prefetchBatches);
         this.evaluator = new Evaluator(model, train.shape(), layout.slotsPerCall(), config.data().loaderThreads());
 
         int size = Math.toIntExact(model.network().parameterCount());
@@ -151,6 +153,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         return step < totalSteps && (budget == null || budget.allowsAnother());
     }
 
+    /** True when no further step may be taken: the planned steps are done or the ε budget would be exceeded. */
     public boolean isFinished() {
         return !canStep();
     }
@@ -192,18 +195,16 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}. */
     private BatchStats clippedSum(StepPlan plan) {
-        BatchStats stats = BatchStats.EMPTY;
+        BatchStats[] stats = {BatchStats.EMPTY};
         try {
-            for (DeviceCall call : plan.calls()) {
-                assembler.assemble(call, batch, step);
-                stats = stats.plus(mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch));
-            }
+            feeder.feed(plan.calls(), step, batch -> stats[0] = stats[0].plus(
+                    mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch)));
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice).
             model.drainGradientSum(grad);
         }
-        return stats;
+        return stats[0];
     }
 
     /** The drawn indices that belong to the dataset (extra examples are numbered after it). */
@@ -321,8 +322,11 @@ public final class DpSgdTrainer implements AutoCloseable {
         else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
     }
 
+    /** Logical steps taken so far (a resumed run counts from its checkpoint). */
     public long stepsDone() { return step; }
+    /** Logical steps the run is planned for. */
     public long totalSteps() { return totalSteps; }
+    /** Poisson sampling rate q = B/N of every step. */
     public double samplingRate() { return samplingRate; }
     /** σ in use (NaN when privacy is off). */
     public double noiseMultiplier() { return mechanism != null ? mechanism.noiseMultiplier() : Double.NaN; }
@@ -330,8 +334,11 @@ public final class DpSgdTrainer implements AutoCloseable {
     public DpMechanism mechanism() { return mechanism; }
     /** The privacy budget, or null when privacy is off. */
     public PrivacyBudget budget() { return budget; }
+    /** True when steps clip, add noise and are charged to the budget. */
     public boolean isPrivate() { return mechanism != null; }
+    /** The noise source of the private steps (secure unless the config asks for fast-insecure). */
     public NoiseSource noise() { return noise; }
+    /** The fixed shape of every device call this trainer makes. */
     public BatchLayout layout() { return planner.layout(); }
     /** ε of every step charged so far, repeated ones included (+∞ when privacy is off). */
     public double epsilon() { return budget != null ? budget.epsilon() : Double.POSITIVE_INFINITY; }
@@ -344,7 +351,11 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        assembler.close();
+        try {
+            feeder.close();
+        } finally {
+            assembler.close();
+        }
     }
 
     /** Optional settings; everything not set comes from the config. */
@@ -364,6 +375,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
         private boolean prefetchNoise;
+        private boolean prefetchBatches;
         private ExtraExamples extra;
         private GradientReduction reduction;
         private long populationSize;
@@ -378,8 +390,11 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder accountants(Supplier<Accountant> f) { this.accountants = f; return this; }
         /** Where each step's event is durably recorded before the step runs (default: nowhere durable). */
         public Builder ledgerSink(LedgerSink s) { this.ledgerSink = s; return this; }
+        /** Noise to use instead of the one privacy.noise names; {@link #build} refuses an insecure one when privacy.noise is secure. */
         public Builder noise(NoiseSource n) { this.noise = n; return this; }
+        /** Sampling randomness to use instead of privacy.noise's; {@link #build} refuses an insecure one when privacy.noise is secure. */
         public Builder sampling(RandomSource r) { this.sampling = r; return this; }
+        /** Where notices and warnings go (default: standard error). */
         public Builder log(Consumer<String> l) { this.log = l; return this; }
         /** Told of each {@link StepPhase} as a step passes it. */
         public Builder phaseListener(Consumer<StepPhase> l) { this.phases = l; return this; }
@@ -391,9 +406,12 @@ public final class DpSgdTrainer implements AutoCloseable {
         public Builder layout(BatchLayout l) { this.layout = l; return this; }
         /** Fixed number of device calls per step (0 = as many as the batch needs). */
         public Builder maxCalls(int m) { this.maxCalls = m; return this; }
+        /** Parameter-name prefixes to freeze: no gradient, no noise, no update. */
         public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
+        /** Assemble the next device call's batch in the background while the current one computes (for accelerators). */
+        public Builder prefetchBatches(boolean p) { this.prefetchBatches = p; return this; }
         /** Examples sampled with the dataset but clipped on the host (audit canaries). */
         public Builder extraExamples(ExtraExamples e) { this.extra = e; return this; }
         /** How the processes of a data-parallel run sum their clipped sums (default: one process). */
@@ -401,6 +419,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         /** N of the whole run when {@code train} is this process's shard (q = B/N and the divisor q·N use it). */
         public Builder populationSize(long n) { this.populationSize = n; return this; }
 
+        /** The trainer; throws IllegalArgumentException when the config and options do not fit together. */
         public DpSgdTrainer build() { return new DpSgdTrainer(this); }
     }
 }

@@ -25,6 +25,11 @@ public final class PrivacyBudget {
     private long charged;
     private long allowedMore = -1; // steps the target still allows, from the current ledger; -1 = not computed
 
+    /**
+     * A budget charging {@code stepEvent} per step to {@code sink} (null: in memory only) and to an accountant from
+     * {@code accountants}, which must give fresh, empty accountants. ε is reported at {@code delta}; with
+     * {@code targetEpsilon} non-null, no step is allowed that would take ε above it.
+     */
     public PrivacyBudget(Supplier<Accountant> accountants, LedgerSink sink, DpEvent stepEvent, double delta, Double targetEpsilon) {
         if (accountants == null) throw new IllegalArgumentException("a private run needs an accountant factory");
         this.accountants = accountants;
@@ -88,18 +93,22 @@ public final class PrivacyBudget {
         return charged;
     }
 
+    /** Every event charged so far, oldest first, repeated steps of a resumed run included. */
     public List<DpEvent> ledger() {
         return accountant.ledger();
     }
 
+    /** The δ at which ε is reported and the target is checked. */
     public double delta() {
         return delta;
     }
 
+    /** The ε the run may not exceed, or null when it only runs its planned steps. */
     public Double targetEpsilon() {
         return targetEpsilon;
     }
 
+    /** The accountant holding every charged event. */
     public Accountant accountant() {
         return accountant;
     }

@@ -56,6 +56,10 @@ public final class PrivateTraining implements AutoCloseable {
         this.pretrained = pretrained;
     }
 
+    /**
+     * Opens everything a run needs for {@code config} over the private training set {@code train}, with σ from the config
+     * or calibrated from its target ε; notices go to {@code log}. The caller closes the result.
+     */
     public static PrivateTraining open(ExperimentConfig config, Dataset train, Consumer<String> log) {
         return open(config, train, null, log);
     }
@@ -88,6 +92,7 @@ public final class PrivateTraining implements AutoCloseable {
             NoiseCalibration.Result calibration = null;
             DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log)
                     .prefetchNoise(!backend.computesOnHostCores())
+                    .prefetchBatches(!backend.computesOnHostCores())
                     .maxCalls(nonNegativeInt(config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {
@@ -167,10 +172,15 @@ public final class PrivateTraining implements AutoCloseable {
         }
     }
 
+    /** The trainer driving this run's steps. */
     public DpSgdTrainer trainer() { return trainer; }
+    /** The backend the model lives on. */
     public Backend backend() { return backend; }
+    /** The network built from the config's model section for the dataset's shape and classes. */
     public Network network() { return network; }
+    /** The device-call shape the backend chose. */
     public BatchLayout layout() { return layout; }
+    /** The model on the backend. */
     public TrainableModel model() { return model; }
     /** The calibration when σ was derived from a target ε, else null. */
     public NoiseCalibration.Result calibration() { return calibration; }

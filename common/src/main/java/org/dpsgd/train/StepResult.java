@@ -38,11 +38,17 @@ public final class StepResult {
         this.seconds = seconds;
     }
 
+    /** 1-based index of this step. */
     public long step() { return step; }
+    /** Loss, accuracy and clipping of the step's real samples: computed on private data, diagnostics only. */
     public BatchStats stats() { return stats; }
+    /** Learning rate used by this step. */
     public double lr() { return lr; }
+    /** Realised logical batch size L: a diagnostic, never used in the private update. */
     public int batchSize() { return batchSize; }
+    /** Device calls this step needed. */
     public int deviceCalls() { return deviceCalls; }
+    /** Wall time of this step, in seconds. */
     public double seconds() { return seconds; }
 
     /** ε spent up to and including this step (+∞ when privacy is off); computed once, on first call. */

@@ -128,8 +128,23 @@ class DpSgdTrainerTest {
         for (int i = 0; i < reference.length; i++) assertEquals(reference[i], replicas[i], 1e-5);
     }
 
+    @Test
+    void prefetchedBatchesGiveTheSameRunBitForBit() {
+        ExperimentConfig c = config(Map.of("data.augmentation.random_crop", "1", "data.augmentation.flip", "true",
+                "data.augmentation.multiplicity", "2", "training.steps", "10", "training.batch_size", "60"));
+        for (BatchLayout layout : new BatchLayout[] {BatchLayout.of(1), new BatchLayout(7, 2, 1), new BatchLayout(3, 2, 3)}) {
+            float[] plain = run(c, layout, 0, false);
+            assertArrayEquals(plain, run(c, layout, 0, true), "layout " + layout);
+        }
+        assertArrayEquals(run(c, new BatchLayout(16, 1, 1), 8, false), run(c, new BatchLayout(16, 1, 1), 8, true), "with all-padding calls");
+    }
+
     private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls) {
-        try (DpSgdTrainer t = builder(c, model()).layout(layout).maxCalls(maxCalls).build()) {
+        return run(c, layout, maxCalls, false);
+    }
+
+    private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls, boolean prefetch) {
+        try (DpSgdTrainer t = builder(c, model()).layout(layout).maxCalls(maxCalls).prefetchBatches(prefetch).build()) {
             while (t.canStep()) t.step();
             return t.parameters();
         }
@@ -338,8 +353,9 @@ class DpSgdTrainerTest {
         }
     }
 
-    @Test
-    void aFailedDeviceCallLeavesNoHalfAccumulatedSumBehind() {
+    @ParameterizedTest(name = "prefetch {0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedDeviceCallLeavesNoHalfAccumulatedSumBehind(boolean prefetch) {
         LogisticRegressionModel inner = model();
         int[] calls = {0};
         org.dpsgd.backend.TrainableModel failing = new org.dpsgd.backend.TrainableModel() {
@@ -357,7 +373,7 @@ class DpSgdTrainerTest {
             @Override public void close() {}
         };
         try (DpSgdTrainer t = DpSgdTrainer.builder(config(Map.of()), TRAIN, failing).accountants(UnamplifiedRdpAccountant::new)
-                .layout(BatchLayout.of(4)).log(s -> {}).build()) {
+                .layout(BatchLayout.of(4)).prefetchBatches(prefetch).log(s -> {}).build()) {
             assertThrows(IllegalStateException.class, t::step);
             float[] left = new float[t.parameters().length];
             inner.drainGradientSum(left);

@@ -18,7 +18,8 @@ final class IpuCommand implements Runnable {
     }
 
     @Command(name = "plan", mixinStandardHelpOptions = true,
-            description = "Prints the IPU layout (replicas x accumulation x micro-batch) and whether the model fits one IPU Mk2 per replica.")
+            description = "Prints the IPU layout (replicas x accumulation x micro-batch), whether the model fits one IPU Mk2 per replica, "
+                    + "and a pipeline split over several IPUs when it does not (or with --stages).")
     static final class Plan implements Callable<Integer> {
         @Option(names = "--config", required = true, description = "Experiment config (YAML or JSON).")
         Path config;
@@ -29,9 +30,12 @@ final class IpuCommand implements Runnable {
         @Option(names = "--classes", description = "Number of classes (default: from data.format).")
         Integer classes;
 
+        @Option(names = "--stages", description = "Plan a pipeline of this many stages (IPUs) per replica (default: only when one IPU is not enough).")
+        Integer stages;
+
         @Override
         public Integer call() {
-            System.out.print(IpuPlanReport.render(ConfigLoader.load(config), input == null ? null : Shape.parse(input), classes));
+            System.out.print(IpuPlanReport.render(ConfigLoader.load(config), input == null ? null : Shape.parse(input), classes, stages));
             return 0;
         }
     }

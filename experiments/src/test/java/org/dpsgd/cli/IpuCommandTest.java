@@ -42,6 +42,36 @@ class IpuCommandTest {
     }
 
     @Test
+    void planProposesAPipelineSplitWithStagesAndRefusesReplicasPoplarCannotAllocate() throws Exception {
+        Path cfg = dir.resolve("r50-pipe.yaml");
+        Files.writeString(cfg, """
+                name: r50-pipe
+                model: {name: resnet50-gn}
+                data: {format: synthetic, path: 3x224x224/1000}
+                privacy: {clip_norm: 1.0, noise_multiplier: 2.5, delta: 8.0e-7}
+                training: {batch_size: 4096, steps: 10, micro_batch_size: 4, accumulation: 16}
+                backend: {name: ipu, settings: {replicas: '4', precision: fp16}}
+                """);
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            code = Main.run("ipu", "plan", "--config", cfg.toString(), "--stages", "4");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+        assertTrue(out.contains("4 stage(s) on 4 IPU(s) per replica (micro-batch 4"), out);
+        assertTrue(out.contains("the ipu backend refuses this layout"), out);
+
+        Path bad = dir.resolve("r3.yaml");
+        Files.writeString(bad, Files.readString(cfg).replace("replicas: '4'", "replicas: '3'"));
+        assertEquals(2, Main.run("ipu", "plan", "--config", bad.toString()));
+    }
+
+    @Test
     void planRefusesAnUnknownIpuSettingInOneLine() throws Exception {
         Path cfg = dir.resolve("bad.yaml");
         Files.writeString(cfg, """

@@ -5,7 +5,6 @@ import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
-import org.dpsgd.model.Layer;
 import org.dpsgd.model.Network;
 
 /** The IPU backend once opened: one replicated Poplar graph per created model. */
@@ -42,15 +41,48 @@ final class IpuBackend implements Backend {
         checkSupported(network, options);
         int multiplicity = multiplicity(options);
         BatchLayout layout = layoutFor(network, options.layout());
+        checkMemory(network, layout, multiplicity);
+        NormReduction.check(network);
+        int[] frozen = frozenTensors(network, options);
+        int[] trainable = java.util.stream.IntStream.range(0, network.parameters().size())
+                .filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0).toArray();
+        if (trainable.length == 0) throw new IllegalArgumentException("model.freeze freezes every parameter of " + network.name() + ": nothing to train");
         String spec = NetworkSpecWriter.write(network);
-        String nativeOptions = settings.toNativeOptions(layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()));
+        String nativeOptions = settings.toNativeOptions(layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen);
         IpuSessionNative session;
         try {
             session = new IpuSessionNative(spec, nativeOptions);
         } catch (RuntimeException e) {
             throw new IllegalStateException("building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
         }
-        return new IpuTrainableModel(network, layout, multiplicity, session);
+        return new IpuTrainableModel(network, layout, multiplicity, trainable, session);
+    }
+
+    /** Indices (ascending, Network.parameters() order) of the parameter tensors the options freeze. */
+    static int[] frozenTensors(Network network, ModelOptions options) {
+        var ps = network.parameters();
+        for (String prefix : options.frozenPrefixes()) {
+            if (ps.stream().noneMatch(p -> p.name().startsWith(prefix))) {
+                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of " + network.name());
+            }
+        }
+        return java.util.stream.IntStream.range(0, ps.size()).filter(i -> options.isFrozen(ps.get(i).name())).toArray();
+    }
+
+    /**
+     * Refuses, before an hour of graph compilation, a layout the memory planner says does not fit one
+     * IPU per replica (the graph has no recomputation and no pipelining), naming the largest that does.
+     * backend.settings.memory_check: false skips this (the planner is a heuristic; Poplar's report is the truth).
+     */
+    void checkMemory(Network network, BatchLayout layout, int multiplicity) {
+        if (!settings.memoryCheck()) return;
+        IpuMemoryPlanner.Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(network, layout.microBatchSize(), multiplicity,
+                settings.precision(), true, false));
+        if (e.verdict() != IpuMemoryPlanner.Verdict.FITS) {
+            throw new IllegalArgumentException("the memory planner estimates " + network.name() + " at micro-batch " + layout.microBatchSize()
+                    + " needs " + e.totalBytes() / 1_000_000 + " MB of " + e.capacityBytes() / 1_000_000 + " usable MB per IPU: " + e.advice()
+                    + " (see dpsgd ipu plan; backend.settings.memory_check: false to try anyway)");
+        }
     }
 
     static int multiplicity(ModelOptions options) {
@@ -70,24 +102,6 @@ final class IpuBackend implements Backend {
         if (!s.equals("auto") && !s.equals("microbatch") && !s.equals("nanobatch")) {
             throw new IllegalArgumentException("the ipu backend computes per-sample gradients with micro-batches (strategy auto, microbatch "
                     + "or nanobatch); strategy '" + s + "' is a djl strategy");
-        }
-        if (!options.frozenPrefixes().isEmpty()) {
-            throw new IllegalArgumentException("the ipu backend does not support frozen layers yet (" + options.frozenPrefixes()
-                    + "); train all layers or use backend djl");
-        }
-        checkLayers(network.layers());
-    }
-
-    private static void checkLayers(java.util.List<Layer> layers) {
-        for (Layer l : layers) {
-            if (l instanceof Layer.Conv2d c && c.weightStandardized()) {
-                throw new IllegalArgumentException("the ipu backend does not implement weight standardisation (layer " + c.name()
-                        + "); set model.weight_standardization: false or use backend djl");
-            }
-            if (l instanceof Layer.Residual r) {
-                checkLayers(r.main());
-                checkLayers(r.shortcut());
-            }
         }
     }
 

@@ -17,10 +17,11 @@ import org.dpsgd.model.Shape;
  *       the fp32 clipped-sum accumulator + fp32 momentum when the update runs on the device;</li>
  *   <li>activations kept for backward, for m·K samples: what the native backward pass refers to (a
  *       convolution's or linear layer's input, a GroupNorm's whitened input, an activation's output, a
- *       max-pool's input and output); with recomputation only the top-level tensors plus the largest
- *       block's internals;</li>
- *   <li>temporaries: the largest layer's input + output gradients in flight, times two, plus (DP) the
- *       scaled per-sample gradients factor_i·g_i before they are reduced into the sum;</li>
+ *       max-pool's input and output). The graph has no recomputation, so all of them count; the figure
+ *       with recomputation (top-level tensors plus the largest block's internals) is shown for reference;</li>
+ *   <li>temporaries: the largest layer's input + output gradients in flight, times two, plus (DP, fp16)
+ *       the fp32 copy of the per-sample gradients that norms and products are computed from (in fp32 the
+ *       products are formed in place);</li>
  *   <li>code, vertex state and exchange: 30 KiB per tile plus 0.75 MiB per convolution/matmul pass and
  *       0.25 MiB per other op pass;</li>
  *   <li>only 85% of the memory is counted as usable (tile imbalance, fragmentation).</li>
@@ -35,7 +36,11 @@ public final class IpuMemoryPlanner {
     static final long CODE_PER_MATMUL_PASS = 768L * 1024;
     static final long CODE_PER_OTHER_PASS = 256L * 1024;
 
-    public enum Verdict { FITS, NEEDS_RECOMPUTATION, NEEDS_SMALLER_MICRO_BATCH, NEEDS_PIPELINING }
+    /**
+     * FITS; NEEDS_SMALLER_MICRO_BATCH (with the largest m that fits; the graph has no recomputation, so
+     * a layout that would fit only with it is refused this way); NEEDS_PIPELINING (not even m = 1 fits).
+     */
+    public enum Verdict { FITS, NEEDS_SMALLER_MICRO_BATCH, NEEDS_PIPELINING }
 
     /**
      * @param privateTraining per-sample gradients (DP-SGD) rather than one summed gradient (non-private baseline)
@@ -64,11 +69,10 @@ public final class IpuMemoryPlanner {
         public String advice() {
             return switch (verdict) {
                 case FITS -> "fits on one IPU Mk2 per replica";
-                case NEEDS_RECOMPUTATION -> "fits only with activation recomputation (checkpoint at residual blocks)";
-                case NEEDS_SMALLER_MICRO_BATCH -> "does not fit; use micro_batch_size <= " + largestFittingMicroBatch
-                        + " (with recomputation where the estimate says so) and raise accumulation to keep the batch";
-                case NEEDS_PIPELINING -> "does not fit on one IPU even at micro-batch 1 with recomputation: needs pipelining "
-                        + "over several IPUs per replica (not implemented by this backend)";
+                case NEEDS_SMALLER_MICRO_BATCH -> "does not fit (the graph has no activation recomputation); use micro_batch_size <= "
+                        + largestFittingMicroBatch + " and raise accumulation to keep the batch";
+                case NEEDS_PIPELINING -> "does not fit on one IPU even at micro-batch 1: needs pipelining over several IPUs per "
+                        + "replica (planned by dpsgd ipu plan, not implemented by this backend)";
             };
         }
 
@@ -80,16 +84,19 @@ public final class IpuMemoryPlanner {
                     r.privateTraining() ? "DP-SGD (per-sample gradients)" : "non-private"));
             sb.append(String.format(Locale.ROOT, "parameters           %,d%n", parameters));
             sb.append(String.format(Locale.ROOT, "weights and grads    %s%n", mb(weightBytes)));
-            sb.append(String.format(Locale.ROOT, "activations          %s (with recomputation %s)%n", mb(activationBytes), mb(recomputeActivationBytes)));
+            sb.append(String.format(Locale.ROOT, "activations          %s (%s with recomputation, which the graph does not implement)%n",
+                    mb(activationBytes), mb(recomputeActivationBytes)));
             sb.append(String.format(Locale.ROOT, "temporaries          %s%n", mb(temporaryBytes)));
             sb.append(String.format(Locale.ROOT, "code and exchange    %s%n", mb(codeBytes)));
             sb.append(String.format(Locale.ROOT, "total                %s of %s usable (IPU Mk2: %d tiles x 624 KiB = %s)%n", mb(totalBytes()),
                     mb(capacityBytes), MK2_TILES, mb(MK2_BYTES)));
+            sb.append(String.format(Locale.ROOT, "host streams         parameters, gradients and noise in %d chunk(s) of at most 128 MB each%n",
+                    streamChunks(parameters)));
             sb.append("verdict              ").append(verdict).append(": ").append(advice()).append('\n');
             return sb.toString();
         }
 
-        private static String mb(long bytes) {
+        static String mb(long bytes) {
             return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
         }
     }
@@ -126,12 +133,9 @@ public final class IpuMemoryPlanner {
         if (e.totalBytes() <= usable) {
             v = Verdict.FITS;
             largest = r.microBatchSize();
-        } else if (e.totalWithRecomputationBytes() <= usable) {
-            v = Verdict.NEEDS_RECOMPUTATION;
-            largest = r.microBatchSize();
         } else {
             for (int m = r.microBatchSize() - 1; m >= 1; m--) {
-                if (estimateOnly(r.withMicroBatch(m)).totalWithRecomputationBytes() <= usable) {
+                if (estimateOnly(r.withMicroBatch(m)).totalBytes() <= usable) {
                     largest = m;
                     break;
                 }
@@ -140,6 +144,14 @@ public final class IpuMemoryPlanner {
         }
         return new Estimate(r, e.parameters(), e.weightBytes(), e.activationBytes(), e.recomputeActivationBytes(), e.temporaryBytes(),
                 e.codeBytes(), usable, v, largest);
+    }
+
+    /** Poplar's limit on one stream buffer (DataStream documentation); native/ splits P floats into this many streams. */
+    public static final long MAX_STREAM_BYTES = 128_000_000L;
+
+    /** Streams needed for P fp32 values (as native/src/SessionOptions.cpp streamChunks splits them). */
+    public static long streamChunks(long parameters) {
+        return Math.max(1, (4 * parameters + MAX_STREAM_BYTES - 1) / MAX_STREAM_BYTES);
     }
 
     static long usable() {
@@ -163,7 +175,8 @@ public final class IpuMemoryPlanner {
         long activations = w.kept * samples * b;
         long recompute = Math.min(activations, checkpointed * samples * b);
         long temps = 2 * w.largestLive * samples * b;
-        if (r.privateTraining()) temps += (long) r.microBatchSize() * p * b; // factor_i * g_i before the reduction into the sum
+        // DP in fp16: the fp32 copy of the per-sample gradients (norms and products in fp32); fp32 works in place.
+        if (r.privateTraining() && r.precision() == Precision.FP16) temps += (long) r.microBatchSize() * p * 4;
         long code = MK2_TILES * CODE_PER_TILE + 3 * w.matmulOps * CODE_PER_MATMUL_PASS + 2 * w.otherOps * CODE_PER_OTHER_PASS;
         assert out.size() == net.numClasses();
         return new Estimate(r, p, weights, activations, recompute, temps, code, usable(), Verdict.FITS, 0);
@@ -175,7 +188,7 @@ public final class IpuMemoryPlanner {
      * GroupNorm's whitened input, an activation's output (its input gradient is computed from the output),
      * a max-pool's input and output. A tensor shared by two consumers is counted once.
      */
-    private static final class Walk {
+    static final class Walk {
         long kept;
         long topLevelOutputs;
         long largestBlockInternal;

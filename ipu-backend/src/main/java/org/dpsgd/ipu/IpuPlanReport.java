@@ -16,27 +16,38 @@ import org.dpsgd.model.Shape;
 
 /**
  * What {@code dpsgd ipu plan --config FILE} prints: the batch layout the IPU would run (replicas,
- * accumulation, micro-batch, slots per call, expected calls per step) and the memory estimate, without
- * reading the dataset (shapes come from the data format) and without an IPU.
+ * accumulation, micro-batch, slots per call, expected calls per step), the memory estimate, and a
+ * pipeline split when one IPU per replica is not enough (or when stages are asked for), without
+ * reading the dataset (shapes come from the data format) and without an IPU. Settings the backend
+ * would refuse at start-up (replicas not a power of two, a bad loss scale) are refused here too.
  */
 public final class IpuPlanReport {
     private IpuPlanReport() {}
 
     /**
+     * The plan of {@code cfg} without a requested pipeline (a split is shown only when one IPU is not enough).
+     *
      * @param input per-sample shape, or null to infer it from data.format
      * @param classes class count, or null to infer it
      */
     public static String render(ExperimentConfig cfg, Shape input, Integer classes) {
+        return render(cfg, input, classes, null);
+    }
+
+    /** @param stages pipeline stages to plan, or null for a split only when the model does not fit one IPU */
+    public static String render(ExperimentConfig cfg, Shape input, Integer classes, Integer stages) {
         Shape shape = input != null ? input : inputShape(cfg.data());
         int k = classes != null ? classes : classes(cfg.data());
         Network net = ModelZoo.build(cfg.model(), shape, k);
+        NormReduction.check(net);
         IpuSettings settings = IpuSettings.parse(cfg.backend().settings());
         int m = cfg.training().microBatchSize();
         int a = cfg.training().accumulation();
         BatchLayout layout = new BatchLayout(m, a, settings.replicas());
         int multiplicity = cfg.data().augmentation().multiplicity();
-        boolean dp = cfg.privacy().enabled();
-        Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), dp, false));
+        // The IPU graph always forms per-sample gradients (the non-private baseline passes C = infinity), so the
+        // estimate is the per-sample one whatever privacy.enabled says, as the backend's start-up check.
+        Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), true, false));
         int b = cfg.training().batchSize();
         int perCall = layout.slotsPerCall();
         StringBuilder sb = new StringBuilder();
@@ -46,6 +57,14 @@ public final class IpuPlanReport {
         sb.append(String.format(Locale.ROOT, "expected batch       %d -> about %d device call(s) per step%s%n", b, (b + perCall - 1) / perCall,
                 settings.maxCalls() > 0 ? " (fixed at " + settings.maxCalls() + " by max_calls)" : ""));
         sb.append(e.render());
+        if (stages != null) {
+            sb.append(IpuPipelinePlanner.propose(net, stages, m, multiplicity, settings.precision()).render());
+        } else if (e.verdict() == IpuMemoryPlanner.Verdict.NEEDS_PIPELINING) {
+            sb.append(IpuPipelinePlanner.propose(net, m, multiplicity, settings.precision()).render());
+        }
+        if (e.verdict() != IpuMemoryPlanner.Verdict.FITS && settings.memoryCheck()) {
+            sb.append("start-up             the ipu backend refuses this layout (backend.settings.memory_check: false to try anyway)\n");
+        }
         return sb.toString();
     }
 

@@ -36,8 +36,15 @@ public class IpuSessionNative extends Pointer {
 
     public native void saveParameters(float[] params, @Cast("size_t") long count);
 
-    /** Runs {@code calls} device calls, adding each real slot's clipped gradient to the on-device sum. */
-    public native void runSteps(@Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls, float clipNorm);
+    /** Trainable (not frozen) parameter tensors T; the clip table holds 2·T values ({@link ClipTable}). */
+    public native @Cast("size_t") long trainableTensors();
+
+    /**
+     * Runs {@code calls} device calls, adding each real slot's clipped gradient to the on-device sum;
+     * {@code clipTable} holds each trainable tensor's bound, then its clip group id ({@link ClipTable}).
+     */
+    public native void runSteps(@Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls,
+                                @Const float[] clipTable, @Cast("size_t") long clipTableSize);
 
     /** Forward only: loss and correct count of the real slots go to the metrics. */
     public native void evaluate(@Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls);
@@ -48,7 +55,7 @@ public class IpuSessionNative extends Pointer {
     /** Unclipped per-slot gradient norms of the last runSteps call (slots of its last call). */
     public native void lastSlotNorms(float[] out, @Cast("size_t") long count);
 
-    /** {samples, loss sum, correct, clipped, norm sum} since the last read; resets them. */
+    /** {samples, loss sum, correct, clipped, norm sum, non-finite} since the last read; resets them. */
     public native void readMetrics(double[] out, @Cast("size_t") long count);
 
     /** Device-update mode only: adds the streamed noise, scales, and takes the SGD-momentum step on the IPU. */

@@ -13,18 +13,34 @@ import org.dpsgd.ipu.IpuMemoryPlanner.Precision;
  * convolution/matmul option), {@code executable_cache} (directory for compiled executables; empty = none),
  * {@code max_calls} (0 = as many device calls as each sampled batch needs; N = always N calls),
  * {@code multiplicity} (1; the augmentation multiplicity K the graph is compiled for: set it to
- * data.augmentation.multiplicity when that is above 1, since the SPI hands it over only with each batch).
+ * data.augmentation.multiplicity when that is above 1, since the SPI hands it over only with each batch),
+ * {@code loss_scale} (fp16: a static power of two, default 128; fp32: 1), {@code memory_check} (true:
+ * refuse at start-up a layout the memory planner says does not fit one IPU; false: try anyway).
  */
 public record IpuSettings(int replicas, Precision precision, boolean stochasticRounding, double availableMemoryProportion,
-                          String executableCache, int maxCalls) {
+                          String executableCache, int maxCalls, int lossScale, boolean memoryCheck) {
     static final Set<String> KEYS = Set.of("replicas", "precision", "stochastic_rounding", "available_memory_proportion",
-            "executable_cache", "max_calls", "multiplicity");
+            "executable_cache", "max_calls", "multiplicity", "loss_scale", "memory_check");
+    /** Graphcore's static loss scale for fp16 ResNet-50 training. */
+    static final int DEFAULT_FP16_LOSS_SCALE = 128;
     /** Keys other backends own; ignored here so one config can name settings for both. */
     static final Set<String> OTHER_BACKENDS = Set.of("threads", "interop_threads", "omp_wait_policy", "strategy", "dtype", "seed");
 
     public IpuSettings {
         if (replicas <= 0) throw new IllegalArgumentException("backend.settings.replicas must be > 0, got " + replicas);
+        if (Integer.bitCount(replicas) != 1) {
+            int below = Integer.highestOneBit(replicas);
+            throw new IllegalArgumentException("backend.settings.replicas must be a power of two (Poplar offers IPU groups of 1, 2, 4, 8, ...), got "
+                    + replicas + "; use " + below + " or " + below * 2);
+        }
         if (precision == null) precision = Precision.FP32;
+        if (lossScale <= 0) lossScale = precision == Precision.FP16 ? DEFAULT_FP16_LOSS_SCALE : 1;
+        if (precision == Precision.FP32 && lossScale != 1) {
+            throw new IllegalArgumentException("backend.settings.loss_scale is for fp16 (fp32 needs none), got " + lossScale + " with fp32");
+        }
+        if (Integer.bitCount(lossScale) != 1 || lossScale > 32768) {
+            throw new IllegalArgumentException("backend.settings.loss_scale must be a power of two in [1, 32768] (scaling is then exact), got " + lossScale);
+        }
         if (!(availableMemoryProportion > 0 && availableMemoryProportion <= 1)) {
             throw new IllegalArgumentException("backend.settings.available_memory_proportion must be in (0, 1], got " + availableMemoryProportion);
         }
@@ -34,7 +50,7 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
     }
 
     public static IpuSettings defaults() {
-        return new IpuSettings(1, Precision.FP32, true, 0.6, "", 0);
+        return new IpuSettings(1, Precision.FP32, true, 0.6, "", 0, 1, true);
     }
 
     public static IpuSettings parse(Map<String, String> settings) {
@@ -49,7 +65,9 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
                 bool(settings, "stochastic_rounding", true),
                 real(settings, "available_memory_proportion", 0.6),
                 settings.getOrDefault("executable_cache", ""),
-                integer(settings, "max_calls", 0));
+                integer(settings, "max_calls", 0),
+                integer(settings, "loss_scale", 0),
+                bool(settings, "memory_check", true));
     }
 
     private static int integer(Map<String, String> s, String key, int fallback) {
@@ -87,11 +105,14 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
      * uses {@code update=host}: noise and the optimizer stay in common/, identical on every backend.
      */
     public String toNativeOptions(BatchLayout layout, int multiplicity) {
-        return toNativeOptions(layout, multiplicity, false);
+        return toNativeOptions(layout, multiplicity, false, new int[0]);
     }
 
-    /** @param ipuModel run on Poplar's IPU Model simulator (DPSGD_IPU_MODEL=1) */
-    public String toNativeOptions(BatchLayout layout, int multiplicity, boolean ipuModel) {
+    /**
+     * @param ipuModel run on Poplar's IPU Model simulator (DPSGD_IPU_MODEL=1)
+     * @param frozen indices (Network.parameters() order) of the frozen parameter tensors
+     */
+    public String toNativeOptions(BatchLayout layout, int multiplicity, boolean ipuModel, int[] frozen) {
         if (layout.replicas() != replicas) {
             throw new IllegalArgumentException("layout has " + layout.replicas() + " replicas but backend.settings.replicas is " + replicas);
         }
@@ -103,6 +124,10 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
         sb.append("precision=").append(precision == Precision.FP16 ? "fp16" : "fp32").append('\n');
         sb.append("stochastic_rounding=").append(stochasticRounding).append('\n');
         sb.append("available_memory_proportion=").append(availableMemoryProportion).append('\n');
+        sb.append("loss_scale=").append(lossScale).append('\n');
+        if (frozen.length > 0) {
+            sb.append("frozen=").append(java.util.Arrays.stream(frozen).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(","))).append('\n');
+        }
         if (!executableCache.isEmpty()) sb.append("executable_cache=").append(executableCache).append('\n');
         sb.append("update=host\n");
         if (ipuModel) sb.append("ipu_model=true\n");

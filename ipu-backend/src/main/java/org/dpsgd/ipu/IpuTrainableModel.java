@@ -2,6 +2,7 @@ package org.dpsgd.ipu;
 
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Network;
@@ -13,26 +14,38 @@ import org.dpsgd.model.Network;
  * replicas on the device and copies the result to the host, where common/ adds the noise and takes
  * the optimizer step exactly as for every other backend (parameters go back with
  * {@link #writeParameters}). See docs/ipu.md "SPI mapping".
+ *
+ * <p>Clipping is flat or per layer ({@link ClipPolicy}): the graph computes each slot's squared norm
+ * per trainable parameter tensor and clips each group of tensors to its own bound, from a table sent
+ * with every call ({@link ClipTable}). Frozen tensors have no gradient on the device and add nothing.
+ * A slot whose gradient norm is not finite adds exactly 0 (selected out on the device) and is counted
+ * ({@link #nonFiniteExamples()}).
  */
 final class IpuTrainableModel implements TrainableModel {
-    private static final int METRICS = 5;
+    private static final int METRICS = 6;
 
     private final Network network;
     private final BatchLayout layout;
     private final int multiplicity;
     private final long parameterCount;
+    private final int[] trainable;
     private IpuSessionNative session;
+    private long nonFinite;
 
-    IpuTrainableModel(Network network, BatchLayout layout, int multiplicity, IpuSessionNative session) {
+    /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
+    IpuTrainableModel(Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
         this.network = network;
         this.layout = layout;
         this.multiplicity = multiplicity;
         this.parameterCount = network.parameterCount();
+        this.trainable = trainable.clone();
         this.session = session;
         long nativeCount = session.parameterCount();
-        if (nativeCount != parameterCount) {
+        long nativeTrainable = session.trainableTensors();
+        if (nativeCount != parameterCount || nativeTrainable != trainable.length) {
             session.close();
-            throw new IllegalStateException("the native graph has " + nativeCount + " parameters but " + network.name() + " has " + parameterCount);
+            throw new IllegalStateException("the native graph has " + nativeCount + " parameters in " + nativeTrainable + " trainable tensors but "
+                    + network.name() + " has " + parameterCount + " in " + trainable.length);
         }
     }
 
@@ -40,19 +53,28 @@ final class IpuTrainableModel implements TrainableModel {
 
     @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
         if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("clip norm must be a finite number > 0, got " + clipNorm);
+        return accumulateClipped(batch, ClipPolicy.flat(clipNorm));
+    }
+
+    /** Flat or per-layer: each group of each slot's gradient clipped to its own bound on the device. */
+    @Override public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
+        if (policy.groupOfParameter() != null && policy.groupOfParameter().length != network.parameters().size()) {
+            throw new IllegalArgumentException("clip policy has groups for " + policy.groupOfParameter().length + " parameter tensors, "
+                    + network.name() + " has " + network.parameters().size());
+        }
         check(batch);
-        return run(batch, (float) clipNorm, batch.mask());
+        return run(batch, ClipTable.of(policy, trainable), batch.mask());
     }
 
     @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
         check(batch);
-        return run(batch, Float.POSITIVE_INFINITY, batch.mask()); // min(1, inf/||g||) = 1
+        return run(batch, ClipTable.unclipped(trainable.length), batch.mask()); // min(1, inf/||g||) = 1
     }
 
     @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
         check(batch);
         // An all-zero mask adds exactly nothing to the sum and to the metrics; the norms are computed regardless.
-        run(batch, Float.POSITIVE_INFINITY, new float[batch.slots()]);
+        run(batch, ClipTable.unclipped(trainable.length), new float[batch.slots()]);
         float[] norms = new float[batch.slots()];
         live().lastSlotNorms(norms, norms.length);
         double[] out = new double[norms.length];
@@ -60,9 +82,9 @@ final class IpuTrainableModel implements TrainableModel {
         return out;
     }
 
-    private BatchStats run(DeviceBatch batch, float clip, float[] mask) {
+    private BatchStats run(DeviceBatch batch, float[] clipTable, float[] mask) {
         try {
-            live().runSteps(batch.inputs(), batch.labels(), mask, 1, clip);
+            live().runSteps(batch.inputs(), batch.labels(), mask, 1, clipTable, clipTable.length);
             return metrics();
         } catch (RuntimeException e) {
             throw new IllegalStateException("IPU step failed: " + e.getMessage(), e);
@@ -73,7 +95,16 @@ final class IpuTrainableModel implements TrainableModel {
         double[] m = new double[METRICS];
         live().readMetrics(m, METRICS);
         // Counts arrive as fp32 sums (correct is a mean over a slot's K copies): round, do not truncate.
+        nonFinite += Math.round(m[5]);
         return new BatchStats(Math.round(m[0]), m[1], Math.round(m[2]), Math.round(m[3]), m[4]);
+    }
+
+    /**
+     * Real examples since this model was created whose per-sample gradient norm was NaN or infinite:
+     * each added exactly 0 to the sum (it is counted in the samples, not in the clipped count).
+     */
+    long nonFiniteExamples() {
+        return nonFinite;
     }
 
     @Override public void drainGradientSum(float[] into) {

@@ -77,12 +77,26 @@ class IpuBackendProviderTest {
         assertEquals(Precision.FP16, s.precision());
         String opts = s.toNativeOptions(new BatchLayout(1, 8, 4), 2);
         assertEquals(List.of("replicas=4", "micro_batch_size=1", "accumulation=8", "multiplicity=2", "precision=fp16",
-                "stochastic_rounding=true", "available_memory_proportion=0.3", "executable_cache=/tmp/exe", "update=host"), opts.lines().toList());
-        assertTrue(s.toNativeOptions(new BatchLayout(1, 8, 4), 2, true).endsWith("update=host\nipu_model=true\n"));
+                "stochastic_rounding=true", "available_memory_proportion=0.3", "loss_scale=128", "executable_cache=/tmp/exe", "update=host"),
+                opts.lines().toList());
+        assertTrue(s.toNativeOptions(new BatchLayout(1, 8, 4), 2, true, new int[] {0, 3}).endsWith("frozen=0,3\nexecutable_cache=/tmp/exe\nupdate=host\nipu_model=true\n"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("replica", "2")))
                 .getMessage().contains("unknown IPU backend setting 'replica'"));
         assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("precision", "bf16")));
         assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("replicas", "0")));
+        // Poplar's device manager only offers power-of-two groups of IPUs.
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("replicas", "12"))).getMessage()
+                .contains("power of two") );
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("replicas", "12"))).getMessage()
+                .contains("use 8 or 16"));
+        for (int r : new int[] {1, 2, 4, 8, 16, 64}) assertEquals(r, IpuSettings.parse(Map.of("replicas", "" + r)).replicas());
+        // Static loss scaling: fp16 only, powers of two (exact to divide out), 128 by default.
+        assertEquals(1, IpuSettings.parse(Map.of()).lossScale());
+        assertEquals(1024, IpuSettings.parse(Map.of("precision", "fp16", "loss_scale", "1024")).lossScale());
+        assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("precision", "fp16", "loss_scale", "100")));
+        assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("precision", "fp16", "loss_scale", "65536")));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("loss_scale", "128"))).getMessage()
+                .contains("fp16"));
         assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("available_memory_proportion", "1.2")));
         assertThrows(IllegalArgumentException.class, () -> IpuSettings.parse(Map.of("stochastic_rounding", "yes")));
         assertThrows(IllegalArgumentException.class, () -> s.toNativeOptions(new BatchLayout(1, 8, 2), 1));
@@ -92,15 +106,27 @@ class IpuBackendProviderTest {
     }
 
     @Test
-    void refusesWhatTheNativeGraphDoesNotImplement() {
-        Network ws = ModelZoo.build(new ModelSpec("small-cnn", null, null, null, true), new Shape(1, 28, 28), 10);
+    void refusesOnlyWhatTheNativeGraphDoesNotImplement() {
         BatchLayout l = BatchLayout.of(1);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuBackend.checkSupported(ws, new ModelOptions(null, l, null, null)))
-                .getMessage().contains("weight standardisation"));
         Network plain = ModelZoo.build(ModelSpec.of("small-cnn"), new Shape(1, 28, 28), 10);
         assertThrows(IllegalArgumentException.class, () -> IpuBackend.checkSupported(plain, new ModelOptions("bookkeeping", l, null, null)));
-        assertThrows(IllegalArgumentException.class, () -> IpuBackend.checkSupported(plain, new ModelOptions(null, l, List.of("conv1"), null)));
         IpuBackend.checkSupported(plain, new ModelOptions("microbatch", l, null, null));
+        // Weight standardisation and frozen layers are in the graph now (cifar10-wrn16-4 uses both).
+        Network ws = ModelZoo.build(new ModelSpec("wrn16-4", "cifar", null, null, true), new Shape(3, 32, 32), 10);
+        IpuBackend.checkSupported(ws, new ModelOptions(null, l, List.of("conv1"), null));
+        assertTrue(NetworkSpecWriter.write(ws).contains(" 1\n"), "weight_standardized flags reach the native spec");
+    }
+
+    @Test
+    void frozenPrefixesBecomeTensorIndices() {
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), new Shape(1, 28, 28), 10);
+        BatchLayout l = BatchLayout.of(1);
+        int[] frozen = IpuBackend.frozenTensors(net, new ModelOptions(null, l, List.of("conv1", "gn1"), null));
+        List<String> names = java.util.Arrays.stream(frozen).mapToObj(i -> net.parameters().get(i).name()).toList();
+        assertTrue(names.stream().allMatch(n -> n.startsWith("conv1") || n.startsWith("gn1")), names.toString());
+        assertEquals(net.parameters().stream().filter(p -> p.name().startsWith("conv1") || p.name().startsWith("gn1")).count(), frozen.length);
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> IpuBackend.frozenTensors(net, new ModelOptions(null, l, List.of("nope"), null))).getMessage().contains("matches no parameter"));
     }
 
     @Test

@@ -29,8 +29,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The native IPU graph against the DJL reference on the same IPU plan, parameters and clip norm: the
- * clipped sums must agree to 1e-4 relative (fp32) and the per-slot norms, sample and clipped counts
- * must match. Runs only where the IPU backend is available: an IPU, or the IPU Model simulator
+ * clipped sums must agree to 1e-4 relative (fp32), DJL running at the bound the IPU effectively clips
+ * at (C (1 - 2^-10), the IPU's rounding margin, docs/ipu.md), and the per-slot norms, sample and
+ * clipped counts must match (the clip norm lies midway between two slots' norms, so no slot sits in
+ * the margin's sliver). Also: frozen layers and weight standardisation, per-layer clipping, a NaN slot (adds 0,
+ * counted), and fp16 with loss scaling (the clipped sum's per-example bound holds). Runs only where the IPU backend is available: an IPU, or the IPU Model simulator
  * (Poplar SDK + DPSGD_IPU_MODEL=1). Elsewhere it is skipped with the availability reason; it is the
  * first test to run on an SDK machine (docs/ipu.md).
  */
@@ -71,13 +74,14 @@ class IpuDeviceParityTest {
                 assertEquals(normsRef[s], normsIpu[s], 1e-4 * normsRef[s], "norm of slot " + s);
                 real.add(normsRef[s]);
             }
-            double clip = real.stream().mapToDouble(Double::doubleValue).sorted().toArray()[real.size() / 2];
+            double[] sorted = real.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double clip = 0.5 * (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]);
 
             BatchStats si = BatchStats.EMPTY, sr = BatchStats.EMPTY;
             for (IpuExecutionPlan.DeviceCall call : plan.calls()) {
                 call.fill(data, device);
                 si = si.plus(onIpu.accumulateClipped(device, clip));
-                sr = sr.plus(reference.accumulateClipped(device, clip));
+                sr = sr.plus(reference.accumulateClipped(device, clip * (1 - CLIP_MARGIN)));
             }
             float[] gi = new float[params.length];
             float[] gr = new float[params.length];
@@ -88,6 +92,98 @@ class IpuDeviceParityTest {
             assertEquals(sr.clipped(), si.clipped());
             assertEquals(sr.lossSum(), si.lossSum(), 1e-4 * Math.abs(sr.lossSum()));
         }
+    }
+
+    /** native/include/dpsgd_ipu/ClipExpr.hpp kMargin. */
+    static final double CLIP_MARGIN = 1.0 / 1024;
+
+    /** A NaN anywhere in a real slot's inputs: that slot adds exactly 0 (as if masked) and is counted; other slots are untouched. */
+    @ParameterizedTest(name = "precision {0}")
+    @ValueSource(strings = {"fp32", "fp16"})
+    void aNonFiniteSlotAddsNothingAndIsCounted(String precision) {
+        IpuBackendProvider provider = new IpuBackendProvider();
+        Availability a = provider.availability();
+        assumeTrue(a.available(), "IPU backend unavailable here: " + a.reason());
+        Shape shape = new Shape(1, 8, 8);
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), shape, 10);
+        Dataset data = new SyntheticDataset(5, 0, 200, shape, 10, 1.0);
+        BatchLayout layout = new BatchLayout(1, 4, 1);
+        float[] params = Initializer.initialize(net, 3);
+        try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of("precision", precision)));
+             TrainableModel m = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()))) {
+            m.writeParameters(params);
+            IpuExecutionPlan plan = IpuExecutionPlan.of(layout, new int[] {1, 2, 3});
+            DeviceBatch device = new DeviceBatch(shape, layout.slotsPerCall(), 1);
+            plan.calls().get(0).fill(data, device);
+            int size = shape.size();
+            device.inputs()[size] = Float.NaN;                 // slot 1: real
+            device.inputs()[3 * size] = Float.POSITIVE_INFINITY; // slot 3: padding
+            m.accumulateClipped(device, 0.5);
+            float[] withNaN = new float[params.length];
+            m.drainGradientSum(withNaN);
+            assertEquals(1, ((IpuTrainableModel) m).nonFiniteExamples());
+            device.mask()[1] = 0f;
+            m.accumulateClipped(device, 0.5);
+            float[] masked = new float[params.length];
+            m.drainGradientSum(masked);
+            for (int i = 0; i < masked.length; i++) {
+                assertTrue(Float.isFinite(withNaN[i]), "NaN reached the sum at " + i);
+                assertEquals(masked[i], withNaN[i], "coordinate " + i);
+            }
+            // Each real example's clipped contribution has norm <= C (here: the two remaining real slots, 2C in all).
+            double norm = 0;
+            for (float v : masked) norm += (double) v * v;
+            assertTrue(Math.sqrt(norm) <= 2 * 0.5, "clipped sum of two examples above 2C: " + Math.sqrt(norm));
+        }
+    }
+
+    /** Frozen layers, weight standardisation and (where DJL has it) per-layer clipping against DJL on the same plan. */
+    @org.junit.jupiter.api.Test
+    void frozenLayersWeightStandardisationAndPerLayerClippingMatchDjl() {
+        IpuBackendProvider provider = new IpuBackendProvider();
+        Availability a = provider.availability();
+        assumeTrue(a.available(), "IPU backend unavailable here: " + a.reason());
+        Shape shape = new Shape(3, 8, 8);
+        Network net = ModelZoo.build(new ModelSpec("small-cnn", null, null, null, true), shape, 10);
+        Dataset data = new SyntheticDataset(7, 0, 200, shape, 10, 1.0);
+        BatchLayout layout = new BatchLayout(2, 2, 1);
+        float[] params = Initializer.initialize(net, 4);
+        List<String> frozen = List.of("conv1");
+        int n = net.parameters().size();
+        int[] groupOf = new int[n];
+        for (int i = 0; i < n; i++) groupOf[i] = i / 2 % 3;
+        org.dpsgd.backend.ClipPolicy perLayer = new org.dpsgd.backend.ClipPolicy(new double[] {0.02, 0.05, 0.1}, groupOf);
+        try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of()));
+             Backend djl = Backends.select("djl", msg -> {}).open(BackendOptions.cpu());
+             TrainableModel onIpu = ipu.createModel(net, new ModelOptions("auto", layout, frozen, Map.of()));
+             TrainableModel reference = djl.createModel(net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32")))) {
+            onIpu.writeParameters(params);
+            reference.writeParameters(params);
+            IpuExecutionPlan plan = IpuExecutionPlan.of(layout, poissonSample(3, 200, 0.05));
+            DeviceBatch device = new DeviceBatch(shape, layout.slotsPerCall(), 1);
+            for (org.dpsgd.backend.ClipPolicy policy : List.of(org.dpsgd.backend.ClipPolicy.flat(0.05), perLayer)) {
+                for (IpuExecutionPlan.DeviceCall call : plan.calls()) {
+                    call.fill(data, device);
+                    onIpu.accumulateClipped(device, policy);
+                    try {
+                        reference.accumulateClipped(device, lowered(policy));
+                    } catch (UnsupportedOperationException e) {
+                        assumeTrue(false, "the DJL backend here has no per-layer clipping: " + e.getMessage());
+                    }
+                }
+                float[] gi = new float[params.length], gr = new float[params.length];
+                onIpu.drainGradientSum(gi);
+                reference.drainGradientSum(gr);
+                assertTrue(relativeError(gi, gr) < 1e-4, policy + ": clipped sums differ: " + relativeError(gi, gr));
+            }
+        }
+    }
+
+    /** The policy with every bound times 1 - 2^-10: what the IPU effectively clips at. */
+    private static org.dpsgd.backend.ClipPolicy lowered(org.dpsgd.backend.ClipPolicy p) {
+        double[] t = p.thresholds();
+        for (int i = 0; i < t.length; i++) t[i] *= 1 - CLIP_MARGIN;
+        return p.isFlat() ? org.dpsgd.backend.ClipPolicy.flat(t[0]) : new org.dpsgd.backend.ClipPolicy(t, p.groupOfParameter());
     }
 
     private static int[] poissonSample(long seed, int n, double q) {

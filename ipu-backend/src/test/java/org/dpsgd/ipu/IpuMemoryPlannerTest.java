@@ -36,6 +36,45 @@ class IpuMemoryPlannerTest {
         // Weights by hand: P fp32 master + P fp16 compute + P fp16 gradient + P fp32 accumulator = 12 bytes/param.
         assertEquals(12 * RESNET50.parameterCount(), e.weightBytes());
         assertTrue(RESNET50.parameterCount() > 25_000_000 && RESNET50.parameterCount() < 26_000_000);
+        // 25.6 M fp32 parameters are 102 MB: one stream each for parameters, gradients and noise.
+        assertTrue(e.render().contains("in 1 chunk(s) of at most 128 MB"), e.render());
+    }
+
+    @Test
+    void streamsAreChunkedBelowPoplarsLimit() {
+        assertEquals(1, IpuMemoryPlanner.streamChunks(32_000_000));
+        assertEquals(2, IpuMemoryPlanner.streamChunks(32_000_001));
+        assertEquals(2, IpuMemoryPlanner.streamChunks(33_554_433)); // "above ~33.5 M float parameters" (issue 14)
+        assertEquals(4, IpuMemoryPlanner.streamChunks(100_000_000));
+    }
+
+    @Test
+    void aLayoutThatWouldFitOnlyWithRecomputationIsRefusedWithTheLargestThatFits() {
+        // The graph keeps every activation (no recomputation): the verdict must say so, never "fits with recomputation".
+        for (int m = 2; m <= 64; m *= 2) {
+            Estimate e = IpuMemoryPlanner.estimate(new Request(RESNET50, m, 1, Precision.FP16, true, false));
+            if (e.verdict() == Verdict.FITS) {
+                assertTrue(e.totalBytes() <= e.capacityBytes(), e.render());
+                continue;
+            }
+            assertEquals(Verdict.NEEDS_SMALLER_MICRO_BATCH, e.verdict(), e.render());
+            int largest = e.largestFittingMicroBatch();
+            assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest, 1, Precision.FP16, true, false)).totalBytes() <= e.capacityBytes());
+            if (largest + 1 < m) {
+                assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest + 1, 1, Precision.FP16, true, false)).totalBytes() > e.capacityBytes());
+            }
+        }
+    }
+
+    @Test
+    void theBackendRefusesAtStartUpWhatThePlannerSaysDoesNotFit() {
+        IpuBackend strict = new IpuBackend(IpuSettings.parse(java.util.Map.of("precision", "fp16")), "test");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> strict.checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(8, 1, 1), 1));
+        assertTrue(e.getMessage().contains("micro_batch_size <= ") && e.getMessage().contains("memory_check: false"), e.getMessage());
+        strict.checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(1, 1, 1), 1); // fits: no refusal
+        new IpuBackend(IpuSettings.parse(java.util.Map.of("precision", "fp16", "memory_check", "false")), "test")
+                .checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(8, 1, 1), 1); // opted out
     }
 
     @Test
@@ -50,9 +89,9 @@ class IpuMemoryPlannerTest {
         Estimate e = IpuMemoryPlanner.estimate(new Request(RESNET50, 256, 1, Precision.FP16, true, false));
         assertEquals(Verdict.NEEDS_SMALLER_MICRO_BATCH, e.verdict(), e.render());
         assertTrue(e.largestFittingMicroBatch() >= 1 && e.largestFittingMicroBatch() < 256);
-        // The suggested micro-batch really fits (with recomputation at most).
+        // The suggested micro-batch really fits, without recomputation (the graph has none).
         Estimate smaller = IpuMemoryPlanner.estimate(new Request(RESNET50, e.largestFittingMicroBatch(), 1, Precision.FP16, true, false));
-        assertNotEquals(Verdict.NEEDS_SMALLER_MICRO_BATCH, smaller.verdict(), smaller.render());
+        assertEquals(Verdict.FITS, smaller.verdict(), smaller.render());
         assertTrue(e.render().contains("micro_batch_size <= " + e.largestFittingMicroBatch()), e.render());
     }
 

@@ -1,0 +1,50 @@
+package org.dpsgd.ipu;
+
+import java.util.Arrays;
+import org.dpsgd.backend.ClipPolicy;
+
+/**
+ * The per-call clip table the native TRAIN program reads (native/include/dpsgd_ipu/IpuSession.hpp,
+ * runSteps): for each trainable parameter tensor t, in parameter order with frozen tensors skipped,
+ * its bound C_t, then its clip group id. The device sums each slot's squared gradient norms over
+ * tensors with equal ids and clips each group to its bound, so one table expresses flat clipping (one
+ * group, bound C), per-layer clipping (a {@link ClipPolicy}'s groups and thresholds) and the
+ * non-private baseline (bounds +infinity: factor 1).
+ */
+final class ClipTable {
+    private ClipTable() {}
+
+    /** Smallest bound the native side accepts: below it fp32 rounding of tiny products is not covered by the margin. */
+    static final double MIN_BOUND = 1e-30;
+
+    /**
+     * @param policy the clip policy over all parameter tensors (Network.parameters() order)
+     * @param trainable indices of the trainable (not frozen) parameter tensors, ascending
+     */
+    static float[] of(ClipPolicy policy, int[] trainable) {
+        int t = trainable.length;
+        float[] table = new float[2 * t];
+        for (int i = 0; i < t; i++) {
+            double bound = policy.thresholdOf(trainable[i]);
+            if (bound < MIN_BOUND) {
+                throw new IllegalArgumentException("clip bound " + bound + " is below " + MIN_BOUND + ", which the IPU's rounding margin does not cover");
+            }
+            table[i] = bound >= Float.MAX_VALUE ? Float.MAX_VALUE : roundDown(bound);
+            table[t + i] = policy.groupOf(trainable[i]);
+        }
+        return table;
+    }
+
+    /** Every bound +infinity: each slot's factor is 1 (the non-private baseline, and per-sample norms). */
+    static float[] unclipped(int trainableTensors) {
+        float[] table = new float[2 * trainableTensors];
+        Arrays.fill(table, 0, trainableTensors, Float.POSITIVE_INFINITY);
+        return table;
+    }
+
+    /** The largest float not above {@code bound}: a bound rounded up to float could exceed the sensitivity. */
+    static float roundDown(double bound) {
+        float f = (float) bound;
+        return f > bound ? Math.nextDown(f) : f;
+    }
+}

@@ -1,0 +1,8 @@
+// COMPILE-CHECK STAND-IN (declarations only, not an implementation); see native/test/standin/README.md.
+#pragma once
+#include <poplar/Graph.hpp>
+
+namespace popops {
+/** Adds this library's vertices (codelets) to the graph. */
+void addCodelets(poplar::Graph &graph);
+} // namespace popops
