@@ -100,7 +100,7 @@ EOF
         exit 0
       fi
       # The arch of the GPU only matters for CUDA kernels, and DJL's JNI has none; fixing it skips detection.
-      TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" BUILD_JNI_WORK="$KIT_WORK/jni-build" \
+      TORCH_CXX11_ABI="${cxx11_abi:-1}" TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" BUILD_JNI_WORK="$KIT_WORK/jni-build" \
         bash "$kit/build-jni.sh" --djl "$kit/djl" --jni-header "$kit/djl/jni-header" --java-include "$kit/jni-include" \
         --torch-cmake "$cmake" --torch-lib "$lib" --version "$version" --flavor "$flavor" \
         --cache "$KIT_WORK/djl-cache" --jobs "$KIT_THREADS"

@@ -38,6 +38,12 @@ public final class GpuParity {
 
     private GpuParity() {}
 
+    /**
+     * Runs every comparison and exits 0 (all within tolerance), 1 (some not) or 2 (bad arguments).
+     *
+     * @param args {@code --device gpu|gpu:N|cpu} and optionally {@code --quick} (the small models only)
+     * @throws Exception when the engine cannot start
+     */
     public static void main(String[] args) throws Exception {
         String device = null;
         boolean quick = false;
