@@ -138,7 +138,7 @@ cp "$here"/patches/*.patch "$out/patches/" 2>/dev/null || true
 # Check the patches apply to exactly these sources now, not first on the GPU machine.
 for p in "$out"/patches/*.patch; do
   [[ -f "$p" ]] || continue
-  (cd "$out/djl" && patch -p1 --dry-run --forward --quiet < "$p" >/dev/null) || die "patch $(basename "$p") does not apply to $djl"
+  (cd "$out/djl" && patch -p1 --dry-run --forward --batch --quiet < "$p" >/dev/null) || die "patch $(basename "$p") does not apply to $djl"
 done
 
 step "5/8 Fashion-MNIST subset: $train_n train / $test_n test (IDX, first examples in file order)"
