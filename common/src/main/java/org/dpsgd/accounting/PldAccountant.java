@@ -61,6 +61,17 @@ public final class PldAccountant implements Accountant {
     }
 
     private PldPmf[] composed() {
+        try {
+            return composeAll();
+        } catch (ArithmeticException e) {
+            // Index arithmetic overflows when the privacy loss spans more grid points than a long
+            // holds (σ tiny): refuse, never return a wrong ε.
+            throw new IllegalArgumentException("the PLD accountant cannot represent this ledger on its grid (" + discretisation
+                    + "): the noise multiplier is far too small; use privacy.accountant: rdp", e);
+        }
+    }
+
+    private PldPmf[] composeAll() {
         if (composed == null) {
             PldPmf remove = PldPmf.identity(discretisation);
             PldPmf add = PldPmf.identity(discretisation);

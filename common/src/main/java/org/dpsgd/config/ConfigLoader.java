@@ -18,6 +18,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -62,11 +63,20 @@ public final class ConfigLoader {
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("config file " + file + " does not exist");
+        } catch (CharacterCodingException e) {
+            throw notText(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read config file " + file + ": " + e.getMessage(), e);
         }
+        if (text.indexOf('\0') >= 0) throw notText(file);
         boolean json = file.getFileName().toString().toLowerCase().endsWith(".json");
         return parse(text, file.toString(), json, overrides);
+    }
+
+    /** A binary file (not UTF-8, or holding NUL bytes): the decoder's "Input length = 1" would say nothing useful. */
+    private static IllegalArgumentException notText(Path file) {
+        return new IllegalArgumentException("config file " + file + " is not a YAML/JSON text file (it holds binary data or is not UTF-8); "
+                + "give the path of a .yaml or .json config");
     }
 
     /** Parses YAML (or JSON, which YAML mostly accepts) text; {@code source} names it in errors. */

@@ -26,6 +26,8 @@ public record DataConfig(
 
     public static final List<String> FORMATS = List.of("idx", "cifar10", "cifar100", "imagefolder", "synthetic");
     public static final String DEFAULT_IDX_PATH = "/usr/share/datasets/fashion-mnist";
+    /** The largest square RGB image whose 3·s² values fit one Java array (2^31 - 9 elements). */
+    public static final int MAX_IMAGE_SIZE = 26_754;
 
     public DataConfig {
         if (format == null) throw new IllegalArgumentException("data.format is required; one of " + FORMATS);
@@ -36,6 +38,10 @@ public record DataConfig(
         if (testLimit != null && testLimit < 0) throw new IllegalArgumentException("data.test_limit must be >= 0, got " + testLimit);
         if (imageSize == null) imageSize = 224;
         if (imageSize <= 0) throw new IllegalArgumentException("data.image_size must be > 0, got " + imageSize);
+        if (imageSize > MAX_IMAGE_SIZE) {
+            throw new IllegalArgumentException("data.image_size=" + imageSize + " makes one 3x" + imageSize + "x" + imageSize
+                    + " image more values than a Java array holds; use at most " + MAX_IMAGE_SIZE + " (224 is ImageNet's usual size)");
+        }
         if (augmentation == null) augmentation = AugmentationConfig.NONE;
         if (loaderThreads == null) loaderThreads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
         if (loaderThreads <= 0) throw new IllegalArgumentException("data.loader_threads must be > 0, got " + loaderThreads);

@@ -36,6 +36,11 @@ public final class Datasets {
             case "synthetic" -> synthetic(cfg, split, seed);
             default -> throw new IllegalArgumentException("data.format '" + cfg.format() + "' is not supported");
         };
+        if (limit != null && limit > d.size()) {
+            // Not an error (a config may serve several datasets), but N is what the accountant sees: say which N.
+            log.accept("WARNING: data." + (train ? "train" : "test") + "_limit=" + limit + " is above the " + d.size() + " examples of "
+                    + d.describe() + ": using all " + d.size() + (train ? " (the accountant's dataset size N is " + d.size() + ")" : ""));
+        }
         return limit == null || limit >= d.size() ? d : new SubsetDataset(d, limit);
     }
 
@@ -49,12 +54,25 @@ public final class Datasets {
         return Path.of(System.getProperty("user.home"), ".cache", "dpsgd", "shards");
     }
 
+    /** Parses CxHxW with the product checked before {@link Shape} (whose int size() would overflow). */
+    private static Shape syntheticShape(String text, String spec) {
+        String[] d = text.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+        if (d.length == 3) {
+            try {
+                ExampleSize.elements("synthetic data.path " + spec, Long.parseLong(d[0].trim()), Long.parseLong(d[1].trim()), Long.parseLong(d[2].trim()));
+            } catch (NumberFormatException e) {
+                // Shape.parse names the format below
+            }
+        }
+        return Shape.parse(text);
+    }
+
     /** data.path for synthetic is "CxHxW/classes" (e.g. "3x32x32/10"); sizes come from the limits. */
     static Dataset synthetic(DataConfig cfg, Split split, long seed) {
         String spec = cfg.path() == null ? DEFAULT_SYNTHETIC : cfg.path();
         String[] p = spec.split("/");
         if (p.length != 2) throw new IllegalArgumentException("synthetic data.path must be CxHxW/classes (e.g. 3x32x32/10), got '" + spec + "'");
-        Shape shape = Shape.parse(p[0]);
+        Shape shape = syntheticShape(p[0], spec);
         int classes;
         try {
             classes = Integer.parseInt(p[1].trim());
@@ -64,6 +82,9 @@ public final class Datasets {
         boolean train = split == Split.TRAIN;
         Integer limit = train ? cfg.trainLimit() : cfg.testLimit();
         int size = limit != null ? limit : train ? SYNTHETIC_TRAIN_SIZE : SYNTHETIC_TEST_SIZE;
+        // One float prototype per class is held in memory.
+        ExampleSize.requireHeap("synthetic data.path " + spec + " (" + classes + " class prototypes of " + shape + ")",
+                4.0 * shape.size() * classes, "use a smaller shape or fewer classes");
         return new SyntheticDataset(seed, train ? 0 : 1, size, shape, classes, 1.0);
     }
 }

@@ -43,10 +43,22 @@ public final class ImageFolderDataset {
                 root.toAbsolutePath().normalize().getFileName(), split.name().toLowerCase(Locale.ROOT), imageSize, fingerprint));
         ShardedDataset.Header existing = Files.isRegularFile(shard) ? ShardedDataset.peekHeader(shard) : null;
         if (existing == null || existing.fingerprint() != fingerprint) {
+            requireDecodeMemory(imageSize, threads, files.size());
             log.accept("packing " + files.size() + " images of " + dir + " into " + shard + " (once; later runs memory-map it)");
             pack(files, labels, classes, imageSize, fingerprint, shard, threads);
         }
         return ShardedDataset.open(shard);
+    }
+
+    /**
+     * Decoding holds, per thread, the size² ARGB canvas, its int[] copy and the 3·size² bytes;
+     * a block of {@link #BLOCK} decoded images waits for the writer. Checked before any decoding.
+     */
+    static void requireDecodeMemory(int imageSize, int threads, int images) {
+        double plane = (double) imageSize * imageSize;
+        double bytes = Math.max(1, threads) * 11 * plane + Math.min(BLOCK, images) * 3 * plane;
+        ExampleSize.requireHeap("data.image_size=" + imageSize + " (decoding on " + threads + " threads)", bytes,
+                "use a smaller data.image_size (224 is ImageNet's usual size), fewer data.loader_threads, or a larger heap (-Xmx)");
     }
 
     static List<String> classes(Path trainDir) {

@@ -235,6 +235,7 @@ public final class SafeTensors {
         List<String> reinit = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
+        List<String> nonFinite = new ArrayList<>();
         for (int i = 0; i < ps.size(); i++) {
             ParamSpec p = ps.get(i);
             Tensor t = file.get(p.name());
@@ -252,8 +253,15 @@ public final class SafeTensors {
             if (t.values() == null) {
                 throw new IllegalArgumentException("tensor '" + p.name() + "' has dtype " + t.dtype() + "; only F32, F64, F16 and BF16 can be loaded");
             }
+            String bad = nonFinite(t);
+            if (bad != null) nonFinite.add(bad);
             System.arraycopy(t.values(), 0, params, off[i], p.size());
             loaded.add(p.name());
+        }
+        if (!nonFinite.isEmpty()) {
+            // Refused here, by name: otherwise the first step's NaN loss reads like a learning-rate problem.
+            throw new IllegalArgumentException("the pretrained weights hold NaN or infinite values in " + nonFinite.size() + " tensor(s): "
+                    + preview(nonFinite) + "; the file is corrupt or was saved after training diverged: export the weights again");
         }
         List<String> unexpected = new ArrayList<>();
         java.util.Set<String> known = new java.util.HashSet<>();
@@ -272,6 +280,21 @@ public final class SafeTensors {
                     + preview(unexpected) + " (wrong model? or allow ignoring unexpected tensors, e.g. BatchNorm running statistics)");
         }
         return new LoadReport(List.copyOf(loaded), List.copyOf(reinit), List.copyOf(unexpected));
+    }
+
+    /** "name (k of n values non-finite, first at index i)" when the tensor holds NaN or ±∞ (after conversion to float), else null. */
+    static String nonFinite(Tensor t) {
+        float[] v = t.values();
+        int count = 0;
+        int first = -1;
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                if (count++ == 0) first = i;
+            }
+        }
+        if (count == 0) return null;
+        return "'" + t.name() + "' (" + count + " of " + v.length + " values, first at index " + first + ": " + v[first]
+                + (t.dtype().equals("F64") && !Float.isNaN(v[first]) ? ", or beyond float range" : "") + ")";
     }
 
     private static String preview(List<String> names) {

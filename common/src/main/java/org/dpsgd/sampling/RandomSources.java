@@ -11,11 +11,26 @@ public final class RandomSources {
         return switch (mode) {
             case "secure" -> SecureRandomSource.create();
             case "fast-insecure" -> {
-                warn.accept("WARNING: INSECURE SAMPLING: batches are drawn from a seeded generator (seed " + seed
-                        + "); anyone with the seed knows every batch, so the reported ε does not hold; not for private data");
+                warnInsecure(seed, warn);
                 yield new SeededRandomSource(seed);
             }
             default -> throw new IllegalArgumentException("sampling randomness mode must be 'secure' or 'fast-insecure', got '" + mode + "'");
         };
+    }
+
+    /**
+     * Fast-insecure sampling for the process holding examples [offset, offset + shardSize) of
+     * {@code population}, in which example g joins step t by a function of (seed, t, g) only
+     * ({@link CounterRandomSource}): any split of the set over processes samples the same batches.
+     * Warns as {@link #create} does.
+     */
+    public static RandomSource counterBased(long seed, long population, long offset, int shardSize, Consumer<String> warn) {
+        warnInsecure(seed, warn);
+        return CounterRandomSource.shard(seed, population, offset, shardSize);
+    }
+
+    private static void warnInsecure(long seed, Consumer<String> warn) {
+        warn.accept("WARNING: INSECURE SAMPLING: batches are drawn from a seeded generator (seed " + seed
+                + "); anyone with the seed knows every batch, so the reported ε does not hold; not for private data");
     }
 }

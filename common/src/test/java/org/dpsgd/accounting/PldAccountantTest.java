@@ -157,4 +157,12 @@ class PldAccountantTest {
         assertEquals("pld", new PldAccountant().name());
         assertEquals(List.of("rdp", "pld"), Accountants.names());
     }
+
+    @org.junit.jupiter.api.Test
+    void aSigmaTooSmallForTheGridIsRefusedNotAnOverflow() {
+        PldAccountant a = new PldAccountant();
+        a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.1, 1e-9), 100));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> a.epsilon(1e-5));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("privacy.accountant: rdp"), e.getMessage());
+    }
 }

@@ -119,6 +119,48 @@ class SafeTensorsTest {
         assertTrue(m.getMessage().contains("conv2.bias") && m.getMessage().contains("missing"), m.getMessage());
     }
 
+    /** Non-finite weights are refused at load, naming each tensor, where they are and how many; unloaded tensors do not matter. */
+    @Test void nonFiniteWeightsAreRefusedByTensorName() throws IOException {
+        Network n = net(10);
+        Map<String, SafeTensors.Tensor> clean = SafeTensors.read(writeNet(n));
+        Map<String, SafeTensors.Tensor> t = new java.util.LinkedHashMap<>(clean);
+        float[] w = clean.get("conv2.weight").values().clone();
+        w[7] = Float.NaN;
+        w[9] = Float.NEGATIVE_INFINITY;
+        t.put("conv2.weight", new SafeTensors.Tensor("conv2.weight", "F32", clean.get("conv2.weight").shape(), w));
+        float[] b = clean.get("conv1.bias").values().clone();
+        b[0] = Float.POSITIVE_INFINITY;
+        t.put("conv1.bias", new SafeTensors.Tensor("conv1.bias", "F32", clean.get("conv1.bias").shape(), b));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SafeTensors.load(n, new float[(int) n.parameterCount()], t, SafeTensors.LoadOptions.strict()));
+        assertTrue(e.getMessage().contains("'conv2.weight' (2 of " + w.length + " values, first at index 7: NaN)"), e.getMessage());
+        assertTrue(e.getMessage().contains("'conv1.bias' (1 of"), e.getMessage());
+        assertTrue(e.getMessage().contains("2 tensor(s)"), e.getMessage());
+
+        // A NaN in a tensor that is not loaded (an ignored BatchNorm statistic) is harmless.
+        Map<String, SafeTensors.Tensor> extra = new java.util.LinkedHashMap<>(clean);
+        float[] stat = new float[16];
+        stat[3] = Float.NaN;
+        extra.put("bn1.running_var", new SafeTensors.Tensor("bn1.running_var", "F32", new int[] {16}, stat));
+        SafeTensors.load(n, new float[(int) n.parameterCount()], extra, new SafeTensors.LoadOptions(false, "fc.", true));
+    }
+
+    /** The check runs on the converted floats: an F64 beyond float range and an F16 infinity are caught from the file itself. */
+    @Test void nonFiniteValuesAfterConversionAreCaught() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putDouble(0.5).putDouble(1e300);
+        SafeTensors.Tensor big = SafeTensors.read(handMade("F64", b.array(), 2)).get("x");
+        assertEquals("'x' (1 of 2 values, first at index 1: Infinity, or beyond float range)", SafeTensors.nonFinite(big));
+        SafeTensors.Tensor inf = SafeTensors.read(handMade("F16", hexBytes("007c0000"), 2)).get("x"); // +inf, 0
+        assertTrue(SafeTensors.nonFinite(inf).startsWith("'x' (1 of 2 values, first at index 0: Infinity"));
+        assertEquals(null, SafeTensors.nonFinite(SafeTensors.read(handMade("F16", hexBytes("003e00c0"), 2)).get("x")));
+    }
+
+    private Path writeNet(Network n) {
+        Path f = dir.resolve("net.safetensors");
+        SafeTensors.write(f, n, Initializer.initialize(n, 5));
+        return f;
+    }
+
     private static byte[] hexBytes(String hex) {
         byte[] b = new byte[hex.length() / 2];
         for (int i = 0; i < b.length; i++) b[i] = (byte) Integer.parseInt(hex.substring(2 * i, 2 * i + 2), 16);

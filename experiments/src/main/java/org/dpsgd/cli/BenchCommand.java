@@ -78,6 +78,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "The peer's strategies: torch-nonprivate, opacus, opacus-ghost (default ${DEFAULT-VALUE}).")
     List<String> peerStrategies;
 
+    @Option(names = "--allreduce", description = "Under mpirun (mpirun -np W ./dpsgd bench --allreduce ...): also time a data-parallel "
+            + "step's communication (allreduce of all parameters + control messages) and print it beside the step time as a ratio.")
+    boolean allreduce;
+
     @Option(names = "--peer-python", description = "Interpreter for the peer (default /usr/bin/python3 if present, else python3).")
     String peerPython;
 
@@ -100,6 +104,13 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
         if (block < 0) throw new IllegalArgumentException("--block must be >= 0, got " + block);
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
+        org.dpsgd.distributed.Communicator comm = null;
+        if (allreduce) {
+            String launch = org.dpsgd.distributed.Mpi.launchedBy(System.getenv()).orElseThrow(() -> new IllegalArgumentException(
+                    "--allreduce times MPI collectives between ranks: launch it with mpirun -np W ./dpsgd bench --allreduce ..."));
+            comm = org.dpsgd.distributed.Mpi.open("bench --allreduce under an MPI launch (" + launch + ")");
+            if (peer != null) throw new IllegalArgumentException("--allreduce and --peer do not combine; run them separately");
+        }
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
         DeviceBatch b = randomBatch(net, batch);
         TorchPeer torchPeer = null;
@@ -127,6 +138,15 @@ final class BenchCommand implements Callable<Integer> {
             ourThreadInfo = backend.versions().get("threads");
             header = String.format("model %s, input %s, batch %d, %,d parameters; backend %s on %s %s", model, input, batch,
                     net.parameterCount(), backend.name(), backend.device(), backend.versions());
+        }
+        if (comm != null) {
+            // Every rank has just run the same steps at once (as ranks of a run do); now the communication.
+            double stepMs = results.stream().filter(r -> !r.strategy().equals("nonprivate")).mapToDouble(BenchResult::medianMs).findFirst().orElse(Double.NaN);
+            double commMs = AllreduceBench.medianMs(comm, net.parameterCount(), warmup, steps);
+            boolean leader = comm.rank() == 0;
+            comm.close();
+            if (!leader) return 0;
+            System.err.println(AllreduceBench.line(comm, net.parameterCount(), commMs, stepMs));
         }
         // The peer runs once our backend is closed, so our engine's threads do not compete with it.
         BenchPeer.Outcome peerOutcome = torchPeer == null ? null : new BenchPeer(this, net).run(torchPeer, results);

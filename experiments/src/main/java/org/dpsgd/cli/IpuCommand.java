@@ -3,6 +3,7 @@ package org.dpsgd.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.ipu.IpuPlanReport;
 import org.dpsgd.model.Shape;
 import picocli.CommandLine.Command;
@@ -30,12 +31,41 @@ final class IpuCommand implements Runnable {
         @Option(names = "--classes", description = "Number of classes (default: from data.format).")
         Integer classes;
 
+        @Option(names = "--instances", defaultValue = "1", description = "poprun instances (MPI ranks), each driving backend.settings.replicas "
+                + "replicas (default ${DEFAULT-VALUE}): plans one instance's share of each step.")
+        int instances;
+
         @Option(names = "--stages", description = "Plan a pipeline of this many stages (IPUs) per replica (default: only when one IPU is not enough).")
         Integer stages;
 
         @Override
         public Integer call() {
-            System.out.print(IpuPlanReport.render(ConfigLoader.load(config), input == null ? null : Shape.parse(input), classes, stages));
+            if (instances < 1) throw new IllegalArgumentException("--instances must be >= 1, got " + instances);
+            ExperimentConfig cfg = ConfigLoader.load(config);
+            Shape shape = input == null ? null : Shape.parse(input);
+            if (instances == 1) {
+                System.out.print(IpuPlanReport.render(cfg, shape, classes, stages));
+                return 0;
+            }
+            // Each instance Poisson-samples its shard at the global q, so it expects B/W of each step's examples.
+            int b = cfg.training().batchSize();
+            int share = Math.max(1, (b + instances - 1) / instances);
+            ExperimentConfig perInstance = ConfigLoader.applyOverrides(cfg, java.util.Map.of("training.batch_size", String.valueOf(share)));
+            String plan = IpuPlanReport.render(perInstance, shape, classes, stages);
+            int replicas = Integer.parseInt(cfg.backend().settings().getOrDefault("replicas", "1").trim());
+            // The plan's own parameter count (it knows the data format's input shape and classes).
+            java.util.regex.Matcher pm = java.util.regex.Pattern.compile("parameters\\s+([\\d,]+)").matcher(plan);
+            long params = pm.find() ? Long.parseLong(pm.group(1).replace(",", "")) : 0;
+            StringBuilder sb = new StringBuilder(plan.replaceFirst("\\n", String.format(java.util.Locale.ROOT,
+                    " (one of %d instances; expected batch below is this instance's share of %d)%n", instances, b)));
+            int ipusPerReplica = stages == null ? 1 : stages;
+            sb.append(String.format(java.util.Locale.ROOT, "instances            %d x %d replica(s) x %d IPU(s) = %d IPUs (one MPI rank per instance)%n",
+                    instances, replicas, ipusPerReplica, instances * replicas * ipusPerReplica));
+            sb.append(String.format(java.util.Locale.ROOT, "host allreduce       ~%,d floats (%.1f MB) per logical step across %d instances, after each "
+                    + "instance's cross-replica sum%n", params, params * 4 / 1e6, instances));
+            sb.append(String.format(java.util.Locale.ROOT, "launch               poprun --num-instances %d --num-replicas %d --ipus-per-replica %d "
+                    + "./dpsgd train --config %s --backend ipu%n", instances, instances * replicas, ipusPerReplica, config));
+            System.out.print(sb);
             return 0;
         }
     }

@@ -23,7 +23,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto (default: the config's), djl or ipu.")
     String backend;
 
-    @Option(names = "--device", description = "cpu, gpu, gpu:N (default: the config's).")
+    @Option(names = "--device", description = "cpu, gpu, gpu:N, or gpu:local (under mpirun: the rank's local index) (default: the config's).")
     String device;
 
     @Option(names = "--out", description = "Run folder (default: runs/<name>-<time>).")
@@ -35,22 +35,46 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key, e.g. --set training.epochs=2 (repeatable).")
     List<String> sets = new ArrayList<>();
 
+    @Option(names = "--distributed", paramLabel = "MODE", description = "auto (default: MPI when launched by mpirun/poprun), none, or mpi "
+            + "(data-parallel over MPI: run as mpirun -np W ./dpsgd train ...; rank 0 writes the run folder).")
+    String distributed;
+
+    @Option(names = "--check-every", paramLabel = "K", defaultValue = "100",
+            description = "In a data-parallel run, compare the parameters of every rank every K steps (default 100).")
+    int checkEvery;
+
     @Override
     public Integer call() {
-        TrainingRun.Options opts = new TrainingRun.Options(backend, device, System.out, System.err, Progress.forConsole(System.err), null);
+        TrainingRun.Options opts = new TrainingRun.Options(backend, DistributedTraining.device(device, System.getenv()), System.out, System.err, Progress.forConsole(System.err), null);
+        java.util.Optional<String> mpi = DistributedTraining.reason(distributed, System.getenv());
+        if (mpi.isPresent()) {
+            checkArguments();
+            TrainingRun.Result r = DistributedTraining.run(mpi.get(), checkEvery, opts, this::runOnce);
+            if (r != null) System.out.println(summary(r));
+            return 0;
+        }
+        checkArguments();
+        System.out.println(summary(runOnce(opts)));
+        return 0;
+    }
+
+    private void checkArguments() {
+        if (resume != null && (config != null || !sets.isEmpty())) {
+            throw new IllegalArgumentException("--resume continues a run with the config it started with; drop --config and --set");
+        }
+        if (resume == null && config == null) throw new IllegalArgumentException("give --config FILE (or --resume DIR)");
+        if (checkEvery < 1) throw new IllegalArgumentException("--check-every must be >= 1 step, got " + checkEvery);
+    }
+
+    private TrainingRun.Result runOnce(TrainingRun.Options opts) {
         TrainingRun.Result r;
         if (resume != null) {
-            if (config != null || !sets.isEmpty()) {
-                throw new IllegalArgumentException("--resume continues a run with the config it started with; drop --config and --set");
-            }
             r = TrainingRun.resume(resume, opts);
         } else {
-            if (config == null) throw new IllegalArgumentException("give --config FILE (or --resume DIR)");
             ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
             r = TrainingRun.start(cfg, out != null ? out : defaultOut(cfg), opts);
         }
-        System.out.println(summary(r));
-        return 0;
+        return r;
     }
 
     static Path defaultOut(ExperimentConfig cfg) {

@@ -6,7 +6,9 @@ import java.util.Locale;
 
 /**
  * Geometry shared by the SVG and PNG renderers: plot area, data ranges, "nice" ticks, and the
- * mapping from data to pixels, so both outputs show the same chart.
+ * mapping from data to pixels, so both outputs show the same chart. Ranges follow each axis's
+ * {@link Chart.Axis}: steps and ε start at 0 with integer ticks for steps, accuracy stays within
+ * [0, 1], and a single point gets a range around it rather than a sliver at an edge.
  */
 final class ChartLayout {
     static final int WIDTH = 560;
@@ -23,14 +25,16 @@ final class ChartLayout {
     final double yMax;
     final double[] xTicks;
     final double[] yTicks;
+    private final List<String> categories;
 
     ChartLayout(Chart c) {
         double x0 = Double.POSITIVE_INFINITY, x1 = Double.NEGATIVE_INFINITY, y0 = Double.POSITIVE_INFINITY, y1 = Double.NEGATIVE_INFINITY;
         if (c.isBarChart()) {
-            x0 = 0;
-            x1 = c.bars().size();
-            y0 = 0;
-            for (Chart.Bar b : c.bars()) if (Double.isFinite(b.value())) y1 = Math.max(y1, b.value());
+            for (Chart.Bar b : c.bars()) {
+                if (!Double.isFinite(b.value())) continue;
+                y0 = Math.min(y0, b.value());
+                y1 = Math.max(y1, b.value());
+            }
         } else {
             for (Series s : c.series()) {
                 for (int i = 0; i < s.x().length; i++) {
@@ -42,16 +46,55 @@ final class ChartLayout {
                 }
             }
         }
-        if (!Double.isFinite(x0)) { x0 = 0; x1 = 1; }
-        if (!Double.isFinite(y0) || !Double.isFinite(y1)) { y0 = 0; y1 = 1; }
-        if (x1 <= x0) x1 = x0 + 1;
-        if (y1 <= y0) { y0 -= 0.5; y1 += 0.5; }
-        this.yTicks = ticks(y0, y1);
-        this.yMin = Math.min(y0, yTicks[0]);
-        this.yMax = Math.max(y1, yTicks[yTicks.length - 1]);
-        this.xTicks = c.isBarChart() ? new double[0] : ticks(x0, x1);
-        this.xMin = c.isBarChart() ? x0 : Math.min(x0, xTicks[0]);
-        this.xMax = c.isBarChart() ? x1 : Math.max(x1, xTicks[xTicks.length - 1]);
+        double[] y = range(c.yAxis(), y0, y1);
+        this.yTicks = ticks(y[0], y[1], c.yAxis());
+        this.yMin = Math.min(y[0], yTicks[0]);
+        this.yMax = Math.max(y[1], yTicks[yTicks.length - 1]);
+        int k = c.isBarChart() ? c.bars().size() : c.xCategories().size();
+        if (c.isBarChart() || c.xAxis() == Chart.Axis.CATEGORY) {
+            this.categories = c.isBarChart() ? c.bars().stream().map(Chart.Bar::label).toList() : c.xCategories();
+            this.xMin = -0.5;
+            this.xMax = Math.max(1, k) - 0.5;
+            this.xTicks = new double[k];
+            for (int i = 0; i < k; i++) xTicks[i] = i;
+        } else {
+            this.categories = List.of();
+            double[] x = range(c.xAxis(), x0, x1);
+            this.xTicks = ticks(x[0], x[1], c.xAxis());
+            this.xMin = Math.min(x[0], xTicks[0]);
+            this.xMax = Math.max(x[1], xTicks[xTicks.length - 1]);
+        }
+    }
+
+    /** The [lo, hi] an axis of this kind shows for data in [lo, hi] (infinite bounds: no data). */
+    static double[] range(Chart.Axis axis, double lo, double hi) {
+        if (!Double.isFinite(lo) || !Double.isFinite(hi)) {
+            lo = 0;
+            hi = 1;
+        }
+        switch (axis) {
+            case COUNT, FROM_ZERO -> {
+                lo = Math.min(0, lo);
+                if (hi <= lo) hi = lo + 1;
+            }
+            case FRACTION -> {
+                if (hi - lo < 0.1) { // one point, or a flat curve: a window of 0.1 around it
+                    double mid = (lo + hi) / 2;
+                    lo = mid - 0.05;
+                    hi = mid + 0.05;
+                }
+                if (lo < 0) { hi = Math.min(1, hi - lo); lo = 0; }
+                if (hi > 1) { lo = Math.max(0, lo - (hi - 1)); hi = 1; }
+            }
+            default -> {
+                if (hi <= lo) {
+                    double pad = lo == 0 ? 0.5 : Math.abs(lo) * 0.1;
+                    lo -= pad;
+                    hi += pad;
+                }
+            }
+        }
+        return new double[] {lo, hi};
     }
 
     double px(double x) {
@@ -62,14 +105,34 @@ final class ChartLayout {
         return HEIGHT - BOTTOM - (y - yMin) / (yMax - yMin) * (HEIGHT - TOP - BOTTOM);
     }
 
-    /** About five round ticks (1, 2 or 5 times a power of ten) covering [lo, hi]. */
+    /** The label of x tick {@code i}: a category's name, or the formatted value. */
+    String xTickLabel(int i) {
+        return categories.isEmpty() ? format(xTicks[i]) : categories.get(i);
+    }
+
     static double[] ticks(double lo, double hi) {
+        return ticks(lo, hi, Chart.Axis.VALUE);
+    }
+
+    /**
+     * About five round ticks (1, 2 or 5 times a power of ten) covering [lo, hi]; whole numbers for
+     * counts, and never outside [0, 1] for fractions.
+     */
+    static double[] ticks(double lo, double hi, Chart.Axis axis) {
         double raw = (hi - lo) / 5;
         double mag = Math.pow(10, Math.floor(Math.log10(raw)));
         double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+        if (axis == Chart.Axis.COUNT) step = Math.max(1, Math.rint(step));
         double start = Math.floor(lo / step) * step;
         List<Double> t = new ArrayList<>();
-        for (double v = start; v <= hi + step * 0.999; v += step) t.add(Math.abs(v) < step * 1e-9 ? 0 : v);
+        for (int i = 0; ; i++) {
+            double v = start + i * step;
+            if (v > hi + step * 0.999) break;
+            v = Math.abs(v) < step * 1e-9 ? 0 : Double.parseDouble(String.format(Locale.ROOT, "%.12g", v)); // no 0.30000000000000004
+            if (axis == Chart.Axis.FRACTION && (v < 0 || v > 1)) continue;
+            t.add(v);
+        }
+        if (t.isEmpty()) t.add(lo);
         return t.stream().mapToDouble(Double::doubleValue).toArray();
     }
 

@@ -1,48 +1,40 @@
 package org.dpsgd.report;
 
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 
-/** Minimal RFC 4180 CSV: quoted fields with doubled quotes; one record per line (no embedded newlines). */
+/**
+ * sweep.csv through Apache Commons CSV (RFC 4180: quoted fields, doubled quotes, embedded line
+ * breaks); this class only fixes the format in one place and turns its IOExceptions into messages
+ * that name the file.
+ */
 public final class Csv {
+    private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator("\n").setIgnoreEmptyLines(true).build();
+
     private Csv() {}
 
-    public static List<String> parse(String line) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
-                    cur.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    cur.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                out.add(cur.toString());
-                cur.setLength(0);
-            } else {
-                cur.append(c);
-            }
-        }
-        out.add(cur.toString());
-        return out;
+    /** One record, without its line break, for appending to a file row by row. */
+    public static String line(List<String> cells) {
+        return FORMAT.format(cells.stream().map(c -> c == null ? "" : c).toArray());
     }
 
-    public static String line(List<String> cells) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < cells.size(); i++) {
-            if (i > 0) sb.append(',');
-            String c = cells.get(i) == null ? "" : cells.get(i).replace('\n', ' ');
-            if (c.contains(",") || c.contains("\"")) sb.append('"').append(c.replace("\"", "\"\"")).append('"');
-            else sb.append(c);
+    /** Every record of {@code file}, the header first. */
+    public static List<List<String>> read(Path file) {
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8); CSVParser p = FORMAT.parse(in)) {
+            List<List<String>> out = new ArrayList<>();
+            for (CSVRecord r : p) out.add(r.toList());
+            return out;
+        } catch (IOException | UncheckedIOException e) {
+            throw new IllegalArgumentException("cannot read " + file + " as CSV: " + e.getMessage(), e);
         }
-        return sb.toString();
     }
 }

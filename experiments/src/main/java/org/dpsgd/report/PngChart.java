@@ -51,11 +51,12 @@ final class PngChart {
                 g.setColor(Color.DARK_GRAY);
                 text(g, ChartLayout.format(t), x0 - 6, l.py(t) + 4, 1);
             }
-            for (double t : l.xTicks) {
+            for (int i = 0; i < l.xTicks.length && !c.isBarChart(); i++) {
+                double t = l.xTicks[i];
                 g.setColor(new Color(0xf0f0f0));
                 line(g, l.px(t), y0, l.px(t), y1);
                 g.setColor(Color.DARK_GRAY);
-                text(g, ChartLayout.format(t), l.px(t), y1 + 16, 0.5);
+                text(g, l.xTickLabel(i), l.px(t), y1 + 16, 0.5);
             }
             g.setColor(new Color(0x333333));
             line(g, x0, y1, x1, y1);
@@ -92,6 +93,13 @@ final class PngChart {
                         started = true;
                     }
                     g.draw(p);
+                    if (s.markers()) { // short series: every point visible, a single one included
+                        double r = s.finitePoints() == 1 ? 3.5 : 2.5;
+                        for (int k = 0; k < s.x().length; k++) {
+                            if (!Double.isFinite(s.x()[k]) || !Double.isFinite(s.y()[k])) continue;
+                            g.fill(new java.awt.geom.Ellipse2D.Double(l.px(s.x()[k]) - r, l.py(s.y()[k]) - r, 2 * r, 2 * r));
+                        }
+                    }
                     double ly = y0 + 8 + 16 * i;
                     line(g, x1 + 10, ly, x1 + 26, ly);
                     g.setColor(Color.DARK_GRAY);

@@ -3,17 +3,18 @@ package org.dpsgd.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.dpsgd.run.Json;
 import org.dpsgd.run.MetricsLog;
 import org.dpsgd.run.RunDirectory;
+import org.dpsgd.run.RunLock;
 
 /** Reads run folders (run.json + metrics.jsonl) and sweep CSV files into {@link RunSummary}s. */
 public final class RunLoader {
@@ -31,6 +32,9 @@ public final class RunLoader {
         throw new IllegalArgumentException(source + " does not exist or is not a run folder or .csv file");
     }
 
+    /** run.json statuses of a run whose process was alive when it last wrote them. */
+    private static final List<String> LIVE_STATUSES = List.of("running", "starting");
+
     public static RunSummary fromRunDir(Path dir) {
         JsonNode info;
         try {
@@ -44,16 +48,59 @@ public final class RunLoader {
                 + " × " + layout.path("replicas").asInt();
         Map<String, String> config = new TreeMap<>();
         flatten("", info.path("config"), config);
+        List<JsonNode> records = MetricsLog.read(dir.resolve(RunDirectory.METRICS));
+        String status = info.path("status").asText("");
+        // A live status with nobody holding the folder's lock: the process died without a word (kill -9, power loss).
+        if (LIVE_STATUSES.contains(status) && !RunLock.isHeld(dir)) status = "interrupted";
+        double epsilon = num(fin, "epsilon");
+        long steps = fin.path("step").asLong(0);
+        double testAccuracy = num(fin, "test_accuracy");
+        if (fin.isMissingNode()) { // not finished: what its metrics say so far
+            JsonNode lastTrain = last(records, "train");
+            JsonNode lastEval = last(records, "eval");
+            if (lastTrain != null) {
+                steps = lastTrain.path("step").asLong(0);
+                epsilon = num(lastTrain, "epsilon");
+            }
+            if (lastEval != null) {
+                if (lastEval.path("step").asLong(0) >= steps) {
+                    steps = lastEval.path("step").asLong(0);
+                    if (Double.isFinite(num(lastEval, "epsilon"))) epsilon = num(lastEval, "epsilon");
+                }
+                testAccuracy = num(lastEval, "test_accuracy");
+            }
+        }
+        boolean raw = "raw".equals(info.path("diagnostics").asText(""))
+                || records.stream().anyMatch(n -> "raw".equals(n.path("diagnostics").asText("")));
         return new RunSummary(dir.getFileName().toString(), dir.toString(), info.path("backend").asText(""), info.path("device").asText(""),
                 info.path("model").asText(config.getOrDefault("model.name", "")), plan,
-                num(fin, "epsilon"), num(info, "delta"), num(fin, "test_accuracy"), num(fin, "examples_per_s"), num(fin, "seconds"),
-                fin.path("step").asLong(0), info.path("status").asText(""), info.path("epsilon_holds").asBoolean(true), config, curves(dir.resolve(RunDirectory.METRICS)));
+                epsilon, num(info, "delta"), testAccuracy, throughput(fin), num(fin, "seconds"),
+                steps, status, info.path("epsilon_holds").asBoolean(true), config, curves(records), Map.of(), raw);
+    }
+
+    /**
+     * Measured examples/s (raw diagnostics), else the expected one (steps/s × the expected batch
+     * q·N, which reveals nothing about the training data), which the default policy writes.
+     */
+    private static double throughput(JsonNode fin) {
+        double measured = num(fin, "examples_per_s");
+        return Double.isFinite(measured) ? measured : num(fin, "expected_examples_per_s");
+    }
+
+    private static JsonNode last(List<JsonNode> records, String kind) {
+        for (int i = records.size() - 1; i >= 0; i--) if (records.get(i).path("kind").asText("train").equals(kind)) return records.get(i);
+        return null;
     }
 
     static RunSummary.Curves curves(Path metrics) {
+        return curves(MetricsLog.read(metrics));
+    }
+
+    /** Train and eval records; a field a record lacks (e.g. loss under a diagnostics policy that keeps it private) becomes NaN. */
+    static RunSummary.Curves curves(List<JsonNode> records) {
         List<double[]> train = new ArrayList<>();
         List<double[]> eval = new ArrayList<>();
-        for (JsonNode n : MetricsLog.read(metrics)) {
+        for (JsonNode n : records) {
             String kind = n.path("kind").asText("train");
             if (kind.equals("eval")) {
                 eval.add(new double[] {num(n, "step"), num(n, "test_accuracy"), num(n, "test_loss"), num(n, "epsilon")});
@@ -67,32 +114,49 @@ public final class RunLoader {
 
     /** sweep.csv: a run_dir column (relative to the CSV's folder) links each row to its run folder. */
     public static List<RunSummary> fromCsv(Path csv) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + csv + ": " + e.getMessage(), e);
+        List<List<String>> records = Csv.read(csv);
+        if (records.isEmpty()) throw new IllegalArgumentException(csv + " is empty");
+        List<String> header = records.get(0);
+        // sweep.csv lists the swept keys first, then the result columns from "status" on.
+        int statusAt = header.indexOf("status");
+        List<String> sweptKeys = new ArrayList<>(header.subList(0, statusAt < 0 ? 0 : statusAt));
+        // A --set with one value is a fixed override, listed too: name runs by the keys that vary (all, if none does).
+        List<String> varying = new ArrayList<>();
+        for (int k = 0; k < sweptKeys.size(); k++) {
+            java.util.Set<String> values = new java.util.HashSet<>();
+            for (List<String> cells : records.subList(1, records.size())) values.add(k < cells.size() ? cells.get(k) : "");
+            if (values.size() > 1) varying.add(sweptKeys.get(k));
         }
-        if (lines.isEmpty()) throw new IllegalArgumentException(csv + " is empty");
-        List<String> header = Csv.parse(lines.get(0));
+        if (!varying.isEmpty()) sweptKeys = varying;
         List<RunSummary> out = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) continue;
-            List<String> cells = Csv.parse(lines.get(i));
+        for (int i = 1; i < records.size(); i++) {
+            List<String> cells = records.get(i);
             Map<String, String> row = new TreeMap<>();
             for (int k = 0; k < header.size() && k < cells.size(); k++) row.put(header.get(k), cells.get(k));
             String runDir = row.get("run_dir");
             Path dir = runDir == null || runDir.isEmpty() ? null : csv.toAbsolutePath().getParent().resolve(runDir);
+            Map<String, String> swept = new LinkedHashMap<>();
+            for (String k : sweptKeys) swept.put(k, row.getOrDefault(k, ""));
+            String label = sweptLabel(swept);
             if (dir != null && Files.isRegularFile(dir.resolve(RunDirectory.RUN_JSON))) {
-                out.add(fromRunDir(dir));
+                RunSummary r = fromRunDir(dir);
+                out.add(swept.isEmpty() ? r : r.inSweep(label, swept));
             } else {
-                out.add(new RunSummary(runDir != null ? runDir : csv.getFileName() + ":" + (i + 1), csv.toString(), row.getOrDefault("backend", ""),
-                        row.getOrDefault("device", ""), row.getOrDefault("model", ""), row.getOrDefault("batch_plan", ""),
+                out.add(new RunSummary(!swept.isEmpty() ? label : runDir != null ? runDir : csv.getFileName() + ":" + (i + 1), csv.toString(),
+                        row.getOrDefault("backend", ""), row.getOrDefault("device", ""), row.getOrDefault("model", ""), row.getOrDefault("batch_plan", ""),
                         parse(row.get("epsilon")), parse(row.get("delta")), parse(row.get("test_accuracy")), parse(row.get("examples_per_s")),
-                        parse(row.get("seconds")), (long) orZero(parse(row.get("steps"))), row.getOrDefault("status", ""), true, row, RunSummary.Curves.EMPTY));
+                        parse(row.get("seconds")), (long) orZero(parse(row.get("steps"))), row.getOrDefault("status", ""), true, row,
+                        RunSummary.Curves.EMPTY, swept, false));
             }
         }
         return out;
+    }
+
+    /** "micro_batch_size=4" (keys shortened to their last part unless two swept keys share it). */
+    static String sweptLabel(Map<String, String> swept) {
+        List<String> parts = new ArrayList<>();
+        for (Map.Entry<String, String> e : swept.entrySet()) parts.add(SweepCharts.shortKey(e.getKey(), swept.keySet()) + "=" + e.getValue());
+        return String.join(", ", parts);
     }
 
     static void flatten(String prefix, JsonNode node, Map<String, String> out) {

@@ -1,11 +1,15 @@
 package org.dpsgd.report;
 
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One run as the report sees it (epsilonHolds is false when run.json says the ε is not a guarantee:
  * insecure noise, shuffle sampling): the headline numbers, its flattened config (for lining runs up
  * and diffing), and its metric curves. Values a source does not have are NaN / "".
+ *
+ * @param swept the sweep's keys and this run's values (empty when the run is not from a sweep.csv)
+ * @param rawDiagnostics true when training-set metrics were released raw (not covered by ε)
  */
 public record RunSummary(
         String label,
@@ -23,19 +27,36 @@ public record RunSummary(
         String status,
         boolean epsilonHolds,
         Map<String, String> config,
-        Curves curves) {
+        Curves curves,
+        Map<String, String> swept,
+        boolean rawDiagnostics) {
 
-    /** Metric curves from metrics.jsonl. */
+    public RunSummary {
+        swept = swept == null ? Map.of() : Map.copyOf(swept);
+    }
+
+    /** Metric curves from metrics.jsonl; a field a record lacks is NaN. */
     public record Curves(double[] step, double[] loss, double[] accuracy, double[] epsilon,
                         double[] evalStep, double[] testAccuracy, double[] testLoss, double[] evalEpsilon) {
         public static final Curves EMPTY = new Curves(new double[0], new double[0], new double[0], new double[0],
                 new double[0], new double[0], new double[0], new double[0]);
     }
 
+    /** The same run, named by a sweep's values. */
+    public RunSummary inSweep(String newLabel, Map<String, String> sweptValues) {
+        return new RunSummary(newLabel, source, backend, device, model, batchPlan, epsilon, delta, testAccuracy, examplesPerSecond, seconds,
+                steps, status, epsilonHolds, config, curves, sweptValues, rawDiagnostics);
+    }
+
     /** The config without the keys a command line may change (backend, device): runs equal here are "the same experiment". */
     public Map<String, String> experimentKey() {
-        Map<String, String> k = new java.util.TreeMap<>(config);
+        Map<String, String> k = new TreeMap<>(config);
         k.keySet().removeIf(key -> key.startsWith("backend."));
         return k;
+    }
+
+    /** "djl cpu", "ipu ipu x16": where the run ran. */
+    public String hardware() {
+        return ((backend.isEmpty() ? "?" : backend) + (device.isEmpty() ? "" : " " + device)).trim();
     }
 }

@@ -20,10 +20,10 @@ final class SvgChart {
             sb.append(line(x0, y, x1, y, "#e5e5e5"));
             sb.append(text(x0 - 6, y + 4, ChartLayout.format(t), "end", "tick"));
         }
-        for (double t : l.xTicks) {
-            double x = l.px(t);
+        for (int i = 0; i < l.xTicks.length && !c.isBarChart(); i++) {
+            double x = l.px(l.xTicks[i]);
             sb.append(line(x, y0, x, y1, "#f0f0f0"));
-            sb.append(text(x, y1 + 16, ChartLayout.format(t), "middle", "tick"));
+            sb.append(text(x, y1 + 16, l.xTickLabel(i), "middle", "tick"));
         }
         sb.append(line(x0, y1, x1, y1, "#333")).append(line(x0, y0, x0, y1, "#333"));
         sb.append(text((x0 + x1) / 2, ChartLayout.HEIGHT - 8, c.xLabel(), "middle", "label"));
@@ -49,12 +49,17 @@ final class SvgChart {
                     pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", l.px(s.x()[k]), l.py(s.y()[k])));
                     n++;
                 }
-                if (n == 1) {
-                    String[] p = pts.toString().trim().split(",");
-                    sb.append(String.format(Locale.ROOT, "<circle cx=\"%s\" cy=\"%s\" r=\"3\" fill=\"%s\"/>", p[0], p[1], ChartLayout.color(i)));
-                } else if (n > 1) {
+                if (n > 1) {
                     sb.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" points=\"%s\"/>",
                             ChartLayout.color(i), pts.toString().trim()));
+                }
+                if (s.markers()) { // short series: every point visible, a single one included
+                    double r = n == 1 ? 3.5 : 2.5;
+                    for (String p : pts.toString().trim().split(" ")) {
+                        if (p.isEmpty()) continue;
+                        String[] xy = p.split(",");
+                        sb.append(String.format(Locale.ROOT, "<circle cx=\"%s\" cy=\"%s\" r=\"%.1f\" fill=\"%s\"/>", xy[0], xy[1], r, ChartLayout.color(i)));
+                    }
                 }
                 double ly = y0 + 8 + 16 * i;
                 sb.append(line(x1 + 10, ly, x1 + 26, ly, ChartLayout.color(i)));

@@ -14,10 +14,12 @@ import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
 import org.dpsgd.data.Split;
+import org.dpsgd.distributed.DataParallel;
 import org.dpsgd.model.Network;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
@@ -37,23 +39,29 @@ public final class TrainingRun {
      *                       evaluation, as if the process had been killed (null = run to the end)
      * @param faults test hook: told of every named point of a step ({@link StepPhase} names,
      *               "after-metrics", "mid-checkpoint"); throwing from it simulates a crash there
+     * @param parallel this process's rank in a data-parallel run (rank 0 runs this class, the others
+     *                 {@link FollowerRun}); null = a single process
      */
     public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps,
-                          Consumer<String> faults) {
+                          Consumer<String> faults, DataParallel parallel) {
         public Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
-            this(backend, device, out, err, progress, stopAfterSteps, null);
+            this(backend, device, out, err, progress, stopAfterSteps, null, null);
         }
 
         public static Options quiet(PrintStream err) {
-            return new Options(null, null, err, err, new Progress(err, false), null, null);
+            return new Options(null, null, err, err, new Progress(err, false), null, null, null);
         }
 
         public Options withStopAfter(long steps) {
-            return new Options(backend, device, out, err, progress, steps, faults);
+            return new Options(backend, device, out, err, progress, steps, faults, parallel);
         }
 
         public Options withFaults(Consumer<String> f) {
-            return new Options(backend, device, out, err, progress, stopAfterSteps, f);
+            return new Options(backend, device, out, err, progress, stopAfterSteps, f, parallel);
+        }
+
+        public Options withParallel(DataParallel p) {
+            return new Options(backend, device, out, err, progress, stopAfterSteps, faults, p);
         }
 
         void at(String point) {
@@ -63,8 +71,7 @@ public final class TrainingRun {
 
     /** The write-ahead privacy ledger in a run folder. */
     public static final String LEDGER = "privacy-ledger.jsonl";
-    /** Above this ε a run's guarantee is meaningless; such a run is flagged loudly. */
-    public static final double MEANINGLESS_EPSILON = 100;
+
 
     /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
     public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
@@ -151,9 +158,14 @@ public final class TrainingRun {
         long wallStart = System.nanoTime();
         Progress progress = opts.progress();
         // Data first: a missing dataset fails in a second, before a backend engine loads.
-        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
+        Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
         Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
-        long planned = config.training().totalSteps(train.size());
+        long planned = config.training().totalSteps(full.size());
+        DataParallel parallel = opts.parallel();
+        if (parallel != null) parallel.validate(config);
+        Dataset train = parallel == null ? full : parallel.shard(full);
+        Double sigma = parallel == null ? sigmaFromRun : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
+        var perProcess = ParallelSetup.customizer(parallel, config, train, full.size(), progress::line);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
             throw new IllegalStateException(dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
@@ -161,9 +173,10 @@ public final class TrainingRun {
         }
         LedgerJournal.Contents charged = LedgerJournal.read(ledgerFile);
         try (LedgerJournal journal = config.privacy().enabled() ? LedgerJournal.open(ledgerFile) : null;
-             PrivateTraining session = PrivateTraining.open(config, train, sigmaFromRun, progress::line, b -> {
+             PrivateTraining session = PrivateTraining.open(config, train, sigma, progress::line, b -> {
                  if (journal != null) b.ledgerSink(journal);
                  b.phaseListener(ph -> opts.at(ph.name()));
+                 perProcess.accept(b);
              })) {
             if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
             Backend backend = session.backend();
@@ -172,11 +185,13 @@ public final class TrainingRun {
             DpSgdTrainer trainer = session.trainer();
             double priorSeconds = 0;
             long priorExamples = 0;
+            byte[] resumedFrom = new byte[0];
             if (resuming) {
                 var latest = dir.checkpoints().latest();
                 if (latest.isPresent()) {
                     Checkpoints.Loaded loaded = Checkpoints.load(latest.get());
                     CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.get().toString());
+                    resumedFrom = loaded.payload();
                     trainer.restore(payload.trainer(), charged.events());
                     priorSeconds = payload.trainSeconds();
                     priorExamples = payload.examples();
@@ -189,7 +204,12 @@ public final class TrainingRun {
                         + " (step " + trainer.stepsDone() + " of " + planned + ")"
                         + (repeated > 0 ? "; the " + repeated + " noisy steps run after it stay charged (ε " + fmt(trainer.epsilon()) + " so far)" : ""));
             }
-            describe(backend, net, layout, train, test, trainer, planned, resuming);
+            describe(backend, net, layout, full, test, trainer, planned, resuming);
+            if (parallel != null) {
+                RankLaunch.exchange(parallel.communicator(), new RankLaunch(ConfigLoader.toYaml(config), trainer.noiseMultiplier(), resumedFrom));
+                info.put("distributed", Map.of("ranks", parallel.size(), "transport", parallel.communicator().describe(),
+                        "parameter_check_every", parallel.checkEvery()));
+            }
             dir.writeRunInfo(info);
             return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
         } catch (RuntimeException e) {
@@ -233,14 +253,12 @@ public final class TrainingRun {
         info.put("diagnostics_note", config.privacy().rawDiagnostics()
                 ? "raw: training-batch loss, accuracy, batch size, clipped fraction and examples/s are written and are NOT covered by ε"
                 : "none: nothing computed from the training data is written except through the DP mechanism (parameters, test-set metrics)");
-        if (trainer.isPrivate() && config.privacy().noiseMultiplier() != null) {
-            double planEps = org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned,
-                    config.privacy().delta(), config.privacy().accountant());
-            if (planEps > MEANINGLESS_EPSILON) {
-                info.put("epsilon_meaningless", true);
-                opts.progress().line(String.format(java.util.Locale.ROOT, "WARNING: this run will spend ε = %.3g (σ = %s): above %.0f a DP guarantee "
-                        + "is meaningless; raise privacy.noise_multiplier or set privacy.target_epsilon", planEps, trainer.noiseMultiplier(), MEANINGLESS_EPSILON));
-            }
+        if (trainer.isPrivate()) {
+            // The trainer already printed ConfigWarnings' loud line; run.json says it too. RDP, as
+            // there: PLD cannot represent the tiny-σ runs this flags.
+            double planEps = config.privacy().targetEpsilon() != null ? config.privacy().targetEpsilon()
+                    : org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned, config.privacy().delta(), "rdp");
+            if (ConfigWarnings.meaninglessEpsilon(planEps)) info.put("epsilon_meaningless", true);
         }
         info.put("sampling_rate", trainer.samplingRate());
         info.put("planned_steps", planned);
@@ -279,8 +297,14 @@ public final class TrainingRun {
         Evaluation lastEval = null;
         long lastEvalStep = -1;
         Progress progress = opts.progress();
-        while (trainer.canStep()) {
+        DataParallel parallel = opts.parallel();
+        while (parallel == null ? trainer.canStep() : parallel.continueWithLeader(trainer.canStep(), trainer)) {
             StepResult r = trainer.step();
+            if (parallel != null) {
+                // With raw diagnostics on, the whole logical batch's statistics, as one process would log them.
+                if (raw) r = parallel.combine(r);
+                parallel.afterStep(r.step(), trainer);
+            }
             trainSeconds += r.seconds();
             examples += raw ? r.batchSize() : Math.round(expectedBatch);
             w.add(r);
@@ -322,10 +346,12 @@ public final class TrainingRun {
                 dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(), () -> opts.at("mid-checkpoint"));
             }
             if (opts.stopAfterSteps() != null && s >= opts.stopAfterSteps() && !last) {
+                if (parallel != null) parallel.atEnd(trainer);
                 progress.finish();
                 return result(trainer, "interrupted", planned, lastEval, trainSeconds, wallStart, examples);
             }
         }
+        if (parallel != null) parallel.atEnd(trainer);
         progress.finish();
         long s = trainer.stepsDone();
         if (test != null && lastEvalStep != s) lastEval = evaluate(trainer, test, s, trainer.epsilon());

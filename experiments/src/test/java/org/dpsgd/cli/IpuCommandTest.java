@@ -72,6 +72,35 @@ class IpuCommandTest {
     }
 
     @Test
+    void planSplitsEachStepOverPoprunInstances() throws Exception {
+        Path cfg = dir.resolve("r50.yaml");
+        Files.writeString(cfg, """
+                name: nanobatch-r50
+                model: {name: resnet50-gn}
+                data: {format: synthetic, path: 3x224x224/1000}
+                privacy: {clip_norm: 1.0, noise_multiplier: 2.5, delta: 8.0e-7}
+                training: {batch_size: 16384, steps: 10, micro_batch_size: 1, accumulation: 64}
+                backend: {name: ipu, settings: {replicas: '16', precision: fp16}}
+                """);
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            code = Main.run("ipu", "plan", "--config", cfg.toString(), "--instances", "4");
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+        // 16384 / 4 instances = 4096 expected examples per instance per step, in calls of 16 x 64 x 1 = 1024 slots.
+        assertTrue(out.contains("expected batch       4096 -> about 4 device call(s) per step"), out);
+        assertTrue(out.contains("instances            4 x 16 replica(s) x 1 IPU(s) = 64 IPUs"), out);
+        assertTrue(out.contains("~25,557,032 floats (102.2 MB) per logical step across 4 instances"), out);
+        assertTrue(out.contains("poprun --num-instances 4 --num-replicas 64 --ipus-per-replica 1"), out);
+    }
+
+    @Test
     void planRefusesAnUnknownIpuSettingInOneLine() throws Exception {
         Path cfg = dir.resolve("bad.yaml");
         Files.writeString(cfg, """

@@ -102,10 +102,14 @@ class HtmlReportTest {
         assertFalse(diff.contains("model.name"));
     }
 
+    /** Rows written one by one (as sweep appends them) read back cell for cell, commas, quotes and line breaks included. */
     @Test
-    void csvQuotingRoundTrips() {
-        List<String> cells = List.of("a", "b,c", "say \"hi\"", "");
-        assertEquals(cells, Csv.parse(Csv.line(cells)));
+    void csvQuotingRoundTrips() throws IOException {
+        List<List<String>> rows = List.of(List.of("k", "status"), List.of("a", "b,c"), List.of("say \"hi\"", ""), List.of("failed: two\nlines", "x"));
+        Path f = dir.resolve("t.csv");
+        for (List<String> r : rows) Files.writeString(f, Csv.line(r) + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        assertEquals("a,\"b,c\"", Files.readAllLines(f).get(1));
+        assertEquals(rows, Csv.read(f));
     }
 
     @Test

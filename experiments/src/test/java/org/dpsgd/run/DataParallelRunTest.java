@@ -1,0 +1,152 @@
+package org.dpsgd.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
+import org.dpsgd.distributed.Communicator;
+import org.dpsgd.distributed.DataParallel;
+import org.dpsgd.distributed.InProcessGroup;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A W = 2 run with rank 0 in {@link TrainingRun} and rank 1 in {@link FollowerRun}, on two threads
+ * ({@link InProcessGroup}, no MPI needed), against the single-process run of the same config: the same
+ * steps, ε and metrics, parameters equal to float32 summation order, one run folder; a run checkpointed
+ * by one process resumes on two ranks with the ε of an uninterrupted run.
+ */
+class DataParallelRunTest {
+    @TempDir Path dir;
+
+    static final String CONFIG = TrainingRunTest.CONFIG;
+
+    static TrainingRun.Options quiet() {
+        return TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream()));
+    }
+
+    /** Rank 0's result of a W-rank run: {@code leader} runs on rank 0, followers on the others. */
+    static TrainingRun.Result onRanks(int w, java.util.function.Function<TrainingRun.Options, TrainingRun.Result> leader,
+                                      TrainingRun.Options opts) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(w);
+        try {
+            List<Communicator> ranks = new InProcessGroup(w).ranks();
+            Future<TrainingRun.Result> lead = null;
+            List<Future<float[]>> followers = new java.util.ArrayList<>();
+            for (Communicator c : ranks) {
+                DataParallel p = new DataParallel(c, 1);
+                if (p.isLeader()) lead = pool.submit(() -> leader.apply(opts.withParallel(p)));
+                else followers.add(pool.submit(() -> FollowerRun.run(p, opts.withParallel(p))));
+            }
+            TrainingRun.Result r = lead.get(300, TimeUnit.SECONDS);
+            for (Future<float[]> f : followers) {
+                // Every rank ends with rank 0's parameters bit for bit.
+                org.junit.jupiter.api.Assertions.assertArrayEquals(r.parameters(), f.get(300, TimeUnit.SECONDS));
+            }
+            return r;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    static void assertClose(float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-4 * Math.max(1, Math.abs(expected[i])), "parameter " + i);
+        }
+    }
+
+    @Test
+    void twoRanksReproduceTheSingleProcessRunAndOnlyRankZeroWrites() throws Exception {
+        // Raw diagnostics on, so that the metrics hold the realised batch sizes and losses to compare.
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise: fast-insecure}", "noise: fast-insecure, diagnostics: raw}"), "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+
+        assertEquals("finished", two.status());
+        assertEquals(single.steps(), two.steps());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0, "one ledger, W-independent");
+        assertClose(single.parameters(), two.parameters());
+
+        Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("two"));
+        assertEquals(2, ((Map<?, ?>) info.get("distributed")).get("ranks"));
+        assertEquals(256, ((Map<?, ?>) info.get("dataset")).get("train_size"), "the run describes the whole training set, not a shard");
+        assertEquals(info.get("sampling_rate"), RunDirectory.readRunInfo(dir.resolve("single")).get("sampling_rate"));
+
+        // Metrics are of the whole logical batch (summed over ranks): the same realised batch sizes as one process.
+        List<JsonNode> a = MetricsLog.read(dir.resolve("single/metrics.jsonl"));
+        List<JsonNode> b = MetricsLog.read(dir.resolve("two/metrics.jsonl"));
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i).get("kind").asText().equals("train")) {
+                assertEquals(a.get(i).get("batch_size").asLong(), b.get(i).get("batch_size").asLong(), "record " + i);
+                assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 1e-4, "record " + i);
+            }
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("single", "two"), files.map(p -> p.getFileName().toString()).sorted().toList(), "followers write nothing");
+        }
+    }
+
+    @Test
+    void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0")
+                .replace("steps: 12", "steps: 4"), "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        Map<String, Object> a = RunDirectory.readRunInfo(dir.resolve("single"));
+        Map<String, Object> b = RunDirectory.readRunInfo(dir.resolve("two"));
+        // q = 32/256 and T of the whole set; a shard's q = 32/128 would give another σ.
+        assertEquals(a.get("noise_multiplier"), b.get("noise_multiplier"));
+        assertEquals(a.get("calibrated_epsilon"), b.get("calibrated_epsilon"));
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        assertTrue(two.epsilon() <= 2.0);
+    }
+
+    @Test
+    void twoRanksReproduceAReducedResnet18GnRun() throws Exception {
+        String yaml = CONFIG.replace("model: {name: small-cnn}", "model: {name: resnet18-gn, stem: cifar}")
+                .replace("path: 1x8x8/4, train_limit: 256, test_limit: 64", "path: 3x8x8/4, train_limit: 48, test_limit: 8")
+                .replace("batch_size: 32, steps: 12, micro_batch_size: 16, log_every: 2, eval_every: 6, checkpoint_every: 4",
+                        "batch_size: 8, steps: 3, micro_batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0")
+                .replace("lr: 0.5", "lr: 0.1");
+        ExperimentConfig cfg = ConfigLoader.parse(yaml, "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        assertEquals(3, two.steps());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        assertClose(single.parameters(), two.parameters());
+    }
+
+    @Test
+    void aSingleProcessCheckpointResumesOnTwoRanksAsItWouldInOneProcess() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
+        // Two identical runs "killed" after step 10 (newest checkpoint: step 8; the ledger holds 10 steps).
+        TrainingRun.start(cfg, dir.resolve("one"), quiet().withStopAfter(10));
+        TrainingRun.start(cfg, dir.resolve("two"), quiet().withStopAfter(10));
+        TrainingRun.Result one = TrainingRun.resume(dir.resolve("one"), quiet());
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.resume(dir.resolve("two"), o), quiet());
+        assertEquals("finished", two.status());
+        assertEquals(one.steps(), two.steps());
+        // The ledger is rank 0's write-ahead journal: steps 9 and 10 stay charged whatever W resumes them.
+        assertEquals(14, two.stepsCharged());
+        assertEquals(one.epsilon(), two.epsilon(), 0.0);
+        // Steps 9–12 are sampled from the checkpoint's counter position, so even the parameters agree.
+        assertClose(one.parameters(), two.parameters());
+        assertTrue(RunDirectory.readRunInfo(dir.resolve("two")).containsKey("resumed_at"));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of("one", "two"), files.map(p -> p.getFileName().toString()).sorted().toList(), "followers write nothing");
+        }
+    }
+}
