@@ -27,7 +27,9 @@ import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
 import org.dpsgd.run.Json;
+import org.dpsgd.run.Progress;
 import org.dpsgd.run.RunDirectory;
+import org.dpsgd.run.TrainingRun;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.Evaluation;
 import org.dpsgd.train.PrivateTraining;
@@ -74,99 +76,26 @@ final class AuditCommand implements Callable<Integer> {
         // The flags win over the config's audit: section; its constructor checks the result.
         AuditConfig settings = new AuditConfig(canariesOption != null ? canariesOption : a0.canaries(), kindOption != null ? kindOption : a0.kind(),
                 confidenceOption != null ? confidenceOption : a0.confidence(), scoreOption != null ? scoreOption : a0.score());
-        int canaries = settings.canaries();
-        String kind = settings.kind();
-        double confidence = settings.confidence();
-        if (kind.equals("blackbox")) {
-            throw new IllegalArgumentException("--kind blackbox (input canaries) is not implemented yet; use --kind whitebox");
-        }
-        CanaryScore scoring = CanaryScore.parse(settings.score());
-        check(cfg);
-        long t0 = System.nanoTime();
-        Dataset train = Datasets.open(cfg.data(), Split.TRAIN, cfg.seed(), System.err::println);
-        Dataset test = Datasets.hasTest(cfg.data()) ? Datasets.open(cfg.data(), Split.TEST, cfg.seed(), System.err::println) : null;
-        Network net = ModelZoo.build(cfg.model(), train.shape(), train.numClasses());
-        GradientCanaries drawn = GradientCanaries.draw(canaries, TrainableMask.of(net, cfg.model().freeze()), secureRandom());
-        GuessRule rule = GuessRule.defaultFor(canaries);
-        System.err.printf(Locale.ROOT, "dpsgd audit: %s with %d white-box canaries (%d IN, secret), %s score, %.0f%% confidence; ceiling for m = %d: %.2f%n",
-                cfg.name(), canaries, drawn.count(), scoring.key(), 100 * confidence, canaries,
-                PrivacyAudit.ceiling(canaries, rule, cfg.privacy().delta(), confidence));
-        try (PrivateTraining run = PrivateTraining.open(cfg, train, null, System.err::println, b -> b.extraExamples(drawn))) {
-            DpSgdTrainer trainer = run.trainer();
-            long every = Math.max(1, trainer.totalSteps() / 20);
-            double[] scores = WhiteBoxAudit.train(trainer, drawn, cfg.optimizer(), scoring, r -> {
-                if (r.step() % every == 0 || !trainer.canStep()) {
-                    System.err.printf(Locale.ROOT, "step %d/%d  loss %.4f  ε %.3f%n", r.step(), trainer.totalSteps(), r.stats().meanLoss(), r.epsilon());
-                }
-            });
-            double accuracy = Double.NaN;
-            if (test != null) {
-                Evaluation e = trainer.evaluate(test);
-                accuracy = e.model().accuracy();
-            }
-            double seconds = (System.nanoTime() - t0) * 1e-9;
-            double epsilon = trainer.epsilon();
-            double delta = cfg.privacy().delta();
-            AuditResult a = PrivacyAudit.audit(scores, drawn.coins(), rule, delta, confidence);
-            Map<String, Object> summary = AuditFile.summary(kind, epsilon, delta, a, rule, scoring.key(), accuracy);
-            summary.put("epsilon_holds", trainer.epsilonHolds());
-            summary.put("steps", trainer.stepsDone());
-            summary.put("seconds", seconds);
-            Path dir = out != null ? out : defaultOut(cfg);
-            RunDirectory rd = RunDirectory.create(dir);
-            rd.writeRunInfo(runInfo(cfg, run, trainer, summary));
-            AuditFile.write(dir, summary, drawn, scores);
-            System.out.printf(Locale.ROOT, "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %.0f%% confidence)  m = %d  r = %d  v = %d  "
-                            + "test accuracy %s  %.0f s; run folder %s%n", epsilon, delta, a.epsilonLower(), 100 * confidence, a.canaries(),
-                    a.guesses(), a.correct(), Double.isNaN(accuracy) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * accuracy), seconds, dir);
-            if (a.epsilonLower() > epsilon) {
-                System.out.println("AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
-            }
-            if (!trainer.epsilonHolds()) System.out.println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
-            if (json) System.out.println(Json.MAPPER.valueToTree(summary).toString());
-            return a.epsilonLower() > epsilon ? 1 : 0;
-        }
-    }
-
-    private static void check(ExperimentConfig cfg) {
         if (!cfg.privacy().enabled()) throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
-        if (!cfg.privacy().sampling().equals("poisson")) {
-            throw new IllegalArgumentException("the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
-        }
-    }
-
-    /** Canary coins and coordinates come from the JDK's DRBG: nothing written down can reproduce them. */
-    private static SecureRandom secureRandom() {
-        try {
-            return SecureRandom.getInstance("DRBG");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no DRBG SecureRandom; cannot draw secret canary coins", e);
-        }
-    }
-
-    private static Map<String, Object> runInfo(ExperimentConfig cfg, PrivateTraining run, DpSgdTrainer trainer, Map<String, Object> summary) {
-        Map<String, Object> info = new LinkedHashMap<>();
-        info.put("name", cfg.name());
-        info.put("status", "audited");
-        info.put("backend", run.backend().name());
-        info.put("device", run.backend().device());
-        info.put("model", run.network().name());
-        info.put("delta", cfg.privacy().delta());
-        info.put("noise_multiplier", trainer.noiseMultiplier());
-        info.put("sampling_rate", trainer.samplingRate());
-        info.put("epsilon_holds", trainer.epsilonHolds());
-        info.put("config_yaml", ConfigLoader.toYaml(cfg));
-        info.put("config", Json.MAPPER.convertValue(Json.MAPPER.valueToTree(cfg), new TypeReference<Map<String, Object>>() {}));
-        Map<String, Object> fin = new LinkedHashMap<>();
-        fin.put("step", trainer.stepsDone());
-        fin.put("epsilon", summary.get("epsilon"));
-        fin.put("epsilon_lower", summary.get("epsilon_lower"));
-        fin.put("audit_confidence", summary.get("confidence"));
-        fin.put("audit_canaries", summary.get("canaries"));
-        fin.put("test_accuracy", summary.get("test_accuracy"));
-        fin.put("seconds", summary.get("seconds"));
-        info.put("final", fin);
-        return info;
+        ExperimentConfig audited = new ExperimentConfig(cfg.name(), cfg.seed(), cfg.model(), cfg.data(), cfg.privacy(), cfg.training(),
+                cfg.optimizer(), cfg.backend(), settings);
+        Path dir = out != null ? out : defaultOut(cfg);
+        // The same run as `dpsgd train` (ledger, lock, checkpoints, diagnostics policy), carrying the canaries.
+        TrainingRun.Result r = TrainingRun.start(audited, dir,
+                new TrainingRun.Options(null, null, System.out, System.err, Progress.forConsole(System.err), null));
+        Map<String, Object> summary = new LinkedHashMap<>(r.audit());
+        summary.put("epsilon_holds", r.epsilonHolds());
+        summary.put("steps", r.steps());
+        summary.put("seconds", r.trainSeconds());
+        double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
+        System.out.printf(Locale.ROOT, "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %.0f%% confidence)  m = %s  r = %s  v = %s  "
+                        + "test accuracy %s  %.0f s; run folder %s%n", r.epsilon(), r.delta(), lower, 100 * settings.confidence(), summary.get("canaries"),
+                summary.get("guesses"), summary.get("correct"),
+                Double.isNaN(r.testAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()), r.trainSeconds(), dir);
+        if (lower > r.epsilon()) System.out.println("AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
+        if (!r.epsilonHolds()) System.out.println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
+        if (json) System.out.println(Json.MAPPER.valueToTree(summary).toString());
+        return lower > r.epsilon() ? 1 : 0;
     }
 
     private static Path defaultOut(ExperimentConfig cfg) {

@@ -124,4 +124,19 @@ class TrainingRunTest {
         assertTrue(e.getMessage().contains("corrupt") && e.getMessage().contains(ckpt.getFileName().toString()), e.getMessage());
         assertFalse("finished".equals(RunDirectory.readRunInfo(dir.resolve("run")).get("status")));
     }
+
+    @Test
+    void aRunWithAnAuditSectionCarriesTheAuditAndCannotBeResumed() {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG + "audit: {canaries: 40}\n", "test");
+        TrainingRun.Result r = TrainingRun.start(cfg, dir.resolve("audited"), quiet());
+        assertEquals("finished", r.status());
+        double lower = ((Number) r.audit().get("epsilon_lower")).doubleValue();
+        assertTrue(lower <= r.epsilon(), "ε_lower " + lower + " > ε " + r.epsilon());
+        Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("audited")).get("final");
+        assertEquals(lower, ((Number) fin.get("epsilon_lower")).doubleValue());
+        assertTrue(Files.exists(dir.resolve("audited/audit.json")));
+        TrainingRun.start(cfg, dir.resolve("stopped"), quiet().withStopAfter(5));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("stopped"), quiet()));
+        assertTrue(e.getMessage().contains("audited run cannot be resumed"), e.getMessage());
+    }
 }
