@@ -64,6 +64,8 @@ def parse_args(argv):
     p.add_argument("--sigma", type=float, default=1.0, help="noise multiplier")
     p.add_argument("--clip", type=float, default=1.0, help="per-sample clip norm C")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="intra-op threads (inter-op: 1)")
+    p.add_argument("--device", default=os.environ.get("TORCH_PEER_DEVICE", "cpu"),
+                   help="cpu or cuda[:N] (default: $TORCH_PEER_DEVICE, else cpu; dpsgd bench passes its environment on)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON line")
     p.add_argument("--check", action="store_true", help="only check the arguments and the imports; print nothing")
     a = p.parse_args(argv)
@@ -87,6 +89,8 @@ def parse_args(argv):
     if unknown or not names:
         raise PeerError("unknown strategies %s; choose from %s" % (unknown or "(none)", ", ".join(STRATEGIES)))
     a.strategy_list = names
+    if a.device != "cpu" and not (a.device == "cuda" or (a.device.startswith("cuda:") and a.device[5:].isdigit())):
+        raise PeerError("--device must be cpu, cuda or cuda:N, got '%s'" % a.device)
     return a
 
 
@@ -252,7 +256,7 @@ class Subject:
 
     def __init__(self, torch, strategy, base_model, x, y, args):
         import torch.nn.functional as F
-        self.strategy, self.x, self.y, self.times = strategy, x, y, []
+        self.torch, self.strategy, self.x, self.y, self.times = torch, strategy, x, y, []
         self.peak_mb = float("nan")
         model = copy.deepcopy(base_model)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -275,11 +279,16 @@ class Subject:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
 
     def step(self):
+        sync = self.x.is_cuda
+        if sync:  # GPU kernels run asynchronously: time from an idle device to an idle device
+            self.torch.cuda.synchronize()
         t0 = time.perf_counter()
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_fn(self.model(self.x), self.y)
         loss.backward()
         self.optimizer.step()
+        if sync:
+            self.torch.cuda.synchronize()
         return (time.perf_counter() - t0) * 1000.0
 
 
@@ -298,11 +307,15 @@ def run(args):
     import warnings
     warnings.filterwarnings("ignore")  # Opacus warns about secure_mode and the accountant on every run
     torch.manual_seed(0)
+    if args.device != "cpu" and not torch.cuda.is_available():
+        raise PeerError("--device %s but this PyTorch (%s) sees no CUDA device" % (args.device, torch.__version__), 3)
+    device = torch.device(args.device)
     try:
         base = build_model(torch, args.model, args.shape, args.classes, args.stem)
         g = torch.Generator().manual_seed(42)
         x = torch.rand((args.batch,) + args.shape, generator=g) * 2 - 1  # uniform in [-1, 1), as dpsgd bench
         y = torch.randint(0, args.classes, (args.batch,), generator=g)
+        base, x, y = base.to(device), x.to(device), y.to(device)
         with torch.no_grad():
             base(x[:1])
     except RuntimeError as e:
@@ -317,10 +330,13 @@ def run(args):
     for s in args.strategy_list:
         say("warming up " + s)
         reset_peak()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         subject = Subject(torch, s, base, x, y, args)
         for _ in range(max(1, args.warmup)):
             subject.step()
-        subject.peak_mb = peak_mb()
+        # On a GPU the peak is the device's allocated-memory high-water mark, not the host's resident set.
+        subject.peak_mb = torch.cuda.max_memory_allocated(device) / 1048576.0 if device.type == "cuda" else peak_mb()
         subjects.append(subject)
     say("timing %d steps per strategy in blocks of %d" % (args.steps, min(args.block, args.steps)))
     for start in range(0, args.steps, args.block):
@@ -336,7 +352,7 @@ def run(args):
         results.append({"strategy": s.strategy, "median_ms": round(m, 2), "examples_per_s": round(args.batch * 1000.0 / m, 2),
                         "ratio": None if base_ms is None else round(m / base_ms, 2), "peak_mb": round(s.peak_mb, 2)})
     versions = {"torch": torch.__version__, "opacus": None if opacus is None else opacus.__version__,
-                "python": platform.python_version(),
+                "python": platform.python_version(), "device": str(device),
                 "threads": "%d threads, %d inter-op, OMP_WAIT_POLICY=%s" % (
                     torch.get_num_threads(), torch.get_num_interop_threads(), os.environ.get("OMP_WAIT_POLICY", "unset"))}
     return {"model": args.model, "batch": args.batch, "parameters": n_params, "results": results, "versions": versions}

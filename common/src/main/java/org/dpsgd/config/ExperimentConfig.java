@@ -16,7 +16,8 @@ public record ExperimentConfig(
         @JsonProperty("privacy") PrivacyConfig privacy,
         @JsonProperty("training") TrainingConfig training,
         @JsonProperty("optimizer") OptimizerConfig optimizer,
-        @JsonProperty("backend") BackendConfig backend) {
+        @JsonProperty("backend") BackendConfig backend,
+        @JsonProperty("audit") AuditConfig audit) { // optional: null = no audit section
 
     public ExperimentConfig {
         if (name == null || name.isBlank()) name = "experiment";
@@ -30,18 +31,18 @@ public record ExperimentConfig(
     }
 
     public ExperimentConfig withBackend(BackendConfig b) {
-        return new ExperimentConfig(name, seed, model, data, privacy, training, optimizer, b);
+        return new ExperimentConfig(name, seed, model, data, privacy, training, optimizer, b, audit);
     }
 
     public ExperimentConfig withPrivacy(PrivacyConfig p) {
-        return new ExperimentConfig(name, seed, model, data, p, training, optimizer, backend);
+        return new ExperimentConfig(name, seed, model, data, p, training, optimizer, backend, audit);
     }
 
     public ExperimentConfig withTraining(TrainingConfig t) {
-        return new ExperimentConfig(name, seed, model, data, privacy, t, optimizer, backend);
+        return new ExperimentConfig(name, seed, model, data, privacy, t, optimizer, backend, audit);
     }
 
     public ExperimentConfig withData(DataConfig d) {
-        return new ExperimentConfig(name, seed, model, d, privacy, training, optimizer, backend);
+        return new ExperimentConfig(name, seed, model, d, privacy, training, optimizer, backend, audit);
     }
 }

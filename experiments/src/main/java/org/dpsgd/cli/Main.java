@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 BackendsCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                AuditCommand.class,
                 DemoCommand.class,
                 CompareCommand.class,
                 SweepCommand.class,

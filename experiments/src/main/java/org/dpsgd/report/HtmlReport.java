@@ -95,6 +95,16 @@ public final class HtmlReport {
         out.add(Chart.lines("test-loss-vs-epsilon", "Test loss against privacy spent", "ε", Chart.Axis.VALUE, "test loss",
                 Chart.Axis.FROM_ZERO, series(runs, c -> c.evalEpsilon(), c -> c.testLoss())));
         out.add(Chart.lines("epsilon-vs-step", "Privacy spent", "step", step, "ε", Chart.Axis.FROM_ZERO, series(runs, c -> c.step(), c -> c.epsilon())));
+        List<RunSummary> audited = runs.stream().filter(r -> Double.isFinite(r.epsilonLower()) && Double.isFinite(r.epsilon())).toList();
+        if (!audited.isEmpty()) {
+            // The audit's picture: each run's audited lower bound against the ε it reports; an honest run sits below y = x.
+            List<Series> points = new ArrayList<>();
+            for (RunSummary r : audited) points.add(new Series(r.label(), new double[] {r.epsilon()}, new double[] {r.epsilonLower()}));
+            double top = audited.stream().mapToDouble(RunSummary::epsilon).max().orElse(1);
+            points.add(new Series("ε_lower = ε", new double[] {0, top}, new double[] {0, top}));
+            out.add(Chart.lines("audit-epsilon-lower", "Audited lower bound against reported ε", "reported ε", Chart.Axis.FROM_ZERO, "audited ε_lower",
+                    Chart.Axis.FROM_ZERO, points));
+        }
         Map<String, double[]> perBackend = new LinkedHashMap<>();
         for (RunSummary r : runs) {
             if (!Double.isFinite(r.examplesPerSecond())) continue;
@@ -139,12 +149,12 @@ public final class HtmlReport {
 
     private static String runsTable(List<RunSummary> runs) {
         StringBuilder sb = new StringBuilder("<table class=\"runs\"><tr><th class=\"k\">run</th><th class=\"k\">backend</th><th class=\"k\">device</th>"
-                + "<th class=\"k\">model</th><th>batch plan (micro × accum × replicas)</th><th>ε</th><th>δ</th><th>test accuracy</th>"
+                + "<th class=\"k\">model</th><th>batch plan (micro × accum × replicas)</th><th>ε</th><th title=\"one-run audit lower bound (dpsgd audit)\">audited ε_lower</th><th>δ</th><th>test accuracy</th>"
                 + "<th>examples/s</th><th>time (s)</th><th>steps</th><th class=\"k\">status</th></tr>\n");
         for (RunSummary r : runs) {
             sb.append("<tr><td class=\"k\" title=\"").append(Html.attr(r.source())).append("\">").append(Html.text(short_(r.label()))).append("</td>")
                     .append(k(r.backend())).append(k(r.device())).append(k(r.model())).append(td(r.batchPlan()))
-                    .append(td(eps(r))).append(td(fmt(r.delta(), "%.1e"))).append(td(pct(r.testAccuracy())))
+                    .append(td(eps(r))).append(td(fmt(r.epsilonLower(), "%.3f"))).append(td(fmt(r.delta(), "%.1e"))).append(td(pct(r.testAccuracy())))
                     .append(td(fmt(r.examplesPerSecond(), "%.1f"))).append(td(fmt(r.seconds(), "%.1f"))).append(td(Long.toString(r.steps())))
                     .append(k(r.status() + (r.rawDiagnostics() ? " · raw diagnostics (not covered by ε)" : ""))).append("</tr>\n");
         }

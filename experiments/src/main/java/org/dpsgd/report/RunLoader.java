@@ -75,7 +75,7 @@ public final class RunLoader {
         return new RunSummary(dir.getFileName().toString(), dir.toString(), info.path("backend").asText(""), info.path("device").asText(""),
                 info.path("model").asText(config.getOrDefault("model.name", "")), plan,
                 epsilon, num(info, "delta"), testAccuracy, throughput(fin), num(fin, "seconds"),
-                steps, status, info.path("epsilon_holds").asBoolean(true), config, curves(records), Map.of(), raw);
+                steps, status, info.path("epsilon_holds").asBoolean(true), config, curves(records), Map.of(), raw, num(fin, "epsilon_lower"));
     }
 
     /**
@@ -146,7 +146,7 @@ public final class RunLoader {
                         row.getOrDefault("backend", ""), row.getOrDefault("device", ""), row.getOrDefault("model", ""), row.getOrDefault("batch_plan", ""),
                         parse(row.get("epsilon")), parse(row.get("delta")), parse(row.get("test_accuracy")), parse(row.get("examples_per_s")),
                         parse(row.get("seconds")), (long) orZero(parse(row.get("steps"))), row.getOrDefault("status", ""), true, row,
-                        RunSummary.Curves.EMPTY, swept, false));
+                        RunSummary.Curves.EMPTY, swept, false, parse(row.get("epsilon_lower"))));
             }
         }
         return out;

@@ -10,6 +10,7 @@ import java.util.TreeMap;
  *
  * @param swept the sweep's keys and this run's values (empty when the run is not from a sweep.csv)
  * @param rawDiagnostics true when training-set metrics were released raw (not covered by ε)
+ * @param epsilonLower the run's one-run audit lower bound (NaN when it carried no audit)
  */
 public record RunSummary(
         String label,
@@ -29,7 +30,8 @@ public record RunSummary(
         Map<String, String> config,
         Curves curves,
         Map<String, String> swept,
-        boolean rawDiagnostics) {
+        boolean rawDiagnostics,
+        double epsilonLower) {
 
     public RunSummary {
         swept = swept == null ? Map.of() : Map.copyOf(swept);
@@ -45,7 +47,7 @@ public record RunSummary(
     /** The same run, named by a sweep's values. */
     public RunSummary inSweep(String newLabel, Map<String, String> sweptValues) {
         return new RunSummary(newLabel, source, backend, device, model, batchPlan, epsilon, delta, testAccuracy, examplesPerSecond, seconds,
-                steps, status, epsilonHolds, config, curves, sweptValues, rawDiagnostics);
+                steps, status, epsilonHolds, config, curves, sweptValues, rawDiagnostics, epsilonLower);
     }
 
     /** The config without the keys a command line may change (backend, device): runs equal here are "the same experiment". */

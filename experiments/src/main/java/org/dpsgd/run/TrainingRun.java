@@ -76,7 +76,13 @@ public final class TrainingRun {
     /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
     public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
                          double testLoss, double emaTestAccuracy, double trainSeconds, double wallSeconds, double examplesPerSecond,
-                         boolean epsilonHolds, float[] parameters, long stepsCharged) {}
+                         boolean epsilonHolds, float[] parameters, long stepsCharged, Map<String, Object> audit) {
+        /** This result with the run's audit summary (epsilon_lower, canaries, guesses, ...). */
+        public Result withAudit(Map<String, Object> summary) {
+            return new Result(dir, status, steps, plannedSteps, epsilon, delta, testAccuracy, testLoss, emaTestAccuracy, trainSeconds, wallSeconds,
+                    examplesPerSecond, epsilonHolds, parameters, stepsCharged, summary);
+        }
+    }
 
     private final ExperimentConfig config;
     private final RunDirectory dir;
@@ -140,7 +146,7 @@ public final class TrainingRun {
                 num(fin.get("test_loss")).doubleValue(), num(fin.get("ema_test_accuracy")).doubleValue(), num(fin.get("seconds")).doubleValue(), 0,
                 num(fin.containsKey("examples_per_s") ? fin.get("examples_per_s") : fin.get("expected_examples_per_s")).doubleValue(),
                 Boolean.TRUE.equals(info.get("epsilon_holds")), null,
-                num(fin.get("steps_charged")).longValue());
+                num(fin.get("steps_charged")).longValue(), null);
     }
 
     private static Number num(Object o) {
@@ -166,6 +172,7 @@ public final class TrainingRun {
         Dataset train = parallel == null ? full : parallel.shard(full);
         Double sigma = parallel == null ? sigmaFromRun : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
         var perProcess = ParallelSetup.customizer(parallel, config, train, full.size(), progress::line);
+        RunAudit audit = RunAudit.forRun(config, train, resuming, parallel != null);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
             throw new IllegalStateException(dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
@@ -177,6 +184,7 @@ public final class TrainingRun {
                  if (journal != null) b.ledgerSink(journal);
                  b.phaseListener(ph -> opts.at(ph.name()));
                  perProcess.accept(b);
+                 if (audit != null) audit.customizer().accept(b);
              })) {
             if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
             Backend backend = session.backend();
@@ -211,7 +219,11 @@ public final class TrainingRun {
                         "parameter_check_every", parallel.checkEvery()));
             }
             dir.writeRunInfo(info);
-            return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart);
+            if (audit != null) {
+                progress.line(audit.describe(config.privacy().delta()));
+                audit.start(trainer);
+            }
+            return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart, audit);
         } catch (RuntimeException e) {
             if (!"finished".equals(info.get("status")) && info.containsKey("config_yaml")) {
                 info.put("status", "failed");
@@ -286,7 +298,8 @@ public final class TrainingRun {
         }
     }
 
-    private Result loop(DpSgdTrainer trainer, Dataset test, long planned, double priorSeconds, long priorExamples, long wallStart) {
+    private Result loop(DpSgdTrainer trainer, Dataset test, long planned, double priorSeconds, long priorExamples, long wallStart,
+                        RunAudit audit) {
         TrainingConfig t = new TrainingConfig(config.training().logEvery(), config.training().evalEvery(), config.training().checkpointEvery());
         boolean raw = !trainer.isPrivate() || config.privacy().rawDiagnostics();
         // q·N = B per step: the public expected batch size, used for throughput when the realised one is private.
@@ -300,6 +313,7 @@ public final class TrainingRun {
         DataParallel parallel = opts.parallel();
         while (parallel == null ? trainer.canStep() : parallel.continueWithLeader(trainer.canStep(), trainer)) {
             StepResult r = trainer.step();
+            if (audit != null) audit.afterStep(trainer, r);
             if (parallel != null) {
                 // With raw diagnostics on, the whole logical batch's statistics, as one process would log them.
                 if (raw) r = parallel.combine(r);
@@ -359,10 +373,20 @@ public final class TrainingRun {
         String status = s < planned ? STOPPED_AT_BUDGET : "finished";
         if (s < planned) progress.line("stopped after " + s + " of " + planned + " steps: one more step would exceed the target ε");
         Result res = result(trainer, status, planned, lastEval, trainSeconds, wallStart, examples);
+        if (audit != null) {
+            Map<String, Object> summary = audit.finish(dir.root(), res.epsilon(), res.delta(), res.testAccuracy());
+            res = res.withAudit(summary);
+            info.put("audit", summary);
+            double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
+            progress.line(String.format(java.util.Locale.ROOT, "audit: ε_lower = %.3f at %.0f%% confidence (ε = %.3f); canaries, coins and scores in %s",
+                    lower, 100 * ((Number) summary.get("confidence")).doubleValue(), res.epsilon(), org.dpsgd.audit.AuditFile.NAME));
+            if (lower > res.epsilon()) progress.line("AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
+        }
         Map<String, Object> fin = new LinkedHashMap<>();
         fin.put("step", s);
         fin.put("steps_charged", res.stepsCharged());
         fin.put("epsilon", res.epsilon());
+        if (res.audit() != null) fin.put("epsilon_lower", res.audit().get("epsilon_lower"));
         fin.put("delta", res.delta());
         fin.put("test_accuracy", res.testAccuracy());
         fin.put("test_loss", res.testLoss());
@@ -402,7 +426,7 @@ public final class TrainingRun {
                 eval == null ? Double.NaN : eval.model().accuracy(), eval == null ? Double.NaN : eval.model().meanLoss(),
                 eval == null || eval.ema() == null ? Double.NaN : eval.ema().accuracy(),
                 trainSeconds, (System.nanoTime() - wallStart) * 1e-9, trainSeconds > 0 ? examples / trainSeconds : Double.NaN,
-                trainer.epsilonHolds(), trainer.parameters(), trainer.stepsCharged());
+                trainer.epsilonHolds(), trainer.parameters(), trainer.stepsCharged(), null);
     }
 
     private record TrainingConfig(int logEvery, int evalEvery, int checkpointEvery) {}

@@ -1,6 +1,7 @@
 package org.dpsgd.run;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -123,5 +124,26 @@ class TrainingRunTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("run"), quiet()));
         assertTrue(e.getMessage().contains("corrupt") && e.getMessage().contains(ckpt.getFileName().toString()), e.getMessage());
         assertFalse("finished".equals(RunDirectory.readRunInfo(dir.resolve("run")).get("status")));
+    }
+
+    @Test
+    void aRunWithAnAuditSectionCarriesTheAuditAndCannotBeResumed() {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG + "audit: {canaries: 40}\n", "test");
+        TrainingRun.Result r = TrainingRun.start(cfg, dir.resolve("audited"), quiet());
+        assertEquals("finished", r.status());
+        double lower = ((Number) r.audit().get("epsilon_lower")).doubleValue();
+        assertTrue(lower <= r.epsilon(), "ε_lower " + lower + " > ε " + r.epsilon());
+        Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("audited")).get("final");
+        assertEquals(lower, ((Number) fin.get("epsilon_lower")).doubleValue());
+        assertTrue(Files.exists(dir.resolve("audited/audit.json")));
+        org.dpsgd.report.RunSummary summary = org.dpsgd.report.RunLoader.fromRunDir(dir.resolve("audited"));
+        assertEquals(lower, summary.epsilonLower());
+        org.dpsgd.report.HtmlReport.write(List.of(summary), dir.resolve("report.html"));
+        String html = assertDoesNotThrow(() -> Files.readString(dir.resolve("report.html")));
+        assertTrue(html.contains("audited ε_lower") && html.contains(String.format(java.util.Locale.ROOT, "%.3f", lower)), "ε_lower in the runs table");
+        assertTrue(html.contains("Audited lower bound against reported ε"), "the audit chart");
+        TrainingRun.start(cfg, dir.resolve("stopped"), quiet().withStopAfter(5));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("stopped"), quiet()));
+        assertTrue(e.getMessage().contains("audited run cannot be resumed"), e.getMessage());
     }
 }

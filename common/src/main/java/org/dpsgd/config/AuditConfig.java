@@ -1,0 +1,37 @@
+package org.dpsgd.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * The optional {@code audit:} section: a one-run privacy audit with secret canaries
+ * (docs/audit.md). {@code dpsgd audit} takes its defaults from here; its flags override them.
+ *
+ * @param canaries m, the number of canaries (default 1000)
+ * @param kind whitebox (gradient canaries; default) or blackbox (input canaries)
+ * @param confidence of the lower bound (default 0.95)
+ * @param score observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum
+ */
+public record AuditConfig(
+        @JsonProperty("canaries") Integer canaries,
+        @JsonProperty("kind") String kind,
+        @JsonProperty("confidence") Double confidence,
+        @JsonProperty("score") String score) {
+
+    public AuditConfig {
+        if (canaries == null) canaries = 1000;
+        if (canaries < 2) throw new IllegalArgumentException("audit.canaries must be >= 2, got " + canaries);
+        if (kind == null) kind = "whitebox";
+        if (!kind.equals("whitebox") && !kind.equals("blackbox")) throw new IllegalArgumentException("audit.kind must be whitebox or blackbox, got '" + kind + "'");
+        if (confidence == null) confidence = 0.95;
+        if (!(confidence > 0 && confidence < 1)) throw new IllegalArgumentException("audit.confidence must be in (0, 1), e.g. 0.95; got " + confidence);
+        if (score == null) score = "observed_likelihood_ratio";
+        if (!score.equals("observed_likelihood_ratio") && !score.equals("likelihood_ratio") && !score.equals("sum")) {
+            throw new IllegalArgumentException("audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
+        }
+    }
+
+    /** Every default. */
+    public static AuditConfig defaults() {
+        return new AuditConfig(null, null, null, null);
+    }
+}

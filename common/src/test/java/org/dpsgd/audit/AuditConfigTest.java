@@ -1,0 +1,40 @@
+package org.dpsgd.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.dpsgd.config.AuditConfig;
+import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
+import org.junit.jupiter.api.Test;
+
+class AuditConfigTest {
+    private static final String BASE = """
+            model: {name: small-cnn}
+            data: {format: synthetic}
+            privacy: {clip_norm: 1.0, noise_multiplier: 1.0, delta: 1e-5}
+            training: {batch_size: 10, steps: 10}
+            """;
+
+    @Test
+    void sectionIsOptionalAndFilledWithDefaults() {
+        assertNull(ConfigLoader.parse(BASE, "a.yaml").audit());
+        ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {canaries: 5000}\n", "a.yaml");
+        assertEquals(new AuditConfig(5000, "whitebox", 0.95, "observed_likelihood_ratio"), c.audit());
+        // Round trip through the provenance YAML keeps it.
+        assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
+        assertEquals(c.audit(), c.withPrivacy(c.privacy()).audit());
+    }
+
+    @Test
+    void badValuesAreOneClearLine() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ConfigLoader.parse(BASE + "audit: {confidence: 1.5}\n", "a.yaml"));
+        assertTrue(e.getMessage().contains("audit.confidence"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {canary: 5}\n", "a.yaml"));
+        assertTrue(e.getMessage().contains("canary"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {kind: greybox}\n", "a.yaml"));
+    }
+}
