@@ -12,6 +12,7 @@ import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BackendProvider;
 import org.dpsgd.backend.Backends;
 import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.ClipPolicies;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ExperimentConfig;
@@ -110,7 +111,7 @@ public final class PrivateTraining implements AutoCloseable {
                             "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
                             s, p.targetEpsilon(), p.delta(), steps, q, p.accountant(), calibration.epsilon()));
                 }
-                b.accountants(() -> Accountants.create(p.accountant())).noiseMultiplier(s);
+                b.accountants(() -> Accountants.create(p.accountant())).noiseMultiplier(s).clipPolicy(ClipPolicies.from(config, net));
             }
             customize.accept(b);
             return new PrivateTraining(backend, net, layout, model, b.build(), calibration, loaded);

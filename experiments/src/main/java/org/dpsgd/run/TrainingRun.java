@@ -257,6 +257,8 @@ public final class TrainingRun {
         if (trainer.isPrivate()) {
             info.put("noise_multiplier", trainer.noiseMultiplier());
             info.put("clip_norm", config.privacy().clipNorm());
+            info.put("clipping", trainer.mechanism().clip().toString());
+            info.put("clip_sensitivity", trainer.mechanism().clip().sensitivity());
             info.put("delta", config.privacy().delta());
             if (config.privacy().targetEpsilon() != null) info.put("target_epsilon", config.privacy().targetEpsilon());
         }
@@ -336,6 +338,7 @@ public final class TrainingRun {
                     m.put("loss", w.stats.meanLoss());
                     m.put("accuracy", w.stats.accuracy());
                     m.put("clipped_fraction", w.stats.clippedFraction());
+                    m.put("non_finite", w.stats.nonFinite());
                     m.put("examples_per_s", w.examplesPerSecond());
                     m.put("batch_size", r.batchSize());
                     if (trainer.isPrivate()) m.put("diagnostics", "raw");

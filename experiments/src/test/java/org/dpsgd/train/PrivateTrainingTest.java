@@ -75,6 +75,22 @@ class PrivateTrainingTest {
     }
 
     @Test
+    void perLayerClippingFromTheConfigReachesTheTrainer() {
+        ExperimentConfig config = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
+                Map.of("privacy.clipping", "per_layer", "privacy.per_layer.split", "equal", "privacy.per_layer.groups", "layer",
+                        "training.epochs", "null", "training.steps", "4"));
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
+        try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
+            org.dpsgd.backend.ClipPolicy clip = run.trainer().mechanism().clip();
+            assertTrue(!clip.isFlat() && clip.groups() > 1, clip.toString());
+            assertEquals(1.0, clip.sensitivity(), 1e-12, "equal split: sqrt(Σ C_l²) = privacy.clip_norm");
+            assertEquals(run.trainer().noiseMultiplier() * clip.sensitivity(), run.trainer().mechanism().noiseStd(), 1e-15);
+            while (run.trainer().canStep()) run.trainer().step();
+            assertTrue(run.trainer().epsilon() <= 8.0);
+        }
+    }
+
+    @Test
     void pretrainedWeightsLoadAndFrozenLayersStayFixed(@TempDir Path dir) {
         ExperimentConfig base = ConfigLoader.parse(CONFIG, "test");
         Dataset train = Datasets.open(base.data(), Split.TRAIN, base.seed(), s -> {});

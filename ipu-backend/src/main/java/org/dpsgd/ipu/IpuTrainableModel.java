@@ -96,7 +96,7 @@ final class IpuTrainableModel implements TrainableModel {
         live().readMetrics(m, METRICS);
         // Counts arrive as fp32 sums (correct is a mean over a slot's K copies): round, do not truncate.
         nonFinite += Math.round(m[5]);
-        return new BatchStats(Math.round(m[0]), m[1], Math.round(m[2]), Math.round(m[3]), m[4]);
+        return new BatchStats(Math.round(m[0]), m[1], Math.round(m[2]), Math.round(m[3]), m[4], Math.round(m[5]));
     }
 
     /**
