@@ -76,8 +76,9 @@ class ApiDocsTest {
                     .sorted()
                     .collect(Collectors.toList());
         }
-        assertTrue(missing.isEmpty(), "packages without package-info.java (add one saying what the package is for): "
-                + missing);
+        assertTrue(
+                missing.isEmpty(),
+                "packages without package-info.java (add one saying what the package is for): " + missing);
     }
 
     @Test
@@ -95,8 +96,9 @@ class ApiDocsTest {
                 }
             }
         }
-        assertTrue(undocumented.isEmpty(), undocumented.size() + " public declarations without Javadoc:\n  "
-                + String.join("\n  ", undocumented));
+        assertTrue(
+                undocumented.isEmpty(),
+                undocumented.size() + " public declarations without Javadoc:\n  " + String.join("\n  ", undocumented));
     }
 
     @Test
@@ -104,7 +106,9 @@ class ApiDocsTest {
         List<String> done = new ArrayList<>();
         for (String file : PENDING_FILES) {
             Path path = MAIN_SOURCES.resolve(file);
-            if (Files.exists(path) && undocumented(Files.readString(path, StandardCharsets.UTF_8)).isEmpty()) {
+            if (Files.exists(path)
+                    && undocumented(Files.readString(path, StandardCharsets.UTF_8))
+                            .isEmpty()) {
                 done.add(file);
             }
         }
@@ -159,8 +163,18 @@ class ApiDocsTest {
         List<String> names = undocumented(source).stream()
                 .map(where -> where.substring(where.indexOf(' ') + 1))
                 .collect(Collectors.toList());
-        assertEquals(List.of("method missing", "method dangling", "type Inner", "method implicitlyPublic",
-                "type NestedInInterface", "method sum", "type E", "method enumMethod", "method record"), names);
+        assertEquals(
+                List.of(
+                        "method missing",
+                        "method dangling",
+                        "type Inner",
+                        "method implicitlyPublic",
+                        "type NestedInInterface",
+                        "method sum",
+                        "type E",
+                        "method enumMethod",
+                        "method record"),
+                names);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -213,14 +227,32 @@ class ApiDocsTest {
     private record Frame(boolean typeBody, boolean api, boolean isInterface, boolean isRecord, String typeName) {}
 
     /** One member header: the code between the previous boundary and the '{' or ';' that ends it. */
-    private record Declaration(String kind, String name, int start, Set<String> modifiers, boolean override,
-                               boolean isInterface, boolean isRecord) {
+    private record Declaration(
+            String kind,
+            String name,
+            int start,
+            Set<String> modifiers,
+            boolean override,
+            boolean isInterface,
+            boolean isRecord) {
 
         private static final Pattern ANNOTATION =
                 Pattern.compile("@(?!interface\\b)[\\w.]+\\s*(\\((?:[^()]|\\([^()]*\\))*\\))?");
         private static final Pattern TOKEN = Pattern.compile("@interface|[\\w$]+|[^\\s\\w$]");
-        private static final Set<String> MODIFIERS = Set.of("public", "protected", "private", "static", "final",
-                "abstract", "default", "synchronized", "native", "strictfp", "transient", "volatile", "sealed",
+        private static final Set<String> MODIFIERS = Set.of(
+                "public",
+                "protected",
+                "private",
+                "static",
+                "final",
+                "abstract",
+                "default",
+                "synchronized",
+                "native",
+                "strictfp",
+                "transient",
+                "volatile",
+                "sealed",
                 "non-sealed");
 
         static Declaration parse(String code, int from, int to, Frame frame) {
@@ -257,9 +289,13 @@ class ApiDocsTest {
             // A type: class/interface/enum/@interface, or the contextual keyword record followed by a name.
             for (int j = k; j < tokens.size() && !tokens.get(j).equals("("); j++) {
                 String tok = tokens.get(j);
-                boolean record = tok.equals("record") && j + 1 < tokens.size()
+                boolean record = tok.equals("record")
+                        && j + 1 < tokens.size()
                         && tokens.get(j + 1).matches("[A-Za-z_$][\\w$]*");
-                if (tok.equals("class") || tok.equals("interface") || tok.equals("enum") || tok.equals("@interface")
+                if (tok.equals("class")
+                        || tok.equals("interface")
+                        || tok.equals("enum")
+                        || tok.equals("@interface")
                         || record) {
                     if (j + 1 >= tokens.size()) {
                         return null;
@@ -399,6 +435,7 @@ class ApiDocsTest {
                 return candidate.toAbsolutePath();
             }
         }
-        throw new IllegalStateException("cannot find common/src/main/java from " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "cannot find common/src/main/java from " + Path.of("").toAbsolutePath());
     }
 }

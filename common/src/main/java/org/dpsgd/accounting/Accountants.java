@@ -6,8 +6,7 @@ import java.util.List;
 public final class Accountants {
     private static final List<String> NAMES = List.of(RdpAccountant.NAME, PldAccountant.NAME);
 
-    private Accountants() {
-    }
+    private Accountants() {}
 
     /** "rdp" and "pld". */
     public static List<String> names() {
@@ -29,7 +28,8 @@ public final class Accountants {
     }
 
     /** ε after {@code steps} DP-SGD steps with sampling rate q and noise multiplier σ, at δ. */
-    public static double epsilon(double samplingRate, double noiseMultiplier, long steps, double delta, String accountant) {
+    public static double epsilon(
+            double samplingRate, double noiseMultiplier, long steps, double delta, String accountant) {
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         Accountant a = create(accountant);
         a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(samplingRate, noiseMultiplier), steps));

@@ -10,16 +10,18 @@ import java.util.List;
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
-        @JsonSubTypes.Type(value = DpEvent.Gaussian.class, name = "gaussian"),
-        @JsonSubTypes.Type(value = DpEvent.PoissonSampled.class, name = "poisson_sampled"),
-        @JsonSubTypes.Type(value = DpEvent.SelfComposed.class, name = "self_composed"),
-        @JsonSubTypes.Type(value = DpEvent.Composed.class, name = "composed")})
+    @JsonSubTypes.Type(value = DpEvent.Gaussian.class, name = "gaussian"),
+    @JsonSubTypes.Type(value = DpEvent.PoissonSampled.class, name = "poisson_sampled"),
+    @JsonSubTypes.Type(value = DpEvent.SelfComposed.class, name = "self_composed"),
+    @JsonSubTypes.Type(value = DpEvent.Composed.class, name = "composed")
+})
 public sealed interface DpEvent {
 
     /** The Gaussian mechanism with sensitivity 1 and noise std {@code noiseMultiplier}. */
     record Gaussian(double noiseMultiplier) implements DpEvent {
         public Gaussian {
-            if (!(noiseMultiplier > 0)) throw new IllegalArgumentException("noise multiplier must be > 0, got " + noiseMultiplier);
+            if (!(noiseMultiplier > 0))
+                throw new IllegalArgumentException("noise multiplier must be > 0, got " + noiseMultiplier);
         }
     }
 

@@ -2,8 +2,7 @@ package org.dpsgd.accounting;
 
 /** In-place iterative radix-2 complex FFT in double precision (length must be a power of two). */
 final class Fft {
-    private Fft() {
-    }
+    private Fft() {}
 
     /** 2^25 points: two double arrays of 256 MiB each. Realistic DP-SGD runs need 2^20 or less. */
     static final int MAX_LENGTH = 1 << 25;
@@ -35,8 +34,7 @@ final class Fft {
     }
 
     /** cos/sin(2πk/n) for k < n/2, computed directly (not by recurrence) to keep machine precision. */
-    private record Twiddles(int n, double[] cos, double[] sin) {
-    }
+    private record Twiddles(int n, double[] cos, double[] sin) {}
 
     /** The last table built; accountants reuse one FFT length many times. */
     private static volatile Twiddles cached;
@@ -59,7 +57,8 @@ final class Fft {
 
     private static void transform(double[] re, double[] im, boolean inverse) {
         int n = re.length;
-        if (Integer.bitCount(n) != 1 || im.length != n) throw new IllegalArgumentException("FFT length must be a power of two, got " + n);
+        if (Integer.bitCount(n) != 1 || im.length != n)
+            throw new IllegalArgumentException("FFT length must be a power of two, got " + n);
         // Bit-reversal permutation.
         for (int i = 1, j = 0; i < n; i++) {
             int bit = n >> 1;

@@ -35,8 +35,11 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
     private String lastHash;
 
     /** One journal line. */
-    record Line(@JsonProperty("seq") long seq, @JsonProperty("event") DpEvent event, @JsonProperty("prev") String prev,
-                @JsonProperty("sha256") String sha256) {}
+    record Line(
+            @JsonProperty("seq") long seq,
+            @JsonProperty("event") DpEvent event,
+            @JsonProperty("prev") String prev,
+            @JsonProperty("sha256") String sha256) {}
 
     private LedgerJournal(Path file, FileChannel channel, long seq, String lastHash) {
         this.file = file;
@@ -60,7 +63,8 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
         Contents c = read(file);
         try {
             if (c.tornTail()) dropTornTail(file);
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            FileChannel ch = FileChannel.open(
+                    file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             if (c.events().isEmpty()) ch.force(true);
             String last = GENESIS;
             List<Line> lines = lines(file);
@@ -82,12 +86,14 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
         long next = seq + 1;
         String hash = hash(next, event, lastHash);
         try {
-            byte[] line = (JSON.writeValueAsString(new Line(next, event, lastHash, hash)) + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] line = (JSON.writeValueAsString(new Line(next, event, lastHash, hash)) + "\n")
+                    .getBytes(StandardCharsets.UTF_8);
             ByteBuffer b = ByteBuffer.wrap(line);
             while (b.hasRemaining()) channel.write(b);
             channel.force(false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot append to the privacy ledger " + file + " (the step was not taken): " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot append to the privacy ledger " + file + " (the step was not taken): " + e.getMessage(), e);
         }
         seq = next;
         lastHash = hash;

@@ -7,7 +7,7 @@ package org.dpsgd.accounting;
  */
 public interface LedgerSink {
     /** Nothing durable: for library use without a run folder (the in-memory accountant still counts). */
-    LedgerSink IN_MEMORY = event -> { };
+    LedgerSink IN_MEMORY = event -> {};
 
     /** Records {@code event}; returns once it is durable (or throws, and the caller must not release anything). */
     void record(DpEvent event);

@@ -9,8 +9,7 @@ final class LogMath {
     private static final double SQRT2 = Math.sqrt(2.0);
     private static final double LOG_HALF = Math.log(0.5);
 
-    private LogMath() {
-    }
+    private LogMath() {}
 
     /** log(e^a + e^b). */
     static double logAdd(double a, double b) {

@@ -8,15 +8,14 @@ package org.dpsgd.accounting;
 public final class NoiseCalibration {
     /** Relative width of the final bracket: σ is at most this fraction above the exact threshold. */
     public static final double RELATIVE_TOLERANCE = 1e-3;
+
     static final double MIN_SIGMA = 1e-2;
     static final double MAX_SIGMA = 1e4;
 
-    private NoiseCalibration() {
-    }
+    private NoiseCalibration() {}
 
     /** The calibrated σ and the ε it gives. */
-    public record Result(double noiseMultiplier, double epsilon) {
-    }
+    public record Result(double noiseMultiplier, double epsilon) {}
 
     /**
      * The smallest σ (within {@link #RELATIVE_TOLERANCE}) whose ε after {@code steps} steps at sampling rate
@@ -25,18 +24,23 @@ public final class NoiseCalibration {
      * (σ = 0.01 when even that meets the target). Throws IllegalArgumentException for out-of-range arguments or when
      * the target needs σ above 1e4.
      */
-    public static Result calibrate(double targetEpsilon, double delta, double samplingRate, long steps, String accountant) {
+    public static Result calibrate(
+            double targetEpsilon, double delta, double samplingRate, long steps, String accountant) {
         if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
             throw new IllegalArgumentException("target epsilon must be a finite number > 0, got " + targetEpsilon);
         }
         if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("delta must be in (0, 1), got " + delta);
-        if (!(samplingRate > 0 && samplingRate <= 1)) throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + samplingRate);
+        if (!(samplingRate > 0 && samplingRate <= 1))
+            throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + samplingRate);
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
         Accountants.create(accountant); // validates the name before any work
         // PLD evaluations are costly and PLD ε is close to (usually below) RDP ε: start the PLD
         // search at the RDP answer with small bracket steps. Correctness never depends on the guess.
         boolean seeded = !accountant.equals(RdpAccountant.NAME);
-        double guess = seeded ? calibrate(targetEpsilon, delta, samplingRate, steps, RdpAccountant.NAME).noiseMultiplier() : 1.0;
+        double guess = seeded
+                ? calibrate(targetEpsilon, delta, samplingRate, steps, RdpAccountant.NAME)
+                        .noiseMultiplier()
+                : 1.0;
         double factor = seeded ? 1.1 : 2.0;
         double hi = guess;
         double epsHi = eps(samplingRate, hi, steps, delta, accountant);

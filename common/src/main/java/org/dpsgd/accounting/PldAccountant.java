@@ -26,7 +26,8 @@ public final class PldAccountant implements Accountant {
     /** @param discretisation the loss grid spacing; smaller is tighter and slower */
     public PldAccountant(double discretisation) {
         if (!(discretisation > 0 && discretisation <= 1)) {
-            throw new IllegalArgumentException("PLD value discretisation interval must be in (0, 1], got " + discretisation + " (default 1e-4)");
+            throw new IllegalArgumentException(
+                    "PLD value discretisation interval must be in (0, 1], got " + discretisation + " (default 1e-4)");
         }
         this.discretisation = discretisation;
     }
@@ -66,8 +67,10 @@ public final class PldAccountant implements Accountant {
         } catch (ArithmeticException e) {
             // Index arithmetic overflows when the privacy loss spans more grid points than a long
             // holds (σ tiny): refuse, never return a wrong ε.
-            throw new IllegalArgumentException("the PLD accountant cannot represent this ledger on its grid (" + discretisation
-                    + "): the noise multiplier is far too small; use privacy.accountant: rdp", e);
+            throw new IllegalArgumentException(
+                    "the PLD accountant cannot represent this ledger on its grid (" + discretisation
+                            + "): the noise multiplier is far too small; use privacy.accountant: rdp",
+                    e);
         }
     }
 
@@ -76,7 +79,8 @@ public final class PldAccountant implements Accountant {
             PldPmf remove = PldPmf.identity(discretisation);
             PldPmf add = PldPmf.identity(discretisation);
             for (SampledGaussian term : SampledGaussian.flatten(ledger.events())) {
-                SampledGaussianPld single = new SampledGaussianPld(term.samplingRate(), term.noiseMultiplier(), discretisation);
+                SampledGaussianPld single =
+                        new SampledGaussianPld(term.samplingRate(), term.noiseMultiplier(), discretisation);
                 PldPmf r;
                 PldPmf a;
                 if (single.symmetric()) {
@@ -87,7 +91,9 @@ public final class PldAccountant implements Accountant {
                     r = both[0];
                     a = both[1];
                 }
-                remove = remove.size() == 1 && remove.lowerIndex == 0 && remove.infinityMass == 0 ? r : remove.compose(r);
+                remove = remove.size() == 1 && remove.lowerIndex == 0 && remove.infinityMass == 0
+                        ? r
+                        : remove.compose(r);
                 add = add.size() == 1 && add.lowerIndex == 0 && add.infinityMass == 0 ? a : add.compose(a);
             }
             composed = new PldPmf[] {remove, add};

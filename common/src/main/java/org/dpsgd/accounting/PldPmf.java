@@ -107,7 +107,11 @@ final class PldPmf {
             out[j] = v > 0 ? v : 0; // round-off can leave tiny negatives
         }
         double inf = TAIL_MASS_TRUNCATION - Math.expm1(times * Math.log1p(-infinityMass));
-        return new PldPmf(discretisation, Math.addExact(Math.multiplyExact(lowerIndex, times), bounds[0]), out, Math.min(1.0, inf));
+        return new PldPmf(
+                discretisation,
+                Math.addExact(Math.multiplyExact(lowerIndex, times), bounds[0]),
+                out,
+                Math.min(1.0, inf));
     }
 
     /** z ← z^exponent for z = (z[0], z[1]). */
@@ -118,7 +122,8 @@ final class PldPmf {
     /** Composition of two PLDs with the same discretisation: FFT convolution, then tail truncation. */
     PldPmf compose(PldPmf other) {
         if (Double.compare(discretisation, other.discretisation) != 0) {
-            throw new IllegalArgumentException("cannot compose PLDs with different discretisation intervals: " + discretisation + " vs " + other.discretisation);
+            throw new IllegalArgumentException("cannot compose PLDs with different discretisation intervals: "
+                    + discretisation + " vs " + other.discretisation);
         }
         int outLen = probs.length + other.probs.length - 1;
         int len = Fft.nextPowerOfTwo(outLen);

@@ -17,8 +17,7 @@ public final class PrivacyLedger {
     private final List<DpEvent> events = new ArrayList<>();
 
     /** The JSON form: {"events": [...]}. */
-    record Snapshot(@JsonProperty("events") List<DpEvent> events) {
-    }
+    record Snapshot(@JsonProperty("events") List<DpEvent> events) {}
 
     /**
      * Appends {@code event}, merging it into the last entry when both are repeats of the same unit event. Refuses
@@ -76,7 +75,8 @@ public final class PrivacyLedger {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("privacy ledger is not valid JSON: " + e.getOriginalMessage(), e);
         }
-        if (snapshot == null || snapshot.events() == null) throw new IllegalArgumentException("privacy ledger JSON has no \"events\" list");
+        if (snapshot == null || snapshot.events() == null)
+            throw new IllegalArgumentException("privacy ledger JSON has no \"events\" list");
         PrivacyLedger ledger = new PrivacyLedger();
         for (DpEvent e : snapshot.events()) ledger.append(e);
         return ledger;

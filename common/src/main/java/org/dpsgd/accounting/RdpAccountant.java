@@ -20,12 +20,13 @@ public final class RdpAccountant implements Accountant {
      * RDP curves by (orders, q, σ), shared by all instances: trainers build fresh accountants to ask
      * "what if", and a curve costs milliseconds. Bounded LRU; the arrays are never mutated.
      */
-    private static final Map<List<Object>, double[]> CURVES = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<List<Object>, double[]> eldest) {
-            return size() > 256;
-        }
-    });
+    private static final Map<List<Object>, double[]> CURVES =
+            Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<List<Object>, double[]> eldest) {
+                    return size() > 256;
+                }
+            });
 
     /** Uses dp_accounting's default order grid ({@link RdpOrders#defaults()}). */
     public RdpAccountant() {

@@ -15,12 +15,10 @@ import java.util.List;
  * here: {@link RdpAccountant} answers ε = 0 for it without a curve.
  */
 public final class RdpConversion {
-    private RdpConversion() {
-    }
+    private RdpConversion() {}
 
     /** ε and the order that achieved it (NaN order when no order gives a finite ε). */
-    public record EpsilonAndOrder(double epsilon, double order) {
-    }
+    public record EpsilonAndOrder(double epsilon, double order) {}
 
     public static EpsilonAndOrder epsilon(List<Double> orders, double[] rdp, double delta) {
         if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("delta must be in (0, 1), got " + delta);
@@ -32,8 +30,9 @@ public final class RdpConversion {
             double r = rdp[k];
             double eps;
             if (Double.isNaN(r) || r <= 0) {
-                throw new IllegalStateException("RDP at order " + a + " is " + r + ", not a positive number: a numerical failure"
-                        + " in the accountant (no ε can be certified from it); try the pld accountant or a smaller noise multiplier");
+                throw new IllegalStateException(
+                        "RDP at order " + a + " is " + r + ", not a positive number: a numerical failure"
+                                + " in the accountant (no ε can be certified from it); try the pld accountant or a smaller noise multiplier");
             } else if (delta * delta + Math.expm1(-r) > 0) {
                 eps = 0;
             } else if (a > 1.01) {

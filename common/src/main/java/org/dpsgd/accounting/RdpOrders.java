@@ -12,8 +12,7 @@ import java.util.List;
 public final class RdpOrders {
     private static final List<Double> DEFAULT = build();
 
-    private RdpOrders() {
-    }
+    private RdpOrders() {}
 
     /** dp_accounting's default grid (156 orders from 1.1 to 1024). */
     public static List<Double> defaults() {
@@ -29,7 +28,8 @@ public final class RdpOrders {
 
     /** Checks a custom grid: non-empty, every order finite and > 1. */
     public static List<Double> validate(List<Double> orders) {
-        if (orders == null || orders.isEmpty()) throw new IllegalArgumentException("RDP order grid must not be empty; use RdpOrders.defaults()");
+        if (orders == null || orders.isEmpty())
+            throw new IllegalArgumentException("RDP order grid must not be empty; use RdpOrders.defaults()");
         for (Double a : orders) {
             if (a == null || !(a > 1) || Double.isInfinite(a)) {
                 throw new IllegalArgumentException("RDP orders must be finite numbers > 1, got " + a);

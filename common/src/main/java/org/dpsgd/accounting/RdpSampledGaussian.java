@@ -16,8 +16,7 @@ public final class RdpSampledGaussian {
     /** Stop the fractional series once its terms are below e^−30 ≈ 1e−13 of the sum. */
     static final double CONVERGED_LOG_RATIO = 30;
 
-    private RdpSampledGaussian() {
-    }
+    private RdpSampledGaussian() {}
 
     /** RDP ε(α) of one step of the Poisson-sampled Gaussian with rate q and noise multiplier σ. */
     public static double rdp(double q, double sigma, double order) {

@@ -13,8 +13,10 @@ import java.util.Map;
 public record SampledGaussian(double samplingRate, double noiseMultiplier, long count) {
 
     public SampledGaussian {
-        if (!(samplingRate > 0 && samplingRate <= 1)) throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + samplingRate);
-        if (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier)) throw new IllegalArgumentException("noise multiplier must be a finite number > 0, got " + noiseMultiplier);
+        if (!(samplingRate > 0 && samplingRate <= 1))
+            throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + samplingRate);
+        if (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier))
+            throw new IllegalArgumentException("noise multiplier must be a finite number > 0, got " + noiseMultiplier);
         if (count < 0) throw new IllegalArgumentException("count must be >= 0, got " + count);
     }
 

@@ -73,7 +73,9 @@ final class SampledGaussianPld {
         double x = 0.5 + sigma * sigma * LogMath.unsampledLoss(-eps, q);
         double logLower = q == 1.0
                 ? LogMath.logNormalCdf((x - 1) / sigma)
-                : LogMath.logAdd(Math.log1p(-q) + LogMath.logNormalCdf(x / sigma), Math.log(q) + LogMath.logNormalCdf((x - 1) / sigma));
+                : LogMath.logAdd(
+                        Math.log1p(-q) + LogMath.logNormalCdf(x / sigma),
+                        Math.log(q) + LogMath.logNormalCdf((x - 1) / sigma));
         double delta = LogMath.normalCdf(x / sigma) - Math.exp(eps + logLower);
         return clip(delta);
     }

@@ -43,8 +43,14 @@ public final class AuditFile {
     }
 
     /** The headline numbers of an audit, as written to the audit file and printed by {@code dpsgd audit --json}. */
-    public static Map<String, Object> summary(String kind, double epsilon, double delta, AuditResult a, GuessRule rule, String score,
-                                              double testAccuracy) {
+    public static Map<String, Object> summary(
+            String kind,
+            double epsilon,
+            double delta,
+            AuditResult a,
+            GuessRule rule,
+            String score,
+            double testAccuracy) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("kind", kind);
         s.put("epsilon", epsilon);

@@ -15,6 +15,13 @@ package org.dpsgd.audit;
  * @param delta the δ the bound is stated at
  * @param candidates how many (k₊, k₋) rules the significance was split over (Bonferroni)
  */
-public record AuditResult(int canaries, int guesses, int correct, int kPlus, int kMinus, double epsilonLower,
-                          double confidence, double delta, int candidates) {
-}
+public record AuditResult(
+        int canaries,
+        int guesses,
+        int correct,
+        int kPlus,
+        int kMinus,
+        double epsilonLower,
+        double confidence,
+        double delta,
+        int candidates) {}

@@ -19,7 +19,8 @@ final class BinomialTail {
         }
         double logP = Math.log(p), log1mP = Math.log1p(-p), logRFact = LogGamma.value(r + 1.0);
         for (int k = 0; k <= r; k++) {
-            pmf[k] = Math.exp(logRFact - LogGamma.value(k + 1.0) - LogGamma.value(r - k + 1.0) + k * logP + (r - k) * log1mP);
+            pmf[k] = Math.exp(
+                    logRFact - LogGamma.value(k + 1.0) - LogGamma.value(r - k + 1.0) + k * logP + (r - k) * log1mP);
         }
     }
 

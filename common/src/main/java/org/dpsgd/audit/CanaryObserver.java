@@ -26,7 +26,7 @@ public final class CanaryObserver {
     private final double[] previous; // d_{t−1} (plain momentum) or b_{t−1} (Nesterov)
     private final double[] scores;
     private final double[] released; // g_t of the last step, in units of C
-    private float[][] history;        // g_t of every step, per canary, when the score needs them
+    private float[][] history; // g_t of every step, per canary, when the score needs them
     private long steps;
 
     /**
@@ -36,10 +36,12 @@ public final class CanaryObserver {
      * @param score how each released value adds to a canary's score
      */
     public CanaryObserver(int[] coordinates, DpMechanism mechanism, OptimizerConfig optimizer, CanaryScore score) {
-        if (mechanism == null) throw new IllegalArgumentException("a privacy audit needs a private run (privacy.enabled: true)");
+        if (mechanism == null)
+            throw new IllegalArgumentException("a privacy audit needs a private run (privacy.enabled: true)");
         if (!optimizer.name().equals("sgd")) {
-            throw new IllegalArgumentException("the white-box audit reads the released gradient through the optimizer and supports optimizer.name: sgd; got "
-                    + optimizer.name() + " (audit with sgd, or use --kind blackbox)");
+            throw new IllegalArgumentException(
+                    "the white-box audit reads the released gradient through the optimizer and supports optimizer.name: sgd; got "
+                            + optimizer.name() + " (audit with sgd, or use --kind blackbox)");
         }
         this.coordinates = coordinates.clone();
         this.score = score;
@@ -57,7 +59,9 @@ public final class CanaryObserver {
 
     /** Scores one step from the full parameter vectors before and after it and the step's learning rate. */
     public void observe(float[] before, float[] after, double lr) {
-        if (!(lr > 0)) throw new IllegalArgumentException("the white-box audit needs a learning rate > 0 at every step, got " + lr + " at step " + (steps + 1));
+        if (!(lr > 0))
+            throw new IllegalArgumentException("the white-box audit needs a learning rate > 0 at every step, got " + lr
+                    + " at step " + (steps + 1));
         for (int k = 0; k < coordinates.length; k++) {
             int c = coordinates[k];
             double d = ((double) before[c] - after[c]) / lr;

@@ -31,7 +31,8 @@ public enum CanaryScore {
     public double term(double g, double q, double sigma) {
         return switch (this) {
             case SUM -> g;
-            case LIKELIHOOD_RATIO, OBSERVED_LIKELIHOOD_RATIO -> logAddExp(Math.log1p(-q), Math.log(q) + (g - 0.5) / (sigma * sigma));
+            case LIKELIHOOD_RATIO, OBSERVED_LIKELIHOOD_RATIO ->
+                logAddExp(Math.log1p(-q), Math.log(q) + (g - 0.5) / (sigma * sigma));
         };
     }
 
@@ -65,7 +66,8 @@ public enum CanaryScore {
             boolean distinct = !(pooled > 0) || Math.abs(own[k] / pooled - 1) > band;
             double sigma = Math.max(MIN_OBSERVED_SIGMA, distinct ? own[k] : pooled);
             double s = 0;
-            // Not centred on the median: an IN canary's spikes raise its median, and subtracting it would remove signal.
+            // Not centred on the median: an IN canary's spikes raise its median, and subtracting it would remove
+            // signal.
             for (int t = 0; t < steps; t++) s += OBSERVED_LIKELIHOOD_RATIO.term(g[k][t], q, sigma);
             scores[k] = s;
         }
@@ -99,7 +101,9 @@ public enum CanaryScore {
             case "likelihood_ratio", "lr" -> LIKELIHOOD_RATIO;
             case "observed_likelihood_ratio", "observed" -> OBSERVED_LIKELIHOOD_RATIO;
             case "sum" -> SUM;
-            default -> throw new IllegalArgumentException("unknown canary score '" + s + "'; use likelihood_ratio, observed_likelihood_ratio or sum");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown canary score '" + s + "'; use likelihood_ratio, observed_likelihood_ratio or sum");
         };
     }
 }

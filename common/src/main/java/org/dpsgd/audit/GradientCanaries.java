@@ -31,11 +31,15 @@ public final class GradientCanaries implements ExtraExamples {
      * @param in the coins: true = IN
      */
     public GradientCanaries(int[] coordinates, boolean[] in) {
-        if (coordinates.length != in.length) throw new IllegalArgumentException(coordinates.length + " coordinates but " + in.length + " coins");
-        if (Arrays.stream(coordinates).distinct().count() != coordinates.length) throw new IllegalArgumentException("canary coordinates must be distinct");
+        if (coordinates.length != in.length)
+            throw new IllegalArgumentException(coordinates.length + " coordinates but " + in.length + " coins");
+        if (Arrays.stream(coordinates).distinct().count() != coordinates.length)
+            throw new IllegalArgumentException("canary coordinates must be distinct");
         this.coordinates = coordinates.clone();
         this.in = in.clone();
-        this.included = java.util.stream.IntStream.range(0, in.length).filter(k -> in[k]).toArray();
+        this.included = java.util.stream.IntStream.range(0, in.length)
+                .filter(k -> in[k])
+                .toArray();
     }
 
     /**
@@ -52,11 +56,13 @@ public final class GradientCanaries implements ExtraExamples {
         return draw(m, e.length, rank -> e[(int) rank], rng);
     }
 
-    private static GradientCanaries draw(int m, long trainable, java.util.function.LongToIntFunction coordinateOfRank, RandomGenerator rng) {
+    private static GradientCanaries draw(
+            int m, long trainable, java.util.function.LongToIntFunction coordinateOfRank, RandomGenerator rng) {
         if (m < 2) throw new IllegalArgumentException("an audit needs at least 2 canaries, got " + m);
         if (m > trainable) {
-            throw new IllegalArgumentException(m + " canaries need " + m + " distinct trainable coordinates but the model has only " + trainable
-                    + "; use fewer canaries (--canaries)");
+            throw new IllegalArgumentException(
+                    m + " canaries need " + m + " distinct trainable coordinates but the model has only " + trainable
+                            + "; use fewer canaries (--canaries)");
         }
         // Floyd's algorithm: m distinct ranks in [0, trainable) in O(m), without a list of every coordinate.
         Set<Long> ranks = new HashSet<>();
@@ -68,7 +74,9 @@ public final class GradientCanaries implements ExtraExamples {
         // Shuffle so that a canary's index says nothing about where its coordinate lies.
         for (int i = sorted.length - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);
-            long s = sorted[i]; sorted[i] = sorted[j]; sorted[j] = s;
+            long s = sorted[i];
+            sorted[i] = sorted[j];
+            sorted[j] = s;
         }
         int[] coords = new int[m];
         for (int k = 0; k < m; k++) coords[k] = coordinateOfRank.applyAsInt(sorted[k]);

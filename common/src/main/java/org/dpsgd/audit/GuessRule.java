@@ -19,20 +19,27 @@ public sealed interface GuessRule {
     record Fixed(int kPlus, int kMinus) implements GuessRule {
         public Fixed {
             if (kPlus < 0 || kMinus < 0 || kPlus + kMinus == 0) {
-                throw new IllegalArgumentException("k₊ and k₋ must be >= 0 with at least one guess, got k₊=" + kPlus + ", k₋=" + kMinus);
+                throw new IllegalArgumentException(
+                        "k₊ and k₋ must be >= 0 with at least one guess, got k₊=" + kPlus + ", k₋=" + kMinus);
             }
         }
 
         /** r = k₊ + k₋. */
-        public int guesses() { return kPlus + kMinus; }
+        public int guesses() {
+            return kPlus + kMinus;
+        }
 
-        @Override public List<Fixed> candidates() { return List.of(this); }
+        @Override
+        public List<Fixed> candidates() {
+            return List.of(this);
+        }
     }
 
     /** The best of several fixed rules, each at significance (1 − confidence)/n (union bound: valid though chosen after looking). */
     record Bonferroni(List<Fixed> candidates) implements GuessRule {
         public Bonferroni {
-            if (candidates == null || candidates.isEmpty()) throw new IllegalArgumentException("a Bonferroni guess rule needs at least one (k₊, k₋) candidate");
+            if (candidates == null || candidates.isEmpty())
+                throw new IllegalArgumentException("a Bonferroni guess rule needs at least one (k₊, k₋) candidate");
             candidates = List.copyOf(candidates);
         }
     }

@@ -23,7 +23,8 @@ public final class PrivacyAudit {
     /** The paper's p-value: an upper bound on P[≥ v right of r guesses] for any (ε, δ)-DP mechanism. */
     public static double pValue(int m, int r, int v, double epsilon, double delta) {
         checkCounts(m, r, v);
-        if (!(epsilon >= 0) || Double.isInfinite(epsilon)) throw new IllegalArgumentException("ε must be finite and >= 0, got " + epsilon);
+        if (!(epsilon >= 0) || Double.isInfinite(epsilon))
+            throw new IllegalArgumentException("ε must be finite and >= 0, got " + epsilon);
         checkDelta(delta);
         if (v == 0) return 1;
         BinomialTail b = new BinomialTail(r, 1 / (1 + Math.exp(-epsilon)));
@@ -86,25 +87,37 @@ public final class PrivacyAudit {
      * @param in     the canaries' coins (true = included)
      */
     public static AuditResult audit(double[] scores, boolean[] in, GuessRule rule, double delta, double confidence) {
-        if (scores.length != in.length) throw new IllegalArgumentException(scores.length + " scores but " + in.length + " coins");
+        if (scores.length != in.length)
+            throw new IllegalArgumentException(scores.length + " scores but " + in.length + " coins");
         int m = scores.length;
         if (m < 2) throw new IllegalArgumentException("an audit needs at least 2 canaries, got " + m);
-        for (double s : scores) if (Double.isNaN(s)) throw new IllegalArgumentException("a canary score is NaN; the run's updates are not finite");
+        for (double s : scores)
+            if (Double.isNaN(s))
+                throw new IllegalArgumentException("a canary score is NaN; the run's updates are not finite");
         Integer[] order = IntStream.range(0, m).boxed().toArray(Integer[]::new);
         Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -scores[i]).thenComparingInt(i -> i));
         double corrected = correctedConfidence(rule, confidence);
         AuditResult best = null;
         for (GuessRule.Fixed k : rule.candidates()) {
             if (k.guesses() > m) {
-                throw new IllegalArgumentException("the guess rule asks for " + k.guesses() + " guesses (k₊=" + k.kPlus() + ", k₋=" + k.kMinus()
-                        + ") but there are only " + m + " canaries");
+                throw new IllegalArgumentException("the guess rule asks for " + k.guesses() + " guesses (k₊="
+                        + k.kPlus() + ", k₋=" + k.kMinus() + ") but there are only " + m + " canaries");
             }
             int v = 0;
             for (int j = 0; j < k.kPlus(); j++) if (in[order[j]]) v++;
             for (int j = m - k.kMinus(); j < m; j++) if (!in[order[j]]) v++;
             double eps = epsilonLowerBound(m, k.guesses(), v, delta, corrected);
             if (best == null || eps > best.epsilonLower()) {
-                best = new AuditResult(m, k.guesses(), v, k.kPlus(), k.kMinus(), eps, confidence, delta, rule.candidates().size());
+                best = new AuditResult(
+                        m,
+                        k.guesses(),
+                        v,
+                        k.kPlus(),
+                        k.kMinus(),
+                        eps,
+                        confidence,
+                        delta,
+                        rule.candidates().size());
             }
         }
         return best;
@@ -117,7 +130,8 @@ public final class PrivacyAudit {
 
     private static void checkCounts(int m, int r, int v) {
         if (!(0 <= v && v <= r && r <= m)) {
-            throw new IllegalArgumentException("need 0 <= v <= r <= m (right guesses, guesses, canaries), got v=" + v + ", r=" + r + ", m=" + m);
+            throw new IllegalArgumentException(
+                    "need 0 <= v <= r <= m (right guesses, guesses, canaries), got v=" + v + ", r=" + r + ", m=" + m);
         }
     }
 
@@ -126,6 +140,7 @@ public final class PrivacyAudit {
     }
 
     private static void checkConfidence(double confidence) {
-        if (!(confidence > 0 && confidence < 1)) throw new IllegalArgumentException("confidence must be in (0, 1), e.g. 0.95; got " + confidence);
+        if (!(confidence > 0 && confidence < 1))
+            throw new IllegalArgumentException("confidence must be in (0, 1), e.g. 0.95; got " + confidence);
     }
 }

@@ -21,9 +21,15 @@ public final class WhiteBoxAudit {
     private WhiteBoxAudit() {}
 
     /** Steps {@code trainer} while it can, calling {@code eachStep} after each; returns the canaries' scores. */
-    public static double[] train(DpSgdTrainer trainer, GradientCanaries canaries, OptimizerConfig optimizer, CanaryScore score,
-                                 Consumer<StepResult> eachStep) {
-        if (trainer.stepsDone() != 0) throw new IllegalStateException("audit a run from its first step (this trainer has taken " + trainer.stepsDone() + ")");
+    public static double[] train(
+            DpSgdTrainer trainer,
+            GradientCanaries canaries,
+            OptimizerConfig optimizer,
+            CanaryScore score,
+            Consumer<StepResult> eachStep) {
+        if (trainer.stepsDone() != 0)
+            throw new IllegalStateException(
+                    "audit a run from its first step (this trainer has taken " + trainer.stepsDone() + ")");
         CanaryObserver observer = new CanaryObserver(canaries.coordinates(), trainer.mechanism(), optimizer, score);
         float[] before = trainer.parameters();
         while (trainer.canStep()) {

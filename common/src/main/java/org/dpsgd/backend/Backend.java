@@ -17,7 +17,9 @@ public interface Backend extends AutoCloseable {
      * on a 2-core machine, prefetching noise made resnet18-gn's private step 1.8-2.4x the non-private
      * one instead of 1.0-1.3x.
      */
-    default boolean computesOnHostCores() { return true; }
+    default boolean computesOnHostCores() {
+        return true;
+    }
 
     /** Library versions for provenance (e.g. "djl" -> "0.36.0", "pytorch" -> "2.7.1"). */
     Map<String, String> versions();

@@ -25,21 +25,29 @@ public final class Backends {
      */
     public static BackendProvider select(String name, Consumer<String> notice) {
         List<BackendProvider> all = providers();
-        if (all.isEmpty()) throw new IllegalStateException("no backend on the class path (expected dpsgd-gpu-backend and/or dpsgd-ipu-backend)");
+        if (all.isEmpty())
+            throw new IllegalStateException(
+                    "no backend on the class path (expected dpsgd-gpu-backend and/or dpsgd-ipu-backend)");
         if (name == null || name.equals("auto")) {
             for (BackendProvider p : all) {
                 Availability a = p.availability();
                 if (a.available()) return p;
-                notice.accept("backend '" + p.name() + "' unavailable (" + a.reason() + "); falling back to the next one");
+                notice.accept(
+                        "backend '" + p.name() + "' unavailable (" + a.reason() + "); falling back to the next one");
             }
             StringBuilder sb = new StringBuilder("no backend is available:");
-            for (BackendProvider p : all) sb.append("\n  ").append(p.name()).append(": ").append(p.availability().reason());
+            for (BackendProvider p : all)
+                sb.append("\n  ")
+                        .append(p.name())
+                        .append(": ")
+                        .append(p.availability().reason());
             throw new IllegalStateException(sb.toString());
         }
         for (BackendProvider p : all) {
             if (p.name().equals(name)) {
                 Availability a = p.availability();
-                if (!a.available()) throw new IllegalStateException("backend '" + name + "' is unavailable: " + a.reason());
+                if (!a.available())
+                    throw new IllegalStateException("backend '" + name + "' is unavailable: " + a.reason());
                 return p;
             }
         }

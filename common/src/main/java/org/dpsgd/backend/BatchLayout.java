@@ -7,8 +7,10 @@ package org.dpsgd.backend;
  */
 public record BatchLayout(int microBatchSize, int accumulation, int replicas) {
     public BatchLayout {
-        if (microBatchSize <= 0) throw new IllegalArgumentException("micro-batch size must be > 0, got " + microBatchSize);
-        if (accumulation <= 0) throw new IllegalArgumentException("accumulation count must be > 0, got " + accumulation);
+        if (microBatchSize <= 0)
+            throw new IllegalArgumentException("micro-batch size must be > 0, got " + microBatchSize);
+        if (accumulation <= 0)
+            throw new IllegalArgumentException("accumulation count must be > 0, got " + accumulation);
         if (replicas <= 0) throw new IllegalArgumentException("replicas must be > 0, got " + replicas);
     }
 

@@ -20,12 +20,28 @@ public record BatchStats(long samples, double lossSum, long correct, long clippe
     }
 
     public BatchStats plus(BatchStats o) {
-        return new BatchStats(samples + o.samples, lossSum + o.lossSum, correct + o.correct, clipped + o.clipped, normSum + o.normSum,
+        return new BatchStats(
+                samples + o.samples,
+                lossSum + o.lossSum,
+                correct + o.correct,
+                clipped + o.clipped,
+                normSum + o.normSum,
                 nonFinite + o.nonFinite);
     }
 
-    public double meanLoss() { return samples == 0 ? Double.NaN : lossSum / samples; }
-    public double accuracy() { return samples == 0 ? Double.NaN : (double) correct / samples; }
-    public double clippedFraction() { return samples == 0 ? Double.NaN : (double) clipped / samples; }
-    public double meanNorm() { return samples == 0 ? Double.NaN : normSum / samples; }
+    public double meanLoss() {
+        return samples == 0 ? Double.NaN : lossSum / samples;
+    }
+
+    public double accuracy() {
+        return samples == 0 ? Double.NaN : (double) correct / samples;
+    }
+
+    public double clippedFraction() {
+        return samples == 0 ? Double.NaN : (double) clipped / samples;
+    }
+
+    public double meanNorm() {
+        return samples == 0 ? Double.NaN : normSum / samples;
+    }
 }

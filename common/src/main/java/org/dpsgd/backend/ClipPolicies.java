@@ -27,7 +27,8 @@ public final class ClipPolicies {
      * explicit list whose length is not the number of groups.
      */
     public static ClipPolicy from(PrivacyConfig privacy, Network network, List<String> frozenPrefixes) {
-        if (!privacy.enabled()) throw new IllegalStateException("privacy is disabled: there is no clip policy (nothing is clipped)");
+        if (!privacy.enabled())
+            throw new IllegalStateException("privacy is disabled: there is no clip policy (nothing is clipped)");
         double total = privacy.clipNorm();
         if (!privacy.perLayerClipping()) return ClipPolicy.flat(total);
         PerLayerClipping p = privacy.perLayer();
@@ -49,7 +50,9 @@ public final class ClipPolicies {
             groupSize.set(g, groupSize.get(g) + s.size());
         }
         int groups = groupOfKey.size();
-        if (groups == 0) throw new IllegalArgumentException("per-layer clipping: every parameter of " + network.name() + " is frozen; nothing to clip");
+        if (groups == 0)
+            throw new IllegalArgumentException(
+                    "per-layer clipping: every parameter of " + network.name() + " is frozen; nothing to clip");
         double[] thresholds = new double[groups];
         switch (p.split()) {
             case "equal" -> java.util.Arrays.fill(thresholds, total / Math.sqrt(groups));
@@ -60,21 +63,27 @@ public final class ClipPolicies {
             }
             case "explicit" -> {
                 if (p.thresholds().size() != groups) {
-                    throw new IllegalArgumentException("privacy.per_layer.thresholds has " + p.thresholds().size() + " values but "
-                            + network.name() + " has " + groups + " parameter groups (groups: " + p.groups() + ", frozen excluded: "
-                            + String.join(", ", groupOfKey.keySet().stream().limit(4).toList()) + (groups > 4 ? ", ..." : "")
+                    throw new IllegalArgumentException("privacy.per_layer.thresholds has "
+                            + p.thresholds().size() + " values but "
+                            + network.name() + " has " + groups + " parameter groups (groups: " + p.groups()
+                            + ", frozen excluded: "
+                            + String.join(
+                                    ", ", groupOfKey.keySet().stream().limit(4).toList()) + (groups > 4 ? ", ..." : "")
                             + "); give " + groups + " values or use split: equal");
                 }
                 for (int g = 0; g < groups; g++) thresholds[g] = p.thresholds().get(g);
             }
-            default -> throw new IllegalArgumentException("unknown privacy.per_layer.split '" + p.split() + "'; use equal, sqrt_params or explicit");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown privacy.per_layer.split '" + p.split() + "'; use equal, sqrt_params or explicit");
         }
         return new ClipPolicy(thresholds, groupOf);
     }
 
     /** {@link #from(PrivacyConfig, Network, List)} with the config's privacy section and {@code model.freeze}. */
     public static ClipPolicy from(org.dpsgd.config.ExperimentConfig config, Network network) {
-        List<String> frozen = config.model().freeze() == null ? List.of() : config.model().freeze();
+        List<String> frozen =
+                config.model().freeze() == null ? List.of() : config.model().freeze();
         return from(config.privacy(), network, frozen);
     }
 

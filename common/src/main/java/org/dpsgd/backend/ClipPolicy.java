@@ -15,16 +15,19 @@ import java.util.Arrays;
 public record ClipPolicy(double[] thresholds, int[] groupOfParameter) {
 
     public ClipPolicy {
-        if (thresholds == null || thresholds.length == 0) throw new IllegalArgumentException("a clip policy needs at least one threshold");
+        if (thresholds == null || thresholds.length == 0)
+            throw new IllegalArgumentException("a clip policy needs at least one threshold");
         thresholds = thresholds.clone();
         for (double c : thresholds) {
-            if (!(c > 0) || Double.isInfinite(c)) throw new IllegalArgumentException("clip thresholds must be finite and > 0, got " + c);
+            if (!(c > 0) || Double.isInfinite(c))
+                throw new IllegalArgumentException("clip thresholds must be finite and > 0, got " + c);
         }
         if (groupOfParameter != null) {
             groupOfParameter = groupOfParameter.clone();
             for (int g : groupOfParameter) {
                 if (g < 0 || g >= thresholds.length) {
-                    throw new IllegalArgumentException("parameter group " + g + " has no threshold (" + thresholds.length + " given)");
+                    throw new IllegalArgumentException(
+                            "parameter group " + g + " has no threshold (" + thresholds.length + " given)");
                 }
             }
         } else if (thresholds.length != 1) {
@@ -67,23 +70,32 @@ public record ClipPolicy(double[] thresholds, int[] groupOfParameter) {
         return thresholds.length;
     }
 
-    @Override public double[] thresholds() {
+    @Override
+    public double[] thresholds() {
         return thresholds.clone();
     }
 
-    @Override public int[] groupOfParameter() {
+    @Override
+    public int[] groupOfParameter() {
         return groupOfParameter == null ? null : groupOfParameter.clone();
     }
 
-    @Override public boolean equals(Object o) {
-        return o instanceof ClipPolicy p && Arrays.equals(p.thresholds, thresholds) && Arrays.equals(p.groupOfParameter, groupOfParameter);
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ClipPolicy p
+                && Arrays.equals(p.thresholds, thresholds)
+                && Arrays.equals(p.groupOfParameter, groupOfParameter);
     }
 
-    @Override public int hashCode() {
+    @Override
+    public int hashCode() {
         return Arrays.hashCode(thresholds) * 31 + Arrays.hashCode(groupOfParameter);
     }
 
-    @Override public String toString() {
-        return isFlat() ? "flat(C=" + thresholds[0] + ")" : "per_layer(" + thresholds.length + " groups, total C=" + sensitivity() + ")";
+    @Override
+    public String toString() {
+        return isFlat()
+                ? "flat(C=" + thresholds[0] + ")"
+                : "per_layer(" + thresholds.length + " groups, total C=" + sensitivity() + ")";
     }
 }

@@ -37,19 +37,33 @@ public final class DeviceBatch {
     }
 
     /** Per-sample input shape [C, H, W]. */
-    public Shape shape() { return shape; }
+    public Shape shape() {
+        return shape;
+    }
     /** Number of sample slots, real and padding, in this call. */
-    public int slots() { return slots; }
+    public int slots() {
+        return slots;
+    }
     /** Augmented copies per slot (K); a slot's K gradients are averaged before clipping. */
-    public int multiplicity() { return multiplicity; }
+    public int multiplicity() {
+        return multiplicity;
+    }
     /** [slots, multiplicity, C, H, W] row-major. */
-    public float[] inputs() { return inputs; }
+    public float[] inputs() {
+        return inputs;
+    }
     /** Class label per slot (0 for padding). */
-    public int[] labels() { return labels; }
+    public int[] labels() {
+        return labels;
+    }
     /** 1 for a real example, 0 for padding. */
-    public float[] mask() { return mask; }
+    public float[] mask() {
+        return mask;
+    }
     /** Dataset index of each slot's example, -1 for padding. */
-    public long[] exampleIds() { return exampleIds; }
+    public long[] exampleIds() {
+        return exampleIds;
+    }
 
     /** Real (mask 1) slots in this call; a diagnostic, never a divisor of the private update. */
     public int realCount() {

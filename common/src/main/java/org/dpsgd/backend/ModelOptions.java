@@ -11,7 +11,8 @@ import java.util.Map;
  * @param frozenPrefixes parameters whose names start with one of these are frozen: no gradient, not clipped, not updated
  * @param settings further backend-specific settings
  */
-public record ModelOptions(String strategy, BatchLayout layout, List<String> frozenPrefixes, Map<String, String> settings) {
+public record ModelOptions(
+        String strategy, BatchLayout layout, List<String> frozenPrefixes, Map<String, String> settings) {
     public ModelOptions {
         strategy = strategy == null ? "auto" : strategy;
         frozenPrefixes = frozenPrefixes == null ? List.of() : List.copyOf(frozenPrefixes);

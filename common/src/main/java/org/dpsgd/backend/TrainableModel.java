@@ -25,8 +25,8 @@ public interface TrainableModel extends AutoCloseable {
      */
     default BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
         if (policy.isFlat()) return accumulateClipped(batch, policy.flatNorm());
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support per-layer clipping (" + policy
-                + "); use privacy.clipping: flat");
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support per-layer clipping ("
+                + policy + "); use privacy.clipping: flat");
     }
 
     /** Non-private baseline: adds the unclipped per-sample gradient sum of the real slots. */

@@ -21,12 +21,15 @@ public record AuditConfig(
         if (canaries == null) canaries = 1000;
         if (canaries < 2) throw new IllegalArgumentException("audit.canaries must be >= 2, got " + canaries);
         if (kind == null) kind = "whitebox";
-        if (!kind.equals("whitebox") && !kind.equals("blackbox")) throw new IllegalArgumentException("audit.kind must be whitebox or blackbox, got '" + kind + "'");
+        if (!kind.equals("whitebox") && !kind.equals("blackbox"))
+            throw new IllegalArgumentException("audit.kind must be whitebox or blackbox, got '" + kind + "'");
         if (confidence == null) confidence = 0.95;
-        if (!(confidence > 0 && confidence < 1)) throw new IllegalArgumentException("audit.confidence must be in (0, 1), e.g. 0.95; got " + confidence);
+        if (!(confidence > 0 && confidence < 1))
+            throw new IllegalArgumentException("audit.confidence must be in (0, 1), e.g. 0.95; got " + confidence);
         if (score == null) score = "observed_likelihood_ratio";
         if (!score.equals("observed_likelihood_ratio") && !score.equals("likelihood_ratio") && !score.equals("sum")) {
-            throw new IllegalArgumentException("audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
+            throw new IllegalArgumentException(
+                    "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
         }
     }
 

@@ -22,8 +22,10 @@ public record AugmentationConfig(
         if (randomCrop == null) randomCrop = 0;
         if (flip == null) flip = false;
         if (multiplicity == null) multiplicity = 1;
-        if (randomCrop < 0) throw new IllegalArgumentException("data.augmentation.random_crop must be >= 0, got " + randomCrop);
-        if (multiplicity < 1) throw new IllegalArgumentException("data.augmentation.multiplicity must be >= 1, got " + multiplicity);
+        if (randomCrop < 0)
+            throw new IllegalArgumentException("data.augmentation.random_crop must be >= 0, got " + randomCrop);
+        if (multiplicity < 1)
+            throw new IllegalArgumentException("data.augmentation.multiplicity must be >= 1, got " + multiplicity);
     }
 
     public boolean enabled() {

@@ -18,11 +18,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -75,8 +75,9 @@ public final class ConfigLoader {
 
     /** A binary file (not UTF-8, or holding NUL bytes): the decoder's "Input length = 1" would say nothing useful. */
     private static IllegalArgumentException notText(Path file) {
-        return new IllegalArgumentException("config file " + file + " is not a YAML/JSON text file (it holds binary data or is not UTF-8); "
-                + "give the path of a .yaml or .json config");
+        return new IllegalArgumentException(
+                "config file " + file + " is not a YAML/JSON text file (it holds binary data or is not UTF-8); "
+                        + "give the path of a .yaml or .json config");
     }
 
     /** Parses YAML (or JSON, which YAML mostly accepts) text; {@code source} names it in errors. */
@@ -94,11 +95,15 @@ public final class ConfigLoader {
         try {
             tree = m.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()
-                    + location(e), e);
+            throw new IllegalArgumentException(
+                    source + ": not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage() + location(e),
+                    e);
         }
-        if (tree == null || tree.isMissingNode() || tree.isNull()) throw new IllegalArgumentException(source + ": the config is empty");
-        if (!tree.isObject()) throw new IllegalArgumentException(source + ": the config must be a mapping of sections (model:, data:, ...)");
+        if (tree == null || tree.isMissingNode() || tree.isNull())
+            throw new IllegalArgumentException(source + ": the config is empty");
+        if (!tree.isObject())
+            throw new IllegalArgumentException(
+                    source + ": the config must be a mapping of sections (model:, data:, ...)");
         ObjectNode obj = (ObjectNode) tree;
         String where = source;
         if (!overrides.isEmpty()) {
@@ -125,7 +130,9 @@ public final class ConfigLoader {
         Map<String, String> out = new TreeMap<>();
         for (String a : assignments) {
             int eq = a.indexOf('=');
-            if (eq <= 0) throw new IllegalArgumentException("override '" + a + "' must look like section.key=value (e.g. privacy.noise_multiplier=1.5)");
+            if (eq <= 0)
+                throw new IllegalArgumentException(
+                        "override '" + a + "' must look like section.key=value (e.g. privacy.noise_multiplier=1.5)");
             out.put(a.substring(0, eq).trim(), a.substring(eq + 1).trim());
         }
         return out;
@@ -147,7 +154,9 @@ public final class ConfigLoader {
     private static void set(ObjectNode root, String dotted, String value) {
         String[] parts = dotted.split("\\.", -1);
         for (String p : parts) {
-            if (p.isBlank()) throw new IllegalArgumentException("override key '" + dotted + "' has an empty part; use section.key=value");
+            if (p.isBlank())
+                throw new IllegalArgumentException(
+                        "override key '" + dotted + "' has an empty part; use section.key=value");
         }
         ObjectNode node = root;
         for (int i = 0; i < parts.length - 1; i++) {
@@ -155,8 +164,8 @@ public final class ConfigLoader {
             if (child == null || child.isNull()) {
                 child = node.putObject(parts[i]);
             } else if (!child.isObject()) {
-                throw new IllegalArgumentException("override '" + dotted + "': '" + String.join(".", java.util.Arrays.copyOf(parts, i + 1))
-                        + "' is a value, not a section");
+                throw new IllegalArgumentException("override '" + dotted + "': '"
+                        + String.join(".", java.util.Arrays.copyOf(parts, i + 1)) + "' is a value, not a section");
             }
             node = (ObjectNode) child;
         }
@@ -173,7 +182,8 @@ public final class ConfigLoader {
             try {
                 return YAML.readTree(t);
             } catch (JsonProcessingException e) {
-                throw new IllegalArgumentException("override value '" + t + "' is not a valid list (write [a, b, c])", e);
+                throw new IllegalArgumentException(
+                        "override value '" + t + "' is not a valid list (write [a, b, c])", e);
             }
         }
         if (INTEGER.matcher(t).matches()) {
@@ -199,21 +209,28 @@ public final class ConfigLoader {
             if (e.getKnownPropertyIds() != null) e.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
             known.sort(null);
             String section = section(e.getPath());
-            throw new IllegalArgumentException(source + ": unknown key '" + e.getPropertyName() + "' in "
-                    + (section.isEmpty() ? "the top level" : "section '" + section + "'") + "; known keys: " + String.join(", ", known), e);
+            throw new IllegalArgumentException(
+                    source + ": unknown key '" + e.getPropertyName() + "' in "
+                            + (section.isEmpty() ? "the top level" : "section '" + section + "'") + "; known keys: "
+                            + String.join(", ", known),
+                    e);
         } catch (ValueInstantiationException e) {
             Throwable c = e.getCause();
             String msg = c instanceof IllegalArgumentException ? c.getMessage() : String.valueOf(c);
             throw new IllegalArgumentException(source + ": " + msg, c != null ? c : e);
         } catch (InvalidFormatException e) {
-            throw new IllegalArgumentException(source + ": " + key(e.getPath()) + " must be " + describe(e.getTargetType())
-                    + ", got '" + e.getValue() + "'", e);
+            throw new IllegalArgumentException(
+                    source + ": " + key(e.getPath()) + " must be " + describe(e.getTargetType()) + ", got '"
+                            + e.getValue() + "'",
+                    e);
         } catch (MismatchedInputException e) {
-            throw new IllegalArgumentException(source + ": " + key(e.getPath()) + " must be " + describe(e.getTargetType()), e);
+            throw new IllegalArgumentException(
+                    source + ": " + key(e.getPath()) + " must be " + describe(e.getTargetType()), e);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(source + ": " + e.getOriginalMessage(), e);
         } catch (IllegalArgumentException e) {
-            if (e.getCause() instanceof JsonMappingException jm) throw new IllegalArgumentException(source + ": " + jm.getOriginalMessage(), e);
+            if (e.getCause() instanceof JsonMappingException jm)
+                throw new IllegalArgumentException(source + ": " + jm.getOriginalMessage(), e);
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
     }
@@ -235,7 +252,8 @@ public final class ConfigLoader {
             String key = names.next();
             if (!known.containsKey(key)) {
                 throw new IllegalArgumentException(source + ": unknown key '" + key + "' in "
-                        + (section.isEmpty() ? "the top level" : "section '" + section + "'") + "; known keys: " + String.join(", ", known.keySet()));
+                        + (section.isEmpty() ? "the top level" : "section '" + section + "'") + "; known keys: "
+                        + String.join(", ", known.keySet()));
             }
             checkKeys(node.get(key), known.get(key), section.isEmpty() ? key : section + "." + key, source);
         }
@@ -271,6 +289,9 @@ public final class ConfigLoader {
     }
 
     private static String location(JsonProcessingException e) {
-        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+        return e.getLocation() == null
+                ? ""
+                : " (line " + e.getLocation().getLineNr() + ", column "
+                        + e.getLocation().getColumnNr() + ")";
     }
 }

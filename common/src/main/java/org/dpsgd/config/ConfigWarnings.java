@@ -26,7 +26,8 @@ public final class ConfigWarnings {
 
     /** The loud warning for a run whose ε is meaningless, naming the fix. */
     public static String meaninglessEpsilonWarning(double epsilon, double delta) {
-        return "WARNING: ε = " + String.format(Locale.ROOT, "%.3g", epsilon) + " at δ = " + delta + " is above " + (int) MEANINGLESS_EPSILON
+        return "WARNING: ε = " + String.format(Locale.ROOT, "%.3g", epsilon) + " at δ = " + delta + " is above "
+                + (int) MEANINGLESS_EPSILON
                 + ": it is no privacy guarantee at all (the noise is far too small for this many steps); raise privacy.noise_multiplier "
                 + "or give privacy.target_epsilon (e.g. 8)";
     }
@@ -40,16 +41,19 @@ public final class ConfigWarnings {
             return out;
         }
         if (datasetSize > 0 && p.delta() >= 1.0 / datasetSize) {
-            out.add("WARNING: privacy.delta=" + p.delta() + " is >= 1/N = " + (1.0 / datasetSize) + " for N=" + datasetSize
+            out.add("WARNING: privacy.delta=" + p.delta() + " is >= 1/N = " + (1.0 / datasetSize) + " for N="
+                    + datasetSize
                     + " examples: a mechanism that publishes one random example outright meets that δ; use δ well below 1/N (e.g. "
                     + String.format("%.0e", Math.pow(10, Math.floor(Math.log10(1.0 / datasetSize)) - 1)) + ")");
         }
         plannedEpsilonWarning(config, datasetSize, out);
         if (p.sampling().equals("shuffle")) {
-            out.add("WARNING: privacy.sampling is shuffle: the accountant's ε assumes Poisson sampling and does NOT hold for this run");
+            out.add(
+                    "WARNING: privacy.sampling is shuffle: the accountant's ε assumes Poisson sampling and does NOT hold for this run");
         }
         if (p.noise().equals("fast-insecure")) {
-            out.add("WARNING: privacy.noise is fast-insecure: noise and batches are reproducible from the seed; the model has no privacy");
+            out.add(
+                    "WARNING: privacy.noise is fast-insecure: noise and batches are reproducible from the seed; the model has no privacy");
         }
         return out;
     }
@@ -67,7 +71,10 @@ public final class ConfigWarnings {
         }
         TrainingConfig t = config.training();
         if (datasetSize <= 0 || t.batchSize() > datasetSize) return; // the trainer refuses these with its own message
-        double eps = Accountants.epsilon(t.samplingRate(datasetSize), p.noiseMultiplier(), t.totalSteps(datasetSize), p.delta(), "rdp");
-        if (meaninglessEpsilon(eps)) out.add(meaninglessEpsilonWarning(eps, p.delta()) + " (planned ε over " + t.totalSteps(datasetSize) + " steps)");
+        double eps = Accountants.epsilon(
+                t.samplingRate(datasetSize), p.noiseMultiplier(), t.totalSteps(datasetSize), p.delta(), "rdp");
+        if (meaninglessEpsilon(eps))
+            out.add(meaninglessEpsilonWarning(eps, p.delta()) + " (planned ε over " + t.totalSteps(datasetSize)
+                    + " steps)");
     }
 }

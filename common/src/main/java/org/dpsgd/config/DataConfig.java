@@ -31,20 +31,27 @@ public record DataConfig(
 
     public DataConfig {
         if (format == null) throw new IllegalArgumentException("data.format is required; one of " + FORMATS);
-        if (!FORMATS.contains(format)) throw new IllegalArgumentException("data.format '" + format + "' is not one of " + FORMATS);
+        if (!FORMATS.contains(format))
+            throw new IllegalArgumentException("data.format '" + format + "' is not one of " + FORMATS);
         if (path == null && format.equals("idx")) path = DEFAULT_IDX_PATH;
-        if (path == null && !format.equals("synthetic")) throw new IllegalArgumentException("data.path is required for format " + format);
-        if (trainLimit != null && trainLimit <= 0) throw new IllegalArgumentException("data.train_limit must be > 0, got " + trainLimit);
-        if (testLimit != null && testLimit < 0) throw new IllegalArgumentException("data.test_limit must be >= 0, got " + testLimit);
+        if (path == null && !format.equals("synthetic"))
+            throw new IllegalArgumentException("data.path is required for format " + format);
+        if (trainLimit != null && trainLimit <= 0)
+            throw new IllegalArgumentException("data.train_limit must be > 0, got " + trainLimit);
+        if (testLimit != null && testLimit < 0)
+            throw new IllegalArgumentException("data.test_limit must be >= 0, got " + testLimit);
         if (imageSize == null) imageSize = 224;
         if (imageSize <= 0) throw new IllegalArgumentException("data.image_size must be > 0, got " + imageSize);
         if (imageSize > MAX_IMAGE_SIZE) {
-            throw new IllegalArgumentException("data.image_size=" + imageSize + " makes one 3x" + imageSize + "x" + imageSize
-                    + " image more values than a Java array holds; use at most " + MAX_IMAGE_SIZE + " (224 is ImageNet's usual size)");
+            throw new IllegalArgumentException("data.image_size=" + imageSize + " makes one 3x" + imageSize + "x"
+                    + imageSize + " image more values than a Java array holds; use at most " + MAX_IMAGE_SIZE
+                    + " (224 is ImageNet's usual size)");
         }
         if (augmentation == null) augmentation = AugmentationConfig.NONE;
-        if (loaderThreads == null) loaderThreads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-        if (loaderThreads <= 0) throw new IllegalArgumentException("data.loader_threads must be > 0, got " + loaderThreads);
+        if (loaderThreads == null)
+            loaderThreads = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+        if (loaderThreads <= 0)
+            throw new IllegalArgumentException("data.loader_threads must be > 0, got " + loaderThreads);
     }
 
     public static DataConfig of(String format, String path) {

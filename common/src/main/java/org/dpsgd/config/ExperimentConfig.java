@@ -22,10 +22,16 @@ public record ExperimentConfig(
     public ExperimentConfig {
         if (name == null || name.isBlank()) name = "experiment";
         if (seed == null) seed = 0L;
-        if (model == null) throw new IllegalArgumentException("model: section is required (e.g. model: {name: small-cnn})");
-        if (data == null) throw new IllegalArgumentException("data: section is required (e.g. data: {format: idx, path: /usr/share/datasets/fashion-mnist})");
-        if (privacy == null) throw new IllegalArgumentException("privacy: section is required (clip_norm, noise_multiplier or target_epsilon, delta)");
-        if (training == null) throw new IllegalArgumentException("training: section is required (batch_size, epochs or steps)");
+        if (model == null)
+            throw new IllegalArgumentException("model: section is required (e.g. model: {name: small-cnn})");
+        if (data == null)
+            throw new IllegalArgumentException(
+                    "data: section is required (e.g. data: {format: idx, path: /usr/share/datasets/fashion-mnist})");
+        if (privacy == null)
+            throw new IllegalArgumentException(
+                    "privacy: section is required (clip_norm, noise_multiplier or target_epsilon, delta)");
+        if (training == null)
+            throw new IllegalArgumentException("training: section is required (batch_size, epochs or steps)");
         if (optimizer == null) optimizer = OptimizerConfig.sgd(0.1);
         if (backend == null) backend = BackendConfig.auto();
     }

@@ -34,27 +34,34 @@ public record OptimizerConfig(
             throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + name + "'");
         }
         if (lr == null) throw new IllegalArgumentException("optimizer.lr is required");
-        if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("optimizer.lr must be a finite number > 0, got " + lr);
+        if (!(lr > 0) || Double.isInfinite(lr))
+            throw new IllegalArgumentException("optimizer.lr must be a finite number > 0, got " + lr);
         if (momentum == null) momentum = 0.0;
-        if (momentum < 0 || momentum >= 1) throw new IllegalArgumentException("optimizer.momentum must be in [0, 1), got " + momentum);
+        if (momentum < 0 || momentum >= 1)
+            throw new IllegalArgumentException("optimizer.momentum must be in [0, 1), got " + momentum);
         if (nesterov == null) nesterov = false;
         if (nesterov && momentum == 0) throw new IllegalArgumentException("optimizer.nesterov needs momentum > 0");
         if (weightDecay == null) weightDecay = 0.0;
-        if (weightDecay < 0) throw new IllegalArgumentException("optimizer.weight_decay must be >= 0, got " + weightDecay);
+        if (weightDecay < 0)
+            throw new IllegalArgumentException("optimizer.weight_decay must be >= 0, got " + weightDecay);
         if (beta1 == null) beta1 = 0.9;
         if (beta2 == null) beta2 = 0.999;
         if (eps == null) eps = 1e-8;
-        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("optimizer.beta1 must be in [0, 1), got " + beta1);
-        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("optimizer.beta2 must be in [0, 1), got " + beta2);
+        if (!(beta1 >= 0 && beta1 < 1))
+            throw new IllegalArgumentException("optimizer.beta1 must be in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1))
+            throw new IllegalArgumentException("optimizer.beta2 must be in [0, 1), got " + beta2);
         if (!(eps > 0)) throw new IllegalArgumentException("optimizer.eps must be > 0, got " + eps);
         if (schedule == null) schedule = "constant";
         if (!schedule.equals("constant") && !schedule.equals("cosine")) {
             throw new IllegalArgumentException("optimizer.schedule must be constant or cosine, got '" + schedule + "'");
         }
         if (warmupSteps == null) warmupSteps = 0;
-        if (warmupSteps < 0) throw new IllegalArgumentException("optimizer.warmup_steps must be >= 0, got " + warmupSteps);
+        if (warmupSteps < 0)
+            throw new IllegalArgumentException("optimizer.warmup_steps must be >= 0, got " + warmupSteps);
         if (minLr == null) minLr = 0.0;
-        if (minLr < 0 || minLr > lr) throw new IllegalArgumentException("optimizer.min_lr must be in [0, lr], got " + minLr);
+        if (minLr < 0 || minLr > lr)
+            throw new IllegalArgumentException("optimizer.min_lr must be in [0, lr], got " + minLr);
     }
 
     public static OptimizerConfig sgd(double lr) {

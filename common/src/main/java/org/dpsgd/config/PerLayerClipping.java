@@ -33,24 +33,29 @@ public record PerLayerClipping(
         if (split == null) split = "equal";
         if (groups == null) groups = "tensor";
         if (!List.of("equal", "sqrt_params", "explicit").contains(split)) {
-            throw new IllegalArgumentException("privacy.per_layer.split must be equal, sqrt_params or explicit, got '" + split + "'");
+            throw new IllegalArgumentException(
+                    "privacy.per_layer.split must be equal, sqrt_params or explicit, got '" + split + "'");
         }
         if (!groups.equals("tensor") && !groups.equals("layer")) {
-            throw new IllegalArgumentException("privacy.per_layer.groups must be tensor or layer, got '" + groups + "'");
+            throw new IllegalArgumentException(
+                    "privacy.per_layer.groups must be tensor or layer, got '" + groups + "'");
         }
         if (split.equals("explicit")) {
             if (thresholds == null || thresholds.isEmpty()) {
-                throw new IllegalArgumentException("privacy.per_layer.split: explicit needs thresholds: [C_1, C_2, ...], one per parameter group");
+                throw new IllegalArgumentException(
+                        "privacy.per_layer.split: explicit needs thresholds: [C_1, C_2, ...], one per parameter group");
             }
             for (int i = 0; i < thresholds.size(); i++) {
                 Double c = thresholds.get(i);
                 if (c == null || !(c > 0) || c.isInfinite()) {
-                    throw new IllegalArgumentException("privacy.per_layer.thresholds[" + i + "] must be a finite number > 0, got " + c);
+                    throw new IllegalArgumentException(
+                            "privacy.per_layer.thresholds[" + i + "] must be a finite number > 0, got " + c);
                 }
             }
             thresholds = List.copyOf(thresholds);
         } else if (thresholds != null) {
-            throw new IllegalArgumentException("privacy.per_layer.thresholds is only used with split: explicit (split is " + split + ")");
+            throw new IllegalArgumentException(
+                    "privacy.per_layer.thresholds is only used with split: explicit (split is " + split + ")");
         }
     }
 

@@ -49,40 +49,53 @@ public record PrivacyConfig(
         if (diagnostics == null) diagnostics = DIAGNOSTICS_NONE;
         if (clipping == null) clipping = "flat";
         if (!diagnostics.equals(DIAGNOSTICS_NONE) && !diagnostics.equals(DIAGNOSTICS_RAW)) {
-            throw new IllegalArgumentException("privacy.diagnostics must be 'none' (only DP releases leave the process) or 'raw' "
-                    + "(training-batch statistics, not covered by ε), got '" + diagnostics + "'");
+            throw new IllegalArgumentException(
+                    "privacy.diagnostics must be 'none' (only DP releases leave the process) or 'raw' "
+                            + "(training-batch statistics, not covered by ε), got '" + diagnostics + "'");
         }
         if (enabled) {
             if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
-            if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
+            if (!(clipNorm > 0) || Double.isInfinite(clipNorm))
+                throw new IllegalArgumentException("privacy.clip_norm must be a finite number > 0, got " + clipNorm);
             if (noiseMultiplier == null && targetEpsilon == null) {
-                throw new IllegalArgumentException("privacy: give noise_multiplier (σ) or target_epsilon (σ is then calibrated)");
+                throw new IllegalArgumentException(
+                        "privacy: give noise_multiplier (σ) or target_epsilon (σ is then calibrated)");
             }
             if (noiseMultiplier != null && targetEpsilon != null) {
                 throw new IllegalArgumentException("privacy: give noise_multiplier or target_epsilon, not both");
             }
             if (noiseMultiplier != null && (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier))) {
-                throw new IllegalArgumentException("privacy.noise_multiplier must be a finite number > 0, got " + noiseMultiplier);
+                throw new IllegalArgumentException(
+                        "privacy.noise_multiplier must be a finite number > 0, got " + noiseMultiplier);
             }
             if (targetEpsilon != null && (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon))) {
-                throw new IllegalArgumentException("privacy.target_epsilon must be a finite number > 0, got " + targetEpsilon);
+                throw new IllegalArgumentException(
+                        "privacy.target_epsilon must be a finite number > 0, got " + targetEpsilon);
             }
-            if (delta == null) throw new IllegalArgumentException("privacy.delta is required (e.g. 1e-5; below 1/N for N training examples)");
-            if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("privacy.delta must be in (0, 1), got " + delta);
+            if (delta == null)
+                throw new IllegalArgumentException(
+                        "privacy.delta is required (e.g. 1e-5; below 1/N for N training examples)");
+            if (!(delta > 0 && delta < 1))
+                throw new IllegalArgumentException("privacy.delta must be in (0, 1), got " + delta);
             if (!accountant.equals("rdp") && !accountant.equals("pld")) {
-                throw new IllegalArgumentException("privacy.accountant must be 'rdp' or 'pld', got '" + accountant + "'");
+                throw new IllegalArgumentException(
+                        "privacy.accountant must be 'rdp' or 'pld', got '" + accountant + "'");
             }
             if (!sampling.equals("poisson") && !sampling.equals("shuffle")) {
-                throw new IllegalArgumentException("privacy.sampling must be 'poisson' or 'shuffle', got '" + sampling + "'");
+                throw new IllegalArgumentException(
+                        "privacy.sampling must be 'poisson' or 'shuffle', got '" + sampling + "'");
             }
             if (!noise.equals("secure") && !noise.equals("fast-insecure")) {
-                throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + noise + "'");
+                throw new IllegalArgumentException(
+                        "privacy.noise must be 'secure' or 'fast-insecure', got '" + noise + "'");
             }
             if (!clipping.equals("flat") && !clipping.equals("per_layer")) {
-                throw new IllegalArgumentException("privacy.clipping must be 'flat' or 'per_layer', got '" + clipping + "'");
+                throw new IllegalArgumentException(
+                        "privacy.clipping must be 'flat' or 'per_layer', got '" + clipping + "'");
             }
             if (clipping.equals("flat") && perLayer != null) {
-                throw new IllegalArgumentException("privacy.per_layer is set but privacy.clipping is flat; set clipping: per_layer or remove per_layer");
+                throw new IllegalArgumentException(
+                        "privacy.per_layer is set but privacy.clipping is flat; set clipping: per_layer or remove per_layer");
             }
             if (clipping.equals("per_layer")) {
                 if (perLayer == null) perLayer = PerLayerClipping.DEFAULT;
@@ -92,14 +105,40 @@ public record PrivacyConfig(
     }
 
     /** Flat clipping, the fields before per-layer clipping existed. */
-    public PrivacyConfig(Boolean enabled, Double clipNorm, Double noiseMultiplier, Double targetEpsilon, Double delta,
-                         String accountant, String sampling, String noise, String diagnostics) {
-        this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, diagnostics, null, null);
+    public PrivacyConfig(
+            Boolean enabled,
+            Double clipNorm,
+            Double noiseMultiplier,
+            Double targetEpsilon,
+            Double delta,
+            String accountant,
+            String sampling,
+            String noise,
+            String diagnostics) {
+        this(
+                enabled,
+                clipNorm,
+                noiseMultiplier,
+                targetEpsilon,
+                delta,
+                accountant,
+                sampling,
+                noise,
+                diagnostics,
+                null,
+                null);
     }
 
     /** Flat clipping, default diagnostics. */
-    public PrivacyConfig(Boolean enabled, Double clipNorm, Double noiseMultiplier, Double targetEpsilon, Double delta,
-                         String accountant, String sampling, String noise) {
+    public PrivacyConfig(
+            Boolean enabled,
+            Double clipNorm,
+            Double noiseMultiplier,
+            Double targetEpsilon,
+            Double delta,
+            String accountant,
+            String sampling,
+            String noise) {
         this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null, null);
     }
 
@@ -121,18 +160,39 @@ public record PrivacyConfig(
     }
 
     public PrivacyConfig withNoiseMultiplier(double sigma) {
-        return new PrivacyConfig(enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, diagnostics, clipping, perLayer);
+        return new PrivacyConfig(
+                enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, diagnostics, clipping, perLayer);
     }
 
     public PrivacyConfig withNoise(String noiseMode) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noiseMode, diagnostics,
-                clipping, perLayer);
+        return new PrivacyConfig(
+                enabled,
+                clipNorm,
+                noiseMultiplier,
+                targetEpsilon,
+                delta,
+                accountant,
+                sampling,
+                noiseMode,
+                diagnostics,
+                clipping,
+                perLayer);
     }
 
     /** This config with per-layer clipping under {@code split} (a null split means flat clipping). */
     public PrivacyConfig withClipping(PerLayerClipping split) {
-        return new PrivacyConfig(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, diagnostics,
-                split == null ? "flat" : "per_layer", split);
+        return new PrivacyConfig(
+                enabled,
+                clipNorm,
+                noiseMultiplier,
+                targetEpsilon,
+                delta,
+                accountant,
+                sampling,
+                noise,
+                diagnostics,
+                split == null ? "flat" : "per_layer",
+                split);
     }
 
     /** True when raw (non-private) training-set diagnostics may be written. */

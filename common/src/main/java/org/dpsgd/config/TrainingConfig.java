@@ -27,20 +27,26 @@ public record TrainingConfig(
         @JsonProperty("log_every") Integer logEvery) {
 
     public TrainingConfig {
-        if (batchSize == null) throw new IllegalArgumentException("training.batch_size (expected logical batch size) is required");
+        if (batchSize == null)
+            throw new IllegalArgumentException("training.batch_size (expected logical batch size) is required");
         if (batchSize <= 0) throw new IllegalArgumentException("training.batch_size must be > 0, got " + batchSize);
         if (epochs == null && steps == null) throw new IllegalArgumentException("training: give epochs or steps");
-        if (epochs != null && !(epochs > 0)) throw new IllegalArgumentException("training.epochs must be > 0, got " + epochs);
+        if (epochs != null && !(epochs > 0))
+            throw new IllegalArgumentException("training.epochs must be > 0, got " + epochs);
         if (steps != null && steps <= 0) throw new IllegalArgumentException("training.steps must be > 0, got " + steps);
         if (microBatchSize == null) microBatchSize = Math.min(64, batchSize);
-        if (microBatchSize <= 0) throw new IllegalArgumentException("training.micro_batch_size must be > 0, got " + microBatchSize);
+        if (microBatchSize <= 0)
+            throw new IllegalArgumentException("training.micro_batch_size must be > 0, got " + microBatchSize);
         if (accumulation == null) accumulation = 1;
-        if (accumulation <= 0) throw new IllegalArgumentException("training.accumulation must be > 0, got " + accumulation);
+        if (accumulation <= 0)
+            throw new IllegalArgumentException("training.accumulation must be > 0, got " + accumulation);
         if (evalEvery == null) evalEvery = 0;
         if (evalEvery < 0) throw new IllegalArgumentException("training.eval_every must be >= 0, got " + evalEvery);
         if (checkpointEvery == null) checkpointEvery = 0;
-        if (checkpointEvery < 0) throw new IllegalArgumentException("training.checkpoint_every must be >= 0, got " + checkpointEvery);
-        if (ema != null && !(ema > 0 && ema < 1)) throw new IllegalArgumentException("training.ema must be in (0, 1), got " + ema);
+        if (checkpointEvery < 0)
+            throw new IllegalArgumentException("training.checkpoint_every must be >= 0, got " + checkpointEvery);
+        if (ema != null && !(ema > 0 && ema < 1))
+            throw new IllegalArgumentException("training.ema must be in (0, 1), got " + ema);
         if (logEvery == null) logEvery = 10;
         if (logEvery <= 0) throw new IllegalArgumentException("training.log_every must be > 0, got " + logEvery);
     }
@@ -48,7 +54,8 @@ public record TrainingConfig(
     /** Sampling rate q = B / N. */
     public double samplingRate(int datasetSize) {
         if (batchSize > datasetSize) {
-            throw new IllegalArgumentException("training.batch_size " + batchSize + " exceeds the dataset size " + datasetSize);
+            throw new IllegalArgumentException(
+                    "training.batch_size " + batchSize + " exceeds the dataset size " + datasetSize);
         }
         return (double) batchSize / datasetSize;
     }

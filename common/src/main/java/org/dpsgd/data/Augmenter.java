@@ -17,13 +17,16 @@ public final class Augmenter {
     public Augmenter(AugmentationConfig config, Shape shape) {
         this.config = config;
         this.shape = shape;
-        if (config.randomCrop() > 0 && (config.randomCrop() >= shape.height() || config.randomCrop() >= shape.width())) {
-            throw new IllegalArgumentException("data.augmentation.random_crop=" + config.randomCrop() + " must be smaller than the image ("
-                    + shape + ")");
+        if (config.randomCrop() > 0
+                && (config.randomCrop() >= shape.height() || config.randomCrop() >= shape.width())) {
+            throw new IllegalArgumentException("data.augmentation.random_crop=" + config.randomCrop()
+                    + " must be smaller than the image (" + shape + ")");
         }
     }
 
-    public boolean enabled() { return config.enabled(); }
+    public boolean enabled() {
+        return config.enabled();
+    }
 
     /** Writes an augmented copy of {@code src[srcOff..]} into {@code dst[dstOff..]} (must not overlap). */
     public void apply(float[] src, int srcOff, float[] dst, int dstOff, SplittableRandom rng) {

@@ -31,11 +31,13 @@ public final class BatchAssembler implements AutoCloseable {
         this.augmenter = new Augmenter(augmentation, data.shape());
         this.seed = seed;
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "dpsgd-loader");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool = threads == 1
+                ? null
+                : Executors.newFixedThreadPool(threads, r -> {
+                    Thread t = new Thread(r, "dpsgd-loader");
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
     /** Fills {@code batch} for {@code call} of logical step {@code step}. */
@@ -43,7 +45,8 @@ public final class BatchAssembler implements AutoCloseable {
         check(call.slots(), batch);
         runParallel(call.slots(), (from, to) -> {
             float[] scratch = augmenter.enabled() ? new float[data.shape().size()] : null;
-            for (int s = from; s < to; s++) fillSlot(call.exampleIds()[s], call.positions()[s], s, batch, step, scratch);
+            for (int s = from; s < to; s++)
+                fillSlot(call.exampleIds()[s], call.positions()[s], s, batch, step, scratch);
         });
     }
 
@@ -56,9 +59,12 @@ public final class BatchAssembler implements AutoCloseable {
     }
 
     private void check(int slots, DeviceBatch batch) {
-        if (slots != batch.slots()) throw new IllegalArgumentException("call has " + slots + " slots but the device batch has " + batch.slots());
+        if (slots != batch.slots())
+            throw new IllegalArgumentException(
+                    "call has " + slots + " slots but the device batch has " + batch.slots());
         if (!batch.shape().equals(data.shape())) {
-            throw new IllegalArgumentException("device batch shape " + batch.shape() + " differs from the dataset's " + data.shape());
+            throw new IllegalArgumentException(
+                    "device batch shape " + batch.shape() + " differs from the dataset's " + data.shape());
         }
     }
 
@@ -101,7 +107,9 @@ public final class BatchAssembler implements AutoCloseable {
         return z ^ (z >>> 31);
     }
 
-    private interface Range { void run(int from, int to); }
+    private interface Range {
+        void run(int from, int to);
+    }
 
     private void runParallel(int n, Range work) {
         if (pool == null || n < 2 * threads) {

@@ -14,13 +14,16 @@ public class ByteImageDataset implements Dataset {
     private final float[][] tables;
     private final String origin;
 
-    public ByteImageDataset(byte[] pixels, int[] labels, Shape shape, int numClasses, Normalization norm, String origin) {
+    public ByteImageDataset(
+            byte[] pixels, int[] labels, Shape shape, int numClasses, Normalization norm, String origin) {
         if ((long) labels.length * shape.size() != pixels.length) {
-            throw new IllegalArgumentException(origin + ": " + pixels.length + " pixel bytes do not hold " + labels.length + " images of " + shape);
+            throw new IllegalArgumentException(origin + ": " + pixels.length + " pixel bytes do not hold "
+                    + labels.length + " images of " + shape);
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= numClasses) {
-                throw new IllegalArgumentException(origin + ": label " + labels[i] + " of example " + i + " is outside [0, " + numClasses + ")");
+                throw new IllegalArgumentException(
+                        origin + ": label " + labels[i] + " of example " + i + " is outside [0, " + numClasses + ")");
             }
         }
         this.pixels = pixels;
@@ -31,15 +34,28 @@ public class ByteImageDataset implements Dataset {
         this.origin = origin;
     }
 
-    @Override public int size() { return labels.length; }
-    @Override public Shape shape() { return shape; }
-    @Override public int numClasses() { return numClasses; }
+    @Override
+    public int size() {
+        return labels.length;
+    }
 
-    @Override public int label(int index) {
+    @Override
+    public Shape shape() {
+        return shape;
+    }
+
+    @Override
+    public int numClasses() {
+        return numClasses;
+    }
+
+    @Override
+    public int label(int index) {
         return labels[index];
     }
 
-    @Override public void read(int index, float[] dst, int offset) {
+    @Override
+    public void read(int index, float[] dst, int offset) {
         int n = shape.size();
         int plane = shape.height() * shape.width();
         int base = Math.multiplyExact(index, n);
@@ -51,7 +67,8 @@ public class ByteImageDataset implements Dataset {
         }
     }
 
-    @Override public String describe() {
+    @Override
+    public String describe() {
         return origin;
     }
 }

@@ -40,7 +40,8 @@ public final class CifarDataset {
         long total = 0;
         for (Path f : files) {
             if (!Files.isRegularFile(f)) {
-                throw new IllegalArgumentException("missing file " + f + " (CIFAR-" + classes + " binary version; set data.path to its folder)");
+                throw new IllegalArgumentException(
+                        "missing file " + f + " (CIFAR-" + classes + " binary version; set data.path to its folder)");
             }
             long size = size(f);
             if (size == 0 || size % record != 0) {
@@ -59,18 +60,28 @@ public final class CifarDataset {
                 int at = r * record;
                 int label = raw[at + labelBytes - 1] & 0xFF;
                 if (label >= classes) {
-                    throw new IllegalArgumentException(f + ": label " + label + " of record " + r + " is out of range [0, " + classes + ")");
+                    throw new IllegalArgumentException(
+                            f + ": label " + label + " of record " + r + " is out of range [0, " + classes + ")");
                 }
                 labels[i] = label;
                 System.arraycopy(raw, at + labelBytes, pixels, i * SHAPE.size(), SHAPE.size());
             }
         }
         Normalization norm = cifar100 ? Normalization.CIFAR100 : Normalization.CIFAR10;
-        return new ByteImageDataset(pixels, labels, SHAPE, classes, norm, files.size() == 1 ? files.get(0).toString() : files.get(0).getParent().toString());
+        return new ByteImageDataset(
+                pixels,
+                labels,
+                SHAPE,
+                classes,
+                norm,
+                files.size() == 1
+                        ? files.get(0).toString()
+                        : files.get(0).getParent().toString());
     }
 
     private static Path resolveFolder(Path folder, String archiveDir) {
-        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("dataset folder " + folder + " does not exist; set data.path");
+        if (!Files.isDirectory(folder))
+            throw new IllegalArgumentException("dataset folder " + folder + " does not exist; set data.path");
         Path inner = folder.resolve(archiveDir);
         return Files.isDirectory(inner) ? inner : folder;
     }

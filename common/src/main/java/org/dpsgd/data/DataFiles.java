@@ -34,7 +34,8 @@ final class DataFiles {
         try {
             in.readFully(dst);
         } catch (EOFException e) {
-            throw new IllegalArgumentException(file + ": truncated: ended while reading " + what + " (" + dst.length + " bytes expected)", e);
+            throw new IllegalArgumentException(
+                    file + ": truncated: ended while reading " + what + " (" + dst.length + " bytes expected)", e);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read " + what + ": " + e.getMessage(), e);
         }

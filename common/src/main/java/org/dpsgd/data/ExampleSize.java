@@ -22,8 +22,9 @@ public final class ExampleSize {
     public static long elements(String what, long channels, long height, long width) {
         double n = (double) channels * height * width;
         if (n > MAX_ARRAY) {
-            throw new IllegalArgumentException(what + " makes one example " + channels + "x" + height + "x" + width + " = "
-                    + String.format(Locale.ROOT, "%.3g", n) + " values, more than a Java array holds (" + MAX_ARRAY + "); use a smaller size");
+            throw new IllegalArgumentException(what + " makes one example " + channels + "x" + height + "x" + width
+                    + " = " + String.format(Locale.ROOT, "%.3g", n) + " values, more than a Java array holds ("
+                    + MAX_ARRAY + "); use a smaller size");
         }
         return channels * height * width;
     }
@@ -35,12 +36,14 @@ public final class ExampleSize {
 
     static void requireHeap(String what, double bytes, long maxHeap, String fix) {
         if (bytes > maxHeap / 2.0) {
-            throw new IllegalArgumentException(what + " needs about " + gib(bytes) + " of memory, more than half of the " + gib(maxHeap)
-                    + " Java heap; " + fix);
+            throw new IllegalArgumentException(what + " needs about " + gib(bytes)
+                    + " of memory, more than half of the " + gib(maxHeap) + " Java heap; " + fix);
         }
     }
 
     static String gib(double bytes) {
-        return bytes >= 1 << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (1 << 30)) : String.format(Locale.ROOT, "%.0f MiB", bytes / (1 << 20));
+        return bytes >= 1 << 30
+                ? String.format(Locale.ROOT, "%.1f GiB", bytes / (1 << 30))
+                : String.format(Locale.ROOT, "%.0f MiB", bytes / (1 << 20));
     }
 }

@@ -28,7 +28,9 @@ public final class IdxDataset {
     }
 
     static Normalization normalizationFor(Path folder) {
-        return folder.toAbsolutePath().toString().toLowerCase(Locale.ROOT).contains("fashion") ? Normalization.FASHION_MNIST : Normalization.MNIST;
+        return folder.toAbsolutePath().toString().toLowerCase(Locale.ROOT).contains("fashion")
+                ? Normalization.FASHION_MNIST
+                : Normalization.MNIST;
     }
 
     public static Dataset read(Path imagesFile, Path labelsFile, Normalization norm) {
@@ -45,7 +47,8 @@ public final class IdxDataset {
             int rows = DataFiles.readInt(in, imagesFile, "row count");
             int cols = DataFiles.readInt(in, imagesFile, "column count");
             if (n <= 0 || rows <= 0 || cols <= 0) {
-                throw new IllegalArgumentException(imagesFile + ": bad header: " + n + " images of " + rows + "x" + cols);
+                throw new IllegalArgumentException(
+                        imagesFile + ": bad header: " + n + " images of " + rows + "x" + cols);
             }
             shape = new Shape(1, rows, cols);
             pixels = new byte[Math.multiplyExact(n, rows * cols)];
@@ -64,15 +67,16 @@ public final class IdxDataset {
             }
             int count = DataFiles.readInt(in, labelsFile, "label count");
             if (count != n) {
-                throw new IllegalArgumentException(labelsFile + ": holds " + count + " labels but " + imagesFile + " holds " + n
-                        + " images; the files do not belong together");
+                throw new IllegalArgumentException(labelsFile + ": holds " + count + " labels but " + imagesFile
+                        + " holds " + n + " images; the files do not belong together");
             }
             byte[] raw = new byte[n];
             DataFiles.readFully(in, raw, labelsFile, n + " labels");
             for (int i = 0; i < n; i++) {
                 labels[i] = raw[i] & 0xFF;
                 if (labels[i] >= CLASSES) {
-                    throw new IllegalArgumentException(labelsFile + ": label " + labels[i] + " of example " + i + " is out of range [0, " + CLASSES + ")");
+                    throw new IllegalArgumentException(labelsFile + ": label " + labels[i] + " of example " + i
+                            + " is out of range [0, " + CLASSES + ")");
                 }
             }
         } finally {
@@ -86,10 +90,12 @@ public final class IdxDataset {
         if (Files.isRegularFile(plain)) return plain;
         Path gz = folder.resolve(base + ".gz");
         if (Files.isRegularFile(gz)) return gz;
-        String hint = folder.toAbsolutePath().toString().toLowerCase(Locale.ROOT).contains("fashion")
-                ? "; install it with: sudo apt-get install dataset-fashion-mnist (or set data.path)"
-                : "; set data.path to the folder holding the IDX files";
-        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("dataset folder " + folder + " does not exist" + hint);
+        String hint =
+                folder.toAbsolutePath().toString().toLowerCase(Locale.ROOT).contains("fashion")
+                        ? "; install it with: sudo apt-get install dataset-fashion-mnist (or set data.path)"
+                        : "; set data.path to the folder holding the IDX files";
+        if (!Files.isDirectory(folder))
+            throw new IllegalArgumentException("dataset folder " + folder + " does not exist" + hint);
         throw new IllegalArgumentException("missing file " + plain + " (or " + gz.getFileName() + ")" + hint);
     }
 }

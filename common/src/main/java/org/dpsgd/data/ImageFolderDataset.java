@@ -32,19 +32,26 @@ public final class ImageFolderDataset {
     private ImageFolderDataset() {}
 
     /** Opens the split's shard in {@code cacheDir}, packing it first when missing or stale. */
-    public static ShardedDataset open(Path root, Split split, int imageSize, Path cacheDir, int threads, Consumer<String> log) {
+    public static ShardedDataset open(
+            Path root, Split split, int imageSize, Path cacheDir, int threads, Consumer<String> log) {
         List<String> classes = classes(root.resolve("train"));
         Path dir = root.resolve(split == Split.TRAIN ? "train" : "val");
         List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
         list(dir, classes, files, labels);
         long fingerprint = fingerprint(root, files, imageSize);
-        Path shard = cacheDir.resolve(String.format(Locale.ROOT, "%s-%s-%d-%016x.shard",
-                root.toAbsolutePath().normalize().getFileName(), split.name().toLowerCase(Locale.ROOT), imageSize, fingerprint));
+        Path shard = cacheDir.resolve(String.format(
+                Locale.ROOT,
+                "%s-%s-%d-%016x.shard",
+                root.toAbsolutePath().normalize().getFileName(),
+                split.name().toLowerCase(Locale.ROOT),
+                imageSize,
+                fingerprint));
         ShardedDataset.Header existing = Files.isRegularFile(shard) ? ShardedDataset.peekHeader(shard) : null;
         if (existing == null || existing.fingerprint() != fingerprint) {
             requireDecodeMemory(imageSize, threads, files.size());
-            log.accept("packing " + files.size() + " images of " + dir + " into " + shard + " (once; later runs memory-map it)");
+            log.accept("packing " + files.size() + " images of " + dir + " into " + shard
+                    + " (once; later runs memory-map it)");
             pack(files, labels, classes, imageSize, fingerprint, shard, threads);
         }
         return ShardedDataset.open(shard);
@@ -57,17 +64,24 @@ public final class ImageFolderDataset {
     static void requireDecodeMemory(int imageSize, int threads, int images) {
         double plane = (double) imageSize * imageSize;
         double bytes = Math.max(1, threads) * 11 * plane + Math.min(BLOCK, images) * 3 * plane;
-        ExampleSize.requireHeap("data.image_size=" + imageSize + " (decoding on " + threads + " threads)", bytes,
+        ExampleSize.requireHeap(
+                "data.image_size=" + imageSize + " (decoding on " + threads + " threads)",
+                bytes,
                 "use a smaller data.image_size (224 is ImageNet's usual size), fewer data.loader_threads, or a larger heap (-Xmx)");
     }
 
     static List<String> classes(Path trainDir) {
         if (!Files.isDirectory(trainDir)) {
-            throw new IllegalArgumentException("image folder " + trainDir + " does not exist (expected train/<class>/*.jpg and val/<class>/*.jpg under data.path)");
+            throw new IllegalArgumentException("image folder " + trainDir
+                    + " does not exist (expected train/<class>/*.jpg and val/<class>/*.jpg under data.path)");
         }
         try (Stream<Path> s = Files.list(trainDir)) {
-            List<String> out = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
-            if (out.isEmpty()) throw new IllegalArgumentException(trainDir + " has no class folders (expected train/<class>/*.jpg)");
+            List<String> out = s.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
+                    .toList();
+            if (out.isEmpty())
+                throw new IllegalArgumentException(trainDir + " has no class folders (expected train/<class>/*.jpg)");
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + trainDir + ": " + e.getMessage(), e);
@@ -80,10 +94,12 @@ public final class ImageFolderDataset {
             for (Path classDir : s.filter(Files::isDirectory).sorted().toList()) {
                 int label = classes.indexOf(classDir.getFileName().toString());
                 if (label < 0) {
-                    throw new IllegalArgumentException(classDir + ": class '" + classDir.getFileName() + "' does not exist in the train split");
+                    throw new IllegalArgumentException(
+                            classDir + ": class '" + classDir.getFileName() + "' does not exist in the train split");
                 }
                 try (Stream<Path> imgs = Files.list(classDir)) {
-                    for (Path f : imgs.filter(ImageFolderDataset::isImage).sorted().toList()) {
+                    for (Path f :
+                            imgs.filter(ImageFolderDataset::isImage).sorted().toList()) {
                         files.add(f);
                         labels.add(label);
                     }
@@ -92,7 +108,8 @@ public final class ImageFolderDataset {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
         }
-        if (files.isEmpty()) throw new IllegalArgumentException(dir + " holds no .jpg/.jpeg/.png images in class folders");
+        if (files.isEmpty())
+            throw new IllegalArgumentException(dir + " holds no .jpg/.jpeg/.png images in class folders");
     }
 
     static boolean isImage(Path p) {
@@ -114,9 +131,17 @@ public final class ImageFolderDataset {
         return h;
     }
 
-    private static void pack(List<Path> files, List<Integer> labels, List<String> classes, int size, long fingerprint, Path shard, int threads) {
+    private static void pack(
+            List<Path> files,
+            List<Integer> labels,
+            List<String> classes,
+            int size,
+            long fingerprint,
+            Path shard,
+            int threads) {
         Shape shape = new Shape(3, size, size);
-        ShardedDataset.Header header = new ShardedDataset.Header(files.size(), shape, classes.size(), fingerprint, Normalization.IMAGENET, classes);
+        ShardedDataset.Header header = new ShardedDataset.Header(
+                files.size(), shape, classes.size(), fingerprint, Normalization.IMAGENET, classes);
         ImageIO.setUseCache(false);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "image-decoder");
@@ -158,7 +183,9 @@ public final class ImageFolderDataset {
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException(file + ": corrupt or unreadable image: " + e.getMessage(), e);
         }
-        if (src == null) throw new IllegalArgumentException(file + ": corrupt image or unsupported format (ImageIO found no decoder)");
+        if (src == null)
+            throw new IllegalArgumentException(
+                    file + ": corrupt image or unsupported format (ImageIO found no decoder)");
         int w = src.getWidth();
         int h = src.getHeight();
         double scale = (double) size / Math.min(w, h);

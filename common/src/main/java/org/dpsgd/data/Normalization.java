@@ -20,8 +20,11 @@ public record Normalization(float[] mean, float[] std) {
     public static final Normalization UNIT = new Normalization(new float[] {0f}, new float[] {1f});
 
     public Normalization {
-        if (mean.length != std.length || mean.length == 0) throw new IllegalArgumentException("mean and std need the same, non-zero length");
-        for (float s : std) if (!(s > 0)) throw new IllegalArgumentException("normalisation std must be > 0, got " + Arrays.toString(std));
+        if (mean.length != std.length || mean.length == 0)
+            throw new IllegalArgumentException("mean and std need the same, non-zero length");
+        for (float s : std)
+            if (!(s > 0))
+                throw new IllegalArgumentException("normalisation std must be > 0, got " + Arrays.toString(std));
         mean = mean.clone();
         std = std.clone();
     }
@@ -29,7 +32,8 @@ public record Normalization(float[] mean, float[] std) {
     /** A lookup table per channel: the normalised value of each of the 256 byte values. */
     float[][] tables(int channels) {
         if (mean.length != 1 && mean.length != channels) {
-            throw new IllegalArgumentException("normalisation has " + mean.length + " channels, images have " + channels);
+            throw new IllegalArgumentException(
+                    "normalisation has " + mean.length + " channels, images have " + channels);
         }
         float[][] t = new float[channels][256];
         for (int c = 0; c < channels; c++) {
@@ -39,15 +43,18 @@ public record Normalization(float[] mean, float[] std) {
         return t;
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
         return "mean " + Arrays.toString(mean) + " std " + Arrays.toString(std);
     }
 
-    @Override public boolean equals(Object o) {
+    @Override
+    public boolean equals(Object o) {
         return o instanceof Normalization n && Arrays.equals(mean, n.mean) && Arrays.equals(std, n.std);
     }
 
-    @Override public int hashCode() {
+    @Override
+    public int hashCode() {
         return 31 * Arrays.hashCode(mean) + Arrays.hashCode(std);
     }
 }

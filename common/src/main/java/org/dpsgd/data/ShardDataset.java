@@ -14,7 +14,8 @@ public final class ShardDataset implements Dataset {
 
     public ShardDataset(Dataset base, int offset, int size) {
         if (offset < 0 || size <= 0 || (long) offset + size > base.size()) {
-            throw new IllegalArgumentException("shard [" + offset + ", " + ((long) offset + size) + ") is not within the " + base.size() + " examples of " + base.describe());
+            throw new IllegalArgumentException("shard [" + offset + ", " + ((long) offset + size)
+                    + ") is not within the " + base.size() + " examples of " + base.describe());
         }
         this.base = base;
         this.offset = offset;
@@ -23,37 +24,55 @@ public final class ShardDataset implements Dataset {
 
     /** Rank {@code rank}'s shard of {@code base} among {@code ranks}; refuses shards that would be empty. */
     public static ShardDataset forRank(Dataset base, int rank, int ranks) {
-        if (ranks <= 0 || rank < 0 || rank >= ranks) throw new IllegalArgumentException("rank " + rank + " is not within [0, " + ranks + ")");
+        if (ranks <= 0 || rank < 0 || rank >= ranks)
+            throw new IllegalArgumentException("rank " + rank + " is not within [0, " + ranks + ")");
         long n = base.size();
         int from = (int) (rank * n / ranks);
         int to = (int) ((rank + 1) * n / ranks);
         if (to <= from) {
-            throw new IllegalArgumentException("the training set " + base.describe() + " has " + n + " examples, too few for " + ranks
-                    + " ranks (each needs at least one); use fewer ranks");
+            throw new IllegalArgumentException("the training set " + base.describe() + " has " + n
+                    + " examples, too few for " + ranks + " ranks (each needs at least one); use fewer ranks");
         }
         return new ShardDataset(base, from, to - from);
     }
 
-    public int offset() { return offset; }
+    public int offset() {
+        return offset;
+    }
 
-    @Override public int size() { return size; }
-    @Override public Shape shape() { return base.shape(); }
-    @Override public int numClasses() { return base.numClasses(); }
+    @Override
+    public int size() {
+        return size;
+    }
 
-    @Override public int label(int index) {
+    @Override
+    public Shape shape() {
+        return base.shape();
+    }
+
+    @Override
+    public int numClasses() {
+        return base.numClasses();
+    }
+
+    @Override
+    public int label(int index) {
         return base.label(offset + check(index));
     }
 
-    @Override public void read(int index, float[] dst, int off) {
+    @Override
+    public void read(int index, float[] dst, int off) {
         base.read(offset + check(index), dst, off);
     }
 
     private int check(int index) {
-        if (index < 0 || index >= size) throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
+        if (index < 0 || index >= size)
+            throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
         return index;
     }
 
-    @Override public String describe() {
+    @Override
+    public String describe() {
         return base.describe() + " (shard [" + offset + ", " + (offset + size) + "))";
     }
 }

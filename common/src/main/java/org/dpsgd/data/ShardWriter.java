@@ -44,9 +44,12 @@ public final class ShardWriter implements AutoCloseable {
     /** Appends the next example (uint8 CHW, exactly C·H·W bytes). */
     public void add(int label, byte[] chw) {
         int n = header.shape().size();
-        if (chw.length != n) throw new IllegalArgumentException("example has " + chw.length + " bytes, the shard expects " + n);
-        if (written >= header.count()) throw new IllegalStateException("shard " + target + " already holds its " + header.count() + " examples");
-        if (label < 0 || label >= header.numClasses()) throw new IllegalArgumentException("label " + label + " outside [0, " + header.numClasses() + ")");
+        if (chw.length != n)
+            throw new IllegalArgumentException("example has " + chw.length + " bytes, the shard expects " + n);
+        if (written >= header.count())
+            throw new IllegalStateException("shard " + target + " already holds its " + header.count() + " examples");
+        if (label < 0 || label >= header.numClasses())
+            throw new IllegalArgumentException("label " + label + " outside [0, " + header.numClasses() + ")");
         try {
             ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, label), labelsAt + 4L * written);
             ch.write(ByteBuffer.wrap(chw), pixelsAt + (long) written * n);
@@ -59,7 +62,8 @@ public final class ShardWriter implements AutoCloseable {
     /** Syncs and renames the finished shard into place. */
     public void finish() {
         if (written != header.count()) {
-            throw new IllegalStateException("shard " + target + " got " + written + " of its " + header.count() + " examples");
+            throw new IllegalStateException(
+                    "shard " + target + " got " + written + " of its " + header.count() + " examples");
         }
         try {
             ch.force(true);
@@ -71,7 +75,8 @@ public final class ShardWriter implements AutoCloseable {
         }
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
         if (done) return;
         try {
             ch.close();

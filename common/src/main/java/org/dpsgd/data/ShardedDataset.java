@@ -30,7 +30,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
     static final int VERSION = 1;
 
     /** What a shard's header says. */
-    public record Header(int count, Shape shape, int numClasses, long fingerprint, Normalization norm, List<String> classNames) {}
+    public record Header(
+            int count, Shape shape, int numClasses, long fingerprint, Normalization norm, List<String> classNames) {}
 
     private final Path file;
     private final Header header;
@@ -41,7 +42,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
     private final FileChannel channel;
     private final ThreadLocal<byte[]> scratch;
 
-    private ShardedDataset(Path file, Header header, int[] labels, MappedByteBuffer[] regions, int perRegion, FileChannel channel) {
+    private ShardedDataset(
+            Path file, Header header, int[] labels, MappedByteBuffer[] regions, int perRegion, FileChannel channel) {
         this.file = file;
         this.header = header;
         this.labels = labels;
@@ -64,7 +66,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
             long fileSize = ch.size();
-            ByteBuffer head = ByteBuffer.allocate((int) Math.min(fileSize, 1 << 20)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer head =
+                    ByteBuffer.allocate((int) Math.min(fileSize, 1 << 20)).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(head, 0);
             head.flip();
             Header h = parseHeader(head, file);
@@ -73,8 +76,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
             long pixelsAt = labelsAt + 4L * h.count();
             long expected = pixelsAt + (long) h.count() * h.shape().size();
             if (fileSize != expected) {
-                throw new IllegalArgumentException(file + ": shard is " + fileSize + " bytes, its header says " + expected
-                        + " (truncated or partly written); delete it to have it rebuilt");
+                throw new IllegalArgumentException(file + ": shard is " + fileSize + " bytes, its header says "
+                        + expected + " (truncated or partly written); delete it to have it rebuilt");
             }
             ByteBuffer lb = ByteBuffer.allocate(4 * h.count()).order(ByteOrder.LITTLE_ENDIAN);
             while (lb.hasRemaining()) if (ch.read(lb, labelsAt + lb.position()) < 0) break;
@@ -83,7 +86,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
             lb.asIntBuffer().get(labels);
             for (int i = 0; i < labels.length; i++) {
                 if (labels[i] < 0 || labels[i] >= h.numClasses()) {
-                    throw new IllegalArgumentException(file + ": label " + labels[i] + " of example " + i + " is out of range [0, " + h.numClasses() + ")");
+                    throw new IllegalArgumentException(file + ": label " + labels[i] + " of example " + i
+                            + " is out of range [0, " + h.numClasses() + ")");
                 }
             }
             int exampleBytes = h.shape().size();
@@ -106,7 +110,8 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
     /** Reads only the header (to decide whether a cached shard is still current); null when unreadable. */
     public static Header peekHeader(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer head = ByteBuffer.allocate((int) Math.min(ch.size(), 1 << 20)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer head =
+                    ByteBuffer.allocate((int) Math.min(ch.size(), 1 << 20)).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(head, 0);
             head.flip();
             return parseHeader(head, file);
@@ -119,24 +124,30 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
         try {
             byte[] magic = new byte[MAGIC.length];
             b.get(magic);
-            if (!Arrays.equals(magic, MAGIC)) throw new IllegalArgumentException(file + ": not a dpsgd shard (bad magic)");
+            if (!Arrays.equals(magic, MAGIC))
+                throw new IllegalArgumentException(file + ": not a dpsgd shard (bad magic)");
             int version = b.getInt();
-            if (version != VERSION) throw new IllegalArgumentException(file + ": shard version " + version + ", expected " + VERSION + "; delete it to rebuild");
+            if (version != VERSION)
+                throw new IllegalArgumentException(
+                        file + ": shard version " + version + ", expected " + VERSION + "; delete it to rebuild");
             int count = b.getInt();
             Shape shape = new Shape(b.getInt(), b.getInt(), b.getInt());
             int classes = b.getInt();
             long fingerprint = b.getLong();
             int nc = b.getInt();
-            if (count <= 0 || classes <= 0 || nc <= 0 || nc > 4096) throw new IllegalArgumentException(file + ": corrupt shard header");
+            if (count <= 0 || classes <= 0 || nc <= 0 || nc > 4096)
+                throw new IllegalArgumentException(file + ": corrupt shard header");
             float[] mean = new float[nc];
             float[] std = new float[nc];
             for (int i = 0; i < nc; i++) mean[i] = b.getFloat();
             for (int i = 0; i < nc; i++) std[i] = b.getFloat();
             int namesBytes = b.getInt();
-            if (namesBytes < 0 || namesBytes > b.remaining()) throw new IllegalArgumentException(file + ": corrupt shard header (class names)");
+            if (namesBytes < 0 || namesBytes > b.remaining())
+                throw new IllegalArgumentException(file + ": corrupt shard header (class names)");
             byte[] names = new byte[namesBytes];
             b.get(names);
-            List<String> classNames = namesBytes == 0 ? List.of() : List.of(new String(names, StandardCharsets.UTF_8).split("\n", -1));
+            List<String> classNames =
+                    namesBytes == 0 ? List.of() : List.of(new String(names, StandardCharsets.UTF_8).split("\n", -1));
             return new Header(count, shape, classes, fingerprint, new Normalization(mean, std), classNames);
         } catch (java.nio.BufferUnderflowException e) {
             throw new IllegalArgumentException(file + ": truncated shard header; delete it to have it rebuilt", e);
@@ -147,34 +158,61 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
     static byte[] headerBytes(Header h) {
         byte[] names = String.join("\n", h.classNames()).getBytes(StandardCharsets.UTF_8);
         int nc = h.norm().mean().length;
-        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 4 * 6 + 8 + 4 + 8 * nc + 4 + names.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(MAGIC).putInt(VERSION).putInt(h.count())
-                .putInt(h.shape().channels()).putInt(h.shape().height()).putInt(h.shape().width())
-                .putInt(h.numClasses()).putLong(h.fingerprint()).putInt(nc);
+        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 4 * 6 + 8 + 4 + 8 * nc + 4 + names.length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC)
+                .putInt(VERSION)
+                .putInt(h.count())
+                .putInt(h.shape().channels())
+                .putInt(h.shape().height())
+                .putInt(h.shape().width())
+                .putInt(h.numClasses())
+                .putLong(h.fingerprint())
+                .putInt(nc);
         for (float m : h.norm().mean()) b.putFloat(m);
         for (float s : h.norm().std()) b.putFloat(s);
         b.putInt(names.length).put(names);
         return b.array();
     }
 
-    public Header header() { return header; }
-    public Path file() { return file; }
-    @Override public int size() { return header.count(); }
-    @Override public Shape shape() { return header.shape(); }
-    @Override public int numClasses() { return header.numClasses(); }
+    public Header header() {
+        return header;
+    }
 
-    @Override public int label(int index) {
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public int size() {
+        return header.count();
+    }
+
+    @Override
+    public Shape shape() {
+        return header.shape();
+    }
+
+    @Override
+    public int numClasses() {
+        return header.numClasses();
+    }
+
+    @Override
+    public int label(int index) {
         return labels[index];
     }
 
     /** The raw uint8 CHW bytes of one example. */
     public void readBytes(int index, byte[] dst) {
-        if (index < 0 || index >= header.count()) throw new IndexOutOfBoundsException("example " + index + " outside [0, " + header.count() + ")");
+        if (index < 0 || index >= header.count())
+            throw new IndexOutOfBoundsException("example " + index + " outside [0, " + header.count() + ")");
         int n = header.shape().size();
         regions[index / perRegion].get((index % perRegion) * n, dst, 0, n);
     }
 
-    @Override public void read(int index, float[] dst, int offset) {
+    @Override
+    public void read(int index, float[] dst, int offset) {
         byte[] px = scratch.get();
         readBytes(index, px);
         int plane = header.shape().height() * header.shape().width();
@@ -186,11 +224,13 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
         }
     }
 
-    @Override public String describe() {
+    @Override
+    public String describe() {
         return file.toString();
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
         closeQuietly(channel);
     }
 

@@ -9,30 +9,46 @@ public final class SubsetDataset implements Dataset {
 
     public SubsetDataset(Dataset base, int size) {
         if (size <= 0 || size > base.size()) {
-            throw new IllegalArgumentException("subset of " + size + " examples is not within the " + base.size() + " of " + base.describe());
+            throw new IllegalArgumentException(
+                    "subset of " + size + " examples is not within the " + base.size() + " of " + base.describe());
         }
         this.base = base;
         this.size = size;
     }
 
-    @Override public int size() { return size; }
-    @Override public Shape shape() { return base.shape(); }
-    @Override public int numClasses() { return base.numClasses(); }
+    @Override
+    public int size() {
+        return size;
+    }
 
-    @Override public int label(int index) {
+    @Override
+    public Shape shape() {
+        return base.shape();
+    }
+
+    @Override
+    public int numClasses() {
+        return base.numClasses();
+    }
+
+    @Override
+    public int label(int index) {
         return base.label(check(index));
     }
 
-    @Override public void read(int index, float[] dst, int offset) {
+    @Override
+    public void read(int index, float[] dst, int offset) {
         base.read(check(index), dst, offset);
     }
 
     private int check(int index) {
-        if (index < 0 || index >= size) throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
+        if (index < 0 || index >= size)
+            throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
         return index;
     }
 
-    @Override public String describe() {
+    @Override
+    public String describe() {
         return base.describe() + " (first " + size + ")";
     }
 }

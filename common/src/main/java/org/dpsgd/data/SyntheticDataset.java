@@ -20,7 +20,8 @@ public final class SyntheticDataset implements Dataset {
     /** @param split a salt that separates train (0) and test (1) examples drawn from the same classes */
     public SyntheticDataset(long seed, int split, int size, Shape shape, int numClasses, double noise) {
         if (size <= 0) throw new IllegalArgumentException("synthetic dataset size must be > 0, got " + size);
-        if (numClasses < 2) throw new IllegalArgumentException("synthetic dataset needs >= 2 classes, got " + numClasses);
+        if (numClasses < 2)
+            throw new IllegalArgumentException("synthetic dataset needs >= 2 classes, got " + numClasses);
         if (!(noise >= 0)) throw new IllegalArgumentException("synthetic noise must be >= 0, got " + noise);
         this.seed = seed;
         this.splitSalt = mix(seed + 0x9E3779B97F4A7C15L * (split + 1));
@@ -33,23 +34,37 @@ public final class SyntheticDataset implements Dataset {
         for (float[] p : prototypes) for (int i = 0; i < p.length; i++) p[i] = (float) r.nextGaussian();
     }
 
-    @Override public int size() { return size; }
-    @Override public Shape shape() { return shape; }
-    @Override public int numClasses() { return numClasses; }
+    @Override
+    public int size() {
+        return size;
+    }
 
-    @Override public int label(int index) {
+    @Override
+    public Shape shape() {
+        return shape;
+    }
+
+    @Override
+    public int numClasses() {
+        return numClasses;
+    }
+
+    @Override
+    public int label(int index) {
         check(index);
         return (int) Long.remainderUnsigned(mix(splitSalt ^ (index * 0xBF58476D1CE4E5B9L)), numClasses);
     }
 
-    @Override public void read(int index, float[] dst, int offset) {
+    @Override
+    public void read(int index, float[] dst, int offset) {
         float[] p = prototypes[label(index)];
         SplittableRandom r = new SplittableRandom(mix(splitSalt + index));
         for (int i = 0; i < p.length; i++) dst[offset + i] = (float) (p[i] + noise * r.nextGaussian());
     }
 
     private void check(int index) {
-        if (index < 0 || index >= size) throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
+        if (index < 0 || index >= size)
+            throw new IndexOutOfBoundsException("example " + index + " outside [0, " + size + ")");
     }
 
     /** SplitMix64's finaliser: decorrelates nearby seeds. */
@@ -59,7 +74,8 @@ public final class SyntheticDataset implements Dataset {
         return z ^ (z >>> 31);
     }
 
-    @Override public String describe() {
+    @Override
+    public String describe() {
         return "synthetic(seed " + seed + ", " + size + " x " + shape + ", " + numClasses + " classes)";
     }
 }

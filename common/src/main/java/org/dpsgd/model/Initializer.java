@@ -23,7 +23,8 @@ public final class Initializer {
         int[] off = net.parameterOffsets();
         for (int i = 0; i < ps.size(); i++) {
             ParamSpec p = ps.get(i);
-            SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + p.name().hashCode());
+            SplittableRandom rng =
+                    new SplittableRandom(seed * 0x9E3779B97F4A7C15L + p.name().hashCode());
             int o = off[i];
             switch (p.kind()) {
                 case CONV_WEIGHT, LINEAR_WEIGHT, BIAS -> {

@@ -50,11 +50,14 @@ public record ModelSpec(
             throw new IllegalArgumentException("model.norm must be 'group', got '" + norm + "'");
         }
         if (groups == null) groups = 0;
-        if (groups < 0) throw new IllegalArgumentException("model.groups must be >= 0 (0 = model default), got " + groups);
+        if (groups < 0)
+            throw new IllegalArgumentException("model.groups must be >= 0 (0 = model default), got " + groups);
         if (weightStandardization == null) weightStandardization = false;
         freeze = freeze == null ? List.of() : List.copyOf(freeze);
         for (String f : freeze) {
-            if (f == null || f.isBlank()) throw new IllegalArgumentException("model.freeze entries must be non-empty parameter-name prefixes (e.g. conv1, layer1)");
+            if (f == null || f.isBlank())
+                throw new IllegalArgumentException(
+                        "model.freeze entries must be non-empty parameter-name prefixes (e.g. conv1, layer1)");
         }
         if (reinitHead == null) reinitHead = false;
         if (pretrained != null && pretrained.isBlank()) pretrained = null;

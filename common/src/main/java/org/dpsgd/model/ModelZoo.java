@@ -40,7 +40,8 @@ public final class ModelZoo {
     private static int groupsFor(ModelSpec spec, int channels, int defaultMax) {
         int g = spec.groups() > 0 ? Math.min(spec.groups(), channels) : Math.min(defaultMax, channels);
         if (channels % g != 0) {
-            throw new IllegalArgumentException("model.groups=" + spec.groups() + " does not divide " + channels + " channels");
+            throw new IllegalArgumentException(
+                    "model.groups=" + spec.groups() + " does not divide " + channels + " channels");
         }
         return g;
     }
@@ -128,10 +129,16 @@ public final class ModelZoo {
                 int stride = (stage > 0 && b == 0) ? 2 : 1;
                 int w = widths[stage];
                 String p = "layer" + (stage + 1) + "." + b;
-                List<Layer> main = List.of(conv(spec, p + ".conv1", in, w, 3, stride, 1), gn(spec, p + ".bn1", w, 16), relu(),
-                        conv(spec, p + ".conv2", w, w, 3, 1, 1), gn(spec, p + ".bn2", w, 16));
+                List<Layer> main = List.of(
+                        conv(spec, p + ".conv1", in, w, 3, stride, 1),
+                        gn(spec, p + ".bn1", w, 16),
+                        relu(),
+                        conv(spec, p + ".conv2", w, w, 3, 1, 1),
+                        gn(spec, p + ".bn2", w, 16));
                 List<Layer> sc = (stride != 1 || in != w)
-                        ? List.of(conv(spec, p + ".downsample.0", in, w, 1, stride, 0), gn(spec, p + ".downsample.1", w, 16))
+                        ? List.of(
+                                conv(spec, p + ".downsample.0", in, w, 1, stride, 0),
+                                gn(spec, p + ".downsample.1", w, 16))
                         : List.of();
                 ls.add(new Residual(p, main, sc));
                 ls.add(relu());

@@ -13,7 +13,8 @@ public record Network(String name, Shape input, int numClasses, List<Layer> laye
         layers = List.copyOf(layers);
         Shape out = outputShape(layers, input);
         if (out.size() != numClasses) {
-            throw new IllegalArgumentException(name + ": network output " + out + " does not match " + numClasses + " classes");
+            throw new IllegalArgumentException(
+                    name + ": network output " + out + " does not match " + numClasses + " classes");
         }
     }
 

@@ -8,7 +8,13 @@ import java.util.Arrays;
  */
 public record ParamSpec(String name, int[] shape, Kind kind, int fanIn) {
     /** What a parameter is, which decides its initialisation and how backends lay it out. */
-    public enum Kind { CONV_WEIGHT, LINEAR_WEIGHT, BIAS, NORM_WEIGHT, NORM_BIAS }
+    public enum Kind {
+        CONV_WEIGHT,
+        LINEAR_WEIGHT,
+        BIAS,
+        NORM_WEIGHT,
+        NORM_BIAS
+    }
 
     public ParamSpec {
         shape = shape.clone();
@@ -21,19 +27,27 @@ public record ParamSpec(String name, int[] shape, Kind kind, int fanIn) {
         return n;
     }
 
-    @Override public int[] shape() {
+    @Override
+    public int[] shape() {
         return shape.clone();
     }
 
-    @Override public boolean equals(Object o) {
-        return o instanceof ParamSpec p && p.name.equals(name) && Arrays.equals(p.shape, shape) && p.kind == kind && p.fanIn == fanIn;
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ParamSpec p
+                && p.name.equals(name)
+                && Arrays.equals(p.shape, shape)
+                && p.kind == kind
+                && p.fanIn == fanIn;
     }
 
-    @Override public int hashCode() {
+    @Override
+    public int hashCode() {
         return name.hashCode() * 31 + Arrays.hashCode(shape);
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
         return name + Arrays.toString(shape);
     }
 }

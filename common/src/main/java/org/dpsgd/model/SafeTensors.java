@@ -60,7 +60,10 @@ public final class SafeTensors {
             readFully(ch, lenBuf, 0, file);
             long headerLen = lenBuf.flip().getLong();
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
-                throw bad(file, "header length " + headerLen + " is impossible for a file of " + fileSize + " bytes (not a safetensors file?)");
+                throw bad(
+                        file,
+                        "header length " + headerLen + " is impossible for a file of " + fileSize
+                                + " bytes (not a safetensors file?)");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
             readFully(ch, headerBuf, 8, file);
@@ -74,7 +77,7 @@ public final class SafeTensors {
             long dataStart = 8 + headerLen;
             long dataSize = fileSize - dataStart;
             Map<String, Tensor> out = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext();) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (e.getKey().equals("__metadata__")) continue;
                 out.put(e.getKey(), readTensor(ch, file, e.getKey(), e.getValue(), dataStart, dataSize));
@@ -85,7 +88,8 @@ public final class SafeTensors {
         }
     }
 
-    private static Tensor readTensor(FileChannel ch, Path file, String name, JsonNode info, long dataStart, long dataSize) throws IOException {
+    private static Tensor readTensor(
+            FileChannel ch, Path file, String name, JsonNode info, long dataStart, long dataSize) throws IOException {
         String dtype = info.path("dtype").asText(null);
         JsonNode shapeNode = info.path("shape");
         JsonNode offsets = info.path("data_offsets");
@@ -96,19 +100,25 @@ public final class SafeTensors {
         long count = 1;
         for (int i = 0; i < shape.length; i++) {
             long d = shapeNode.get(i).asLong(-1);
-            if (d < 0 || d > Integer.MAX_VALUE) throw bad(file, "tensor '" + name + "' has a bad dimension " + shapeNode.get(i));
+            if (d < 0 || d > Integer.MAX_VALUE)
+                throw bad(file, "tensor '" + name + "' has a bad dimension " + shapeNode.get(i));
             shape[i] = (int) d;
             count *= d;
         }
         long begin = offsets.get(0).asLong(-1);
         long end = offsets.get(1).asLong(-1);
         if (begin < 0 || end < begin || end > dataSize) {
-            throw bad(file, "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] outside the " + dataSize + " data bytes (truncated file?)");
+            throw bad(
+                    file,
+                    "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] outside the " + dataSize
+                            + " data bytes (truncated file?)");
         }
         int width = width(dtype);
         if (width > 0 && end - begin != count * width) {
-            throw bad(file, "tensor '" + name + "' (" + dtype + " " + Arrays.toString(shape) + ") needs " + count * width
-                    + " bytes but its offsets span " + (end - begin));
+            throw bad(
+                    file,
+                    "tensor '" + name + "' (" + dtype + " " + Arrays.toString(shape) + ") needs " + count * width
+                            + " bytes but its offsets span " + (end - begin));
         }
         if (width <= 0) return new Tensor(name, dtype, shape, null);
         if (count > Integer.MAX_VALUE) throw bad(file, "tensor '" + name + "' is too large (" + count + " elements)");
@@ -167,7 +177,9 @@ public final class SafeTensors {
         int[] off = network.parameterOffsets();
         for (int i = 0; i < ps.size(); i++) {
             ParamSpec p = ps.get(i);
-            tensors.put(p.name(), new Tensor(p.name(), "F32", p.shape(), Arrays.copyOfRange(params, off[i], off[i] + p.size())));
+            tensors.put(
+                    p.name(),
+                    new Tensor(p.name(), "F32", p.shape(), Arrays.copyOfRange(params, off[i], off[i] + p.size())));
         }
         write(file, tensors, Map.of("format", "pt", "producer", "dpsgd", "model", network.name()));
     }
@@ -181,9 +193,11 @@ public final class SafeTensors {
         }
         long offset = 0;
         for (Tensor t : tensors.values()) {
-            if (t.values() == null) throw new IllegalArgumentException("tensor '" + t.name() + "' has no float values to write");
+            if (t.values() == null)
+                throw new IllegalArgumentException("tensor '" + t.name() + "' has no float values to write");
             if (t.values().length != t.size()) {
-                throw new IllegalArgumentException("tensor '" + t.name() + "' has " + t.values().length + " values for shape " + Arrays.toString(t.shape()));
+                throw new IllegalArgumentException("tensor '" + t.name() + "' has " + t.values().length
+                        + " values for shape " + Arrays.toString(t.shape()));
             }
             ObjectNode n = header.putObject(t.name());
             n.put("dtype", "F32");
@@ -204,7 +218,8 @@ public final class SafeTensors {
         byte[] headerBytes = Arrays.copyOf(json, padded);
         Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
         try (OutputStream out = Files.newOutputStream(file)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             out.write(len.array());
             out.write(headerBytes);
             for (Tensor t : tensors.values()) {
@@ -247,11 +262,14 @@ public final class SafeTensors {
             }
             if (!Arrays.equals(t.shape(), p.shape())) {
                 if (head) reinit.add(p.name());
-                else mismatched.add(p.name() + ": file " + Arrays.toString(t.shape()) + ", network " + Arrays.toString(p.shape()));
+                else
+                    mismatched.add(p.name() + ": file " + Arrays.toString(t.shape()) + ", network "
+                            + Arrays.toString(p.shape()));
                 continue;
             }
             if (t.values() == null) {
-                throw new IllegalArgumentException("tensor '" + p.name() + "' has dtype " + t.dtype() + "; only F32, F64, F16 and BF16 can be loaded");
+                throw new IllegalArgumentException("tensor '" + p.name() + "' has dtype " + t.dtype()
+                        + "; only F32, F64, F16 and BF16 can be loaded");
             }
             String bad = nonFinite(t);
             if (bad != null) nonFinite.add(bad);
@@ -260,24 +278,30 @@ public final class SafeTensors {
         }
         if (!nonFinite.isEmpty()) {
             // Refused here, by name: otherwise the first step's NaN loss reads like a learning-rate problem.
-            throw new IllegalArgumentException("the pretrained weights hold NaN or infinite values in " + nonFinite.size() + " tensor(s): "
-                    + preview(nonFinite) + "; the file is corrupt or was saved after training diverged: export the weights again");
+            throw new IllegalArgumentException("the pretrained weights hold NaN or infinite values in "
+                    + nonFinite.size() + " tensor(s): " + preview(nonFinite)
+                    + "; the file is corrupt or was saved after training diverged: export the weights again");
         }
         List<String> unexpected = new ArrayList<>();
         java.util.Set<String> known = new java.util.HashSet<>();
         for (ParamSpec p : ps) known.add(p.name());
         for (String name : file.keySet()) if (!known.contains(name)) unexpected.add(name);
         if (!missing.isEmpty()) {
-            throw new IllegalArgumentException(missing.size() + " parameter(s) of " + network.name() + " are missing from the file: "
-                    + preview(missing) + (options.reinitializeHead() ? "" : " (for a new head, enable head re-initialisation)"));
+            throw new IllegalArgumentException(missing.size() + " parameter(s) of " + network.name()
+                    + " are missing from the file: " + preview(missing)
+                    + (options.reinitializeHead() ? "" : " (for a new head, enable head re-initialisation)"));
         }
         if (!mismatched.isEmpty()) {
-            throw new IllegalArgumentException("shape mismatch for " + mismatched.size() + " parameter(s): " + preview(mismatched)
-                    + (mismatched.stream().allMatch(m -> m.startsWith(options.headPrefix())) ? " (a different class count? re-initialise the head)" : ""));
+            throw new IllegalArgumentException(
+                    "shape mismatch for " + mismatched.size() + " parameter(s): " + preview(mismatched)
+                            + (mismatched.stream().allMatch(m -> m.startsWith(options.headPrefix()))
+                                    ? " (a different class count? re-initialise the head)"
+                                    : ""));
         }
         if (!unexpected.isEmpty() && !options.ignoreUnexpected()) {
-            throw new IllegalArgumentException(unexpected.size() + " tensor(s) in the file are not parameters of " + network.name() + ": "
-                    + preview(unexpected) + " (wrong model? or allow ignoring unexpected tensors, e.g. BatchNorm running statistics)");
+            throw new IllegalArgumentException(unexpected.size() + " tensor(s) in the file are not parameters of "
+                    + network.name() + ": " + preview(unexpected)
+                    + " (wrong model? or allow ignoring unexpected tensors, e.g. BatchNorm running statistics)");
         }
         return new LoadReport(List.copyOf(loaded), List.copyOf(reinit), List.copyOf(unexpected));
     }
@@ -298,7 +322,9 @@ public final class SafeTensors {
     }
 
     private static String preview(List<String> names) {
-        return names.size() <= 5 ? String.join(", ", names) : String.join(", ", names.subList(0, 5)) + ", ... (" + (names.size() - 5) + " more)";
+        return names.size() <= 5
+                ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 5)) + ", ... (" + (names.size() - 5) + " more)";
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path file) throws IOException {

@@ -4,7 +4,8 @@ package org.dpsgd.model;
 public record Shape(int channels, int height, int width) {
     public Shape {
         if (channels <= 0 || height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("shape dimensions must be positive, got " + channels + "x" + height + "x" + width);
+            throw new IllegalArgumentException(
+                    "shape dimensions must be positive, got " + channels + "x" + height + "x" + width);
         }
     }
 
@@ -24,7 +25,8 @@ public record Shape(int channels, int height, int width) {
         }
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
         return channels + "x" + height + "x" + width;
     }
 }

@@ -31,8 +31,10 @@ abstract class ChunkedGaussian implements NoiseSource {
     }
 
     static void checkArguments(float[] v, int from, int to, double std) {
-        if (from < 0 || to > v.length || from > to) throw new IllegalArgumentException("bad range [" + from + ", " + to + ") of " + v.length);
-        if (!(std >= 0) || Double.isInfinite(std)) throw new IllegalArgumentException("noise std must be finite and >= 0, got " + std);
+        if (from < 0 || to > v.length || from > to)
+            throw new IllegalArgumentException("bad range [" + from + ", " + to + ") of " + v.length);
+        if (!(std >= 0) || Double.isInfinite(std))
+            throw new IllegalArgumentException("noise std must be finite and >= 0, got " + std);
     }
 
     /** Runs body over the chunks of [0, n) on this source's pool. */
@@ -49,7 +51,11 @@ abstract class ChunkedGaussian implements NoiseSource {
         return calls.getAndIncrement();
     }
 
-    long calls() { return calls.get(); }
+    long calls() {
+        return calls.get();
+    }
 
-    void setCalls(long c) { calls.set(c); }
+    void setCalls(long c) {
+        calls.set(c);
+    }
 }

@@ -23,8 +23,8 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
     @Override
     void fillChunk(float[] v, int from, int to, double std, long call, int chunk) {
         long s = mix(mix(seed ^ 0x5DEECE66DL, call), chunk);
-        ZigguratSampler.NormalizedGaussian g =
-                ZigguratSampler.NormalizedGaussian.of(org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(s));
+        ZigguratSampler.NormalizedGaussian g = ZigguratSampler.NormalizedGaussian.of(
+                org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(s));
         for (int i = from; i < to; i++) v[i] = (float) (v[i] + std * g.sample());
     }
 
@@ -35,9 +35,15 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
         return z ^ (z >>> 31);
     }
 
-    @Override public boolean isSecure() { return false; }
+    @Override
+    public boolean isSecure() {
+        return false;
+    }
 
-    @Override public Long exportState() { return calls(); }
+    @Override
+    public Long exportState() {
+        return calls();
+    }
 
     @Override
     public void restoreState(long calls) {
@@ -45,5 +51,8 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
         setCalls(calls);
     }
 
-    @Override public String mode() { return "fast-insecure"; }
+    @Override
+    public String mode() {
+        return "fast-insecure";
+    }
 }

@@ -94,12 +94,16 @@ public final class NoisePool {
     }
 
     private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(threads, p -> {
-            var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("dpsgd-noise-" + threads + "-" + t.getPoolIndex());
-            t.setDaemon(true);
-            return t;
-        }, null, false);
+        return new ForkJoinPool(
+                threads,
+                p -> {
+                    var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+                    t.setName("dpsgd-noise-" + threads + "-" + t.getPoolIndex());
+                    t.setDaemon(true);
+                    return t;
+                },
+                null,
+                false);
     }
 
     @Override

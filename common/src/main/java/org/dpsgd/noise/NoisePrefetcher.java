@@ -51,7 +51,8 @@ final class NoisePrefetcher {
 
     /** Starts the next draw of this shape in the background, into {@code buffer} (which the caller no longer reads). */
     synchronized void prepare(int n, double std, double[] buffer) {
-        if (buffer.length != n) throw new IllegalArgumentException("buffer of " + buffer.length + " for a draw of " + n);
+        if (buffer.length != n)
+            throw new IllegalArgumentException("buffer of " + buffer.length + " for a draw of " + n);
         ready.put(new Shape(n, std), CompletableFuture.supplyAsync(() -> draw.draw(n, std, buffer), BACKGROUND));
         if (ready.size() > MAX_SHAPES) {
             Iterator<CompletableFuture<double[]>> eldest = ready.values().iterator();

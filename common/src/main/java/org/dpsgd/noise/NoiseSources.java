@@ -4,8 +4,9 @@ import java.util.function.Consumer;
 
 /** Creates the noise source named by privacy.noise; the insecure one always announces itself. */
 public final class NoiseSources {
-    public static final String INSECURE_WARNING = "WARNING: INSECURE NOISE: privacy.noise is fast-insecure: the noise is "
-            + "reproducible from the seed, so it can be subtracted and the model has NO privacy; not for private data";
+    public static final String INSECURE_WARNING =
+            "WARNING: INSECURE NOISE: privacy.noise is fast-insecure: the noise is "
+                    + "reproducible from the seed, so it can be subtracted and the model has NO privacy; not for private data";
 
     private NoiseSources() {}
 
@@ -28,7 +29,8 @@ public final class NoiseSources {
      * {@link NoisePool#recommendedThreads}); the values do not depend on the pool.
      */
     public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch, NoisePool pool) {
-        if (mode == null || mode.equals("secure")) return prefetch ? SecureGaussianNoise.createWithPrefetch(pool) : SecureGaussianNoise.create(pool);
+        if (mode == null || mode.equals("secure"))
+            return prefetch ? SecureGaussianNoise.createWithPrefetch(pool) : SecureGaussianNoise.create(pool);
         if (mode.equals("fast-insecure")) {
             warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
             return new FastInsecureGaussianNoise(seed, pool);

@@ -16,7 +16,8 @@ public final class NoiseThroughput {
     private NoiseThroughput() {}
 
     /** Timings of {@code reps} draws of {@code coordinates} on {@code threads} threads; {@code ghz} NaN when unknown. */
-    public record Result(int threads, int coordinates, double medianMs, double minMs, double maxMs, double meanCpuMs, double ghz) {
+    public record Result(
+            int threads, int coordinates, double medianMs, double minMs, double maxMs, double meanCpuMs, double ghz) {
         /** Coordinates per second per thread, at the median time. */
         public double perCorePerSecond() {
             return coordinates / (medianMs / 1e3) / threads;
@@ -66,8 +67,15 @@ public final class NoiseThroughput {
     /** The mean "cpu MHz" of /proc/cpuinfo in GHz (the clock the kernel reports, not a turbo clock); NaN when unreadable. */
     public static double cpuGhz() {
         try {
-            List<String> mhz = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("cpu MHz")).toList();
-            return mhz.stream().mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(':') + 1).trim())).average().orElse(Double.NaN) / 1e3;
+            List<String> mhz = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("cpu MHz"))
+                    .toList();
+            return mhz.stream()
+                            .mapToDouble(l -> Double.parseDouble(
+                                    l.substring(l.indexOf(':') + 1).trim()))
+                            .average()
+                            .orElse(Double.NaN)
+                    / 1e3;
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }

@@ -114,8 +114,15 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     private ZigguratBlock.Words keystream(long streamId) {
         AesCtrStream aes = new AesCtrStream(key, streamId);
         return new ZigguratBlock.Words() {
-            @Override public void next(long[] out, int off, int len) { aes.nextLongs(out, off, len); }
-            @Override public void restart(long id) { aes.restart(id); }
+            @Override
+            public void next(long[] out, int off, int len) {
+                aes.nextLongs(out, off, len);
+            }
+
+            @Override
+            public void restart(long id) {
+                aes.restart(id);
+            }
         };
     }
 
@@ -123,14 +130,23 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         if (call >= (1L << 32)) throw new IllegalStateException("more than 2^32 noise calls under one key");
     }
 
-    @Override public boolean isSecure() { return true; }
+    @Override
+    public boolean isSecure() {
+        return true;
+    }
 
-    @Override public Long exportState() { return null; }
+    @Override
+    public Long exportState() {
+        return null;
+    }
 
     @Override
     public void restoreState(long calls) {
         throw new IllegalStateException("secure noise has no restorable state: a resumed run re-keys from the DRBG");
     }
 
-    @Override public String mode() { return "secure"; }
+    @Override
+    public String mode() {
+        return "secure";
+    }
 }

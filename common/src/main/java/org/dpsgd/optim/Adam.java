@@ -29,7 +29,10 @@ public final class Adam implements Optimizer {
         this.v = new float[mask.size()];
     }
 
-    @Override public String name() { return decoupled ? "adamw" : "adam"; }
+    @Override
+    public String name() {
+        return decoupled ? "adamw" : "adam";
+    }
 
     @Override
     public void step(float[] params, float[] grad, double lr) {
@@ -61,7 +64,8 @@ public final class Adam implements Optimizer {
     public void importState(OptimizerState s) {
         Optimizers.checkState(s, name(), mask.size());
         float[] a = s.buffers().get("exp_avg"), b = s.buffers().get("exp_avg_sq");
-        if (a == null || b == null) throw new IllegalArgumentException("Adam state needs exp_avg and exp_avg_sq buffers");
+        if (a == null || b == null)
+            throw new IllegalArgumentException("Adam state needs exp_avg and exp_avg_sq buffers");
         System.arraycopy(a, 0, m, 0, m.length);
         System.arraycopy(b, 0, v, 0, v.length);
         steps = s.steps();

@@ -14,7 +14,8 @@ public record LearningRateSchedule(String kind, double lr, double minLr, int war
         }
         if (totalSteps <= 0) throw new IllegalArgumentException("total steps must be > 0, got " + totalSteps);
         if (warmupSteps > totalSteps) {
-            throw new IllegalArgumentException("optimizer.warmup_steps=" + warmupSteps + " exceeds the run's " + totalSteps + " steps");
+            throw new IllegalArgumentException(
+                    "optimizer.warmup_steps=" + warmupSteps + " exceeds the run's " + totalSteps + " steps");
         }
     }
 

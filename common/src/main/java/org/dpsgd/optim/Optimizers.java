@@ -14,13 +14,15 @@ public final class Optimizers {
             case "sgd" -> new Sgd(c.momentum(), c.nesterov(), c.weightDecay(), mask);
             case "adam" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), false, mask);
             case "adamw" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), true, mask);
-            default -> throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + c.name() + "'");
+            default ->
+                throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + c.name() + "'");
         };
     }
 
     static void checkState(OptimizerState s, String name, int size) {
         if (!s.name().equals(name)) {
-            throw new IllegalArgumentException("optimizer state is for '" + s.name() + "' but this run uses '" + name + "'");
+            throw new IllegalArgumentException(
+                    "optimizer state is for '" + s.name() + "' but this run uses '" + name + "'");
         }
         for (var e : s.buffers().entrySet()) {
             if (e.getValue().length != size) {

@@ -28,7 +28,10 @@ public final class Sgd implements Optimizer {
         this.buf = momentum > 0 ? new float[mask.size()] : null;
     }
 
-    @Override public String name() { return "sgd"; }
+    @Override
+    public String name() {
+        return "sgd";
+    }
 
     @Override
     public void step(float[] params, float[] grad, double lr) {
@@ -57,7 +60,9 @@ public final class Sgd implements Optimizer {
         Optimizers.checkState(s, name(), mask.size());
         if (buf != null) {
             float[] b = s.buffers().get("momentum");
-            if (b == null) throw new IllegalArgumentException("optimizer state has no momentum buffer (was momentum 0 when it was saved?)");
+            if (b == null)
+                throw new IllegalArgumentException(
+                        "optimizer state has no momentum buffer (was momentum 0 when it was saved?)");
             System.arraycopy(b, 0, buf, 0, buf.length);
         }
         steps = s.steps();

@@ -23,7 +23,9 @@ public final class TrainableMask {
 
     /** Every one of {@code size} coordinates trained (nothing frozen). */
     public static TrainableMask all(int size) {
-        return size == 0 ? new TrainableMask(0, new int[0], new int[0]) : new TrainableMask(size, new int[] {0}, new int[] {size});
+        return size == 0
+                ? new TrainableMask(0, new int[0], new int[0])
+                : new TrainableMask(size, new int[] {0}, new int[] {size});
     }
 
     /** Freezes every parameter whose name starts with one of {@code frozenPrefixes}. */
@@ -34,8 +36,11 @@ public final class TrainableMask {
         int total = Math.toIntExact(network.parameterCount());
         for (String prefix : frozenPrefixes) {
             if (ps.stream().noneMatch(p -> p.name().startsWith(prefix))) {
-                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of " + network.name()
-                        + " (first parameters: " + ps.subList(0, Math.min(5, ps.size())).stream().map(ParamSpec::name).toList() + ")");
+                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of "
+                        + network.name() + " (first parameters: "
+                        + ps.subList(0, Math.min(5, ps.size())).stream()
+                                .map(ParamSpec::name)
+                                .toList() + ")");
             }
         }
         for (int i = 0; i < ps.size(); i++) {
@@ -46,18 +51,29 @@ public final class TrainableMask {
             else ranges.add(new int[] {a, b});
         }
         int[] f = new int[ranges.size()], t = new int[ranges.size()];
-        for (int i = 0; i < f.length; i++) { f[i] = ranges.get(i)[0]; t[i] = ranges.get(i)[1]; }
+        for (int i = 0; i < f.length; i++) {
+            f[i] = ranges.get(i)[0];
+            t[i] = ranges.get(i)[1];
+        }
         return new TrainableMask(total, f, t);
     }
 
     /** Length of the flat parameter vector this mask covers. */
-    public int size() { return size; }
+    public int size() {
+        return size;
+    }
     /** Number of disjoint trained ranges. */
-    public int ranges() { return from.length; }
+    public int ranges() {
+        return from.length;
+    }
     /** First coordinate of trained range {@code range}, inclusive. */
-    public int from(int range) { return from[range]; }
+    public int from(int range) {
+        return from[range];
+    }
     /** End of trained range {@code range}, exclusive. */
-    public int to(int range) { return to[range]; }
+    public int to(int range) {
+        return to[range];
+    }
 
     /** Number of trained coordinates: the dimension the noise is drawn in. */
     public long trainableCount() {

@@ -6,14 +6,19 @@ package org.dpsgd.plan;
  */
 public record DeviceCall(int[] exampleIds, int[] positions) {
     public DeviceCall {
-        if (exampleIds.length != positions.length) throw new IllegalArgumentException("exampleIds and positions differ in length");
+        if (exampleIds.length != positions.length)
+            throw new IllegalArgumentException("exampleIds and positions differ in length");
     }
 
     /** Slots in this call, real and padding. */
-    public int slots() { return exampleIds.length; }
+    public int slots() {
+        return exampleIds.length;
+    }
 
     /** True when {@code slot} holds no example (mask 0, contributes nothing). */
-    public boolean isPadding(int slot) { return exampleIds[slot] < 0; }
+    public boolean isPadding(int slot) {
+        return exampleIds[slot] < 0;
+    }
 
     /** Slots holding a sampled example. */
     public int realCount() {

@@ -29,13 +29,16 @@ public final class StaticShapePlanner {
 
     /** @param maxCalls fixed number of calls per step, or 0 for ceil(L / S) */
     public StaticShapePlanner(BatchLayout layout, int maxCalls) {
-        if (maxCalls < 0) throw new IllegalArgumentException("maxCalls must be >= 0 (0 = as many as needed), got " + maxCalls);
+        if (maxCalls < 0)
+            throw new IllegalArgumentException("maxCalls must be >= 0 (0 = as many as needed), got " + maxCalls);
         this.layout = layout;
         this.maxCalls = maxCalls;
     }
 
     /** The fixed shape of every call this planner makes. */
-    public BatchLayout layout() { return layout; }
+    public BatchLayout layout() {
+        return layout;
+    }
 
     /**
      * Places the sampled {@code examples} (dataset indices, in order) into device calls; an empty batch gives no calls
@@ -46,9 +49,11 @@ public final class StaticShapePlanner {
         int slots = layout.slotsPerCall();
         int needed = (examples.length + slots - 1) / slots;
         if (maxCalls > 0 && needed > maxCalls) {
-            throw new IllegalStateException("the sampled batch of " + examples.length + " examples needs " + needed
-                    + " device calls but the step is fixed at maxCalls=" + maxCalls + " (" + slots + " slots each); "
-                    + "raise maxCalls (examples are never dropped: that would break the Poisson sampling the accountant assumes)");
+            throw new IllegalStateException(
+                    "the sampled batch of " + examples.length + " examples needs " + needed
+                            + " device calls but the step is fixed at maxCalls=" + maxCalls + " (" + slots
+                            + " slots each); "
+                            + "raise maxCalls (examples are never dropped: that would break the Poisson sampling the accountant assumes)");
         }
         int calls = maxCalls > 0 ? maxCalls : needed;
         List<DeviceCall> out = new ArrayList<>(calls);

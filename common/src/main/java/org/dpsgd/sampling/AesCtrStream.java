@@ -25,7 +25,8 @@ public final class AesCtrStream implements UniformRandomProvider {
     private final byte[] zeros = new byte[BUFFER];
     private final byte[] buffer = new byte[BUFFER];
     // The keystream as words: one bulk conversion per refill is cheaper than a view read per word.
-    private final LongBuffer view = ByteBuffer.wrap(buffer).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    private final LongBuffer view =
+            ByteBuffer.wrap(buffer).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
     private final long[] words = new long[WORDS];
     private int position = WORDS;
 
@@ -41,7 +42,8 @@ public final class AesCtrStream implements UniformRandomProvider {
         try {
             cipher = Cipher.getInstance("AES/CTR/NoPadding");
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
+            throw new IllegalStateException(
+                    "AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
         }
         this.key = new SecretKeySpec(key, "AES");
         restart(streamId);
@@ -58,7 +60,8 @@ public final class AesCtrStream implements UniformRandomProvider {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
+            throw new IllegalStateException(
+                    "AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
         }
         position = WORDS;
     }
@@ -75,7 +78,8 @@ public final class AesCtrStream implements UniformRandomProvider {
      * 8 KiB blocks are decoded straight into {@code out}; only a partly used block is kept.
      */
     public void nextLongs(long[] out, int off, int len) {
-        if (off < 0 || len < 0 || off > out.length - len) throw new IndexOutOfBoundsException("bad range " + off + "+" + len + " of " + out.length);
+        if (off < 0 || len < 0 || off > out.length - len)
+            throw new IndexOutOfBoundsException("bad range " + off + "+" + len + " of " + out.length);
         while (len > 0) {
             if (position == WORDS && len >= WORDS) {
                 encrypt();
@@ -125,7 +129,10 @@ public final class AesCtrStream implements UniformRandomProvider {
                 if (done) return;
                 try {
                     Cipher c = Cipher.getInstance("AES/CTR/NoPadding");
-                    c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(new byte[32], "AES"), new IvParameterSpec(new byte[16]));
+                    c.init(
+                            Cipher.ENCRYPT_MODE,
+                            new SecretKeySpec(new byte[32], "AES"),
+                            new IvParameterSpec(new byte[16]));
                     byte[] in = new byte[64];
                     byte[] out = new byte[64];
                     for (int i = 0; i < CALLS; i++) c.update(in, 0, in.length, out, 0);

@@ -23,7 +23,8 @@ public final class CounterRandomSource implements RandomSource {
 
     private CounterRandomSource(long seed, long population, long offset, int shardSize) {
         if (population <= 0 || shardSize <= 0 || offset < 0 || offset + shardSize > population) {
-            throw new IllegalArgumentException("shard [" + offset + ", " + (offset + shardSize) + ") is not within a population of " + population);
+            throw new IllegalArgumentException(
+                    "shard [" + offset + ", " + (offset + shardSize) + ") is not within a population of " + population);
         }
         this.key = mix(seed ^ 0x5DEECE66DL);
         this.population = population;
@@ -56,7 +57,10 @@ public final class CounterRandomSource implements RandomSource {
         return bits;
     }
 
-    @Override public boolean isSecure() { return false; }
+    @Override
+    public boolean isSecure() {
+        return false;
+    }
 
     @Override
     public byte[] exportState() {
@@ -66,13 +70,16 @@ public final class CounterRandomSource implements RandomSource {
     @Override
     public void restoreState(byte[] state) {
         if (state == null || state.length != 16) {
-            throw new IllegalArgumentException("the checkpoint's sampler state (" + (state == null ? "none" : state.length + " bytes")
-                    + ") is not a counter sampler's; it was written by another sampling source (resume it with the dpsgd that wrote it)");
+            throw new IllegalArgumentException(
+                    "the checkpoint's sampler state (" + (state == null ? "none" : state.length + " bytes")
+                            + ") is not a counter sampler's; it was written by another sampling source (resume it with the dpsgd that wrote it)");
         }
         ByteBuffer b = ByteBuffer.wrap(state);
         long s = b.getLong();
         long i = b.getLong();
-        if (s < 0 || i < 0 || i >= shardSize) throw new IllegalArgumentException("counter sampler state (step " + s + ", index " + i + ") does not fit a shard of " + shardSize);
+        if (s < 0 || i < 0 || i >= shardSize)
+            throw new IllegalArgumentException(
+                    "counter sampler state (step " + s + ", index " + i + ") does not fit a shard of " + shardSize);
         step = s;
         index = (int) i;
     }
@@ -84,5 +91,8 @@ public final class CounterRandomSource implements RandomSource {
         return z ^ (z >>> 31);
     }
 
-    @Override public String toString() { return "CounterRandomSource(SplitMix64 of (seed, step, example))"; }
+    @Override
+    public String toString() {
+        return "CounterRandomSource(SplitMix64 of (seed, step, example))";
+    }
 }

@@ -40,7 +40,10 @@ public final class PoissonSampler implements BatchSampler {
         return Arrays.copyOf(buffer, n);
     }
 
-    @Override public boolean matchesAccounting() { return true; }
+    @Override
+    public boolean matchesAccounting() {
+        return true;
+    }
 
     @Override
     public SamplerState exportState() {
@@ -54,5 +57,7 @@ public final class PoissonSampler implements BatchSampler {
     }
 
     /** The sampling rate q. */
-    public double rate() { return rate; }
+    public double rate() {
+        return rate;
+    }
 }

@@ -14,7 +14,9 @@ public final class RandomSources {
                 warnInsecure(seed, warn);
                 yield new SeededRandomSource(seed);
             }
-            default -> throw new IllegalArgumentException("sampling randomness mode must be 'secure' or 'fast-insecure', got '" + mode + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "sampling randomness mode must be 'secure' or 'fast-insecure', got '" + mode + "'");
         };
     }
 
@@ -24,7 +26,8 @@ public final class RandomSources {
      * ({@link CounterRandomSource}): any split of the set over processes samples the same batches.
      * Warns as {@link #create} does.
      */
-    public static RandomSource counterBased(long seed, long population, long offset, int shardSize, Consumer<String> warn) {
+    public static RandomSource counterBased(
+            long seed, long population, long offset, int shardSize, Consumer<String> warn) {
         warnInsecure(seed, warn);
         return CounterRandomSource.shard(seed, population, offset, shardSize);
     }

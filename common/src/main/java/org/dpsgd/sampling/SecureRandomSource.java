@@ -34,24 +34,39 @@ public final class SecureRandomSource implements RandomSource {
         try {
             drbg = SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK's DRBG SecureRandom is unavailable; refusing to sample or add noise "
-                    + "with a weaker generator (use a standard JDK 9+ or privacy.noise: fast-insecure for non-private tests)", e);
+            throw new IllegalStateException(
+                    "the JDK's DRBG SecureRandom is unavailable; refusing to sample or add noise "
+                            + "with a weaker generator (use a standard JDK 9+ or privacy.noise: fast-insecure for non-private tests)",
+                    e);
         }
         byte[] bytes = new byte[32];
         drbg.nextBytes(bytes);
         return bytes;
     }
 
-    @Override public long nextLong() { return stream.nextLong(); }
+    @Override
+    public long nextLong() {
+        return stream.nextLong();
+    }
 
-    @Override public boolean isSecure() { return true; }
+    @Override
+    public boolean isSecure() {
+        return true;
+    }
 
-    @Override public byte[] exportState() { return null; }
+    @Override
+    public byte[] exportState() {
+        return null;
+    }
 
     @Override
     public void restoreState(byte[] state) {
-        throw new IllegalStateException("a secure random source has no restorable state: a resumed run re-keys from the DRBG");
+        throw new IllegalStateException(
+                "a secure random source has no restorable state: a resumed run re-keys from the DRBG");
     }
 
-    @Override public String toString() { return "SecureRandomSource(ChaCha20, DRBG-keyed)"; }
+    @Override
+    public String toString() {
+        return "SecureRandomSource(ChaCha20, DRBG-keyed)";
+    }
 }

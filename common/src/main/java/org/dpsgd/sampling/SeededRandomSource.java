@@ -16,9 +16,15 @@ public final class SeededRandomSource implements RandomSource {
         this.rng = org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(seed);
     }
 
-    @Override public long nextLong() { return rng.nextLong(); }
+    @Override
+    public long nextLong() {
+        return rng.nextLong();
+    }
 
-    @Override public boolean isSecure() { return false; }
+    @Override
+    public boolean isSecure() {
+        return false;
+    }
 
     @Override
     public byte[] exportState() {
@@ -27,9 +33,13 @@ public final class SeededRandomSource implements RandomSource {
 
     @Override
     public void restoreState(byte[] state) {
-        if (state == null) throw new IllegalArgumentException("no sampler state to restore (the checkpoint came from a secure run?)");
+        if (state == null)
+            throw new IllegalArgumentException("no sampler state to restore (the checkpoint came from a secure run?)");
         rng.restoreState(new RandomProviderDefaultState(state));
     }
 
-    @Override public String toString() { return "SeededRandomSource(XoRoShiRo128++)"; }
+    @Override
+    public String toString() {
+        return "SeededRandomSource(XoRoShiRo128++)";
+    }
 }

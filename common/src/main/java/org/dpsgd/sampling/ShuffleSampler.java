@@ -26,7 +26,8 @@ public final class ShuffleSampler implements BatchSampler {
     public ShuffleSampler(int datasetSize, int batchSize, RandomSource random, Consumer<String> warn) {
         if (datasetSize <= 0) throw new IllegalArgumentException("dataset size must be > 0, got " + datasetSize);
         if (batchSize <= 0 || batchSize > datasetSize) {
-            throw new IllegalArgumentException("shuffle batch size must be in [1, " + datasetSize + "], got " + batchSize);
+            throw new IllegalArgumentException(
+                    "shuffle batch size must be in [1, " + datasetSize + "], got " + batchSize);
         }
         this.size = datasetSize;
         this.batchSize = batchSize;
@@ -40,7 +41,9 @@ public final class ShuffleSampler implements BatchSampler {
         for (int i = 0; i < size; i++) p[i] = i;
         for (int i = size - 1; i > 0; i--) { // Fisher-Yates
             int j = random.nextInt(i + 1);
-            int t = p[i]; p[i] = p[j]; p[j] = t;
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
         }
         permutation = p;
         position = 0;
@@ -55,7 +58,10 @@ public final class ShuffleSampler implements BatchSampler {
         return batch;
     }
 
-    @Override public boolean matchesAccounting() { return false; }
+    @Override
+    public boolean matchesAccounting() {
+        return false;
+    }
 
     @Override
     public SamplerState exportState() {
@@ -66,7 +72,8 @@ public final class ShuffleSampler implements BatchSampler {
     @Override
     public void restoreState(SamplerState state) {
         if (state.permutation() == null || state.permutation().length != size) {
-            throw new IllegalArgumentException("shuffle sampler state does not match a dataset of " + size + " examples");
+            throw new IllegalArgumentException(
+                    "shuffle sampler state does not match a dataset of " + size + " examples");
         }
         random.restoreState(state.random());
         permutation = state.permutation().clone();

@@ -26,11 +26,13 @@ final class CallFeeder implements AutoCloseable {
         this.assembler = assembler;
         this.buffers = new DeviceBatch[prefetch ? 2 : 1];
         for (int i = 0; i < buffers.length; i++) buffers[i] = new DeviceBatch(shape, slots, multiplicity);
-        this.background = prefetch ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "dpsgd-feeder");
-            t.setDaemon(true);
-            return t;
-        }) : null;
+        this.background = prefetch
+                ? Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "dpsgd-feeder");
+                    t.setDaemon(true);
+                    return t;
+                })
+                : null;
     }
 
     /** What the backend does with one call's batch. */
@@ -47,14 +49,16 @@ final class CallFeeder implements AutoCloseable {
             }
             return;
         }
-        Future<?> next = calls.isEmpty() ? null : background.submit(() -> assembler.assemble(calls.get(0), buffers[0], step));
+        Future<?> next =
+                calls.isEmpty() ? null : background.submit(() -> assembler.assemble(calls.get(0), buffers[0], step));
         try {
             for (int k = 0; k < calls.size(); k++) {
                 await(next);
                 DeviceBatch ready = buffers[k % 2];
                 int following = k + 1;
                 next = following < calls.size()
-                        ? background.submit(() -> assembler.assemble(calls.get(following), buffers[following % 2], step))
+                        ? background.submit(
+                                () -> assembler.assemble(calls.get(following), buffers[following % 2], step))
                         : null;
                 compute.accept(ready);
             }

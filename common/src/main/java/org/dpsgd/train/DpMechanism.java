@@ -13,12 +13,14 @@ import org.dpsgd.backend.ClipPolicy;
  */
 public record DpMechanism(double samplingRate, double noiseMultiplier, ClipPolicy clip, long populationSize) {
     public DpMechanism {
-        if (!(samplingRate > 0 && samplingRate <= 1)) throw new IllegalArgumentException("sampling rate q must be in (0, 1], got " + samplingRate);
+        if (!(samplingRate > 0 && samplingRate <= 1))
+            throw new IllegalArgumentException("sampling rate q must be in (0, 1], got " + samplingRate);
         if (!(noiseMultiplier > 0) || Double.isInfinite(noiseMultiplier)) {
             throw new IllegalArgumentException("noise multiplier σ must be finite and > 0, got " + noiseMultiplier);
         }
         if (clip == null) throw new IllegalArgumentException("a private mechanism needs a clip policy");
-        if (populationSize <= 0) throw new IllegalArgumentException("population size must be > 0, got " + populationSize);
+        if (populationSize <= 0)
+            throw new IllegalArgumentException("population size must be > 0, got " + populationSize);
     }
 
     /** Standard deviation of the noise added to the clipped sum: σ times one example's largest clipped norm. */

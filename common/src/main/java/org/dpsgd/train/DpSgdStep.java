@@ -33,8 +33,13 @@ public final class DpSgdStep {
      * @param clippedSum Σ clip_C(g_i) over the sampled examples; overwritten with the noisy gradient
      * @param expectedBatchSize q·N
      */
-    public void privateUpdate(float[] params, float[] clippedSum, double clipNorm, double noiseMultiplier,
-                              double expectedBatchSize, double lr) {
+    public void privateUpdate(
+            float[] params,
+            float[] clippedSum,
+            double clipNorm,
+            double noiseMultiplier,
+            double expectedBatchSize,
+            double lr) {
         if (!(clipNorm > 0) || !(noiseMultiplier > 0) || !(expectedBatchSize > 0)) {
             throw new IllegalArgumentException("private update needs C > 0, σ > 0 and q·N > 0; got C=" + clipNorm
                     + ", σ=" + noiseMultiplier + ", q·N=" + expectedBatchSize);
@@ -45,7 +50,8 @@ public final class DpSgdStep {
 
     /** Zeroes frozen coordinates and adds N(0, std²) to every trainable one, in place. */
     public void addNoise(float[] clippedSum, double std) {
-        if (!(std > 0) || Double.isInfinite(std)) throw new IllegalArgumentException("noise std must be finite and > 0, got " + std);
+        if (!(std > 0) || Double.isInfinite(std))
+            throw new IllegalArgumentException("noise std must be finite and > 0, got " + std);
         check(clippedSum, clippedSum);
         mask.zeroFrozen(clippedSum);
         for (int r = 0; r < mask.ranges(); r++) noise.addGaussian(clippedSum, mask.from(r), mask.to(r), std);

@@ -46,7 +46,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final Consumer<String> log;
     private final Consumer<StepPhase> phases;
     private final DpMechanism mechanism; // null when privacy is off
-    private final PrivacyBudget budget;  // null when privacy is off
+    private final PrivacyBudget budget; // null when privacy is off
     private final NoiseSource noise;
     private final RandomSource sampling;
     private final BatchSampler sampler;
@@ -80,35 +80,42 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.train = b.train;
         this.model = b.model;
         this.log = b.log != null ? b.log : System.err::println;
-        this.phases = b.phases != null ? b.phases : p -> { };
+        this.phases = b.phases != null ? b.phases : p -> {};
         this.extra = b.extra;
         this.reduction = b.reduction != null ? b.reduction : GradientReduction.SINGLE_PROCESS;
         PrivacyConfig p = config.privacy();
         int n = train.size();
         if (n <= 0) throw new IllegalArgumentException("the training set " + train.describe() + " is empty");
         if (!model.network().input().equals(train.shape())) {
-            throw new IllegalArgumentException("the model expects inputs " + model.network().input() + " but " + train.describe()
-                    + " has " + train.shape());
+            throw new IllegalArgumentException("the model expects inputs "
+                    + model.network().input() + " but " + train.describe() + " has " + train.shape());
         }
         long population = b.populationSize > 0 ? b.populationSize : n;
-        if (population > Integer.MAX_VALUE) throw new IllegalArgumentException("datasets above 2^31 examples are not supported, got " + population);
+        if (population > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("datasets above 2^31 examples are not supported, got " + population);
         this.samplingRate = config.training().samplingRate((int) population);
         this.totalSteps = config.training().totalSteps((int) population);
         ConfigWarnings.check(config, (int) population).forEach(this.log);
 
-        this.noise = b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
+        this.noise =
+                b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
         this.sampling = b.sampling != null ? b.sampling : RandomSources.create(p.noise(), config.seed(), this.log);
         if (p.enabled() && p.noise().equals("secure") && !(this.noise.isSecure() && this.sampling.isSecure())) {
-            throw new IllegalArgumentException("privacy.noise is secure but an insecure " + (this.noise.isSecure() ? "sampling source" : "noise source")
+            throw new IllegalArgumentException("privacy.noise is secure but an insecure "
+                    + (this.noise.isSecure() ? "sampling source" : "noise source")
                     + " was supplied; pass secure sources or set privacy.noise: fast-insecure explicitly");
         }
         if (p.enabled()) {
             ClipPolicy clip = b.clip != null ? b.clip : ClipPolicy.flat(p.clipNorm());
             this.mechanism = new DpMechanism(samplingRate, resolveSigma(p, b.sigma), clip, population);
-            if (b.accountants == null) throw new IllegalArgumentException("a private run needs an accountant factory (privacy.accountant: " + p.accountant() + ")");
-            this.budget = new PrivacyBudget(b.accountants, b.ledgerSink, mechanism.event(), p.delta(), p.targetEpsilon());
+            if (b.accountants == null)
+                throw new IllegalArgumentException(
+                        "a private run needs an accountant factory (privacy.accountant: " + p.accountant() + ")");
+            this.budget =
+                    new PrivacyBudget(b.accountants, b.ledgerSink, mechanism.event(), p.delta(), p.targetEpsilon());
         } else {
-            if (b.extra != null) throw new IllegalArgumentException("extra examples (audit canaries) need a private run");
+            if (b.extra != null)
+                throw new IllegalArgumentException("extra examples (audit canaries) need a private run");
             this.mechanism = null;
             this.budget = null;
         }
@@ -116,12 +123,24 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.sampler = p.sampling().equals("shuffle")
                 ? new ShuffleSampler(sampled, config.training().batchSize(), sampling, this.log)
                 : new PoissonSampler(sampled, samplingRate, sampling);
-        BatchLayout layout = b.layout != null ? b.layout
-                : new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), 1);
+        BatchLayout layout = b.layout != null
+                ? b.layout
+                : new BatchLayout(
+                        config.training().microBatchSize(), config.training().accumulation(), 1);
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
-        this.assembler = new BatchAssembler(train, config.data().augmentation(), config.seed(), config.data().loaderThreads());
-        this.feeder = new CallFeeder(assembler, train.shape(), layout.slotsPerCall(), config.data().augmentation().multiplicity(), b.prefetchBatches);
-        this.evaluator = new Evaluator(model, train.shape(), layout.slotsPerCall(), config.data().loaderThreads());
+        this.assembler = new BatchAssembler(
+                train,
+                config.data().augmentation(),
+                config.seed(),
+                config.data().loaderThreads());
+        this.feeder = new CallFeeder(
+                assembler,
+                train.shape(),
+                layout.slotsPerCall(),
+                config.data().augmentation().multiplicity(),
+                b.prefetchBatches);
+        this.evaluator = new Evaluator(
+                model, train.shape(), layout.slotsPerCall(), config.data().loaderThreads());
 
         int size = Math.toIntExact(model.network().parameterCount());
         TrainableMask mask = TrainableMask.of(model.network(), b.frozenPrefixes);
@@ -138,12 +157,14 @@ public final class DpSgdTrainer implements AutoCloseable {
     private static double resolveSigma(PrivacyConfig p, Double given) {
         if (given != null) {
             if (p.noiseMultiplier() != null && Double.compare(p.noiseMultiplier(), given) != 0) {
-                throw new IllegalArgumentException("σ=" + given + " was passed but privacy.noise_multiplier is " + p.noiseMultiplier());
+                throw new IllegalArgumentException(
+                        "σ=" + given + " was passed but privacy.noise_multiplier is " + p.noiseMultiplier());
             }
             return given;
         }
         if (p.noiseMultiplier() == null) {
-            throw new IllegalArgumentException("privacy.target_epsilon is set: calibrate σ first (NoiseCalibration) and pass it to the trainer");
+            throw new IllegalArgumentException(
+                    "privacy.target_epsilon is set: calibrate σ first (NoiseCalibration) and pass it to the trainer");
         }
         return p.noiseMultiplier();
     }
@@ -190,15 +211,21 @@ public final class DpSgdTrainer implements AutoCloseable {
         phases.accept(StepPhase.UPDATED);
         step++;
         DoubleSupplier eps = budget == null ? () -> Double.POSITIVE_INFINITY : epsilonAfterThisStep();
-        return new StepResult(step, stats, eps, lr, examples.length, plan.calls().size(), (System.nanoTime() - t0) * 1e-9);
+        return new StepResult(
+                step, stats, eps, lr, examples.length, plan.calls().size(), (System.nanoTime() - t0) * 1e-9);
     }
 
     /** Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}. */
     private BatchStats clippedSum(StepPlan plan) {
         BatchStats[] stats = {BatchStats.EMPTY};
         try {
-            feeder.feed(plan.calls(), step, batch -> stats[0] = stats[0].plus(
-                    mechanism != null ? model.accumulateClipped(batch, mechanism.clip()) : model.accumulateUnclipped(batch)));
+            feeder.feed(
+                    plan.calls(),
+                    step,
+                    batch -> stats[0] = stats[0].plus(
+                            mechanism != null
+                                    ? model.accumulateClipped(batch, mechanism.clip())
+                                    : model.accumulateUnclipped(batch)));
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice).
@@ -247,9 +274,16 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /** A copy of everything needed to resume; contains no secret key. */
     public TrainerState snapshot() {
-        return new TrainerState(step, params.clone(), optimizer.exportState(), ema == null ? null : ema.clone(),
-                budget != null ? budget.ledger() : List.of(), sampler.exportState(), noise.exportState(),
-                mechanism != null ? mechanism.noiseMultiplier() : Double.NaN, samplingRate);
+        return new TrainerState(
+                step,
+                params.clone(),
+                optimizer.exportState(),
+                ema == null ? null : ema.clone(),
+                budget != null ? budget.ledger() : List.of(),
+                sampler.exportState(),
+                noise.exportState(),
+                mechanism != null ? mechanism.noiseMultiplier() : Double.NaN,
+                samplingRate);
     }
 
     /** Continues from {@code s} in a freshly built trainer, charging the checkpoint's own ledger. */
@@ -267,29 +301,34 @@ public final class DpSgdTrainer implements AutoCloseable {
             throw new IllegalStateException("restore into a fresh trainer, not one that has taken " + step + " steps");
         }
         if (s.parameters().length != params.length) {
-            throw new IllegalArgumentException("checkpoint has " + s.parameters().length + " parameters, the model has " + params.length);
+            throw new IllegalArgumentException(
+                    "checkpoint has " + s.parameters().length + " parameters, the model has " + params.length);
         }
         if (Double.compare(s.samplingRate(), samplingRate) != 0) {
-            throw new IllegalArgumentException("checkpoint was made with sampling rate q=" + s.samplingRate() + ", this run has q=" + samplingRate
-                    + " (batch size or dataset size changed)");
+            throw new IllegalArgumentException("checkpoint was made with sampling rate q=" + s.samplingRate()
+                    + ", this run has q=" + samplingRate + " (batch size or dataset size changed)");
         }
         if (mechanism != null && Double.compare(s.noiseMultiplier(), mechanism.noiseMultiplier()) != 0) {
-            throw new IllegalArgumentException("checkpoint was made with σ=" + s.noiseMultiplier() + ", this run uses σ=" + mechanism.noiseMultiplier());
+            throw new IllegalArgumentException("checkpoint was made with σ=" + s.noiseMultiplier()
+                    + ", this run uses σ=" + mechanism.noiseMultiplier());
         }
         if ((s.ema() == null) != (ema == null)) {
-            throw new IllegalArgumentException("checkpoint " + (s.ema() == null ? "has no" : "has an") + " EMA but training.ema is "
-                    + (ema == null ? "off" : "on"));
+            throw new IllegalArgumentException("checkpoint " + (s.ema() == null ? "has no" : "has an")
+                    + " EMA but training.ema is " + (ema == null ? "off" : "on"));
         }
-        if (s.step() > totalSteps) throw new IllegalArgumentException("checkpoint is at step " + s.step() + ", beyond the run's " + totalSteps + " steps");
+        if (s.step() > totalSteps)
+            throw new IllegalArgumentException(
+                    "checkpoint is at step " + s.step() + ", beyond the run's " + totalSteps + " steps");
         if (mechanism != null) {
             long inCheckpoint = PrivacyBudget.stepsIn(s.ledger());
             if (inCheckpoint < s.step()) {
-                throw new IllegalArgumentException("checkpoint at step " + s.step() + " has a privacy ledger of only " + inCheckpoint
-                        + " steps; its ε would be understated, so it cannot be resumed");
+                throw new IllegalArgumentException("checkpoint at step " + s.step() + " has a privacy ledger of only "
+                        + inCheckpoint + " steps; its ε would be understated, so it cannot be resumed");
             }
             if (PrivacyBudget.stepsIn(charged) < inCheckpoint) {
-                throw new IllegalArgumentException("the privacy ledger holds " + PrivacyBudget.stepsIn(charged) + " steps but the checkpoint's "
-                        + inCheckpoint + "; the ledger file was truncated or replaced, so the run's ε cannot be trusted");
+                throw new IllegalArgumentException("the privacy ledger holds " + PrivacyBudget.stepsIn(charged)
+                        + " steps but the checkpoint's " + inCheckpoint
+                        + "; the ledger file was truncated or replaced, so the run's ε cannot be trusted");
             }
         }
         optimizer.importState(s.optimizer());
@@ -301,7 +340,8 @@ public final class DpSgdTrainer implements AutoCloseable {
         } else if (s.sampler() != null) {
             sampler.restoreState(s.sampler());
         } else {
-            log.accept("resume: the checkpoint has no seeded sampler state (it came from a secure run); sampling restarts from the seed");
+            log.accept(
+                    "resume: the checkpoint has no seeded sampler state (it came from a secure run); sampling restarts from the seed");
         }
         if (noise.isSecure()) {
             log.accept("resume: noise re-keyed from the DRBG (secure keys are never saved)");
@@ -317,37 +357,65 @@ public final class DpSgdTrainer implements AutoCloseable {
      * checkpoint: training restarts from step 0, and those steps stay spent.
      */
     public void restoreCharges(List<DpEvent> charged) {
-        if (step != 0 || (budget != null && budget.charged() != 0)) throw new IllegalStateException("restore into a fresh trainer");
+        if (step != 0 || (budget != null && budget.charged() != 0))
+            throw new IllegalStateException("restore into a fresh trainer");
         if (budget != null) budget.resumeFrom(charged);
-        else if (!charged.isEmpty()) throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
+        else if (!charged.isEmpty())
+            throw new IllegalArgumentException("a non-private run has no privacy ledger to resume");
     }
 
     /** Logical steps taken so far (a resumed run counts from its checkpoint). */
-    public long stepsDone() { return step; }
+    public long stepsDone() {
+        return step;
+    }
     /** Logical steps the run is planned for. */
-    public long totalSteps() { return totalSteps; }
+    public long totalSteps() {
+        return totalSteps;
+    }
     /** Poisson sampling rate q = B/N of every step. */
-    public double samplingRate() { return samplingRate; }
+    public double samplingRate() {
+        return samplingRate;
+    }
     /** σ in use (NaN when privacy is off). */
-    public double noiseMultiplier() { return mechanism != null ? mechanism.noiseMultiplier() : Double.NaN; }
+    public double noiseMultiplier() {
+        return mechanism != null ? mechanism.noiseMultiplier() : Double.NaN;
+    }
     /** The private mechanism, or null when privacy is off. */
-    public DpMechanism mechanism() { return mechanism; }
+    public DpMechanism mechanism() {
+        return mechanism;
+    }
     /** The privacy budget, or null when privacy is off. */
-    public PrivacyBudget budget() { return budget; }
+    public PrivacyBudget budget() {
+        return budget;
+    }
     /** True when steps clip, add noise and are charged to the budget. */
-    public boolean isPrivate() { return mechanism != null; }
+    public boolean isPrivate() {
+        return mechanism != null;
+    }
     /** The noise source of the private steps (secure unless the config asks for fast-insecure). */
-    public NoiseSource noise() { return noise; }
+    public NoiseSource noise() {
+        return noise;
+    }
     /** The fixed shape of every device call this trainer makes. */
-    public BatchLayout layout() { return planner.layout(); }
+    public BatchLayout layout() {
+        return planner.layout();
+    }
     /** ε of every step charged so far, repeated ones included (+∞ when privacy is off). */
-    public double epsilon() { return budget != null ? budget.epsilon() : Double.POSITIVE_INFINITY; }
+    public double epsilon() {
+        return budget != null ? budget.epsilon() : Double.POSITIVE_INFINITY;
+    }
     /** Noisy steps charged so far (a resumed run's repeated steps included); 0 when privacy is off. */
-    public long stepsCharged() { return budget != null ? budget.charged() : 0; }
+    public long stepsCharged() {
+        return budget != null ? budget.charged() : 0;
+    }
     /** A copy of the current parameters. */
-    public float[] parameters() { return params.clone(); }
+    public float[] parameters() {
+        return params.clone();
+    }
     /** A copy of the EMA parameters, or null when EMA is off. */
-    public float[] emaParameters() { return ema == null ? null : ema.clone(); }
+    public float[] emaParameters() {
+        return ema == null ? null : ema.clone();
+    }
 
     @Override
     public void close() {
@@ -387,39 +455,89 @@ public final class DpSgdTrainer implements AutoCloseable {
         }
 
         /** Fresh accountants of the run's kind (required when private): one holds the run's ledger, others answer budget questions. */
-        public Builder accountants(Supplier<Accountant> f) { this.accountants = f; return this; }
+        public Builder accountants(Supplier<Accountant> f) {
+            this.accountants = f;
+            return this;
+        }
         /** Where each step's event is durably recorded before the step runs (default: nowhere durable). */
-        public Builder ledgerSink(LedgerSink s) { this.ledgerSink = s; return this; }
+        public Builder ledgerSink(LedgerSink s) {
+            this.ledgerSink = s;
+            return this;
+        }
         /** Noise to use instead of the one privacy.noise names; {@link #build} refuses an insecure one when privacy.noise is secure. */
-        public Builder noise(NoiseSource n) { this.noise = n; return this; }
+        public Builder noise(NoiseSource n) {
+            this.noise = n;
+            return this;
+        }
         /** Sampling randomness to use instead of privacy.noise's; {@link #build} refuses an insecure one when privacy.noise is secure. */
-        public Builder sampling(RandomSource r) { this.sampling = r; return this; }
+        public Builder sampling(RandomSource r) {
+            this.sampling = r;
+            return this;
+        }
         /** Where notices and warnings go (default: standard error). */
-        public Builder log(Consumer<String> l) { this.log = l; return this; }
+        public Builder log(Consumer<String> l) {
+            this.log = l;
+            return this;
+        }
         /** Told of each {@link StepPhase} as a step passes it. */
-        public Builder phaseListener(Consumer<StepPhase> l) { this.phases = l; return this; }
+        public Builder phaseListener(Consumer<StepPhase> l) {
+            this.phases = l;
+            return this;
+        }
         /** σ to use (the calibrated one when the config gives a target ε). */
-        public Builder noiseMultiplier(double s) { this.sigma = s; return this; }
+        public Builder noiseMultiplier(double s) {
+            this.sigma = s;
+            return this;
+        }
         /** Per-layer clipping; default: flat at privacy.clip_norm. */
-        public Builder clipPolicy(ClipPolicy c) { this.clip = c; return this; }
+        public Builder clipPolicy(ClipPolicy c) {
+            this.clip = c;
+            return this;
+        }
         /** The backend's layout (Backend.layoutFor); default: config micro-batch and accumulation, 1 replica. */
-        public Builder layout(BatchLayout l) { this.layout = l; return this; }
+        public Builder layout(BatchLayout l) {
+            this.layout = l;
+            return this;
+        }
         /** Fixed number of device calls per step (0 = as many as the batch needs). */
-        public Builder maxCalls(int m) { this.maxCalls = m; return this; }
+        public Builder maxCalls(int m) {
+            this.maxCalls = m;
+            return this;
+        }
         /** Parameter-name prefixes to freeze: no gradient, no noise, no update. */
-        public Builder frozenPrefixes(List<String> f) { this.frozenPrefixes = List.copyOf(f); return this; }
+        public Builder frozenPrefixes(List<String> f) {
+            this.frozenPrefixes = List.copyOf(f);
+            return this;
+        }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
-        public Builder prefetchNoise(boolean p) { this.prefetchNoise = p; return this; }
+        public Builder prefetchNoise(boolean p) {
+            this.prefetchNoise = p;
+            return this;
+        }
         /** Assemble the next device call's batch in the background while the current one computes (for accelerators). */
-        public Builder prefetchBatches(boolean p) { this.prefetchBatches = p; return this; }
+        public Builder prefetchBatches(boolean p) {
+            this.prefetchBatches = p;
+            return this;
+        }
         /** Examples sampled with the dataset but clipped on the host (audit canaries). */
-        public Builder extraExamples(ExtraExamples e) { this.extra = e; return this; }
+        public Builder extraExamples(ExtraExamples e) {
+            this.extra = e;
+            return this;
+        }
         /** How the processes of a data-parallel run sum their clipped sums (default: one process). */
-        public Builder reduction(GradientReduction r) { this.reduction = r; return this; }
+        public Builder reduction(GradientReduction r) {
+            this.reduction = r;
+            return this;
+        }
         /** N of the whole run when {@code train} is this process's shard (q = B/N and the divisor q·N use it). */
-        public Builder populationSize(long n) { this.populationSize = n; return this; }
+        public Builder populationSize(long n) {
+            this.populationSize = n;
+            return this;
+        }
 
         /** The trainer; throws IllegalArgumentException when the config and options do not fit together. */
-        public DpSgdTrainer build() { return new DpSgdTrainer(this); }
+        public DpSgdTrainer build() {
+            return new DpSgdTrainer(this);
+        }
     }
 }

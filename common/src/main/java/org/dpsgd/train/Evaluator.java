@@ -25,7 +25,8 @@ final class Evaluator {
     /** Loss and accuracy of the parameters currently on the model. */
     BatchStats evaluate(Dataset test) {
         if (!test.shape().equals(shape)) {
-            throw new IllegalArgumentException("test set shape " + test.shape() + " differs from the training set's " + shape);
+            throw new IllegalArgumentException(
+                    "test set shape " + test.shape() + " differs from the training set's " + shape);
         }
         DeviceBatch eval = new DeviceBatch(test.shape(), slots, 1);
         try (BatchAssembler plain = new BatchAssembler(test, AugmentationConfig.NONE, 0, loaderThreads)) {

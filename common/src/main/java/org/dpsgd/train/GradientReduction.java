@@ -9,8 +9,13 @@ package org.dpsgd.train;
 public interface GradientReduction {
     /** A single process: it draws the noise and its sum is already the global one. */
     GradientReduction SINGLE_PROCESS = new GradientReduction() {
-        @Override public boolean drawsNoise() { return true; }
-        @Override public void sumAcrossProcesses(float[] sum) { }
+        @Override
+        public boolean drawsNoise() {
+            return true;
+        }
+
+        @Override
+        public void sumAcrossProcesses(float[] sum) {}
     };
 
     /** True on exactly one process of the run. */

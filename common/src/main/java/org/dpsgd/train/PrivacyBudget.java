@@ -30,11 +30,13 @@ public final class PrivacyBudget {
      * {@code accountants}, which must give fresh, empty accountants. ε is reported at {@code delta}; with
      * {@code targetEpsilon} non-null, no step is allowed that would take ε above it.
      */
-    public PrivacyBudget(Supplier<Accountant> accountants, LedgerSink sink, DpEvent stepEvent, double delta, Double targetEpsilon) {
+    public PrivacyBudget(
+            Supplier<Accountant> accountants, LedgerSink sink, DpEvent stepEvent, double delta, Double targetEpsilon) {
         if (accountants == null) throw new IllegalArgumentException("a private run needs an accountant factory");
         this.accountants = accountants;
         this.accountant = accountants.get();
-        if (!accountant.ledger().isEmpty()) throw new IllegalArgumentException("the accountant factory must give fresh accountants");
+        if (!accountant.ledger().isEmpty())
+            throw new IllegalArgumentException("the accountant factory must give fresh accountants");
         this.sink = sink == null ? LedgerSink.IN_MEMORY : sink;
         this.stepEvent = stepEvent;
         this.delta = delta;
@@ -43,7 +45,8 @@ public final class PrivacyBudget {
 
     /** Replays events already charged by an earlier process of the same run (before any new step). */
     public void resumeFrom(List<DpEvent> chargedEarlier) {
-        if (charged != 0 || !accountant.ledger().isEmpty()) throw new IllegalStateException("resume into a fresh budget");
+        if (charged != 0 || !accountant.ledger().isEmpty())
+            throw new IllegalStateException("resume into a fresh budget");
         // Merged first (consecutive equal steps become one SelfComposed event): composing 100k single steps is slow.
         org.dpsgd.accounting.PrivacyLedger merged = new org.dpsgd.accounting.PrivacyLedger();
         chargedEarlier.forEach(merged::append);
@@ -64,8 +67,8 @@ public final class PrivacyBudget {
     /** Durably records one step's event, then composes it. Call before computing anything the step releases. */
     public void charge() {
         if (!allowsAnother()) {
-            throw new IllegalStateException("privacy budget: one more step would reach ε=" + epsilonWithMore(1) + " > target " + targetEpsilon
-                    + " (δ=" + delta + ")");
+            throw new IllegalStateException("privacy budget: one more step would reach ε=" + epsilonWithMore(1)
+                    + " > target " + targetEpsilon + " (δ=" + delta + ")");
         }
         sink.record(stepEvent);
         accountant.compose(stepEvent);

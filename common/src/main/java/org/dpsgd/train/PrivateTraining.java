@@ -46,8 +46,14 @@ public final class PrivateTraining implements AutoCloseable {
     private final NoiseCalibration.Result calibration;
     private final SafeTensors.LoadReport pretrained;
 
-    private PrivateTraining(Backend backend, Network network, BatchLayout layout, TrainableModel model, DpSgdTrainer trainer,
-                            NoiseCalibration.Result calibration, SafeTensors.LoadReport pretrained) {
+    private PrivateTraining(
+            Backend backend,
+            Network network,
+            BatchLayout layout,
+            TrainableModel model,
+            DpSgdTrainer trainer,
+            NoiseCalibration.Result calibration,
+            SafeTensors.LoadReport pretrained) {
         this.backend = backend;
         this.network = network;
         this.layout = layout;
@@ -70,31 +76,52 @@ public final class PrivateTraining implements AutoCloseable {
      *              run passes the σ it started with, so its ε stays that of one uninterrupted run); null = from the config
      */
     public static PrivateTraining open(ExperimentConfig config, Dataset train, Double sigma, Consumer<String> log) {
-        return open(config, train, sigma, log, b -> { });
+        return open(config, train, sigma, log, b -> {});
     }
 
     /**
      * As {@link #open(ExperimentConfig, Dataset, Double, Consumer)}, with {@code customize} applied to
      * the trainer's builder last: a durable ledger sink, audit canaries, a data-parallel reduction.
      */
-    public static PrivateTraining open(ExperimentConfig config, Dataset train, Double sigma, Consumer<String> log,
-                                       Consumer<DpSgdTrainer.Builder> customize) {
+    public static PrivateTraining open(
+            ExperimentConfig config,
+            Dataset train,
+            Double sigma,
+            Consumer<String> log,
+            Consumer<DpSgdTrainer.Builder> customize) {
         BackendProvider provider = Backends.select(config.backend().name(), msg -> log.accept("note: " + msg));
-        Backend backend = provider.open(new BackendOptions(config.backend().device(), config.backend().settings()));
+        Backend backend = provider.open(
+                new BackendOptions(config.backend().device(), config.backend().settings()));
         TrainableModel model = null;
         try {
             Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
-            int replicas = positiveInt(config.backend().settings().getOrDefault("replicas", "1"), "backend.settings.replicas");
-            BatchLayout layout = backend.layoutFor(net, new BatchLayout(config.training().microBatchSize(), config.training().accumulation(), replicas));
+            int replicas =
+                    positiveInt(config.backend().settings().getOrDefault("replicas", "1"), "backend.settings.replicas");
+            BatchLayout layout = backend.layoutFor(
+                    net,
+                    new BatchLayout(
+                            config.training().microBatchSize(),
+                            config.training().accumulation(),
+                            replicas));
             ModelSpec spec = config.model();
-            model = backend.createModel(net, new ModelOptions(config.backend().strategy(), layout, spec.freeze(), config.backend().settings()));
+            model = backend.createModel(
+                    net,
+                    new ModelOptions(
+                            config.backend().strategy(),
+                            layout,
+                            spec.freeze(),
+                            config.backend().settings()));
             SafeTensors.LoadReport loaded = initialize(model, net, spec, config.seed(), log);
 
             NoiseCalibration.Result calibration = null;
-            DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).layout(layout).frozenPrefixes(spec.freeze()).log(log)
+            DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
+                    .layout(layout)
+                    .frozenPrefixes(spec.freeze())
+                    .log(log)
                     .prefetchNoise(!backend.computesOnHostCores())
                     .prefetchBatches(!backend.computesOnHostCores())
-                    .maxCalls(nonNegativeInt(config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
+                    .maxCalls(nonNegativeInt(
+                            config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {
                 double s;
@@ -107,11 +134,20 @@ public final class PrivateTraining implements AutoCloseable {
                     double q = config.training().samplingRate(train.size());
                     calibration = NoiseCalibration.calibrate(p.targetEpsilon(), p.delta(), q, steps, p.accountant());
                     s = calibration.noiseMultiplier();
-                    log.accept(String.format(java.util.Locale.ROOT,
+                    log.accept(String.format(
+                            java.util.Locale.ROOT,
                             "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
-                            s, p.targetEpsilon(), p.delta(), steps, q, p.accountant(), calibration.epsilon()));
+                            s,
+                            p.targetEpsilon(),
+                            p.delta(),
+                            steps,
+                            q,
+                            p.accountant(),
+                            calibration.epsilon()));
                 }
-                b.accountants(() -> Accountants.create(p.accountant())).noiseMultiplier(s).clipPolicy(ClipPolicies.from(config, net));
+                b.accountants(() -> Accountants.create(p.accountant()))
+                        .noiseMultiplier(s)
+                        .clipPolicy(ClipPolicies.from(config, net));
             }
             customize.accept(b);
             return new PrivateTraining(backend, net, layout, model, b.build(), calibration, loaded);
@@ -123,13 +159,15 @@ public final class PrivateTraining implements AutoCloseable {
     }
 
     /** Initial parameters: the seed's (identical on every backend), then the pretrained file, if any. */
-    private static SafeTensors.LoadReport initialize(TrainableModel model, Network net, ModelSpec spec, long seed, Consumer<String> log) {
+    private static SafeTensors.LoadReport initialize(
+            TrainableModel model, Network net, ModelSpec spec, long seed, Consumer<String> log) {
         float[] params = Initializer.initialize(net, seed);
         SafeTensors.LoadReport report = null;
         if (spec.pretrained() != null) {
             Path file = Path.of(spec.pretrained());
             if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("model.pretrained: no file at " + file.toAbsolutePath() + " (a .safetensors file of parameters)");
+                throw new IllegalArgumentException("model.pretrained: no file at " + file.toAbsolutePath()
+                        + " (a .safetensors file of parameters)");
             }
             String head = headPrefix(net);
             Map<String, SafeTensors.Tensor> tensors = new java.util.LinkedHashMap<>(SafeTensors.read(file));
@@ -138,9 +176,12 @@ public final class PrivateTraining implements AutoCloseable {
             report = SafeTensors.load(net, params, tensors, new SafeTensors.LoadOptions(spec.reinitHead(), head, true));
             log.accept("loaded " + report.loaded().size() + " pretrained parameters from " + file
                     + (report.reinitialized().isEmpty() ? "" : "; re-initialised " + report.reinitialized())
-                    + (report.ignored().isEmpty() ? "" : "; ignored " + report.ignored().size() + " file tensors (e.g. BatchNorm statistics)"));
+                    + (report.ignored().isEmpty()
+                            ? ""
+                            : "; ignored " + report.ignored().size() + " file tensors (e.g. BatchNorm statistics)"));
         } else if (spec.reinitHead()) {
-            throw new IllegalArgumentException("model.reinit_head needs model.pretrained (there is nothing to re-initialise the head from)");
+            throw new IllegalArgumentException(
+                    "model.reinit_head needs model.pretrained (there is nothing to re-initialise the head from)");
         }
         model.writeParameters(params);
         return report;
@@ -156,7 +197,9 @@ public final class PrivateTraining implements AutoCloseable {
     private static int nonNegativeInt(String text, String key) {
         try {
             int v = Integer.parseInt(text.trim());
-            if (v < 0) throw new IllegalArgumentException(key + " must be >= 0 (0 = as many device calls as each batch needs), got " + v);
+            if (v < 0)
+                throw new IllegalArgumentException(
+                        key + " must be >= 0 (0 = as many device calls as each batch needs), got " + v);
             return v;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(key + " must be a whole number, got '" + text + "'", e);
@@ -174,22 +217,38 @@ public final class PrivateTraining implements AutoCloseable {
     }
 
     /** The trainer driving this run's steps. */
-    public DpSgdTrainer trainer() { return trainer; }
+    public DpSgdTrainer trainer() {
+        return trainer;
+    }
     /** The backend the model lives on. */
-    public Backend backend() { return backend; }
+    public Backend backend() {
+        return backend;
+    }
     /** The network built from the config's model section for the dataset's shape and classes. */
-    public Network network() { return network; }
+    public Network network() {
+        return network;
+    }
     /** The device-call shape the backend chose. */
-    public BatchLayout layout() { return layout; }
+    public BatchLayout layout() {
+        return layout;
+    }
     /** The model on the backend. */
-    public TrainableModel model() { return model; }
+    public TrainableModel model() {
+        return model;
+    }
     /** The calibration when σ was derived from a target ε, else null. */
-    public NoiseCalibration.Result calibration() { return calibration; }
+    public NoiseCalibration.Result calibration() {
+        return calibration;
+    }
     /** What was loaded from model.pretrained, else null. */
-    public SafeTensors.LoadReport pretrained() { return pretrained; }
+    public SafeTensors.LoadReport pretrained() {
+        return pretrained;
+    }
 
     /** Versions of the backend's libraries, for provenance. */
-    public Map<String, String> versions() { return backend.versions(); }
+    public Map<String, String> versions() {
+        return backend.versions();
+    }
 
     @Override
     public void close() {

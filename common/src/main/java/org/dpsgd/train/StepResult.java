@@ -28,7 +28,14 @@ public final class StepResult {
      * @param deviceCalls device calls the step needed
      * @param seconds wall time of the step
      */
-    public StepResult(long step, BatchStats stats, DoubleSupplier epsilon, double lr, int batchSize, int deviceCalls, double seconds) {
+    public StepResult(
+            long step,
+            BatchStats stats,
+            DoubleSupplier epsilon,
+            double lr,
+            int batchSize,
+            int deviceCalls,
+            double seconds) {
         this.step = step;
         this.stats = stats;
         this.epsilonSource = epsilon;
@@ -39,17 +46,29 @@ public final class StepResult {
     }
 
     /** 1-based index of this step. */
-    public long step() { return step; }
+    public long step() {
+        return step;
+    }
     /** Loss, accuracy and clipping of the step's real samples: computed on private data, diagnostics only. */
-    public BatchStats stats() { return stats; }
+    public BatchStats stats() {
+        return stats;
+    }
     /** Learning rate used by this step. */
-    public double lr() { return lr; }
+    public double lr() {
+        return lr;
+    }
     /** Realised logical batch size L: a diagnostic, never used in the private update. */
-    public int batchSize() { return batchSize; }
+    public int batchSize() {
+        return batchSize;
+    }
     /** Device calls this step needed. */
-    public int deviceCalls() { return deviceCalls; }
+    public int deviceCalls() {
+        return deviceCalls;
+    }
     /** Wall time of this step, in seconds. */
-    public double seconds() { return seconds; }
+    public double seconds() {
+        return seconds;
+    }
 
     /** ε spent up to and including this step (+∞ when privacy is off); computed once, on first call. */
     public synchronized double epsilon() {

@@ -9,8 +9,7 @@ import org.apache.commons.numbers.gamma.Erfc;
  * hockey-stick divergence is integrated numerically from the two densities.
  */
 final class GaussianOracle {
-    private GaussianOracle() {
-    }
+    private GaussianOracle() {}
 
     static double phi(double x) {
         return 0.5 * Erfc.value(-x / Math.sqrt(2));

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LedgerJournalTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private static final DpEvent STEP = DpEvent.dpSgdStep(0.01, 1.1);
     private static final DpEvent OTHER = DpEvent.dpSgdStep(0.02, 0.9);
 
@@ -74,7 +76,9 @@ class LedgerJournalTest {
         }
         List<String> lines = Files.readAllLines(f);
         Files.write(f, List.of(lines.get(0), lines.get(2)));
-        assertTrue(assertThrows(IllegalStateException.class, () -> LedgerJournal.read(f)).getMessage().contains("out of sequence"));
+        assertTrue(assertThrows(IllegalStateException.class, () -> LedgerJournal.read(f))
+                .getMessage()
+                .contains("out of sequence"));
         Files.write(f, List.of(lines.get(1), lines.get(0), lines.get(2)));
         assertThrows(IllegalStateException.class, () -> LedgerJournal.read(f));
         Files.write(f, List.of("not json", lines.get(0)));

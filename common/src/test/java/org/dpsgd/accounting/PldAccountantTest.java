@@ -72,7 +72,8 @@ class PldAccountantTest {
     @Test
     void distributionsHoldAllTheMass() {
         SampledGaussianPld single = new SampledGaussianPld(0.01, 1.0, 1e-4);
-        for (PldPmf p : new PldPmf[] {single.remove(), single.add(), single.remove().selfCompose(5000)}) {
+        for (PldPmf p :
+                new PldPmf[] {single.remove(), single.add(), single.remove().selfCompose(5000)}) {
             double total = p.infinityMass;
             for (double x : p.probs) total += x;
             // Connect-the-dots clamps round-off negatives to 0, so the mass may exceed 1 by a hair (pessimistic).
@@ -117,7 +118,8 @@ class PldAccountantTest {
 
     @Test
     void tooLittleNoiseForTheGridIsRefusedNotAnOutOfMemoryError() {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> run(0.01, 0.01, 1000).epsilon(1e-5));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class, () -> run(0.01, 0.01, 1000).epsilon(1e-5));
         assertTrue(e.getMessage().contains("rdp accountant"), e.getMessage());
         // A coarser grid handles it.
         PldAccountant coarse = new PldAccountant(1e-2);
@@ -134,11 +136,12 @@ class PldAccountantTest {
 
     static Stream<Arguments> randomSettings() {
         SplittableRandom rnd = new SplittableRandom(7);
-        return IntStream.range(0, 4).mapToObj(i -> Arguments.of(
-                Math.exp(Math.log(0.002) + rnd.nextDouble() * Math.log(100)), // q in [0.002, 0.2]
-                0.7 + rnd.nextDouble() * 4, // σ
-                (long) Math.exp(rnd.nextDouble() * Math.log(5000)) + 1, // steps
-                Math.pow(10, -4 - 3 * rnd.nextDouble()))); // δ
+        return IntStream.range(0, 4)
+                .mapToObj(i -> Arguments.of(
+                        Math.exp(Math.log(0.002) + rnd.nextDouble() * Math.log(100)), // q in [0.002, 0.2]
+                        0.7 + rnd.nextDouble() * 4, // σ
+                        (long) Math.exp(rnd.nextDouble() * Math.log(5000)) + 1, // steps
+                        Math.pow(10, -4 - 3 * rnd.nextDouble()))); // δ
     }
 
     @ParameterizedTest(name = "q={0} σ={1} T={2} δ={3}")
@@ -162,7 +165,8 @@ class PldAccountantTest {
     void aSigmaTooSmallForTheGridIsRefusedNotAnOverflow() {
         PldAccountant a = new PldAccountant();
         a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.1, 1e-9), 100));
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> a.epsilon(1e-5));
+        IllegalArgumentException e =
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> a.epsilon(1e-5));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("privacy.accountant: rdp"), e.getMessage());
     }
 }

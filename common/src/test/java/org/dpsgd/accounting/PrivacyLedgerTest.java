@@ -24,10 +24,12 @@ class PrivacyLedgerTest {
         ledger.append(DpEvent.dpSgdStep(0.02, 1.1));
         ledger.append(new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.02, 1.1), 5));
         ledger.append(DpEvent.dpSgdStep(0.01, 1.1));
-        assertEquals(List.of(
-                new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.01, 1.1), 2),
-                new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.02, 1.1), 6),
-                DpEvent.dpSgdStep(0.01, 1.1)), ledger.events());
+        assertEquals(
+                List.of(
+                        new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.01, 1.1), 2),
+                        new DpEvent.SelfComposed(DpEvent.dpSgdStep(0.02, 1.1), 6),
+                        DpEvent.dpSgdStep(0.01, 1.1)),
+                ledger.events());
     }
 
     @Test
@@ -65,10 +67,12 @@ class PrivacyLedgerTest {
 
     @Test
     void badJsonIsAClearError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PrivacyLedger.fromJson("{not json"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> PrivacyLedger.fromJson("{not json"));
         assertTrue(e.getMessage().contains("privacy ledger"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> PrivacyLedger.fromJson("{}"));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> PrivacyLedger.fromJson("{\"events\":[{\"type\":\"gaussian\",\"noiseMultiplier\":-1}]}"));
     }
 }

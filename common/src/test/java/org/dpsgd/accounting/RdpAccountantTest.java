@@ -61,7 +61,8 @@ class RdpAccountantTest {
         double best = Double.POSITIVE_INFINITY;
         for (double alpha : RdpOrders.defaults()) {
             double r = 50 * alpha / 18.0;
-            if (alpha > 1.01) best = Math.min(best, r + Math.log1p(-1 / alpha) - (Math.log(1e-6) + Math.log(alpha)) / (alpha - 1));
+            if (alpha > 1.01)
+                best = Math.min(best, r + Math.log1p(-1 / alpha) - (Math.log(1e-6) + Math.log(alpha)) / (alpha - 1));
         }
         assertEquals(best, a.epsilon(1e-6), 1e-12);
         RdpAccountant sampledAtOne = run(1.0, 3.0, 50);
@@ -99,7 +100,8 @@ class RdpAccountantTest {
         RdpAccountant fine = new RdpAccountant();
         fine.compose(DpEvent.dpSgdStep(0.01, 1.0));
         assertTrue(fine.epsilon(1e-5) <= coarse.epsilon(1e-5));
-        assertTrue(List.of(2.0, 4.0, 8.0, 16.0, 32.0).contains(coarse.epsilonAndOrder(1e-5).order()));
+        assertTrue(List.of(2.0, 4.0, 8.0, 16.0, 32.0)
+                .contains(coarse.epsilonAndOrder(1e-5).order()));
         assertThrows(IllegalArgumentException.class, () -> new RdpAccountant(List.of()));
         assertThrows(IllegalArgumentException.class, () -> new RdpAccountant(List.of(0.5, 2.0)));
         assertThrows(IllegalArgumentException.class, () -> new RdpAccountant(List.of(2.0, Double.POSITIVE_INFINITY)));
@@ -126,11 +128,12 @@ class RdpAccountantTest {
 
     static Stream<Arguments> randomSettings() {
         SplittableRandom rnd = new SplittableRandom(42);
-        return IntStream.range(0, 12).mapToObj(i -> Arguments.of(
-                Math.exp(Math.log(0.001) + rnd.nextDouble() * Math.log(500)), // q in [0.001, 0.5]
-                0.6 + rnd.nextDouble() * 6, // σ
-                (long) Math.exp(rnd.nextDouble() * Math.log(50_000)) + 1, // steps
-                Math.pow(10, -4 - 4 * rnd.nextDouble()))); // δ
+        return IntStream.range(0, 12)
+                .mapToObj(i -> Arguments.of(
+                        Math.exp(Math.log(0.001) + rnd.nextDouble() * Math.log(500)), // q in [0.001, 0.5]
+                        0.6 + rnd.nextDouble() * 6, // σ
+                        (long) Math.exp(rnd.nextDouble() * Math.log(50_000)) + 1, // steps
+                        Math.pow(10, -4 - 4 * rnd.nextDouble()))); // δ
     }
 
     @ParameterizedTest(name = "q={0} σ={1} T={2} δ={3}")
@@ -139,7 +142,9 @@ class RdpAccountantTest {
         double eps = run(q, sigma, steps).epsilon(delta);
         assertTrue(run(q, sigma * 1.1, steps).epsilon(delta) <= eps, "more noise must not cost more ε");
         assertTrue(run(q, sigma, steps * 2).epsilon(delta) >= eps, "more steps must not cost less ε");
-        assertTrue(run(Math.min(1, q * 1.5), sigma, steps).epsilon(delta) >= eps, "a larger sampling rate must not cost less ε");
+        assertTrue(
+                run(Math.min(1, q * 1.5), sigma, steps).epsilon(delta) >= eps,
+                "a larger sampling rate must not cost less ε");
         assertTrue(run(q, sigma, steps).epsilon(delta * 10) <= eps, "a larger δ must not cost more ε");
     }
 }

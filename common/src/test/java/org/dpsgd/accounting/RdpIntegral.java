@@ -8,8 +8,7 @@ package org.dpsgd.accounting;
  * space, scaled by its maximum.
  */
 final class RdpIntegral {
-    private RdpIntegral() {
-    }
+    private RdpIntegral() {}
 
     static double logA(double q, double sigma, double alpha) {
         double lo = -40 * sigma - 1;

@@ -19,7 +19,8 @@ class RdpNonPositiveTest {
         for (int at = 0; at < ORDERS.size(); at++) {
             double[] rdp = {0.5, 0.8, 1.2, 2.0};
             rdp[at] = bad;
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> RdpConversion.epsilon(ORDERS, rdp, 1e-5));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> RdpConversion.epsilon(ORDERS, rdp, 1e-5));
             assertTrue(e.getMessage().contains("order " + ORDERS.get(at)), e.getMessage());
         }
     }

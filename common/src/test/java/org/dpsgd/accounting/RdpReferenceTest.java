@@ -40,7 +40,8 @@ class RdpReferenceTest {
             RdpAccountant a = accountant(defaults, row, RdpOrders.defaults());
             RdpConversion.EpsilonAndOrder ours = a.epsilonAndOrder(row.d("delta"));
             double theirs = row.d("epsilon");
-            assertTrue(ours.epsilon() <= theirs * (1 + 1e-9) + 1e-12, "ours " + ours + " above dp_accounting for " + row);
+            assertTrue(
+                    ours.epsilon() <= theirs * (1 + 1e-9) + 1e-12, "ours " + ours + " above dp_accounting for " + row);
             if (ours.epsilon() >= 0.99 * theirs) {
                 withinOnePercent++;
                 continue;
@@ -56,7 +57,8 @@ class RdpReferenceTest {
         assertTrue(withinOnePercent > 400, "most settings should agree within 1%: " + withinOnePercent);
     }
 
-    private static RdpAccountant accountant(Map<List<Double>, RdpAccountant> cache, ReferenceTables.Row row, List<Double> orders) {
+    private static RdpAccountant accountant(
+            Map<List<Double>, RdpAccountant> cache, ReferenceTables.Row row, List<Double> orders) {
         return cache.computeIfAbsent(List.of(row.d("q"), row.d("sigma"), row.d("steps")), k -> {
             RdpAccountant a = new RdpAccountant(orders);
             a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(k.get(0), k.get(1)), row.l("steps")));

@@ -20,9 +20,10 @@ class RdpSampledGaussianTest {
         List<Arguments> out = new ArrayList<>();
         // Includes the regimes where dp_accounting's unsigned series is far off or does not converge.
         double[][] cases = {
-                {0.5, 1.0, 2.5}, {0.5, 2.0, 4.4}, {0.3, 10.0, 1.1}, {0.1, 0.5, 1.1}, {0.9, 2.0, 3.5},
-                {0.5, 0.8, 5.5}, {0.01, 1.0, 8.1}, {0.001, 0.5, 4.4}, {0.25, 1.0, 6.5}, {0.99, 3.0, 1.7},
-                {0.004, 1.1, 8.1}, {0.05, 5.0, 1.3}, {0.2, 1.5, 10.9}, {0.7, 10.0, 1.9}};
+            {0.5, 1.0, 2.5}, {0.5, 2.0, 4.4}, {0.3, 10.0, 1.1}, {0.1, 0.5, 1.1}, {0.9, 2.0, 3.5},
+            {0.5, 0.8, 5.5}, {0.01, 1.0, 8.1}, {0.001, 0.5, 4.4}, {0.25, 1.0, 6.5}, {0.99, 3.0, 1.7},
+            {0.004, 1.1, 8.1}, {0.05, 5.0, 1.3}, {0.2, 1.5, 10.9}, {0.7, 10.0, 1.9}
+        };
         for (double[] c : cases) out.add(Arguments.of(c[0], c[1], c[2]));
         SplittableRandom rnd = new SplittableRandom(20261123);
         for (int i = 0; i < 16; i++) {
@@ -52,8 +53,13 @@ class RdpSampledGaussianTest {
     }
 
     static Stream<Arguments> integerCases() {
-        return Stream.of(Arguments.of(0.01, 1.0, 2), Arguments.of(0.5, 1.0, 8), Arguments.of(0.1, 0.5, 32),
-                Arguments.of(0.001, 4.0, 63), Arguments.of(0.9, 2.0, 3), Arguments.of(0.01, 1.1, 256));
+        return Stream.of(
+                Arguments.of(0.01, 1.0, 2),
+                Arguments.of(0.5, 1.0, 8),
+                Arguments.of(0.1, 0.5, 32),
+                Arguments.of(0.001, 4.0, 63),
+                Arguments.of(0.9, 2.0, 3),
+                Arguments.of(0.01, 1.1, 256));
     }
 
     @Test

@@ -14,8 +14,7 @@ import java.util.Map;
 
 /** Reads the dp_accounting reference CSVs written by generate_reference.py. */
 final class ReferenceTables {
-    private ReferenceTables() {
-    }
+    private ReferenceTables() {}
 
     /** One CSV row by column name. */
     record Row(Map<String, String> cells) {
@@ -42,7 +41,8 @@ final class ReferenceTables {
     static List<Row> read(String name) {
         String path = "/accounting/" + name;
         try (InputStream in = ReferenceTables.class.getResourceAsStream(path)) {
-            if (in == null) throw new IllegalStateException("missing test resource " + path + ": run generate_reference.py");
+            if (in == null)
+                throw new IllegalStateException("missing test resource " + path + ": run generate_reference.py");
             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
             List<String> header = Arrays.asList(r.readLine().split(","));
             List<Row> rows = new ArrayList<>();

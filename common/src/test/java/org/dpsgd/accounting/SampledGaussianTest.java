@@ -27,18 +27,24 @@ class SampledGaussianTest {
 
     @Test
     void gaussiansOnOneSampleActAsOneGaussian() {
-        DpEvent two = new DpEvent.PoissonSampled(0.1, new DpEvent.Composed(List.of(new DpEvent.Gaussian(3.0), new DpEvent.Gaussian(4.0))));
+        DpEvent two = new DpEvent.PoissonSampled(
+                0.1, new DpEvent.Composed(List.of(new DpEvent.Gaussian(3.0), new DpEvent.Gaussian(4.0))));
         SampledGaussian term = SampledGaussian.flatten(List.of(two)).get(0);
         assertEquals(1 / Math.sqrt(1 / 9.0 + 1 / 16.0), term.noiseMultiplier(), 1e-15);
     }
 
     @Test
     void refusesWhatItCannotAccount() {
-        DpEvent nestedInComposition = new DpEvent.PoissonSampled(0.1,
-                new DpEvent.Composed(List.of(new DpEvent.Gaussian(1.0), new DpEvent.PoissonSampled(0.5, new DpEvent.Gaussian(1.0)))));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SampledGaussian.flatten(List.of(nestedInComposition)));
+        DpEvent nestedInComposition = new DpEvent.PoissonSampled(
+                0.1,
+                new DpEvent.Composed(List.of(
+                        new DpEvent.Gaussian(1.0), new DpEvent.PoissonSampled(0.5, new DpEvent.Gaussian(1.0)))));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> SampledGaussian.flatten(List.of(nestedInComposition)));
         assertTrue(e.getMessage().contains("nested"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> SampledGaussian.flatten(List.of(new DpEvent.Gaussian(Double.POSITIVE_INFINITY))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> SampledGaussian.flatten(List.of(new DpEvent.Gaussian(Double.POSITIVE_INFINITY))));
         assertThrows(IllegalArgumentException.class, () -> new PrivacyLedger().append(null));
     }
 

@@ -30,11 +30,14 @@ class AuditConfigTest {
 
     @Test
     void badValuesAreOneClearLine() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ConfigLoader.parse(BASE + "audit: {confidence: 1.5}\n", "a.yaml"));
         assertTrue(e.getMessage().contains("audit.confidence"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {canary: 5}\n", "a.yaml"));
+        e = assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {canary: 5}\n", "a.yaml"));
         assertTrue(e.getMessage().contains("canary"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {kind: greybox}\n", "a.yaml"));
+        assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {kind: greybox}\n", "a.yaml"));
     }
 }

@@ -52,8 +52,25 @@ final class AuditedRun {
      * @param epsilon the ε the run is calibrated to claim (δ = 1e-5, RDP)
      * @param blankCanaries canaries on the weights of blank pixels (else anywhere trainable)
      */
-    record Settings(int n, int batch, int steps, double epsilon, int canaries, boolean secure, boolean blankCanaries, long seed, CanaryScore score) {
-        Settings(int n, int batch, int steps, double epsilon, int canaries, boolean secure, boolean blankCanaries, long seed) {
+    record Settings(
+            int n,
+            int batch,
+            int steps,
+            double epsilon,
+            int canaries,
+            boolean secure,
+            boolean blankCanaries,
+            long seed,
+            CanaryScore score) {
+        Settings(
+                int n,
+                int batch,
+                int steps,
+                double epsilon,
+                int canaries,
+                boolean secure,
+                boolean blankCanaries,
+                long seed) {
             this(n, batch, steps, epsilon, canaries, secure, blankCanaries, seed, CanaryScore.LIKELIHOOD_RATIO);
         }
     }
@@ -74,28 +91,44 @@ final class AuditedRun {
         InMemoryDataset train = blankBordered(shape, s.n(), s.seed());
         double q = (double) s.batch() / s.n();
         long charged = defect == Defect.HALF_THE_STEPS_CHARGED ? s.steps() / 2 : s.steps();
-        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, "rdp").noiseMultiplier();
-        ExperimentConfig config = ConfigLoader.applyOverrides(ConfigLoader.parse("""
+        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, "rdp")
+                .noiseMultiplier();
+        ExperimentConfig config = ConfigLoader.applyOverrides(
+                ConfigLoader.parse("""
                 model: {name: small-cnn}
                 data: {format: synthetic, loader_threads: 1}
                 privacy: {clip_norm: 1.0, noise_multiplier: 1.0, delta: 1e-5, noise: fast-insecure}
                 training: {batch_size: 10, steps: 10, micro_batch_size: 256}
                 optimizer: {name: sgd, lr: 0.5, momentum: 0.5}
-                """, "audit-test.yaml"), Map.of("seed", String.valueOf(s.seed()), "privacy.noise_multiplier", String.valueOf(sigma),
-                "privacy.noise", s.secure() ? "secure" : "fast-insecure", "training.batch_size", String.valueOf(s.batch()),
-                "training.steps", String.valueOf(s.steps())));
+                """, "audit-test.yaml"),
+                Map.of(
+                        "seed",
+                        String.valueOf(s.seed()),
+                        "privacy.noise_multiplier",
+                        String.valueOf(sigma),
+                        "privacy.noise",
+                        s.secure() ? "secure" : "fast-insecure",
+                        "training.batch_size",
+                        String.valueOf(s.batch()),
+                        "training.steps",
+                        String.valueOf(s.steps())));
         LogisticRegressionModel base = LogisticRegressionModel.zeros(shape, CLASSES);
         CountingModel model = new CountingModel(base);
         RandomGenerator coins = s.secure() ? new SecureRandom() : new SplittableRandom(s.seed() * 31 + 7);
         GradientCanaries canaries = s.blankCanaries()
                 ? GradientCanaries.draw(s.canaries(), blankWeights(shape), coins)
-                : GradientCanaries.draw(s.canaries(), TrainableMask.all(Math.toIntExact(base.network().parameterCount())), coins);
+                : GradientCanaries.draw(
+                        s.canaries(),
+                        TrainableMask.all(Math.toIntExact(base.network().parameterCount())),
+                        coins);
         CountingCanaries counted = new CountingCanaries(canaries);
-        DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model).log(m -> { }).extraExamples(counted)
+        DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
+                .log(m -> {})
+                .extraExamples(counted)
                 .accountants(() -> Accountants.create("rdp"));
-        NoiseSource noise = NoiseSources.create(config.privacy().noise(), config.seed(), m -> { }, false);
+        NoiseSource noise = NoiseSources.create(config.privacy().noise(), config.seed(), m -> {}, false);
         switch (defect) {
-            case NONE -> { }
+            case NONE -> {}
             case NOISE_ON_HALF_THE_COORDINATES -> b.noise(new HalfCoordinateNoise(noise));
             case NOISE_HALVED -> b.noise(new ScaledNoise(noise, 0.5));
             case HALF_THE_STEPS_CHARGED -> b.accountants(() -> new EverySecondStep(Accountants.create("rdp")));
@@ -104,7 +137,7 @@ final class AuditedRun {
         if (defect != Defect.NOISE_ON_HALF_THE_COORDINATES && defect != Defect.NOISE_HALVED) b.noise(noise);
         GuessRule rule = GuessRule.defaultFor(s.canaries());
         try (DpSgdTrainer trainer = b.build()) {
-            double[] scores = WhiteBoxAudit.train(trainer, canaries, config.optimizer(), s.score(), r -> { });
+            double[] scores = WhiteBoxAudit.train(trainer, canaries, config.optimizer(), s.score(), r -> {});
             AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, DELTA, 0.95);
             return new Outcome(trainer.epsilon(), sigma, a, PrivacyAudit.ceiling(s.canaries(), rule, DELTA, 0.95));
         }
@@ -134,19 +167,57 @@ final class AuditedRun {
     }
 
     private record ScaledNoise(NoiseSource inner, double factor) implements NoiseSource {
-        @Override public void addGaussian(float[] v, int from, int to, double std) { inner.addGaussian(v, from, to, std * factor); }
-        @Override public boolean isSecure() { return inner.isSecure(); }
-        @Override public Long exportState() { return inner.exportState(); }
-        @Override public void restoreState(long calls) { inner.restoreState(calls); }
-        @Override public String mode() { return inner.mode(); }
+        @Override
+        public void addGaussian(float[] v, int from, int to, double std) {
+            inner.addGaussian(v, from, to, std * factor);
+        }
+
+        @Override
+        public boolean isSecure() {
+            return inner.isSecure();
+        }
+
+        @Override
+        public Long exportState() {
+            return inner.exportState();
+        }
+
+        @Override
+        public void restoreState(long calls) {
+            inner.restoreState(calls);
+        }
+
+        @Override
+        public String mode() {
+            return inner.mode();
+        }
     }
 
     private record HalfCoordinateNoise(NoiseSource inner) implements NoiseSource {
-        @Override public void addGaussian(float[] v, int from, int to, double std) { inner.addGaussian(v, from, from + (to - from) / 2, std); }
-        @Override public boolean isSecure() { return inner.isSecure(); }
-        @Override public Long exportState() { return inner.exportState(); }
-        @Override public void restoreState(long calls) { inner.restoreState(calls); }
-        @Override public String mode() { return inner.mode(); }
+        @Override
+        public void addGaussian(float[] v, int from, int to, double std) {
+            inner.addGaussian(v, from, from + (to - from) / 2, std);
+        }
+
+        @Override
+        public boolean isSecure() {
+            return inner.isSecure();
+        }
+
+        @Override
+        public Long exportState() {
+            return inner.exportState();
+        }
+
+        @Override
+        public void restoreState(long calls) {
+            inner.restoreState(calls);
+        }
+
+        @Override
+        public String mode() {
+            return inner.mode();
+        }
     }
 
     /** Composes every second event only: the run claims the ε of half its steps. */
@@ -154,10 +225,17 @@ final class AuditedRun {
         private final Accountant inner;
         private long seen;
 
-        EverySecondStep(Accountant inner) { this.inner = inner; }
+        EverySecondStep(Accountant inner) {
+            this.inner = inner;
+        }
 
-        @Override public String name() { return inner.name(); }
-        @Override public void compose(DpEvent e) {
+        @Override
+        public String name() {
+            return inner.name();
+        }
+
+        @Override
+        public void compose(DpEvent e) {
             if (e instanceof DpEvent.SelfComposed sc) {
                 inner.compose(new DpEvent.SelfComposed(sc.event(), (sc.count() + (seen % 2 == 0 ? 1 : 0)) / 2));
                 seen += sc.count();
@@ -165,8 +243,16 @@ final class AuditedRun {
                 inner.compose(e);
             }
         }
-        @Override public double epsilon(double delta) { return inner.epsilon(delta); }
-        @Override public List<DpEvent> ledger() { return inner.ledger(); }
+
+        @Override
+        public double epsilon(double delta) {
+            return inner.epsilon(delta);
+        }
+
+        @Override
+        public List<DpEvent> ledger() {
+            return inner.ledger();
+        }
     }
 
     /** Counts the real examples the backend clipped in the current step. */
@@ -174,21 +260,56 @@ final class AuditedRun {
         private final TrainableModel inner;
         long examples;
 
-        CountingModel(TrainableModel inner) { this.inner = inner; }
+        CountingModel(TrainableModel inner) {
+            this.inner = inner;
+        }
 
-        @Override public Network network() { return inner.network(); }
-        @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+        @Override
+        public Network network() {
+            return inner.network();
+        }
+
+        @Override
+        public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
             BatchStats s = inner.accumulateClipped(batch, clipNorm);
             examples += s.samples();
             return s;
         }
-        @Override public BatchStats accumulateUnclipped(DeviceBatch batch) { return inner.accumulateUnclipped(batch); }
-        @Override public double[] perSampleGradientNorms(DeviceBatch batch) { return inner.perSampleGradientNorms(batch); }
-        @Override public void drainGradientSum(float[] into) { inner.drainGradientSum(into); }
-        @Override public void readParameters(float[] into) { inner.readParameters(into); }
-        @Override public void writeParameters(float[] from) { inner.writeParameters(from); }
-        @Override public BatchStats evaluate(DeviceBatch batch) { return inner.evaluate(batch); }
-        @Override public void close() { inner.close(); }
+
+        @Override
+        public BatchStats accumulateUnclipped(DeviceBatch batch) {
+            return inner.accumulateUnclipped(batch);
+        }
+
+        @Override
+        public double[] perSampleGradientNorms(DeviceBatch batch) {
+            return inner.perSampleGradientNorms(batch);
+        }
+
+        @Override
+        public void drainGradientSum(float[] into) {
+            inner.drainGradientSum(into);
+        }
+
+        @Override
+        public void readParameters(float[] into) {
+            inner.readParameters(into);
+        }
+
+        @Override
+        public void writeParameters(float[] from) {
+            inner.writeParameters(from);
+        }
+
+        @Override
+        public BatchStats evaluate(DeviceBatch batch) {
+            return inner.evaluate(batch);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 
     /** Counts the canaries sampled in the current step. */
@@ -196,19 +317,32 @@ final class AuditedRun {
         private final ExtraExamples inner;
         long sampled;
 
-        CountingCanaries(ExtraExamples inner) { this.inner = inner; }
+        CountingCanaries(ExtraExamples inner) {
+            this.inner = inner;
+        }
 
-        @Override public int count() { return inner.count(); }
-        @Override public void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip) {
+        @Override
+        public int count() {
+            return inner.count();
+        }
+
+        @Override
+        public void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip) {
             sampled++;
             inner.addClippedGradient(index, clippedSum, clip);
         }
     }
 
     /** Turns the trainer's later division by q·N into one by the realised L (guarded at L = 0, as such code usually is). */
-    private record RealisedBatchDivisor(CountingModel model, CountingCanaries canaries, double expected) implements GradientReduction {
-        @Override public boolean drawsNoise() { return true; }
-        @Override public void sumAcrossProcesses(float[] sum) {
+    private record RealisedBatchDivisor(CountingModel model, CountingCanaries canaries, double expected)
+            implements GradientReduction {
+        @Override
+        public boolean drawsNoise() {
+            return true;
+        }
+
+        @Override
+        public void sumAcrossProcesses(float[] sum) {
             long l = model.examples + canaries.sampled;
             model.examples = 0;
             canaries.sampled = 0;

@@ -9,9 +9,9 @@ import org.dpsgd.config.OptimizerConfig;
 import org.dpsgd.optim.Sgd;
 import org.dpsgd.optim.TrainableMask;
 import org.dpsgd.train.DpMechanism;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class CanaryObserverTest {
 
@@ -36,7 +36,8 @@ class CanaryObserverTest {
         for (int t = 0; t < 40; t++) {
             double lr = 0.5 * (1 + t % 3);
             float[] noisySum = new float[n];
-            for (int i = 0; i < n; i++) noisySum[i] = (float) (rng.nextGaussian() * 1.5 * c + (rng.nextDouble() < 0.05 ? c : 0));
+            for (int i = 0; i < n; i++)
+                noisySum[i] = (float) (rng.nextGaussian() * 1.5 * c + (rng.nextDouble() < 0.05 ? c : 0));
             float[] grad = new float[n];
             for (int i = 0; i < n; i++) grad[i] = (float) (noisySum[i] / qN);
             float[] before = params.clone();
@@ -57,7 +58,8 @@ class CanaryObserverTest {
     void likelihoodRatioTermIsTheLogOfTheDensityRatio() {
         double q = 0.1, sigma = 1.3, g = 0.8;
         // IN: (1−q)·N(g; 0, σ²) + q·N(g; 1, σ²); OUT: N(g; 0, σ²).
-        double in = (1 - q) * Math.exp(-g * g / (2 * sigma * sigma)) + q * Math.exp(-(g - 1) * (g - 1) / (2 * sigma * sigma));
+        double in = (1 - q) * Math.exp(-g * g / (2 * sigma * sigma))
+                + q * Math.exp(-(g - 1) * (g - 1) / (2 * sigma * sigma));
         double out = Math.exp(-g * g / (2 * sigma * sigma));
         assertEquals(Math.log(in / out), CanaryScore.LIKELIHOOD_RATIO.term(g, q, sigma), 1e-12);
     }
@@ -66,7 +68,8 @@ class CanaryObserverTest {
     void refusesAdamAndZeroLearningRate() {
         DpMechanism mech = new DpMechanism(0.05, 1.5, ClipPolicy.flat(1), 100);
         OptimizerConfig adam = new OptimizerConfig("adam", 0.1, null, null, null, null, null, null, null, null, null);
-        assertThrows(IllegalArgumentException.class, () -> new CanaryObserver(new int[] {0}, mech, adam, CanaryScore.SUM));
+        assertThrows(
+                IllegalArgumentException.class, () -> new CanaryObserver(new int[] {0}, mech, adam, CanaryScore.SUM));
         CanaryObserver o = new CanaryObserver(new int[] {0}, mech, sgd(0.1, 0, false, 0), CanaryScore.SUM);
         assertThrows(IllegalArgumentException.class, () -> o.observe(new float[1], new float[1], 0));
     }

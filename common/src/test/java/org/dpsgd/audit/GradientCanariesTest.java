@@ -16,8 +16,8 @@ import org.dpsgd.optim.TrainableMask;
 import org.junit.jupiter.api.Test;
 
 class GradientCanariesTest {
-    private static final Network NET = new Network("logreg", new Shape(1, 8, 8), 10,
-            List.of(new Layer.Flatten(), new Layer.Linear("fc", 64, 10, true)));
+    private static final Network NET = new Network(
+            "logreg", new Shape(1, 8, 8), 10, List.of(new Layer.Flatten(), new Layer.Linear("fc", 64, 10, true)));
 
     @Test
     void drawsDistinctTrainableCoordinatesAndFairCoins() {
@@ -49,6 +49,8 @@ class GradientCanariesTest {
     void refusesMoreCanariesThanCoordinates() {
         TrainableMask mask = TrainableMask.of(NET, List.of());
         assertThrows(IllegalArgumentException.class, () -> GradientCanaries.draw(651, mask, new SplittableRandom(1)));
-        assertThrows(IllegalArgumentException.class, () -> new GradientCanaries(new int[] {1, 1}, new boolean[] {true, false}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new GradientCanaries(new int[] {1, 1}, new boolean[] {true, false}));
     }
 }

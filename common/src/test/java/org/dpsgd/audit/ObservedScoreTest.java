@@ -21,7 +21,7 @@ class ObservedScoreTest {
         float[][] g = noisy(200, 500, 1.0, 1);
         java.util.Arrays.fill(g[0], 0f);
         for (int t = 0; t < 5; t++) g[0][t * 100] = 1f; // sampled 5 times, no noise: an exposed IN canary
-        java.util.Arrays.fill(g[1], 0f);                  // no noise, never sampled: an exposed OUT canary
+        java.util.Arrays.fill(g[1], 0f); // no noise, never sampled: an exposed OUT canary
         double[] s = CanaryScore.observedScores(g, 500, Q);
         for (int k = 2; k < s.length; k++) {
             assertTrue(s[0] > s[k], "exposed IN canary below canary " + k);

@@ -48,7 +48,11 @@ class PrivacyAuditTest {
             double delta = rng.nextBoolean() ? 0 : Math.pow(10, -3 - 4 * rng.nextDouble());
             double ours = PrivacyAudit.pValue(m, r, v, eps, delta);
             double ref = referencePValue(m, r, v, eps, delta);
-            assertEquals(ref, ours, 1e-12 + 1e-9 * ref, "m=" + m + " r=" + r + " v=" + v + " eps=" + eps + " delta=" + delta);
+            assertEquals(
+                    ref,
+                    ours,
+                    1e-12 + 1e-9 * ref,
+                    "m=" + m + " r=" + r + " v=" + v + " eps=" + eps + " delta=" + delta);
         }
     }
 
@@ -86,10 +90,11 @@ class PrivacyAuditTest {
         double c5000 = PrivacyAudit.ceiling(5000, 1e-5, 0.95);
         // The δ term can only lower the bound below the δ = 0 closed form (5.809 and 7.418).
         assertTrue(c1000 < PrivacyAudit.ceiling(1000, 0, 0.95) && c5000 < PrivacyAudit.ceiling(5000, 0, 0.95));
-        assertEquals(5.8, c1000, 0.05);  // the paper's "about 5.8"
+        assertEquals(5.8, c1000, 0.05); // the paper's "about 5.8"
         assertEquals(7.3, c5000, 0.05);
         // r = m is where an all-right audit peaks: fewer guesses, all right, never give more.
-        for (int r : new int[] {50, 200, 500, 900}) assertTrue(PrivacyAudit.epsilonLowerBound(1000, r, r, 1e-5, 0.95) < c1000);
+        for (int r : new int[] {50, 200, 500, 900})
+            assertTrue(PrivacyAudit.epsilonLowerBound(1000, r, r, 1e-5, 0.95) < c1000);
     }
 
     @Test
@@ -102,7 +107,10 @@ class PrivacyAuditTest {
             int m = 200;
             double[] s = new double[m];
             boolean[] in = new boolean[m];
-            for (int k = 0; k < m; k++) { s[k] = rng.nextDouble(); in[k] = rng.nextBoolean(); }
+            for (int k = 0; k < m; k++) {
+                s[k] = rng.nextDouble();
+                in[k] = rng.nextBoolean();
+            }
             if (PrivacyAudit.audit(s, in, GuessRule.defaultFor(m), 1e-5, 0.95).epsilonLower() > 0) alarms++;
         }
         // Binomial(300, 0.05) exceeds 25 with probability < 0.1%.
@@ -115,10 +123,14 @@ class PrivacyAuditTest {
         SplittableRandom rng = new SplittableRandom(3);
         boolean[] in = new boolean[m];
         double[] s = new double[m];
-        for (int k = 0; k < m; k++) { in[k] = rng.nextBoolean(); s[k] = (in[k] ? 10 : 0) + rng.nextDouble(); }
+        for (int k = 0; k < m; k++) {
+            in[k] = rng.nextBoolean();
+            s[k] = (in[k] ? 10 : 0) + rng.nextDouble();
+        }
         GuessRule rule = GuessRule.defaultFor(m);
         AuditResult a = PrivacyAudit.audit(s, in, rule, 1e-5, 0.95);
-        // Symmetric k₊ = k₋ = 500 are all right only if exactly 500 coins are IN; whatever the count, the best rule is all right.
+        // Symmetric k₊ = k₋ = 500 are all right only if exactly 500 coins are IN; whatever the count, the best rule is
+        // all right.
         assertEquals(a.guesses(), a.correct());
         assertTrue(a.epsilonLower() <= PrivacyAudit.ceiling(m, rule, 1e-5, 0.95) + 1e-12);
         assertTrue(a.epsilonLower() > 4.5, "ε_lower " + a.epsilonLower());
@@ -133,7 +145,8 @@ class PrivacyAuditTest {
         assertEquals(4, a.guesses());
         assertEquals(2, a.correct());
         assertEquals(0.0, a.epsilonLower());
-        GuessRule.Bonferroni two = new GuessRule.Bonferroni(List.of(new GuessRule.Fixed(1, 0), new GuessRule.Fixed(0, 1)));
+        GuessRule.Bonferroni two =
+                new GuessRule.Bonferroni(List.of(new GuessRule.Fixed(1, 0), new GuessRule.Fixed(0, 1)));
         assertEquals(2, PrivacyAudit.audit(s, in, two, 0, 0.95).candidates());
     }
 
@@ -141,8 +154,17 @@ class PrivacyAuditTest {
     void refusesBadInput() {
         assertThrows(IllegalArgumentException.class, () -> PrivacyAudit.pValue(10, 5, 6, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> PrivacyAudit.epsilonLowerBound(10, 5, 3, 0, 1.0));
-        assertThrows(IllegalArgumentException.class, () -> PrivacyAudit.audit(new double[] {1, 2}, new boolean[] {true}, new GuessRule.Fixed(1, 0), 0, 0.95));
-        assertThrows(IllegalArgumentException.class, () -> PrivacyAudit.audit(new double[] {1, 2}, new boolean[] {true, false}, new GuessRule.Fixed(2, 1), 0, 0.95));
-        assertThrows(IllegalArgumentException.class, () -> PrivacyAudit.audit(new double[] {Double.NaN, 2}, new boolean[] {true, false}, new GuessRule.Fixed(1, 0), 0, 0.95));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> PrivacyAudit.audit(
+                        new double[] {1, 2}, new boolean[] {true}, new GuessRule.Fixed(1, 0), 0, 0.95));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> PrivacyAudit.audit(
+                        new double[] {1, 2}, new boolean[] {true, false}, new GuessRule.Fixed(2, 1), 0, 0.95));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> PrivacyAudit.audit(
+                        new double[] {Double.NaN, 2}, new boolean[] {true, false}, new GuessRule.Fixed(1, 0), 0, 0.95));
     }
 }

@@ -19,19 +19,29 @@ class WhiteBoxAuditTest {
 
     /** Sound: an honest run with secure noise never audits above the ε it reports (canaries anywhere, data gradients included). */
     @ParameterizedTest
-    @CsvSource({"1, OBSERVED_LIKELIHOOD_RATIO", "3, OBSERVED_LIKELIHOOD_RATIO", "8, OBSERVED_LIKELIHOOD_RATIO",
-            "1, LIKELIHOOD_RATIO", "3, LIKELIHOOD_RATIO", "8, LIKELIHOOD_RATIO"})
+    @CsvSource({
+        "1, OBSERVED_LIKELIHOOD_RATIO",
+        "3, OBSERVED_LIKELIHOOD_RATIO",
+        "8, OBSERVED_LIKELIHOOD_RATIO",
+        "1, LIKELIHOOD_RATIO",
+        "3, LIKELIHOOD_RATIO",
+        "8, LIKELIHOOD_RATIO"
+    })
     void honestSecureRunsAuditBelowTheirEpsilon(double epsilon, CanaryScore score) {
         Outcome o = AuditedRun.run(new Settings(1000, 50, 200, epsilon, 1000, true, false, 0, score), Defect.NONE);
         assertTrue(o.claimedEpsilon() <= epsilon + 1e-9, "claimed " + o.claimedEpsilon());
-        assertTrue(o.audit().epsilonLower() <= o.claimedEpsilon(),
-                "ε_lower " + o.audit().epsilonLower() + " exceeds the reported ε " + o.claimedEpsilon() + ": " + o.audit());
+        assertTrue(
+                o.audit().epsilonLower() <= o.claimedEpsilon(),
+                "ε_lower " + o.audit().epsilonLower() + " exceeds the reported ε " + o.claimedEpsilon() + ": "
+                        + o.audit());
     }
 
     /** Powerful: with the noise turned far down every guess is right, and the bound reaches the rule's ceiling for m. */
     @Test
     void nearlyNoiselessRunReachesTheCeiling() {
-        Outcome o = AuditedRun.run(new Settings(1000, 100, 100, 300, 1000, false, true, 2, CanaryScore.OBSERVED_LIKELIHOOD_RATIO), Defect.NONE);
+        Outcome o = AuditedRun.run(
+                new Settings(1000, 100, 100, 300, 1000, false, true, 2, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
+                Defect.NONE);
         assertTrue(o.sigma() < 0.25, "σ " + o.sigma());
         assertEquals(o.audit().guesses(), o.audit().correct(), o.audit().toString());
         assertEquals(900, o.audit().guesses());
@@ -47,9 +57,12 @@ class WhiteBoxAuditTest {
      */
     @Test
     void catchesNoiseOnHalfTheCoordinates() {
-        Outcome o = AuditedRun.run(new Settings(1000, 50, 200, 2, 1000, false, true, 3, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
+        Outcome o = AuditedRun.run(
+                new Settings(1000, 50, 200, 2, 1000, false, true, 3, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
                 Defect.NOISE_ON_HALF_THE_COORDINATES);
-        assertTrue(o.audit().epsilonLower() > o.claimedEpsilon() + 1, "ε_lower " + o.audit() + " vs claimed " + o.claimedEpsilon());
+        assertTrue(
+                o.audit().epsilonLower() > o.claimedEpsilon() + 1,
+                "ε_lower " + o.audit() + " vs claimed " + o.claimedEpsilon());
     }
 
     /**
@@ -63,16 +76,20 @@ class WhiteBoxAuditTest {
     @ParameterizedTest
     @CsvSource({"1, 1", "1.5, 2"})
     void catchesHalvedNoise(double epsilon, long seed) {
-        Outcome o = AuditedRun.run(new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
+        Outcome o = AuditedRun.run(
+                new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
                 Defect.NOISE_HALVED);
-        assertTrue(o.audit().epsilonLower() > o.claimedEpsilon(), "ε_lower " + o.audit() + " vs claimed " + o.claimedEpsilon());
+        assertTrue(
+                o.audit().epsilonLower() > o.claimedEpsilon(),
+                "ε_lower " + o.audit() + " vs claimed " + o.claimedEpsilon());
     }
 
     /** The same settings without the defect stay below their ε: the catch is the defect's, not the settings'. */
     @ParameterizedTest
     @CsvSource({"1, 1", "1.5, 2"})
     void sameSettingsHonestStayBelow(double epsilon, long seed) {
-        Outcome o = AuditedRun.run(new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
+        Outcome o = AuditedRun.run(
+                new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
                 Defect.NONE);
         assertTrue(o.audit().epsilonLower() <= o.claimedEpsilon(), o.audit().toString());
     }

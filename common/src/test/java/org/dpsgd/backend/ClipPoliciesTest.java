@@ -51,7 +51,9 @@ class ClipPoliciesTest {
         List<String> frozen = List.of("conv1", "gn1");
         ClipPolicy p = ClipPolicies.from(perLayer(1.0, PerLayerClipping.of("equal", "layer")), NET, frozen);
         assertEquals(3, p.groups()); // conv2, gn2, fc
-        assertEquals(List.of("conv2", "gn2", "fc"), ClipPolicies.groupNames(PerLayerClipping.of("equal", "layer"), NET, frozen));
+        assertEquals(
+                List.of("conv2", "gn2", "fc"),
+                ClipPolicies.groupNames(PerLayerClipping.of("equal", "layer"), NET, frozen));
         int[] g = p.groupOfParameter();
         List<ParamSpec> ps = NET.parameters();
         for (int i = 0; i < ps.size(); i++) {
@@ -71,7 +73,8 @@ class ClipPoliciesTest {
         for (int i = 0; i < ps.size(); i++) sizes[p.groupOf(i)] += ps.get(i).size();
         double[] t = p.thresholds();
         for (int a = 0; a < t.length; a++) {
-            for (int b = 0; b < t.length; b++) assertEquals(Math.sqrt((double) sizes[a] / sizes[b]), t[a] / t[b], 1e-12);
+            for (int b = 0; b < t.length; b++)
+                assertEquals(Math.sqrt((double) sizes[a] / sizes[b]), t[a] / t[b], 1e-12);
         }
         assertEquals(3.0, p.sensitivity(), 1e-14);
     }
@@ -82,7 +85,8 @@ class ClipPoliciesTest {
         double total = Math.sqrt(0.09 + 0.16 + 0.25 + 0.01 + 0.04);
         ClipPolicy p = ClipPolicies.from(perLayer(total, PerLayerClipping.explicit(th, "layer")), NET, List.of());
         assertArrayEquals(new double[] {0.3, 0.4, 0.5, 0.1, 0.2}, p.thresholds());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ClipPolicies.from(perLayer(total, PerLayerClipping.explicit(th, "tensor")), NET, List.of()));
         assertTrue(e.getMessage().contains("has 5 values but small-cnn has 10 parameter groups"), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"));
@@ -105,7 +109,8 @@ class ClipPoliciesTest {
 
     @Test
     void everythingFrozenAndPrivacyOffAreErrors() {
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> ClipPolicies.from(perLayer(1, PerLayerClipping.DEFAULT), NET, List.of("conv", "gn", "fc")));
         assertThrows(IllegalStateException.class, () -> ClipPolicies.from(PrivacyConfig.disabled(), NET, List.of()));
     }

@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Inputs a new user gets wrong: binary config files and absurd image sizes fail in one line that names the fix. */
 class ConfigInputTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aBinaryFileIsNamedAsNotAYamlOrJsonTextFile() throws Exception {
@@ -31,15 +32,20 @@ class ConfigInputTest {
         // Valid UTF-8 that holds NUL bytes (e.g. a UTF-16 file or a zero-padded binary) is binary too.
         Path nul = dir.resolve("c.json");
         Files.writeString(nul, "name: x\0\0\0");
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(nul)).getMessage().contains("not a YAML/JSON text file"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(nul))
+                .getMessage()
+                .contains("not a YAML/JSON text file"));
     }
 
     @ParameterizedTest
     @ValueSource(ints = {50_000, 1_000_000, 26_755})
     void imageSizesBeyondAJavaArrayAreRefusedInOneLine(int size) {
         String yaml = ConfigLoaderTest.VALID.replace("path: /data/fmnist", "path: /data/fmnist\n  image_size: " + size);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(yaml, "t.yaml"));
-        assertTrue(e.getMessage().startsWith("t.yaml: data.image_size=" + size + " makes one 3x" + size + "x" + size), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(yaml, "t.yaml"));
+        assertTrue(
+                e.getMessage().startsWith("t.yaml: data.image_size=" + size + " makes one 3x" + size + "x" + size),
+                e.getMessage());
         assertTrue(e.getMessage().contains("use at most 26754"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
     }
@@ -51,13 +57,16 @@ class ConfigInputTest {
         assertTrue(3 * s * s <= maxArray);
         assertTrue(3 * (s + 1) * (s + 1) > maxArray);
         String yaml = ConfigLoaderTest.VALID.replace("path: /data/fmnist", "path: /data/fmnist\n  image_size: " + s);
-        assertEquals(DataConfig.MAX_IMAGE_SIZE, ConfigLoader.parse(yaml, "t.yaml").data().imageSize());
+        assertEquals(
+                DataConfig.MAX_IMAGE_SIZE,
+                ConfigLoader.parse(yaml, "t.yaml").data().imageSize());
     }
 
     @Test
     void aFloatImageSizeIsAnIntegerError() {
         String yaml = ConfigLoaderTest.VALID.replace("path: /data/fmnist", "path: /data/fmnist\n  image_size: 1e6");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(yaml, "t.yaml"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse(yaml, "t.yaml"));
         assertTrue(e.getMessage().contains("data.image_size must be an integer"), e.getMessage());
     }
 }

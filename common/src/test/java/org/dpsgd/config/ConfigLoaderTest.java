@@ -73,7 +73,8 @@ class ConfigLoaderTest {
         Files.writeString(bad, VALID.replace("clip_norm: 0.1", "clip_norm: -1"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(bad));
         assertTrue(e.getMessage().startsWith(bad.toString() + ": privacy.clip_norm must be"), e.getMessage());
-        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
+        IllegalArgumentException missing =
+                assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(dir.resolve("nope.yaml")));
         assertTrue(missing.getMessage().contains("does not exist"));
     }
 
@@ -86,17 +87,22 @@ class ConfigLoaderTest {
         assertTrue(top.getMessage().contains("unknown key 'epochs' in the top level"), top.getMessage());
         assertTrue(top.getMessage().contains("training"), top.getMessage());
         IllegalArgumentException nested = fails(VALID.replace("flip: true", "flip: true, rotate: 5"));
-        assertTrue(nested.getMessage().contains("unknown key 'rotate' in section 'data.augmentation'"), nested.getMessage());
+        assertTrue(
+                nested.getMessage().contains("unknown key 'rotate' in section 'data.augmentation'"),
+                nested.getMessage());
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-            "batch_size: 2048|batch_size: lots|training.batch_size must be an integer, got 'lots'",
-            "batch_size: 2048|batch_size: 12.5|training.batch_size must be an integer",
-            "noise_multiplier: 2.15|noise_multiplier: high|privacy.noise_multiplier must be a number, got 'high'",
-            "flip: true|flip: maybe|data.augmentation.flip must be true or false",
-            "model: {name: fmnist-cnn}|model: 5|model must be a section",
-            "seed: 7|seed: [1, 2]|seed must be an integer"})
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "batch_size: 2048|batch_size: lots|training.batch_size must be an integer, got 'lots'",
+                "batch_size: 2048|batch_size: 12.5|training.batch_size must be an integer",
+                "noise_multiplier: 2.15|noise_multiplier: high|privacy.noise_multiplier must be a number, got 'high'",
+                "flip: true|flip: maybe|data.augmentation.flip must be true or false",
+                "model: {name: fmnist-cnn}|model: 5|model must be a section",
+                "seed: 7|seed: [1, 2]|seed must be an integer"
+            })
     void typeErrorsNameTheKeyAndTheExpectedType(String from, String to, String expected) {
         IllegalArgumentException e = fails(VALID.replace(from, to));
         assertTrue(e.getMessage().startsWith("test.yaml: "), e.getMessage());
@@ -104,18 +110,21 @@ class ConfigLoaderTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-            "clip_norm: 0.1|clip_norm: 0|privacy.clip_norm must be a finite number > 0",
-            "delta: 1e-5|delta: 1.5|privacy.delta must be in (0, 1)",
-            "delta: 1e-5|delta: 1e-5\\n  target_epsilon: 3|give noise_multiplier or target_epsilon, not both",
-            "noise_multiplier: 2.15|delta_: 1|unknown key 'delta_'",
-            "accountant: pld|accountant: gdp|privacy.accountant must be 'rdp' or 'pld'",
-            "batch_size: 2048|batch_size: 0|training.batch_size must be > 0",
-            "epochs: 40|epoch: 40|unknown key 'epoch' in section 'training'",
-            "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be sgd, adam or adamw",
-            "format: idx|format: png|data.format 'png' is not one of",
-            "model: {name: fmnist-cnn}|model: {name: fmnist-cnn, norm: batch}|BatchNorm is refused",
-            "model: {name: fmnist-cnn}|model: {name: vgg}|unknown model 'vgg'"})
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "clip_norm: 0.1|clip_norm: 0|privacy.clip_norm must be a finite number > 0",
+                "delta: 1e-5|delta: 1.5|privacy.delta must be in (0, 1)",
+                "delta: 1e-5|delta: 1e-5\\n  target_epsilon: 3|give noise_multiplier or target_epsilon, not both",
+                "noise_multiplier: 2.15|delta_: 1|unknown key 'delta_'",
+                "accountant: pld|accountant: gdp|privacy.accountant must be 'rdp' or 'pld'",
+                "batch_size: 2048|batch_size: 0|training.batch_size must be > 0",
+                "epochs: 40|epoch: 40|unknown key 'epoch' in section 'training'",
+                "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be sgd, adam or adamw",
+                "format: idx|format: png|data.format 'png' is not one of",
+                "model: {name: fmnist-cnn}|model: {name: fmnist-cnn, norm: batch}|BatchNorm is refused",
+                "model: {name: fmnist-cnn}|model: {name: vgg}|unknown model 'vgg'"
+            })
     void validationErrorsSurfaceWithTheFileName(String from, String to, String expected) {
         String yaml = VALID.replace(from, to.replace("\\n", "\n"));
         IllegalArgumentException e = fails(yaml);
@@ -131,7 +140,9 @@ class ConfigLoaderTest {
 
     @Test
     void missingSectionsDuplicateKeysSyntaxAndEmptyFiles() {
-        assertTrue(fails(VALID.replace("model: {name: fmnist-cnn}\n", "")).getMessage().contains("model: section is required"));
+        assertTrue(fails(VALID.replace("model: {name: fmnist-cnn}\n", ""))
+                .getMessage()
+                .contains("model: section is required"));
         assertTrue(fails(VALID + "seed: 8\n").getMessage().contains("seed"), "duplicate key");
         assertTrue(fails("model: [unclosed").getMessage().contains("not valid YAML"));
         assertTrue(fails("").getMessage().contains("empty"));
@@ -141,8 +152,19 @@ class ConfigLoaderTest {
     @Test
     void overridesApplyDottedKeysAndValidateTheSameWay() {
         ExperimentConfig c = ConfigLoader.parse(VALID, "test.yaml");
-        ExperimentConfig o = ConfigLoader.applyOverrides(c, Map.of("privacy.noise_multiplier", "1.5", "training.batch_size", "512",
-                "backend.settings.threads", "4", "privacy.noise", "fast-insecure", "training.ema", "null"));
+        ExperimentConfig o = ConfigLoader.applyOverrides(
+                c,
+                Map.of(
+                        "privacy.noise_multiplier",
+                        "1.5",
+                        "training.batch_size",
+                        "512",
+                        "backend.settings.threads",
+                        "4",
+                        "privacy.noise",
+                        "fast-insecure",
+                        "training.ema",
+                        "null"));
         assertEquals(1.5, o.privacy().noiseMultiplier());
         assertEquals(512, o.training().batchSize());
         assertEquals("4", o.backend().settings().get("threads"));
@@ -150,18 +172,24 @@ class ConfigLoaderTest {
         assertEquals(null, o.training().ema());
         assertEquals(c.model(), o.model());
 
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
-                () -> ConfigLoader.applyOverrides(c, Map.of("privacy.sigma", "1")));
+        IllegalArgumentException unknown = assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.applyOverrides(c, Map.of("privacy.sigma", "1")));
         assertTrue(unknown.getMessage().contains("unknown key 'sigma' in section 'privacy'"), unknown.getMessage());
         assertTrue(unknown.getMessage().contains("overrides"), unknown.getMessage());
-        IllegalArgumentException invalid = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException invalid = assertThrows(
+                IllegalArgumentException.class,
                 () -> ConfigLoader.applyOverrides(c, Map.of("privacy.noise_multiplier", "-2")));
-        assertTrue(invalid.getMessage().contains("privacy.noise_multiplier must be a finite number > 0"), invalid.getMessage());
-        IllegalArgumentException type = assertThrows(IllegalArgumentException.class,
+        assertTrue(
+                invalid.getMessage().contains("privacy.noise_multiplier must be a finite number > 0"),
+                invalid.getMessage());
+        IllegalArgumentException type = assertThrows(
+                IllegalArgumentException.class,
                 () -> ConfigLoader.applyOverrides(c, Map.of("training.batch_size", "big")));
         assertTrue(type.getMessage().contains("training.batch_size must be an integer"), type.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.applyOverrides(c, Map.of("privacy.delta.x", "1")));
-        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.applyOverrides(c, Map.of("privacy..delta", "1")));
+        assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.applyOverrides(c, Map.of("privacy.delta.x", "1")));
+        assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.applyOverrides(c, Map.of("privacy..delta", "1")));
     }
 
     @Test

@@ -26,12 +26,15 @@ class ConfigWarningsTest {
 
     @Test
     void shuffleAndInsecureNoiseWarn() {
-        ExperimentConfig c = ConfigLoader.applyOverrides(BASE, Map.of("privacy.sampling", "shuffle", "privacy.noise", "fast-insecure"));
+        ExperimentConfig c = ConfigLoader.applyOverrides(
+                BASE, Map.of("privacy.sampling", "shuffle", "privacy.noise", "fast-insecure"));
         List<String> w = ConfigWarnings.check(c, 60000);
         assertEquals(2, w.size());
         assertTrue(w.get(0).contains("does NOT hold"));
         assertTrue(w.get(1).contains("fast-insecure"));
-        assertTrue(ConfigWarnings.check(BASE.withPrivacy(PrivacyConfig.disabled()), 10).get(0).contains("non-private"));
+        assertTrue(ConfigWarnings.check(BASE.withPrivacy(PrivacyConfig.disabled()), 10)
+                .get(0)
+                .contains("non-private"));
     }
 
     @Test
@@ -53,8 +56,14 @@ class ConfigWarningsTest {
         assertEquals(1, w.size(), w.toString());
         double planned = Accountants.epsilon(2048.0 / 60000, 1e-9, 1172, 1e-5, "rdp");
         assertTrue(planned > 1e15, "RDP ε of σ = 1e-9: " + planned);
-        assertTrue(w.get(0).startsWith("WARNING: ε = " + String.format(java.util.Locale.ROOT, "%.3g", planned) + " at δ = 1.0E-5 is above 100"), w.get(0));
-        assertTrue(w.get(0).contains("raise privacy.noise_multiplier") && w.get(0).endsWith("(planned ε over 1172 steps)"), w.get(0));
+        assertTrue(
+                w.get(0)
+                        .startsWith("WARNING: ε = " + String.format(java.util.Locale.ROOT, "%.3g", planned)
+                                + " at δ = 1.0E-5 is above 100"),
+                w.get(0));
+        assertTrue(
+                w.get(0).contains("raise privacy.noise_multiplier") && w.get(0).endsWith("(planned ε over 1172 steps)"),
+                w.get(0));
     }
 
     /** The threshold applies to the planned ε: σ just either side of ε = 100 (found by bisection on the accountant). */
@@ -66,8 +75,10 @@ class ConfigWarningsTest {
             if (Accountants.epsilon(2048.0 / 60000, mid, 1172, 1e-5, "rdp") > 100) lo = mid;
             else hi = mid;
         }
-        ExperimentConfig below = ConfigLoader.applyOverrides(BASE, Map.of("privacy.noise_multiplier", Double.toString(hi * 1.01)));
-        ExperimentConfig above = ConfigLoader.applyOverrides(BASE, Map.of("privacy.noise_multiplier", Double.toString(lo * 0.99)));
+        ExperimentConfig below =
+                ConfigLoader.applyOverrides(BASE, Map.of("privacy.noise_multiplier", Double.toString(hi * 1.01)));
+        ExperimentConfig above =
+                ConfigLoader.applyOverrides(BASE, Map.of("privacy.noise_multiplier", Double.toString(lo * 0.99)));
         assertEquals(List.of(), ConfigWarnings.check(below, 60000));
         assertEquals(1, ConfigWarnings.check(above, 60000).size());
     }

@@ -25,7 +25,10 @@ class BatchAssemblerTest {
     @Test
     void realSlotsGetTheExamplePaddingGetsZerosAndMaskZero() {
         InMemoryDataset data = SyntheticData.indexed(20, SHAPE, 3);
-        DeviceCall call = new StaticShapePlanner(new BatchLayout(3, 2, 1)).plan(new int[] {4, 11, 17}).calls().get(0);
+        DeviceCall call = new StaticShapePlanner(new BatchLayout(3, 2, 1))
+                .plan(new int[] {4, 11, 17})
+                .calls()
+                .get(0);
         DeviceBatch b = new DeviceBatch(SHAPE, 6, 2);
         Arrays.fill(b.inputs(), 99f); // stale data from an earlier call
         Arrays.fill(b.labels(), 7);
@@ -95,11 +98,14 @@ class BatchAssemblerTest {
         assertArrayEquals(reference, copiesByPosition(data, aug, new BatchLayout(1, 1, 3), batch, threads));
         // K copies of one slot are augmented independently
         int n = SHAPE.size();
-        assertNotEquals(Arrays.toString(Arrays.copyOfRange(reference, 0, n)), Arrays.toString(Arrays.copyOfRange(reference, n, 2 * n)));
+        assertNotEquals(
+                Arrays.toString(Arrays.copyOfRange(reference, 0, n)),
+                Arrays.toString(Arrays.copyOfRange(reference, n, 2 * n)));
     }
 
     /** The augmented copies laid out by logical position, whatever the device layout. */
-    private static float[] copiesByPosition(InMemoryDataset data, AugmentationConfig aug, BatchLayout layout, int[] batch, int threads) {
+    private static float[] copiesByPosition(
+            InMemoryDataset data, AugmentationConfig aug, BatchLayout layout, int[] batch, int threads) {
         int n = SHAPE.size(), k = aug.multiplicity();
         float[] out = new float[batch.length * k * n];
         DeviceBatch b = new DeviceBatch(SHAPE, layout.slotsPerCall(), k);
@@ -119,11 +125,16 @@ class BatchAssemblerTest {
     void rejectsMismatchedBatchesAndOversizedCrops() {
         InMemoryDataset data = SyntheticData.indexed(5, SHAPE, 2);
         try (BatchAssembler a = new BatchAssembler(data, AugmentationConfig.NONE, 1, 1)) {
-            assertThrows(IllegalArgumentException.class, () -> a.assemblePlain(new int[] {0, 1}, new DeviceBatch(SHAPE, 3, 1)));
-            assertThrows(IllegalArgumentException.class, () -> a.assemblePlain(new int[] {0}, new DeviceBatch(new Shape(1, 5, 6), 1, 1)));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> a.assemblePlain(new int[] {0, 1}, new DeviceBatch(SHAPE, 3, 1)));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> a.assemblePlain(new int[] {0}, new DeviceBatch(new Shape(1, 5, 6), 1, 1)));
         }
         assertThrows(IllegalArgumentException.class, () -> new Augmenter(new AugmentationConfig(5, false, 1), SHAPE));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new InMemoryDataset(SHAPE, 2, new float[SHAPE.size()], new int[] {2}, "bad label"));
     }
 }

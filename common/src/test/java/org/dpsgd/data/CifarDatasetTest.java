@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CifarDatasetTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     /** n records; label byte(s) then 3072 random pixel bytes. */
     static byte[] records(int n, int labelBytes, int[] labels, Random r) {
@@ -66,21 +67,24 @@ class CifarDatasetTest {
     @Test
     void truncatedFileIsNamed() throws IOException {
         Files.write(dir.resolve("test_batch.bin"), new byte[3073 * 2 - 10]);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, false));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, false));
         assertTrue(e.getMessage().contains("test_batch.bin") && e.getMessage().contains("truncated"), e.getMessage());
     }
 
     @Test
     void labelOutOfRangeIsNamed() throws IOException {
         Files.write(dir.resolve("test_batch.bin"), records(2, 1, new int[] {1, 10}, new Random(1)));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, false));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, false));
         assertTrue(e.getMessage().contains("label 10") && e.getMessage().contains("record 1"), e.getMessage());
     }
 
     @Test
     void missingBatchIsNamed() throws IOException {
         Files.write(dir.resolve("data_batch_1.bin"), records(1, 1, new int[] {1}, new Random(1)));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, true));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> CifarDataset.open(dir, false, true));
         assertTrue(e.getMessage().contains("data_batch_2.bin"), e.getMessage());
     }
 }

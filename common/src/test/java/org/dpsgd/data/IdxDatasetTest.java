@@ -18,7 +18,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class IdxDatasetTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static byte[] idxImages(int magic, int n, int rows, int cols, byte[] pixels) throws IOException {
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
@@ -73,7 +74,8 @@ class IdxDatasetTest {
             assertEquals(written[1][i], d.label(i));
             d.read(i, x, 2);
             for (int p = 0; p < 784; p++) {
-                double expected = ((written[0][i * 784 + p] & 0xFF) / 255.0 - 0.1307) / 0.3081; // MNIST constants: folder has no "fashion"
+                double expected = ((written[0][i * 784 + p] & 0xFF) / 255.0 - 0.1307)
+                        / 0.3081; // MNIST constants: folder has no "fashion"
                 assertEquals(expected, x[2 + p], 1e-5);
             }
         }
@@ -94,7 +96,9 @@ class IdxDatasetTest {
         write(dir.resolve("train-images-idx3-ubyte"), idxImages(0x801, 1, 28, 28, new byte[784]), false);
         write(dir.resolve("train-labels-idx1-ubyte"), idxLabels(0x801, 1, new byte[1]), false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IdxDataset.open(dir, true));
-        assertTrue(e.getMessage().contains("bad magic") && e.getMessage().contains("train-images-idx3-ubyte"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("bad magic") && e.getMessage().contains("train-images-idx3-ubyte"),
+                e.getMessage());
     }
 
     @Test
@@ -102,7 +106,9 @@ class IdxDatasetTest {
         write(dir.resolve("train-images-idx3-ubyte.gz"), idxImages(0x803, 3, 28, 28, new byte[2 * 784]), true);
         write(dir.resolve("train-labels-idx1-ubyte.gz"), idxLabels(0x801, 3, new byte[3]), true);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> IdxDataset.open(dir, true));
-        assertTrue(e.getMessage().contains("truncated") && e.getMessage().contains("train-images-idx3-ubyte.gz"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("truncated") && e.getMessage().contains("train-images-idx3-ubyte.gz"),
+                e.getMessage());
     }
 
     @Test

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ImageFolderDatasetTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static void solid(Path file, String format, int w, int h, Color c) throws IOException {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -52,7 +53,8 @@ class ImageFolderDatasetTest {
             assertEquals(List.of("ant", "cat"), train.header().classNames());
             assertEquals("3x8x8", train.shape().toString());
             // sorted classes, then sorted files: ant/c.jpg, ant/d.JPEG, cat/a.png, cat/b.PNG
-            assertArrayEquals(new int[] {0, 0, 1, 1}, new int[] {train.label(0), train.label(1), train.label(2), train.label(3)});
+            assertArrayEquals(
+                    new int[] {0, 0, 1, 1}, new int[] {train.label(0), train.label(1), train.label(2), train.label(3)});
             byte[] px = new byte[3 * 64];
             train.readBytes(2, px);
             for (int i = 0; i < 64; i++) {
@@ -93,7 +95,8 @@ class ImageFolderDatasetTest {
 
     @Test
     void resizesTheShorterSideAndCropsTheCentre() throws IOException {
-        // 30x10: left third green, middle third white, right third black. Shorter side 10 -> 5: 15x5, crop the middle 5x5.
+        // 30x10: left third green, middle third white, right third black. Shorter side 10 -> 5: 15x5, crop the middle
+        // 5x5.
         BufferedImage img = new BufferedImage(30, 10, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(Color.GREEN);
@@ -127,7 +130,8 @@ class ImageFolderDatasetTest {
     void corruptImageIsNamed() throws IOException {
         makeFolder();
         Files.write(dir.resolve("train/cat/broken.jpg"), new byte[] {(byte) 0xFF, (byte) 0xD8, 1, 2, 3});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ImageFolderDataset.open(dir, Split.TRAIN, 8, dir.resolve("cache"), 2, s -> {}));
         assertTrue(e.getMessage().contains("broken.jpg"), e.getMessage());
         try (var s = Files.list(dir.resolve("cache"))) {
@@ -139,14 +143,16 @@ class ImageFolderDatasetTest {
     void valClassMissingFromTrainIsAnError() throws IOException {
         makeFolder();
         solid(dir.resolve("val/zebra/z.png"), "png", 4, 4, Color.BLACK);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ImageFolderDataset.open(dir, Split.TEST, 4, dir.resolve("cache"), 1, s -> {}));
         assertTrue(e.getMessage().contains("zebra"), e.getMessage());
     }
 
     @Test
     void missingTrainFolderIsNamed() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> ImageFolderDataset.open(dir, Split.TRAIN, 4, dir.resolve("cache"), 1, s -> {}));
         assertTrue(e.getMessage().contains("train"), e.getMessage());
     }

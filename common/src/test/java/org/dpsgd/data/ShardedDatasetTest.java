@@ -16,10 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ShardedDatasetTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private ShardedDataset.Header header(int n) {
-        return new ShardedDataset.Header(n, new Shape(2, 3, 3), 4, 1234L, Normalization.UNIT, List.of("a", "b", "c", "d"));
+        return new ShardedDataset.Header(
+                n, new Shape(2, 3, 3), 4, 1234L, Normalization.UNIT, List.of("a", "b", "c", "d"));
     }
 
     private byte[][] write(Path file, int n) {

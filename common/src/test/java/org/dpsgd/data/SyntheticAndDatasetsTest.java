@@ -16,7 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class SyntheticAndDatasetsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @ParameterizedTest
     @ValueSource(longs = {0, 1, 99})
@@ -80,9 +81,13 @@ class SyntheticAndDatasetsTest {
         DataConfig cfg = DataConfig.of("idx", dir.toString()).withLimits(5, 3);
         assertEquals(5, Datasets.open(cfg, Split.TRAIN, 0, m -> {}).size());
         assertEquals(3, Datasets.open(cfg, Split.TEST, 0, m -> {}).size());
-        assertEquals(20, Datasets.open(cfg.withLimits(100, null), Split.TRAIN, 0, m -> {}).size());
+        assertEquals(
+                20,
+                Datasets.open(cfg.withLimits(100, null), Split.TRAIN, 0, m -> {})
+                        .size());
         assertFalse(Datasets.hasTest(cfg.withLimits(null, 0)));
-        assertThrows(IllegalArgumentException.class, () -> Datasets.open(cfg.withLimits(null, 0), Split.TEST, 0, m -> {}));
+        assertThrows(
+                IllegalArgumentException.class, () -> Datasets.open(cfg.withLimits(null, 0), Split.TEST, 0, m -> {}));
     }
 
     @Test
@@ -92,9 +97,15 @@ class SyntheticAndDatasetsTest {
         assertEquals(33, d.size());
         assertEquals(7, d.numClasses());
         assertEquals("3x8x8", d.shape().toString());
-        assertEquals(Datasets.SYNTHETIC_TEST_SIZE, Datasets.open(cfg, Split.TEST, 5, m -> {}).size());
-        assertEquals(Datasets.SYNTHETIC_TRAIN_SIZE, Datasets.open(DataConfig.of("synthetic", null), Split.TRAIN, 5, m -> {}).size());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        assertEquals(
+                Datasets.SYNTHETIC_TEST_SIZE,
+                Datasets.open(cfg, Split.TEST, 5, m -> {}).size());
+        assertEquals(
+                Datasets.SYNTHETIC_TRAIN_SIZE,
+                Datasets.open(DataConfig.of("synthetic", null), Split.TRAIN, 5, m -> {})
+                        .size());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Datasets.open(DataConfig.of("synthetic", "3x8x8"), Split.TRAIN, 5, m -> {}));
         assertTrue(e.getMessage().contains("CxHxW/classes"), e.getMessage());
     }

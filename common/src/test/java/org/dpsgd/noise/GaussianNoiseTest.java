@@ -26,10 +26,17 @@ class GaussianNoiseTest {
         int n = v.length;
         double[] x = new double[n];
         double mean = 0;
-        for (int i = 0; i < n; i++) { x[i] = v[i] - offset; mean += x[i]; }
+        for (int i = 0; i < n; i++) {
+            x[i] = v[i] - offset;
+            mean += x[i];
+        }
         mean /= n;
         double m2 = 0, m4 = 0;
-        for (double xi : x) { double d = xi - mean; m2 += d * d; m4 += d * d * d * d; }
+        for (double xi : x) {
+            double d = xi - mean;
+            m2 += d * d;
+            m4 += d * d * d * d;
+        }
         m2 /= n;
         m4 /= n;
         assertEquals(0, mean, 5 * std / Math.sqrt(n), "mean");
@@ -71,14 +78,19 @@ class GaussianNoiseTest {
                 assertTrue(Math.abs(correlation(v, a * c, w, b * c, c)) < bound, "calls, chunks " + a + "," + b);
             }
         }
-        assertFalse(Arrays.equals(Arrays.copyOfRange(v, 0, 16), Arrays.copyOfRange(v, c, c + 16)), "no repeated stream");
+        assertFalse(
+                Arrays.equals(Arrays.copyOfRange(v, 0, 16), Arrays.copyOfRange(v, c, c + 16)), "no repeated stream");
     }
 
     private static double correlation(float[] x, int ox, float[] y, int oy, int n) {
         double sx = 0, sy = 0, sxy = 0, sxx = 0, syy = 0;
         for (int i = 0; i < n; i++) {
             double a = x[ox + i], b = y[oy + i];
-            sx += a; sy += b; sxy += a * b; sxx += a * a; syy += b * b;
+            sx += a;
+            sy += b;
+            sxy += a * b;
+            sxx += a * a;
+            syy += b * b;
         }
         double cov = sxy / n - sx / n * sy / n;
         return cov / Math.sqrt((sxx / n - sx * sx / n / n) * (syy / n - sy * sy / n / n));
@@ -112,7 +124,8 @@ class GaussianNoiseTest {
         List<String> warnings = new ArrayList<>();
         NoiseSource a = NoiseSources.create("fast-insecure", 42, warnings::add);
         assertEquals(1, warnings.size());
-        assertTrue(warnings.get(0).startsWith("WARNING: INSECURE NOISE") && warnings.get(0).contains("not for private data"));
+        assertTrue(warnings.get(0).startsWith("WARNING: INSECURE NOISE")
+                && warnings.get(0).contains("not for private data"));
         assertFalse(a.isSecure());
         float[] first = new float[70_000];
         a.addGaussian(first, 1.0);
@@ -189,8 +202,12 @@ class GaussianNoiseTest {
             for (int j = i + 1; j < draws.size(); j++) {
                 float[] a = draws.get(i), b = draws.get(j);
                 int m = Math.min(a.length, b.length);
-                assertFalse(Arrays.equals(Arrays.copyOf(a, m), Arrays.copyOf(b, m)), "draws " + i + " and " + j + " share a stream");
-                assertTrue(Math.abs(correlation(a, 0, b, 0, m)) < 6 / Math.sqrt(m), "draws " + i + " and " + j + " correlated");
+                assertFalse(
+                        Arrays.equals(Arrays.copyOf(a, m), Arrays.copyOf(b, m)),
+                        "draws " + i + " and " + j + " share a stream");
+                assertTrue(
+                        Math.abs(correlation(a, 0, b, 0, m)) < 6 / Math.sqrt(m),
+                        "draws " + i + " and " + j + " correlated");
             }
         }
     }

@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * fixed keys, so each run checks the same numbers (no flaky failures); the keys are arbitrary.
  */
 class GaussianTailTest {
-    // Thresholds 0, 0.5, ..., 5 (bins of half a unit of |z|) and X0 = 3.636..., where the ziggurat's tail sampler begins.
+    // Thresholds 0, 0.5, ..., 5 (bins of half a unit of |z|) and X0 = 3.636..., where the ziggurat's tail sampler
+    // begins.
     private static final int HALVES = 11;
     private static final double X0 = 3.6360066255009458;
     private static final int N = 1 << 27;
@@ -89,7 +90,8 @@ class GaussianTailTest {
                 long up = beyond(k, 0), low = beyond(k, 1);
                 double zu = (up - n * p) / se, zl = (low - n * p) / se;
                 worst = Math.max(worst, Math.max(Math.abs(zu), Math.abs(zl)));
-                table.append(String.format("%nt=%.4f Q=%.6e upper %+.6e (%+.1f SE) lower %+.6e (%+.1f SE)",
+                table.append(String.format(
+                        "%nt=%.4f Q=%.6e upper %+.6e (%+.1f SE) lower %+.6e (%+.1f SE)",
                         t, p, up / (double) n - p, zu, low / (double) n - p, zl));
             }
             return worst;
@@ -108,16 +110,26 @@ class GaussianTailTest {
         byte[] key = new byte[32];
         new SplittableRandom(12).nextBytes(key);
         int streams = 64;
-        Tails tails = IntStream.range(0, streams).parallel().mapToObj(s -> {
-            AesCtrStream aes = new AesCtrStream(key, (long) s << 32);
-            ZigguratBlock block = new ZigguratBlock(new ZigguratBlock.Words() {
-                @Override public void next(long[] out, int off, int len) { aes.nextLongs(out, off, len); }
-                @Override public void restart(long id) { aes.restart(id); }
-            });
-            Tails t = new Tails();
-            for (int i = 0; i < N / streams; i++) t.add(block.sample(), 1);
-            return t;
-        }).reduce(new Tails(), Tails::plus);
+        Tails tails = IntStream.range(0, streams)
+                .parallel()
+                .mapToObj(s -> {
+                    AesCtrStream aes = new AesCtrStream(key, (long) s << 32);
+                    ZigguratBlock block = new ZigguratBlock(new ZigguratBlock.Words() {
+                        @Override
+                        public void next(long[] out, int off, int len) {
+                            aes.nextLongs(out, off, len);
+                        }
+
+                        @Override
+                        public void restart(long id) {
+                            aes.restart(id);
+                        }
+                    });
+                    Tails t = new Tails();
+                    for (int i = 0; i < N / streams; i++) t.add(block.sample(), 1);
+                    return t;
+                })
+                .reduce(new Tails(), Tails::plus);
         assertNormal(tails, "single ziggurat normals");
     }
 
@@ -138,12 +150,16 @@ class GaussianTailTest {
             source.addGaussian(v, 1.0);
             // Counted in parallel slices; every 10,000th draw by its index over all calls.
             long base = (long) call * v.length;
-            noise = noise.plus(IntStream.range(0, slices).parallel().mapToObj(s -> {
-                Tails t = new Tails();
-                for (int i = s * slice; i < (s + 1) * slice; i++) t.add(v[i], 1);
-                return t;
-            }).reduce(new Tails(), Tails::plus));
-            for (long i = (base + 9_999) / 10_000 * 10_000; i < base + v.length; i += 10_000) every10k.add(v[(int) (i - base)], 1);
+            noise = noise.plus(IntStream.range(0, slices)
+                    .parallel()
+                    .mapToObj(s -> {
+                        Tails t = new Tails();
+                        for (int i = s * slice; i < (s + 1) * slice; i++) t.add(v[i], 1);
+                        return t;
+                    })
+                    .reduce(new Tails(), Tails::plus));
+            for (long i = (base + 9_999) / 10_000 * 10_000; i < base + v.length; i += 10_000)
+                every10k.add(v[(int) (i - base)], 1);
         }
     }
 
@@ -154,7 +170,8 @@ class GaussianTailTest {
         for (int k = 0; k <= HALVES; k++) {
             double t = Tails.threshold(k);
             double p = EXACT.survivalProbability(t);
-            if (t >= 2) assertTrue(5 * Math.sqrt(p * (1 - p) / noise.n) < 1e-4, "5 SE at t = " + t + " must resolve 1e-4");
+            if (t >= 2)
+                assertTrue(5 * Math.sqrt(p * (1 - p) / noise.n) < 1e-4, "5 SE at t = " + t + " must resolve 1e-4");
         }
     }
 

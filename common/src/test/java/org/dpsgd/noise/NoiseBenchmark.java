@@ -30,8 +30,17 @@ public final class NoiseBenchmark {
         Arrays.sort(cpu);
         int cores = Runtime.getRuntime().availableProcessors();
         double median = wall[reps / 2];
-        System.out.printf("secure noise, %d coordinates, %d cores visible: wall median %.1f ms [%.1f, %.1f] = %.2f M coordinates/s per core;"
-                + " CPU median %.1f ns/coordinate (%d reps, load %.1f)%n", n, cores, median, wall[0], wall[reps - 1],
-                n / (median / 1e3) / cores / 1e6, cpu[reps / 2] * 1e6 / n, reps, os.getSystemLoadAverage());
+        System.out.printf(
+                "secure noise, %d coordinates, %d cores visible: wall median %.1f ms [%.1f, %.1f] = %.2f M coordinates/s per core;"
+                        + " CPU median %.1f ns/coordinate (%d reps, load %.1f)%n",
+                n,
+                cores,
+                median,
+                wall[0],
+                wall[reps - 1],
+                n / (median / 1e3) / cores / 1e6,
+                cpu[reps / 2] * 1e6 / n,
+                reps,
+                os.getSystemLoadAverage());
     }
 }

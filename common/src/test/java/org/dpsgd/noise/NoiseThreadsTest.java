@@ -32,7 +32,8 @@ class NoiseThreadsTest {
         float[] out = v.clone();
         int n = to - from;
         for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ZigguratSampler.NormalizedGaussian g = ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(KEY, call << 32 | c));
+            ZigguratSampler.NormalizedGaussian g =
+                    ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(KEY, call << 32 | c));
             int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
             for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
                 out[i] = (float) (out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample()));
@@ -76,19 +77,24 @@ class NoiseThreadsTest {
     void theCallersPoolDoesNotMatter() throws Exception {
         int n = 3 * ChunkedGaussian.CHUNK + 5;
         float[] expected = reference(start(n, 1), 0, n, 2.0, 0);
-        float[] fromCommon = IntStream.of(0).parallel().mapToObj(i -> {
-            float[] v = start(n, 1);
-            SecureGaussianNoise.withKey(KEY, false, NoisePool.of(2)).addGaussian(v, 2.0);
-            return v;
-        }).findFirst().orElseThrow();
+        float[] fromCommon = IntStream.of(0)
+                .parallel()
+                .mapToObj(i -> {
+                    float[] v = start(n, 1);
+                    SecureGaussianNoise.withKey(KEY, false, NoisePool.of(2)).addGaussian(v, 2.0);
+                    return v;
+                })
+                .findFirst()
+                .orElseThrow();
         assertArrayEquals(expected, fromCommon, "from the common pool");
         ForkJoinPool foreign = new ForkJoinPool(3);
         try {
             float[] fromForeign = foreign.submit(() -> {
-                float[] v = start(n, 1);
-                SecureGaussianNoise.withKey(KEY, false, NoisePool.of(4)).addGaussian(v, 2.0);
-                return v;
-            }).get();
+                        float[] v = start(n, 1);
+                        SecureGaussianNoise.withKey(KEY, false, NoisePool.of(4)).addGaussian(v, 2.0);
+                        return v;
+                    })
+                    .get();
             assertArrayEquals(expected, fromForeign, "from a foreign fork-join pool");
         } finally {
             foreign.shutdown();
@@ -111,8 +117,14 @@ class NoiseThreadsTest {
         assertThrows(IllegalArgumentException.class, () -> NoisePool.of(0));
         int cores = Runtime.getRuntime().availableProcessors();
         assertEquals(cores, NoisePool.recommendedThreads(false, true, 1), "device computes elsewhere: every core");
-        assertEquals(cores, NoisePool.recommendedThreads(true, false, cores), "compute waits while noise is drawn: every core");
-        assertEquals(Math.max(1, cores - 1), NoisePool.recommendedThreads(true, true, 1), "alongside host compute: the cores it leaves");
+        assertEquals(
+                cores,
+                NoisePool.recommendedThreads(true, false, cores),
+                "compute waits while noise is drawn: every core");
+        assertEquals(
+                Math.max(1, cores - 1),
+                NoisePool.recommendedThreads(true, true, 1),
+                "alongside host compute: the cores it leaves");
         assertEquals(1, NoisePool.recommendedThreads(true, true, cores), "at least one");
         assertEquals(3, NoisePool.of(3).threads());
     }

@@ -29,7 +29,8 @@ class ZigguratBlockTest {
             restart(seed);
         }
 
-        @Override public long nextLong() {
+        @Override
+        public long nextLong() {
             long w = r.nextLong();
             // Low byte 253..255: not Commons' fast path (its edge sampling, tail included, runs instead).
             if (r.nextDouble() < edgeShare) {
@@ -39,11 +40,13 @@ class ZigguratBlockTest {
             return w;
         }
 
-        @Override public void next(long[] out, int off, int len) {
+        @Override
+        public void next(long[] out, int off, int len) {
             for (int i = 0; i < len; i++) out[off + i] = nextLong();
         }
 
-        @Override public void restart(long streamId) {
+        @Override
+        public void restart(long streamId) {
             r = new SplittableRandom(streamId);
         }
     }
@@ -51,8 +54,15 @@ class ZigguratBlockTest {
     private static ZigguratBlock.Words aes(byte[] key, long streamId) {
         AesCtrStream s = new AesCtrStream(key, streamId);
         return new ZigguratBlock.Words() {
-            @Override public void next(long[] out, int off, int len) { s.nextLongs(out, off, len); }
-            @Override public void restart(long id) { s.restart(id); }
+            @Override
+            public void next(long[] out, int off, int len) {
+                s.nextLongs(out, off, len);
+            }
+
+            @Override
+            public void restart(long id) {
+                s.restart(id);
+            }
         };
     }
 
@@ -63,7 +73,10 @@ class ZigguratBlockTest {
     }
 
     private static void assertSameBits(double expected, double actual, String where) {
-        assertEquals(Double.doubleToRawLongBits(expected), Double.doubleToRawLongBits(actual), where + ": " + expected + " vs " + actual);
+        assertEquals(
+                Double.doubleToRawLongBits(expected),
+                Double.doubleToRawLongBits(actual),
+                where + ": " + expected + " vs " + actual);
     }
 
     /** Single normals, the sums of four (stored and added to floats) in sub-ranges of random lengths, one stream. */
@@ -80,12 +93,21 @@ class ZigguratBlockTest {
             int to = Math.min(out.length, at + r.nextInt(5000));
             if (r.nextBoolean()) {
                 float[] expected = new float[to - at];
-                for (int i = at; i < to; i++) expected[i - at] = (float) (v[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
+                for (int i = at; i < to; i++)
+                    expected[i - at] = (float) (v[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
                 block.addSumsOfFour(v, at, to, scale);
-                for (int i = at; i < to; i++) assertEquals(Float.floatToRawIntBits(expected[i - at]), Float.floatToRawIntBits(v[i]), "added coordinate " + i);
+                for (int i = at; i < to; i++)
+                    assertEquals(
+                            Float.floatToRawIntBits(expected[i - at]),
+                            Float.floatToRawIntBits(v[i]),
+                            "added coordinate " + i);
             } else {
                 block.sumsOfFour(out, at, to, scale);
-                for (int i = at; i < to; i++) assertSameBits(scale * (g.sample() + g.sample() + g.sample() + g.sample()), out[i], "stored coordinate " + i);
+                for (int i = at; i < to; i++)
+                    assertSameBits(
+                            scale * (g.sample() + g.sample() + g.sample() + g.sample()),
+                            out[i],
+                            "stored coordinate " + i);
             }
             at = to;
         }

@@ -29,21 +29,27 @@ class OptimizerTest {
 
     static Stream<Arguments> torchReference() {
         return Stream.of(
-                Arguments.of(config("sgd", 0, false, 0), new double[][] {
-                        {0.49, -0.98, 1.97}, {0.53, -0.985, 1.95}, {0.5, -1.015, 1.96}}),
+                Arguments.of(
+                        config("sgd", 0, false, 0),
+                        new double[][] {{0.49, -0.98, 1.97}, {0.53, -0.985, 1.95}, {0.5, -1.015, 1.96}}),
                 Arguments.of(config("sgd", 0.9, false, 0.01), new double[][] {
-                        {0.4895, -0.979, 1.968}, {0.5195605, -0.964121, 1.917232}, {0.5160953895, -0.979765779, 1.879623568}}),
+                    {0.4895, -0.979, 1.968}, {0.5195605, -0.964121, 1.917232}, {0.5160953895, -0.979765779, 1.879623568}
+                }),
                 Arguments.of(config("sgd", 0.9, true, 0.01), new double[][] {
-                        {0.48005, -0.9601, 1.9392}, {0.546632905, -0.95076581, 1.87159552},
-                        {0.5129509619804999, -0.993922673961, 1.845940736512}}),
+                    {0.48005, -0.9601, 1.9392},
+                    {0.546632905, -0.95076581, 1.87159552},
+                    {0.5129509619804999, -0.993922673961, 1.845940736512}
+                }),
                 Arguments.of(config("adam", 0, false, 0.01), new double[][] {
-                        {0.4000000095238086, -0.9000000047619046, 1.900000003125},
-                        {0.4547652920676923, -0.8485031007215733, 1.8026712699716936},
-                        {0.45060952202141463, -0.8764803240852214, 1.7422884757624673}}),
+                    {0.4000000095238086, -0.9000000047619046, 1.900000003125},
+                    {0.4547652920676923, -0.8485031007215733, 1.8026712699716936},
+                    {0.45060952202141463, -0.8764803240852214, 1.7422884757624673}
+                }),
                 Arguments.of(config("adamw", 0, false, 0.1), new double[][] {
-                        {0.39500000999999896, -0.8900000049999998, 1.8800000033333333},
-                        {0.44700035738512833, -0.8341531910504468, 1.76416479429677},
-                        {0.4398985280389738, -0.8579373491481196, 1.6913339592350178}}));
+                    {0.39500000999999896, -0.8900000049999998, 1.8800000033333333},
+                    {0.44700035738512833, -0.8341531910504468, 1.76416479429677},
+                    {0.4398985280389738, -0.8579373491481196, 1.6913339592350178}
+                }));
     }
 
     @ParameterizedTest
@@ -53,7 +59,8 @@ class OptimizerTest {
         float[] p = P0.clone();
         for (int t = 0; t < 3; t++) {
             o.step(p, GRADS[t].clone(), 0.1);
-            for (int i = 0; i < 3; i++) assertEquals(expected[t][i], p[i], 2e-6, c.name() + " step " + (t + 1) + " coordinate " + i);
+            for (int i = 0; i < 3; i++)
+                assertEquals(expected[t][i], p[i], 2e-6, c.name() + " step " + (t + 1) + " coordinate " + i);
         }
     }
 
@@ -74,7 +81,11 @@ class OptimizerTest {
 
     @Test
     void frozenCoordinatesAreNeverUpdatedEvenByWeightDecay() {
-        Network net = new Network("t", new Shape(2, 1, 1), 2, List.of(new Layer.Linear("a", 2, 2, true), new Layer.Linear("b", 2, 2, true)));
+        Network net = new Network(
+                "t",
+                new Shape(2, 1, 1),
+                2,
+                List.of(new Layer.Linear("a", 2, 2, true), new Layer.Linear("b", 2, 2, true)));
         TrainableMask mask = TrainableMask.of(net, List.of("a."));
         assertEquals(6, mask.trainableCount());
         for (String name : List.of("sgd", "adamw")) {
@@ -92,9 +103,16 @@ class OptimizerTest {
 
     @Test
     void stateOfAnotherOptimizerIsRefused() {
-        OptimizerState s = Optimizers.create(config("adam", 0, false, 0), TrainableMask.all(3)).exportState();
-        assertThrows(IllegalArgumentException.class, () -> Optimizers.create(config("sgd", 0, false, 0), TrainableMask.all(3)).importState(s));
-        assertThrows(IllegalArgumentException.class, () -> Optimizers.create(config("adam", 0, false, 0), TrainableMask.all(4)).importState(s));
+        OptimizerState s = Optimizers.create(config("adam", 0, false, 0), TrainableMask.all(3))
+                .exportState();
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Optimizers.create(config("sgd", 0, false, 0), TrainableMask.all(3))
+                        .importState(s));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Optimizers.create(config("adam", 0, false, 0), TrainableMask.all(4))
+                        .importState(s));
     }
 
     @Test

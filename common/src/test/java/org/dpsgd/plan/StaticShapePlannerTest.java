@@ -78,7 +78,8 @@ class StaticShapePlannerTest {
                     }
                 }
             }
-            int max = IntStream.of(perReplica).max().orElse(0), min = IntStream.of(perReplica).min().orElse(0);
+            int max = IntStream.of(perReplica).max().orElse(0),
+                    min = IntStream.of(perReplica).min().orElse(0);
             assertTrue(max - min <= 1, "replicas balanced to within one example");
         }
     }
@@ -90,12 +91,19 @@ class StaticShapePlannerTest {
         int max = needed + 2;
         StepPlan plan = new StaticShapePlanner(layout, max).plan(batch);
         assertEquals(max, plan.calls().size());
-        assertEquals(batch.length, plan.calls().stream().mapToInt(DeviceCall::realCount).sum());
+        assertEquals(
+                batch.length,
+                plan.calls().stream().mapToInt(DeviceCall::realCount).sum());
     }
 
     @Test
     void emptyBatchIsNoiseOnly() {
-        assertEquals(0, new StaticShapePlanner(new BatchLayout(4, 2, 2)).plan(new int[0]).calls().size());
+        assertEquals(
+                0,
+                new StaticShapePlanner(new BatchLayout(4, 2, 2))
+                        .plan(new int[0])
+                        .calls()
+                        .size());
         StepPlan fixed = new StaticShapePlanner(new BatchLayout(4, 2, 2), 3).plan(new int[0]);
         assertEquals(3, fixed.calls().size());
         assertEquals(0, fixed.calls().stream().mapToInt(DeviceCall::realCount).sum());
@@ -104,7 +112,8 @@ class StaticShapePlannerTest {
     @Test
     void overflowingMaxCallsIsRefusedNotTruncated() {
         StaticShapePlanner p = new StaticShapePlanner(BatchLayout.of(4), 2);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.plan(IntStream.range(0, 9).toArray()));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class, () -> p.plan(IntStream.range(0, 9).toArray()));
         assertTrue(e.getMessage().contains("raise maxCalls"), e.getMessage());
     }
 }

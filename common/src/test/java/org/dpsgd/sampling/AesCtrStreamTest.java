@@ -24,7 +24,8 @@ class AesCtrStreamTest {
         ecb.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"));
         // 2,100 blocks: crosses the internal 8 KiB buffer boundary several times.
         for (long block = 0; block < 2100; block++) {
-            byte[] counter = ByteBuffer.allocate(16).putLong(streamId).putLong(block).array();
+            byte[] counter =
+                    ByteBuffer.allocate(16).putLong(streamId).putLong(block).array();
             ByteBuffer expected = ByteBuffer.wrap(ecb.doFinal(counter)).order(ByteOrder.LITTLE_ENDIAN);
             assertEquals(expected.getLong(0), stream.nextLong(), "block " + block + " word 0");
             assertEquals(expected.getLong(8), stream.nextLong(), "block " + block + " word 1");
@@ -78,7 +79,11 @@ class AesCtrStreamTest {
         ecb.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"));
         long[] words = new long[n];
         for (int block = 0; 2 * block < n; block++) {
-            ByteBuffer out = ByteBuffer.wrap(ecb.doFinal(ByteBuffer.allocate(16).putLong(streamId).putLong(block).array())).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer out = ByteBuffer.wrap(ecb.doFinal(ByteBuffer.allocate(16)
+                            .putLong(streamId)
+                            .putLong(block)
+                            .array()))
+                    .order(ByteOrder.LITTLE_ENDIAN);
             words[2 * block] = out.getLong(0);
             if (2 * block + 1 < n) words[2 * block + 1] = out.getLong(8);
         }

@@ -21,8 +21,13 @@ class ChaCha20Test {
 
     private static byte[] block(byte[] key, int counter, byte[] nonce) {
         int[] out = new int[16];
-        ChaCha20.block(ChaCha20.keyWords(key), counter, ChaCha20.littleEndianWord(nonce, 0), ChaCha20.littleEndianWord(nonce, 4),
-                ChaCha20.littleEndianWord(nonce, 8), out);
+        ChaCha20.block(
+                ChaCha20.keyWords(key),
+                counter,
+                ChaCha20.littleEndianWord(nonce, 0),
+                ChaCha20.littleEndianWord(nonce, 4),
+                ChaCha20.littleEndianWord(nonce, 8),
+                out);
         return serialize(out);
     }
 
@@ -31,16 +36,16 @@ class ChaCha20Test {
         byte[] key = new byte[32];
         for (int i = 0; i < 32; i++) key[i] = (byte) i;
         byte[] nonce = HexFormat.of().parseHex("000000090000004a00000000");
-        byte[] expected = HexFormat.of().parseHex(
-                "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
+        byte[] expected = HexFormat.of()
+                .parseHex("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
                         + "d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e");
         assertArrayEquals(expected, block(key, 1, nonce));
     }
 
     @Test
     void rfc8439AppendixA1FirstKeystreamVector() {
-        byte[] expected = HexFormat.of().parseHex(
-                "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7"
+        byte[] expected = HexFormat.of()
+                .parseHex("76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7"
                         + "da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586");
         assertArrayEquals(expected, block(new byte[32], 0, new byte[12]));
     }

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class CounterRandomSourceTest {
 
@@ -31,7 +31,9 @@ class CounterRandomSourceTest {
         }
         for (int step = 0; step < 30; step++) {
             int[] expected = whole.next();
-            int[] union = IntStream.range(0, w).flatMap(r -> Arrays.stream(shards[r].next()).map(i -> i + from(r, w, n))).toArray();
+            int[] union = IntStream.range(0, w)
+                    .flatMap(r -> Arrays.stream(shards[r].next()).map(i -> i + from(r, w, n)))
+                    .toArray();
             assertArrayEquals(expected, union, "step " + step + " with " + w + " shards");
         }
     }
@@ -75,7 +77,8 @@ class CounterRandomSourceTest {
     @Test
     void refusesAnotherSourcesState() {
         CounterRandomSource c = CounterRandomSource.whole(1, 10);
-        var e = assertThrows(IllegalArgumentException.class, () -> c.restoreState(new SeededRandomSource(1).exportState()));
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> c.restoreState(new SeededRandomSource(1).exportState()));
         assertTrue(e.getMessage().contains("not a counter sampler's"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> CounterRandomSource.shard(1, 10, 5, 6));
     }

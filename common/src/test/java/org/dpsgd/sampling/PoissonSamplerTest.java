@@ -29,8 +29,13 @@ class PoissonSamplerTest {
         double var = (sumSq - steps * mean * mean) / (steps - 1);
         double expectedVar = n * q * (1 - q);
         assertEquals(n * q, mean, 5 * Math.sqrt(expectedVar / steps), "mean batch size");
-        // sd of a sample variance ≈ σ²·sqrt(2/(S-1)) for a near-normal variable (plus a small kurtosis term, covered by the margin)
-        assertEquals(expectedVar, var, 5 * expectedVar * Math.sqrt(2.0 / (steps - 1)) + 0.05 * expectedVar, "batch size variance");
+        // sd of a sample variance ≈ σ²·sqrt(2/(S-1)) for a near-normal variable (plus a small kurtosis term, covered by
+        // the margin)
+        assertEquals(
+                expectedVar,
+                var,
+                5 * expectedVar * Math.sqrt(2.0 / (steps - 1)) + 0.05 * expectedVar,
+                "batch size variance");
     }
 
     @ParameterizedTest

@@ -28,10 +28,12 @@ public final class LogisticRegressionModel implements TrainableModel {
     public LogisticRegressionModel(Shape input, int classes, ModelOptions options, float[] initial) {
         this.d = input.size();
         this.k = classes;
-        this.network = new Network("logreg", input, classes, List.of(new Layer.Flatten(), new Layer.Linear("fc", d, k, true)));
+        this.network =
+                new Network("logreg", input, classes, List.of(new Layer.Flatten(), new Layer.Linear("fc", d, k, true)));
         this.params = new float[k * d + k];
         if (initial != null) {
-            if (initial.length != params.length) throw new IllegalArgumentException("need " + params.length + " initial parameters");
+            if (initial.length != params.length)
+                throw new IllegalArgumentException("need " + params.length + " initial parameters");
             System.arraycopy(initial, 0, params, 0, params.length);
         }
         this.acc = new double[params.length];
@@ -44,7 +46,10 @@ public final class LogisticRegressionModel implements TrainableModel {
         return new LogisticRegressionModel(input, classes, null, null);
     }
 
-    @Override public Network network() { return network; }
+    @Override
+    public Network network() {
+        return network;
+    }
 
     /** Loss of one input (at offset) and its gradient into {@code g} (length K·D + K), added with weight {@code w}. */
     private double lossAndGradient(float[] x, int off, int label, double[] g, double w) {
@@ -140,9 +145,15 @@ public final class LogisticRegressionModel implements TrainableModel {
         }
     }
 
-    @Override public void readParameters(float[] into) { System.arraycopy(params, 0, into, 0, params.length); }
+    @Override
+    public void readParameters(float[] into) {
+        System.arraycopy(params, 0, into, 0, params.length);
+    }
 
-    @Override public void writeParameters(float[] from) { System.arraycopy(from, 0, params, 0, params.length); }
+    @Override
+    public void writeParameters(float[] from) {
+        System.arraycopy(from, 0, params, 0, params.length);
+    }
 
     @Override
     public BatchStats evaluate(DeviceBatch batch) {
@@ -156,5 +167,6 @@ public final class LogisticRegressionModel implements TrainableModel {
         return stats;
     }
 
-    @Override public void close() {}
+    @Override
+    public void close() {}
 }

@@ -106,7 +106,8 @@ class LogisticRegressionModelTest {
 
     @Test
     void frozenParametersGetNoGradient() {
-        LogisticRegressionModel m = new LogisticRegressionModel(SHAPE, 4, new ModelOptions(null, null, List.of("fc.weight"), null), randomParams(16, 5));
+        LogisticRegressionModel m = new LogisticRegressionModel(
+                SHAPE, 4, new ModelOptions(null, null, List.of("fc.weight"), null), randomParams(16, 5));
         m.accumulateUnclipped(batch(3, 1, 6));
         float[] g = new float[16];
         m.drainGradientSum(g);

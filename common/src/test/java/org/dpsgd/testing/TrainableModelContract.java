@@ -16,7 +16,8 @@ public final class TrainableModelContract {
     private TrainableModelContract() {}
 
     /** Runs every check on {@code model} (parameters must already be set) with batches of {@code slots} slots. */
-    public static void checkAll(TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm, double tolerance) {
+    public static void checkAll(
+            TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm, double tolerance) {
         clippedSumEqualsTheBatchOfOneLoop(model, data, slots, multiplicity, clipNorm, tolerance);
         paddingContributesNothing(model, data, slots, multiplicity, clipNorm, tolerance);
         drainZeroesTheAccumulator(model, data, slots, multiplicity, clipNorm);
@@ -37,7 +38,8 @@ public final class TrainableModelContract {
                 b.mask()[s] = 1f;
                 b.exampleIds()[s] = id;
             } else if (garbagePadding) {
-                for (int i = 0; i < multiplicity * n; i++) b.inputs()[b.inputOffset(s, 0) + i] = (float) (r.nextDouble() * 20 - 10);
+                for (int i = 0; i < multiplicity * n; i++)
+                    b.inputs()[b.inputOffset(s, 0) + i] = (float) (r.nextDouble() * 20 - 10);
                 b.labels()[s] = r.nextInt(data.numClasses());
             }
         }
@@ -50,14 +52,15 @@ public final class TrainableModelContract {
         return g;
     }
 
-    public static void clippedSumEqualsTheBatchOfOneLoop(TrainableModel model, Dataset data, int slots, int multiplicity,
-                                                         double clipNorm, double tolerance) {
+    public static void clippedSumEqualsTheBatchOfOneLoop(
+            TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm, double tolerance) {
         DeviceBatch batch = mixedBatch(data, slots, multiplicity, 1, true);
         drain(model);
         BatchStats stats = model.accumulateClipped(batch, clipNorm);
         float[] sum = drain(model);
         if (stats.samples() != batch.realCount()) {
-            throw new AssertionError("accumulateClipped reported " + stats.samples() + " samples for " + batch.realCount() + " real slots");
+            throw new AssertionError("accumulateClipped reported " + stats.samples() + " samples for "
+                    + batch.realCount() + " real slots");
         }
         double[] expected = new double[sum.length];
         for (int s = 0; s < slots; s++) {
@@ -81,13 +84,14 @@ public final class TrainableModelContract {
         for (int i = 0; i < sum.length; i++) {
             double scale = Math.max(1, Math.abs(expected[i]));
             if (Math.abs(sum[i] - expected[i]) > tolerance * scale) {
-                throw new AssertionError("clipped sum differs from the batch-of-one loop at parameter " + i + ": " + sum[i] + " vs " + expected[i]);
+                throw new AssertionError("clipped sum differs from the batch-of-one loop at parameter " + i + ": "
+                        + sum[i] + " vs " + expected[i]);
             }
         }
     }
 
-    public static void paddingContributesNothing(TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm,
-                                                 double tolerance) {
+    public static void paddingContributesNothing(
+            TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm, double tolerance) {
         drain(model);
         model.accumulateClipped(mixedBatch(data, slots, multiplicity, 2, false), clipNorm);
         float[] clean = drain(model);
@@ -95,7 +99,8 @@ public final class TrainableModelContract {
         float[] garbage = drain(model);
         for (int i = 0; i < clean.length; i++) {
             if (Math.abs(clean[i] - garbage[i]) > tolerance * Math.max(1, Math.abs(clean[i]))) {
-                throw new AssertionError("masked slots changed the clipped sum at parameter " + i + ": " + clean[i] + " vs " + garbage[i]);
+                throw new AssertionError("masked slots changed the clipped sum at parameter " + i + ": " + clean[i]
+                        + " vs " + garbage[i]);
             }
         }
         DeviceBatch allPadding = new DeviceBatch(data.shape(), slots, multiplicity);
@@ -106,10 +111,12 @@ public final class TrainableModelContract {
         }
     }
 
-    public static void drainZeroesTheAccumulator(TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm) {
+    public static void drainZeroesTheAccumulator(
+            TrainableModel model, Dataset data, int slots, int multiplicity, double clipNorm) {
         model.accumulateClipped(mixedBatch(data, slots, multiplicity, 3, true), clipNorm);
         drain(model);
         float[] again = drain(model);
-        if (!Arrays.equals(again, new float[again.length])) throw new AssertionError("drainGradientSum must zero the accumulator");
+        if (!Arrays.equals(again, new float[again.length]))
+            throw new AssertionError("drainGradientSum must zero the accumulator");
     }
 }

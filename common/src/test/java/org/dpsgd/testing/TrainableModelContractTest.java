@@ -32,21 +32,58 @@ class TrainableModelContractTest {
     void aModelThatIgnoresTheMaskIsCaught() {
         TrainableModel leaky = new TrainableModel() {
             final LogisticRegressionModel inner = model();
-            @Override public Network network() { return inner.network(); }
-            @Override public BatchStats accumulateClipped(DeviceBatch b, double c) {
+
+            @Override
+            public Network network() {
+                return inner.network();
+            }
+
+            @Override
+            public BatchStats accumulateClipped(DeviceBatch b, double c) {
                 java.util.Arrays.fill(b.mask(), 1f);
                 return inner.accumulateClipped(b, c);
             }
-            @Override public BatchStats accumulateUnclipped(DeviceBatch b) { return inner.accumulateUnclipped(b); }
-            @Override public double[] perSampleGradientNorms(DeviceBatch b) { return inner.perSampleGradientNorms(b); }
-            @Override public void drainGradientSum(float[] into) { inner.drainGradientSum(into); }
-            @Override public void readParameters(float[] into) { inner.readParameters(into); }
-            @Override public void writeParameters(float[] from) { inner.writeParameters(from); }
-            @Override public BatchStats evaluate(DeviceBatch b) { return inner.evaluate(b); }
-            @Override public void close() {}
+
+            @Override
+            public BatchStats accumulateUnclipped(DeviceBatch b) {
+                return inner.accumulateUnclipped(b);
+            }
+
+            @Override
+            public double[] perSampleGradientNorms(DeviceBatch b) {
+                return inner.perSampleGradientNorms(b);
+            }
+
+            @Override
+            public void drainGradientSum(float[] into) {
+                inner.drainGradientSum(into);
+            }
+
+            @Override
+            public void readParameters(float[] into) {
+                inner.readParameters(into);
+            }
+
+            @Override
+            public void writeParameters(float[] from) {
+                inner.writeParameters(from);
+            }
+
+            @Override
+            public BatchStats evaluate(DeviceBatch b) {
+                return inner.evaluate(b);
+            }
+
+            @Override
+            public void close() {}
         };
-        AssertionError e = assertThrows(AssertionError.class, () -> TrainableModelContract.checkAll(leaky, DATA, 4, 1, 0.3, 1e-6));
+        AssertionError e =
+                assertThrows(AssertionError.class, () -> TrainableModelContract.checkAll(leaky, DATA, 4, 1, 0.3, 1e-6));
         // the padded slots of the batch-of-one loop leak in, so the "one" gradient is the sum of several clipped ones
-        assertTrue(e.getMessage().contains("exceeds C") || e.getMessage().contains("masked") || e.getMessage().contains("padding"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("exceeds C")
+                        || e.getMessage().contains("masked")
+                        || e.getMessage().contains("padding"),
+                e.getMessage());
     }
 }

@@ -15,7 +15,10 @@ public final class UnamplifiedRdpAccountant implements Accountant {
     private final List<DpEvent> ledger = new ArrayList<>();
     private double rdpPerAlpha; // Σ 1/(2σ²); RDP(α) = α · rdpPerAlpha
 
-    @Override public String name() { return "test-unamplified-rdp"; }
+    @Override
+    public String name() {
+        return "test-unamplified-rdp";
+    }
 
     @Override
     public void compose(DpEvent event) {
@@ -27,7 +30,10 @@ public final class UnamplifiedRdpAccountant implements Accountant {
         if (e instanceof DpEvent.Gaussian g) return 1 / (2 * g.noiseMultiplier() * g.noiseMultiplier());
         if (e instanceof DpEvent.PoissonSampled p) return coefficient(p.event());
         if (e instanceof DpEvent.SelfComposed s) return s.count() * coefficient(s.event());
-        if (e instanceof DpEvent.Composed c) return c.events().stream().mapToDouble(UnamplifiedRdpAccountant::coefficient).sum();
+        if (e instanceof DpEvent.Composed c)
+            return c.events().stream()
+                    .mapToDouble(UnamplifiedRdpAccountant::coefficient)
+                    .sum();
         throw new IllegalArgumentException("unsupported event " + e);
     }
 
@@ -35,9 +41,13 @@ public final class UnamplifiedRdpAccountant implements Accountant {
     public double epsilon(double delta) {
         if (rdpPerAlpha == 0) return 0;
         double best = Double.POSITIVE_INFINITY;
-        for (double a = 1.01; a < 10000; a *= 1.01) best = Math.min(best, a * rdpPerAlpha + Math.log(1 / delta) / (a - 1));
+        for (double a = 1.01; a < 10000; a *= 1.01)
+            best = Math.min(best, a * rdpPerAlpha + Math.log(1 / delta) / (a - 1));
         return best;
     }
 
-    @Override public List<DpEvent> ledger() { return List.copyOf(ledger); }
+    @Override
+    public List<DpEvent> ledger() {
+        return List.copyOf(ledger);
+    }
 }

@@ -35,7 +35,8 @@ class DpSgdStepTest {
     @Test
     void theRealisedBatchSizeIsNotAnInputOfThePrivateUpdate() throws Exception {
         // The signature itself is the guarantee: no parameter can carry L.
-        var m = DpSgdStep.class.getMethod("privateUpdate", float[].class, float[].class, double.class, double.class, double.class, double.class);
+        var m = DpSgdStep.class.getMethod(
+                "privateUpdate", float[].class, float[].class, double.class, double.class, double.class, double.class);
         assertEquals(6, m.getParameterCount());
         float[] a = new float[10], b = new float[10];
         float[] sum = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
@@ -48,13 +49,19 @@ class DpSgdStepTest {
 
     @Test
     void frozenCoordinatesGetNoNoiseAndNoUpdate() {
-        var net = new org.dpsgd.model.Network("t", new org.dpsgd.model.Shape(2, 1, 1), 2,
-                java.util.List.of(new org.dpsgd.model.Layer.Linear("a", 2, 2, true), new org.dpsgd.model.Layer.Linear("b", 2, 2, true)));
+        var net = new org.dpsgd.model.Network(
+                "t",
+                new org.dpsgd.model.Shape(2, 1, 1),
+                2,
+                java.util.List.of(
+                        new org.dpsgd.model.Layer.Linear("a", 2, 2, true),
+                        new org.dpsgd.model.Layer.Linear("b", 2, 2, true)));
         TrainableMask mask = TrainableMask.of(net, java.util.List.of("a."));
         float[] params = new float[12];
         float[] sum = new float[12];
         java.util.Arrays.fill(sum, 5f);
-        new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), mask), mask).privateUpdate(params, sum, 1, 3, 4, 1);
+        new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), mask), mask)
+                .privateUpdate(params, sum, 1, 3, 4, 1);
         for (int i = 0; i < 6; i++) {
             assertEquals(0f, params[i]);
             assertEquals(0f, sum[i], "frozen gradient coordinates are zeroed, not noised");
@@ -65,7 +72,8 @@ class DpSgdStepTest {
     @Test
     void nonPrivateUpdateAveragesOverTheRealisedBatchAndSkipsEmptyOnes() {
         float[] params = new float[2];
-        DpSgdStep s = new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(2)), TrainableMask.all(2));
+        DpSgdStep s = new DpSgdStep(
+                seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(2)), TrainableMask.all(2));
         assertEquals(true, s.nonPrivateUpdate(params, new float[] {4, 8}, 4, 0.5));
         assertArrayEquals(new float[] {-0.5f, -1f}, params);
         assertEquals(false, s.nonPrivateUpdate(params, new float[2], 0, 0.5));

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 import org.dpsgd.accounting.Accountant;
 import org.dpsgd.accounting.Accountants;
-import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.accounting.DpEvent;
+import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.config.ConfigLoader;
@@ -40,7 +40,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class DpSgdTrainerTest {
     private static final Shape SHAPE = new Shape(1, 4, 4);
     private static final InMemoryDataset TRAIN = SyntheticData.blobs(400, SHAPE, 3, 1.0, 0.3, 1);
-    private static final InMemoryDataset TEST = SyntheticData.blobs(400, SHAPE, 3, 1.0, 0.3, 1).limit(200); // same centres
+    private static final InMemoryDataset TEST =
+            SyntheticData.blobs(400, SHAPE, 3, 1.0, 0.3, 1).limit(200); // same centres
 
     private static final String YAML = """
             seed: 5
@@ -60,7 +61,9 @@ class DpSgdTrainerTest {
     }
 
     private static DpSgdTrainer.Builder builder(ExperimentConfig c, LogisticRegressionModel m) {
-        return DpSgdTrainer.builder(c, TRAIN, m).accountants(UnamplifiedRdpAccountant::new).log(s -> {});
+        return DpSgdTrainer.builder(c, TRAIN, m)
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {});
     }
 
     @Test
@@ -84,8 +87,19 @@ class DpSgdTrainerTest {
     void eachUpdateIsNoisyClippedSumOverTheExpectedBatchSize() {
         // Independent recomputation of every step: same seeded batches and noise, the reference
         // model's clipped sum, divided by B = q·N = 2, whatever the realised size L (often 0 here).
-        ExperimentConfig c = config(Map.of("training.batch_size", "2", "training.steps", "25", "optimizer.momentum", "0",
-                "optimizer.lr", "0.3", "privacy.clip_norm", "0.5", "privacy.noise_multiplier", "0.7"));
+        ExperimentConfig c = config(Map.of(
+                "training.batch_size",
+                "2",
+                "training.steps",
+                "25",
+                "optimizer.momentum",
+                "0",
+                "optimizer.lr",
+                "0.3",
+                "privacy.clip_norm",
+                "0.5",
+                "privacy.noise_multiplier",
+                "0.7"));
         LogisticRegressionModel m = model();
         PoissonSampler replay = new PoissonSampler(400, 0.005, new SeededRandomSource(5));
         NoiseSource noise = NoiseSources.create("fast-insecure", 5, w -> {});
@@ -109,17 +123,27 @@ class DpSgdTrainerTest {
                 ref.drainGradientSum(sum);
                 noise.addGaussian(sum, 0.7 * 0.5);
                 float[] after = t.parameters();
-                for (int i = 0; i < before.length; i++) assertEquals(before[i] - 0.3 * sum[i] / 2, after[i], 1e-6, "step " + r.step());
+                for (int i = 0; i < before.length; i++)
+                    assertEquals(before[i] - 0.3 * sum[i] / 2, after[i], 1e-6, "step " + r.step());
                 before = after;
             }
         }
-        assertTrue(sizes.contains(0) && sizes.stream().anyMatch(l -> l > 1), "steps with different L, including empty ones: " + sizes);
+        assertTrue(
+                sizes.contains(0) && sizes.stream().anyMatch(l -> l > 1),
+                "steps with different L, including empty ones: " + sizes);
     }
 
     @Test
     void paddingAndLayoutChangeNothing() {
-        ExperimentConfig c = config(Map.of("data.augmentation.random_crop", "1", "data.augmentation.flip", "true",
-                "data.augmentation.multiplicity", "2", "training.steps", "8"));
+        ExperimentConfig c = config(Map.of(
+                "data.augmentation.random_crop",
+                "1",
+                "data.augmentation.flip",
+                "true",
+                "data.augmentation.multiplicity",
+                "2",
+                "training.steps",
+                "8"));
         float[] reference = run(c, BatchLayout.of(1), 0);
         assertArrayEquals(reference, run(c, new BatchLayout(7, 2, 1), 0), "padded micro-batches and accumulation");
         assertArrayEquals(reference, run(c, BatchLayout.of(64), 0), "mostly padding");
@@ -130,13 +154,26 @@ class DpSgdTrainerTest {
 
     @Test
     void prefetchedBatchesGiveTheSameRunBitForBit() {
-        ExperimentConfig c = config(Map.of("data.augmentation.random_crop", "1", "data.augmentation.flip", "true",
-                "data.augmentation.multiplicity", "2", "training.steps", "10", "training.batch_size", "60"));
-        for (BatchLayout layout : new BatchLayout[] {BatchLayout.of(1), new BatchLayout(7, 2, 1), new BatchLayout(3, 2, 3)}) {
+        ExperimentConfig c = config(Map.of(
+                "data.augmentation.random_crop",
+                "1",
+                "data.augmentation.flip",
+                "true",
+                "data.augmentation.multiplicity",
+                "2",
+                "training.steps",
+                "10",
+                "training.batch_size",
+                "60"));
+        for (BatchLayout layout :
+                new BatchLayout[] {BatchLayout.of(1), new BatchLayout(7, 2, 1), new BatchLayout(3, 2, 3)}) {
             float[] plain = run(c, layout, 0, false);
             assertArrayEquals(plain, run(c, layout, 0, true), "layout " + layout);
         }
-        assertArrayEquals(run(c, new BatchLayout(16, 1, 1), 8, false), run(c, new BatchLayout(16, 1, 1), 8, true), "with all-padding calls");
+        assertArrayEquals(
+                run(c, new BatchLayout(16, 1, 1), 8, false),
+                run(c, new BatchLayout(16, 1, 1), 8, true),
+                "with all-padding calls");
     }
 
     private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls) {
@@ -144,7 +181,11 @@ class DpSgdTrainerTest {
     }
 
     private static float[] run(ExperimentConfig c, BatchLayout layout, int maxCalls, boolean prefetch) {
-        try (DpSgdTrainer t = builder(c, model()).layout(layout).maxCalls(maxCalls).prefetchBatches(prefetch).build()) {
+        try (DpSgdTrainer t = builder(c, model())
+                .layout(layout)
+                .maxCalls(maxCalls)
+                .prefetchBatches(prefetch)
+                .build()) {
             while (t.canStep()) t.step();
             return t.parameters();
         }
@@ -152,9 +193,23 @@ class DpSgdTrainerTest {
 
     @Test
     void snapshotRestoreContinueEqualsAnUninterruptedRunBitForBit() throws Exception {
-        ExperimentConfig c = config(Map.of("data.augmentation.random_crop", "1", "data.augmentation.flip", "true",
-                "training.ema", "0.9", "training.steps", "12", "optimizer.name", "adamw", "optimizer.lr", "0.05",
-                "optimizer.weight_decay", "0.01", "optimizer.momentum", "0"));
+        ExperimentConfig c = config(Map.of(
+                "data.augmentation.random_crop",
+                "1",
+                "data.augmentation.flip",
+                "true",
+                "training.ema",
+                "0.9",
+                "training.steps",
+                "12",
+                "optimizer.name",
+                "adamw",
+                "optimizer.lr",
+                "0.05",
+                "optimizer.weight_decay",
+                "0.01",
+                "optimizer.momentum",
+                "0"));
         DpSgdTrainer whole = builder(c, model()).build();
         List<StepResult> expected = new ArrayList<>();
         while (whole.canStep()) expected.add(whole.step());
@@ -165,7 +220,10 @@ class DpSgdTrainerTest {
         TrainerState saved = json.readValue(json.writeValueAsString(first.snapshot()), TrainerState.class);
         first.close();
 
-        DpSgdTrainer resumed = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build();
+        DpSgdTrainer resumed = DpSgdTrainer.builder(c, TRAIN, model())
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {})
+                .build();
         resumed.restore(saved);
         assertEquals(5, resumed.stepsDone());
         List<StepResult> rest = new ArrayList<>();
@@ -198,14 +256,20 @@ class DpSgdTrainerTest {
     void secureRunsNeverSaveKeysAndReKeyOnResume() {
         ExperimentConfig c = config(Map.of("privacy.noise", "secure"));
         List<String> log = new ArrayList<>();
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(log::add).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(log::add)
+                .build()) {
             assertTrue(t.noise().isSecure());
             assertTrue(t.epsilonHolds());
             t.step();
             TrainerState s = t.snapshot();
             assertNull(s.sampler());
             assertNull(s.noiseCalls());
-            try (DpSgdTrainer r = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(log::add).build()) {
+            try (DpSgdTrainer r = DpSgdTrainer.builder(c, TRAIN, model())
+                    .accountants(UnamplifiedRdpAccountant::new)
+                    .log(log::add)
+                    .build()) {
                 r.restore(s);
                 assertTrue(log.stream().anyMatch(l -> l.contains("re-keyed")), log.toString());
                 r.step();
@@ -217,9 +281,13 @@ class DpSgdTrainerTest {
 
     @Test
     void stopsBeforeExceedingTheTargetEpsilon() {
-        ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "6", "training.steps", "1000"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new)
-                .noiseMultiplier(3.0).log(s -> {}).build()) {
+        ExperimentConfig c = config(
+                Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "6", "training.steps", "1000"));
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
+                .accountants(UnamplifiedRdpAccountant::new)
+                .noiseMultiplier(3.0)
+                .log(s -> {})
+                .build()) {
             Accountant acc = t.budget().accountant();
             double eps = 0;
             while (t.canStep()) eps = t.step().epsilon();
@@ -239,10 +307,15 @@ class DpSgdTrainerTest {
 
     @Test
     void withTheRealRdpAccountantACalibratedSigmaRunsAllStepsAndASmallerOneStopsEarly() {
-        ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "2", "training.steps", "30"));
+        ExperimentConfig c = config(
+                Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "2", "training.steps", "30"));
         NoiseCalibration.Result cal = NoiseCalibration.calibrate(2.0, 1e-4, 0.1, 30, "rdp");
         for (double sigma : new double[] {cal.noiseMultiplier(), cal.noiseMultiplier() * 0.8}) {
-            try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(() -> Accountants.create("rdp")).noiseMultiplier(sigma).log(s -> {}).build()) {
+            try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
+                    .accountants(() -> Accountants.create("rdp"))
+                    .noiseMultiplier(sigma)
+                    .log(s -> {})
+                    .build()) {
                 while (t.canStep()) t.step();
                 assertTrue(t.epsilon() <= 2.0, "σ=" + sigma + ": ε=" + t.epsilon());
                 if (sigma == cal.noiseMultiplier()) {
@@ -257,9 +330,20 @@ class DpSgdTrainerTest {
 
     @Test
     void withTheRealPldAccountantTheRunStopsAtTheLastStepWithinTheTarget() {
-        ExperimentConfig c = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "1.5",
-                "privacy.accountant", "pld", "training.steps", "40"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(() -> Accountants.create("pld")).noiseMultiplier(1.2).log(s -> {}).build()) {
+        ExperimentConfig c = config(Map.of(
+                "privacy.noise_multiplier",
+                "null",
+                "privacy.target_epsilon",
+                "1.5",
+                "privacy.accountant",
+                "pld",
+                "training.steps",
+                "40"));
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
+                .accountants(() -> Accountants.create("pld"))
+                .noiseMultiplier(1.2)
+                .log(s -> {})
+                .build()) {
             while (t.canStep()) t.step(); // ε read once at the end: PLD conversions are slow
             long steps = t.stepsDone();
             assertTrue(steps > 0 && steps < 40, "stopped by the budget after " + steps);
@@ -295,7 +379,8 @@ class DpSgdTrainerTest {
     @Test
     void nonPrivateBaselineAveragesOverTheRealisedBatch() throws Exception {
         ExperimentConfig c = config(Map.of("privacy.enabled", "false", "training.steps", "40", "optimizer.lr", "1"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).log(s -> {}).build()) {
+        try (DpSgdTrainer t =
+                DpSgdTrainer.builder(c, TRAIN, model()).log(s -> {}).build()) {
             StepResult r = null;
             while (t.canStep()) r = t.step();
             assertEquals(Double.POSITIVE_INFINITY, r.epsilon());
@@ -303,7 +388,8 @@ class DpSgdTrainerTest {
             assertTrue(t.evaluate(TEST).model().accuracy() > 0.9);
             ObjectMapper json = new ObjectMapper();
             TrainerState s = json.readValue(json.writeValueAsString(t.snapshot()), TrainerState.class);
-            try (DpSgdTrainer again = DpSgdTrainer.builder(c, TRAIN, model()).log(x -> {}).build()) {
+            try (DpSgdTrainer again =
+                    DpSgdTrainer.builder(c, TRAIN, model()).log(x -> {}).build()) {
                 again.restore(s);
                 assertArrayEquals(t.parameters(), again.parameters());
             }
@@ -326,29 +412,58 @@ class DpSgdTrainerTest {
     void refusesUnsafeOrInconsistentSetups() {
         ExperimentConfig secure = config(Map.of("privacy.noise", "secure"));
         NoiseSource insecure = NoiseSources.create("fast-insecure", 1, w -> {});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> builder(secure, model()).noise(insecure).build());
         assertTrue(e.getMessage().contains("insecure noise source"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> builder(secure, model()).sampling(new SeededRandomSource(1)).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> builder(secure, model())
+                        .sampling(new SeededRandomSource(1))
+                        .build());
 
         ExperimentConfig target = config(Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "3"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> builder(target, model()).build())
-                .getMessage().contains("calibrate σ"));
-        assertTrue(assertThrows(IllegalArgumentException.class,
-                () -> DpSgdTrainer.builder(target, TRAIN, model()).noiseMultiplier(2).log(s -> {}).build()).getMessage().contains("accountant factory"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> builder(target, model()).build())
+                .getMessage()
+                .contains("calibrate σ"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> DpSgdTrainer.builder(target, TRAIN, model())
+                                .noiseMultiplier(2)
+                                .log(s -> {})
+                                .build())
+                .getMessage()
+                .contains("accountant factory"));
         ExperimentConfig plain = config(Map.of());
-        assertThrows(IllegalArgumentException.class, () -> builder(plain, model()).noiseMultiplier(2.5).build());
-        assertThrows(IllegalArgumentException.class, () -> DpSgdTrainer.builder(plain, TRAIN, model()).log(s -> {}).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> builder(plain, model()).noiseMultiplier(2.5).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DpSgdTrainer.builder(plain, TRAIN, model()).log(s -> {}).build());
         UnamplifiedRdpAccountant used = new UnamplifiedRdpAccountant();
         used.compose(DpEvent.dpSgdStep(0.1, 1));
-        assertThrows(IllegalArgumentException.class, () -> DpSgdTrainer.builder(plain, TRAIN, model()).accountants(() -> used).log(s -> {}).build());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DpSgdTrainer.builder(plain, TRAIN, model())
+                        .accountants(() -> used)
+                        .log(s -> {})
+                        .build());
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> DpSgdTrainer.builder(plain, TRAIN, LogisticRegressionModel.zeros(new Shape(1, 2, 2), 3))
-                        .accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build());
+                        .accountants(UnamplifiedRdpAccountant::new)
+                        .log(s -> {})
+                        .build());
         try (DpSgdTrainer t = builder(plain, model()).build()) {
             TrainerState s = t.snapshot();
-            try (DpSgdTrainer other = builder(config(Map.of("privacy.noise_multiplier", "2")), model()).build()) {
-                assertTrue(assertThrows(IllegalArgumentException.class, () -> other.restore(s)).getMessage().contains("σ"));
+            try (DpSgdTrainer other = builder(config(Map.of("privacy.noise_multiplier", "2")), model())
+                    .build()) {
+                assertTrue(assertThrows(IllegalArgumentException.class, () -> other.restore(s))
+                        .getMessage()
+                        .contains("σ"));
             }
         }
     }
@@ -359,21 +474,56 @@ class DpSgdTrainerTest {
         LogisticRegressionModel inner = model();
         int[] calls = {0};
         org.dpsgd.backend.TrainableModel failing = new org.dpsgd.backend.TrainableModel() {
-            @Override public org.dpsgd.model.Network network() { return inner.network(); }
-            @Override public org.dpsgd.backend.BatchStats accumulateClipped(DeviceBatch b, double c) {
+            @Override
+            public org.dpsgd.model.Network network() {
+                return inner.network();
+            }
+
+            @Override
+            public org.dpsgd.backend.BatchStats accumulateClipped(DeviceBatch b, double c) {
                 if (++calls[0] == 2) throw new IllegalStateException("device lost");
                 return inner.accumulateClipped(b, c);
             }
-            @Override public org.dpsgd.backend.BatchStats accumulateUnclipped(DeviceBatch b) { return inner.accumulateUnclipped(b); }
-            @Override public double[] perSampleGradientNorms(DeviceBatch b) { return inner.perSampleGradientNorms(b); }
-            @Override public void drainGradientSum(float[] into) { inner.drainGradientSum(into); }
-            @Override public void readParameters(float[] into) { inner.readParameters(into); }
-            @Override public void writeParameters(float[] from) { inner.writeParameters(from); }
-            @Override public org.dpsgd.backend.BatchStats evaluate(DeviceBatch b) { return inner.evaluate(b); }
-            @Override public void close() {}
+
+            @Override
+            public org.dpsgd.backend.BatchStats accumulateUnclipped(DeviceBatch b) {
+                return inner.accumulateUnclipped(b);
+            }
+
+            @Override
+            public double[] perSampleGradientNorms(DeviceBatch b) {
+                return inner.perSampleGradientNorms(b);
+            }
+
+            @Override
+            public void drainGradientSum(float[] into) {
+                inner.drainGradientSum(into);
+            }
+
+            @Override
+            public void readParameters(float[] into) {
+                inner.readParameters(into);
+            }
+
+            @Override
+            public void writeParameters(float[] from) {
+                inner.writeParameters(from);
+            }
+
+            @Override
+            public org.dpsgd.backend.BatchStats evaluate(DeviceBatch b) {
+                return inner.evaluate(b);
+            }
+
+            @Override
+            public void close() {}
         };
-        try (DpSgdTrainer t = DpSgdTrainer.builder(config(Map.of()), TRAIN, failing).accountants(UnamplifiedRdpAccountant::new)
-                .layout(BatchLayout.of(4)).prefetchBatches(prefetch).log(s -> {}).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(config(Map.of()), TRAIN, failing)
+                .accountants(UnamplifiedRdpAccountant::new)
+                .layout(BatchLayout.of(4))
+                .prefetchBatches(prefetch)
+                .log(s -> {})
+                .build()) {
             assertThrows(IllegalStateException.class, t::step);
             float[] left = new float[t.parameters().length];
             inner.drainGradientSum(left);
@@ -385,7 +535,10 @@ class DpSgdTrainerTest {
     @Test
     void secureSourcesAreTheDefault() {
         ExperimentConfig c = config(Map.of("privacy.noise", "secure"));
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model()).accountants(UnamplifiedRdpAccountant::new).log(s -> {}).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {})
+                .build()) {
             assertTrue(t.noise().isSecure());
             assertTrue(t.snapshot().sampler() == null, "the default sampling source is secure");
         }

@@ -42,7 +42,8 @@ public interface Communicator extends AutoCloseable {
         if (rank() == 0) java.nio.ByteBuffer.wrap(len).putLong(onRoot.length);
         broadcast(len, 0);
         long n = java.nio.ByteBuffer.wrap(len).getLong();
-        if (n > Integer.MAX_VALUE - 16) throw new IllegalStateException("broadcast of " + n + " bytes is above a Java array's limit");
+        if (n > Integer.MAX_VALUE - 16)
+            throw new IllegalStateException("broadcast of " + n + " bytes is above a Java array's limit");
         byte[] data = rank() == 0 ? onRoot : new byte[(int) n];
         broadcast(data, 0);
         return data;

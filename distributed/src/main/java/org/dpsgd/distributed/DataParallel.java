@@ -1,11 +1,11 @@
 package org.dpsgd.distributed;
 
+import java.util.function.Consumer;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.ShardDataset;
-import java.util.function.Consumer;
 import org.dpsgd.sampling.CounterRandomSource;
 import org.dpsgd.sampling.RandomSources;
 import org.dpsgd.train.DpSgdTrainer;
@@ -31,29 +31,45 @@ public final class DataParallel {
 
     /** @param checkEvery compare parameters across ranks every this many steps (≥ 1) */
     public DataParallel(Communicator comm, int checkEvery) {
-        if (checkEvery < 1) throw new IllegalArgumentException("the parameter check interval must be >= 1 step, got " + checkEvery);
+        if (checkEvery < 1)
+            throw new IllegalArgumentException("the parameter check interval must be >= 1 step, got " + checkEvery);
         this.comm = comm;
         this.checkEvery = checkEvery;
         this.consistency = new ParameterConsistency(comm);
     }
 
-    public Communicator communicator() { return comm; }
-    public int rank() { return comm.rank(); }
-    public int size() { return comm.size(); }
+    public Communicator communicator() {
+        return comm;
+    }
+
+    public int rank() {
+        return comm.rank();
+    }
+
+    public int size() {
+        return comm.size();
+    }
     /** Rank 0: draws the noise, writes the run folder, evaluates. */
-    public boolean isLeader() { return comm.rank() == 0; }
-    public int checkEvery() { return checkEvery; }
+    public boolean isLeader() {
+        return comm.rank() == 0;
+    }
+
+    public int checkEvery() {
+        return checkEvery;
+    }
 
     /** Refuses configs whose meaning would change with W; one line naming the key. */
     public void validate(ExperimentConfig config) {
         PrivacyConfig p = config.privacy();
         if (!p.enabled()) {
-            throw new IllegalArgumentException("privacy.enabled: false is not supported in a data-parallel run (the non-private update has no "
-                    + "cross-process sum); run it as one process");
+            throw new IllegalArgumentException(
+                    "privacy.enabled: false is not supported in a data-parallel run (the non-private update has no "
+                            + "cross-process sum); run it as one process");
         }
         if (p.sampling().equals("shuffle")) {
-            throw new IllegalArgumentException("privacy.sampling: shuffle is not supported in a data-parallel run (each rank would draw B examples); "
-                    + "use sampling: poisson");
+            throw new IllegalArgumentException(
+                    "privacy.sampling: shuffle is not supported in a data-parallel run (each rank would draw B examples); "
+                            + "use sampling: poisson");
         }
     }
 
@@ -69,7 +85,8 @@ public final class DataParallel {
      * @param shard what {@link #shard} returned for this rank
      * @param log where the insecure-sampling warning goes
      */
-    public void configure(DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
+    public void configure(
+            DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
         b.reduction(new MpiGradientReduction(comm)).populationSize(population);
         if (config.privacy().noise().equals("fast-insecure")) {
             long offset = shard instanceof ShardDataset s ? s.offset() : 0;
@@ -89,8 +106,9 @@ public final class DataParallel {
         comm.broadcast(flag, 0);
         boolean leader = flag[0] != 0;
         if (leader && trainer.stepsDone() >= trainer.totalSteps()) {
-            throw new IllegalStateException("rank " + comm.rank() + " has done all " + trainer.totalSteps() + " steps but rank 0 takes step "
-                    + (trainer.stepsDone() + 1) + ": the ranks disagree on the run's length");
+            throw new IllegalStateException(
+                    "rank " + comm.rank() + " has done all " + trainer.totalSteps() + " steps but rank 0 takes step "
+                            + (trainer.stepsDone() + 1) + ": the ranks disagree on the run's length");
         }
         return leader;
     }

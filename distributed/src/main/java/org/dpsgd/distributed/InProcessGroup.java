@@ -15,7 +15,8 @@ public final class InProcessGroup {
     private final int size;
     private final CyclicBarrier barrier;
     private final Object[] slots;
-    private final java.util.concurrent.atomic.AtomicReference<String> aborted = new java.util.concurrent.atomic.AtomicReference<>();
+    private final java.util.concurrent.atomic.AtomicReference<String> aborted =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public InProcessGroup(int size) {
         if (size <= 0) throw new IllegalArgumentException("a group needs at least one rank, got " + size);
@@ -59,9 +60,20 @@ public final class InProcessGroup {
             this.rank = rank;
         }
 
-        @Override public int rank() { return rank; }
-        @Override public int size() { return size; }
-        @Override public String describe() { return "in-process group of " + size + " threads"; }
+        @Override
+        public int rank() {
+            return rank;
+        }
+
+        @Override
+        public int size() {
+            return size;
+        }
+
+        @Override
+        public String describe() {
+            return "in-process group of " + size + " threads";
+        }
 
         @Override
         public void allreduceSum(float[] data) {
@@ -70,7 +82,9 @@ public final class InProcessGroup {
             float[] sum = new float[data.length];
             for (int r = 0; r < size; r++) {
                 float[] other = (float[]) slots[r];
-                if (other.length != data.length) throw new IllegalStateException("allreduce of " + data.length + " floats on rank " + rank + " but " + other.length + " on rank " + r);
+                if (other.length != data.length)
+                    throw new IllegalStateException("allreduce of " + data.length + " floats on rank " + rank + " but "
+                            + other.length + " on rank " + r);
                 for (int i = 0; i < sum.length; i++) sum[i] += other[i];
             }
             await(); // everyone has read every slot before anyone overwrites its own
@@ -84,7 +98,9 @@ public final class InProcessGroup {
             double[] sum = new double[data.length];
             for (int r = 0; r < size; r++) {
                 double[] other = (double[]) slots[r];
-                if (other.length != data.length) throw new IllegalStateException("allreduce of " + data.length + " doubles on rank " + rank + " but " + other.length + " on rank " + r);
+                if (other.length != data.length)
+                    throw new IllegalStateException("allreduce of " + data.length + " doubles on rank " + rank + " but "
+                            + other.length + " on rank " + r);
                 for (int i = 0; i < sum.length; i++) sum[i] += other[i];
             }
             await();
@@ -96,7 +112,9 @@ public final class InProcessGroup {
             slots[rank] = data;
             await();
             byte[] src = (byte[]) slots[root];
-            if (src.length != data.length) throw new IllegalStateException("broadcast of " + src.length + " bytes from rank " + root + " into " + data.length + " on rank " + rank);
+            if (src.length != data.length)
+                throw new IllegalStateException("broadcast of " + src.length + " bytes from rank " + root + " into "
+                        + data.length + " on rank " + rank);
             if (rank != root) System.arraycopy(src, 0, data, 0, data.length);
             await();
         }
@@ -106,7 +124,9 @@ public final class InProcessGroup {
             slots[rank] = data;
             await();
             float[] src = (float[]) slots[root];
-            if (src.length != data.length) throw new IllegalStateException("broadcast of " + src.length + " floats from rank " + root + " into " + data.length + " on rank " + rank);
+            if (src.length != data.length)
+                throw new IllegalStateException("broadcast of " + src.length + " floats from rank " + root + " into "
+                        + data.length + " on rank " + rank);
             if (rank != root) System.arraycopy(src, 0, data, 0, data.length);
             await();
         }
@@ -125,6 +145,6 @@ public final class InProcessGroup {
         }
 
         @Override
-        public void close() { }
+        public void close() {}
     }
 }

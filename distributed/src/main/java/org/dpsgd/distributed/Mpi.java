@@ -8,11 +8,13 @@ import org.bytedeco.javacpp.Loader;
 /** Finds out whether this process was launched by an MPI launcher, and opens MPI when the binding is built. */
 public final class Mpi {
     /** Environment variables set by mpirun/mpiexec (Open MPI, PMIx, MPICH/Hydra, MVAPICH) and hence by poprun. */
-    static final List<String> LAUNCH_VARIABLES = List.of("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MV2_COMM_WORLD_SIZE");
+    static final List<String> LAUNCH_VARIABLES =
+            List.of("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MV2_COMM_WORLD_SIZE");
 
     /** How to get the binding, for the one-line refusal. */
-    static final String HOW_TO_BUILD = "install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev) and rebuild "
-            + "(DPSGD_REBUILD=1 ./dpsgd ..., or mvn -P mpi package; elsewhere -Dmpi.include=DIR -Dmpi.lib=DIR from mpicc -showme)";
+    static final String HOW_TO_BUILD =
+            "install Open MPI (Debian: apt-get install openmpi-bin libopenmpi-dev) and rebuild "
+                    + "(DPSGD_REBUILD=1 ./dpsgd ..., or mvn -P mpi package; elsewhere -Dmpi.include=DIR -Dmpi.lib=DIR from mpicc -showme)";
 
     private Mpi() {}
 

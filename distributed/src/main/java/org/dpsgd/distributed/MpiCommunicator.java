@@ -20,9 +20,20 @@ public final class MpiCommunicator implements Communicator {
         this.version = v == null ? "MPI" : v.lines().findFirst().orElse("MPI").trim();
     }
 
-    @Override public int rank() { return rank; }
-    @Override public int size() { return size; }
-    @Override public String describe() { return version; }
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int size() {
+        return size;
+    }
+
+    @Override
+    public String describe() {
+        return version;
+    }
 
     @Override
     public void allreduceSum(float[] data) {
@@ -33,7 +44,9 @@ public final class MpiCommunicator implements Communicator {
     @Override
     public void allreduceSum(double[] data) {
         ready();
-        check(MpiNative.dpsgd_mpi_allreduce_sum_double(data, data.length), "MPI_Allreduce(double, " + data.length + ")");
+        check(
+                MpiNative.dpsgd_mpi_allreduce_sum_double(data, data.length),
+                "MPI_Allreduce(double, " + data.length + ")");
     }
 
     @Override
@@ -74,14 +87,15 @@ public final class MpiCommunicator implements Communicator {
     private void ready() {
         if (closed) throw new IllegalStateException("MPI is finalized; no more collectives on rank " + rank);
         if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("MPI was opened on thread " + owner.getName() + " and is called from " + Thread.currentThread().getName()
-                    + " (MPI_THREAD_FUNNELED allows only the opening thread)");
+            throw new IllegalStateException("MPI was opened on thread " + owner.getName() + " and is called from "
+                    + Thread.currentThread().getName() + " (MPI_THREAD_FUNNELED allows only the opening thread)");
         }
     }
 
     private void check(int code, String call) {
         if (code != 0) {
-            throw new MpiException(call + " failed on rank " + rank + ": " + MpiNative.dpsgd_mpi_error_string(code) + " (MPI error " + code + ")");
+            throw new MpiException(call + " failed on rank " + rank + ": " + MpiNative.dpsgd_mpi_error_string(code)
+                    + " (MPI error " + code + ")");
         }
     }
 }

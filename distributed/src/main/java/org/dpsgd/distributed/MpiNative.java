@@ -29,7 +29,8 @@ final class MpiNative {
     static native int dpsgd_mpi_allreduce_sum_double(double[] data, @Cast("int64_t") long count);
 
     @CriticalRegion
-    static native int dpsgd_mpi_broadcast_bytes(@Cast("signed char*") byte[] data, @Cast("int64_t") long count, int root);
+    static native int dpsgd_mpi_broadcast_bytes(
+            @Cast("signed char*") byte[] data, @Cast("int64_t") long count, int root);
 
     @CriticalRegion
     static native int dpsgd_mpi_broadcast_float(float[] data, @Cast("int64_t") long count, int root);

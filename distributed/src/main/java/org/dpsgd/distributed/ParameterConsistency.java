@@ -28,9 +28,11 @@ public final class ParameterConsistency {
         List<Integer> bad = new ArrayList<>();
         for (int r = 0; r < differs.length; r++) if (differs[r] != 0) bad.add(r);
         if (!bad.isEmpty()) {
-            throw new IllegalStateException("parameters diverged across ranks at step " + step + ": rank(s) " + bad + " differ from rank 0 "
-                    + "(fingerprint " + Long.toHexString(reference) + " on rank 0" + (mine != reference ? ", " + Long.toHexString(mine) + " here" : "")
-                    + "); every rank must apply the same update, so this is a bug or a faulty device: stopping");
+            throw new IllegalStateException(
+                    "parameters diverged across ranks at step " + step + ": rank(s) " + bad + " differ from rank 0 "
+                            + "(fingerprint " + Long.toHexString(reference) + " on rank 0"
+                            + (mine != reference ? ", " + Long.toHexString(mine) + " here" : "")
+                            + "); every rank must apply the same update, so this is a bug or a faulty device: stopping");
         }
     }
 

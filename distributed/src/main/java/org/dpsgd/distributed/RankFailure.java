@@ -14,7 +14,9 @@ public final class RankFailure {
 
     /** The one line: "error: rank R of W failed: cause; stopping all ranks". */
     public static String message(Communicator c, Throwable cause) {
-        String what = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getName();
+        String what = cause.getMessage() != null
+                ? cause.getMessage()
+                : cause.getClass().getName();
         return "error: rank " + c.rank() + " of " + c.size() + " failed: " + what + "; stopping all ranks";
     }
 

@@ -15,8 +15,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.dpsgd.backend.BatchStats;
-import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
@@ -58,8 +58,11 @@ class DataParallelTrainingTest {
 
     private static Outcome single(ExperimentConfig c) {
         int n = TRAIN.size();
-        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, LogisticRegressionModel.zeros(SHAPE, 3)).accountants(UnamplifiedRdpAccountant::new)
-                .log(s -> { }).sampling(RandomSources.counterBased(c.seed(), n, 0, n, s -> { })).build()) {
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, LogisticRegressionModel.zeros(SHAPE, 3))
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {})
+                .sampling(RandomSources.counterBased(c.seed(), n, 0, n, s -> {}))
+                .build()) {
             List<Integer> sizes = new ArrayList<>();
             while (t.canStep()) sizes.add(t.step().batchSize());
             return new Outcome(t.parameters(), t.epsilon(), t.stepsDone(), sizes);
@@ -71,8 +74,10 @@ class DataParallelTrainingTest {
         DataParallel p = new DataParallel(comm, 1);
         p.validate(c);
         Dataset shard = p.shard(TRAIN);
-        DpSgdTrainer.Builder b = DpSgdTrainer.builder(c, shard, model).accountants(UnamplifiedRdpAccountant::new).log(s -> { });
-        p.configure(b, c, shard, TRAIN.size(), s -> { });
+        DpSgdTrainer.Builder b = DpSgdTrainer.builder(c, shard, model)
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {});
+        p.configure(b, c, shard, TRAIN.size(), s -> {});
         try (DpSgdTrainer t = b.build()) {
             List<Integer> sizes = new ArrayList<>();
             while (p.continueWithLeader(t.canStep(), t)) {
@@ -85,8 +90,12 @@ class DataParallelTrainingTest {
         }
     }
 
-    private static List<Future<Outcome>> runRanks(int w, ExperimentConfig c, java.util.function.IntFunction<TrainableModel> models,
-                                                  ExecutorService pool, java.io.PrintStream err) {
+    private static List<Future<Outcome>> runRanks(
+            int w,
+            ExperimentConfig c,
+            java.util.function.IntFunction<TrainableModel> models,
+            ExecutorService pool,
+            java.io.PrintStream err) {
         List<Future<Outcome>> out = new ArrayList<>();
         for (Communicator comm : new InProcessGroup(w).ranks()) {
             out.add(pool.submit(() -> {
@@ -109,7 +118,8 @@ class DataParallelTrainingTest {
         ExecutorService pool = Executors.newFixedThreadPool(w);
         try {
             List<Outcome> ranks = new ArrayList<>();
-            for (Future<Outcome> f : runRanks(w, c, r -> LogisticRegressionModel.zeros(SHAPE, 3), pool, System.err)) ranks.add(f.get(120, TimeUnit.SECONDS));
+            for (Future<Outcome> f : runRanks(w, c, r -> LogisticRegressionModel.zeros(SHAPE, 3), pool, System.err))
+                ranks.add(f.get(120, TimeUnit.SECONDS));
             for (Outcome o : ranks) {
                 // Every rank holds the very same parameters (one allreduce result, one update rule).
                 assertArrayEquals(ranks.get(0).parameters(), o.parameters());
@@ -138,16 +148,28 @@ class DataParallelTrainingTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             java.io.ByteArrayOutputStream lines = new java.io.ByteArrayOutputStream();
-            List<Future<Outcome>> fs = runRanks(2, c, r -> r == 1 ? failingAt(6) : LogisticRegressionModel.zeros(SHAPE, 3), pool,
+            List<Future<Outcome>> fs = runRanks(
+                    2,
+                    c,
+                    r -> r == 1 ? failingAt(6) : LogisticRegressionModel.zeros(SHAPE, 3),
+                    pool,
                     new java.io.PrintStream(lines, true));
-            ExecutionException leader = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> fs.get(0).get(120, TimeUnit.SECONDS));
-            ExecutionException failed = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> fs.get(1).get(120, TimeUnit.SECONDS));
+            ExecutionException leader = org.junit.jupiter.api.Assertions.assertThrows(
+                    ExecutionException.class, () -> fs.get(0).get(120, TimeUnit.SECONDS));
+            ExecutionException failed = org.junit.jupiter.api.Assertions.assertThrows(
+                    ExecutionException.class, () -> fs.get(1).get(120, TimeUnit.SECONDS));
             assertInstanceOf(InProcessGroup.Aborted.class, leader.getCause());
-            assertTrue(leader.getCause().getMessage().contains("rank 1 aborted"), leader.getCause().getMessage());
-            assertTrue(failed.getCause().getMessage().contains("rank 1 aborted"), failed.getCause().getMessage());
+            assertTrue(
+                    leader.getCause().getMessage().contains("rank 1 aborted"),
+                    leader.getCause().getMessage());
+            assertTrue(
+                    failed.getCause().getMessage().contains("rank 1 aborted"),
+                    failed.getCause().getMessage());
             // The failing rank's one line names it and the cause; rank 0 only reports that rank 1 aborted.
             String printed = lines.toString(java.nio.charset.StandardCharsets.UTF_8);
-            assertTrue(printed.contains("error: rank 1 of 2 failed: device fault on purpose; stopping all ranks"), printed);
+            assertTrue(
+                    printed.contains("error: rank 1 of 2 failed: device fault on purpose; stopping all ranks"),
+                    printed);
         } finally {
             pool.shutdownNow();
         }
@@ -156,11 +178,11 @@ class DataParallelTrainingTest {
     @Test
     void refusesConfigsWhoseMeaningWouldChangeWithW() {
         DataParallel p = new DataParallel(new InProcessGroup(1).ranks().get(0), 1);
-        var shuffle = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> p.validate(config(Map.of("privacy.sampling", "shuffle"))));
+        var shuffle = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> p.validate(config(Map.of("privacy.sampling", "shuffle"))));
         assertTrue(shuffle.getMessage().contains("privacy.sampling: shuffle"), shuffle.getMessage());
-        var off = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> p.validate(config(Map.of("privacy.enabled", "false"))));
+        var off = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> p.validate(config(Map.of("privacy.enabled", "false"))));
         assertTrue(off.getMessage().contains("privacy.enabled: false"), off.getMessage());
     }
 
@@ -178,18 +200,51 @@ class DataParallelTrainingTest {
         return new TrainableModel() {
             int calls;
 
-            @Override public Network network() { return base.network(); }
-            @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+            @Override
+            public Network network() {
+                return base.network();
+            }
+
+            @Override
+            public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
                 if (++calls == call) throw new IllegalStateException("device fault on purpose");
                 return base.accumulateClipped(batch, clipNorm);
             }
-            @Override public BatchStats accumulateUnclipped(DeviceBatch batch) { return base.accumulateUnclipped(batch); }
-            @Override public double[] perSampleGradientNorms(DeviceBatch batch) { return base.perSampleGradientNorms(batch); }
-            @Override public void drainGradientSum(float[] into) { base.drainGradientSum(into); }
-            @Override public void readParameters(float[] into) { base.readParameters(into); }
-            @Override public void writeParameters(float[] from) { base.writeParameters(from); }
-            @Override public BatchStats evaluate(DeviceBatch batch) { return base.evaluate(batch); }
-            @Override public void close() { base.close(); }
+
+            @Override
+            public BatchStats accumulateUnclipped(DeviceBatch batch) {
+                return base.accumulateUnclipped(batch);
+            }
+
+            @Override
+            public double[] perSampleGradientNorms(DeviceBatch batch) {
+                return base.perSampleGradientNorms(batch);
+            }
+
+            @Override
+            public void drainGradientSum(float[] into) {
+                base.drainGradientSum(into);
+            }
+
+            @Override
+            public void readParameters(float[] into) {
+                base.readParameters(into);
+            }
+
+            @Override
+            public void writeParameters(float[] from) {
+                base.writeParameters(from);
+            }
+
+            @Override
+            public BatchStats evaluate(DeviceBatch batch) {
+                return base.evaluate(batch);
+            }
+
+            @Override
+            public void close() {
+                base.close();
+            }
         };
     }
 }

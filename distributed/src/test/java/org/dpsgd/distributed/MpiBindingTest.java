@@ -23,15 +23,23 @@ import org.junit.jupiter.api.Test;
 class MpiBindingTest {
     @BeforeAll
     static void needsMpi() {
-        assumeTrue(mpirun() != null, "mpirun not on PATH: MPI integration skipped (Debian: apt-get install openmpi-bin libopenmpi-dev)");
-        assumeTrue(Mpi.availability().isEmpty(), () -> "MPI binding not built: " + Mpi.availability().orElse(""));
+        assumeTrue(
+                mpirun() != null,
+                "mpirun not on PATH: MPI integration skipped (Debian: apt-get install openmpi-bin libopenmpi-dev)");
+        assumeTrue(
+                Mpi.availability().isEmpty(),
+                () -> "MPI binding not built: " + Mpi.availability().orElse(""));
     }
 
     static String mpirun() {
         String path = System.getenv("PATH");
         if (path == null) return null;
-        return Arrays.stream(path.split(File.pathSeparator)).map(d -> Path.of(d, "mpirun")).filter(Files::isExecutable).map(Path::toString)
-                .findFirst().orElse(null);
+        return Arrays.stream(path.split(File.pathSeparator))
+                .map(d -> Path.of(d, "mpirun"))
+                .filter(Files::isExecutable)
+                .map(Path::toString)
+                .findFirst()
+                .orElse(null);
     }
 
     /** mpirun's flags for a small loopback job: more ranks than cores, root in containers/CI. */
@@ -55,7 +63,10 @@ class MpiBindingTest {
 
     private static List<String> probe(String... args) {
         List<String> cmd = launcher(2);
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+        cmd.addAll(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
                 MpiProbe.class.getName()));
         cmd.addAll(List.of(args));
         return cmd;
@@ -72,7 +83,8 @@ class MpiBindingTest {
     void aRankThatThrowsEndsTheJobWithOneLineNamingIt() throws Exception {
         Outcome o = run(probe("fail-on-1"));
         assertEquals(RankFailure.EXIT_CODE, o.code, o.output);
-        assertTrue(o.output.contains("error: rank 1 of 2 failed: probe failure on purpose; stopping all ranks"), o.output);
+        assertTrue(
+                o.output.contains("error: rank 1 of 2 failed: probe failure on purpose; stopping all ranks"), o.output);
     }
 
     @Test

@@ -14,10 +14,16 @@ public final class MpiProbe {
         int r = c.rank();
         int w = c.size();
         try {
-            if (args.length > 0 && args[0].equals("fail-on-1") && r == 1) throw new IllegalStateException("probe failure on purpose");
+            if (args.length > 0 && args[0].equals("fail-on-1") && r == 1)
+                throw new IllegalStateException("probe failure on purpose");
             if (args.length > 0 && args[0].equals("kill-1") && r == 1) {
                 // A crash, not an exception: SIGKILL to itself, while rank 0 waits in the allreduce below.
-                new ProcessBuilder("kill", "-9", String.valueOf(ProcessHandle.current().pid())).start().waitFor();
+                new ProcessBuilder(
+                                "kill",
+                                "-9",
+                                String.valueOf(ProcessHandle.current().pid()))
+                        .start()
+                        .waitFor();
                 Thread.sleep(60_000);
             }
             float[] f = new float[5];
@@ -31,10 +37,15 @@ public final class MpiProbe {
             c.broadcast(b, 0);
             float[] p = r == w - 1 ? new float[] {1.5f, -2f} : new float[2];
             c.broadcast(p, w - 1);
-            byte[] big = c.broadcastFromRoot(r == 0 ? "hello from rank 0".getBytes(java.nio.charset.StandardCharsets.UTF_8) : null);
+            byte[] big = c.broadcastFromRoot(
+                    r == 0 ? "hello from rank 0".getBytes(java.nio.charset.StandardCharsets.UTF_8) : null);
             c.barrier();
-            boolean ok = Arrays.equals(f, fExpected) && d[0] == w * (w - 1) / 2.0 && d[1] == w && Arrays.equals(b, new byte[] {7, 8, 9})
-                    && Arrays.equals(p, new float[] {1.5f, -2f}) && new String(big, java.nio.charset.StandardCharsets.UTF_8).equals("hello from rank 0");
+            boolean ok = Arrays.equals(f, fExpected)
+                    && d[0] == w * (w - 1) / 2.0
+                    && d[1] == w
+                    && Arrays.equals(b, new byte[] {7, 8, 9})
+                    && Arrays.equals(p, new float[] {1.5f, -2f})
+                    && new String(big, java.nio.charset.StandardCharsets.UTF_8).equals("hello from rank 0");
             System.out.println("rank " + r + " of " + w + (ok ? " ok " : " WRONG ") + c.describe());
             c.close();
             System.exit(ok ? 0 : 1);

@@ -54,7 +54,9 @@ class ParameterConsistencyTest {
         q[2] = Math.nextUp(q[2]); // one ulp: the smallest possible divergence
         List<String> errors = check(p, p.clone(), q);
         for (String e : errors) {
-            assertTrue(e != null && e.contains("diverged across ranks at step 40") && e.contains("rank(s) [2]"), String.valueOf(e));
+            assertTrue(
+                    e != null && e.contains("diverged across ranks at step 40") && e.contains("rank(s) [2]"),
+                    String.valueOf(e));
         }
     }
 
@@ -62,7 +64,9 @@ class ParameterConsistencyTest {
     void signOfZeroCounts() {
         // -0f and 0f compare equal as floats but are different parameters' bits (a rank that computed
         // differently); the fingerprint looks at bits.
-        assertNotEquals(ParameterConsistency.fingerprint(new float[] {0f}), ParameterConsistency.fingerprint(new float[] {-0f}));
+        assertNotEquals(
+                ParameterConsistency.fingerprint(new float[] {0f}),
+                ParameterConsistency.fingerprint(new float[] {-0f}));
     }
 
     @ParameterizedTest

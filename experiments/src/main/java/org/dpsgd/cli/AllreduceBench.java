@@ -35,9 +35,22 @@ final class AllreduceBench {
 
     static String line(Communicator comm, long parameters, double commMs, double stepMs) {
         double mb = parameters * 4 / 1e6;
-        return String.format(Locale.ROOT, "allreduce: W = %d over %s: %,d parameters (%.1f MB) per logical step: median %.1f ms communication"
-                        + "%s", comm.size(), comm.describe().split(",")[0], parameters, mb, commMs,
-                Double.isNaN(stepMs) ? "" : String.format(Locale.ROOT, " beside %.1f ms step time per rank (ratio %.3f)", stepMs, commMs / stepMs));
+        return String.format(
+                Locale.ROOT,
+                "allreduce: W = %d over %s: %,d parameters (%.1f MB) per logical step: median %.1f ms communication"
+                        + "%s",
+                comm.size(),
+                comm.describe().split(",")[0],
+                parameters,
+                mb,
+                commMs,
+                Double.isNaN(stepMs)
+                        ? ""
+                        : String.format(
+                                Locale.ROOT,
+                                " beside %.1f ms step time per rank (ratio %.3f)",
+                                stepMs,
+                                commMs / stepMs));
     }
 
     private static double median(double[] v) {

@@ -1,38 +1,18 @@
 package org.dpsgd.cli;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import java.nio.file.Path;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.dpsgd.audit.AuditFile;
-import org.dpsgd.audit.AuditResult;
-import org.dpsgd.audit.CanaryScore;
-import org.dpsgd.audit.GradientCanaries;
-import org.dpsgd.audit.GuessRule;
-import org.dpsgd.audit.PrivacyAudit;
-import org.dpsgd.audit.WhiteBoxAudit;
 import org.dpsgd.config.AuditConfig;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
-import org.dpsgd.data.Dataset;
-import org.dpsgd.data.Datasets;
-import org.dpsgd.data.Split;
-import org.dpsgd.model.ModelZoo;
-import org.dpsgd.model.Network;
-import org.dpsgd.optim.TrainableMask;
 import org.dpsgd.run.Json;
 import org.dpsgd.run.Progress;
-import org.dpsgd.run.RunDirectory;
 import org.dpsgd.run.TrainingRun;
-import org.dpsgd.train.DpSgdTrainer;
-import org.dpsgd.train.Evaluation;
-import org.dpsgd.train.PrivateTraining;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,33 +20,54 @@ import picocli.CommandLine.Option;
  * {@code dpsgd audit}: trains the config's run once with white-box gradient canaries and reports the
  * accountant's ε beside the audit's lower bound ε_lower (Steinke, Nasr &amp; Jagielski 2023).
  */
-@Command(name = "audit", mixinStandardHelpOptions = true,
-        description = {"Trains the config's run once with m secret canaries and prints the accountant's ε beside an empirical",
-                "lower bound ε_lower (one-run audit, Steinke, Nasr & Jagielski 2023). ε_lower > ε means the implementation",
-                "does not deliver the ε it reports; ε_lower <= ε is what an honest run shows (a lower bound, not a proof)."})
+@Command(
+        name = "audit",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Trains the config's run once with m secret canaries and prints the accountant's ε beside an empirical",
+            "lower bound ε_lower (one-run audit, Steinke, Nasr & Jagielski 2023). ε_lower > ε means the implementation",
+            "does not deliver the ε it reports; ε_lower <= ε is what an honest run shows (a lower bound, not a proof)."
+        })
 final class AuditCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, description = "Experiment config (YAML or JSON).")
     Path config;
 
-    @Option(names = "--canaries", description = "m, the number of canaries (default: the config's audit.canaries, else 1000).")
+    @Option(
+            names = "--canaries",
+            description = "m, the number of canaries (default: the config's audit.canaries, else 1000).")
     Integer canariesOption;
 
-    @Option(names = "--kind", description = "whitebox (gradient canaries; default) or blackbox (input canaries; not implemented yet).")
+    @Option(
+            names = "--kind",
+            description = "whitebox (gradient canaries; default) or blackbox (input canaries; not implemented yet).")
     String kindOption;
 
-    @Option(names = "--confidence", description = "Confidence of the lower bound (default: the config's audit.confidence, else 0.95).")
+    @Option(
+            names = "--confidence",
+            description = "Confidence of the lower bound (default: the config's audit.confidence, else 0.95).")
     Double confidenceOption;
 
-    @Option(names = "--score", description = "observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum: how a canary's released gradients are scored; fixed before training.")
+    @Option(
+            names = "--score",
+            description =
+                    "observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum: how a canary's released gradients are scored; fixed before training.")
     String scoreOption;
 
-    @Option(names = "--out", description = "Run folder for run.json and audit.json (default: runs/<name>-audit-<time>).")
+    @Option(
+            names = "--out",
+            description = "Run folder for run.json and audit.json (default: runs/<name>-audit-<time>).")
     Path out;
 
-    @Option(names = "--json", description = "Make the last stdout line one JSON object: epsilon, epsilon_lower, confidence, canaries, guesses, correct, kind, test_accuracy, ...")
+    @Option(
+            names = "--json",
+            description =
+                    "Make the last stdout line one JSON object: epsilon, epsilon_lower, confidence, canaries, guesses, correct, kind, test_accuracy, ...")
     boolean json;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key, e.g. --set training.epochs=2 (repeatable).")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "Override a config key, e.g. --set training.epochs=2 (repeatable).")
     List<String> sets = new ArrayList<>();
 
     @Override
@@ -74,32 +75,60 @@ final class AuditCommand implements Callable<Integer> {
         ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
         AuditConfig a0 = cfg.audit() != null ? cfg.audit() : AuditConfig.defaults();
         // The flags win over the config's audit: section; its constructor checks the result.
-        AuditConfig settings = new AuditConfig(canariesOption != null ? canariesOption : a0.canaries(), kindOption != null ? kindOption : a0.kind(),
-                confidenceOption != null ? confidenceOption : a0.confidence(), scoreOption != null ? scoreOption : a0.score());
-        if (!cfg.privacy().enabled()) throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
-        ExperimentConfig audited = new ExperimentConfig(cfg.name(), cfg.seed(), cfg.model(), cfg.data(), cfg.privacy(), cfg.training(),
-                cfg.optimizer(), cfg.backend(), settings);
+        AuditConfig settings = new AuditConfig(
+                canariesOption != null ? canariesOption : a0.canaries(),
+                kindOption != null ? kindOption : a0.kind(),
+                confidenceOption != null ? confidenceOption : a0.confidence(),
+                scoreOption != null ? scoreOption : a0.score());
+        if (!cfg.privacy().enabled())
+            throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
+        ExperimentConfig audited = new ExperimentConfig(
+                cfg.name(),
+                cfg.seed(),
+                cfg.model(),
+                cfg.data(),
+                cfg.privacy(),
+                cfg.training(),
+                cfg.optimizer(),
+                cfg.backend(),
+                settings);
         Path dir = out != null ? out : defaultOut(cfg);
         // The same run as `dpsgd train` (ledger, lock, checkpoints, diagnostics policy), carrying the canaries.
-        TrainingRun.Result r = TrainingRun.start(audited, dir,
+        TrainingRun.Result r = TrainingRun.start(
+                audited,
+                dir,
                 new TrainingRun.Options(null, null, System.out, System.err, Progress.forConsole(System.err), null));
         Map<String, Object> summary = new LinkedHashMap<>(r.audit());
         summary.put("epsilon_holds", r.epsilonHolds());
         summary.put("steps", r.steps());
         summary.put("seconds", r.trainSeconds());
         double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
-        System.out.printf(Locale.ROOT, "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %.0f%% confidence)  m = %s  r = %s  v = %s  "
-                        + "test accuracy %s  %.0f s; run folder %s%n", r.epsilon(), r.delta(), lower, 100 * settings.confidence(), summary.get("canaries"),
-                summary.get("guesses"), summary.get("correct"),
-                Double.isNaN(r.testAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()), r.trainSeconds(), dir);
-        if (lower > r.epsilon()) System.out.println("AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
-        if (!r.epsilonHolds()) System.out.println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
+        System.out.printf(
+                Locale.ROOT,
+                "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %.0f%% confidence)  m = %s  r = %s  v = %s  "
+                        + "test accuracy %s  %.0f s; run folder %s%n",
+                r.epsilon(),
+                r.delta(),
+                lower,
+                100 * settings.confidence(),
+                summary.get("canaries"),
+                summary.get("guesses"),
+                summary.get("correct"),
+                Double.isNaN(r.testAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
+                r.trainSeconds(),
+                dir);
+        if (lower > r.epsilon())
+            System.out.println(
+                    "AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
+        if (!r.epsilonHolds())
+            System.out.println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
         if (json) System.out.println(Json.MAPPER.valueToTree(summary).toString());
         return lower > r.epsilon() ? 1 : 0;
     }
 
     private static Path defaultOut(ExperimentConfig cfg) {
-        String stamp = java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        String stamp =
+                java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         return Path.of("runs", cfg.name().replaceAll("[^A-Za-z0-9._-]", "_") + "-audit-" + stamp);
     }
 }

@@ -12,7 +12,9 @@ import org.dpsgd.backend.Backends;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "backends", mixinStandardHelpOptions = true,
+@Command(
+        name = "backends",
+        mixinStandardHelpOptions = true,
         description = "Lists every backend, whether it can run here, and why not when it cannot.")
 final class BackendsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object on one line.")
@@ -34,7 +36,11 @@ final class BackendsCommand implements Callable<Integer> {
             System.out.println(new ObjectMapper().writeValueAsString(Map.of("backends", rows)));
         } else {
             for (Map<String, Object> r : rows) {
-                System.out.printf("%-5s %-12s %s%n", r.get("name"), Boolean.TRUE.equals(r.get("available")) ? "available" : "unavailable", r.get("reason"));
+                System.out.printf(
+                        "%-5s %-12s %s%n",
+                        r.get("name"),
+                        Boolean.TRUE.equals(r.get("available")) ? "available" : "unavailable",
+                        r.get("reason"));
             }
             if (rows.isEmpty()) System.out.println("no backends on the class path");
         }

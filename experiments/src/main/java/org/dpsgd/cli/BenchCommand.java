@@ -21,16 +21,29 @@ import org.dpsgd.noise.NoiseSources;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Times full training steps of several clipping strategies side by side on one fixed random batch.")
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description =
+                "Times full training steps of several clipping strategies side by side on one fixed random batch.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model name: ${COMPLETION-CANDIDATES}.", completionCandidates = ModelNames.class)
+    @Option(
+            names = "--model",
+            required = true,
+            description = "Model name: ${COMPLETION-CANDIDATES}.",
+            completionCandidates = ModelNames.class)
     String model;
 
-    @Option(names = "--input", defaultValue = "3x32x32", description = "Per-sample input shape CxHxW (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--input",
+            defaultValue = "3x32x32",
+            description = "Per-sample input shape CxHxW (default ${DEFAULT-VALUE}).")
     String input;
 
-    @Option(names = "--stem", defaultValue = "imagenet", description = "ResNet stem: imagenet (7x7/2 + max-pool) or cifar (3x3/1).")
+    @Option(
+            names = "--stem",
+            defaultValue = "imagenet",
+            description = "ResNet stem: imagenet (7x7/2 + max-pool) or cifar (3x3/1).")
     String stem;
 
     @Option(names = "--batch", defaultValue = "64", description = "Examples per step (default ${DEFAULT-VALUE}).")
@@ -39,25 +52,39 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--classes", defaultValue = "10", description = "Number of classes (default ${DEFAULT-VALUE}).")
     int classes;
 
-    @Option(names = "--strategies", defaultValue = "nonprivate,microbatch,auto", split = ",",
-            description = "Comma-separated strategies (default ${DEFAULT-VALUE}); nonprivate is the baseline of the ratios; "
-                    + "append +per_layer (e.g. auto+per_layer) for per-layer clipping, equal split per tensor.")
+    @Option(
+            names = "--strategies",
+            defaultValue = "nonprivate,microbatch,auto",
+            split = ",",
+            description =
+                    "Comma-separated strategies (default ${DEFAULT-VALUE}); nonprivate is the baseline of the ratios; "
+                            + "append +per_layer (e.g. auto+per_layer) for per-layer clipping, equal split per tensor.")
     List<String> strategies;
 
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps per strategy (default ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps per strategy (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--warmup",
+            defaultValue = "2",
+            description = "Untimed warm-up steps per strategy (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--block", defaultValue = "0", description = "Consecutive timed steps per strategy before rotating to the next; "
-            + "0 (default) = 1 where noise is drawn on the calling thread (CPU backends), 5 where it is prefetched in the background.")
+    @Option(
+            names = "--block",
+            defaultValue = "0",
+            description =
+                    "Consecutive timed steps per strategy before rotating to the next; "
+                            + "0 (default) = 1 where noise is drawn on the calling thread (CPU backends), 5 where it is prefetched in the background.")
     int block;
 
     @Option(names = "--backend", defaultValue = "djl", description = "Backend name (default ${DEFAULT-VALUE}).")
     String backendName;
 
-    @Option(names = "--device", defaultValue = "auto", description = "Device: auto, cpu, gpu, gpu:N (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--device",
+            defaultValue = "auto",
+            description = "Device: auto, cpu, gpu, gpu:N (default ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--sigma", defaultValue = "1.0", description = "Noise multiplier σ (default ${DEFAULT-VALUE}).")
@@ -66,34 +93,54 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--clip", defaultValue = "1.0", description = "Clip norm C (default ${DEFAULT-VALUE}).")
     double clip;
 
-    @Option(names = "--set", description = "Backend/model setting key=value (e.g. dtype=float64, threads=2); repeatable.")
+    @Option(
+            names = "--set",
+            description = "Backend/model setting key=value (e.g. dtype=float64, threads=2); repeatable.")
     Map<String, String> settings = new LinkedHashMap<>();
 
     @Option(names = "--json", description = "Print exactly one JSON line.")
     boolean json;
 
-    @Option(names = "--peer", description = "After our strategies, run the same steps in a peer: torch (PyTorch and Opacus; see docs/benchmarks.md).")
+    @Option(
+            names = "--peer",
+            description =
+                    "After our strategies, run the same steps in a peer: torch (PyTorch and Opacus; see docs/benchmarks.md).")
     String peer;
 
-    @Option(names = "--peer-strategies", defaultValue = "torch-nonprivate,opacus", split = ",",
+    @Option(
+            names = "--peer-strategies",
+            defaultValue = "torch-nonprivate,opacus",
+            split = ",",
             description = "The peer's strategies: torch-nonprivate, opacus, opacus-ghost (default ${DEFAULT-VALUE}).")
     List<String> peerStrategies;
 
-    @Option(names = "--allreduce", description = "Under mpirun (mpirun -np W ./dpsgd bench --allreduce ...): also time a data-parallel "
-            + "step's communication (allreduce of all parameters + control messages) and print it beside the step time as a ratio.")
+    @Option(
+            names = "--allreduce",
+            description =
+                    "Under mpirun (mpirun -np W ./dpsgd bench --allreduce ...): also time a data-parallel "
+                            + "step's communication (allreduce of all parameters + control messages) and print it beside the step time as a ratio.")
     boolean allreduce;
 
-    @Option(names = "--peer-python", description = "Interpreter for the peer (default /usr/bin/python3 if present, else python3).")
+    @Option(
+            names = "--peer-python",
+            description = "Interpreter for the peer (default /usr/bin/python3 if present, else python3).")
     String peerPython;
 
-    @Option(names = "--peer-script", description = "The peer script (default bench/peers/torch_peer.py of this checkout).")
+    @Option(
+            names = "--peer-script",
+            description = "The peer script (default bench/peers/torch_peer.py of this checkout).")
     Path peerScript;
 
-    @Option(names = "--noise-only", description = "Time secure noise alone for the model's parameter count (no backend): "
-            + "coordinates/s per core and cycles per coordinate at each of --noise-threads.")
+    @Option(
+            names = "--noise-only",
+            description = "Time secure noise alone for the model's parameter count (no backend): "
+                    + "coordinates/s per core and cycles per coordinate at each of --noise-threads.")
     boolean noiseOnly;
 
-    @Option(names = "--noise-threads", defaultValue = "1,all", split = ",",
+    @Option(
+            names = "--noise-threads",
+            defaultValue = "1,all",
+            split = ",",
             description = "With --noise-only: thread counts, 'all' = every core (default ${DEFAULT-VALUE}).")
     List<String> noiseThreads;
 
@@ -115,14 +162,23 @@ final class BenchCommand implements Callable<Integer> {
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
         org.dpsgd.distributed.Communicator comm = null;
         if (allreduce) {
-            String launch = org.dpsgd.distributed.Mpi.launchedBy(System.getenv()).orElseThrow(() -> new IllegalArgumentException(
-                    "--allreduce times MPI collectives between ranks: launch it with mpirun -np W ./dpsgd bench --allreduce ..."));
+            String launch = org.dpsgd.distributed.Mpi.launchedBy(System.getenv())
+                    .orElseThrow(
+                            () -> new IllegalArgumentException(
+                                    "--allreduce times MPI collectives between ranks: launch it with mpirun -np W ./dpsgd bench --allreduce ..."));
             comm = org.dpsgd.distributed.Mpi.open("bench --allreduce under an MPI launch (" + launch + ")");
-            if (peer != null) throw new IllegalArgumentException("--allreduce and --peer do not combine; run them separately");
+            if (peer != null)
+                throw new IllegalArgumentException("--allreduce and --peer do not combine; run them separately");
         }
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
         if (noiseOnly) {
-            BenchNoise.run(model, Math.toIntExact(net.parameterCount()), BenchNoise.threadCounts(noiseThreads), warmup, steps, json);
+            BenchNoise.run(
+                    model,
+                    Math.toIntExact(net.parameterCount()),
+                    BenchNoise.threadCounts(noiseThreads),
+                    warmup,
+                    steps,
+                    json);
             return 0;
         }
         DeviceBatch b = randomBatch(net, batch);
@@ -134,7 +190,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<BenchResult> results = new ArrayList<>();
         String header;
-        try (Backend backend = Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
+        try (Backend backend =
+                Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
             // As the trainer does: prefetch noise only where the backend leaves the host's cores idle.
             boolean prefetch = !backend.computesOnHostCores();
             NoiseSource noise = NoiseSources.create("secure", 0, System.err::println, prefetch);
@@ -142,19 +199,29 @@ final class BenchCommand implements Callable<Integer> {
             // rotating every step spreads load changes most evenly.
             if (block == 0) block = prefetch ? 5 : 1;
             BenchRun run = new BenchRun(backend, net, b, noise, sigma, clip, settings);
-            List<String> names = strategies.stream().map(String::trim).distinct().toList();
+            List<String> names =
+                    strategies.stream().map(String::trim).distinct().toList();
             results.addAll(run.run(names, warmup, steps, block, msg -> {
                 if (!json) System.err.println("bench: " + msg);
             }));
-            double base = results.stream().filter(r -> r.strategy().equals("nonprivate")).mapToDouble(BenchResult::medianMs).findFirst().orElse(Double.NaN);
+            double base = results.stream()
+                    .filter(r -> r.strategy().equals("nonprivate"))
+                    .mapToDouble(BenchResult::medianMs)
+                    .findFirst()
+                    .orElse(Double.NaN);
             results.replaceAll(r -> r.withRatio(base));
             ourThreadInfo = backend.versions().get("threads");
-            header = String.format("model %s, input %s, batch %d, %,d parameters; backend %s on %s %s", model, input, batch,
-                    net.parameterCount(), backend.name(), backend.device(), backend.versions());
+            header = String.format(
+                    "model %s, input %s, batch %d, %,d parameters; backend %s on %s %s",
+                    model, input, batch, net.parameterCount(), backend.name(), backend.device(), backend.versions());
         }
         if (comm != null) {
             // Every rank has just run the same steps at once (as ranks of a run do); now the communication.
-            double stepMs = results.stream().filter(r -> !r.strategy().equals("nonprivate")).mapToDouble(BenchResult::medianMs).findFirst().orElse(Double.NaN);
+            double stepMs = results.stream()
+                    .filter(r -> !r.strategy().equals("nonprivate"))
+                    .mapToDouble(BenchResult::medianMs)
+                    .findFirst()
+                    .orElse(Double.NaN);
             double commMs = AllreduceBench.medianMs(comm, net.parameterCount(), warmup, steps);
             boolean leader = comm.rank() == 0;
             comm.close();
@@ -187,7 +254,8 @@ final class BenchCommand implements Callable<Integer> {
         out.put("model", model);
         out.put("batch", batch);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (BenchResult r : peerOutcome == null ? results : peerOutcome.comparison().rows()) {
+        for (BenchResult r :
+                peerOutcome == null ? results : peerOutcome.comparison().rows()) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("strategy", r.strategy());
             row.put("median_ms", round(r.medianMs()));
@@ -200,7 +268,8 @@ final class BenchCommand implements Callable<Integer> {
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
             Map<String, Object> headline = new LinkedHashMap<>();
-            headline.put("nonprivate_vs_torch", Double.isNaN(c.nonprivateVsTorch()) ? null : round(c.nonprivateVsTorch()));
+            headline.put(
+                    "nonprivate_vs_torch", Double.isNaN(c.nonprivateVsTorch()) ? null : round(c.nonprivateVsTorch()));
             headline.put("auto_vs_opacus", Double.isNaN(c.autoVsOpacus()) ? null : round(c.autoVsOpacus()));
             out.put("headline", headline);
             out.put("peer_versions", peerOutcome.report().versions());
@@ -210,21 +279,35 @@ final class BenchCommand implements Callable<Integer> {
 
     private void printTable(String header, List<BenchResult> results, BenchPeer.Outcome peerOutcome) {
         System.out.println(header);
-        if (peerOutcome != null) System.out.println("peer: " + peerOutcome.report().versions());
-        List<BenchResult> rows = peerOutcome == null ? results : peerOutcome.comparison().rows();
-        System.out.printf("%-22s %10s %10s %12s %7s %10s %10s%n", "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
+        if (peerOutcome != null)
+            System.out.println("peer: " + peerOutcome.report().versions());
+        List<BenchResult> rows =
+                peerOutcome == null ? results : peerOutcome.comparison().rows();
+        System.out.printf(
+                "%-22s %10s %10s %12s %7s %10s %10s%n",
+                "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
         for (BenchResult r : rows) {
-            System.out.printf("%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n", r.strategy(), r.medianMs(), f1(r.clipMedianMs()), r.examplesPerS(),
-                    Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()), f1(r.noiseMedianMs()), r.peakMb());
+            System.out.printf(
+                    "%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n",
+                    r.strategy(),
+                    r.medianMs(),
+                    f1(r.clipMedianMs()),
+                    r.examplesPerS(),
+                    Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()),
+                    f1(r.noiseMedianMs()),
+                    r.peakMb());
         }
-        System.out.println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps + " steps per strategy, strategies rotating) after " + warmup
+        System.out.println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps
+                + " steps per strategy, strategies rotating) after " + warmup
                 + " warm-up steps each; step = gradient + noise (private only) + update; peak MB = process resident-set"
                 + " high-water mark (VmHWM) during that strategy's warm-up");
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
-            System.out.println("peer rows ran after ours, in their own process (same model, batch, steps, σ, C, threads); every ratio is"
-                    + " relative to our nonprivate");
-            System.out.printf("headline (below 1: ours is faster): ours nonprivate / torch nonprivate = %s; ours auto / opacus = %s%n",
+            System.out.println(
+                    "peer rows ran after ours, in their own process (same model, batch, steps, σ, C, threads); every ratio is"
+                            + " relative to our nonprivate");
+            System.out.printf(
+                    "headline (below 1: ours is faster): ours nonprivate / torch nonprivate = %s; ours auto / opacus = %s%n",
                     Double.isNaN(c.nonprivateVsTorch()) ? "-" : String.format("%.2f", c.nonprivateVsTorch()),
                     Double.isNaN(c.autoVsOpacus()) ? "-" : String.format("%.2f", c.autoVsOpacus()));
         }

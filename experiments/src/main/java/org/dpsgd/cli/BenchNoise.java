@@ -27,14 +27,16 @@ final class BenchNoise {
             } catch (NumberFormatException e) {
                 n = 0;
             }
-            if (n < 1) throw new IllegalArgumentException("--noise-threads takes positive integers or 'all', got '" + s + "'");
+            if (n < 1)
+                throw new IllegalArgumentException("--noise-threads takes positive integers or 'all', got '" + s + "'");
             if (!out.contains(n)) out.add(n);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("--noise-threads is empty; give e.g. 1,all");
         return out;
     }
 
-    static void run(String model, int coordinates, List<Integer> threads, int warmup, int reps, boolean json) throws Exception {
+    static void run(String model, int coordinates, List<Integer> threads, int warmup, int reps, boolean json)
+            throws Exception {
         List<NoiseThroughput.Result> results = new ArrayList<>();
         for (int t : threads) results.add(NoiseThroughput.measure(coordinates, t, Math.max(1, warmup), reps));
         if (json) {
@@ -51,23 +53,41 @@ final class BenchNoise {
                 row.put("min_ms", r.minMs());
                 row.put("max_ms", r.maxMs());
                 row.put("coordinates_per_s_per_core", r.perCorePerSecond());
-                row.put("cycles_per_coordinate", Double.isNaN(r.cyclesPerCoordinate()) ? null : r.cyclesPerCoordinate());
+                row.put(
+                        "cycles_per_coordinate",
+                        Double.isNaN(r.cyclesPerCoordinate()) ? null : r.cyclesPerCoordinate());
                 row.put("cpu_ms", r.meanCpuMs());
-                row.put("cpu_cycles_per_coordinate", Double.isNaN(r.cpuCyclesPerCoordinate()) ? null : r.cpuCyclesPerCoordinate());
+                row.put(
+                        "cpu_cycles_per_coordinate",
+                        Double.isNaN(r.cpuCyclesPerCoordinate()) ? null : r.cpuCyclesPerCoordinate());
                 rows.add(row);
             }
             out.put("noise_only", rows);
             System.out.println(new ObjectMapper().writeValueAsString(out));
             return;
         }
-        System.out.printf("secure noise alone (AES-256-CTR, (z1+z2+z3+z4)/2): %,d coordinates (%s parameters), %d cores, %.2f GHz (/proc/cpuinfo)%n",
-                coordinates, model, Runtime.getRuntime().availableProcessors(), results.get(0).ghz());
+        System.out.printf(
+                "secure noise alone (AES-256-CTR, (z1+z2+z3+z4)/2): %,d coordinates (%s parameters), %d cores, %.2f GHz (/proc/cpuinfo)%n",
+                coordinates,
+                model,
+                Runtime.getRuntime().availableProcessors(),
+                results.get(0).ghz());
         for (NoiseThroughput.Result r : results) {
-            System.out.printf("noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"
-                    + "  (CPU time: %.1f cycles/coordinate)%n", r.threads(), r.threads() == 1 ? " " : "s", r.medianMs(), r.minMs(), r.maxMs(),
-                    r.perCorePerSecond() / 1e6, r.cyclesPerCoordinate(), r.cpuCyclesPerCoordinate());
+            System.out.printf(
+                    "noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"
+                            + "  (CPU time: %.1f cycles/coordinate)%n",
+                    r.threads(),
+                    r.threads() == 1 ? " " : "s",
+                    r.medianMs(),
+                    r.minMs(),
+                    r.maxMs(),
+                    r.perCorePerSecond() / 1e6,
+                    r.cyclesPerCoordinate(),
+                    r.cpuCyclesPerCoordinate());
         }
-        System.out.println("medians [min, max] of " + reps + " draws after " + Math.max(1, warmup) + " warm-up draws; per core and cycles from wall time"
-                + " (other load on the machine counts), CPU time = the process's, summed over its threads, mean per draw");
+        System.out.println(
+                "medians [min, max] of " + reps + " draws after " + Math.max(1, warmup)
+                        + " warm-up draws; per core and cycles from wall time"
+                        + " (other load on the machine counts), CPU time = the process's, summed over its threads, mean per draw");
     }
 }

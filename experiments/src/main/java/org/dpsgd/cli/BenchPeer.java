@@ -35,20 +35,44 @@ final class BenchPeer {
             if (!bench.json) System.err.println("peer: " + line);
         });
         if (report.parameters() >= 0 && report.parameters() != net.parameterCount()) {
-            throw new IllegalStateException("the peer's " + bench.model + " has " + report.parameters() + " parameters, ours "
-                    + net.parameterCount() + ": the models differ, so the comparison would be meaningless");
+            throw new IllegalStateException(
+                    "the peer's " + bench.model + " has " + report.parameters() + " parameters, ours "
+                            + net.parameterCount() + ": the models differ, so the comparison would be meaningless");
         }
         return new Outcome(report, PeerComparison.merge(ours, report.results()));
     }
 
     List<String> arguments() {
-        List<String> strategies = bench.peerStrategies.stream().map(String::trim).filter(s -> !s.isEmpty()).distinct().toList();
-        return new ArrayList<>(List.of("--model", bench.model, "--input", bench.input, "--stem", bench.stem,
-                "--batch", Integer.toString(bench.batch), "--classes", Integer.toString(bench.classes),
-                "--strategies", String.join(",", strategies), "--steps", Integer.toString(bench.steps),
-                "--warmup", Integer.toString(bench.warmup), "--block", Integer.toString(Math.max(1, bench.block)),
-                "--sigma", Double.toString(bench.sigma), "--clip", Double.toString(bench.clip),
-                "--threads", Integer.toString(threads(bench.settings))));
+        List<String> strategies = bench.peerStrategies.stream()
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .distinct()
+                .toList();
+        return new ArrayList<>(List.of(
+                "--model",
+                bench.model,
+                "--input",
+                bench.input,
+                "--stem",
+                bench.stem,
+                "--batch",
+                Integer.toString(bench.batch),
+                "--classes",
+                Integer.toString(bench.classes),
+                "--strategies",
+                String.join(",", strategies),
+                "--steps",
+                Integer.toString(bench.steps),
+                "--warmup",
+                Integer.toString(bench.warmup),
+                "--block",
+                Integer.toString(Math.max(1, bench.block)),
+                "--sigma",
+                Double.toString(bench.sigma),
+                "--clip",
+                Double.toString(bench.clip),
+                "--threads",
+                Integer.toString(threads(bench.settings))));
     }
 
     /** Our intra-op thread count: the threads setting, else the launcher's -Dai.djl.pytorch.num_threads, else the core count. */
@@ -68,7 +92,8 @@ final class BenchPeer {
     Map<String, String> environment() {
         Map<String, String> env = new LinkedHashMap<>();
         String policy = null;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("OMP_WAIT_POLICY=(\\w+)").matcher(String.valueOf(bench.ourThreadInfo));
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("OMP_WAIT_POLICY=(\\w+)").matcher(String.valueOf(bench.ourThreadInfo));
         if (m.find()) policy = m.group(1);
         else if (bench.settings.get("omp_wait_policy") != null) policy = bench.settings.get("omp_wait_policy");
         if (policy != null) {

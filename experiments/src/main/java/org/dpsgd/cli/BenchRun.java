@@ -37,7 +37,14 @@ final class BenchRun {
     private final double clip;
     private final Map<String, String> settings;
 
-    BenchRun(Backend backend, Network network, DeviceBatch batch, NoiseSource noise, double sigma, double clip, Map<String, String> settings) {
+    BenchRun(
+            Backend backend,
+            Network network,
+            DeviceBatch batch,
+            NoiseSource noise,
+            double sigma,
+            double clip,
+            Map<String, String> settings) {
         this.backend = backend;
         this.network = network;
         this.batch = batch;
@@ -67,9 +74,13 @@ final class BenchRun {
             this.strategy = strategy;
             boolean perLayer = strategy.endsWith(PER_LAYER);
             String base = perLayer ? strategy.substring(0, strategy.length() - PER_LAYER.length()) : strategy;
-            this.model = backend.createModel(network, new ModelOptions(base, BatchLayout.of(batch.slots()), List.of(), settings));
+            this.model = backend.createModel(
+                    network, new ModelOptions(base, BatchLayout.of(batch.slots()), List.of(), settings));
             this.policy = perLayer
-                    ? ClipPolicies.from(PrivacyConfig.withSigma(clip, sigma, 1e-5).withClipping(PerLayerClipping.DEFAULT), network, List.of())
+                    ? ClipPolicies.from(
+                            PrivacyConfig.withSigma(clip, sigma, 1e-5).withClipping(PerLayerClipping.DEFAULT),
+                            network,
+                            List.of())
                     : ClipPolicy.flat(clip);
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
@@ -117,7 +128,8 @@ final class BenchRun {
 
         BenchResult result() {
             double m = median(column(0));
-            return new BenchResult(strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(column(1)), median(column(2)));
+            return new BenchResult(
+                    strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(column(1)), median(column(2)));
         }
 
         private double[] column(int c) {
@@ -125,7 +137,8 @@ final class BenchRun {
         }
     }
 
-    List<BenchResult> run(List<String> strategies, int warmup, int steps, int block, java.util.function.Consumer<String> progress) {
+    List<BenchResult> run(
+            List<String> strategies, int warmup, int steps, int block, java.util.function.Consumer<String> progress) {
         if (block < 1) throw new IllegalArgumentException("--block must be >= 1, got " + block);
         List<Subject> subjects = new ArrayList<>();
         try {

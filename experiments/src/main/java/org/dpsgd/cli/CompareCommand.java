@@ -11,11 +11,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "compare", mixinStandardHelpOptions = true,
-        description = {"Writes a self-contained HTML report (tables, inline SVG charts, config differences) comparing runs,",
-                "and the same charts as PNG files next to it."})
+@Command(
+        name = "compare",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Writes a self-contained HTML report (tables, inline SVG charts, config differences) comparing runs,",
+            "and the same charts as PNG files next to it."
+        })
 final class CompareCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", paramLabel = "RUN_DIR_OR_CSV", description = "Run folders, sweep folders or sweep.csv files.")
+    @Parameters(
+            arity = "1..*",
+            paramLabel = "RUN_DIR_OR_CSV",
+            description = "Run folders, sweep folders or sweep.csv files.")
     List<Path> sources;
 
     @Option(names = "--out", description = "The HTML file to write (default: report.html).")
@@ -26,7 +33,8 @@ final class CompareCommand implements Callable<Integer> {
         List<RunSummary> runs = new ArrayList<>();
         for (Path s : sources) runs.addAll(RunLoader.load(s));
         List<Path> pngs = HtmlReport.write(runs, out);
-        System.out.println("wrote " + out + " (" + runs.size() + " runs) and " + pngs.size() + " PNG charts next to it");
+        System.out.println(
+                "wrote " + out + " (" + runs.size() + " runs) and " + pngs.size() + " PNG charts next to it");
         return 0;
     }
 }

@@ -23,20 +23,31 @@ import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Trains DP-SGD on Fashion-MNIST on the CPU at ε = 3, δ = 1e-5 (Poisson sampling, RDP accounting, secure noise)",
-                "and prints the test accuracy and ε. The recipe is embedded (experiments/configs/fashion-mnist-eps3.yaml)."})
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Trains DP-SGD on Fashion-MNIST on the CPU at ε = 3, δ = 1e-5 (Poisson sampling, RDP accounting, secure noise)",
+            "and prints the test accuracy and ε. The recipe is embedded (experiments/configs/fashion-mnist-eps3.yaml)."
+        })
 final class DemoCommand implements Callable<Integer> {
     static final String RECIPE = "/demo/fashion-mnist-eps3.yaml";
 
-    @Option(names = "--out", description = "Keep the run folder here (default: a temporary folder, removed at the end).")
+    @Option(
+            names = "--out",
+            description = "Keep the run folder here (default: a temporary folder, removed at the end).")
     Path out;
 
-    @Option(names = "--json", description = "Make the last stdout line one JSON object: test_accuracy, epsilon, delta, steps, seconds.")
+    @Option(
+            names = "--json",
+            description = "Make the last stdout line one JSON object: test_accuracy, epsilon, delta, steps, seconds.")
     boolean json;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE",
-            description = "Change the recipe for a quick trial, e.g. --set training.epochs=1 (the result is then not the demo's).")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description =
+                    "Change the recipe for a quick trial, e.g. --set training.epochs=1 (the result is then not the demo's).")
     List<String> sets = new ArrayList<>();
 
     @Override
@@ -45,19 +56,29 @@ final class DemoCommand implements Callable<Integer> {
         ExperimentConfig cfg = ConfigLoader.applyOverrides(recipe(), ConfigLoader.parseOverrides(sets));
         Path dir = out != null ? out : Files.createTempDirectory("dpsgd-demo-").resolve("run");
         PrintStream say = System.err;
-        say.println("dpsgd demo: " + cfg.model().name() + " on Fashion-MNIST, target ε = " + cfg.privacy().targetEpsilon()
-                + ", δ = " + cfg.privacy().delta() + ", Poisson sampling, " + cfg.privacy().accountant() + " accounting, "
+        say.println("dpsgd demo: " + cfg.model().name() + " on Fashion-MNIST, target ε = "
+                + cfg.privacy().targetEpsilon()
+                + ", δ = " + cfg.privacy().delta() + ", Poisson sampling, "
+                + cfg.privacy().accountant() + " accounting, "
                 + cfg.privacy().noise() + " noise" + (sets.isEmpty() ? "" : ", with changes " + sets));
         TrainingRun.Result r;
         try {
-            r = TrainingRun.start(cfg, dir, new TrainingRun.Options(null, null, System.out, say, Progress.forConsole(say), null));
+            r = TrainingRun.start(
+                    cfg, dir, new TrainingRun.Options(null, null, System.out, say, Progress.forConsole(say), null));
         } finally {
             if (out == null) deleteTree(dir.getParent());
         }
         double seconds = (System.nanoTime() - t0) * 1e-9;
         double accuracy = reportedAccuracy(r);
-        System.out.printf(Locale.ROOT, "test accuracy %.2f%%%s at ε = %.3f (δ = %s) after %d steps in %.0f s%s%n", 100 * accuracy,
-                Double.isNaN(r.emaTestAccuracy()) ? "" : " (EMA parameters)", r.epsilon(), r.delta(), r.steps(), seconds,
+        System.out.printf(
+                Locale.ROOT,
+                "test accuracy %.2f%%%s at ε = %.3f (δ = %s) after %d steps in %.0f s%s%n",
+                100 * accuracy,
+                Double.isNaN(r.emaTestAccuracy()) ? "" : " (EMA parameters)",
+                r.epsilon(),
+                r.delta(),
+                r.steps(),
+                seconds,
                 out == null ? "" : "; run folder " + out);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -78,8 +99,11 @@ final class DemoCommand implements Callable<Integer> {
 
     static ExperimentConfig recipe() {
         try (InputStream in = DemoCommand.class.getResourceAsStream(RECIPE)) {
-            if (in == null) throw new IllegalStateException("the embedded demo recipe " + RECIPE + " is missing from the jar; rebuild dpsgd");
-            return ConfigLoader.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "embedded demo recipe " + RECIPE);
+            if (in == null)
+                throw new IllegalStateException(
+                        "the embedded demo recipe " + RECIPE + " is missing from the jar; rebuild dpsgd");
+            return ConfigLoader.parse(
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8), "embedded demo recipe " + RECIPE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the embedded demo recipe: " + e.getMessage(), e);
         }

@@ -30,13 +30,15 @@ final class DistributedTraining {
             case "mpi" -> Optional.of("--distributed mpi");
             case "none" -> {
                 if (launch.isPresent() && worldSize(env) > 1) {
-                    throw new IllegalArgumentException("--distributed none, but this process was launched by MPI (" + launch.get()
-                            + "): every rank would train alone into the same run folder; drop --distributed none or launch one process");
+                    throw new IllegalArgumentException(
+                            "--distributed none, but this process was launched by MPI (" + launch.get()
+                                    + "): every rank would train alone into the same run folder; drop --distributed none or launch one process");
                 }
                 yield Optional.empty();
             }
             case "auto" -> launch.map(v -> "an MPI launch (" + v + ")");
-            default -> throw new IllegalArgumentException("--distributed must be auto, none or mpi, got '" + flag + "'");
+            default ->
+                throw new IllegalArgumentException("--distributed must be auto, none or mpi, got '" + flag + "'");
         };
     }
 
@@ -51,8 +53,9 @@ final class DistributedTraining {
             String value = env.get(v);
             if (value != null && value.trim().matches("\\d+")) return "gpu:" + value.trim();
         }
-        throw new IllegalArgumentException("--device gpu:local needs an MPI launch that sets the local rank (OMPI_COMM_WORLD_LOCAL_RANK, "
-                + "MPI_LOCALRANKID or PMI_LOCAL_RANK); give --device gpu:N instead");
+        throw new IllegalArgumentException(
+                "--device gpu:local needs an MPI launch that sets the local rank (OMPI_COMM_WORLD_LOCAL_RANK, "
+                        + "MPI_LOCALRANKID or PMI_LOCAL_RANK); give --device gpu:N instead");
     }
 
     private static int worldSize(Map<String, String> env) {
@@ -67,7 +70,11 @@ final class DistributedTraining {
     }
 
     /** Runs this rank; the result on rank 0, null on the others. Exits the process (all ranks) on failure. */
-    static TrainingRun.Result run(String reason, int checkEvery, TrainingRun.Options opts, Function<TrainingRun.Options, TrainingRun.Result> leader) {
+    static TrainingRun.Result run(
+            String reason,
+            int checkEvery,
+            TrainingRun.Options opts,
+            Function<TrainingRun.Options, TrainingRun.Result> leader) {
         Communicator comm = Mpi.open(reason); // one line and exit 2 when the binding is missing
         TrainingRun.Result result = null;
         try {

@@ -10,7 +10,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code dpsgd ipu plan}: the IPU batch layout and memory estimate of a config (no IPU needed). */
-@Command(name = "ipu", mixinStandardHelpOptions = true, description = "Graphcore IPU tools.",
+@Command(
+        name = "ipu",
+        mixinStandardHelpOptions = true,
+        description = "Graphcore IPU tools.",
         subcommands = {IpuCommand.Plan.class})
 final class IpuCommand implements Runnable {
     @Override
@@ -18,24 +21,36 @@ final class IpuCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "plan", mixinStandardHelpOptions = true,
-            description = "Prints the IPU layout (replicas x accumulation x micro-batch), whether the model fits one IPU Mk2 per replica, "
-                    + "and a pipeline split over several IPUs when it does not (or with --stages).")
+    @Command(
+            name = "plan",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Prints the IPU layout (replicas x accumulation x micro-batch), whether the model fits one IPU Mk2 per replica, "
+                            + "and a pipeline split over several IPUs when it does not (or with --stages).")
     static final class Plan implements Callable<Integer> {
         @Option(names = "--config", required = true, description = "Experiment config (YAML or JSON).")
         Path config;
 
-        @Option(names = "--input", paramLabel = "CxHxW", description = "Per-sample input shape (default: from data.format).")
+        @Option(
+                names = "--input",
+                paramLabel = "CxHxW",
+                description = "Per-sample input shape (default: from data.format).")
         String input;
 
         @Option(names = "--classes", description = "Number of classes (default: from data.format).")
         Integer classes;
 
-        @Option(names = "--instances", defaultValue = "1", description = "poprun instances (MPI ranks), each driving backend.settings.replicas "
-                + "replicas (default ${DEFAULT-VALUE}): plans one instance's share of each step.")
+        @Option(
+                names = "--instances",
+                defaultValue = "1",
+                description = "poprun instances (MPI ranks), each driving backend.settings.replicas "
+                        + "replicas (default ${DEFAULT-VALUE}): plans one instance's share of each step.")
         int instances;
 
-        @Option(names = "--stages", description = "Plan a pipeline of this many stages (IPUs) per replica (default: only when one IPU is not enough).")
+        @Option(
+                names = "--stages",
+                description =
+                        "Plan a pipeline of this many stages (IPUs) per replica (default: only when one IPU is not enough).")
         Integer stages;
 
         @Override
@@ -50,21 +65,45 @@ final class IpuCommand implements Runnable {
             // Each instance Poisson-samples its shard at the global q, so it expects B/W of each step's examples.
             int b = cfg.training().batchSize();
             int share = Math.max(1, (b + instances - 1) / instances);
-            ExperimentConfig perInstance = ConfigLoader.applyOverrides(cfg, java.util.Map.of("training.batch_size", String.valueOf(share)));
+            ExperimentConfig perInstance =
+                    ConfigLoader.applyOverrides(cfg, java.util.Map.of("training.batch_size", String.valueOf(share)));
             String plan = IpuPlanReport.render(perInstance, shape, classes, stages);
-            int replicas = Integer.parseInt(cfg.backend().settings().getOrDefault("replicas", "1").trim());
+            int replicas = Integer.parseInt(
+                    cfg.backend().settings().getOrDefault("replicas", "1").trim());
             // The plan's own parameter count (it knows the data format's input shape and classes).
-            java.util.regex.Matcher pm = java.util.regex.Pattern.compile("parameters\\s+([\\d,]+)").matcher(plan);
+            java.util.regex.Matcher pm =
+                    java.util.regex.Pattern.compile("parameters\\s+([\\d,]+)").matcher(plan);
             long params = pm.find() ? Long.parseLong(pm.group(1).replace(",", "")) : 0;
-            StringBuilder sb = new StringBuilder(plan.replaceFirst("\\n", String.format(java.util.Locale.ROOT,
-                    " (one of %d instances; expected batch below is this instance's share of %d)%n", instances, b)));
+            StringBuilder sb = new StringBuilder(plan.replaceFirst(
+                    "\\n",
+                    String.format(
+                            java.util.Locale.ROOT,
+                            " (one of %d instances; expected batch below is this instance's share of %d)%n",
+                            instances,
+                            b)));
             int ipusPerReplica = stages == null ? 1 : stages;
-            sb.append(String.format(java.util.Locale.ROOT, "instances            %d x %d replica(s) x %d IPU(s) = %d IPUs (one MPI rank per instance)%n",
-                    instances, replicas, ipusPerReplica, instances * replicas * ipusPerReplica));
-            sb.append(String.format(java.util.Locale.ROOT, "host allreduce       ~%,d floats (%.1f MB) per logical step across %d instances, after each "
-                    + "instance's cross-replica sum%n", params, params * 4 / 1e6, instances));
-            sb.append(String.format(java.util.Locale.ROOT, "launch               poprun --num-instances %d --num-replicas %d --ipus-per-replica %d "
-                    + "./dpsgd train --config %s --backend ipu%n", instances, instances * replicas, ipusPerReplica, config));
+            sb.append(String.format(
+                    java.util.Locale.ROOT,
+                    "instances            %d x %d replica(s) x %d IPU(s) = %d IPUs (one MPI rank per instance)%n",
+                    instances,
+                    replicas,
+                    ipusPerReplica,
+                    instances * replicas * ipusPerReplica));
+            sb.append(String.format(
+                    java.util.Locale.ROOT,
+                    "host allreduce       ~%,d floats (%.1f MB) per logical step across %d instances, after each "
+                            + "instance's cross-replica sum%n",
+                    params,
+                    params * 4 / 1e6,
+                    instances));
+            sb.append(String.format(
+                    java.util.Locale.ROOT,
+                    "launch               poprun --num-instances %d --num-replicas %d --ipus-per-replica %d "
+                            + "./dpsgd train --config %s --backend ipu%n",
+                    instances,
+                    instances * replicas,
+                    ipusPerReplica,
+                    config));
             System.out.print(sb);
             return 0;
         }

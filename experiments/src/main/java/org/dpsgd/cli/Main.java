@@ -4,19 +4,22 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code dpsgd} command. Each subcommand lives in its own class. */
-@Command(name = "dpsgd", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+@Command(
+        name = "dpsgd",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
         description = "Differentially private SGD for image classifiers on IPUs, GPUs and CPUs.",
         subcommands = {
-                BackendsCommand.class,
-                BenchCommand.class,
-                TrainCommand.class,
-                AuditCommand.class,
-                DemoCommand.class,
-                CompareCommand.class,
-                SweepCommand.class,
-                IpuCommand.class,
-                PrivacyCommand.class,
-                CommandLine.HelpCommand.class
+            BackendsCommand.class,
+            BenchCommand.class,
+            TrainCommand.class,
+            AuditCommand.class,
+            DemoCommand.class,
+            CompareCommand.class,
+            SweepCommand.class,
+            IpuCommand.class,
+            PrivacyCommand.class,
+            CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -31,7 +34,9 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // Errors users can fix are reported in one line, without a stack trace.
-            if (ex instanceof IllegalArgumentException || ex instanceof IllegalStateException || ex instanceof java.io.IOException
+            if (ex instanceof IllegalArgumentException
+                    || ex instanceof IllegalStateException
+                    || ex instanceof java.io.IOException
                     || ex instanceof java.io.UncheckedIOException) {
                 cmd.getErr().println("error: " + ex.getMessage());
                 return 2;

@@ -16,15 +16,27 @@ record PeerComparison(List<BenchResult> rows, double nonprivateVsTorch, double a
         List<BenchResult> rows = new ArrayList<>();
         for (BenchResult r : ours) rows.add(r.withRatio(base));
         for (BenchResult r : peer) {
-            rows.add(new BenchResult(PREFIX + r.strategy(), r.medianMs(), r.examplesPerS(), Double.NaN, r.peakMb(), r.clipMedianMs(),
-                    r.noiseMedianMs()).withRatio(base));
+            rows.add(new BenchResult(
+                            PREFIX + r.strategy(),
+                            r.medianMs(),
+                            r.examplesPerS(),
+                            Double.NaN,
+                            r.peakMb(),
+                            r.clipMedianMs(),
+                            r.noiseMedianMs())
+                    .withRatio(base));
         }
         double auto = medianOf(ours, "auto");
         if (Double.isNaN(auto)) auto = medianOf(ours, "bookkeeping");
-        return new PeerComparison(List.copyOf(rows), base / medianOf(peer, "torch-nonprivate"), auto / medianOf(peer, "opacus"));
+        return new PeerComparison(
+                List.copyOf(rows), base / medianOf(peer, "torch-nonprivate"), auto / medianOf(peer, "opacus"));
     }
 
     private static double medianOf(List<BenchResult> rows, String strategy) {
-        return rows.stream().filter(r -> r.strategy().equals(strategy)).mapToDouble(BenchResult::medianMs).findFirst().orElse(Double.NaN);
+        return rows.stream()
+                .filter(r -> r.strategy().equals(strategy))
+                .mapToDouble(BenchResult::medianMs)
+                .findFirst()
+                .orElse(Double.NaN);
     }
 }

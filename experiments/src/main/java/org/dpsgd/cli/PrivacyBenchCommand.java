@@ -13,24 +13,43 @@ import org.dpsgd.accounting.RdpAccountant;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Times ε(δ) for T steps with each accountant, from scratch (one warm-up, then the median of several runs).")
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description =
+                "Times ε(δ) for T steps with each accountant, from scratch (one warm-up, then the median of several runs).")
 final class PrivacyBenchCommand implements Callable<Integer> {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
-    @Option(names = "--steps", paramLabel = "T", defaultValue = "100000", description = "Steps (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--steps",
+            paramLabel = "T",
+            defaultValue = "100000",
+            description = "Steps (default: ${DEFAULT-VALUE}).")
     long steps;
 
-    @Option(names = "--sampling-rate", paramLabel = "Q", defaultValue = "0.01", description = "Sampling rate (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--sampling-rate",
+            paramLabel = "Q",
+            defaultValue = "0.01",
+            description = "Sampling rate (default: ${DEFAULT-VALUE}).")
     double samplingRate;
 
-    @Option(names = "--noise-multiplier", paramLabel = "S", defaultValue = "1.0", description = "Noise multiplier (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--noise-multiplier",
+            paramLabel = "S",
+            defaultValue = "1.0",
+            description = "Noise multiplier (default: ${DEFAULT-VALUE}).")
     double noiseMultiplier;
 
     @Option(names = "--delta", paramLabel = "D", defaultValue = "1e-5", description = "δ (default: ${DEFAULT-VALUE}).")
     double delta;
 
-    @Option(names = "--repeats", paramLabel = "R", defaultValue = "5", description = "Timed runs per accountant (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--repeats",
+            paramLabel = "R",
+            defaultValue = "5",
+            description = "Timed runs per accountant (default: ${DEFAULT-VALUE}).")
     int repeats;
 
     @Option(names = "--json", description = "One JSON object on one line.")
@@ -42,7 +61,8 @@ final class PrivacyBenchCommand implements Callable<Integer> {
         if (repeats < 1) throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
         PrivacyArgs.noiseMultiplier(noiseMultiplier);
         PrivacyArgs.delta(delta, null);
-        if (!(samplingRate > 0 && samplingRate <= 1)) throw new IllegalArgumentException("--sampling-rate must be in (0, 1], got " + samplingRate);
+        if (!(samplingRate > 0 && samplingRate <= 1))
+            throw new IllegalArgumentException("--sampling-rate must be in (0, 1], got " + samplingRate);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (String name : Accountants.names()) {
             RdpAccountant.clearCurveCache();
@@ -80,11 +100,22 @@ final class PrivacyBenchCommand implements Callable<Integer> {
             out.put("results", rows);
             PrivacyReport.printJson(out);
         } else {
-            System.out.printf("q = %s, σ = %s, T = %d, δ = %s; median of %d runs after one warm-up (%d cores)%n",
-                    samplingRate, noiseMultiplier, steps, delta, repeats, Runtime.getRuntime().availableProcessors());
+            System.out.printf(
+                    "q = %s, σ = %s, T = %d, δ = %s; median of %d runs after one warm-up (%d cores)%n",
+                    samplingRate,
+                    noiseMultiplier,
+                    steps,
+                    delta,
+                    repeats,
+                    Runtime.getRuntime().availableProcessors());
             for (Map<String, Object> r : rows) {
-                System.out.printf("  %-4s ε = %-10s median %8.1f ms wall (min %.1f, max %.1f), %8.1f ms CPU%n", r.get("accountant"),
-                        PrivacyReport.number((Double) r.get("epsilon")), r.get("median_ms"), r.get("min_ms"), r.get("max_ms"),
+                System.out.printf(
+                        "  %-4s ε = %-10s median %8.1f ms wall (min %.1f, max %.1f), %8.1f ms CPU%n",
+                        r.get("accountant"),
+                        PrivacyReport.number((Double) r.get("epsilon")),
+                        r.get("median_ms"),
+                        r.get("min_ms"),
+                        r.get("max_ms"),
                         r.get("median_cpu_ms"));
             }
         }

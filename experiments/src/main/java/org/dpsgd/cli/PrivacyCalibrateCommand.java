@@ -8,8 +8,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "calibrate", mixinStandardHelpOptions = true,
-        description = "The smallest noise multiplier σ whose ε after T steps at rate q is at most the target (bisection).")
+@Command(
+        name = "calibrate",
+        mixinStandardHelpOptions = true,
+        description =
+                "The smallest noise multiplier σ whose ε after T steps at rate q is at most the target (bisection).")
 final class PrivacyCalibrateCommand implements Callable<Integer> {
     @Mixin
     PrivacyRunShape shape;
@@ -20,7 +23,11 @@ final class PrivacyCalibrateCommand implements Callable<Integer> {
     @Option(names = "--delta", paramLabel = "D", description = "δ in (0, 1), below 1/N.")
     Double delta;
 
-    @Option(names = "--accountant", paramLabel = "rdp|pld", defaultValue = "rdp", description = "Accountant (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--accountant",
+            paramLabel = "rdp|pld",
+            defaultValue = "rdp",
+            description = "Accountant (default: ${DEFAULT-VALUE}).")
     String accountant;
 
     @Option(names = "--json", description = "One JSON object on one line.")
@@ -45,8 +52,9 @@ final class PrivacyCalibrateCommand implements Callable<Integer> {
         if (json) {
             PrivacyReport.printJson(out);
         } else {
-            System.out.printf("σ = %s reaches ε = %s <= %s at δ = %s (%s accountant)%n", PrivacyReport.number(r.noiseMultiplier()),
-                    PrivacyReport.number(r.epsilon()), target, d, name);
+            System.out.printf(
+                    "σ = %s reaches ε = %s <= %s at δ = %s (%s accountant)%n",
+                    PrivacyReport.number(r.noiseMultiplier()), PrivacyReport.number(r.epsilon()), target, d, name);
             System.out.printf("  q = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), run.steps());
         }
         return 0;

@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "epsilon", mixinStandardHelpOptions = true,
+@Command(
+        name = "epsilon",
+        mixinStandardHelpOptions = true,
         description = "ε(δ) after T DP-SGD steps with Poisson sampling rate q and noise multiplier σ.")
 final class PrivacyEpsilonCommand implements Callable<Integer> {
     @Mixin
@@ -24,7 +26,11 @@ final class PrivacyEpsilonCommand implements Callable<Integer> {
     @Option(names = "--delta", paramLabel = "D", description = "δ in (0, 1), below 1/N.")
     Double delta;
 
-    @Option(names = "--accountant", paramLabel = "rdp|pld", defaultValue = "rdp", description = "Accountant (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--accountant",
+            paramLabel = "rdp|pld",
+            defaultValue = "rdp",
+            description = "Accountant (default: ${DEFAULT-VALUE}).")
     String accountant;
 
     @Option(names = "--json", description = "One JSON object on one line.")
@@ -59,9 +65,11 @@ final class PrivacyEpsilonCommand implements Callable<Integer> {
         if (json) {
             PrivacyReport.printJson(out);
         } else {
-            System.out.printf("ε = %s at δ = %s (%s accountant%s)%n", PrivacyReport.number(eps), d, name,
-                    Double.isNaN(order) ? "" : ", best RDP order " + order);
-            System.out.printf("  q = %s, σ = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), sigma, run.steps());
+            System.out.printf(
+                    "ε = %s at δ = %s (%s accountant%s)%n",
+                    PrivacyReport.number(eps), d, name, Double.isNaN(order) ? "" : ", best RDP order " + order);
+            System.out.printf(
+                    "  q = %s, σ = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), sigma, run.steps());
         }
         return 0;
     }

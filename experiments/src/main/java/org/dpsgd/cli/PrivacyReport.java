@@ -6,8 +6,7 @@ import java.util.Map;
 
 /** Prints a privacy result: one JSON object on one line, or a few lines of text. */
 final class PrivacyReport {
-    private PrivacyReport() {
-    }
+    private PrivacyReport() {}
 
     static void printJson(Map<String, Object> fields) {
         try {

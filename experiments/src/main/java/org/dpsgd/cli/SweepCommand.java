@@ -21,22 +21,40 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "sweep", mixinStandardHelpOptions = true,
-        description = {"Runs a grid of configs (the cartesian product of every --set key=v1,v2,..., or with --zip the values paired",
-                "by position), each in its own run folder,",
-                "and writes sweep.csv (one row per run) that `dpsgd compare` reads."})
+@Command(
+        name = "sweep",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs a grid of configs (the cartesian product of every --set key=v1,v2,..., or with --zip the values paired",
+            "by position), each in its own run folder,",
+            "and writes sweep.csv (one row per run) that `dpsgd compare` reads."
+        })
 final class SweepCommand implements Callable<Integer> {
-    static final List<String> RESULT_COLUMNS = List.of("status", "test_accuracy", "ema_test_accuracy", "epsilon", "delta", "examples_per_s",
-            "seconds", "steps", "run_dir");
+    static final List<String> RESULT_COLUMNS = List.of(
+            "status",
+            "test_accuracy",
+            "ema_test_accuracy",
+            "epsilon",
+            "delta",
+            "examples_per_s",
+            "seconds",
+            "steps",
+            "run_dir");
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "The base experiment config.")
     Path config;
 
-    @Option(names = "--set", paramLabel = "KEY=V1,V2,...", required = true,
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=V1,V2,...",
+            required = true,
             description = "A key and its values (comma-separated); repeat for more keys. One value = a fixed override.")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--zip", description = "Pair the i-th values of every --set (all lists equally long) instead of the cartesian product.")
+    @Option(
+            names = "--zip",
+            description =
+                    "Pair the i-th values of every --set (all lists equally long) instead of the cartesian product.")
     boolean zip;
 
     @Option(names = "--out", description = "Sweep folder (default: runs/sweep-<name>-<time>).")
@@ -55,7 +73,10 @@ final class SweepCommand implements Callable<Integer> {
         List<Map<String, String>> points = zip ? zipped(grid) : cartesian(grid);
         // Validate every point before the first (possibly long) run starts.
         for (Map<String, String> p : points) ConfigLoader.applyOverrides(base, p);
-        Path root = out != null ? out : TrainCommand.defaultOut(base).resolveSibling("sweep-" + TrainCommand.defaultOut(base).getFileName());
+        Path root = out != null
+                ? out
+                : TrainCommand.defaultOut(base)
+                        .resolveSibling("sweep-" + TrainCommand.defaultOut(base).getFileName());
         Path csv = root.resolve("sweep.csv");
         List<String> swept = new ArrayList<>(grid.keySet());
         List<String> header = new ArrayList<>(swept);
@@ -76,10 +97,21 @@ final class SweepCommand implements Callable<Integer> {
             for (String k : swept) row.add(p.get(k));
             try {
                 ExperimentConfig cfg = ConfigLoader.applyOverrides(base, p);
-                TrainingRun.Result r = TrainingRun.start(cfg, root.resolve(name),
-                        new TrainingRun.Options(backend, device, System.out, System.err, Progress.forConsole(System.err), null));
-                row.addAll(List.of(r.status(), num(r.testAccuracy()), num(r.emaTestAccuracy()), num(r.epsilon()), num(r.delta()),
-                        num(r.examplesPerSecond()), num(r.trainSeconds()), Long.toString(r.steps()), name));
+                TrainingRun.Result r = TrainingRun.start(
+                        cfg,
+                        root.resolve(name),
+                        new TrainingRun.Options(
+                                backend, device, System.out, System.err, Progress.forConsole(System.err), null));
+                row.addAll(List.of(
+                        r.status(),
+                        num(r.testAccuracy()),
+                        num(r.emaTestAccuracy()),
+                        num(r.epsilon()),
+                        num(r.delta()),
+                        num(r.examplesPerSecond()),
+                        num(r.trainSeconds()),
+                        Long.toString(r.steps()),
+                        name));
                 System.err.println(TrainCommand.summary(r));
             } catch (RuntimeException e) {
                 failed++;
@@ -88,7 +120,8 @@ final class SweepCommand implements Callable<Integer> {
             }
             append(csv, Csv.line(row));
         }
-        System.out.println("wrote " + csv + " (" + points.size() + " runs" + (failed > 0 ? ", " + failed + " failed" : "") + ")");
+        System.out.println(
+                "wrote " + csv + " (" + points.size() + " runs" + (failed > 0 ? ", " + failed + " failed" : "") + ")");
         return failed > 0 ? 1 : 0;
     }
 
@@ -97,10 +130,13 @@ final class SweepCommand implements Callable<Integer> {
         for (String s : sets) {
             int eq = s.indexOf('=');
             if (eq <= 0 || eq == s.length() - 1) {
-                throw new IllegalArgumentException("--set '" + s + "' must look like section.key=v1,v2 (e.g. training.micro_batch_size=1,2,4)");
+                throw new IllegalArgumentException(
+                        "--set '" + s + "' must look like section.key=v1,v2 (e.g. training.micro_batch_size=1,2,4)");
             }
             String key = s.substring(0, eq).trim();
-            if (grid.containsKey(key)) throw new IllegalArgumentException("--set " + key + " is given twice; list all its values in one --set");
+            if (grid.containsKey(key))
+                throw new IllegalArgumentException(
+                        "--set " + key + " is given twice; list all its values in one --set");
             List<String> values = new ArrayList<>();
             for (String v : s.substring(eq + 1).split(",")) {
                 if (v.isBlank()) throw new IllegalArgumentException("--set '" + s + "' has an empty value");
@@ -134,14 +170,16 @@ final class SweepCommand implements Callable<Integer> {
         int n = grid.values().stream().mapToInt(List::size).max().orElse(1);
         for (Map.Entry<String, List<String>> e : grid.entrySet()) {
             if (e.getValue().size() != n && e.getValue().size() != 1) {
-                throw new IllegalArgumentException("--zip pairs values by position, but " + e.getKey() + " has " + e.getValue().size()
-                        + " values where another key has " + n + "; give every swept --set the same number of values");
+                throw new IllegalArgumentException("--zip pairs values by position, but " + e.getKey() + " has "
+                        + e.getValue().size() + " values where another key has " + n
+                        + "; give every swept --set the same number of values");
             }
         }
         List<Map<String, String>> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Map<String, String> m = new LinkedHashMap<>();
-            for (Map.Entry<String, List<String>> e : grid.entrySet()) m.put(e.getKey(), e.getValue().get(e.getValue().size() == 1 ? 0 : i));
+            for (Map.Entry<String, List<String>> e : grid.entrySet())
+                m.put(e.getKey(), e.getValue().get(e.getValue().size() == 1 ? 0 : i));
             out.add(m);
         }
         return out;

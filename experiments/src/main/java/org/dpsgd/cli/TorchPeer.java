@@ -47,9 +47,12 @@ final class TorchPeer {
 
     /** The interpreter and script to use: the overrides where given, else /usr/bin/python3 (or python3) and the checkout's script. */
     static TorchPeer locate(String pythonOverride, Path scriptOverride) {
-        String py = pythonOverride != null ? pythonOverride : Files.isExecutable(DEBIAN_PYTHON) ? DEBIAN_PYTHON.toString() : "python3";
+        String py = pythonOverride != null
+                ? pythonOverride
+                : Files.isExecutable(DEBIAN_PYTHON) ? DEBIAN_PYTHON.toString() : "python3";
         Path script = scriptOverride != null ? scriptOverride : findScript();
-        if (!Files.isRegularFile(script)) throw new IllegalArgumentException("peer script " + script + " does not exist");
+        if (!Files.isRegularFile(script))
+            throw new IllegalArgumentException("peer script " + script + " does not exist");
         return new TorchPeer(py, script);
     }
 
@@ -57,7 +60,12 @@ final class TorchPeer {
     static Path findScript() {
         List<Path> starts = new ArrayList<>();
         try {
-            starts.add(Path.of(TorchPeer.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath());
+            starts.add(Path.of(TorchPeer.class
+                            .getProtectionDomain()
+                            .getCodeSource()
+                            .getLocation()
+                            .toURI())
+                    .toAbsolutePath());
         } catch (URISyntaxException | RuntimeException e) {
             // no code source (unusual class loader): fall back to the working directory
         }
@@ -68,8 +76,8 @@ final class TorchPeer {
                 if (Files.isRegularFile(candidate)) return candidate;
             }
         }
-        throw new IllegalStateException("cannot find " + SCRIPT + " above " + starts
-                + "; run dpsgd from its checkout, or pass --peer-script");
+        throw new IllegalStateException(
+                "cannot find " + SCRIPT + " above " + starts + "; run dpsgd from its checkout, or pass --peer-script");
     }
 
     /** Checks the arguments and that the peer's imports work (--check), so a missing torch shows before our own run. */
@@ -78,7 +86,8 @@ final class TorchPeer {
     }
 
     /** Runs the peer with these arguments (--json is added) and extra environment variables; returns its report. */
-    Report run(List<String> args, Map<String, String> env, Consumer<String> progress) throws IOException, InterruptedException {
+    Report run(List<String> args, Map<String, String> env, Consumer<String> progress)
+            throws IOException, InterruptedException {
         String[] err = new String[1];
         String out = execute(args, "--json", env, line -> {
             err[0] = line;
@@ -111,13 +120,15 @@ final class TorchPeer {
                     + "); install Debian's python3-torch (apt-get install python3-torch) or pass --peer-python");
         }
         Deque<String> errTail = new ArrayDeque<>();
-        Thread errReader = new Thread(() -> drain(p.getErrorStream(), line -> {
-            synchronized (errTail) {
-                if (errTail.size() == 20) errTail.removeFirst();
-                errTail.addLast(line);
-            }
-            if (!line.startsWith(ERROR_PREFIX)) progress.accept(line);
-        }), "peer-stderr");
+        Thread errReader = new Thread(
+                () -> drain(p.getErrorStream(), line -> {
+                    synchronized (errTail) {
+                        if (errTail.size() == 20) errTail.removeFirst();
+                        errTail.addLast(line);
+                    }
+                    if (!line.startsWith(ERROR_PREFIX)) progress.accept(line);
+                }),
+                "peer-stderr");
         errReader.setDaemon(true);
         errReader.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -128,7 +139,8 @@ final class TorchPeer {
             synchronized (errTail) {
                 err = lastMessage(errTail);
             }
-            throw new IllegalStateException("peer " + script.getFileName() + " failed (exit " + rc + ")" + (err.isEmpty() ? "" : ": " + err));
+            throw new IllegalStateException(
+                    "peer " + script.getFileName() + " failed (exit " + rc + ")" + (err.isEmpty() ? "" : ": " + err));
         }
         return out;
     }
@@ -172,12 +184,18 @@ final class TorchPeer {
                 throw new IllegalStateException("the peer's result row lacks strategy or median_ms: " + r);
             }
             double ms = r.get("median_ms").asDouble();
-            double eps = r.path("examples_per_s").isNumber() ? r.get("examples_per_s").asDouble() : Double.NaN;
+            double eps = r.path("examples_per_s").isNumber()
+                    ? r.get("examples_per_s").asDouble()
+                    : Double.NaN;
             double peak = r.path("peak_mb").isNumber() ? r.get("peak_mb").asDouble() : Double.NaN;
             results.add(new BenchResult(r.get("strategy").asText(), ms, eps, Double.NaN, peak, Double.NaN, Double.NaN));
         }
         Map<String, String> versions = new LinkedHashMap<>();
-        j.path("versions").fields().forEachRemaining(e -> versions.put(e.getKey(), e.getValue().isNull() ? "none" : e.getValue().asText()));
+        j.path("versions")
+                .fields()
+                .forEachRemaining(e -> versions.put(
+                        e.getKey(),
+                        e.getValue().isNull() ? "none" : e.getValue().asText()));
         return new Report(results, j.path("parameters").asLong(-1), versions);
     }
 }

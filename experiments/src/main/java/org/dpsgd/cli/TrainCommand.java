@@ -14,8 +14,11 @@ import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trains a model with DP-SGD as a config file describes; writes a run folder (run.json, metrics.jsonl, checkpoints).")
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description =
+                "Trains a model with DP-SGD as a config file describes; writes a run folder (run.json, metrics.jsonl, checkpoints).")
 final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Experiment config (YAML or JSON). Not needed with --resume.")
     Path config;
@@ -23,7 +26,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--backend", description = "auto (default: the config's), djl or ipu.")
     String backend;
 
-    @Option(names = "--device", description = "cpu, gpu, gpu:N, or gpu:local (under mpirun: the rank's local index) (default: the config's).")
+    @Option(
+            names = "--device",
+            description =
+                    "cpu, gpu, gpu:N, or gpu:local (under mpirun: the rank's local index) (default: the config's).")
     String device;
 
     @Option(names = "--out", description = "Run folder (default: runs/<name>-<time>).")
@@ -32,20 +38,35 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the run in DIR from its newest checkpoint.")
     Path resume;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key, e.g. --set training.epochs=2 (repeatable).")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "Override a config key, e.g. --set training.epochs=2 (repeatable).")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--distributed", paramLabel = "MODE", description = "auto (default: MPI when launched by mpirun/poprun), none, or mpi "
-            + "(data-parallel over MPI: run as mpirun -np W ./dpsgd train ...; rank 0 writes the run folder).")
+    @Option(
+            names = "--distributed",
+            paramLabel = "MODE",
+            description = "auto (default: MPI when launched by mpirun/poprun), none, or mpi "
+                    + "(data-parallel over MPI: run as mpirun -np W ./dpsgd train ...; rank 0 writes the run folder).")
     String distributed;
 
-    @Option(names = "--check-every", paramLabel = "K", defaultValue = "100",
+    @Option(
+            names = "--check-every",
+            paramLabel = "K",
+            defaultValue = "100",
             description = "In a data-parallel run, compare the parameters of every rank every K steps (default 100).")
     int checkEvery;
 
     @Override
     public Integer call() {
-        TrainingRun.Options opts = new TrainingRun.Options(backend, DistributedTraining.device(device, System.getenv()), System.out, System.err, Progress.forConsole(System.err), null);
+        TrainingRun.Options opts = new TrainingRun.Options(
+                backend,
+                DistributedTraining.device(device, System.getenv()),
+                System.out,
+                System.err,
+                Progress.forConsole(System.err),
+                null);
         java.util.Optional<String> mpi = DistributedTraining.reason(distributed, System.getenv());
         if (mpi.isPresent()) {
             checkArguments();
@@ -60,9 +81,11 @@ final class TrainCommand implements Callable<Integer> {
 
     private void checkArguments() {
         if (resume != null && (config != null || !sets.isEmpty())) {
-            throw new IllegalArgumentException("--resume continues a run with the config it started with; drop --config and --set");
+            throw new IllegalArgumentException(
+                    "--resume continues a run with the config it started with; drop --config and --set");
         }
-        if (resume == null && config == null) throw new IllegalArgumentException("give --config FILE (or --resume DIR)");
+        if (resume == null && config == null)
+            throw new IllegalArgumentException("give --config FILE (or --resume DIR)");
         if (checkEvery < 1) throw new IllegalArgumentException("--check-every must be >= 1 step, got " + checkEvery);
     }
 
@@ -83,11 +106,24 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static String summary(TrainingRun.Result r) {
-        String eps = Double.isInfinite(r.epsilon()) ? "∞ (non-private run)"
-                : String.format(Locale.ROOT, "%.4f at δ = %s%s", r.epsilon(), r.delta(), r.epsilonHolds() ? "" : " (NOT a valid guarantee for this run: see the warnings)");
-        return String.format(Locale.ROOT, "%s: %d/%d steps, test accuracy %s, ε = %s, %.1f examples/s, %.1f s; run folder %s",
-                r.status(), r.steps(), r.plannedSteps(),
+        String eps = Double.isInfinite(r.epsilon())
+                ? "∞ (non-private run)"
+                : String.format(
+                        Locale.ROOT,
+                        "%.4f at δ = %s%s",
+                        r.epsilon(),
+                        r.delta(),
+                        r.epsilonHolds() ? "" : " (NOT a valid guarantee for this run: see the warnings)");
+        return String.format(
+                Locale.ROOT,
+                "%s: %d/%d steps, test accuracy %s, ε = %s, %.1f examples/s, %.1f s; run folder %s",
+                r.status(),
+                r.steps(),
+                r.plannedSteps(),
                 Double.isNaN(r.testAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
-                eps, r.examplesPerSecond(), r.trainSeconds(), r.dir());
+                eps,
+                r.examplesPerSecond(),
+                r.trainSeconds(),
+                r.dir());
     }
 }

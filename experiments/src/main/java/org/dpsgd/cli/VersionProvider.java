@@ -6,6 +6,7 @@ final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         String v = Main.class.getPackage().getImplementationVersion();
-        return new String[] {"dpsgd " + (v == null ? "0.1.0-SNAPSHOT" : v), "Java " + System.getProperty("java.version")};
+        return new String[] {"dpsgd " + (v == null ? "0.1.0-SNAPSHOT" : v), "Java " + System.getProperty("java.version")
+        };
     }
 }

@@ -8,8 +8,16 @@ import java.util.List;
  * what the data is, so ranges and ticks suit it (integer steps, accuracy within [0, 1]).
  * With {@code xCategories}, x values are indices into them (a sweep's values, evenly spaced).
  */
-public record Chart(String id, String title, String xLabel, String yLabel, List<Series> series, List<Bar> bars,
-                    Axis xAxis, Axis yAxis, List<String> xCategories) {
+public record Chart(
+        String id,
+        String title,
+        String xLabel,
+        String yLabel,
+        List<Series> series,
+        List<Bar> bars,
+        Axis xAxis,
+        Axis yAxis,
+        List<String> xCategories) {
     public record Bar(String label, double value) {}
 
     /** What an axis shows; decides its range and ticks. */
@@ -38,13 +46,20 @@ public record Chart(String id, String title, String xLabel, String yLabel, List<
         return new Chart(id, title, xLabel, yLabel, series, null, Axis.VALUE, Axis.VALUE, null);
     }
 
-    public static Chart lines(String id, String title, String xLabel, Axis xAxis, String yLabel, Axis yAxis, List<Series> series) {
+    public static Chart lines(
+            String id, String title, String xLabel, Axis xAxis, String yLabel, Axis yAxis, List<Series> series) {
         return new Chart(id, title, xLabel, yLabel, series, null, xAxis, yAxis, null);
     }
 
     /** A line chart over named x positions (series x values are indices into {@code categories}). */
-    public static Chart overCategories(String id, String title, String xLabel, List<String> categories, String yLabel, Axis yAxis,
-                                       List<Series> series) {
+    public static Chart overCategories(
+            String id,
+            String title,
+            String xLabel,
+            List<String> categories,
+            String yLabel,
+            Axis yAxis,
+            List<Series> series) {
         return new Chart(id, title, xLabel, yLabel, series, null, Axis.CATEGORY, yAxis, categories);
     }
 

@@ -17,7 +17,9 @@ final class ChartLayout {
     static final int RIGHT = 150;
     static final int TOP = 34;
     static final int BOTTOM = 46;
-    static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    static final String[] COLORS = {
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"
+    };
 
     final double xMin;
     final double xMax;
@@ -28,7 +30,10 @@ final class ChartLayout {
     private final List<String> categories;
 
     ChartLayout(Chart c) {
-        double x0 = Double.POSITIVE_INFINITY, x1 = Double.NEGATIVE_INFINITY, y0 = Double.POSITIVE_INFINITY, y1 = Double.NEGATIVE_INFINITY;
+        double x0 = Double.POSITIVE_INFINITY,
+                x1 = Double.NEGATIVE_INFINITY,
+                y0 = Double.POSITIVE_INFINITY,
+                y1 = Double.NEGATIVE_INFINITY;
         if (c.isBarChart()) {
             for (Chart.Bar b : c.bars()) {
                 if (!Double.isFinite(b.value())) continue;
@@ -52,7 +57,8 @@ final class ChartLayout {
         this.yMax = Math.max(y[1], yTicks[yTicks.length - 1]);
         int k = c.isBarChart() ? c.bars().size() : c.xCategories().size();
         if (c.isBarChart() || c.xAxis() == Chart.Axis.CATEGORY) {
-            this.categories = c.isBarChart() ? c.bars().stream().map(Chart.Bar::label).toList() : c.xCategories();
+            this.categories =
+                    c.isBarChart() ? c.bars().stream().map(Chart.Bar::label).toList() : c.xCategories();
             this.xMin = -0.5;
             this.xMax = Math.max(1, k) - 0.5;
             this.xTicks = new double[k];
@@ -83,8 +89,14 @@ final class ChartLayout {
                     lo = mid - 0.05;
                     hi = mid + 0.05;
                 }
-                if (lo < 0) { hi = Math.min(1, hi - lo); lo = 0; }
-                if (hi > 1) { lo = Math.max(0, lo - (hi - 1)); hi = 1; }
+                if (lo < 0) {
+                    hi = Math.min(1, hi - lo);
+                    lo = 0;
+                }
+                if (hi > 1) {
+                    lo = Math.max(0, lo - (hi - 1));
+                    hi = 1;
+                }
             }
             default -> {
                 if (hi <= lo) {
@@ -128,7 +140,9 @@ final class ChartLayout {
         for (int i = 0; ; i++) {
             double v = start + i * step;
             if (v > hi + step * 0.999) break;
-            v = Math.abs(v) < step * 1e-9 ? 0 : Double.parseDouble(String.format(Locale.ROOT, "%.12g", v)); // no 0.30000000000000004
+            v = Math.abs(v) < step * 1e-9
+                    ? 0
+                    : Double.parseDouble(String.format(Locale.ROOT, "%.12g", v)); // no 0.30000000000000004
             if (axis == Chart.Axis.FRACTION && (v < 0 || v > 1)) continue;
             t.add(v);
         }
@@ -141,7 +155,8 @@ final class ChartLayout {
         double a = Math.abs(v);
         if (a >= 1e5 || a < 1e-3) return String.format(Locale.ROOT, "%.1e", v);
         if (a >= 100 || v == Math.rint(v)) return String.format(Locale.ROOT, "%.0f", v);
-        if (a >= 1) return String.format(Locale.ROOT, "%.2f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
+        if (a >= 1)
+            return String.format(Locale.ROOT, "%.2f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
         return String.format(Locale.ROOT, "%.3f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
     }
 

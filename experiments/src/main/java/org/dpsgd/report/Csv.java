@@ -18,7 +18,11 @@ import org.apache.commons.csv.CSVRecord;
  * that name the file.
  */
 public final class Csv {
-    private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator("\n").setIgnoreEmptyLines(true).build();
+    private static final CSVFormat FORMAT = CSVFormat.RFC4180
+            .builder()
+            .setRecordSeparator("\n")
+            .setIgnoreEmptyLines(true)
+            .build();
 
     private Csv() {}
 
@@ -29,7 +33,8 @@ public final class Csv {
 
     /** Every record of {@code file}, the header first. */
     public static List<List<String>> read(Path file) {
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8); CSVParser p = FORMAT.parse(in)) {
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                CSVParser p = FORMAT.parse(in)) {
             List<List<String>> out = new ArrayList<>();
             for (CSVRecord r : p) out.add(r.toList());
             return out;

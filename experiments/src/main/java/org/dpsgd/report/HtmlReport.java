@@ -21,10 +21,11 @@ import java.util.function.Function;
  * external links, so it works offline and as well-formed XHTML) plus each chart as a PNG next to it.
  */
 public final class HtmlReport {
-    private static final String CSS = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
-            + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px;white-space:nowrap}th{background:#f3f3f3}td.k,th.k{text-align:left}"
-            + "svg.chart{border:1px solid #ddd;margin:6px}.title{font-size:13px;font-weight:bold}.tick{font-size:10px;fill:#444}"
-            + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}";
+    private static final String CSS =
+            "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
+                    + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px;white-space:nowrap}th{background:#f3f3f3}td.k,th.k{text-align:left}"
+                    + "svg.chart{border:1px solid #ddd;margin:6px}.title{font-size:13px;font-weight:bold}.tick{font-size:10px;fill:#444}"
+                    + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}";
 
     private HtmlReport() {}
 
@@ -75,35 +76,95 @@ public final class HtmlReport {
         String raw = runs.stream().anyMatch(RunSummary::rawDiagnostics) ? " (not covered by ε)" : "";
         Chart.Axis step = Chart.Axis.COUNT;
         if (trainLoss) {
-            out.add(Chart.lines("loss-vs-step", "Training loss" + raw, "step", step, "loss", Chart.Axis.FROM_ZERO, series(runs, c -> c.step(), c -> c.loss())));
+            out.add(Chart.lines(
+                    "loss-vs-step",
+                    "Training loss" + raw,
+                    "step",
+                    step,
+                    "loss",
+                    Chart.Axis.FROM_ZERO,
+                    series(runs, c -> c.step(), c -> c.loss())));
         }
-        out.add(Chart.lines("test-loss-vs-step", "Test loss", "step", step, "test loss", Chart.Axis.FROM_ZERO,
+        out.add(Chart.lines(
+                "test-loss-vs-step",
+                "Test loss",
+                "step",
+                step,
+                "test loss",
+                Chart.Axis.FROM_ZERO,
                 series(runs, c -> c.evalStep(), c -> c.testLoss())));
-        out.add(Chart.lines("accuracy-vs-step", "Test accuracy", "step", step, "test accuracy", Chart.Axis.FRACTION,
+        out.add(Chart.lines(
+                "accuracy-vs-step",
+                "Test accuracy",
+                "step",
+                step,
+                "test accuracy",
+                Chart.Axis.FRACTION,
                 series(runs, c -> c.evalStep(), c -> c.testAccuracy())));
         if (trainAccuracy) {
-            out.add(Chart.lines("train-accuracy-vs-step", "Training accuracy (batch)" + raw, "step", step, "accuracy", Chart.Axis.FRACTION,
+            out.add(Chart.lines(
+                    "train-accuracy-vs-step",
+                    "Training accuracy (batch)" + raw,
+                    "step",
+                    step,
+                    "accuracy",
+                    Chart.Axis.FRACTION,
                     series(runs, c -> c.step(), c -> c.accuracy())));
         }
         // ε axes follow the data: a run's ε starts well above 0 after its first step.
-        out.add(Chart.lines("accuracy-vs-epsilon", "Test accuracy against privacy spent", "ε", Chart.Axis.VALUE, "test accuracy",
-                Chart.Axis.FRACTION, series(runs, c -> c.evalEpsilon(), c -> c.testAccuracy())));
+        out.add(Chart.lines(
+                "accuracy-vs-epsilon",
+                "Test accuracy against privacy spent",
+                "ε",
+                Chart.Axis.VALUE,
+                "test accuracy",
+                Chart.Axis.FRACTION,
+                series(runs, c -> c.evalEpsilon(), c -> c.testAccuracy())));
         if (trainLoss) {
-            out.add(Chart.lines("loss-vs-epsilon", "Training loss against privacy spent" + raw, "ε", Chart.Axis.VALUE, "loss",
-                    Chart.Axis.FROM_ZERO, series(runs, c -> c.epsilon(), c -> c.loss())));
+            out.add(Chart.lines(
+                    "loss-vs-epsilon",
+                    "Training loss against privacy spent" + raw,
+                    "ε",
+                    Chart.Axis.VALUE,
+                    "loss",
+                    Chart.Axis.FROM_ZERO,
+                    series(runs, c -> c.epsilon(), c -> c.loss())));
         }
-        out.add(Chart.lines("test-loss-vs-epsilon", "Test loss against privacy spent", "ε", Chart.Axis.VALUE, "test loss",
-                Chart.Axis.FROM_ZERO, series(runs, c -> c.evalEpsilon(), c -> c.testLoss())));
-        out.add(Chart.lines("epsilon-vs-step", "Privacy spent", "step", step, "ε", Chart.Axis.FROM_ZERO, series(runs, c -> c.step(), c -> c.epsilon())));
-        List<RunSummary> audited = runs.stream().filter(r -> Double.isFinite(r.epsilonLower()) && Double.isFinite(r.epsilon())).toList();
+        out.add(Chart.lines(
+                "test-loss-vs-epsilon",
+                "Test loss against privacy spent",
+                "ε",
+                Chart.Axis.VALUE,
+                "test loss",
+                Chart.Axis.FROM_ZERO,
+                series(runs, c -> c.evalEpsilon(), c -> c.testLoss())));
+        out.add(Chart.lines(
+                "epsilon-vs-step",
+                "Privacy spent",
+                "step",
+                step,
+                "ε",
+                Chart.Axis.FROM_ZERO,
+                series(runs, c -> c.step(), c -> c.epsilon())));
+        List<RunSummary> audited = runs.stream()
+                .filter(r -> Double.isFinite(r.epsilonLower()) && Double.isFinite(r.epsilon()))
+                .toList();
         if (!audited.isEmpty()) {
-            // The audit's picture: each run's audited lower bound against the ε it reports; an honest run sits below y = x.
+            // The audit's picture: each run's audited lower bound against the ε it reports; an honest run sits below y
+            // = x.
             List<Series> points = new ArrayList<>();
-            for (RunSummary r : audited) points.add(new Series(r.label(), new double[] {r.epsilon()}, new double[] {r.epsilonLower()}));
+            for (RunSummary r : audited)
+                points.add(new Series(r.label(), new double[] {r.epsilon()}, new double[] {r.epsilonLower()}));
             double top = audited.stream().mapToDouble(RunSummary::epsilon).max().orElse(1);
             points.add(new Series("ε_lower = ε", new double[] {0, top}, new double[] {0, top}));
-            out.add(Chart.lines("audit-epsilon-lower", "Audited lower bound against reported ε", "reported ε", Chart.Axis.FROM_ZERO, "audited ε_lower",
-                    Chart.Axis.FROM_ZERO, points));
+            out.add(Chart.lines(
+                    "audit-epsilon-lower",
+                    "Audited lower bound against reported ε",
+                    "reported ε",
+                    Chart.Axis.FROM_ZERO,
+                    "audited ε_lower",
+                    Chart.Axis.FROM_ZERO,
+                    points));
         }
         Map<String, double[]> perBackend = new LinkedHashMap<>();
         for (RunSummary r : runs) {
@@ -114,7 +175,8 @@ public final class HtmlReport {
         }
         List<Chart.Bar> bars = new ArrayList<>();
         perBackend.forEach((k, v) -> bars.add(new Chart.Bar(k, v[0] / v[1])));
-        if (!bars.isEmpty()) out.add(Chart.bars("throughput", "Throughput per backend (mean over runs)", "examples / s", bars));
+        if (!bars.isEmpty())
+            out.add(Chart.bars("throughput", "Throughput per backend (mean over runs)", "examples / s", bars));
         out.addAll(SweepCharts.charts(runs));
         out.removeIf(Chart::isEmpty);
         return out;
@@ -125,7 +187,8 @@ public final class HtmlReport {
         return false;
     }
 
-    private static List<Series> series(List<RunSummary> runs, Function<RunSummary.Curves, double[]> x, Function<RunSummary.Curves, double[]> y) {
+    private static List<Series> series(
+            List<RunSummary> runs, Function<RunSummary.Curves, double[]> x, Function<RunSummary.Curves, double[]> y) {
         List<Series> s = new ArrayList<>();
         for (RunSummary r : runs) s.add(new Series(r.label(), x.apply(r.curves()), y.apply(r.curves())));
         return s;
@@ -133,11 +196,20 @@ public final class HtmlReport {
 
     static String html(List<RunSummary> runs, List<Chart> charts) {
         StringBuilder sb = new StringBuilder();
-        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>dpsgd compare</title><style>")
-                .append(CSS).append("</style></head><body>\n");
-        sb.append("<h1>dpsgd: comparison of ").append(runs.size()).append(" run").append(runs.size() == 1 ? "" : "s").append("</h1>\n");
-        sb.append("<p class=\"note\">Generated ").append(Html.text(Instant.now().toString())).append(". ε is at each run's δ. ")
-                .append(Html.text(diagnosticsNote(runs))).append("</p>\n");
+        sb.append(
+                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>dpsgd compare</title><style>")
+                .append(CSS)
+                .append("</style></head><body>\n");
+        sb.append("<h1>dpsgd: comparison of ")
+                .append(runs.size())
+                .append(" run")
+                .append(runs.size() == 1 ? "" : "s")
+                .append("</h1>\n");
+        sb.append("<p class=\"note\">Generated ")
+                .append(Html.text(Instant.now().toString()))
+                .append(". ε is at each run's δ. ")
+                .append(Html.text(diagnosticsNote(runs)))
+                .append("</p>\n");
         sb.append("<h2>Runs</h2>\n").append(runsTable(runs));
         if (runs.size() > 1) sb.append(sideBySide(runs));
         sb.append(configDiff(runs));
@@ -148,15 +220,29 @@ public final class HtmlReport {
     }
 
     private static String runsTable(List<RunSummary> runs) {
-        StringBuilder sb = new StringBuilder("<table class=\"runs\"><tr><th class=\"k\">run</th><th class=\"k\">backend</th><th class=\"k\">device</th>"
-                + "<th class=\"k\">model</th><th>batch plan (micro × accum × replicas)</th><th>ε</th><th title=\"one-run audit lower bound (dpsgd audit)\">audited ε_lower</th><th>δ</th><th>test accuracy</th>"
-                + "<th>examples/s</th><th>time (s)</th><th>steps</th><th class=\"k\">status</th></tr>\n");
+        StringBuilder sb = new StringBuilder(
+                "<table class=\"runs\"><tr><th class=\"k\">run</th><th class=\"k\">backend</th><th class=\"k\">device</th>"
+                        + "<th class=\"k\">model</th><th>batch plan (micro × accum × replicas)</th><th>ε</th><th title=\"one-run audit lower bound (dpsgd audit)\">audited ε_lower</th><th>δ</th><th>test accuracy</th>"
+                        + "<th>examples/s</th><th>time (s)</th><th>steps</th><th class=\"k\">status</th></tr>\n");
         for (RunSummary r : runs) {
-            sb.append("<tr><td class=\"k\" title=\"").append(Html.attr(r.source())).append("\">").append(Html.text(short_(r.label()))).append("</td>")
-                    .append(k(r.backend())).append(k(r.device())).append(k(r.model())).append(td(r.batchPlan()))
-                    .append(td(eps(r))).append(td(fmt(r.epsilonLower(), "%.3f"))).append(td(fmt(r.delta(), "%.1e"))).append(td(pct(r.testAccuracy())))
-                    .append(td(fmt(r.examplesPerSecond(), "%.1f"))).append(td(fmt(r.seconds(), "%.1f"))).append(td(Long.toString(r.steps())))
-                    .append(k(r.status() + (r.rawDiagnostics() ? " · raw diagnostics (not covered by ε)" : ""))).append("</tr>\n");
+            sb.append("<tr><td class=\"k\" title=\"")
+                    .append(Html.attr(r.source()))
+                    .append("\">")
+                    .append(Html.text(short_(r.label())))
+                    .append("</td>")
+                    .append(k(r.backend()))
+                    .append(k(r.device()))
+                    .append(k(r.model()))
+                    .append(td(r.batchPlan()))
+                    .append(td(eps(r)))
+                    .append(td(fmt(r.epsilonLower(), "%.3f")))
+                    .append(td(fmt(r.delta(), "%.1e")))
+                    .append(td(pct(r.testAccuracy())))
+                    .append(td(fmt(r.examplesPerSecond(), "%.1f")))
+                    .append(td(fmt(r.seconds(), "%.1f")))
+                    .append(td(Long.toString(r.steps())))
+                    .append(k(r.status() + (r.rawDiagnostics() ? " · raw diagnostics (not covered by ε)" : "")))
+                    .append("</tr>\n");
         }
         return sb.append("</table>\n").toString();
     }
@@ -167,7 +253,10 @@ public final class HtmlReport {
      */
     static String sideBySide(List<RunSummary> runs) {
         Map<Map<String, String>, List<RunSummary>> groups = new LinkedHashMap<>();
-        for (RunSummary r : runs) if (!r.config().isEmpty()) groups.computeIfAbsent(r.experimentKey(), k -> new ArrayList<>()).add(r);
+        for (RunSummary r : runs)
+            if (!r.config().isEmpty())
+                groups.computeIfAbsent(r.experimentKey(), k -> new ArrayList<>())
+                        .add(r);
         StringBuilder sb = new StringBuilder("<h2>Same experiment, different backends</h2>\n");
         int shown = 0;
         for (List<RunSummary> g : groups.values()) {
@@ -179,7 +268,12 @@ public final class HtmlReport {
             shown++;
             String name = g.get(0).config().getOrDefault("name", "experiment");
             sb.append("<h3>").append(Html.text(name)).append("</h3>\n<table class=\"same\"><tr><th class=\"k\"></th>");
-            for (RunSummary r : cols) sb.append("<th title=\"").append(Html.attr(r.source())).append("\">").append(Html.text(r.hardware())).append("</th>");
+            for (RunSummary r : cols)
+                sb.append("<th title=\"")
+                        .append(Html.attr(r.source()))
+                        .append("\">")
+                        .append(Html.text(r.hardware()))
+                        .append("</th>");
             sb.append("</tr>\n");
             row(sb, "run", cols, r -> short_(r.label()));
             row(sb, "batch plan", cols, RunSummary::batchPlan);
@@ -191,8 +285,9 @@ public final class HtmlReport {
             sb.append("</table>\n");
         }
         if (shown == 0) {
-            sb.append("<p class=\"note\">Nothing to compare: no experiment (the same config up to backend.*) was run on more than one "
-                    + "backend or device.</p>\n");
+            sb.append(
+                    "<p class=\"note\">Nothing to compare: no experiment (the same config up to backend.*) was run on more than one "
+                            + "backend or device.</p>\n");
         }
         return sb.toString();
     }
@@ -225,9 +320,15 @@ public final class HtmlReport {
         }
         if (runs.size() < 2) return "";
         StringBuilder sb = new StringBuilder("<h2>Config differences</h2>\n");
-        if (differing.isEmpty()) return sb.append("<p>All runs have the same configuration.</p>\n").toString();
+        if (differing.isEmpty())
+            return sb.append("<p>All runs have the same configuration.</p>\n").toString();
         sb.append("<table class=\"diff\"><tr><th class=\"k\">key</th>");
-        for (RunSummary r : runs) sb.append("<th title=\"").append(Html.attr(r.source())).append("\">").append(Html.text(short_(r.label()))).append("</th>");
+        for (RunSummary r : runs)
+            sb.append("<th title=\"")
+                    .append(Html.attr(r.source()))
+                    .append("\">")
+                    .append(Html.text(short_(r.label())))
+                    .append("</th>");
         sb.append("</tr>\n");
         for (String key : differing) row(sb, key, runs, r -> r.config().getOrDefault(key, "—"));
         return sb.append("</table>\n").toString();

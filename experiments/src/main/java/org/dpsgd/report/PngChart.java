@@ -31,7 +31,8 @@ final class PngChart {
 
     static BufferedImage render(Chart c) {
         ChartLayout l = new ChartLayout(c);
-        BufferedImage img = new BufferedImage(ChartLayout.WIDTH * SCALE, ChartLayout.HEIGHT * SCALE, BufferedImage.TYPE_INT_RGB);
+        BufferedImage img =
+                new BufferedImage(ChartLayout.WIDTH * SCALE, ChartLayout.HEIGHT * SCALE, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         try {
             g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -39,7 +40,10 @@ final class PngChart {
             g.scale(SCALE, SCALE);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, ChartLayout.WIDTH, ChartLayout.HEIGHT);
-            double x0 = ChartLayout.LEFT, x1 = ChartLayout.WIDTH - ChartLayout.RIGHT, y0 = ChartLayout.TOP, y1 = ChartLayout.HEIGHT - ChartLayout.BOTTOM;
+            double x0 = ChartLayout.LEFT,
+                    x1 = ChartLayout.WIDTH - ChartLayout.RIGHT,
+                    y0 = ChartLayout.TOP,
+                    y1 = ChartLayout.HEIGHT - ChartLayout.BOTTOM;
             Font tick = new Font(Font.SANS_SERIF, Font.PLAIN, 10);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
             g.setColor(new Color(0x222222));
@@ -75,7 +79,8 @@ final class PngChart {
                     Chart.Bar b = c.bars().get(i);
                     double v = Double.isFinite(b.value()) ? b.value() : 0;
                     g.setColor(Color.decode(ChartLayout.color(i)));
-                    g.fill(new java.awt.geom.Rectangle2D.Double(x0 + slot * (i + 0.15), l.py(v), slot * 0.7, y1 - l.py(v)));
+                    g.fill(new java.awt.geom.Rectangle2D.Double(
+                            x0 + slot * (i + 0.15), l.py(v), slot * 0.7, y1 - l.py(v)));
                     g.setColor(Color.DARK_GRAY);
                     text(g, b.label(), x0 + slot * (i + 0.5), y1 + 16, 0.5);
                 }
@@ -97,7 +102,8 @@ final class PngChart {
                         double r = s.finitePoints() == 1 ? 3.5 : 2.5;
                         for (int k = 0; k < s.x().length; k++) {
                             if (!Double.isFinite(s.x()[k]) || !Double.isFinite(s.y()[k])) continue;
-                            g.fill(new java.awt.geom.Ellipse2D.Double(l.px(s.x()[k]) - r, l.py(s.y()[k]) - r, 2 * r, 2 * r));
+                            g.fill(new java.awt.geom.Ellipse2D.Double(
+                                    l.px(s.x()[k]) - r, l.py(s.y()[k]) - r, 2 * r, 2 * r));
                         }
                     }
                     double ly = y0 + 8 + 16 * i;

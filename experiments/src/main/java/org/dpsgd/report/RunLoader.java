@@ -26,7 +26,8 @@ public final class RunLoader {
             if (Files.isRegularFile(source.resolve(RunDirectory.RUN_JSON))) return List.of(fromRunDir(source));
             Path csv = source.resolve("sweep.csv");
             if (Files.isRegularFile(csv)) return fromCsv(csv);
-            throw new IllegalArgumentException(source + " is neither a run folder (run.json) nor a sweep folder (sweep.csv)");
+            throw new IllegalArgumentException(
+                    source + " is neither a run folder (run.json) nor a sweep folder (sweep.csv)");
         }
         if (Files.isRegularFile(source) && source.getFileName().toString().endsWith(".csv")) return fromCsv(source);
         throw new IllegalArgumentException(source + " does not exist or is not a run folder or .csv file");
@@ -40,12 +41,16 @@ public final class RunLoader {
         try {
             info = Json.MAPPER.readTree(dir.resolve(RunDirectory.RUN_JSON).toFile());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + dir.resolve(RunDirectory.RUN_JSON) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot read " + dir.resolve(RunDirectory.RUN_JSON) + ": " + e.getMessage(), e);
         }
         JsonNode fin = info.path("final");
         JsonNode layout = info.path("layout");
-        String plan = layout.isMissingNode() ? "" : layout.path("micro_batch_size").asInt() + " × " + layout.path("accumulation").asInt()
-                + " × " + layout.path("replicas").asInt();
+        String plan = layout.isMissingNode()
+                ? ""
+                : layout.path("micro_batch_size").asInt() + " × "
+                        + layout.path("accumulation").asInt() + " × "
+                        + layout.path("replicas").asInt();
         Map<String, String> config = new TreeMap<>();
         flatten("", info.path("config"), config);
         List<JsonNode> records = MetricsLog.read(dir.resolve(RunDirectory.METRICS));
@@ -71,11 +76,28 @@ public final class RunLoader {
             }
         }
         boolean raw = "raw".equals(info.path("diagnostics").asText(""))
-                || records.stream().anyMatch(n -> "raw".equals(n.path("diagnostics").asText("")));
-        return new RunSummary(dir.getFileName().toString(), dir.toString(), info.path("backend").asText(""), info.path("device").asText(""),
-                info.path("model").asText(config.getOrDefault("model.name", "")), plan,
-                epsilon, num(info, "delta"), testAccuracy, throughput(fin), num(fin, "seconds"),
-                steps, status, info.path("epsilon_holds").asBoolean(true), config, curves(records), Map.of(), raw, num(fin, "epsilon_lower"));
+                || records.stream()
+                        .anyMatch(n -> "raw".equals(n.path("diagnostics").asText("")));
+        return new RunSummary(
+                dir.getFileName().toString(),
+                dir.toString(),
+                info.path("backend").asText(""),
+                info.path("device").asText(""),
+                info.path("model").asText(config.getOrDefault("model.name", "")),
+                plan,
+                epsilon,
+                num(info, "delta"),
+                testAccuracy,
+                throughput(fin),
+                num(fin, "seconds"),
+                steps,
+                status,
+                info.path("epsilon_holds").asBoolean(true),
+                config,
+                curves(records),
+                Map.of(),
+                raw,
+                num(fin, "epsilon_lower"));
     }
 
     /**
@@ -88,7 +110,8 @@ public final class RunLoader {
     }
 
     private static JsonNode last(List<JsonNode> records, String kind) {
-        for (int i = records.size() - 1; i >= 0; i--) if (records.get(i).path("kind").asText("train").equals(kind)) return records.get(i);
+        for (int i = records.size() - 1; i >= 0; i--)
+            if (records.get(i).path("kind").asText("train").equals(kind)) return records.get(i);
         return null;
     }
 
@@ -103,13 +126,21 @@ public final class RunLoader {
         for (JsonNode n : records) {
             String kind = n.path("kind").asText("train");
             if (kind.equals("eval")) {
-                eval.add(new double[] {num(n, "step"), num(n, "test_accuracy"), num(n, "test_loss"), num(n, "epsilon")});
+                eval.add(
+                        new double[] {num(n, "step"), num(n, "test_accuracy"), num(n, "test_loss"), num(n, "epsilon")});
             } else {
                 train.add(new double[] {num(n, "step"), num(n, "loss"), num(n, "accuracy"), num(n, "epsilon")});
             }
         }
-        return new RunSummary.Curves(col(train, 0), col(train, 1), col(train, 2), col(train, 3),
-                col(eval, 0), col(eval, 1), col(eval, 2), col(eval, 3));
+        return new RunSummary.Curves(
+                col(train, 0),
+                col(train, 1),
+                col(train, 2),
+                col(train, 3),
+                col(eval, 0),
+                col(eval, 1),
+                col(eval, 2),
+                col(eval, 3));
     }
 
     /** sweep.csv: a run_dir column (relative to the CSV's folder) links each row to its run folder. */
@@ -124,7 +155,8 @@ public final class RunLoader {
         List<String> varying = new ArrayList<>();
         for (int k = 0; k < sweptKeys.size(); k++) {
             java.util.Set<String> values = new java.util.HashSet<>();
-            for (List<String> cells : records.subList(1, records.size())) values.add(k < cells.size() ? cells.get(k) : "");
+            for (List<String> cells : records.subList(1, records.size()))
+                values.add(k < cells.size() ? cells.get(k) : "");
             if (values.size() > 1) varying.add(sweptKeys.get(k));
         }
         if (!varying.isEmpty()) sweptKeys = varying;
@@ -134,7 +166,9 @@ public final class RunLoader {
             Map<String, String> row = new TreeMap<>();
             for (int k = 0; k < header.size() && k < cells.size(); k++) row.put(header.get(k), cells.get(k));
             String runDir = row.get("run_dir");
-            Path dir = runDir == null || runDir.isEmpty() ? null : csv.toAbsolutePath().getParent().resolve(runDir);
+            Path dir = runDir == null || runDir.isEmpty()
+                    ? null
+                    : csv.toAbsolutePath().getParent().resolve(runDir);
             Map<String, String> swept = new LinkedHashMap<>();
             for (String k : sweptKeys) swept.put(k, row.getOrDefault(k, ""));
             String label = sweptLabel(swept);
@@ -142,11 +176,26 @@ public final class RunLoader {
                 RunSummary r = fromRunDir(dir);
                 out.add(swept.isEmpty() ? r : r.inSweep(label, swept));
             } else {
-                out.add(new RunSummary(!swept.isEmpty() ? label : runDir != null ? runDir : csv.getFileName() + ":" + (i + 1), csv.toString(),
-                        row.getOrDefault("backend", ""), row.getOrDefault("device", ""), row.getOrDefault("model", ""), row.getOrDefault("batch_plan", ""),
-                        parse(row.get("epsilon")), parse(row.get("delta")), parse(row.get("test_accuracy")), parse(row.get("examples_per_s")),
-                        parse(row.get("seconds")), (long) orZero(parse(row.get("steps"))), row.getOrDefault("status", ""), true, row,
-                        RunSummary.Curves.EMPTY, swept, false, parse(row.get("epsilon_lower"))));
+                out.add(new RunSummary(
+                        !swept.isEmpty() ? label : runDir != null ? runDir : csv.getFileName() + ":" + (i + 1),
+                        csv.toString(),
+                        row.getOrDefault("backend", ""),
+                        row.getOrDefault("device", ""),
+                        row.getOrDefault("model", ""),
+                        row.getOrDefault("batch_plan", ""),
+                        parse(row.get("epsilon")),
+                        parse(row.get("delta")),
+                        parse(row.get("test_accuracy")),
+                        parse(row.get("examples_per_s")),
+                        parse(row.get("seconds")),
+                        (long) orZero(parse(row.get("steps"))),
+                        row.getOrDefault("status", ""),
+                        true,
+                        row,
+                        RunSummary.Curves.EMPTY,
+                        swept,
+                        false,
+                        parse(row.get("epsilon_lower"))));
             }
         }
         return out;
@@ -155,7 +204,8 @@ public final class RunLoader {
     /** "micro_batch_size=4" (keys shortened to their last part unless two swept keys share it). */
     static String sweptLabel(Map<String, String> swept) {
         List<String> parts = new ArrayList<>();
-        for (Map.Entry<String, String> e : swept.entrySet()) parts.add(SweepCharts.shortKey(e.getKey(), swept.keySet()) + "=" + e.getValue());
+        for (Map.Entry<String, String> e : swept.entrySet())
+            parts.add(SweepCharts.shortKey(e.getKey(), swept.keySet()) + "=" + e.getValue());
         return String.join(", ", parts);
     }
 

@@ -38,16 +38,48 @@ public record RunSummary(
     }
 
     /** Metric curves from metrics.jsonl; a field a record lacks is NaN. */
-    public record Curves(double[] step, double[] loss, double[] accuracy, double[] epsilon,
-                        double[] evalStep, double[] testAccuracy, double[] testLoss, double[] evalEpsilon) {
-        public static final Curves EMPTY = new Curves(new double[0], new double[0], new double[0], new double[0],
-                new double[0], new double[0], new double[0], new double[0]);
+    public record Curves(
+            double[] step,
+            double[] loss,
+            double[] accuracy,
+            double[] epsilon,
+            double[] evalStep,
+            double[] testAccuracy,
+            double[] testLoss,
+            double[] evalEpsilon) {
+        public static final Curves EMPTY = new Curves(
+                new double[0],
+                new double[0],
+                new double[0],
+                new double[0],
+                new double[0],
+                new double[0],
+                new double[0],
+                new double[0]);
     }
 
     /** The same run, named by a sweep's values. */
     public RunSummary inSweep(String newLabel, Map<String, String> sweptValues) {
-        return new RunSummary(newLabel, source, backend, device, model, batchPlan, epsilon, delta, testAccuracy, examplesPerSecond, seconds,
-                steps, status, epsilonHolds, config, curves, sweptValues, rawDiagnostics, epsilonLower);
+        return new RunSummary(
+                newLabel,
+                source,
+                backend,
+                device,
+                model,
+                batchPlan,
+                epsilon,
+                delta,
+                testAccuracy,
+                examplesPerSecond,
+                seconds,
+                steps,
+                status,
+                epsilonHolds,
+                config,
+                curves,
+                sweptValues,
+                rawDiagnostics,
+                epsilonLower);
     }
 
     /** The config without the keys a command line may change (backend, device): runs equal here are "the same experiment". */

@@ -6,7 +6,9 @@ public record Series(String name, double[] x, double[] y) {
     static final int MARKER_MAX_POINTS = 40;
 
     public Series {
-        if (x.length != y.length) throw new IllegalArgumentException("series " + name + ": " + x.length + " x values, " + y.length + " y values");
+        if (x.length != y.length)
+            throw new IllegalArgumentException(
+                    "series " + name + ": " + x.length + " x values, " + y.length + " y values");
     }
 
     public boolean isEmpty() {

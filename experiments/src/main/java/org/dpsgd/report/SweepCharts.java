@@ -29,8 +29,10 @@ final class SweepCharts {
         for (RunSummary r : runs) keys.addAll(r.swept().keySet());
         List<Chart> out = new ArrayList<>();
         for (String key : keys) {
-            List<RunSummary> in = runs.stream().filter(r -> r.swept().containsKey(key)).toList();
-            List<String> values = ordered(in.stream().map(r -> r.swept().get(key)).toList());
+            List<RunSummary> in =
+                    runs.stream().filter(r -> r.swept().containsKey(key)).toList();
+            List<String> values =
+                    ordered(in.stream().map(r -> r.swept().get(key)).toList());
             if (values.size() < 2) continue; // one value: nothing varies along this axis
             String shortKey = shortKey(key, keys);
             for (Metric m : METRICS) {
@@ -38,7 +40,8 @@ final class SweepCharts {
                 for (RunSummary r : in) {
                     double v = m.value().applyAsDouble(r);
                     if (!Double.isFinite(v)) continue;
-                    double[][] acc = perSeries.computeIfAbsent(seriesName(r, key, keys), k -> new double[values.size()][2]);
+                    double[][] acc =
+                            perSeries.computeIfAbsent(seriesName(r, key, keys), k -> new double[values.size()][2]);
                     int x = values.indexOf(r.swept().get(key));
                     acc[x][0] += v;
                     acc[x][1]++;
@@ -50,13 +53,21 @@ final class SweepCharts {
                     double[] ys = new double[values.size()];
                     for (int i = 0; i < xs.length; i++) {
                         xs[i] = i;
-                        ys[i] = acc[i][1] > 0 ? acc[i][0] / acc[i][1] : Double.NaN; // repeated points (seeds): their mean
+                        ys[i] = acc[i][1] > 0
+                                ? acc[i][0] / acc[i][1]
+                                : Double.NaN; // repeated points (seeds): their mean
                     }
                     series.add(new Series(name, xs, ys));
                 });
                 String title = capitalise(m.name()) + " against " + shortKey;
-                out.add(Chart.overCategories("sweep-" + shortKey.replaceAll("[^A-Za-z0-9_-]", "_") + "-" + m.id(), title, key, values,
-                        m.name(), m.axis(), series));
+                out.add(Chart.overCategories(
+                        "sweep-" + shortKey.replaceAll("[^A-Za-z0-9_-]", "_") + "-" + m.id(),
+                        title,
+                        key,
+                        values,
+                        m.name(),
+                        m.axis(),
+                        series));
             }
         }
         return out;
@@ -66,10 +77,16 @@ final class SweepCharts {
     static String seriesName(RunSummary r, String xKey, Collection<String> sweptKeys) {
         StringBuilder sb = new StringBuilder(r.hardware());
         String strategy = r.config().get("backend.strategy");
-        if (strategy != null && !strategy.isEmpty() && !strategy.equals("auto") && !xKey.equals("backend.strategy")) sb.append(' ').append(strategy);
-        if ("false".equals(r.config().get("privacy.enabled")) && !xKey.equals("privacy.enabled")) sb.append(" non-private");
+        if (strategy != null && !strategy.isEmpty() && !strategy.equals("auto") && !xKey.equals("backend.strategy"))
+            sb.append(' ').append(strategy);
+        if ("false".equals(r.config().get("privacy.enabled")) && !xKey.equals("privacy.enabled"))
+            sb.append(" non-private");
         for (Map.Entry<String, String> e : r.swept().entrySet()) {
-            if (!e.getKey().equals(xKey)) sb.append(' ').append(shortKey(e.getKey(), sweptKeys)).append('=').append(e.getValue());
+            if (!e.getKey().equals(xKey))
+                sb.append(' ')
+                        .append(shortKey(e.getKey(), sweptKeys))
+                        .append('=')
+                        .append(e.getValue());
         }
         return sb.toString();
     }
@@ -85,7 +102,9 @@ final class SweepCharts {
     /** The last part of a dotted key, unless another swept key ends the same way. */
     static String shortKey(String key, Collection<String> all) {
         String last = key.substring(key.lastIndexOf('.') + 1);
-        long same = all.stream().filter(k -> k.substring(k.lastIndexOf('.') + 1).equals(last)).count();
+        long same = all.stream()
+                .filter(k -> k.substring(k.lastIndexOf('.') + 1).equals(last))
+                .count();
         return same > 1 ? key : last;
     }
 

@@ -26,8 +26,10 @@ public record CheckpointPayload(
         try {
             return Json.CHECKPOINT.readValue(bytes, CheckpointPayload.class);
         } catch (IOException e) {
-            throw new IllegalStateException("checkpoint " + source + " passed its checksum but does not decode (written by another version?): "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "checkpoint " + source + " passed its checksum but does not decode (written by another version?): "
+                            + e.getMessage(),
+                    e);
         }
     }
 }

@@ -45,7 +45,7 @@ public final class Checkpoints {
 
     /** Writes the checkpoint of {@code step} atomically, then deletes all but the newest {@code keep}. */
     public Path save(long step, byte[] payload) {
-        return save(step, payload, () -> { });
+        return save(step, payload, () -> {});
     }
 
     /** As {@link #save(long, byte[])}; {@code beforeRename} runs once the temporary file is durable (a crash point for tests). */
@@ -55,9 +55,15 @@ public final class Checkpoints {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "ckpt-", ".tmp");
             try {
-                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                try (FileChannel ch =
+                        FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     ByteBuffer head = ByteBuffer.allocate(HEADER);
-                    head.put(MAGIC).putInt(VERSION).putLong(step).putLong(payload.length).put(sha256(payload)).flip();
+                    head.put(MAGIC)
+                            .putInt(VERSION)
+                            .putLong(step)
+                            .putLong(payload.length)
+                            .put(sha256(payload))
+                            .flip();
                     writeAll(ch, head);
                     writeAll(ch, ByteBuffer.wrap(payload));
                     ch.force(true);
@@ -111,23 +117,29 @@ public final class Checkpoints {
             throw new UncheckedIOException("cannot read checkpoint " + file + ": " + e.getMessage(), e);
         }
         String fix = "; delete it to resume from the previous checkpoint, or start the run again";
-        if (all.length < HEADER) throw new IllegalStateException("checkpoint " + file + " is truncated (" + all.length + " bytes)" + fix);
+        if (all.length < HEADER)
+            throw new IllegalStateException("checkpoint " + file + " is truncated (" + all.length + " bytes)" + fix);
         ByteBuffer b = ByteBuffer.wrap(all);
         byte[] magic = new byte[MAGIC.length];
         b.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) throw new IllegalStateException(file + " is not a dpsgd checkpoint (bad magic)" + fix);
+        if (!Arrays.equals(magic, MAGIC))
+            throw new IllegalStateException(file + " is not a dpsgd checkpoint (bad magic)" + fix);
         int version = b.getInt();
-        if (version != VERSION) throw new IllegalStateException("checkpoint " + file + " has version " + version + ", this build reads " + VERSION);
+        if (version != VERSION)
+            throw new IllegalStateException(
+                    "checkpoint " + file + " has version " + version + ", this build reads " + VERSION);
         long step = b.getLong();
         long len = b.getLong();
         byte[] sum = new byte[32];
         b.get(sum);
         if (len != all.length - HEADER) {
-            throw new IllegalStateException("checkpoint " + file + " is truncated: " + (all.length - HEADER) + " of " + len + " payload bytes" + fix);
+            throw new IllegalStateException("checkpoint " + file + " is truncated: " + (all.length - HEADER) + " of "
+                    + len + " payload bytes" + fix);
         }
         byte[] payload = Arrays.copyOfRange(all, HEADER, all.length);
         if (!MessageDigest.isEqual(sum, sha256(payload))) {
-            throw new IllegalStateException("checkpoint " + file + " is corrupt: its SHA-256 checksum does not match" + fix);
+            throw new IllegalStateException(
+                    "checkpoint " + file + " is corrupt: its SHA-256 checksum does not match" + fix);
         }
         return new Loaded(step, payload);
     }

@@ -28,16 +28,23 @@ public final class FollowerRun {
         if (opts.backend() != null) config = config.withBackend(config.backend().withName(opts.backend()));
         if (opts.device() != null) config = config.withBackend(config.backend().withDevice(opts.device()));
         parallel.validate(config);
-        Consumer<String> log = line -> { }; // rank 0 says everything once
+        Consumer<String> log = line -> {}; // rank 0 says everything once
         Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), log);
         Dataset shard = parallel.shard(full);
-        try (PrivateTraining session = PrivateTraining.open(config, shard, launch.sigma(), log,
+        try (PrivateTraining session = PrivateTraining.open(
+                config,
+                shard,
+                launch.sigma(),
+                log,
                 ParallelSetup.customizer(parallel, config, shard, full.size(), log))) {
             DpSgdTrainer trainer = session.trainer();
-            if (launch.checkpoint().length > 0) trainer.restore(CheckpointPayload.decode(launch.checkpoint(), "from rank 0").trainer());
+            if (launch.checkpoint().length > 0)
+                trainer.restore(CheckpointPayload.decode(launch.checkpoint(), "from rank 0")
+                        .trainer());
             while (parallel.continueWithLeader(trainer.canStep(), trainer)) {
                 StepResult r = trainer.step();
-                if (ParallelSetup.rawDiagnostics(config)) parallel.combine(r); // rank 0 logs the whole batch's statistics
+                if (ParallelSetup.rawDiagnostics(config))
+                    parallel.combine(r); // rank 0 logs the whole batch's statistics
                 parallel.afterStep(r.step(), trainer);
                 if (opts.stopAfterSteps() != null && r.step() >= opts.stopAfterSteps() && trainer.canStep()) break;
             }

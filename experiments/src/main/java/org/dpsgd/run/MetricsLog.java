@@ -32,7 +32,8 @@ public final class MetricsLog implements AutoCloseable {
     public synchronized void append(Map<String, ?> record) {
         try {
             if (out == null) {
-                out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                out = Files.newBufferedWriter(
+                        file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             }
             out.write(Json.MAPPER.writeValueAsString(record));
             out.write('\n');
@@ -54,7 +55,9 @@ public final class MetricsLog implements AutoCloseable {
                 try {
                     out.add(Json.MAPPER.readTree(line));
                 } catch (JsonProcessingException e) {
-                    if (i != lines.size() - 1) throw new IllegalArgumentException(file + ": line " + (i + 1) + " is not JSON: " + e.getOriginalMessage());
+                    if (i != lines.size() - 1)
+                        throw new IllegalArgumentException(
+                                file + ": line " + (i + 1) + " is not JSON: " + e.getOriginalMessage());
                 }
             }
         } catch (IOException e) {
@@ -76,13 +79,23 @@ public final class MetricsLog implements AutoCloseable {
         if (aside.isEmpty()) return;
         try {
             StringBuilder moved = new StringBuilder();
-            for (JsonNode n : aside) moved.append(Json.MAPPER.writeValueAsString(n)).append('\n');
-            Files.writeString(repeatedFile(), moved.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            for (JsonNode n : aside)
+                moved.append(Json.MAPPER.writeValueAsString(n)).append('\n');
+            Files.writeString(
+                    repeatedFile(),
+                    moved.toString(),
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
             StringBuilder sb = new StringBuilder();
             for (JsonNode n : keep) sb.append(Json.MAPPER.writeValueAsString(n)).append('\n');
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.writeString(tmp, sb.toString(), StandardCharsets.UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    tmp,
+                    file,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot rewrite " + file + ": " + e.getMessage(), e);
         }
@@ -93,7 +106,8 @@ public final class MetricsLog implements AutoCloseable {
         return file.resolveSibling("metrics-repeated.jsonl");
     }
 
-    @Override public synchronized void close() {
+    @Override
+    public synchronized void close() {
         if (out == null) return;
         try {
             out.close();

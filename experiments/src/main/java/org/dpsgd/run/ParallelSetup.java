@@ -21,14 +21,23 @@ final class ParallelSetup {
      * σ of the run: the resumed one, the config's, or calibrated for the target ε with N of the whole
      * training set (not of this rank's shard: q = B/N and T are the run's).
      */
-    static Double sigma(ExperimentConfig config, Double resumed, int population, Consumer<String> log, Map<String, Object> info) {
+    static Double sigma(
+            ExperimentConfig config, Double resumed, int population, Consumer<String> log, Map<String, Object> info) {
         PrivacyConfig p = config.privacy();
         if (resumed != null || p.noiseMultiplier() != null) return resumed != null ? resumed : p.noiseMultiplier();
         long steps = config.training().totalSteps(population);
         double q = config.training().samplingRate(population);
         NoiseCalibration.Result c = NoiseCalibration.calibrate(p.targetEpsilon(), p.delta(), q, steps, p.accountant());
-        log.accept(String.format(java.util.Locale.ROOT, "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
-                c.noiseMultiplier(), p.targetEpsilon(), p.delta(), steps, q, p.accountant(), c.epsilon()));
+        log.accept(String.format(
+                java.util.Locale.ROOT,
+                "calibrated σ = %.4f for ε = %s at δ = %s over %d steps (q = %.6f, %s): ε(σ) = %.4f",
+                c.noiseMultiplier(),
+                p.targetEpsilon(),
+                p.delta(),
+                steps,
+                q,
+                p.accountant(),
+                c.epsilon()));
         if (info != null) info.put("calibrated_epsilon", c.epsilon());
         return c.noiseMultiplier();
     }
@@ -38,11 +47,12 @@ final class ParallelSetup {
      * process in fast-insecure Poisson mode the {@link CounterRandomSource} of the whole set, so that a
      * single-process run and a W-rank run of the same config sample the same batches.
      */
-    static Consumer<DpSgdTrainer.Builder> customizer(DataParallel parallel, ExperimentConfig config, Dataset shard, int population,
-                                                     Consumer<String> log) {
+    static Consumer<DpSgdTrainer.Builder> customizer(
+            DataParallel parallel, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
         if (parallel != null) return b -> parallel.configure(b, config, shard, population, log);
         PrivacyConfig p = config.privacy();
-        boolean counter = p.enabled() && p.noise().equals("fast-insecure") && p.sampling().equals("poisson");
+        boolean counter =
+                p.enabled() && p.noise().equals("fast-insecure") && p.sampling().equals("poisson");
         return b -> {
             if (counter) b.sampling(RandomSources.counterBased(config.seed(), shard.size(), 0, shard.size(), log));
         };

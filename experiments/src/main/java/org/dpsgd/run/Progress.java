@@ -19,6 +19,7 @@ import java.util.function.IntSupplier;
 public final class Progress {
     /** The widest bar; it shrinks to {@link #MIN_BAR} before anything else is dropped. */
     static final int BAR = 24;
+
     static final int MIN_BAR = 10;
     /** "Erase to the end of the line" (ANSI EL): clears what a longer previous line left, without padding that could wrap. */
     private static final String CLEAR_TO_END = "\033[K";
@@ -44,13 +45,22 @@ public final class Progress {
     }
 
     /** One update; {@code loss} and {@code accuracy} may be NaN (not released), and are then left out. */
-    public void step(long step, long total, double loss, double accuracy, double epsilon, double examplesPerSecond, double etaSeconds) {
+    public void step(
+            long step,
+            long total,
+            double loss,
+            double accuracy,
+            double epsilon,
+            double examplesPerSecond,
+            double etaSeconds) {
         if (terminal) {
-            out.print("\r" + fit(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, width.getAsInt()) + CLEAR_TO_END);
+            out.print("\r" + fit(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, width.getAsInt())
+                    + CLEAR_TO_END);
             out.flush();
             barShown = true;
         } else {
-            out.println(String.join("  ", parts(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, true)));
+            out.println(String.join(
+                    "  ", parts(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, true)));
         }
     }
 
@@ -59,10 +69,18 @@ public final class Progress {
      * in the last column makes some terminals wrap). Dropped in this order as space runs out: bar
      * width down to {@value #MIN_BAR}, the bar, accuracy, loss, examples/s, ETA; step and ε stay.
      */
-    static String fit(long step, long total, double loss, double accuracy, double epsilon, double examplesPerSecond, double etaSeconds,
-                      int columns) {
+    static String fit(
+            long step,
+            long total,
+            double loss,
+            double accuracy,
+            double epsilon,
+            double examplesPerSecond,
+            double etaSeconds,
+            int columns) {
         int room = Math.max(10, columns) - 1;
-        String all = String.join("  ", parts(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, true));
+        String all =
+                String.join("  ", parts(step, total, loss, accuracy, epsilon, examplesPerSecond, etaSeconds, true));
         for (int bar = BAR; bar >= MIN_BAR; bar--) {
             String line = bar(step, total, bar) + " " + all;
             if (length(line) <= room) return line;
@@ -70,15 +88,23 @@ public final class Progress {
         List<String> shorter = List.of(
                 all,
                 String.join("  ", parts(step, total, loss, Double.NaN, epsilon, examplesPerSecond, etaSeconds, true)),
-                String.join("  ", parts(step, total, Double.NaN, Double.NaN, epsilon, examplesPerSecond, etaSeconds, true)),
+                String.join(
+                        "  ", parts(step, total, Double.NaN, Double.NaN, epsilon, examplesPerSecond, etaSeconds, true)),
                 String.join("  ", parts(step, total, Double.NaN, Double.NaN, epsilon, Double.NaN, etaSeconds, true)),
                 String.join("  ", parts(step, total, Double.NaN, Double.NaN, epsilon, Double.NaN, etaSeconds, false)));
         for (String line : shorter) if (length(line) <= room) return line;
         return truncate(shorter.get(shorter.size() - 1), room);
     }
 
-    private static List<String> parts(long step, long total, double loss, double accuracy, double epsilon, double examplesPerSecond,
-                                      double etaSeconds, boolean withEta) {
+    private static List<String> parts(
+            long step,
+            long total,
+            double loss,
+            double accuracy,
+            double epsilon,
+            double examplesPerSecond,
+            double etaSeconds,
+            boolean withEta) {
         List<String> p = new ArrayList<>();
         p.add("step " + step + "/" + total);
         if (Double.isFinite(loss)) p.add(String.format(Locale.ROOT, "loss %.4f", loss));
@@ -160,12 +186,17 @@ public final class Progress {
             File tty = new File("/dev/tty");
             if (!tty.exists()) return DEFAULT;
             try {
-                Process p = new ProcessBuilder("stty", "size").redirectInput(tty).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                Process p = new ProcessBuilder("stty", "size")
+                        .redirectInput(tty)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD)
+                        .start();
                 if (!p.waitFor(1, TimeUnit.SECONDS)) {
                     p.destroyForcibly();
                     return DEFAULT;
                 }
-                String[] rowsCols = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split("\\s+");
+                String[] rowsCols = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)
+                        .trim()
+                        .split("\\s+");
                 Integer cols = rowsCols.length == 2 ? parse(rowsCols[1]) : null;
                 return cols != null ? cols : DEFAULT;
             } catch (IOException e) {

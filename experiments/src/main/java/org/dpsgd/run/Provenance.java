@@ -18,21 +18,31 @@ public final class Provenance {
         p.put("host", hostName());
         p.put("cpus", Runtime.getRuntime().availableProcessors());
         p.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
-        p.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        p.put(
+                "os",
+                System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                        + System.getProperty("os.arch"));
         Map<String, String> versions = new LinkedHashMap<>();
         versions.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
         String dpsgd = Provenance.class.getPackage().getImplementationVersion();
         versions.put("dpsgd", dpsgd == null ? "0.1.0-SNAPSHOT" : dpsgd);
         if (backendVersions != null) versions.putAll(backendVersions);
         p.put("versions", versions);
-        gitCommit(Path.of("").toAbsolutePath()).or(() -> codeLocation().flatMap(Provenance::gitCommit)).ifPresent(c -> p.put("git_commit", c));
+        gitCommit(Path.of("").toAbsolutePath())
+                .or(() -> codeLocation().flatMap(Provenance::gitCommit))
+                .ifPresent(c -> p.put("git_commit", c));
         return p;
     }
 
     /** Where this code was loaded from (the jar or classes folder), to find the checkout when run elsewhere. */
     static Optional<Path> codeLocation() {
         try {
-            return Optional.of(Path.of(Provenance.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath());
+            return Optional.of(Path.of(Provenance.class
+                            .getProtectionDomain()
+                            .getCodeSource()
+                            .getLocation()
+                            .toURI())
+                    .toAbsolutePath());
         } catch (Exception e) {
             return Optional.empty();
         }
@@ -54,11 +64,14 @@ public final class Provenance {
             Path git = d.resolve(".git");
             if (!Files.isDirectory(git)) continue;
             try {
-                String head = Files.readString(git.resolve("HEAD"), StandardCharsets.UTF_8).trim();
+                String head = Files.readString(git.resolve("HEAD"), StandardCharsets.UTF_8)
+                        .trim();
                 if (!head.startsWith("ref: ")) return Optional.of(head);
                 String ref = head.substring(5).trim();
                 Path loose = git.resolve(ref);
-                if (Files.isRegularFile(loose)) return Optional.of(Files.readString(loose, StandardCharsets.UTF_8).trim());
+                if (Files.isRegularFile(loose))
+                    return Optional.of(
+                            Files.readString(loose, StandardCharsets.UTF_8).trim());
                 Path packed = git.resolve("packed-refs");
                 if (Files.isRegularFile(packed)) {
                     for (String line : Files.readAllLines(packed, StandardCharsets.UTF_8)) {

@@ -15,8 +15,10 @@ record RankLaunch(String configYaml, double sigma, byte[] checkpoint) {
     static RankLaunch exchange(Communicator comm, RankLaunch onRoot) {
         boolean root = comm.rank() == 0;
         byte[] yaml = comm.broadcastFromRoot(root ? onRoot.configYaml.getBytes(StandardCharsets.UTF_8) : null);
-        byte[] sigma = comm.broadcastFromRoot(root ? ByteBuffer.allocate(8).putDouble(onRoot.sigma).array() : null);
+        byte[] sigma = comm.broadcastFromRoot(
+                root ? ByteBuffer.allocate(8).putDouble(onRoot.sigma).array() : null);
         byte[] checkpoint = comm.broadcastFromRoot(root ? onRoot.checkpoint : null);
-        return new RankLaunch(new String(yaml, StandardCharsets.UTF_8), ByteBuffer.wrap(sigma).getDouble(), checkpoint);
+        return new RankLaunch(
+                new String(yaml, StandardCharsets.UTF_8), ByteBuffer.wrap(sigma).getDouble(), checkpoint);
     }
 }

@@ -45,18 +45,30 @@ final class RunAudit {
     static RunAudit forRun(ExperimentConfig config, Dataset train, boolean resuming, boolean dataParallel) {
         AuditConfig a = config.audit();
         if (a == null) return null;
-        if (!config.privacy().enabled()) throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true or drop the audit section");
+        if (!config.privacy().enabled())
+            throw new IllegalArgumentException(
+                    "an audit needs a private run; set privacy.enabled: true or drop the audit section");
         if (!config.privacy().sampling().equals("poisson")) {
-            throw new IllegalArgumentException("the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
+            throw new IllegalArgumentException(
+                    "the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
         }
-        if (a.kind().equals("blackbox")) throw new IllegalArgumentException("audit.kind: blackbox (input canaries) is not implemented yet; use whitebox");
+        if (a.kind().equals("blackbox"))
+            throw new IllegalArgumentException(
+                    "audit.kind: blackbox (input canaries) is not implemented yet; use whitebox");
         if (resuming) {
-            throw new IllegalStateException("an audited run cannot be resumed: its canaries are scored on every step of one process, "
-                    + "and their secret coins are not checkpointed; start the audit again");
+            throw new IllegalStateException(
+                    "an audited run cannot be resumed: its canaries are scored on every step of one process, "
+                            + "and their secret coins are not checkpointed; start the audit again");
         }
-        if (dataParallel) throw new IllegalArgumentException("audits of data-parallel runs are not supported yet; run the audit in one process");
+        if (dataParallel)
+            throw new IllegalArgumentException(
+                    "audits of data-parallel runs are not supported yet; run the audit in one process");
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
-        return new RunAudit(a, config, GradientCanaries.draw(a.canaries(), TrainableMask.of(net, config.model().freeze()), drbg()));
+        return new RunAudit(
+                a,
+                config,
+                GradientCanaries.draw(
+                        a.canaries(), TrainableMask.of(net, config.model().freeze()), drbg()));
     }
 
     /** Adds the canaries to the trainer's sampled population. */
@@ -82,7 +94,8 @@ final class RunAudit {
         GuessRule rule = GuessRule.defaultFor(settings.canaries());
         double[] scores = observer.scores();
         AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence());
-        Map<String, Object> summary = AuditFile.summary(settings.kind(), epsilon, delta, a, rule, score.key(), testAccuracy);
+        Map<String, Object> summary =
+                AuditFile.summary(settings.kind(), epsilon, delta, a, rule, score.key(), testAccuracy);
         AuditFile.write(dir, summary, canaries, scores);
         return summary;
     }
@@ -90,8 +103,13 @@ final class RunAudit {
     /** Short description for the start of the run. */
     String describe(double delta) {
         GuessRule rule = GuessRule.defaultFor(settings.canaries());
-        return String.format(java.util.Locale.ROOT, "audit: %d white-box canaries (secret coins), %s score, %.0f%% confidence; ceiling for m = %d: %.2f",
-                settings.canaries(), score.key(), 100 * settings.confidence(), settings.canaries(),
+        return String.format(
+                java.util.Locale.ROOT,
+                "audit: %d white-box canaries (secret coins), %s score, %.0f%% confidence; ceiling for m = %d: %.2f",
+                settings.canaries(),
+                score.key(),
+                100 * settings.confidence(),
+                settings.canaries(),
                 PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence()));
     }
 

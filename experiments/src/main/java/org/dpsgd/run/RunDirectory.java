@@ -35,7 +35,8 @@ public final class RunDirectory {
     /** A new run folder; refuses one that already holds a run (use --resume to continue it). */
     public static RunDirectory create(Path root) {
         if (Files.exists(root.resolve(RUN_JSON))) {
-            throw new IllegalArgumentException(root + " already holds a run (run.json); choose another --out or continue it with --resume " + root);
+            throw new IllegalArgumentException(root
+                    + " already holds a run (run.json); choose another --out or continue it with --resume " + root);
         }
         try {
             Files.createDirectories(root);
@@ -48,14 +49,23 @@ public final class RunDirectory {
     /** An existing run folder (for --resume and compare). */
     public static RunDirectory open(Path root) {
         if (!Files.isRegularFile(root.resolve(RUN_JSON))) {
-            throw new IllegalArgumentException(root + " is not a run folder (no run.json); give the --out folder of a dpsgd train run");
+            throw new IllegalArgumentException(
+                    root + " is not a run folder (no run.json); give the --out folder of a dpsgd train run");
         }
         return new RunDirectory(root);
     }
 
-    public Path root() { return root; }
-    public MetricsLog metrics() { return metrics; }
-    public Checkpoints checkpoints() { return checkpoints; }
+    public Path root() {
+        return root;
+    }
+
+    public MetricsLog metrics() {
+        return metrics;
+    }
+
+    public Checkpoints checkpoints() {
+        return checkpoints;
+    }
 
     /** Replaces run.json atomically (temp file + rename), so readers never see half a file. */
     public void writeRunInfo(Map<String, Object> info) {

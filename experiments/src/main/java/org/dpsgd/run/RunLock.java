@@ -38,17 +38,19 @@ public final class RunLock implements AutoCloseable {
     public static RunLock acquire(Path runDir) {
         Path key = runDir.toAbsolutePath().normalize();
         if (!HELD_HERE.add(key)) {
-            throw new IllegalStateException(runDir + " is in use by process " + ProcessHandle.current().pid()
-                    + " (this process); wait for it to finish, or use another --out");
+            throw new IllegalStateException(runDir + " is in use by process "
+                    + ProcessHandle.current().pid() + " (this process); wait for it to finish, or use another --out");
         }
         FileChannel ch = null;
         try {
-            ch = FileChannel.open(key.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            ch = FileChannel.open(
+                    key.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             FileLock l = ch.tryLock();
             if (l == null) {
                 String owner = readOwner(ch);
                 ch.close();
-                throw new IllegalStateException(runDir + " is in use by process " + owner + "; wait for it to finish or stop it, then resume");
+                throw new IllegalStateException(
+                        runDir + " is in use by process " + owner + "; wait for it to finish or stop it, then resume");
             }
             ch.truncate(0);
             ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);

@@ -22,8 +22,8 @@ import org.dpsgd.data.Split;
 import org.dpsgd.distributed.DataParallel;
 import org.dpsgd.model.Network;
 import org.dpsgd.train.DpSgdTrainer;
-import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.Evaluation;
+import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.StepPhase;
 import org.dpsgd.train.StepResult;
 
@@ -42,9 +42,22 @@ public final class TrainingRun {
      * @param parallel this process's rank in a data-parallel run (rank 0 runs this class, the others
      *                 {@link FollowerRun}); null = a single process
      */
-    public record Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps,
-                          Consumer<String> faults, DataParallel parallel) {
-        public Options(String backend, String device, PrintStream out, PrintStream err, Progress progress, Long stopAfterSteps) {
+    public record Options(
+            String backend,
+            String device,
+            PrintStream out,
+            PrintStream err,
+            Progress progress,
+            Long stopAfterSteps,
+            Consumer<String> faults,
+            DataParallel parallel) {
+        public Options(
+                String backend,
+                String device,
+                PrintStream out,
+                PrintStream err,
+                Progress progress,
+                Long stopAfterSteps) {
             this(backend, device, out, err, progress, stopAfterSteps, null, null);
         }
 
@@ -72,15 +85,43 @@ public final class TrainingRun {
     /** The write-ahead privacy ledger in a run folder. */
     public static final String LEDGER = "privacy-ledger.jsonl";
 
-
     /** The outcome; {@code parameters} are the final model parameters (for tests and tooling). */
-    public record Result(Path dir, String status, long steps, long plannedSteps, double epsilon, double delta, double testAccuracy,
-                         double testLoss, double emaTestAccuracy, double trainSeconds, double wallSeconds, double examplesPerSecond,
-                         boolean epsilonHolds, float[] parameters, long stepsCharged, Map<String, Object> audit) {
+    public record Result(
+            Path dir,
+            String status,
+            long steps,
+            long plannedSteps,
+            double epsilon,
+            double delta,
+            double testAccuracy,
+            double testLoss,
+            double emaTestAccuracy,
+            double trainSeconds,
+            double wallSeconds,
+            double examplesPerSecond,
+            boolean epsilonHolds,
+            float[] parameters,
+            long stepsCharged,
+            Map<String, Object> audit) {
         /** This result with the run's audit summary (epsilon_lower, canaries, guesses, ...). */
         public Result withAudit(Map<String, Object> summary) {
-            return new Result(dir, status, steps, plannedSteps, epsilon, delta, testAccuracy, testLoss, emaTestAccuracy, trainSeconds, wallSeconds,
-                    examplesPerSecond, epsilonHolds, parameters, stepsCharged, summary);
+            return new Result(
+                    dir,
+                    status,
+                    steps,
+                    plannedSteps,
+                    epsilon,
+                    delta,
+                    testAccuracy,
+                    testLoss,
+                    emaTestAccuracy,
+                    trainSeconds,
+                    wallSeconds,
+                    examplesPerSecond,
+                    epsilonHolds,
+                    parameters,
+                    stepsCharged,
+                    summary);
         }
     }
 
@@ -90,7 +131,8 @@ public final class TrainingRun {
     private final Map<String, Object> info;
     private final Double sigmaFromRun;
 
-    private TrainingRun(ExperimentConfig config, RunDirectory dir, Options opts, Map<String, Object> info, Double sigmaFromRun) {
+    private TrainingRun(
+            ExperimentConfig config, RunDirectory dir, Options opts, Map<String, Object> info, Double sigmaFromRun) {
         this.config = config;
         this.dir = dir;
         this.opts = opts;
@@ -104,7 +146,8 @@ public final class TrainingRun {
         RunDirectory rd = RunDirectory.create(out);
         try (RunLock lock = RunLock.acquire(rd.root())) {
             if (Files.exists(rd.root().resolve(RunDirectory.RUN_JSON))) {
-                throw new IllegalArgumentException(out + " already holds a run (run.json); choose another --out or continue it with --resume " + out);
+                throw new IllegalArgumentException(out
+                        + " already holds a run (run.json); choose another --out or continue it with --resume " + out);
             }
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("name", cfg.name());
@@ -127,8 +170,11 @@ public final class TrainingRun {
         Object st = info.get("status");
         if ("finished".equals(st) || STOPPED_AT_BUDGET.equals(st)) return alreadyFinished(rd, info, opts);
         Object yaml = info.get("config_yaml");
-        if (!(yaml instanceof String text)) throw new IllegalStateException(runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
-        ExperimentConfig cfg = withCommandLineBackend(ConfigLoader.parse(text, runDir.resolve(RunDirectory.RUN_JSON) + " (config_yaml)"), opts);
+        if (!(yaml instanceof String text))
+            throw new IllegalStateException(
+                    runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
+        ExperimentConfig cfg = withCommandLineBackend(
+                ConfigLoader.parse(text, runDir.resolve(RunDirectory.RUN_JSON) + " (config_yaml)"), opts);
         Double sigma = info.get("noise_multiplier") instanceof Number n ? n.doubleValue() : null;
         return new TrainingRun(cfg, rd, opts, info, sigma).execute(true);
     }
@@ -139,14 +185,27 @@ public final class TrainingRun {
     private static Result alreadyFinished(RunDirectory rd, Map<String, Object> info, Options opts) {
         Map<?, ?> fin = info.get("final") instanceof Map<?, ?> m ? m : Map.of();
         long steps = num(fin.get("step")).longValue();
-        opts.progress().line(rd.root() + " already " + info.get("status") + " at step " + steps + " (ε = " + fin.get("epsilon")
-                + "); nothing to resume");
-        return new Result(rd.root(), String.valueOf(info.get("status")), steps, num(info.get("planned_steps")).longValue(),
-                num(fin.get("epsilon")).doubleValue(), num(fin.get("delta")).doubleValue(), num(fin.get("test_accuracy")).doubleValue(),
-                num(fin.get("test_loss")).doubleValue(), num(fin.get("ema_test_accuracy")).doubleValue(), num(fin.get("seconds")).doubleValue(), 0,
-                num(fin.containsKey("examples_per_s") ? fin.get("examples_per_s") : fin.get("expected_examples_per_s")).doubleValue(),
-                Boolean.TRUE.equals(info.get("epsilon_holds")), null,
-                num(fin.get("steps_charged")).longValue(), null);
+        opts.progress()
+                .line(rd.root() + " already " + info.get("status") + " at step " + steps + " (ε = " + fin.get("epsilon")
+                        + "); nothing to resume");
+        return new Result(
+                rd.root(),
+                String.valueOf(info.get("status")),
+                steps,
+                num(info.get("planned_steps")).longValue(),
+                num(fin.get("epsilon")).doubleValue(),
+                num(fin.get("delta")).doubleValue(),
+                num(fin.get("test_accuracy")).doubleValue(),
+                num(fin.get("test_loss")).doubleValue(),
+                num(fin.get("ema_test_accuracy")).doubleValue(),
+                num(fin.get("seconds")).doubleValue(),
+                0,
+                num(fin.containsKey("examples_per_s") ? fin.get("examples_per_s") : fin.get("expected_examples_per_s"))
+                        .doubleValue(),
+                Boolean.TRUE.equals(info.get("epsilon_holds")),
+                null,
+                num(fin.get("steps_charged")).longValue(),
+                null);
     }
 
     private static Number num(Object o) {
@@ -165,28 +224,34 @@ public final class TrainingRun {
         Progress progress = opts.progress();
         // Data first: a missing dataset fails in a second, before a backend engine loads.
         Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
-        Dataset test = Datasets.hasTest(config.data()) ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line) : null;
+        Dataset test = Datasets.hasTest(config.data())
+                ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line)
+                : null;
         long planned = config.training().totalSteps(full.size());
         DataParallel parallel = opts.parallel();
         if (parallel != null) parallel.validate(config);
         Dataset train = parallel == null ? full : parallel.shard(full);
-        Double sigma = parallel == null ? sigmaFromRun : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
+        Double sigma = parallel == null
+                ? sigmaFromRun
+                : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
         var perProcess = ParallelSetup.customizer(parallel, config, train, full.size(), progress::line);
         RunAudit audit = RunAudit.forRun(config, train, resuming, parallel != null);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
-            throw new IllegalStateException(dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
-                    + "so the ε of steps after its last checkpoint is unknown; start the run again");
+            throw new IllegalStateException(
+                    dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
+                            + "so the ε of steps after its last checkpoint is unknown; start the run again");
         }
         LedgerJournal.Contents charged = LedgerJournal.read(ledgerFile);
         try (LedgerJournal journal = config.privacy().enabled() ? LedgerJournal.open(ledgerFile) : null;
-             PrivateTraining session = PrivateTraining.open(config, train, sigma, progress::line, b -> {
-                 if (journal != null) b.ledgerSink(journal);
-                 b.phaseListener(ph -> opts.at(ph.name()));
-                 perProcess.accept(b);
-                 if (audit != null) audit.customizer().accept(b);
-             })) {
-            if (session.calibration() != null) info.put("calibrated_epsilon", session.calibration().epsilon());
+                PrivateTraining session = PrivateTraining.open(config, train, sigma, progress::line, b -> {
+                    if (journal != null) b.ledgerSink(journal);
+                    b.phaseListener(ph -> opts.at(ph.name()));
+                    perProcess.accept(b);
+                    if (audit != null) audit.customizer().accept(b);
+                })) {
+            if (session.calibration() != null)
+                info.put("calibrated_epsilon", session.calibration().epsilon());
             Backend backend = session.backend();
             Network net = session.network();
             BatchLayout layout = session.layout();
@@ -198,7 +263,8 @@ public final class TrainingRun {
                 var latest = dir.checkpoints().latest();
                 if (latest.isPresent()) {
                     Checkpoints.Loaded loaded = Checkpoints.load(latest.get());
-                    CheckpointPayload payload = CheckpointPayload.decode(loaded.payload(), latest.get().toString());
+                    CheckpointPayload payload = CheckpointPayload.decode(
+                            loaded.payload(), latest.get().toString());
                     resumedFrom = loaded.payload();
                     trainer.restore(payload.trainer(), charged.events());
                     priorSeconds = payload.trainSeconds();
@@ -208,15 +274,28 @@ public final class TrainingRun {
                 }
                 long repeated = trainer.stepsCharged() - trainer.stepsDone();
                 dir.metrics().setAsideAfter(trainer.stepsDone());
-                progress.line("resuming " + dir.root() + " from " + latest.map(p -> p.getFileName().toString()).orElse("the start (no checkpoint)")
+                progress.line("resuming " + dir.root() + " from "
+                        + latest.map(p -> p.getFileName().toString()).orElse("the start (no checkpoint)")
                         + " (step " + trainer.stepsDone() + " of " + planned + ")"
-                        + (repeated > 0 ? "; the " + repeated + " noisy steps run after it stay charged (ε " + fmt(trainer.epsilon()) + " so far)" : ""));
+                        + (repeated > 0
+                                ? "; the " + repeated + " noisy steps run after it stay charged (ε "
+                                        + fmt(trainer.epsilon()) + " so far)"
+                                : ""));
             }
             describe(backend, net, layout, full, test, trainer, planned, resuming);
             if (parallel != null) {
-                RankLaunch.exchange(parallel.communicator(), new RankLaunch(ConfigLoader.toYaml(config), trainer.noiseMultiplier(), resumedFrom));
-                info.put("distributed", Map.of("ranks", parallel.size(), "transport", parallel.communicator().describe(),
-                        "parameter_check_every", parallel.checkEvery()));
+                RankLaunch.exchange(
+                        parallel.communicator(),
+                        new RankLaunch(ConfigLoader.toYaml(config), trainer.noiseMultiplier(), resumedFrom));
+                info.put(
+                        "distributed",
+                        Map.of(
+                                "ranks",
+                                parallel.size(),
+                                "transport",
+                                parallel.communicator().describe(),
+                                "parameter_check_every",
+                                parallel.checkEvery()));
             }
             dir.writeRunInfo(info);
             if (audit != null) {
@@ -241,15 +320,30 @@ public final class TrainingRun {
         return String.format(java.util.Locale.ROOT, "%.4f", v);
     }
 
-    private void describe(Backend backend, Network net, BatchLayout layout, Dataset train, Dataset test, DpSgdTrainer trainer,
-                          long planned, boolean resuming) {
+    private void describe(
+            Backend backend,
+            Network net,
+            BatchLayout layout,
+            Dataset train,
+            Dataset test,
+            DpSgdTrainer trainer,
+            long planned,
+            boolean resuming) {
         info.put("status", "running");
         info.put("seed", config.seed());
         info.put("backend", backend.name());
         info.put("device", backend.device());
         info.put("model", net.name());
         info.put("parameters", net.parameterCount());
-        info.put("layout", Map.of("micro_batch_size", layout.microBatchSize(), "accumulation", layout.accumulation(), "replicas", layout.replicas()));
+        info.put(
+                "layout",
+                Map.of(
+                        "micro_batch_size",
+                        layout.microBatchSize(),
+                        "accumulation",
+                        layout.accumulation(),
+                        "replicas",
+                        layout.replicas()));
         info.put("private", trainer.isPrivate());
         info.put("noise_mode", config.privacy().noise());
         info.put("sampling", config.privacy().sampling());
@@ -260,18 +354,27 @@ public final class TrainingRun {
             info.put("clipping", trainer.mechanism().clip().toString());
             info.put("clip_sensitivity", trainer.mechanism().clip().sensitivity());
             info.put("delta", config.privacy().delta());
-            if (config.privacy().targetEpsilon() != null) info.put("target_epsilon", config.privacy().targetEpsilon());
+            if (config.privacy().targetEpsilon() != null)
+                info.put("target_epsilon", config.privacy().targetEpsilon());
         }
         info.put("epsilon_holds", trainer.epsilonHolds());
         info.put("diagnostics", config.privacy().diagnostics());
-        info.put("diagnostics_note", config.privacy().rawDiagnostics()
-                ? "raw: training-batch loss, accuracy, batch size, clipped fraction and examples/s are written and are NOT covered by ε"
-                : "none: nothing computed from the training data is written except through the DP mechanism (parameters, test-set metrics)");
+        info.put(
+                "diagnostics_note",
+                config.privacy().rawDiagnostics()
+                        ? "raw: training-batch loss, accuracy, batch size, clipped fraction and examples/s are written and are NOT covered by ε"
+                        : "none: nothing computed from the training data is written except through the DP mechanism (parameters, test-set metrics)");
         if (trainer.isPrivate()) {
             // The trainer already printed ConfigWarnings' loud line; run.json says it too. RDP, as
             // there: PLD cannot represent the tiny-σ runs this flags.
-            double planEps = config.privacy().targetEpsilon() != null ? config.privacy().targetEpsilon()
-                    : org.dpsgd.accounting.Accountants.epsilon(trainer.samplingRate(), trainer.noiseMultiplier(), planned, config.privacy().delta(), "rdp");
+            double planEps = config.privacy().targetEpsilon() != null
+                    ? config.privacy().targetEpsilon()
+                    : org.dpsgd.accounting.Accountants.epsilon(
+                            trainer.samplingRate(),
+                            trainer.noiseMultiplier(),
+                            planned,
+                            config.privacy().delta(),
+                            "rdp");
             if (ConfigWarnings.meaninglessEpsilon(planEps)) info.put("epsilon_meaningless", true);
         }
         info.put("sampling_rate", trainer.samplingRate());
@@ -287,11 +390,14 @@ public final class TrainingRun {
         }
         info.put("dataset", data);
         info.put("config_yaml", ConfigLoader.toYaml(config));
-        info.put("config", Json.MAPPER.convertValue(Json.MAPPER.valueToTree(config), new TypeReference<Map<String, Object>>() {}));
+        info.put(
+                "config",
+                Json.MAPPER.convertValue(Json.MAPPER.valueToTree(config), new TypeReference<Map<String, Object>>() {}));
         info.put("provenance", Provenance.collect(backend.versions()));
         if (resuming) {
             @SuppressWarnings("unchecked")
-            List<Object> resumes = info.get("resumed_at") instanceof List<?> l ? (List<Object>) l : new java.util.ArrayList<>();
+            List<Object> resumes =
+                    info.get("resumed_at") instanceof List<?> l ? (List<Object>) l : new java.util.ArrayList<>();
             resumes.add(Map.of("time", Instant.now().toString(), "step", trainer.stepsDone()));
             info.put("resumed_at", resumes);
             info.remove("final");
@@ -300,9 +406,18 @@ public final class TrainingRun {
         }
     }
 
-    private Result loop(DpSgdTrainer trainer, Dataset test, long planned, double priorSeconds, long priorExamples, long wallStart,
-                        RunAudit audit) {
-        TrainingConfig t = new TrainingConfig(config.training().logEvery(), config.training().evalEvery(), config.training().checkpointEvery());
+    private Result loop(
+            DpSgdTrainer trainer,
+            Dataset test,
+            long planned,
+            double priorSeconds,
+            long priorExamples,
+            long wallStart,
+            RunAudit audit) {
+        TrainingConfig t = new TrainingConfig(
+                config.training().logEvery(),
+                config.training().evalEvery(),
+                config.training().checkpointEvery());
         boolean raw = !trainer.isPrivate() || config.privacy().rawDiagnostics();
         // q·N = B per step: the public expected batch size, used for throughput when the realised one is private.
         double expectedBatch = config.training().batchSize();
@@ -348,9 +463,17 @@ public final class TrainingRun {
                 dir.metrics().append(m);
                 double eta = (planned - s) * (trainSeconds / Math.max(1, s));
                 if (raw) {
-                    progress.step(s, planned, w.stats.meanLoss(), w.stats.accuracy(), r.epsilon(), w.examplesPerSecond(), eta);
+                    progress.step(
+                            s,
+                            planned,
+                            w.stats.meanLoss(),
+                            w.stats.accuracy(),
+                            r.epsilon(),
+                            w.examplesPerSecond(),
+                            eta);
                 } else {
-                    progress.step(s, planned, Double.NaN, Double.NaN, r.epsilon(), w.stepsPerSecond() * expectedBatch, eta);
+                    progress.step(
+                            s, planned, Double.NaN, Double.NaN, r.epsilon(), w.stepsPerSecond() * expectedBatch, eta);
                 }
                 w = new Window();
             }
@@ -360,7 +483,11 @@ public final class TrainingRun {
                 lastEvalStep = s;
             }
             if (t.checkpointEvery > 0 && s % t.checkpointEvery == 0 && !last) {
-                dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(), () -> opts.at("mid-checkpoint"));
+                dir.checkpoints()
+                        .save(
+                                s,
+                                new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(),
+                                () -> opts.at("mid-checkpoint"));
             }
             if (opts.stopAfterSteps() != null && s >= opts.stopAfterSteps() && !last) {
                 if (parallel != null) parallel.atEnd(trainer);
@@ -372,18 +499,30 @@ public final class TrainingRun {
         progress.finish();
         long s = trainer.stepsDone();
         if (test != null && lastEvalStep != s) lastEval = evaluate(trainer, test, s, trainer.epsilon());
-        dir.checkpoints().save(s, new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(), () -> opts.at("mid-checkpoint"));
+        dir.checkpoints()
+                .save(
+                        s,
+                        new CheckpointPayload(trainer.snapshot(), trainSeconds, examples).encode(),
+                        () -> opts.at("mid-checkpoint"));
         String status = s < planned ? STOPPED_AT_BUDGET : "finished";
-        if (s < planned) progress.line("stopped after " + s + " of " + planned + " steps: one more step would exceed the target ε");
+        if (s < planned)
+            progress.line("stopped after " + s + " of " + planned + " steps: one more step would exceed the target ε");
         Result res = result(trainer, status, planned, lastEval, trainSeconds, wallStart, examples);
         if (audit != null) {
             Map<String, Object> summary = audit.finish(dir.root(), res.epsilon(), res.delta(), res.testAccuracy());
             res = res.withAudit(summary);
             info.put("audit", summary);
             double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
-            progress.line(String.format(java.util.Locale.ROOT, "audit: ε_lower = %.3f at %.0f%% confidence (ε = %.3f); canaries, coins and scores in %s",
-                    lower, 100 * ((Number) summary.get("confidence")).doubleValue(), res.epsilon(), org.dpsgd.audit.AuditFile.NAME));
-            if (lower > res.epsilon()) progress.line("AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
+            progress.line(String.format(
+                    java.util.Locale.ROOT,
+                    "audit: ε_lower = %.3f at %.0f%% confidence (ε = %.3f); canaries, coins and scores in %s",
+                    lower,
+                    100 * ((Number) summary.get("confidence")).doubleValue(),
+                    res.epsilon(),
+                    org.dpsgd.audit.AuditFile.NAME));
+            if (lower > res.epsilon())
+                progress.line(
+                        "AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
         }
         Map<String, Object> fin = new LinkedHashMap<>();
         fin.put("step", s);
@@ -417,19 +556,49 @@ public final class TrainingRun {
             m.put("ema_test_accuracy", e.ema().accuracy());
         }
         dir.metrics().append(m);
-        opts.progress().line(String.format(java.util.Locale.ROOT, "eval at step %d: test accuracy %.2f%%%s, loss %.4f", step, 100 * e.model().accuracy(),
-                e.ema() == null ? "" : String.format(java.util.Locale.ROOT, " (EMA %.2f%%)", 100 * e.ema().accuracy()), e.model().meanLoss()));
+        opts.progress()
+                .line(String.format(
+                        java.util.Locale.ROOT,
+                        "eval at step %d: test accuracy %.2f%%%s, loss %.4f",
+                        step,
+                        100 * e.model().accuracy(),
+                        e.ema() == null
+                                ? ""
+                                : String.format(
+                                        java.util.Locale.ROOT,
+                                        " (EMA %.2f%%)",
+                                        100 * e.ema().accuracy()),
+                        e.model().meanLoss()));
         return e;
     }
 
-    private Result result(DpSgdTrainer trainer, String status, long planned, Evaluation eval, double trainSeconds, long wallStart, long examples) {
+    private Result result(
+            DpSgdTrainer trainer,
+            String status,
+            long planned,
+            Evaluation eval,
+            double trainSeconds,
+            long wallStart,
+            long examples) {
         double eps = trainer.epsilon();
         double delta = trainer.isPrivate() ? config.privacy().delta() : Double.NaN;
-        return new Result(dir.root(), status, trainer.stepsDone(), planned, eps, delta,
-                eval == null ? Double.NaN : eval.model().accuracy(), eval == null ? Double.NaN : eval.model().meanLoss(),
+        return new Result(
+                dir.root(),
+                status,
+                trainer.stepsDone(),
+                planned,
+                eps,
+                delta,
+                eval == null ? Double.NaN : eval.model().accuracy(),
+                eval == null ? Double.NaN : eval.model().meanLoss(),
                 eval == null || eval.ema() == null ? Double.NaN : eval.ema().accuracy(),
-                trainSeconds, (System.nanoTime() - wallStart) * 1e-9, trainSeconds > 0 ? examples / trainSeconds : Double.NaN,
-                trainer.epsilonHolds(), trainer.parameters(), trainer.stepsCharged(), null);
+                trainSeconds,
+                (System.nanoTime() - wallStart) * 1e-9,
+                trainSeconds > 0 ? examples / trainSeconds : Double.NaN,
+                trainer.epsilonHolds(),
+                trainer.parameters(),
+                trainer.stepsCharged(),
+                null);
     }
 
     private record TrainingConfig(int logEvery, int evalEvery, int checkpointEvery) {}

@@ -24,9 +24,23 @@ class BenchCommandTest {
         return buf.toString(StandardCharsets.UTF_8);
     }
 
-    @Test void jsonIsOneLineWithOneRowPerStrategy() throws Exception {
-        String out = capture("bench", "--model", "small-cnn", "--input", "1x8x8", "--batch", "4", "--steps", "1", "--warmup", "0",
-                "--strategies", "nonprivate,microbatch,auto", "--json");
+    @Test
+    void jsonIsOneLineWithOneRowPerStrategy() throws Exception {
+        String out = capture(
+                "bench",
+                "--model",
+                "small-cnn",
+                "--input",
+                "1x8x8",
+                "--batch",
+                "4",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--strategies",
+                "nonprivate,microbatch,auto",
+                "--json");
         String[] lines = out.strip().split("\n");
         assertEquals(1, lines.length, out);
         JsonNode j = new ObjectMapper().readTree(lines[0]);
@@ -37,15 +51,31 @@ class BenchCommandTest {
         assertEquals(1.0, j.get("results").get(0).get("ratio").asDouble());
         for (JsonNode r : j.get("results")) {
             assertTrue(r.get("median_ms").asDouble() > 0);
-            assertEquals(4000.0 / r.get("median_ms").asDouble(), r.get("examples_per_s").asDouble(), 0.02 * r.get("examples_per_s").asDouble());
+            assertEquals(
+                    4000.0 / r.get("median_ms").asDouble(),
+                    r.get("examples_per_s").asDouble(),
+                    0.02 * r.get("examples_per_s").asDouble());
             assertTrue(r.has("peak_mb"));
         }
     }
 
     /** The noise-only line: one row per thread count, per-core throughput consistent with the median time. */
-    @Test void noiseOnlyTimesSecureNoiseForTheModelsParameters() throws Exception {
-        String out = capture("bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--noise-threads", "1,2", "--steps", "3",
-                "--warmup", "1", "--json");
+    @Test
+    void noiseOnlyTimesSecureNoiseForTheModelsParameters() throws Exception {
+        String out = capture(
+                "bench",
+                "--model",
+                "small-cnn",
+                "--input",
+                "1x8x8",
+                "--noise-only",
+                "--noise-threads",
+                "1,2",
+                "--steps",
+                "3",
+                "--warmup",
+                "1",
+                "--json");
         JsonNode j = new ObjectMapper().readTree(out.strip());
         int n = j.get("coordinates").asInt();
         assertTrue(n > 1000, out);
@@ -53,18 +83,26 @@ class BenchCommandTest {
         for (int k = 0; k < 2; k++) {
             JsonNode r = j.get("noise_only").get(k);
             assertEquals(k + 1, r.get("threads").asInt());
-            assertTrue(r.get("min_ms").asDouble() <= r.get("median_ms").asDouble() && r.get("median_ms").asDouble() <= r.get("max_ms").asDouble());
+            assertTrue(r.get("min_ms").asDouble() <= r.get("median_ms").asDouble()
+                    && r.get("median_ms").asDouble() <= r.get("max_ms").asDouble());
             assertTrue(r.get("cpu_ms").asDouble() >= 0, out); // counted in 10 ms ticks: a tiny draw may show 0
-            assertEquals(n / (r.get("median_ms").asDouble() / 1e3) / (k + 1), r.get("coordinates_per_s_per_core").asDouble(),
+            assertEquals(
+                    n / (r.get("median_ms").asDouble() / 1e3) / (k + 1),
+                    r.get("coordinates_per_s_per_core").asDouble(),
                     1e-6 * r.get("coordinates_per_s_per_core").asDouble());
         }
-        String text = capture("bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--steps", "1", "--warmup", "0");
+        String text = capture(
+                "bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--steps", "1", "--warmup", "0");
         assertTrue(text.contains("noise-only  1 thread") && text.contains("cycles/coordinate"), text);
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--noise-only", "--noise-threads", "0"));
     }
 
-    @Test void badArgumentsAreOneLineErrors() {
+    @Test
+    void badArgumentsAreOneLineErrors() {
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--batch", "0"));
-        assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--strategies", "nosuch", "--steps", "1"));
+        assertNotEquals(
+                0,
+                Main.run(
+                        "bench", "--model", "small-cnn", "--input", "1x8x8", "--strategies", "nosuch", "--steps", "1"));
     }
 }

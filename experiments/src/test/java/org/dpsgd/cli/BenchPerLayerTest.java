@@ -21,17 +21,28 @@ class BenchPerLayerTest {
     private static final class RecordingNoise implements NoiseSource {
         final List<Double> stds = new ArrayList<>();
 
-        @Override public void addGaussian(float[] v, int from, int to, double std) {
+        @Override
+        public void addGaussian(float[] v, int from, int to, double std) {
             stds.add(std);
         }
 
-        @Override public boolean isSecure() { return true; }
+        @Override
+        public boolean isSecure() {
+            return true;
+        }
 
-        @Override public Long exportState() { return null; }
+        @Override
+        public Long exportState() {
+            return null;
+        }
 
-        @Override public void restoreState(long calls) {}
+        @Override
+        public void restoreState(long calls) {}
 
-        @Override public String mode() { return "test"; }
+        @Override
+        public String mode() {
+            return "test";
+        }
     }
 
     @Test
@@ -41,7 +52,9 @@ class BenchPerLayerTest {
         try (Backend backend = Backends.select("djl", s -> {}).open(new BackendOptions("cpu", Map.of()))) {
             BenchRun run = new BenchRun(backend, net, BenchCommand.randomBatch(net, 4), noise, 1.5, 0.8, Map.of());
             List<BenchResult> r = run.run(List.of("auto", "auto+per_layer", "microbatch+per_layer"), 0, 2, 1, s -> {});
-            assertEquals(List.of("auto", "auto+per_layer", "microbatch+per_layer"), r.stream().map(BenchResult::strategy).toList());
+            assertEquals(
+                    List.of("auto", "auto+per_layer", "microbatch+per_layer"),
+                    r.stream().map(BenchResult::strategy).toList());
             for (BenchResult b : r) assertTrue(b.medianMs() > 0);
             assertEquals(3 * (1 + 2), noise.stds.size(), "one untimed first step and two timed steps per strategy");
             for (double s : noise.stds) assertEquals(1.5 * 0.8, s, 1e-12);

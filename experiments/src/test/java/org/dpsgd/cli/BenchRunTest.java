@@ -28,12 +28,14 @@ class BenchRunTest {
             this.waitMs = waitMs;
         }
 
-        @Override public void addGaussian(float[] v, int from, int to, double std) {
+        @Override
+        public void addGaussian(float[] v, int from, int to, double std) {
             draws++;
             pending = 1;
         }
 
-        @Override public void awaitPrefetch() {
+        @Override
+        public void awaitPrefetch() {
             if (pending == 0) return;
             pending = 0;
             try {
@@ -43,13 +45,23 @@ class BenchRunTest {
             }
         }
 
-        @Override public boolean isSecure() { return true; }
+        @Override
+        public boolean isSecure() {
+            return true;
+        }
 
-        @Override public Long exportState() { return null; }
+        @Override
+        public Long exportState() {
+            return null;
+        }
 
-        @Override public void restoreState(long calls) {}
+        @Override
+        public void restoreState(long calls) {}
 
-        @Override public String mode() { return "test"; }
+        @Override
+        public String mode() {
+            return "test";
+        }
     }
 
     @Test

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CommandsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final String TINY = """
             name: tiny
@@ -55,8 +56,15 @@ class CommandsTest {
     void sweepRunsTheGridAndCompareReadsItsCsv() throws Exception {
         Path cfg = dir.resolve("tiny.yaml");
         Files.writeString(cfg, TINY);
-        Object[] r = cli("sweep", cfg.toString(), "--set", "training.micro_batch_size=4,16", "--set", "optimizer.lr=0.2",
-                "--out", dir.resolve("sw").toString());
+        Object[] r = cli(
+                "sweep",
+                cfg.toString(),
+                "--set",
+                "training.micro_batch_size=4,16",
+                "--set",
+                "optimizer.lr=0.2",
+                "--out",
+                dir.resolve("sw").toString());
         assertEquals(0, r[0], (String) r[2]);
         List<List<String>> lines = Csv.read(dir.resolve("sw/sweep.csv"));
         assertEquals(3, lines.size(), lines.toString());
@@ -71,9 +79,16 @@ class CommandsTest {
             Map<String, Object> info = RunDirectory.readRunInfo(runDir);
             @SuppressWarnings("unchecked")
             Map<String, Object> layout = (Map<String, Object>) info.get("layout");
-            assertEquals(Integer.parseInt(row.get(0)), ((Number) layout.get("micro_batch_size")).intValue(), "the swept value reached the run");
+            assertEquals(
+                    Integer.parseInt(row.get(0)),
+                    ((Number) layout.get("micro_batch_size")).intValue(),
+                    "the swept value reached the run");
         }
-        Object[] c = cli("compare", dir.resolve("sw/sweep.csv").toString(), "--out", dir.resolve("rep/report.html").toString());
+        Object[] c = cli(
+                "compare",
+                dir.resolve("sw/sweep.csv").toString(),
+                "--out",
+                dir.resolve("rep/report.html").toString());
         assertEquals(0, c[0], (String) c[2]);
         String html = Files.readString(dir.resolve("rep/report.html"));
         for (int i = 1; i < 3; i++) assertTrue(html.contains(lines.get(i).get(header.indexOf("run_dir"))));
@@ -84,27 +99,53 @@ class CommandsTest {
     void trainThenResumeFromTheCommandLine() throws Exception {
         Path cfg = dir.resolve("tiny.yaml");
         Files.writeString(cfg, TINY);
-        Object[] r = cli("train", "--config", cfg.toString(), "--set", "training.checkpoint_every=2", "--out", dir.resolve("run").toString());
+        Object[] r = cli(
+                "train",
+                "--config",
+                cfg.toString(),
+                "--set",
+                "training.checkpoint_every=2",
+                "--out",
+                dir.resolve("run").toString());
         assertEquals(0, r[0], (String) r[2]);
         assertTrue(((String) r[1]).contains("finished: 3/3 steps"), (String) r[1]);
         assertTrue(((String) r[2]).contains("INSECURE"), "the insecure-noise warning is shown");
-        Object[] again = cli("train", "--config", cfg.toString(), "--out", dir.resolve("run").toString());
+        Object[] again = cli(
+                "train", "--config", cfg.toString(), "--out", dir.resolve("run").toString());
         assertEquals(2, again[0]);
         assertTrue(((String) again[2]).contains("--resume"), (String) again[2]);
         Object[] res = cli("train", "--resume", dir.resolve("run").toString());
         assertEquals(0, res[0], (String) res[2]);
         Object[] bad = cli("train", "--config", dir.resolve("missing.yaml").toString());
         assertEquals(2, bad[0]);
-        assertTrue(((String) bad[2]).startsWith("error: ") && ((String) bad[2]).contains("missing.yaml"), (String) bad[2]);
+        assertTrue(
+                ((String) bad[2]).startsWith("error: ") && ((String) bad[2]).contains("missing.yaml"), (String) bad[2]);
     }
 
     /** The demo's own code path on a small slice of Fashion-MNIST (the full recipe takes minutes). */
     @Test
     void demoJsonOnASmallSlice() throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(Path.of("/usr/share/datasets/fashion-mnist")), "Fashion-MNIST is not installed");
-        Object[] r = cli("demo", "--json", "--out", dir.resolve("demo").toString(), "--set", "data.train_limit=2048", "--set", "data.test_limit=256",
-                "--set", "training.batch_size=256", "--set", "training.epochs=1", "--set", "training.eval_every=0",
-                "--set", "training.checkpoint_every=0", "--set", "training.ema=0.5");
+        Assumptions.assumeTrue(
+                Files.isDirectory(Path.of("/usr/share/datasets/fashion-mnist")), "Fashion-MNIST is not installed");
+        Object[] r = cli(
+                "demo",
+                "--json",
+                "--out",
+                dir.resolve("demo").toString(),
+                "--set",
+                "data.train_limit=2048",
+                "--set",
+                "data.test_limit=256",
+                "--set",
+                "training.batch_size=256",
+                "--set",
+                "training.epochs=1",
+                "--set",
+                "training.eval_every=0",
+                "--set",
+                "training.checkpoint_every=0",
+                "--set",
+                "training.ema=0.5");
         assertEquals(0, r[0], (String) r[2]);
         String[] lines = ((String) r[1]).trim().split("\n");
         JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
@@ -113,21 +154,29 @@ class CommandsTest {
         assertTrue(j.get("epsilon").asDouble() <= 3.0 && j.get("epsilon").asDouble() > 2.9, j.toString());
         assertEquals(1e-5, j.get("delta").asDouble());
         assertTrue(j.get("test_accuracy").asDouble() > 0.3, "a few private steps already beat chance (10%): " + j);
-        assertTrue(((String) r[1]).contains("(EMA parameters)"), "with EMA in the recipe the EMA model's accuracy is reported");
+        assertTrue(
+                ((String) r[1]).contains("(EMA parameters)"),
+                "with EMA in the recipe the EMA model's accuracy is reported");
         Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("demo"));
         assertEquals("secure", info.get("noise_mode"));
         assertEquals("poisson", info.get("sampling"));
         assertEquals(Boolean.TRUE, info.get("epsilon_holds"));
         Map<?, ?> fin = (Map<?, ?>) info.get("final");
-        assertEquals(((Number) fin.get("ema_test_accuracy")).doubleValue(), j.get("test_accuracy").asDouble(), 0.0);
-        assertEquals(((Number) fin.get("epsilon")).doubleValue(), j.get("epsilon").asDouble(), 0.0);
+        assertEquals(
+                ((Number) fin.get("ema_test_accuracy")).doubleValue(),
+                j.get("test_accuracy").asDouble(),
+                0.0);
+        assertEquals(
+                ((Number) fin.get("epsilon")).doubleValue(), j.get("epsilon").asDouble(), 0.0);
     }
 
     @Test
     void demoRecipeIsTheConfigFile() throws Exception {
         Path file = Path.of(System.getProperty("user.dir")).resolve("configs/fashion-mnist-eps3.yaml");
         try (var in = DemoCommand.class.getResourceAsStream(DemoCommand.RECIPE)) {
-            assertEquals(Files.readString(file), new String(in.readAllBytes(), StandardCharsets.UTF_8),
+            assertEquals(
+                    Files.readString(file),
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8),
                     "experiments/src/main/resources/demo/fashion-mnist-eps3.yaml must equal experiments/configs/fashion-mnist-eps3.yaml");
         }
         assertEquals(3.0, DemoCommand.recipe().privacy().targetEpsilon());
@@ -148,11 +197,20 @@ class CommandsTest {
 
     @Test
     void zipPairsValuesByPosition() {
-        var points = SweepCommand.zipped(SweepCommand.parseGrid(List.of("training.batch_size=1024,4096", "privacy.noise_multiplier=0.8,3.2")));
-        assertEquals(List.of(Map.of("training.batch_size", "1024", "privacy.noise_multiplier", "0.8"),
-                Map.of("training.batch_size", "4096", "privacy.noise_multiplier", "3.2")), points);
-        assertEquals(2, SweepCommand.zipped(SweepCommand.parseGrid(List.of("a.b=1,2", "c.d=7"))).size(), "one value is a fixed override");
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        var points = SweepCommand.zipped(
+                SweepCommand.parseGrid(List.of("training.batch_size=1024,4096", "privacy.noise_multiplier=0.8,3.2")));
+        assertEquals(
+                List.of(
+                        Map.of("training.batch_size", "1024", "privacy.noise_multiplier", "0.8"),
+                        Map.of("training.batch_size", "4096", "privacy.noise_multiplier", "3.2")),
+                points);
+        assertEquals(
+                2,
+                SweepCommand.zipped(SweepCommand.parseGrid(List.of("a.b=1,2", "c.d=7")))
+                        .size(),
+                "one value is a fixed override");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
                 () -> SweepCommand.zipped(SweepCommand.parseGrid(List.of("a.b=1,2", "c.d=1,2,3"))));
         assertTrue(e.getMessage().contains("same number"), e.getMessage());
     }

@@ -29,12 +29,14 @@ import picocli.CommandLine;
  * IPU-POD or GPU) are parsed by the CLI and every config they would train is validated.
  */
 class ConfigHeaderCommandsTest {
-    @TempDir static Path work;
+    @TempDir
+    static Path work;
 
     /** One command of a header; {@code reduced} when it follows the header's "Reduced scale" line. */
     record HeaderCommand(Path file, int index, List<String> args, boolean reduced) {
         String name() {
-            return file.getFileName() + " #" + index + (reduced ? " (reduced scale, run)" : " (full scale, validated)") + ": " + String.join(" ", args);
+            return file.getFileName() + " #" + index + (reduced ? " (reduced scale, run)" : " (full scale, validated)")
+                    + ": " + String.join(" ", args);
         }
     }
 
@@ -62,9 +64,12 @@ class ConfigHeaderCommandsTest {
             if (comment >= 0) text = text.substring(0, comment).trim();
             boolean more = text.endsWith("\\");
             if (more) text = text.substring(0, text.length() - 1).trim();
-            pending = pending == null ? new StringBuilder(text) : pending.append(' ').append(text);
+            pending = pending == null
+                    ? new StringBuilder(text)
+                    : pending.append(' ').append(text);
             if (!more) {
-                List<String> args = new ArrayList<>(Arrays.asList(pending.toString().split("\\s+")));
+                List<String> args =
+                        new ArrayList<>(Arrays.asList(pending.toString().split("\\s+")));
                 args.remove(0); // "dpsgd"
                 out.add(new HeaderCommand(file, out.size() + 1, args, reduced));
                 pending = null;
@@ -89,9 +94,12 @@ class ConfigHeaderCommandsTest {
             Map<String, Path> reducedOutputs = new LinkedHashMap<>();
             List<HeaderCommand> cs = commands(f);
             // compare reads what a run wrote, so it goes last.
-            List<HeaderCommand> ordered = new ArrayList<>(cs.stream().filter(c -> !c.args().get(0).equals("compare")).toList());
-            ordered.addAll(cs.stream().filter(c -> c.args().get(0).equals("compare")).toList());
-            for (HeaderCommand c : ordered) tests.add(DynamicTest.dynamicTest(c.name(), () -> check(c, reducedOutputs)));
+            List<HeaderCommand> ordered = new ArrayList<>(
+                    cs.stream().filter(c -> !c.args().get(0).equals("compare")).toList());
+            ordered.addAll(
+                    cs.stream().filter(c -> c.args().get(0).equals("compare")).toList());
+            for (HeaderCommand c : ordered)
+                tests.add(DynamicTest.dynamicTest(c.name(), () -> check(c, reducedOutputs)));
         }
         return tests.stream();
     }
@@ -101,13 +109,16 @@ class ConfigHeaderCommandsTest {
         String command = args.get(0);
         if (command.equals("compare")) {
             List<String> sources = new ArrayList<>();
-            for (String a : args.subList(1, args.size())) if (!a.startsWith("--") && !a.endsWith(".html")) sources.add(a);
+            for (String a : args.subList(1, args.size()))
+                if (!a.startsWith("--") && !a.endsWith(".html")) sources.add(a);
             Assumptions.assumeFalse(reducedOutputs.isEmpty(), "no reduced-scale run of this file to compare");
             Path reducedOut = reducedOutputs.values().iterator().next();
             for (String s : sources) {
                 if (Files.exists(Path.of(s))) continue;
                 // The full-scale run is not made here: compare what the reduced-scale run wrote, in the same form.
-                args.set(args.indexOf(s), s.endsWith(".csv") ? reducedOut.resolve("sweep.csv").toString() : reducedOut.toString());
+                args.set(
+                        args.indexOf(s),
+                        s.endsWith(".csv") ? reducedOut.resolve("sweep.csv").toString() : reducedOut.toString());
             }
             Object[] r = CommandsTest.cli(args.toArray(String[]::new));
             assertEquals(0, r[0], "stdout: " + r[1] + "\nstderr: " + r[2]);
@@ -117,7 +128,9 @@ class ConfigHeaderCommandsTest {
             if (args.contains("--config") || command.equals("sweep")) {
                 ExperimentConfig cfg = load(args);
                 if (cfg.data().format().equals("idx")) {
-                    Assumptions.assumeTrue(Files.isDirectory(Path.of(cfg.data().path())), cfg.data().path() + " is not installed");
+                    Assumptions.assumeTrue(
+                            Files.isDirectory(Path.of(cfg.data().path())),
+                            cfg.data().path() + " is not installed");
                 }
             }
             Object[] r = CommandsTest.cli(args.toArray(String[]::new));
@@ -132,14 +145,15 @@ class ConfigHeaderCommandsTest {
         switch (command) {
             case "train" -> load(args);
             case "sweep" -> {
-                SweepCommand s = (SweepCommand) parsed.subcommand().commandSpec().userObject();
+                SweepCommand s =
+                        (SweepCommand) parsed.subcommand().commandSpec().userObject();
                 ExperimentConfig base = ConfigLoader.load(s.config);
                 Map<String, List<String>> grid = SweepCommand.parseGrid(s.sets);
                 for (Map<String, String> point : s.zip ? SweepCommand.zipped(grid) : SweepCommand.cartesian(grid)) {
                     ConfigLoader.applyOverrides(base, point);
                 }
             }
-            case "demo" -> { } // parsing is the check: the demo itself is a 12-minute run
+            case "demo" -> {} // parsing is the check: the demo itself is a 12-minute run
             default -> throw new AssertionError("no check for '" + command + "' in " + c.name());
         }
     }
@@ -160,11 +174,14 @@ class ConfigHeaderCommandsTest {
     /** Paths made absolute: configs in this checkout, outputs (runs/..., *.html) under a temporary folder. */
     private static List<String> localise(HeaderCommand c) {
         List<String> args = new ArrayList<>(c.args());
-        Path out = work.resolve(c.file().getFileName().toString().replace(".yaml", "")).resolve("cmd" + c.index());
+        Path out = work.resolve(c.file().getFileName().toString().replace(".yaml", ""))
+                .resolve("cmd" + c.index());
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
-            if (a.startsWith("experiments/configs/")) args.set(i, repo().resolve(a).toString());
-            else if (i > 0 && args.get(i - 1).equals("--out")) args.set(i, out.resolve(a).toString());
+            if (a.startsWith("experiments/configs/"))
+                args.set(i, repo().resolve(a).toString());
+            else if (i > 0 && args.get(i - 1).equals("--out"))
+                args.set(i, out.resolve(a).toString());
             else if (a.startsWith("runs/")) args.set(i, out.resolve(a).toString());
         }
         if ((args.get(0).equals("train") || args.get(0).equals("sweep")) && !args.contains("--out")) {

@@ -17,15 +17,20 @@ class DistributedTrainingTest {
 
     @Test
     void mpiLaunchersAreDetectedFromTheirEnvironment() {
-        assertEquals(Optional.of("an MPI launch (OMPI_COMM_WORLD_SIZE=2)"), DistributedTraining.reason(null, Map.of("OMPI_COMM_WORLD_SIZE", "2")));
-        assertEquals(Optional.of("an MPI launch (PMI_SIZE=4)"), DistributedTraining.reason("auto", Map.of("PMI_SIZE", "4")));
+        assertEquals(
+                Optional.of("an MPI launch (OMPI_COMM_WORLD_SIZE=2)"),
+                DistributedTraining.reason(null, Map.of("OMPI_COMM_WORLD_SIZE", "2")));
+        assertEquals(
+                Optional.of("an MPI launch (PMI_SIZE=4)"), DistributedTraining.reason("auto", Map.of("PMI_SIZE", "4")));
         assertTrue(DistributedTraining.reason(null, Map.of("PMIX_RANK", "0")).isPresent());
         assertEquals(Optional.of("--distributed mpi"), DistributedTraining.reason("mpi", Map.of()));
     }
 
     @Test
     void refusesToTrainAloneInsideAMultiRankLaunchAndUnknownModes() {
-        var e = assertThrows(IllegalArgumentException.class, () -> DistributedTraining.reason("none", Map.of("OMPI_COMM_WORLD_SIZE", "2")));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> DistributedTraining.reason("none", Map.of("OMPI_COMM_WORLD_SIZE", "2")));
         assertTrue(e.getMessage().contains("same run folder"), e.getMessage());
         assertEquals(Optional.empty(), DistributedTraining.reason("none", Map.of("OMPI_COMM_WORLD_SIZE", "1")));
         var bad = assertThrows(IllegalArgumentException.class, () -> DistributedTraining.reason("nccl", Map.of()));

@@ -38,7 +38,9 @@ class ExperimentConfigsTest {
             case "cifar10", "cifar100" -> new Shape(3, 32, 32);
             default -> new Shape(3, cfg.data().imageSize(), cfg.data().imageSize());
         };
-        int classes = cfg.data().format().equals("cifar100") ? 100 : cfg.data().format().equals("imagefolder") ? 1000 : 10;
+        int classes = cfg.data().format().equals("cifar100")
+                ? 100
+                : cfg.data().format().equals("imagefolder") ? 1000 : 10;
         Network net = ModelZoo.build(cfg.model(), input, classes);
         assertTrue(net.parameterCount() > 0);
         String text = Files.readString(file);

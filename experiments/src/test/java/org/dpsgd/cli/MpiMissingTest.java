@@ -22,13 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
  * of the distributed module's classes, so it runs on machines with and without MPI.
  */
 class MpiMissingTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private List<String> classpath;
 
     private List<String> classpathWithoutBinding() throws Exception {
         if (classpath != null) return classpath;
-        Path classes = Path.of(Mpi.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path classes = Path.of(
+                Mpi.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Path copy = dir.resolve("distributed-classes");
         if (Files.isDirectory(classes)) {
             try (Stream<Path> files = Files.walk(classes)) {
@@ -54,19 +56,28 @@ class MpiMissingTest {
         List<String> cp = new ArrayList<>();
         cp.add(copy.toString());
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (!Path.of(entry).toAbsolutePath().normalize().equals(classes.toAbsolutePath().normalize())) cp.add(entry);
+            if (!Path.of(entry)
+                    .toAbsolutePath()
+                    .normalize()
+                    .equals(classes.toAbsolutePath().normalize())) cp.add(entry);
         }
         classpath = cp;
         return cp;
     }
 
     private String[] run(Map<String, String> env, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-Dorg.bytedeco.javacpp.cachedir=" + dir.resolve("javacpp-cache"), // no library extracted by an earlier run
-                "-cp", String.join(File.pathSeparator, classpathWithoutBinding()), "org.dpsgd.cli.Main"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-Dorg.bytedeco.javacpp.cachedir="
+                        + dir.resolve("javacpp-cache"), // no library extracted by an earlier run
+                "-cp",
+                String.join(File.pathSeparator, classpathWithoutBinding()),
+                "org.dpsgd.cli.Main"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        for (String v : List.of("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MV2_COMM_WORLD_SIZE")) pb.environment().remove(v);
+        for (String v : List.of("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MV2_COMM_WORLD_SIZE"))
+            pb.environment().remove(v);
         pb.environment().putAll(env);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -85,16 +96,39 @@ class MpiMissingTest {
                 training: {batch_size: 16, steps: 2}
                 backend: {name: djl, device: cpu}
                 """);
-        String[] flag = run(Map.of(), "train", "--distributed", "mpi", "--config", yaml.toString(), "--out", dir.resolve("r1").toString());
+        String[] flag = run(
+                Map.of(),
+                "train",
+                "--distributed",
+                "mpi",
+                "--config",
+                yaml.toString(),
+                "--out",
+                dir.resolve("r1").toString());
         assertEquals("2", flag[0], flag[1]);
         List<String> lines = flag[1].lines().filter(l -> l.startsWith("error:")).toList();
         assertEquals(1, lines.size(), flag[1]);
-        assertTrue(lines.get(0).startsWith("error: --distributed mpi asks for MPI, but the MPI binding is not built into this dpsgd"), flag[1]);
+        assertTrue(
+                lines.get(0)
+                        .startsWith(
+                                "error: --distributed mpi asks for MPI, but the MPI binding is not built into this dpsgd"),
+                flag[1]);
         assertTrue(lines.get(0).contains("apt-get install openmpi-bin libopenmpi-dev"), flag[1]);
 
-        String[] launched = run(Map.of("OMPI_COMM_WORLD_SIZE", "2"), "train", "--config", yaml.toString(), "--out", dir.resolve("r2").toString());
+        String[] launched = run(
+                Map.of("OMPI_COMM_WORLD_SIZE", "2"),
+                "train",
+                "--config",
+                yaml.toString(),
+                "--out",
+                dir.resolve("r2").toString());
         assertEquals("2", launched[0], launched[1]);
-        assertTrue(launched[1].contains("error: an MPI launch (OMPI_COMM_WORLD_SIZE=2) asks for MPI, but the MPI binding is not built"), launched[1]);
-        assertTrue(Files.notExists(dir.resolve("r1")) && Files.notExists(dir.resolve("r2")), "nothing trained, no run folder");
+        assertTrue(
+                launched[1].contains(
+                        "error: an MPI launch (OMPI_COMM_WORLD_SIZE=2) asks for MPI, but the MPI binding is not built"),
+                launched[1]);
+        assertTrue(
+                Files.notExists(dir.resolve("r1")) && Files.notExists(dir.resolve("r2")),
+                "nothing trained, no run folder");
     }
 }

@@ -48,11 +48,13 @@ class GpuKitScriptsTest {
         for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
             if (Files.isRegularFile(d.resolve("bench/gpu/run.sh"))) return d;
         }
-        throw new IllegalStateException("bench/gpu/run.sh not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "bench/gpu/run.sh not found above " + Path.of("").toAbsolutePath());
     }
 
     private static boolean onPath(String tool) {
-        return Stream.of(System.getenv().getOrDefault("PATH", "").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
     }
 
     static Result run(Map<String, String> env, String... cmd) {
@@ -105,8 +107,13 @@ class GpuKitScriptsTest {
     void dryRunOnAnIncompleteKitSaysSo(@TempDir Path tmp) throws IOException {
         Path kit = Files.createDirectories(tmp.resolve("kit"));
         Files.copy(GPU.resolve("run.sh"), kit.resolve("run.sh"));
-        Result r = run(Map.of("KIT_WORK", tmp.resolve("work").toString()),
-                "bash", kit.resolve("run.sh").toString(), "--dry-run", "--out", tmp.resolve("out").toString());
+        Result r = run(
+                Map.of("KIT_WORK", tmp.resolve("work").toString()),
+                "bash",
+                kit.resolve("run.sh").toString(),
+                "--dry-run",
+                "--out",
+                tmp.resolve("out").toString());
         assertEquals(2, r.exit(), r.out());
         assertTrue(r.out().contains("the kit is incomplete"), r.out());
     }
@@ -115,8 +122,13 @@ class GpuKitScriptsTest {
     void dryRunListsEveryStepWithinNineMinutes(@TempDir Path tmp) throws Exception {
         assumeTrue(onPath("cmake") && onPath("python3") && onPath("tar"), "needs cmake, python3 and tar");
         Path kit = fakeKit(tmp);
-        Result r = run(Map.of("KIT_WORK", tmp.resolve("work").toString()),
-                "bash", kit.resolve("run.sh").toString(), "--dry-run", "--out", tmp.resolve("out").toString());
+        Result r = run(
+                Map.of("KIT_WORK", tmp.resolve("work").toString()),
+                "bash",
+                kit.resolve("run.sh").toString(),
+                "--dry-run",
+                "--out",
+                tmp.resolve("out").toString());
         assertEquals(0, r.exit(), r.out());
         assertTrue(r.out().contains("the kit is complete"), r.out());
         Matcher m = Pattern.compile("run.sh: {3}(\\w+) \\((\\d+)s\\)").matcher(r.out());
@@ -126,9 +138,14 @@ class GpuKitScriptsTest {
             steps.add(m.group(1));
             total += Integer.parseInt(m.group(2));
         }
-        assertEquals(List.of("setup", "torch", "jni", "backends", "parity", "bench", "train", "compare"), steps, r.out());
+        assertEquals(
+                List.of("setup", "torch", "jni", "backends", "parity", "bench", "train", "compare"), steps, r.out());
         assertTrue(total <= 540, "the step budgets add up to " + total + " s, over 9 minutes");
-        assertTrue(r.out().contains("resnet50-gn") && r.out().contains("3x224x224") && r.out().contains("32 64"), r.out());
+        assertTrue(
+                r.out().contains("resnet50-gn")
+                        && r.out().contains("3x224x224")
+                        && r.out().contains("32 64"),
+                r.out());
     }
 
     @Test
@@ -163,16 +180,28 @@ class GpuKitScriptsTest {
         Path kit = Files.createDirectories(tmp.resolve("kit"));
         Files.copy(GPU.resolve("run.sh"), kit.resolve("run.sh"));
         Files.copy(GPU.resolve("build-jni.sh"), kit.resolve("build-jni.sh"));
-        for (String f : List.of("app/dpsgd-experiments.jar", "app/dpsgd-gpukit.jar", "jni-include/jni.h",
-                "djl/jni-header/ai_djl_pytorch_jni_PyTorchLibrary.h", "djl/engines/pytorch/pytorch-native/CMakeLists.txt",
-                "bench/peers/torch_peer.py", "config/fmnist-short.yaml", "data/fashion-mnist/train-images-idx3-ubyte.gz")) {
+        for (String f : List.of(
+                "app/dpsgd-experiments.jar",
+                "app/dpsgd-gpukit.jar",
+                "jni-include/jni.h",
+                "djl/jni-header/ai_djl_pytorch_jni_PyTorchLibrary.h",
+                "djl/engines/pytorch/pytorch-native/CMakeLists.txt",
+                "bench/peers/torch_peer.py",
+                "config/fmnist-short.yaml",
+                "data/fashion-mnist/train-images-idx3-ubyte.gz")) {
             Files.createDirectories(kit.resolve(f).getParent());
             Files.writeString(kit.resolve(f), "");
         }
         Path java = Files.createDirectories(tmp.resolve("jre-src/jre/bin")).resolve("java");
         Files.writeString(java, "#!/bin/sh\necho 'openjdk version \"17-fake\"'\n");
         assertTrue(java.toFile().setExecutable(true));
-        Result tar = run("tar", "-C", tmp.resolve("jre-src").toString(), "-czf", kit.resolve("jre.tar.gz").toString(), "jre");
+        Result tar = run(
+                "tar",
+                "-C",
+                tmp.resolve("jre-src").toString(),
+                "-czf",
+                kit.resolve("jre.tar.gz").toString(),
+                "jre");
         assertEquals(0, tar.exit(), tar.out());
         return kit;
     }
@@ -185,9 +214,25 @@ class GpuKitScriptsTest {
         assertEquals(2, none.exit(), none.out());
         assertTrue(none.out().contains("build-jni: error: missing --djl"), none.out());
 
-        List<String> args = new ArrayList<>(List.of("bash", GPU.resolve("build-jni.sh").toString(), "--djl", tmp.toString(),
-                "--jni-header", tmp.toString(), "--java-include", tmp.toString(), "--torch-cmake", tmp.toString(),
-                "--torch-lib", tmp.toString(), "--version", "2.11.0", "--flavor", "cu130", "--cache", tmp.toString()));
+        List<String> args = new ArrayList<>(List.of(
+                "bash",
+                GPU.resolve("build-jni.sh").toString(),
+                "--djl",
+                tmp.toString(),
+                "--jni-header",
+                tmp.toString(),
+                "--java-include",
+                tmp.toString(),
+                "--torch-cmake",
+                tmp.toString(),
+                "--torch-lib",
+                tmp.toString(),
+                "--version",
+                "2.11.0",
+                "--flavor",
+                "cu130",
+                "--cache",
+                tmp.toString()));
         Result noSources = run(args.toArray(String[]::new));
         assertEquals(2, noSources.exit(), noSources.out());
         assertTrue(noSources.out().contains("CMakeLists.txt not found"), noSources.out());
@@ -203,11 +248,21 @@ class GpuKitScriptsTest {
         assertEquals(2, usage.exit(), usage.out());
         assertTrue(usage.out().contains("usage: bench/gpu/pack.sh DJL_SRC OPACUS_SRC OUT_DIR"), usage.out());
 
-        Result noDjl = run("bash", GPU.resolve("pack.sh").toString(), tmp.resolve("nope").toString(), tmp.toString(), tmp.resolve("o").toString());
+        Result noDjl = run(
+                "bash",
+                GPU.resolve("pack.sh").toString(),
+                tmp.resolve("nope").toString(),
+                tmp.toString(),
+                tmp.resolve("o").toString());
         assertEquals(2, noDjl.exit(), noDjl.out());
         assertTrue(noDjl.out().contains("DJL_SRC '" + tmp.resolve("nope") + "' is not a folder"), noDjl.out());
 
-        Result notDjl = run("bash", GPU.resolve("pack.sh").toString(), tmp.toString(), tmp.toString(), tmp.resolve("o").toString());
+        Result notDjl = run(
+                "bash",
+                GPU.resolve("pack.sh").toString(),
+                tmp.toString(),
+                tmp.toString(),
+                tmp.resolve("o").toString());
         assertEquals(2, notDjl.exit(), notDjl.out());
         assertTrue(notDjl.out().contains("DJL_SRC must be DJL at v0.36.0"), notDjl.out());
         assertTrue(Files.notExists(tmp.resolve("o")), "nothing is written when the arguments are wrong");
@@ -247,7 +302,13 @@ class GpuKitScriptsTest {
         assertEquals(0, lab[8]);
         assertEquals(1, lab[9]);
 
-        Result tooMany = run("python3", GPU.resolve("idx_subset.py").toString(), src.toString(), tmp.resolve("x").toString(), "6", "1");
+        Result tooMany = run(
+                "python3",
+                GPU.resolve("idx_subset.py").toString(),
+                src.toString(),
+                tmp.resolve("x").toString(),
+                "6",
+                "1");
         assertEquals(1, tooMany.exit(), tooMany.out());
         assertTrue(tooMany.out().contains("has 5 examples, 6 asked"), tooMany.out());
     }
@@ -287,7 +348,8 @@ class GpuKitScriptsTest {
     void gpuParityCompilesAgainstTheCurrentApi(@TempDir Path tmp) throws IOException {
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         assumeTrue(javac != null, "needs a JDK");
-        List<String> args = new ArrayList<>(List.of("--release", "17", "-d", tmp.toString(), "-cp", System.getProperty("java.class.path")));
+        List<String> args = new ArrayList<>(
+                List.of("--release", "17", "-d", tmp.toString(), "-cp", System.getProperty("java.class.path")));
         try (Stream<Path> s = Files.list(GPU.resolve("java/org/dpsgd/kit"))) {
             s.filter(p -> p.toString().endsWith(".java")).forEach(p -> args.add(p.toString()));
         }
@@ -300,8 +362,13 @@ class GpuKitScriptsTest {
     @Test
     void torchPeerRefusesAnUnknownDeviceBeforeImportingTorch() {
         assumeTrue(onPath("python3"), "needs python3");
-        Result r = run(Map.of("TORCH_PEER_DEVICE", "tpu"), "python3", ROOT.resolve("bench/peers/torch_peer.py").toString(),
-                "--model", "small-cnn", "--check");
+        Result r = run(
+                Map.of("TORCH_PEER_DEVICE", "tpu"),
+                "python3",
+                ROOT.resolve("bench/peers/torch_peer.py").toString(),
+                "--model",
+                "small-cnn",
+                "--check");
         assertEquals(2, r.exit(), r.out());
         assertTrue(r.out().contains("torch_peer: error: --device must be cpu, cuda or cuda:N, got 'tpu'"), r.out());
     }

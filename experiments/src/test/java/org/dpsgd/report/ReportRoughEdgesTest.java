@@ -20,16 +20,26 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The rough edges of issue 15 §7, each as a user hit it. */
 class ReportRoughEdgesTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static Chart chart(List<Chart> charts, String id) {
-        return charts.stream().filter(c -> c.id().equals(id)).findFirst().orElseThrow(() -> new AssertionError("no chart " + id));
+        return charts.stream()
+                .filter(c -> c.id().equals(id))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no chart " + id));
     }
 
     /** A one-point PNG chart is not blank: the marker is drawn in the series colour where the SVG puts its circle. */
     @Test
     void singlePointsAreDrawnInBothRenderers() throws Exception {
-        Chart c = Chart.lines("one", "one point", "step", Chart.Axis.COUNT, "test accuracy", Chart.Axis.FRACTION,
+        Chart c = Chart.lines(
+                "one",
+                "one point",
+                "step",
+                Chart.Axis.COUNT,
+                "test accuracy",
+                Chart.Axis.FRACTION,
                 List.of(new Series("run", new double[] {30}, new double[] {0.8})));
         ChartLayout l = new ChartLayout(c);
         String svg = SvgChart.render(c);
@@ -44,13 +54,21 @@ class ReportRoughEdgesTest {
         assertEquals(3, count(SvgChart.render(Chart.lines("s", "s", "x", "y", List.of(shortSeries))), "<circle"));
         double[] xs = new double[100];
         for (int i = 0; i < xs.length; i++) xs[i] = i;
-        assertEquals(0, count(SvgChart.render(Chart.lines("l", "l", "x", "y", List.of(new Series("l", xs, xs)))), "<circle"));
+        assertEquals(
+                0,
+                count(SvgChart.render(Chart.lines("l", "l", "x", "y", List.of(new Series("l", xs, xs)))), "<circle"));
     }
 
     /** The issue's case: one evaluation at step 30 gave a 30–31 axis with ticks at 30.2, 30.4 and accuracy from −0.6 to 0.6. */
     @Test
     void axesSuitTheData() {
-        Chart c = Chart.lines("a", "a", "step", Chart.Axis.COUNT, "test accuracy", Chart.Axis.FRACTION,
+        Chart c = Chart.lines(
+                "a",
+                "a",
+                "step",
+                Chart.Axis.COUNT,
+                "test accuracy",
+                Chart.Axis.FRACTION,
                 List.of(new Series("run", new double[] {30}, new double[] {0.1})));
         ChartLayout l = new ChartLayout(c);
         assertArrayEquals(new double[] {0, 5, 10, 15, 20, 25, 30}, l.xTicks);
@@ -58,16 +76,37 @@ class ReportRoughEdgesTest {
         assertTrue(l.yMin < 0.1 && l.yMax > 0.1, "the point is inside, not on an edge");
         for (double t : l.yTicks) assertTrue(t >= 0 && t <= 1, "tick " + t);
         // Steps 1..3: whole-number ticks only.
-        ChartLayout tiny = new ChartLayout(Chart.lines("t", "t", "step", Chart.Axis.COUNT, "loss", Chart.Axis.VALUE,
+        ChartLayout tiny = new ChartLayout(Chart.lines(
+                "t",
+                "t",
+                "step",
+                Chart.Axis.COUNT,
+                "loss",
+                Chart.Axis.VALUE,
                 List.of(new Series("r", new double[] {1, 2, 3}, new double[] {2.3, 2.2, 2.1}))));
         for (double t : tiny.xTicks) assertEquals(Math.rint(t), t, "integer step tick " + t);
         // Accuracy at 1.0 and a curve near 1: never above 1.
-        ChartLayout top = new ChartLayout(Chart.lines("u", "u", "step", Chart.Axis.COUNT, "acc", Chart.Axis.FRACTION,
+        ChartLayout top = new ChartLayout(Chart.lines(
+                "u",
+                "u",
+                "step",
+                Chart.Axis.COUNT,
+                "acc",
+                Chart.Axis.FRACTION,
                 List.of(new Series("r", new double[] {1, 2}, new double[] {0.97, 1.0}))));
         assertEquals(1.0, top.yMax);
         // Zero-based axes (ε, throughput) start at 0.
-        assertEquals(0, new ChartLayout(Chart.lines("e", "e", "ε", Chart.Axis.FROM_ZERO, "acc", Chart.Axis.FRACTION,
-                List.of(new Series("r", new double[] {2.5, 3}, new double[] {0.5, 0.6})))).xMin);
+        assertEquals(
+                0,
+                new ChartLayout(Chart.lines(
+                                "e",
+                                "e",
+                                "ε",
+                                Chart.Axis.FROM_ZERO,
+                                "acc",
+                                Chart.Axis.FRACTION,
+                                List.of(new Series("r", new double[] {2.5, 3}, new double[] {0.5, 0.6}))))
+                        .xMin);
     }
 
     @Test
@@ -79,7 +118,10 @@ class ReportRoughEdgesTest {
         assertFalse(none.contains("<table"), none);
         RunSummary c = RunLoader.fromRunDir(HtmlReportTest.fakeRun(dir, "c", "ipu", 0.1, 5900, 0.5));
         String pair = HtmlReport.sideBySide(List.of(a, b, c));
-        assertTrue(pair.contains("<th title=\"" + a.source() + "\">djl cpu</th><th title=\"" + c.source() + "\">ipu ipu x16</th></tr>"), pair);
+        assertTrue(
+                pair.contains("<th title=\"" + a.source() + "\">djl cpu</th><th title=\"" + c.source()
+                        + "\">ipu ipu x16</th></tr>"),
+                pair);
         assertFalse(pair.contains(">b<"), "the second djl/cpu run is not a column: " + pair);
     }
 
@@ -97,8 +139,13 @@ class ReportRoughEdgesTest {
             assertEquals("running", live.status());
             assertEquals(14, live.steps());
         }
-        assertEquals("interrupted", RunLoader.fromRunDir(runFolder("starting", "starting", true)).status());
-        assertEquals("finished", RunLoader.fromRunDir(HtmlReportTest.fakeRun(dir, "done", "djl", 0.1, 1, 0.5)).status());
+        assertEquals(
+                "interrupted",
+                RunLoader.fromRunDir(runFolder("starting", "starting", true)).status());
+        assertEquals(
+                "finished",
+                RunLoader.fromRunDir(HtmlReportTest.fakeRun(dir, "done", "djl", 0.1, 1, 0.5))
+                        .status());
     }
 
     /** Under the default diagnostics policy train records hold only step, ε, lr, time and steps/s: the report copes. */
@@ -116,7 +163,9 @@ class ReportRoughEdgesTest {
         assertFalse(chart(charts, "epsilon-vs-step").isEmpty());
         assertTrue(HtmlReport.diagnosticsNote(List.of(r)).contains("not released"));
         assertEquals(320.0, r.examplesPerSecond(), "the expected throughput stands in for the measured one");
-        assertEquals(List.of(new Chart.Bar("djl cpu", 320.0)), chart(charts, "throughput").bars());
+        assertEquals(
+                List.of(new Chart.Bar("djl cpu", 320.0)),
+                chart(charts, "throughput").bars());
         List<Path> pngs = HtmlReport.write(List.of(r), dir.resolve("r.html"));
         assertEquals(charts.size(), pngs.size());
     }
@@ -127,14 +176,31 @@ class ReportRoughEdgesTest {
         RunDirectory rd = RunDirectory.create(run);
         rd.writeRunInfo(Map.of("name", "raw", "status", "finished", "backend", "djl", "device", "cpu"));
         for (int s = 1; s <= 3; s++) {
-            rd.metrics().append(Map.of("kind", "train", "step", s, "loss", 1.0 / s, "accuracy", 0.3, "epsilon", 0.1 * s, "diagnostics", "raw"));
+            rd.metrics()
+                    .append(Map.of(
+                            "kind",
+                            "train",
+                            "step",
+                            s,
+                            "loss",
+                            1.0 / s,
+                            "accuracy",
+                            0.3,
+                            "epsilon",
+                            0.1 * s,
+                            "diagnostics",
+                            "raw"));
         }
         rd.metrics().close();
         RunSummary r = RunLoader.fromRunDir(run);
         assertTrue(r.rawDiagnostics());
         List<Chart> charts = HtmlReport.charts(List.of(r));
-        assertEquals("Training loss (not covered by ε)", chart(charts, "loss-vs-step").title());
-        assertEquals("Training accuracy (batch) (not covered by ε)", chart(charts, "train-accuracy-vs-step").title());
+        assertEquals(
+                "Training loss (not covered by ε)",
+                chart(charts, "loss-vs-step").title());
+        assertEquals(
+                "Training accuracy (batch) (not covered by ε)",
+                chart(charts, "train-accuracy-vs-step").title());
         String html = HtmlReport.html(List.of(r), charts);
         assertTrue(html.contains("raw diagnostics (not covered by ε)") && html.contains("NOT covered by ε"), html);
     }
@@ -147,11 +213,16 @@ class ReportRoughEdgesTest {
             Path sweep = dir.resolve("sweep-" + hw);
             Files.createDirectories(sweep);
             // training.steps is a fixed override (one value): listed in the CSV, but not part of the runs' names.
-            StringBuilder csv = new StringBuilder("training.micro_batch_size,training.steps,status,test_accuracy,epsilon,examples_per_s,seconds,steps,run_dir\n");
+            StringBuilder csv = new StringBuilder(
+                    "training.micro_batch_size,training.steps,status,test_accuracy,epsilon,examples_per_s,seconds,steps,run_dir\n");
             for (int m : new int[] {1, 2, 4, 8, 16}) {
-                String name = String.format("%03d_micro_batch_size-%d_%s", m, m, "x".repeat(120)); // long folder names, as sweeps make
+                String name = String.format(
+                        "%03d_micro_batch_size-%d_%s", m, m, "x".repeat(120)); // long folder names, as sweeps make
                 HtmlReportTest.fakeRun(sweep, name, hw, 0.1, (hw.equals("ipu") ? 1000 : 100) * Math.log(2 * m), 0.5);
-                csv.append(m).append(",20,finished,0.5,1.5,1,1,20,").append(name).append('\n');
+                csv.append(m)
+                        .append(",20,finished,0.5,1.5,1,1,20,")
+                        .append(name)
+                        .append('\n');
             }
             Files.writeString(sweep.resolve("sweep.csv"), csv.toString());
             runs.addAll(RunLoader.load(sweep));
@@ -162,10 +233,15 @@ class ReportRoughEdgesTest {
         Chart t = chart(charts, "sweep-micro_batch_size-throughput");
         assertEquals("Examples / s against micro_batch_size", t.title());
         assertEquals(List.of("1", "2", "4", "8", "16"), t.xCategories(), "numeric order, not 1, 16, 2, ...");
-        assertEquals(List.of("djl cpu", "ipu ipu x16"), t.series().stream().map(Series::name).toList());
+        assertEquals(
+                List.of("djl cpu", "ipu ipu x16"),
+                t.series().stream().map(Series::name).toList());
         assertEquals(1000 * Math.log(8), t.series().get(1).y()[2], 1e-9);
-        assertEquals(Chart.Axis.FRACTION, chart(charts, "sweep-micro_batch_size-accuracy").yAxis());
-        List<String> labels = HtmlReport.distinctLabels(runs).stream().map(RunSummary::label).toList();
+        assertEquals(
+                Chart.Axis.FRACTION,
+                chart(charts, "sweep-micro_batch_size-accuracy").yAxis());
+        List<String> labels =
+                HtmlReport.distinctLabels(runs).stream().map(RunSummary::label).toList();
         assertEquals("micro_batch_size=4 (djl cpu)", labels.get(2));
         assertEquals(labels.size(), labels.stream().distinct().count());
         for (String l : labels) assertTrue(l.length() < 40, l);
@@ -186,11 +262,49 @@ class ReportRoughEdgesTest {
         info.put("backend", "djl");
         info.put("device", "cpu");
         info.put("delta", 1e-5);
-        if (!unfinished) info.put("final", Map.of("step", 14, "epsilon", 0.98, "test_accuracy", 0.6, "seconds", 3.0, "expected_examples_per_s", 320.0));
+        if (!unfinished)
+            info.put(
+                    "final",
+                    Map.of(
+                            "step",
+                            14,
+                            "epsilon",
+                            0.98,
+                            "test_accuracy",
+                            0.6,
+                            "seconds",
+                            3.0,
+                            "expected_examples_per_s",
+                            320.0));
         rd.writeRunInfo(info);
         for (int s = 2; s <= 14; s += 2) {
-            rd.metrics().append(Map.of("kind", "train", "step", s, "epsilon", 0.07 * s, "lr", 0.1, "time", 0.2 * s, "steps_per_s", 5.0));
-            if (s == 6 || s == 12) rd.metrics().append(Map.of("kind", "eval", "step", s, "epsilon", 0.07 * s, "test_accuracy", s / 20.0, "test_loss", 2.0 - s / 10.0));
+            rd.metrics()
+                    .append(Map.of(
+                            "kind",
+                            "train",
+                            "step",
+                            s,
+                            "epsilon",
+                            0.07 * s,
+                            "lr",
+                            0.1,
+                            "time",
+                            0.2 * s,
+                            "steps_per_s",
+                            5.0));
+            if (s == 6 || s == 12)
+                rd.metrics()
+                        .append(Map.of(
+                                "kind",
+                                "eval",
+                                "step",
+                                s,
+                                "epsilon",
+                                0.07 * s,
+                                "test_accuracy",
+                                s / 20.0,
+                                "test_loss",
+                                2.0 - s / 10.0));
         }
         rd.metrics().close();
         return rd.root();

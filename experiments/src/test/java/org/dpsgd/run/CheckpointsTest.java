@@ -18,7 +18,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class CheckpointsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static byte[] payload(int n, long seed) {
         byte[] b = new byte[n];
@@ -64,8 +65,11 @@ class CheckpointsTest {
         assertTrue(e.getMessage().contains("truncated") || e.getMessage().contains("bad magic"), e.getMessage());
     }
 
-    record State(@JsonProperty("step") long step, @JsonProperty("w") float[] w, @JsonProperty("d") double[] d,
-                 @JsonProperty("none") float[] none) {}
+    record State(
+            @JsonProperty("step") long step,
+            @JsonProperty("w") float[] w,
+            @JsonProperty("d") double[] d,
+            @JsonProperty("none") float[] none) {}
 
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3})
@@ -80,7 +84,8 @@ class CheckpointsTest {
         byte[] bytes = Json.CHECKPOINT.writeValueAsBytes(new State(seed, w, d, null));
         State back = Json.CHECKPOINT.readValue(bytes, State.class);
         assertEquals(seed, back.step());
-        for (int i = 0; i < w.length; i++) assertEquals(Float.floatToRawIntBits(w[i]), Float.floatToRawIntBits(back.w()[i]));
+        for (int i = 0; i < w.length; i++)
+            assertEquals(Float.floatToRawIntBits(w[i]), Float.floatToRawIntBits(back.w()[i]));
         assertArrayEquals(d, back.d());
         assertEquals(null, back.none());
     }

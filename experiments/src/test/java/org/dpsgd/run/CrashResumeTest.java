@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * of the ledger by a listener on the trainer's CHARGED phase, never fewer.
  */
 class CrashResumeTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static final double Q = 32.0 / 256;
     private static final double SIGMA = 1.1;
@@ -56,7 +57,8 @@ class CrashResumeTest {
             this.crashAt = crashAt;
         }
 
-        @Override public void accept(String p) {
+        @Override
+        public void accept(String p) {
             if (p.equals("CHARGED")) charged.incrementAndGet();
             if (p.equals(point) && ++visits == crashAt) throw new SimulatedCrash(point);
         }
@@ -74,9 +76,14 @@ class CrashResumeTest {
         AtomicLong charged = new AtomicLong();
         long crashAt = point.equals("mid-checkpoint") ? 2 : 7; // the step-8 checkpoint, or step 7
         Path run = dir.resolve("run");
-        assertThrows(SimulatedCrash.class, () -> TrainingRun.start(config(), run, quiet().withFaults(new Crash(charged, point, crashAt))));
+        assertThrows(
+                SimulatedCrash.class,
+                () -> TrainingRun.start(config(), run, quiet().withFaults(new Crash(charged, point, crashAt))));
         long chargedBeforeCrash = charged.get();
-        assertEquals(chargedBeforeCrash, LedgerJournal.read(run.resolve(TrainingRun.LEDGER)).steps(), "the ledger holds every charged step");
+        assertEquals(
+                chargedBeforeCrash,
+                LedgerJournal.read(run.resolve(TrainingRun.LEDGER)).steps(),
+                "the ledger holds every charged step");
 
         TrainingRun.Result r = TrainingRun.resume(run, quiet().withFaults(new Crash(charged, "none", 0)));
         assertEquals("finished", r.status());
@@ -100,9 +107,13 @@ class CrashResumeTest {
         int crashes = 0;
         TrainingRun.Result r = null;
         for (int attempt = 0; attempt < 8 && r == null; attempt++) {
-            Crash crash = attempt < 4 ? new Crash(charged, points[rng.nextInt(points.length)], 1 + rng.nextInt(5)) : new Crash(charged, "none", 0);
+            Crash crash = attempt < 4
+                    ? new Crash(charged, points[rng.nextInt(points.length)], 1 + rng.nextInt(5))
+                    : new Crash(charged, "none", 0);
             try {
-                r = attempt == 0 ? TrainingRun.start(config(), run, quiet().withFaults(crash)) : TrainingRun.resume(run, quiet().withFaults(crash));
+                r = attempt == 0
+                        ? TrainingRun.start(config(), run, quiet().withFaults(crash))
+                        : TrainingRun.resume(run, quiet().withFaults(crash));
             } catch (SimulatedCrash e) {
                 crashes++;
             }
@@ -111,7 +122,9 @@ class CrashResumeTest {
         assertEquals("finished", r.status());
         assertEquals(charged.get(), r.stepsCharged());
         assertEquals(Accountants.epsilon(Q, SIGMA, charged.get(), DELTA, "rdp"), r.epsilon(), 1e-9);
-        assertEquals(charged.get(), LedgerJournal.read(run.resolve(TrainingRun.LEDGER)).steps());
+        assertEquals(
+                charged.get(),
+                LedgerJournal.read(run.resolve(TrainingRun.LEDGER)).steps());
     }
 
     @Test
@@ -139,7 +152,8 @@ class CrashResumeTest {
         assertEquals(done.testAccuracy(), again.testAccuracy());
         assertEquals(metrics, Files.readString(run.resolve(RunDirectory.METRICS)), "no second final evaluation");
         assertEquals(ledger, Files.readString(run.resolve(TrainingRun.LEDGER)), "nothing charged");
-        assertTrue(said.toString(java.nio.charset.StandardCharsets.UTF_8).contains("nothing to resume"), said.toString());
+        assertTrue(
+                said.toString(java.nio.charset.StandardCharsets.UTF_8).contains("nothing to resume"), said.toString());
     }
 
     @Test
@@ -151,7 +165,8 @@ class CrashResumeTest {
         assertEquals(10, lines.size());
 
         Files.write(ledger, lines.subList(0, 6)); // fewer steps than the step-8 checkpoint's ledger
-        IllegalArgumentException shortLedger = assertThrows(IllegalArgumentException.class, () -> TrainingRun.resume(run, quiet()));
+        IllegalArgumentException shortLedger =
+                assertThrows(IllegalArgumentException.class, () -> TrainingRun.resume(run, quiet()));
         assertTrue(shortLedger.getMessage().contains("ledger"), shortLedger.getMessage());
 
         List<String> edited = new java.util.ArrayList<>(lines);
@@ -161,7 +176,8 @@ class CrashResumeTest {
         assertTrue(gap.getMessage().contains("out of sequence"), gap.getMessage());
 
         Files.delete(ledger);
-        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(run, quiet()));
+        IllegalStateException missing =
+                assertThrows(IllegalStateException.class, () -> TrainingRun.resume(run, quiet()));
         assertTrue(missing.getMessage().contains(TrainingRun.LEDGER), missing.getMessage());
     }
 
@@ -169,7 +185,9 @@ class CrashResumeTest {
     void aCrashBeforeTheFirstCheckpointRestartsFromTheStartWithItsStepsCharged() {
         AtomicLong charged = new AtomicLong();
         Path run = dir.resolve("run");
-        assertThrows(SimulatedCrash.class, () -> TrainingRun.start(config(), run, quiet().withFaults(new Crash(charged, "UPDATED", 3))));
+        assertThrows(
+                SimulatedCrash.class,
+                () -> TrainingRun.start(config(), run, quiet().withFaults(new Crash(charged, "UPDATED", 3))));
         assertEquals(3, charged.get());
         TrainingRun.Result r = TrainingRun.resume(run, quiet().withFaults(new Crash(charged, "none", 0)));
         assertEquals(12, r.steps());

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * by one process resumes on two ranks with the ε of an uninterrupted run.
  */
 class DataParallelRunTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final String CONFIG = TrainingRunTest.CONFIG;
 
@@ -37,8 +38,11 @@ class DataParallelRunTest {
     }
 
     /** Rank 0's result of a W-rank run: {@code leader} runs on rank 0, followers on the others. */
-    static TrainingRun.Result onRanks(int w, java.util.function.Function<TrainingRun.Options, TrainingRun.Result> leader,
-                                      TrainingRun.Options opts) throws Exception {
+    static TrainingRun.Result onRanks(
+            int w,
+            java.util.function.Function<TrainingRun.Options, TrainingRun.Result> leader,
+            TrainingRun.Options opts)
+            throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(w);
         try {
             List<Communicator> ranks = new InProcessGroup(w).ranks();
@@ -70,7 +74,8 @@ class DataParallelRunTest {
     @Test
     void twoRanksReproduceTheSingleProcessRunAndOnlyRankZeroWrites() throws Exception {
         // Raw diagnostics on, so that the metrics hold the realised batch sizes and losses to compare.
-        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise: fast-insecure}", "noise: fast-insecure, diagnostics: raw}"), "test");
+        ExperimentConfig cfg = ConfigLoader.parse(
+                CONFIG.replace("noise: fast-insecure}", "noise: fast-insecure, diagnostics: raw}"), "test");
         TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
         TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
 
@@ -81,8 +86,13 @@ class DataParallelRunTest {
 
         Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("two"));
         assertEquals(2, ((Map<?, ?>) info.get("distributed")).get("ranks"));
-        assertEquals(256, ((Map<?, ?>) info.get("dataset")).get("train_size"), "the run describes the whole training set, not a shard");
-        assertEquals(info.get("sampling_rate"), RunDirectory.readRunInfo(dir.resolve("single")).get("sampling_rate"));
+        assertEquals(
+                256,
+                ((Map<?, ?>) info.get("dataset")).get("train_size"),
+                "the run describes the whole training set, not a shard");
+        assertEquals(
+                info.get("sampling_rate"),
+                RunDirectory.readRunInfo(dir.resolve("single")).get("sampling_rate"));
 
         // Metrics are of the whole logical batch (summed over ranks): the same realised batch sizes as one process.
         List<JsonNode> a = MetricsLog.read(dir.resolve("single/metrics.jsonl"));
@@ -90,19 +100,27 @@ class DataParallelRunTest {
         assertEquals(a.size(), b.size());
         for (int i = 0; i < a.size(); i++) {
             if (a.get(i).get("kind").asText().equals("train")) {
-                assertEquals(a.get(i).get("batch_size").asLong(), b.get(i).get("batch_size").asLong(), "record " + i);
-                assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 1e-4, "record " + i);
+                assertEquals(
+                        a.get(i).get("batch_size").asLong(),
+                        b.get(i).get("batch_size").asLong(),
+                        "record " + i);
+                assertEquals(
+                        a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 1e-4, "record " + i);
             }
         }
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("single", "two"), files.map(p -> p.getFileName().toString()).sorted().toList(), "followers write nothing");
+            assertEquals(
+                    List.of("single", "two"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "followers write nothing");
         }
     }
 
     @Test
     void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
-        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0")
-                .replace("steps: 12", "steps: 4"), "test");
+        ExperimentConfig cfg = ConfigLoader.parse(
+                CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0").replace("steps: 12", "steps: 4"),
+                "test");
         TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
         TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
         Map<String, Object> a = RunDirectory.readRunInfo(dir.resolve("single"));
@@ -117,8 +135,11 @@ class DataParallelRunTest {
     @Test
     void twoRanksReproduceAReducedResnet18GnRun() throws Exception {
         String yaml = CONFIG.replace("model: {name: small-cnn}", "model: {name: resnet18-gn, stem: cifar}")
-                .replace("path: 1x8x8/4, train_limit: 256, test_limit: 64", "path: 3x8x8/4, train_limit: 48, test_limit: 8")
-                .replace("batch_size: 32, steps: 12, micro_batch_size: 16, log_every: 2, eval_every: 6, checkpoint_every: 4",
+                .replace(
+                        "path: 1x8x8/4, train_limit: 256, test_limit: 64",
+                        "path: 3x8x8/4, train_limit: 48, test_limit: 8")
+                .replace(
+                        "batch_size: 32, steps: 12, micro_batch_size: 16, log_every: 2, eval_every: 6, checkpoint_every: 4",
                         "batch_size: 8, steps: 3, micro_batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0")
                 .replace("lr: 0.5", "lr: 0.1");
         ExperimentConfig cfg = ConfigLoader.parse(yaml, "test");
@@ -146,7 +167,10 @@ class DataParallelRunTest {
         assertClose(one.parameters(), two.parameters());
         assertTrue(RunDirectory.readRunInfo(dir.resolve("two")).containsKey("resumed_at"));
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("one", "two"), files.map(p -> p.getFileName().toString()).sorted().toList(), "followers write nothing");
+            assertEquals(
+                    List.of("one", "two"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "followers write nothing");
         }
     }
 }

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * on the parameters (test-set metrics, the parameters themselves) and in timings.
  */
 class DiagnosticsPolicyTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static final String CONFIG = """
             name: neighbours
@@ -41,10 +42,11 @@ class DiagnosticsPolicyTest {
             """;
 
     /** Timing fields: they vary between any two runs. */
-    private static final Set<String> TIMING = Set.of("time", "steps_per_s", "expected_examples_per_s", "examples_per_s", "seconds",
-            "wall_seconds_this_process");
+    private static final Set<String> TIMING = Set.of(
+            "time", "steps_per_s", "expected_examples_per_s", "examples_per_s", "seconds", "wall_seconds_this_process");
     /** Metrics of the parameters on the (public) test set. */
-    private static final Set<String> THROUGH_PARAMETERS = Set.of("test_loss", "test_accuracy", "ema_test_loss", "ema_test_accuracy");
+    private static final Set<String> THROUGH_PARAMETERS =
+            Set.of("test_loss", "test_accuracy", "ema_test_loss", "ema_test_accuracy");
 
     @Test
     void neighbouringDatasetsLeaveTheSameRecordsExceptThroughTheParameters() throws IOException {
@@ -58,19 +60,30 @@ class DiagnosticsPolicyTest {
             ObjectNode ra = strip(ma.get(i));
             ObjectNode rb = strip(mb.get(i));
             for (String k : THROUGH_PARAMETERS) {
-                if (ra.has(k)) parametersDiffer |= ra.remove(k).asDouble() != rb.remove(k).asDouble();
+                if (ra.has(k))
+                    parametersDiffer |= ra.remove(k).asDouble() != rb.remove(k).asDouble();
             }
             assertEquals(ra, rb, "record " + i);
-            assertFalse(ma.get(i).has("loss") || ma.get(i).has("accuracy") || ma.get(i).has("batch_size") || ma.get(i).has("clipped_fraction"),
+            assertFalse(
+                    ma.get(i).has("loss")
+                            || ma.get(i).has("accuracy")
+                            || ma.get(i).has("batch_size")
+                            || ma.get(i).has("clipped_fraction"),
                     "no training-batch statistic in the default mode: " + ma.get(i));
         }
         assertTrue(parametersDiffer, "the changed example did change the model (else this test proves nothing)");
         assertEquals(Files.readString(a.resolve(TrainingRun.LEDGER)), Files.readString(b.resolve(TrainingRun.LEDGER)));
         for (Path ckpt : RunDirectory.open(a).checkpoints().list()) {
-            CheckpointPayload pa = CheckpointPayload.decode(Checkpoints.load(ckpt).payload(), "a");
-            CheckpointPayload pb = CheckpointPayload.decode(Checkpoints.load(b.resolve("checkpoints").resolve(ckpt.getFileName())).payload(), "b");
+            CheckpointPayload pa =
+                    CheckpointPayload.decode(Checkpoints.load(ckpt).payload(), "a");
+            CheckpointPayload pb = CheckpointPayload.decode(
+                    Checkpoints.load(b.resolve("checkpoints").resolve(ckpt.getFileName()))
+                            .payload(),
+                    "b");
             assertEquals(pa.examples(), pb.examples(), "the example count is the public expected one");
-            assertEquals(Json.MAPPER.writeValueAsString(pa.trainer().sampler()), Json.MAPPER.writeValueAsString(pb.trainer().sampler()));
+            assertEquals(
+                    Json.MAPPER.writeValueAsString(pa.trainer().sampler()),
+                    Json.MAPPER.writeValueAsString(pb.trainer().sampler()));
             assertEquals(pa.trainer().ledger(), pb.trainer().ledger());
         }
         Map<String, Object> ia = RunDirectory.readRunInfo(a);
@@ -80,7 +93,8 @@ class DiagnosticsPolicyTest {
         Map<?, ?> fa = (Map<?, ?>) ia.get("final");
         Map<?, ?> fb = (Map<?, ?>) ib.get("final");
         for (Object k : fa.keySet()) {
-            if (!TIMING.contains(k) && !THROUGH_PARAMETERS.contains(k)) assertEquals(fa.get(k), fb.get(k), "final." + k);
+            if (!TIMING.contains(k) && !THROUGH_PARAMETERS.contains(k))
+                assertEquals(fa.get(k), fb.get(k), "final." + k);
         }
     }
 
@@ -90,7 +104,8 @@ class DiagnosticsPolicyTest {
         JsonNode first = MetricsLog.read(a.resolve(RunDirectory.METRICS)).get(0);
         assertTrue(first.has("loss") && first.has("batch_size"), first.toString());
         assertEquals("raw", first.get("diagnostics").asText());
-        assertTrue(String.valueOf(RunDirectory.readRunInfo(a).get("diagnostics_note")).contains("NOT covered by ε"));
+        assertTrue(String.valueOf(RunDirectory.readRunInfo(a).get("diagnostics_note"))
+                .contains("NOT covered by ε"));
     }
 
     private static ObjectNode strip(JsonNode n) {
@@ -105,7 +120,9 @@ class DiagnosticsPolicyTest {
         writeIdx(data, "train", 128, changeOneExample);
         writeIdx(data, "t10k", 32, false);
         Path out = dir.resolve(name + "-run");
-        TrainingRun.start(ConfigLoader.parse(String.format(CONFIG, data, raw ? ", diagnostics: raw" : ""), "test"), out,
+        TrainingRun.start(
+                ConfigLoader.parse(String.format(CONFIG, data, raw ? ", diagnostics: raw" : ""), "test"),
+                out,
                 TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream())));
         return out;
     }
@@ -123,14 +140,16 @@ class DiagnosticsPolicyTest {
             labels[5] = (byte) ((labels[5] + 1) % 4);
             for (int p = 0; p < 64; p++) pixels[5 * 64 + p] = (byte) 255;
         }
-        try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(folder.resolve(prefix + "-images-idx3-ubyte")))) {
+        try (DataOutputStream out =
+                new DataOutputStream(Files.newOutputStream(folder.resolve(prefix + "-images-idx3-ubyte")))) {
             out.writeInt(0x803);
             out.writeInt(n);
             out.writeInt(8);
             out.writeInt(8);
             out.write(pixels);
         }
-        try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(folder.resolve(prefix + "-labels-idx1-ubyte")))) {
+        try (DataOutputStream out =
+                new DataOutputStream(Files.newOutputStream(folder.resolve(prefix + "-labels-idx1-ubyte")))) {
             out.writeInt(0x801);
             out.writeInt(n);
             out.write(labels);

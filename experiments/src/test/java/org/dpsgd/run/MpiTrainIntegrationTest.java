@@ -27,19 +27,28 @@ import org.junit.jupiter.api.io.TempDir;
  * Skipped, with the reason, where mpirun is missing or the MPI binding was not built.
  */
 class MpiTrainIntegrationTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @BeforeAll
     static void needsMpi() {
-        assumeTrue(mpirun() != null, "mpirun not on PATH: MPI training integration skipped (Debian: apt-get install openmpi-bin libopenmpi-dev)");
-        assumeTrue(Mpi.availability().isEmpty(), () -> "MPI binding not built: " + Mpi.availability().orElse(""));
+        assumeTrue(
+                mpirun() != null,
+                "mpirun not on PATH: MPI training integration skipped (Debian: apt-get install openmpi-bin libopenmpi-dev)");
+        assumeTrue(
+                Mpi.availability().isEmpty(),
+                () -> "MPI binding not built: " + Mpi.availability().orElse(""));
     }
 
     static String mpirun() {
         String path = System.getenv("PATH");
         if (path == null) return null;
-        return Arrays.stream(path.split(File.pathSeparator)).map(d -> Path.of(d, "mpirun")).filter(Files::isExecutable).map(Path::toString)
-                .findFirst().orElse(null);
+        return Arrays.stream(path.split(File.pathSeparator))
+                .map(d -> Path.of(d, "mpirun"))
+                .filter(Files::isExecutable)
+                .map(Path::toString)
+                .findFirst()
+                .orElse(null);
     }
 
     record Outcome(int code, String output) {}
@@ -48,9 +57,16 @@ class MpiTrainIntegrationTest {
     static Outcome dpsgdOnTwoRanks(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(mpirun(), "-np", "2", "--oversubscribe"));
         if ("root".equals(System.getProperty("user.name"))) cmd.add("--allow-run-as-root");
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"), "org.dpsgd.cli.Main"));
+        cmd.addAll(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g",
+                "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1",
+                "-Dai.djl.pytorch.num_interop_threads=1",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "org.dpsgd.cli.Main"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -63,7 +79,9 @@ class MpiTrainIntegrationTest {
 
     static float[] finalParameters(Path run) {
         Path latest = RunDirectory.open(run).checkpoints().latest().orElseThrow();
-        return CheckpointPayload.decode(Checkpoints.load(latest).payload(), latest.toString()).trainer().parameters();
+        return CheckpointPayload.decode(Checkpoints.load(latest).payload(), latest.toString())
+                .trainer()
+                .parameters();
     }
 
     @Test
@@ -72,7 +90,14 @@ class MpiTrainIntegrationTest {
         TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), DataParallelRunTest.quiet());
         Path yaml = dir.resolve("tiny.yaml");
         Files.writeString(yaml, TrainingRunTest.CONFIG);
-        Outcome o = dpsgdOnTwoRanks("train", "--config", yaml.toString(), "--out", dir.resolve("mpi").toString(), "--check-every", "1");
+        Outcome o = dpsgdOnTwoRanks(
+                "train",
+                "--config",
+                yaml.toString(),
+                "--out",
+                dir.resolve("mpi").toString(),
+                "--check-every",
+                "1");
         assertEquals(0, o.code(), o.output());
         assertTrue(o.output().contains("data-parallel run: 2 rank(s)"), o.output());
         Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("mpi"));
@@ -87,12 +112,17 @@ class MpiTrainIntegrationTest {
     void aSingleProcessCheckpointResumesOnTwoMpiRanks() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(TrainingRunTest.CONFIG, "test");
         TrainingRun.Result straight = TrainingRun.start(cfg, dir.resolve("straight"), DataParallelRunTest.quiet());
-        TrainingRun.start(cfg, dir.resolve("killed"), DataParallelRunTest.quiet().withStopAfter(10));
+        TrainingRun.start(
+                cfg, dir.resolve("killed"), DataParallelRunTest.quiet().withStopAfter(10));
         Outcome o = dpsgdOnTwoRanks("train", "--resume", dir.resolve("killed").toString());
         assertEquals(0, o.code(), o.output());
-        Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("killed")).get("final");
+        Map<?, ?> fin =
+                (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("killed")).get("final");
         // Rank 0's write-ahead ledger keeps steps 9 and 10 of the killed run charged: 14 steps in all.
-        assertEquals(org.dpsgd.accounting.Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, "rdp"), ((Number) fin.get("epsilon")).doubleValue(), 1e-9);
+        assertEquals(
+                org.dpsgd.accounting.Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, "rdp"),
+                ((Number) fin.get("epsilon")).doubleValue(),
+                1e-9);
         DataParallelRunTest.assertClose(straight.parameters(), finalParameters(dir.resolve("killed")));
     }
 }

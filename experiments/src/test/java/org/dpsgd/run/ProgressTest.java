@@ -22,13 +22,15 @@ class ProgressTest {
     @Test
     void wideTerminalsShowEverythingWithTheFullBar() {
         String line = demo(160);
-        assertEquals("[" + "#".repeat(24) + "] step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s", line);
+        assertEquals(
+                "[" + "#".repeat(24) + "] step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s", line);
     }
 
     @Test
     void theBarShrinksFirstThenGoesSoEightyColumnsKeepEveryNumber() {
         String at90 = demo(90);
-        assertEquals("[" + "#".repeat(19) + "] step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s", at90);
+        assertEquals(
+                "[" + "#".repeat(19) + "] step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s", at90);
         assertEquals(89, Progress.length(at90));
         assertEquals("step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s", demo(80));
     }
@@ -83,7 +85,10 @@ class ProgressTest {
         assertFalse(t.contains("   "), "no trailing padding that could wrap");
 
         ByteArrayOutputStream pipe = new ByteArrayOutputStream();
-        new Progress(new PrintStream(pipe, true, StandardCharsets.UTF_8), false, () -> 20).step(1170, 1172, 0.6354, 0.877, 2.997, 3533, 1);
-        assertEquals("step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s\n", pipe.toString(StandardCharsets.UTF_8));
+        new Progress(new PrintStream(pipe, true, StandardCharsets.UTF_8), false, () -> 20)
+                .step(1170, 1172, 0.6354, 0.877, 2.997, 3533, 1);
+        assertEquals(
+                "step 1170/1172  loss 0.6354  acc  87.7%  ε 2.997  3533 ex/s  ETA 1s\n",
+                pipe.toString(StandardCharsets.UTF_8));
     }
 }

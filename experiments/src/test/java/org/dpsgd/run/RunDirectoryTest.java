@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RunDirectoryTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void runJsonAndMetricsRoundTrip() {
@@ -31,7 +32,8 @@ class RunDirectoryTest {
         assertEquals(6, m.size());
         assertEquals(0.25, m.get(3).get("loss").asDouble());
         assertTrue(Double.isNaN(m.get(5).get("test_accuracy").asDouble()));
-        assertEquals("running", RunDirectory.open(dir.resolve("run")).readRunInfo().get("status"));
+        assertEquals(
+                "running", RunDirectory.open(dir.resolve("run")).readRunInfo().get("status"));
     }
 
     @Test

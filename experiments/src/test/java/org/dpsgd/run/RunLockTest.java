@@ -18,14 +18,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RunLockTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aSecondLockInTheSameProcessIsRefusedAndReleasedOnClose() {
         try (RunLock first = RunLock.acquire(dir)) {
             assertTrue(RunLock.isHeld(dir));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> RunLock.acquire(dir));
-            assertTrue(e.getMessage().contains("in use by process " + ProcessHandle.current().pid()), e.getMessage());
+            assertTrue(
+                    e.getMessage()
+                            .contains("in use by process "
+                                    + ProcessHandle.current().pid()),
+                    e.getMessage());
         }
         assertFalse(RunLock.isHeld(dir));
         try (RunLock again = RunLock.acquire(dir)) {
@@ -36,8 +41,11 @@ class RunLockTest {
     @Test
     void aResumeWhileAnotherProcessHoldsTheFolderIsRefusedWithItsPid() throws Exception {
         Path run = dir.resolve("run");
-        TrainingRun.start(ConfigLoader.parse(TrainingRunTest.CONFIG, "test"), run,
-                TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream())).withStopAfter(4));
+        TrainingRun.start(
+                ConfigLoader.parse(TrainingRunTest.CONFIG, "test"),
+                run,
+                TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream()))
+                        .withStopAfter(4));
         // Another JVM locks the folder the way RunLock does (fcntl lock on .lock), then waits.
         Path holder = dir.resolve("Holder.java");
         Files.writeString(holder, """
@@ -56,13 +64,18 @@ class RunLockTest {
                 }
                 """);
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, holder.toString(), run.resolve(RunLock.FILE).toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        java, holder.toString(), run.resolve(RunLock.FILE).toString())
+                .redirectErrorStream(true)
+                .start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("locked", out.readLine());
             assertTrue(RunLock.isHeld(run));
-            IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> TrainingRun.resume(run, TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream()))));
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> TrainingRun.resume(
+                            run, TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream()))));
             assertTrue(e.getMessage().contains("in use by process " + p.pid()), e.getMessage());
             assertEquals("running", RunDirectory.readRunInfo(run).get("status"), "the refused resume wrote nothing");
         } finally {
@@ -71,7 +84,8 @@ class RunLockTest {
         }
         // The holder died (SIGKILL): the OS released its lock, and the run resumes.
         assertFalse(RunLock.isHeld(run));
-        TrainingRun.Result r = TrainingRun.resume(run, TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream())));
+        TrainingRun.Result r =
+                TrainingRun.resume(run, TrainingRun.Options.quiet(new PrintStream(PrintStream.nullOutputStream())));
         assertEquals("finished", r.status());
     }
 

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TrainingRunTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static final String CONFIG = """
             name: tiny
@@ -66,7 +67,8 @@ class TrainingRunTest {
 
         // Metrics of the resumed run: each step once, identical test losses to the straight run;
         // the records of the repeated steps are kept aside, not deleted.
-        assertEquals(1, MetricsLog.read(dir.resolve("killed/metrics-repeated.jsonl")).size(), "the step-10 record");
+        assertEquals(
+                1, MetricsLog.read(dir.resolve("killed/metrics-repeated.jsonl")).size(), "the step-10 record");
         List<JsonNode> a = MetricsLog.read(dir.resolve("straight/metrics.jsonl"));
         List<JsonNode> b = MetricsLog.read(dir.resolve("killed/metrics.jsonl"));
         assertEquals(a.size(), b.size());
@@ -88,7 +90,8 @@ class TrainingRunTest {
         assertEquals("djl", info.get("backend"));
         assertEquals("cpu", info.get("device"));
         assertEquals("fast-insecure", info.get("noise_mode"));
-        assertEquals(Boolean.FALSE, info.get("epsilon_holds"), "insecure noise voids the guarantee and run.json says so");
+        assertEquals(
+                Boolean.FALSE, info.get("epsilon_holds"), "insecure noise voids the guarantee and run.json says so");
         assertTrue(((Map<?, ?>) ((Map<?, ?>) info.get("provenance")).get("versions")).containsKey("pytorch"));
         assertTrue(info.get("started_at") != null && info.get("ended_at") != null);
         // ε recomputed from (q, σ, T) by the accountant directly
@@ -103,7 +106,8 @@ class TrainingRunTest {
 
     @Test
     void targetEpsilonIsCalibratedAndNeverExceeded() {
-        ExperimentConfig cfg = ConfigLoader.parse(CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0"), "test");
+        ExperimentConfig cfg =
+                ConfigLoader.parse(CONFIG.replace("noise_multiplier: 1.1", "target_epsilon: 2.0"), "test");
         TrainingRun.Result r = TrainingRun.start(cfg, dir.resolve("run"), quiet());
         assertEquals(12, r.steps());
         assertTrue(r.epsilon() <= 2.0, "ε " + r.epsilon());
@@ -121,9 +125,14 @@ class TrainingRunTest {
         byte[] bytes = Files.readAllBytes(ckpt);
         bytes[bytes.length / 2] ^= 1;
         Files.write(ckpt, bytes);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("run"), quiet()));
-        assertTrue(e.getMessage().contains("corrupt") && e.getMessage().contains(ckpt.getFileName().toString()), e.getMessage());
-        assertFalse("finished".equals(RunDirectory.readRunInfo(dir.resolve("run")).get("status")));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("run"), quiet()));
+        assertTrue(
+                e.getMessage().contains("corrupt")
+                        && e.getMessage().contains(ckpt.getFileName().toString()),
+                e.getMessage());
+        assertFalse(
+                "finished".equals(RunDirectory.readRunInfo(dir.resolve("run")).get("status")));
     }
 
     @Test
@@ -133,17 +142,21 @@ class TrainingRunTest {
         assertEquals("finished", r.status());
         double lower = ((Number) r.audit().get("epsilon_lower")).doubleValue();
         assertTrue(lower <= r.epsilon(), "ε_lower " + lower + " > ε " + r.epsilon());
-        Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("audited")).get("final");
+        Map<?, ?> fin =
+                (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("audited")).get("final");
         assertEquals(lower, ((Number) fin.get("epsilon_lower")).doubleValue());
         assertTrue(Files.exists(dir.resolve("audited/audit.json")));
         org.dpsgd.report.RunSummary summary = org.dpsgd.report.RunLoader.fromRunDir(dir.resolve("audited"));
         assertEquals(lower, summary.epsilonLower());
         org.dpsgd.report.HtmlReport.write(List.of(summary), dir.resolve("report.html"));
         String html = assertDoesNotThrow(() -> Files.readString(dir.resolve("report.html")));
-        assertTrue(html.contains("audited ε_lower") && html.contains(String.format(java.util.Locale.ROOT, "%.3f", lower)), "ε_lower in the runs table");
+        assertTrue(
+                html.contains("audited ε_lower") && html.contains(String.format(java.util.Locale.ROOT, "%.3f", lower)),
+                "ε_lower in the runs table");
         assertTrue(html.contains("Audited lower bound against reported ε"), "the audit chart");
         TrainingRun.start(cfg, dir.resolve("stopped"), quiet().withStopAfter(5));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("stopped"), quiet()));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> TrainingRun.resume(dir.resolve("stopped"), quiet()));
         assertTrue(e.getMessage().contains("audited run cannot be resumed"), e.getMessage());
     }
 }

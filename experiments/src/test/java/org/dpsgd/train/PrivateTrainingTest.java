@@ -48,17 +48,29 @@ class PrivateTrainingTest {
             assertNotNull(run.calibration(), "σ must be calibrated from the target ε");
             assertTrue(trainer.epsilon() <= 8.0, "ε " + trainer.epsilon() + " exceeds the target");
             assertEquals(trainer.totalSteps(), trainer.stepsDone(), "a calibrated σ must allow every planned step");
-            assertTrue(after.model().accuracy() > before.model().accuracy() + 0.2,
-                    "accuracy " + before.model().accuracy() + " -> " + after.model().accuracy());
+            assertTrue(
+                    after.model().accuracy() > before.model().accuracy() + 0.2,
+                    "accuracy " + before.model().accuracy() + " -> "
+                            + after.model().accuracy());
             assertTrue(log.stream().anyMatch(l -> l.startsWith("calibrated σ")), String.join("\n", log));
         }
     }
 
     @Test
     void maxCallsFromTheBackendSettingsFixesTheDeviceCallsOfEveryStep() {
-        ExperimentConfig config = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
-                Map.of("backend.settings.max_calls", "4", "privacy.target_epsilon", "null", "privacy.noise_multiplier", "1.0",
-                        "training.epochs", "null", "training.steps", "6"));
+        ExperimentConfig config = ConfigLoader.applyOverrides(
+                ConfigLoader.parse(CONFIG, "test"),
+                Map.of(
+                        "backend.settings.max_calls",
+                        "4",
+                        "privacy.target_epsilon",
+                        "null",
+                        "privacy.noise_multiplier",
+                        "1.0",
+                        "training.epochs",
+                        "null",
+                        "training.steps",
+                        "6"));
         Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
         try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
             List<Integer> sizes = new ArrayList<>();
@@ -70,21 +82,35 @@ class PrivateTrainingTest {
             assertTrue(sizes.stream().distinct().count() > 1, "realised batch sizes vary: " + sizes);
         }
         ExperimentConfig bad = ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(bad, train, s -> {}));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(bad, train, s -> {}));
         assertTrue(e.getMessage().contains("backend.settings.max_calls"), e.getMessage());
     }
 
     @Test
     void perLayerClippingFromTheConfigReachesTheTrainer() {
-        ExperimentConfig config = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
-                Map.of("privacy.clipping", "per_layer", "privacy.per_layer.split", "equal", "privacy.per_layer.groups", "layer",
-                        "training.epochs", "null", "training.steps", "4"));
+        ExperimentConfig config = ConfigLoader.applyOverrides(
+                ConfigLoader.parse(CONFIG, "test"),
+                Map.of(
+                        "privacy.clipping",
+                        "per_layer",
+                        "privacy.per_layer.split",
+                        "equal",
+                        "privacy.per_layer.groups",
+                        "layer",
+                        "training.epochs",
+                        "null",
+                        "training.steps",
+                        "4"));
         Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
         try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
             org.dpsgd.backend.ClipPolicy clip = run.trainer().mechanism().clip();
             assertTrue(!clip.isFlat() && clip.groups() > 1, clip.toString());
             assertEquals(1.0, clip.sensitivity(), 1e-12, "equal split: sqrt(Σ C_l²) = privacy.clip_norm");
-            assertEquals(run.trainer().noiseMultiplier() * clip.sensitivity(), run.trainer().mechanism().noiseStd(), 1e-15);
+            assertEquals(
+                    run.trainer().noiseMultiplier() * clip.sensitivity(),
+                    run.trainer().mechanism().noiseStd(),
+                    1e-15);
             while (run.trainer().canStep()) run.trainer().step();
             assertTrue(run.trainer().epsilon() <= 8.0);
         }
@@ -98,19 +124,28 @@ class PrivateTrainingTest {
         Path file = dir.resolve("pretrained.safetensors");
         float[] pretrained;
         Network net;
-        try (PrivateTraining run = PrivateTraining.open(base.withTraining(
-                org.dpsgd.config.TrainingConfig.of(64, 4, 32)), train, s -> {})) {
+        try (PrivateTraining run = PrivateTraining.open(
+                base.withTraining(org.dpsgd.config.TrainingConfig.of(64, 4, 32)), train, s -> {})) {
             while (run.trainer().canStep()) run.trainer().step();
             pretrained = run.trainer().parameters();
             net = run.network();
             SafeTensors.write(file, net, pretrained);
         }
-        ExperimentConfig fine = ConfigLoader.applyOverrides(base, Map.of(
-                "model.pretrained", file.toString(), "model.freeze", "[conv1, gn1]", "model.reinit_head", "true"));
+        ExperimentConfig fine = ConfigLoader.applyOverrides(
+                base,
+                Map.of(
+                        "model.pretrained",
+                        file.toString(),
+                        "model.freeze",
+                        "[conv1, gn1]",
+                        "model.reinit_head",
+                        "true"));
         try (PrivateTraining run = PrivateTraining.open(fine, train, s -> {})) {
             float[] start = run.trainer().parameters();
             assertTrue(run.pretrained().loaded().contains("conv1.weight"));
-            assertEquals(List.of("fc.bias", "fc.weight"), run.pretrained().reinitialized().stream().sorted().toList());
+            assertEquals(
+                    List.of("fc.bias", "fc.weight"),
+                    run.pretrained().reinitialized().stream().sorted().toList());
             for (int i = 0; i < 5; i++) run.trainer().step();
             float[] end = run.trainer().parameters();
             int[] off = net.parameterOffsets();
@@ -120,7 +155,10 @@ class PrivateTrainingTest {
                 float[] a = java.util.Arrays.copyOfRange(start, off[i], off[i] + p.size());
                 float[] b = java.util.Arrays.copyOfRange(end, off[i], off[i] + p.size());
                 if (p.name().startsWith("fc.")) continue; // re-initialised head
-                assertArrayEquals(java.util.Arrays.copyOfRange(pretrained, off[i], off[i] + p.size()), a, p.name() + " not loaded");
+                assertArrayEquals(
+                        java.util.Arrays.copyOfRange(pretrained, off[i], off[i] + p.size()),
+                        a,
+                        p.name() + " not loaded");
                 if (p.name().startsWith("conv1") || p.name().startsWith("gn1")) {
                     assertArrayEquals(a, b, p.name() + " is frozen but moved");
                 }
@@ -131,10 +169,14 @@ class PrivateTrainingTest {
 
     @Test
     void missingPretrainedFileIsAClearError(@TempDir Path dir) {
-        ExperimentConfig cfg = ConfigLoader.applyOverrides(ConfigLoader.parse(CONFIG, "test"),
+        ExperimentConfig cfg = ConfigLoader.applyOverrides(
+                ConfigLoader.parse(CONFIG, "test"),
                 Map.of("model.pretrained", dir.resolve("nope.safetensors").toString()));
         Dataset train = Datasets.open(cfg.data(), Split.TRAIN, cfg.seed(), s -> {});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(cfg, train, s -> {}));
-        assertTrue(e.getMessage().contains("model.pretrained") && e.getMessage().contains("nope.safetensors"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(cfg, train, s -> {}));
+        assertTrue(
+                e.getMessage().contains("model.pretrained") && e.getMessage().contains("nope.safetensors"),
+                e.getMessage());
     }
 }

@@ -21,7 +21,8 @@ final class BookkeepingStrategy implements ClippingStrategy {
         this.rt = rt;
     }
 
-    @Override public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
+    @Override
+    public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
         rt.checkBatch(b);
         rt.store.freshLeaves(false);
         int slots = b.slots();

@@ -53,8 +53,9 @@ final class ClipBound {
 
     static void checkSize(long elements, String what) {
         if (elements >= MAX_REDUCTION) {
-            throw new IllegalStateException(what + " has " + elements + " elements, beyond the 2^31 the clipping error bound is proven for;"
-                    + " use a smaller micro_batch_size");
+            throw new IllegalStateException(
+                    what + " has " + elements + " elements, beyond the 2^31 the clipping error bound is proven for;"
+                            + " use a smaller micro_batch_size");
         }
     }
 }

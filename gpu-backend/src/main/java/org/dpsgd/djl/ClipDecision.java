@@ -12,6 +12,7 @@ import org.dpsgd.backend.ClipPolicy;
 final class ClipDecision {
     /** [group][slot]. */
     final double[][] factors;
+
     final boolean[] keep;
     boolean anyDropped;
     long clipped;
@@ -40,7 +41,9 @@ final class ClipDecision {
             boolean finite = true;
             for (int g = 0; g < groups; g++) {
                 total += squared[g][i];
-                finite &= Double.isFinite(squared[g][i]) && Double.isFinite(normSlack[g][i]) && Double.isFinite(sumSlack[g][i]);
+                finite &= Double.isFinite(squared[g][i])
+                        && Double.isFinite(normSlack[g][i])
+                        && Double.isFinite(sumSlack[g][i]);
             }
             double norm = Math.sqrt(Math.max(0, total));
             finite &= Double.isFinite(norm);
@@ -58,7 +61,8 @@ final class ClipDecision {
             d.normSum += norm;
             boolean clippedHere = false;
             for (int g = 0; g < groups; g++) {
-                double f = ClipBound.factor(ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i]), thresholds[g]);
+                double f = ClipBound.factor(
+                        ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i]), thresholds[g]);
                 d.factors[g][i] = f;
                 clippedHere |= f < 1;
             }

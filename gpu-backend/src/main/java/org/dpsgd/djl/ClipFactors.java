@@ -10,7 +10,7 @@ import org.dpsgd.backend.ClipPolicy;
 final class ClipFactors {
     private final ClipPolicy policy;
     private final NDArray perGroup; // [groups, slots]
-    private final NDArray keep;     // [slots, 1] boolean, null when every slot is kept
+    private final NDArray keep; // [slots, 1] boolean, null when every slot is kept
     private final int slots;
 
     ClipFactors(NDManager manager, ClipPolicy policy, ClipDecision d) {
@@ -36,6 +36,7 @@ final class ClipFactors {
         Shape s = x.getShape();
         NDArray rows = x.reshape(slots, -1);
         // DJL's where does not broadcast: expand the [slots, 1] condition to the rows' shape (a view).
-        return NDArrays.where(keep.broadcast(rows.getShape()), rows, rows.zerosLike()).reshape(s);
+        return NDArrays.where(keep.broadcast(rows.getShape()), rows, rows.zerosLike())
+                .reshape(s);
     }
 }

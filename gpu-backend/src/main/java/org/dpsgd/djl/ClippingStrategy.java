@@ -22,12 +22,15 @@ interface ClippingStrategy {
         return switch (name) {
             case "auto", "bookkeeping" -> new BookkeepingStrategy(rt);
             case "microbatch" -> new MicrobatchStrategy(rt);
-            case "nonprivate" -> (b, c, acc, n) -> {
-                throw new IllegalStateException("strategy 'nonprivate' does not clip per-sample gradients; "
-                        + "it is only a speed baseline (accumulateUnclipped). Use auto, bookkeeping or microbatch for DP training.");
-            };
-            default -> throw new IllegalArgumentException("unknown clipping strategy '" + name
-                    + "' for backend djl; choose auto, bookkeeping, microbatch or nonprivate");
+            case "nonprivate" ->
+                (b, c, acc, n) -> {
+                    throw new IllegalStateException(
+                            "strategy 'nonprivate' does not clip per-sample gradients; "
+                                    + "it is only a speed baseline (accumulateUnclipped). Use auto, bookkeeping or microbatch for DP training.");
+                };
+            default ->
+                throw new IllegalArgumentException("unknown clipping strategy '" + name
+                        + "' for backend djl; choose auto, bookkeeping, microbatch or nonprivate");
         };
     }
 }

@@ -34,7 +34,8 @@ final class ConvOp implements Op {
         return bias >= 0 && store.trainable(bias);
     }
 
-    @Override public NDArray forward(NDArray x, Tape tape) {
+    @Override
+    public NDArray forward(NDArray x, Tape tape) {
         NDArray w = store.value(weight);
         NDArray[] standardized = layer.weightStandardized() ? standardize(w) : null;
         NDArray effective = standardized == null ? w : standardized[0];
@@ -48,7 +49,8 @@ final class ConvOp implements Op {
     private NDArray conv(NDArray x, NDArray w, NDArray b) {
         int s = layer.stride();
         int p = layer.padding();
-        return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, b, new Shape(s, s), new Shape(p, p), new Shape(1, 1), 1).singletonOrThrow();
+        return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, b, new Shape(s, s), new Shape(p, p), new Shape(1, 1), 1)
+                .singletonOrThrow();
     }
 
     /** Returns {standardised weight, per-channel std [out,1,1,1]}. */
@@ -92,8 +94,15 @@ final class ConvOp implements Op {
         if (k == 1 && st == 1 && p == 0) return x.reshape(n, layer.in(), -1).transpose(0, 2, 1);
         long d = (long) layer.in() * k * k;
         if (oneHotUnfold()) {
-            NDArray cols = ai.djl.nn.convolutional.Conv2d.conv2d(x, constants.oneHotKernel(layer.in(), k), null,
-                    new Shape(st, st), new Shape(p, p), new Shape(1, 1), 1).singletonOrThrow();
+            NDArray cols = ai.djl.nn.convolutional.Conv2d.conv2d(
+                            x,
+                            constants.oneHotKernel(layer.in(), k),
+                            null,
+                            new Shape(st, st),
+                            new Shape(p, p),
+                            new Shape(1, 1),
+                            1)
+                    .singletonOrThrow();
             return cols.reshape(n, d, -1).transpose(0, 2, 1);
         }
         NDArray padded = p == 0 ? x : x.pad(new Shape(p, p, p, p), 0);
@@ -106,8 +115,8 @@ final class ConvOp implements Op {
         ai.djl.ndarray.NDList slices = new ai.djl.ndarray.NDList(k * k);
         for (int kh = 0; kh < k; kh++) {
             for (int kw = 0; kw < k; kw++) {
-                slices.add(nhwc.get(":, " + kh + ":" + (kh + st * (ho - 1) + 1) + ":" + st + ", "
-                        + kw + ":" + (kw + st * (wo - 1) + 1) + ":" + st + ", :"));
+                slices.add(nhwc.get(":, " + kh + ":" + (kh + st * (ho - 1) + 1) + ":" + st + ", " + kw + ":"
+                        + (kw + st * (wo - 1) + 1) + ":" + st + ", :"));
             }
         }
         return ai.djl.ndarray.NDArrays.stack(slices, 3).reshape(n, ho * wo, d);

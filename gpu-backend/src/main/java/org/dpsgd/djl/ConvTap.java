@@ -18,9 +18,9 @@ final class ConvTap implements Tap {
     private final NDArray input;
     private final NDArray zero;
     private final NDArray[] standardized;
-    private NDArray unfolded;      // [S, T', d]
-    private NDArray outGrad;       // [S, T', p]
-    private NDArray perSample;     // [S, p, d] when formed explicitly
+    private NDArray unfolded; // [S, T', d]
+    private NDArray outGrad; // [S, T', p]
+    private NDArray perSample; // [S, p, d] when formed explicitly
     private NDArray biasPerSample; // [S, p]
 
     ConvTap(ConvOp op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
@@ -37,7 +37,8 @@ final class ConvTap implements Tap {
         return !standardized && 2 * positions * positions <= p * d;
     }
 
-    @Override public void measure(SlotNorms norms) {
+    @Override
+    public void measure(SlotNorms norms) {
         NDArray g = Precision.f64(zero.getGradient());
         long p = g.getShape().get(1);
         long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
@@ -53,12 +54,18 @@ final class ConvTap implements Tap {
                 NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
                 NDArray prod = aa.mul(gg);
                 NDArray sq = prod.sum(new int[] {1, 2});
-                // The [S, T', T'] Gram matrices are the largest temporaries of a step: free them now, not at the end of the call.
+                // The [S, T', T'] Gram matrices are the largest temporaries of a step: free them now, not at the end of
+                // the call.
                 aa.close();
                 gg.close();
                 prod.close();
-                NDArray m = unfolded.square().sum(new int[] {2}).sqrt().mul(outGrad.square().sum(new int[] {2}).sqrt()).sum(new int[] {1});
-                norms.addUnformed(op.weight, sq, m, ClipBound.gamma(d + p + tPrime * tPrime), ClipBound.gamma(slots * tPrime));
+                NDArray m = unfolded.square()
+                        .sum(new int[] {2})
+                        .sqrt()
+                        .mul(outGrad.square().sum(new int[] {2}).sqrt())
+                        .sum(new int[] {1});
+                norms.addUnformed(
+                        op.weight, sq, m, ClipBound.gamma(d + p + tPrime * tPrime), ClipBound.gamma(slots * tPrime));
             } else {
                 perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                 // Norms do not depend on the column order; the standardisation Jacobian does.
@@ -75,7 +82,8 @@ final class ConvTap implements Tap {
         }
     }
 
-    @Override public void accumulateClipped(ClipFactors f) {
+    @Override
+    public void accumulateClipped(ClipFactors f) {
         if (op.weightTrainable()) {
             NDArray c = f.of(op.weight);
             NDArray sum;
@@ -86,14 +94,17 @@ final class ConvTap implements Tap {
                 long p = outGrad.getShape().get(2);
                 long d = unfolded.getShape().get(2);
                 NDArray scaled = f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                sum = op.toWeightOrder(scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                sum = op.toWeightOrder(
+                        scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
             }
             NDArray acc = op.store.accumulator(op.weight);
             acc.addi(sum.reshape(acc.getShape()));
         }
         if (op.biasTrainable()) {
             NDArray c = f.of(op.bias);
-            op.store.accumulator(op.bias).addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+            op.store
+                    .accumulator(op.bias)
+                    .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
         }
     }
 }

@@ -47,18 +47,22 @@ public final class DjlBackend implements Backend {
             }
             return Device.gpu(id);
         }
-        throw new IllegalArgumentException("unknown device '" + spec + "' for backend djl; use auto, cpu, gpu or gpu:N");
+        throw new IllegalArgumentException(
+                "unknown device '" + spec + "' for backend djl; use auto, cpu, gpu or gpu:N");
     }
 
-    @Override public String name() {
+    @Override
+    public String name() {
         return "djl";
     }
 
-    @Override public boolean computesOnHostCores() {
+    @Override
+    public boolean computesOnHostCores() {
         return !device.isGpu();
     }
 
-    @Override public String device() {
+    @Override
+    public String device() {
         return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
     }
 
@@ -67,7 +71,8 @@ public final class DjlBackend implements Backend {
         return DjlThreads.describe();
     }
 
-    @Override public Map<String, String> versions() {
+    @Override
+    public Map<String, String> versions() {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("djl", Engine.getDjlVersion());
         v.put("pytorch", engine.getVersion());
@@ -76,15 +81,18 @@ public final class DjlBackend implements Backend {
     }
 
     /** The DJL backend runs one micro-batch per call, on one device. */
-    @Override public BatchLayout layoutFor(Network network, BatchLayout requested) {
+    @Override
+    public BatchLayout layoutFor(Network network, BatchLayout requested) {
         return new BatchLayout(requested.microBatchSize(), 1, 1);
     }
 
-    @Override public TrainableModel createModel(Network network, ModelOptions modelOptions) {
+    @Override
+    public TrainableModel createModel(Network network, ModelOptions modelOptions) {
         return new DjlTrainableModel(network, modelOptions, device, options);
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
         // Models own their NDManagers; the engine stays loaded for the life of the process.
     }
 }

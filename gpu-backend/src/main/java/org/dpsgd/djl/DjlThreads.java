@@ -50,12 +50,16 @@ final class DjlThreads {
             appliedPolicy = want.equals("DEFAULT") ? "unset" : want;
         } else if (setting != null && !(want.equals("DEFAULT") ? "unset" : want).equalsIgnoreCase(effectivePolicy())) {
             throw new IllegalStateException("omp_wait_policy=" + want + " must be set before the PyTorch engine loads; "
-                    + (want.equals("DEFAULT") ? "unset OMP_WAIT_POLICY" : "export OMP_WAIT_POLICY=" + want) + " before starting the JVM instead");
+                    + (want.equals("DEFAULT") ? "unset OMP_WAIT_POLICY" : "export OMP_WAIT_POLICY=" + want)
+                    + " before starting the JVM instead");
         }
         String threads = options.setting("threads", null);
-        if (threads != null) System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(positive(threads, "threads")));
+        if (threads != null)
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(positive(threads, "threads")));
         String interop = options.setting("interop_threads", null);
-        if (interop != null) System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(positive(interop, "interop_threads")));
+        if (interop != null)
+            System.setProperty(
+                    "ai.djl.pytorch.num_interop_threads", Integer.toString(positive(interop, "interop_threads")));
     }
 
     /** Checks (and where the engine allows, applies) the thread counts once the engine is loaded; refuses what cannot take effect. */
@@ -68,8 +72,10 @@ final class DjlThreads {
                     JniUtils.setNumThreads(n);
                 } catch (UnsatisfiedLinkError e) {
                     // The bundled JNI library lacks set_num_threads: the count is fixed at engine start.
-                    throw new IllegalStateException("threads=" + n + " cannot be applied: the PyTorch engine already runs "
-                            + JniUtils.getNumThreads() + " threads and cannot change them; start the JVM with -Dai.djl.pytorch.num_threads=" + n
+                    throw new IllegalStateException("threads=" + n
+                            + " cannot be applied: the PyTorch engine already runs "
+                            + JniUtils.getNumThreads()
+                            + " threads and cannot change them; start the JVM with -Dai.djl.pytorch.num_threads=" + n
                             + " (the ./dpsgd launcher reads DPSGD_THREADS)");
                 }
             }
@@ -79,14 +85,16 @@ final class DjlThreads {
             int n = positive(interop, "interop_threads");
             if (JniUtils.getNumInteropThreads() != n) {
                 // PyTorch fixes the inter-op pool at its first parallel work; refuse rather than ignore the setting.
-                throw new IllegalStateException("interop_threads=" + n + " cannot be applied: the PyTorch engine already runs "
-                        + JniUtils.getNumInteropThreads() + " inter-op threads; start the JVM with -Dai.djl.pytorch.num_interop_threads=" + n);
+                throw new IllegalStateException("interop_threads=" + n
+                        + " cannot be applied: the PyTorch engine already runs " + JniUtils.getNumInteropThreads()
+                        + " inter-op threads; start the JVM with -Dai.djl.pytorch.num_interop_threads=" + n);
             }
         }
     }
 
     static String describe() {
-        return JniUtils.getNumThreads() + " threads, " + JniUtils.getNumInteropThreads() + " inter-op, OMP_WAIT_POLICY=" + effectivePolicy();
+        return JniUtils.getNumThreads() + " threads, " + JniUtils.getNumInteropThreads() + " inter-op, OMP_WAIT_POLICY="
+                + effectivePolicy();
     }
 
     /** The policy OpenMP saw: what this class set (the JVM's getenv does not see libc setenv), else the environment's. */
@@ -105,7 +113,8 @@ final class DjlThreads {
     private static String checkPolicy(String policy) {
         String p = policy.trim().toUpperCase(java.util.Locale.ROOT);
         if (!p.equals("ACTIVE") && !p.equals("PASSIVE") && !p.equals("DEFAULT")) {
-            throw new IllegalArgumentException("backend setting omp_wait_policy must be ACTIVE, PASSIVE or default, got '" + policy + "'");
+            throw new IllegalArgumentException(
+                    "backend setting omp_wait_policy must be ACTIVE, PASSIVE or default, got '" + policy + "'");
         }
         return p;
     }
@@ -126,7 +135,8 @@ final class DjlThreads {
             if (n <= 0) throw new NumberFormatException();
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("backend setting " + key + " must be a positive integer, got '" + v + "'");
+            throw new IllegalArgumentException(
+                    "backend setting " + key + " must be a positive integer, got '" + v + "'");
         }
     }
 }

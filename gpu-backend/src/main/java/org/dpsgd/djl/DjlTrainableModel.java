@@ -32,17 +32,20 @@ public final class DjlTrainableModel implements TrainableModel {
         Precision precision = Precision.from(options.settings(), backendOptions.settings());
         List<ParamSpec> specs = network.parameters();
         boolean[] trainable = new boolean[specs.size()];
-        for (int i = 0; i < specs.size(); i++) trainable[i] = !options.isFrozen(specs.get(i).name());
+        for (int i = 0; i < specs.size(); i++)
+            trainable[i] = !options.isFrozen(specs.get(i).name());
         for (String prefix : options.frozenPrefixes()) {
             if (specs.stream().noneMatch(p -> p.name().startsWith(prefix))) {
-                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of " + network.name()
-                        + " (names look like " + specs.get(0).name() + ", " + specs.get(specs.size() - 1).name() + ")");
+                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of "
+                        + network.name() + " (names look like " + specs.get(0).name() + ", "
+                        + specs.get(specs.size() - 1).name() + ")");
             }
         }
         long seed = Long.parseLong(options.settings().getOrDefault("seed", "0"));
         this.manager = NDManager.newBaseManager(device);
         Constants constants = new Constants(manager, precision);
-        ParameterStore store = new ParameterStore(manager, precision, network, trainable, Initializer.initialize(network, seed));
+        ParameterStore store =
+                new ParameterStore(manager, precision, network, trainable, Initializer.initialize(network, seed));
         this.rt = new ModelRuntime(network, manager, precision, store, constants);
         this.strategyName = options.strategy();
         this.strategy = ClippingStrategy.create(options.strategy(), rt);
@@ -52,11 +55,13 @@ public final class DjlTrainableModel implements TrainableModel {
         return strategyName.equals("auto") ? "bookkeeping" : strategyName;
     }
 
-    @Override public Network network() {
+    @Override
+    public Network network() {
         return network;
     }
 
-    @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+    @Override
+    public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
         if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) {
             throw new IllegalArgumentException("clip norm must be a positive finite number, got " + clipNorm);
         }
@@ -64,16 +69,19 @@ public final class DjlTrainableModel implements TrainableModel {
     }
 
     /** Flat or per-layer clipping, on every strategy; per-layer groups follow {@code policy.groupOf(parameter)}. */
-    @Override public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
+    @Override
+    public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
         int[] groups = policy.groupOfParameter();
         if (groups != null && groups.length != network.parameters().size()) {
-            throw new IllegalArgumentException("clip policy gives groups for " + groups.length + " parameter tensors but "
-                    + network.name() + " has " + network.parameters().size() + "; build it with ClipPolicies.from for this network");
+            throw new IllegalArgumentException("clip policy gives groups for " + groups.length
+                    + " parameter tensors but " + network.name() + " has "
+                    + network.parameters().size() + "; build it with ClipPolicies.from for this network");
         }
         return strategy.run(batch, policy, true, new double[batch.slots()]);
     }
 
-    @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
+    @Override
+    public BatchStats accumulateUnclipped(DeviceBatch batch) {
         rt.checkBatch(batch);
         ParameterStore store = rt.store;
         store.freshLeaves(true);
@@ -88,14 +96,16 @@ public final class DjlTrainableModel implements TrainableModel {
                 return new NDArray[] {logits, loss};
             });
             for (int i = 0; i < store.count(); i++) {
-                if (store.trainable(i)) store.accumulator(i).addi(Precision.f64(store.value(i).getGradient()));
+                if (store.trainable(i))
+                    store.accumulator(i).addi(Precision.f64(store.value(i).getGradient()));
             }
             store.freshLeaves(false);
             return stats(batch, out[0], out[1]);
         }
     }
 
-    @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
+    @Override
+    public double[] perSampleGradientNorms(DeviceBatch batch) {
         double[] norms = new double[batch.slots()];
         if (strategyName.equals("nonprivate")) {
             new MicrobatchStrategy(rt).run(batch, ClippingStrategy.MEASURE_ONLY, false, norms);
@@ -105,26 +115,31 @@ public final class DjlTrainableModel implements TrainableModel {
         return norms;
     }
 
-    @Override public void drainGradientSum(float[] into) {
+    @Override
+    public void drainGradientSum(float[] into) {
         rt.store.drain(into);
     }
 
-    @Override public void readParameters(float[] into) {
+    @Override
+    public void readParameters(float[] into) {
         rt.store.read(into);
     }
 
-    @Override public void writeParameters(float[] from) {
+    @Override
+    public void writeParameters(float[] from) {
         rt.store.write(from);
     }
 
-    @Override public BatchStats evaluate(DeviceBatch batch) {
+    @Override
+    public BatchStats evaluate(DeviceBatch batch) {
         rt.checkBatch(batch);
         int slots = batch.slots();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             return ModelRuntime.withoutGrad(() -> {
                 NDArray logits = rt.lowered.forward(rt.inputs(batch, 0, slots), Tape.NONE);
-                NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(batch, 0, slots), slots, batch.multiplicity());
+                NDArray loss =
+                        ModelRuntime.perSlotLoss(logits, rt.oneHot(batch, 0, slots), slots, batch.multiplicity());
                 return stats(batch, logits, loss);
             });
         }
@@ -150,7 +165,8 @@ public final class DjlTrainableModel implements TrainableModel {
         rt.checkBatch(batch);
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            return ModelRuntime.withoutGrad(() -> Precision.toDoubles(rt.lowered.forward(rt.inputs(batch, 0, batch.slots()), Tape.NONE)));
+            return ModelRuntime.withoutGrad(
+                    () -> Precision.toDoubles(rt.lowered.forward(rt.inputs(batch, 0, batch.slots()), Tape.NONE)));
         }
     }
 
@@ -159,7 +175,8 @@ public final class DjlTrainableModel implements TrainableModel {
         return manager.getManagedArrays().size();
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
         manager.close();
     }
 }

@@ -23,12 +23,19 @@ final class GroupNormOp implements Op {
         this.bias = store.indexOf(layer.name() + ".bias");
     }
 
-    @Override public NDArray forward(NDArray x, Tape tape) {
+    @Override
+    public NDArray forward(NDArray x, Tape tape) {
         Shape s = x.getShape();
         long n = s.get(0);
         long perGroup = s.size() / n / layer.groups();
-        NDArray normalized = ai.djl.nn.norm.LayerNorm.layerNorm(x.reshape(n, layer.groups(), perGroup), new Shape(perGroup),
-                constants.ones(perGroup), constants.zeros(perGroup), (float) layer.eps()).singletonOrThrow().reshape(s);
+        NDArray normalized = ai.djl.nn.norm.LayerNorm.layerNorm(
+                        x.reshape(n, layer.groups(), perGroup),
+                        new Shape(perGroup),
+                        constants.ones(perGroup),
+                        constants.zeros(perGroup),
+                        (float) layer.eps())
+                .singletonOrThrow()
+                .reshape(s);
         NDArray gamma = store.value(weight).reshape(1, layer.channels(), 1, 1);
         NDArray beta = store.value(bias).reshape(1, layer.channels(), 1, 1);
         NDArray y = normalized.mul(gamma).add(beta);

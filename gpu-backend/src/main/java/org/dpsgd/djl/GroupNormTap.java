@@ -13,7 +13,7 @@ final class GroupNormTap implements Tap {
     private final NDArray normalized;
     private final NDArray zero;
     private NDArray weightGrad; // [S, C]
-    private NDArray biasGrad;   // [S, C]
+    private NDArray biasGrad; // [S, C]
 
     GroupNormTap(GroupNormOp op, int slots, int copies, NDArray normalized, NDArray zero) {
         this.op = op;
@@ -23,12 +23,15 @@ final class GroupNormTap implements Tap {
         this.zero = zero;
     }
 
-    @Override public void measure(SlotNorms norms) {
+    @Override
+    public void measure(SlotNorms norms) {
         NDArray g = Precision.f64(zero.getGradient());
         int c = op.layer.channels();
         int[] axes = {1, 3};
         if (op.store.trainable(op.weight)) {
-            weightGrad = g.mul(Precision.f64(normalized)).reshape(slots, copies, c, -1).sum(axes);
+            weightGrad = g.mul(Precision.f64(normalized))
+                    .reshape(slots, copies, c, -1)
+                    .sum(axes);
             norms.add(op.weight, weightGrad.square().sum(new int[] {1}));
         }
         if (op.store.trainable(op.bias)) {
@@ -37,7 +40,8 @@ final class GroupNormTap implements Tap {
         }
     }
 
-    @Override public void accumulateClipped(ClipFactors f) {
+    @Override
+    public void accumulateClipped(ClipFactors f) {
         if (weightGrad != null) {
             NDArray c = f.of(op.weight).reshape(slots, 1);
             op.store.accumulator(op.weight).addi(f.select(weightGrad).mul(c).sum(new int[] {0}));

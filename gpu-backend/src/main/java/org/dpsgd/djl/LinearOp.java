@@ -25,10 +25,13 @@ final class LinearOp implements Op {
         return bias >= 0 && store.trainable(bias);
     }
 
-    @Override public NDArray forward(NDArray x, Tape tape) {
-        NDArray flat = x.getShape().dimension() == 2 ? x : x.reshape(x.getShape().get(0), -1);
+    @Override
+    public NDArray forward(NDArray x, Tape tape) {
+        NDArray flat =
+                x.getShape().dimension() == 2 ? x : x.reshape(x.getShape().get(0), -1);
         NDArray y = bias >= 0
-                ? ai.djl.nn.core.Linear.linear(flat, store.value(weight), store.value(bias)).singletonOrThrow()
+                ? ai.djl.nn.core.Linear.linear(flat, store.value(weight), store.value(bias))
+                        .singletonOrThrow()
                 : ai.djl.nn.core.Linear.linear(flat, store.value(weight)).singletonOrThrow();
         if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
         NDArray[] yz = tape.withLeaf(y);

@@ -18,7 +18,8 @@ final class MicrobatchStrategy implements ClippingStrategy {
         this.rt = rt;
     }
 
-    @Override public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
+    @Override
+    public BatchStats run(DeviceBatch b, ClipPolicy policy, boolean accumulate, double[] norms) {
         rt.checkBatch(b);
         ParameterStore store = rt.store;
         int k = b.multiplicity();
@@ -39,7 +40,8 @@ final class MicrobatchStrategy implements ClippingStrategy {
                 scope.suppressNotUsedWarning();
                 NDArray[] out = ModelRuntime.withGrad(() -> {
                     NDArray logits = rt.lowered.forward(rt.inputs(b, slot, 1), Tape.NONE);
-                    NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, slot, 1), 1, k).sum();
+                    NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, slot, 1), 1, k)
+                            .sum();
                     rt.backward(loss);
                     return new NDArray[] {logits, loss};
                 });

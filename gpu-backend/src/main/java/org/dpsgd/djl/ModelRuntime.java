@@ -26,11 +26,13 @@ final class ModelRuntime {
 
     void checkBatch(DeviceBatch b) {
         if (!b.shape().equals(network.input())) {
-            throw new IllegalArgumentException("batch shape " + b.shape() + " does not match the network input " + network.input());
+            throw new IllegalArgumentException(
+                    "batch shape " + b.shape() + " does not match the network input " + network.input());
         }
         for (int i = 0; i < b.slots(); i++) {
             if (b.mask()[i] != 0f && (b.labels()[i] < 0 || b.labels()[i] >= network.numClasses())) {
-                throw new IllegalArgumentException("slot " + i + " has label " + b.labels()[i] + " outside [0, " + network.numClasses() + ")");
+                throw new IllegalArgumentException(
+                        "slot " + i + " has label " + b.labels()[i] + " outside [0, " + network.numClasses() + ")");
             }
         }
     }
@@ -46,7 +48,8 @@ final class ModelRuntime {
         for (int i = 0; i < count; i++) {
             if (b.mask()[from + i] == 0f) java.util.Arrays.fill(host, i * k * s.size(), (i + 1) * k * s.size(), 0f);
         }
-        return precision.create(manager, host, 0, len, new Shape((long) count * k, s.channels(), s.height(), s.width()));
+        return precision.create(
+                manager, host, 0, len, new Shape((long) count * k, s.channels(), s.height(), s.width()));
     }
 
     /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes]. */

@@ -105,7 +105,8 @@ final class ParameterStore {
     void write(float[] from) {
         checkLength(from.length);
         for (int i = 0; i < values.length; i++) {
-            NDArray host = precision.create(manager, from, offsets[i], specs.get(i).size(), shape(i));
+            NDArray host =
+                    precision.create(manager, from, offsets[i], specs.get(i).size(), shape(i));
             // Arrays made from Java data borrow a Java-owned buffer; parameters must own native
             // memory, because freshLeaves() keeps detached views after the original handle is closed.
             NDArray fresh = keep(host.duplicate());
@@ -129,7 +130,8 @@ final class ParameterStore {
         long expected = 0;
         for (ParamSpec p : specs) expected += p.size();
         if (n != expected) {
-            throw new IllegalArgumentException("parameter vector has length " + n + " but the network has " + expected + " parameters");
+            throw new IllegalArgumentException(
+                    "parameter vector has length " + n + " but the network has " + expected + " parameters");
         }
     }
 

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /** Floating-point type of parameters and activations: float32 (default) or float64 (exactness tests). */
 enum Precision {
-    FLOAT32(DataType.FLOAT32), FLOAT64(DataType.FLOAT64);
+    FLOAT32(DataType.FLOAT32),
+    FLOAT64(DataType.FLOAT64);
 
     final DataType type;
 

@@ -26,9 +26,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  * sum's float64 norm must be ≤ C with no tolerance, and (when clipped) not shrunk by more than 1e−4.
  */
 class ClipBoundTest {
-    record Case(String label, ModelSpec spec, String input, int copies, String strategy, String dtype, double inputScale,
-                String scaledLayer, double layerScale) {
-        @Override public String toString() {
+    record Case(
+            String label,
+            ModelSpec spec,
+            String input,
+            int copies,
+            String strategy,
+            String dtype,
+            double inputScale,
+            String scaledLayer,
+            double layerScale) {
+        @Override
+        public String toString() {
             return label + " K=" + copies + " " + strategy + " " + dtype + " x" + inputScale
                     + (scaledLayer == null ? "" : " " + scaledLayer + "x" + layerScale);
         }
@@ -41,13 +50,15 @@ class ClipBoundTest {
                 new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 1, "conv1.weight"),
                 new M("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 2, "gn1.weight"),
                 new M("fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 1, "fc2.weight"),
-                // fc ×1e3 would saturate the softmax (gradient exactly 0); bn1's affine ×1e3 makes the next conv dominate.
+                // fc ×1e3 would saturate the softmax (gradient exactly 0); bn1's affine ×1e3 makes the next conv
+                // dominate.
                 new M("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 2, "bn1.weight"),
                 new M("wrn16-4-ws", new ModelSpec("wrn16-4", null, null, null, true), "3x8x8", 1, "conv1.weight"));
         for (M m : models) {
             for (String strategy : List.of("bookkeeping", "microbatch")) {
                 for (String dtype : List.of("float32", "float64")) {
-                    for (double scale : new double[] {1e-6, 1e6}) cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, scale, null, 1));
+                    for (double scale : new double[] {1e-6, 1e6})
+                        cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, scale, null, 1));
                     cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1.0, m.layer(), 1e3));
                     cs.add(new Case(m.label(), m.spec(), m.input(), m.copies(), strategy, dtype, 1e3, m.layer(), 1e-3));
                 }
@@ -70,8 +81,10 @@ class ClipBoundTest {
                     BatchStats s = m.accumulateClipped(b, clip);
                     assertEquals(1, s.samples());
                     double got = drainedNorm(m, net);
-                    assertTrue(got <= clip, c + ": slot " + real + " clipped to " + clip + " but its summed contribution has norm " + got
-                            + " (excess " + (got / clip - 1) + ")");
+                    assertTrue(
+                            got <= clip,
+                            c + ": slot " + real + " clipped to " + clip + " but its summed contribution has norm "
+                                    + got + " (excess " + (got / clip - 1) + ")");
                     if (clip < norm * (1 - 1e-5)) {
                         assertEquals(1, s.clipped());
                         assertTrue(got >= clip * (1 - 1e-4), "over-shrunk: " + got + " for C = " + clip);

@@ -19,15 +19,20 @@ import org.dpsgd.model.Shape;
 import org.junit.jupiter.api.Test;
 
 class DjlBackendTest {
-    @Test void registeredThroughServiceLoaderAndAvailable() {
-        BackendProvider p = Backends.providers().stream().filter(x -> x.name().equals("djl")).findFirst().orElseThrow();
+    @Test
+    void registeredThroughServiceLoaderAndAvailable() {
+        BackendProvider p = Backends.providers().stream()
+                .filter(x -> x.name().equals("djl"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(10, p.rank());
         Availability a = p.availability();
         assertTrue(a.available(), a.reason());
         assertTrue(a.reason().startsWith("PyTorch 2.7.1 on "), a.reason());
     }
 
-    @Test void deviceSelection() {
+    @Test
+    void deviceSelection() {
         assertEquals(Device.cpu(), DjlBackend.parseDevice("auto", 0));
         assertEquals(Device.gpu(0), DjlBackend.parseDevice("auto", 2));
         assertEquals(Device.gpu(1), DjlBackend.parseDevice("gpu:1", 2));
@@ -38,23 +43,29 @@ class DjlBackendTest {
         assertThrows(IllegalArgumentException.class, () -> DjlBackend.parseDevice("gpu:x", 1));
     }
 
-    @Test void versionsAndBadOptionsAreReported() {
+    @Test
+    void versionsAndBadOptionsAreReported() {
         DjlBackend b = TestSupport.backend();
         assertEquals("2.7.1", b.versions().get("pytorch"));
         Network net = ModelZoo.build(ModelSpec.of("small-cnn"), Shape.parse("1x8x8"), 10);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> b.createModel(net, new ModelOptions("ghostly", BatchLayout.of(4), List.of(), Map.of())));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> b.createModel(net, new ModelOptions("auto", BatchLayout.of(4), List.of("conv9"), Map.of())));
-        assertThrows(IllegalArgumentException.class,
-                () -> b.createModel(net, new ModelOptions("auto", BatchLayout.of(4), List.of(), Map.of("dtype", "int8"))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> b.createModel(
+                        net, new ModelOptions("auto", BatchLayout.of(4), List.of(), Map.of("dtype", "int8"))));
         try (var m = b.createModel(net, new ModelOptions("nonprivate", BatchLayout.of(4), List.of(), Map.of()))) {
             var batch = TestSupport.batch(net, 2, 1, 1, 1.0);
             assertThrows(IllegalStateException.class, () -> m.accumulateClipped(batch, 1.0));
         }
     }
 
-    @Test void initialParametersComeFromTheSharedInitializer() {
+    @Test
+    void initialParametersComeFromTheSharedInitializer() {
         Network net = ModelZoo.build(ModelSpec.of("small-cnn"), Shape.parse("1x8x8"), 10);
         try (var m = TestSupport.model(net, "auto", "float32", List.of())) {
             float[] got = new float[(int) net.parameterCount()];

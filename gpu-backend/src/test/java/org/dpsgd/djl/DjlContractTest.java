@@ -20,12 +20,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 class DjlContractTest {
     @ParameterizedTest(name = "{0} {1} {2} K={3}")
     @CsvSource({
-            "bookkeeping,float64,small-cnn,1", "bookkeeping,float64,small-cnn,2", "microbatch,float64,small-cnn,1",
-            "bookkeeping,float32,small-cnn,1", "microbatch,float32,small-cnn,1",
-            "bookkeeping,float64,fmnist-cnn,1", "microbatch,float64,fmnist-cnn,1",
-            "bookkeeping,float64,resnet18-gn,1"})
+        "bookkeeping,float64,small-cnn,1",
+        "bookkeeping,float64,small-cnn,2",
+        "microbatch,float64,small-cnn,1",
+        "bookkeeping,float32,small-cnn,1",
+        "microbatch,float32,small-cnn,1",
+        "bookkeeping,float64,fmnist-cnn,1",
+        "microbatch,float64,fmnist-cnn,1",
+        "bookkeeping,float64,resnet18-gn,1"
+    })
     void honoursTheContract(String strategy, String dtype, String model, int multiplicity) {
-        Shape shape = model.startsWith("resnet") ? Shape.parse("3x16x16") : model.equals("fmnist-cnn") ? Shape.parse("1x28x28") : Shape.parse("1x12x12");
+        Shape shape = model.startsWith("resnet")
+                ? Shape.parse("3x16x16")
+                : model.equals("fmnist-cnn") ? Shape.parse("1x28x28") : Shape.parse("1x12x12");
         ModelSpec spec = model.startsWith("resnet") ? ModelSpec.of(model).withStem("cifar") : ModelSpec.of(model);
         Network net = ModelZoo.build(spec, shape, 4);
         Dataset data = SyntheticData.blobs(32, shape, 4, 1.0, 0.5, 3);

@@ -11,32 +11,44 @@ import org.junit.jupiter.api.Test;
 
 /** Thread settings that cannot take effect are refused with the fix, never silently ignored. */
 class DjlThreadsTest {
-    @Test void badValuesAreRefused() {
+    @Test
+    void badValuesAreRefused() {
         TestSupport.backend(); // engine loaded
-        assertThrows(IllegalArgumentException.class, () -> new DjlBackend(new BackendOptions("cpu", Map.of("omp_wait_policy", "BUSY"))));
-        assertThrows(IllegalArgumentException.class, () -> new DjlBackend(new BackendOptions("cpu", Map.of("threads", "0"))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new DjlBackend(new BackendOptions("cpu", Map.of("omp_wait_policy", "BUSY"))));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new DjlBackend(new BackendOptions("cpu", Map.of("threads", "0"))));
     }
 
-    @Test void waitPolicyDefaultsToPassiveUnlessTheUserChose() {
+    @Test
+    void waitPolicyDefaultsToPassiveUnlessTheUserChose() {
         assertEquals("PASSIVE", DjlThreads.policyToApply(null, null));
         assertNull(DjlThreads.policyToApply(null, "ACTIVE"), "an exported OMP_WAIT_POLICY is left alone");
         assertEquals("ACTIVE", DjlThreads.policyToApply("active", "PASSIVE"), "the setting wins over the environment");
         assertEquals("DEFAULT", DjlThreads.policyToApply("default", null));
         assertThrows(IllegalArgumentException.class, () -> DjlThreads.policyToApply("spin", null));
         TestSupport.backend();
-        assertTrue(DjlThreads.describe().contains("OMP_WAIT_POLICY=PASSIVE"), DjlThreads.describe()); // surefire exports PASSIVE
+        assertTrue(
+                DjlThreads.describe().contains("OMP_WAIT_POLICY=PASSIVE"),
+                DjlThreads.describe()); // surefire exports PASSIVE
     }
 
-    @Test void tooLateSettingsAreRefusedWithTheFix() {
+    @Test
+    void tooLateSettingsAreRefusedWithTheFix() {
         TestSupport.backend();
         String current = System.getenv("OMP_WAIT_POLICY");
         String other = "PASSIVE".equalsIgnoreCase(current) ? "ACTIVE" : "PASSIVE";
-        IllegalStateException e = assertThrows(IllegalStateException.class,
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
                 () -> new DjlBackend(new BackendOptions("cpu", Map.of("omp_wait_policy", other))));
         assertTrue(e.getMessage().contains("export OMP_WAIT_POLICY=" + other), e.getMessage());
         int interop = ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
-        IllegalStateException i = assertThrows(IllegalStateException.class,
-                () -> new DjlBackend(new BackendOptions("cpu", Map.of("interop_threads", Integer.toString(interop + 1)))));
+        IllegalStateException i = assertThrows(
+                IllegalStateException.class,
+                () -> new DjlBackend(
+                        new BackendOptions("cpu", Map.of("interop_threads", Integer.toString(interop + 1)))));
         assertTrue(i.getMessage().contains("-Dai.djl.pytorch.num_interop_threads="), i.getMessage());
         int threads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
         // the current count is accepted as is; another one is applied or refused with the fix, never ignored
@@ -45,7 +57,9 @@ class DjlThreadsTest {
             new DjlBackend(new BackendOptions("cpu", Map.of("threads", Integer.toString(threads + 1)))).close();
             assertTrue(ai.djl.pytorch.jni.JniUtils.getNumThreads() == threads + 1, "threads setting silently ignored");
         } catch (IllegalStateException refused) {
-            assertTrue(refused.getMessage().contains("-Dai.djl.pytorch.num_threads=" + (threads + 1)), refused.getMessage());
+            assertTrue(
+                    refused.getMessage().contains("-Dai.djl.pytorch.num_threads=" + (threads + 1)),
+                    refused.getMessage());
         }
     }
 }

@@ -26,8 +26,11 @@ import org.junit.jupiter.api.Test;
 class FashionMnistLearningTest {
     static final Path DATA = Path.of("/usr/share/datasets/fashion-mnist");
 
-    @Test void oneEpochOfDpSgdLearns() {
-        Assumptions.assumeTrue(Files.isDirectory(DATA), "Fashion-MNIST is not installed at " + DATA + " (apt-get install dataset-fashion-mnist)");
+    @Test
+    void oneEpochOfDpSgdLearns() {
+        Assumptions.assumeTrue(
+                Files.isDirectory(DATA),
+                "Fashion-MNIST is not installed at " + DATA + " (apt-get install dataset-fashion-mnist)");
         Dataset train = IdxDataset.open(DATA, true);
         Dataset test = IdxDataset.open(DATA, false);
         int n = 6000;
@@ -68,7 +71,9 @@ class FashionMnistLearningTest {
                 fill(b, test, testIdx, from);
                 total = total.plus(m.evaluate(b));
             }
-            System.out.printf("small-cnn, one DP epoch (sigma=%.1f, C=%.1f): test accuracy %.3f%n", sigma, clip, total.accuracy());
+            System.out.printf(
+                    "small-cnn, one DP epoch (sigma=%.1f, C=%.1f): test accuracy %.3f%n",
+                    sigma, clip, total.accuracy());
             assertTrue(total.samples() == 1000);
             assertTrue(total.accuracy() > 0.5, "test accuracy after one DP epoch is only " + total.accuracy());
         }

@@ -17,7 +17,8 @@ class GroupNormTest {
     @CsvSource({"4,2,float64,1e-12", "6,3,float32,2e-5", "8,1,float64,1e-12", "8,8,float32,2e-5"})
     void matchesDirectComputation(int channels, int groups, String dtype, double tol) {
         Shape in = new Shape(channels, 3, 2);
-        Network net = new Network("gn", in, in.size(), List.of(new Layer.GroupNorm("gn", channels, groups, 1e-5), new Layer.Flatten()));
+        Network net = new Network(
+                "gn", in, in.size(), List.of(new Layer.GroupNorm("gn", channels, groups, 1e-5), new Layer.Flatten()));
         SplittableRandom r = new SplittableRandom(channels * 31L + groups);
         float[] params = new float[2 * channels];
         for (int i = 0; i < params.length; i++) params[i] = (float) TestSupport.gaussian(r);
@@ -27,7 +28,9 @@ class GroupNormTest {
             m.writeParameters(params);
             double[] got = m.logits(b);
             double[] want = direct(b, channels, groups, params, 1e-5);
-            assertTrue(TestSupport.maxRelativeError(got, want) < tol || maxAbs(got, want) < tol, "max abs error " + maxAbs(got, want));
+            assertTrue(
+                    TestSupport.maxRelativeError(got, want) < tol || maxAbs(got, want) < tol,
+                    "max abs error " + maxAbs(got, want));
         }
     }
 

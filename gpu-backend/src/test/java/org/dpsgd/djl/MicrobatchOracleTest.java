@@ -17,18 +17,23 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MicrobatchOracleTest {
     static Network tiny() {
-        List<Layer> main = List.of(new Layer.Conv2d("r.conv", 2, 2, 3, 1, 1, false, true), new Layer.GroupNorm("r.gn", 2, 2, 1e-5));
-        return new Network("tiny", new Shape(1, 6, 6), 3, List.of(
-                new Layer.Conv2d("conv1", 1, 2, 3, 1, 1, true, false),
-                new Layer.GroupNorm("gn1", 2, 1, 1e-5),
-                new Layer.Activation(Layer.ActivationKind.TANH),
-                new Layer.Residual("r", main, List.of()),
-                new Layer.MaxPool2d(2, 2, 0),
-                new Layer.Conv2d("conv2", 2, 3, 2, 1, 0, false, true),
-                new Layer.Activation(Layer.ActivationKind.RELU),
-                new Layer.GlobalAvgPool(),
-                new Layer.Flatten(),
-                new Layer.Linear("fc", 3, 3, true)));
+        List<Layer> main = List.of(
+                new Layer.Conv2d("r.conv", 2, 2, 3, 1, 1, false, true), new Layer.GroupNorm("r.gn", 2, 2, 1e-5));
+        return new Network(
+                "tiny",
+                new Shape(1, 6, 6),
+                3,
+                List.of(
+                        new Layer.Conv2d("conv1", 1, 2, 3, 1, 1, true, false),
+                        new Layer.GroupNorm("gn1", 2, 1, 1e-5),
+                        new Layer.Activation(Layer.ActivationKind.TANH),
+                        new Layer.Residual("r", main, List.of()),
+                        new Layer.MaxPool2d(2, 2, 0),
+                        new Layer.Conv2d("conv2", 2, 3, 2, 1, 0, false, true),
+                        new Layer.Activation(Layer.ActivationKind.RELU),
+                        new Layer.GlobalAvgPool(),
+                        new Layer.Flatten(),
+                        new Layer.Linear("fc", 3, 3, true)));
     }
 
     @ParameterizedTest(name = "K={0}")

@@ -22,9 +22,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 class NonFiniteSlotTest {
     @ParameterizedTest(name = "{0} {1} {2} K={3} {4}")
     @CsvSource({
-            "bookkeeping,small-cnn,float32,1,flat", "bookkeeping,small-cnn,float64,2,flat", "microbatch,small-cnn,float32,1,flat",
-            "microbatch,small-cnn,float64,1,per_layer", "bookkeeping,small-cnn,float32,2,per_layer",
-            "bookkeeping,fmnist-cnn,float32,1,flat", "bookkeeping,resnet18-gn,float32,1,per_layer"})
+        "bookkeeping,small-cnn,float32,1,flat",
+        "bookkeeping,small-cnn,float64,2,flat",
+        "microbatch,small-cnn,float32,1,flat",
+        "microbatch,small-cnn,float64,1,per_layer",
+        "bookkeeping,small-cnn,float32,2,per_layer",
+        "bookkeeping,fmnist-cnn,float32,1,flat",
+        "bookkeeping,resnet18-gn,float32,1,per_layer"
+    })
     void nonFiniteSlotsAddExactlyNothing(String strategy, String model, String dtype, int copies, String clipping) {
         String input = model.equals("resnet18-gn") ? "3x8x8" : model.equals("fmnist-cnn") ? "1x28x28" : "1x16x16";
         ModelSpec spec = model.equals("resnet18-gn") ? ModelSpec.of(model).withStem("cifar") : ModelSpec.of(model);
@@ -37,7 +42,10 @@ class NonFiniteSlotTest {
         try (DjlTrainableModel m = TestSupport.model(net, strategy, dtype, List.of())) {
             ClipPolicy policy = policy(clipping, net);
             double[] norms = m.perSampleGradientNorms(poisoned);
-            for (int s : bad) assertTrue(!Double.isFinite(norms[s]), "slot " + s + " should have a non-finite gradient norm: " + norms[s]);
+            for (int s : bad)
+                assertTrue(
+                        !Double.isFinite(norms[s]),
+                        "slot " + s + " should have a non-finite gradient norm: " + norms[s]);
             BatchStats withBad = m.accumulateClipped(poisoned, policy);
             float[] got = ClipBoundTest.drain(m, net);
             BatchStats clean = m.accumulateClipped(without, policy);

@@ -28,9 +28,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  * multiplicity and frozen layers included.
  */
 class PerLayerClippingTest {
-    record Case(String label, ModelSpec spec, String input, int copies, List<String> frozen, String strategy, PerLayerClipping split) {
-        @Override public String toString() {
-            return label + " K=" + copies + " " + strategy + " " + (split == null ? "flat" : split.split() + "/" + split.groups())
+    record Case(
+            String label,
+            ModelSpec spec,
+            String input,
+            int copies,
+            List<String> frozen,
+            String strategy,
+            PerLayerClipping split) {
+        @Override
+        public String toString() {
+            return label + " K=" + copies + " " + strategy + " "
+                    + (split == null ? "flat" : split.split() + "/" + split.groups())
                     + (frozen.isEmpty() ? "" : " frozen=" + frozen);
         }
     }
@@ -44,11 +53,24 @@ class PerLayerClippingTest {
         for (String strategy : List.of("bookkeeping", "microbatch")) {
             for (PerLayerClipping split : splits) {
                 cs.add(new Case("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 1, List.of(), strategy, split));
-                cs.add(new Case("small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 2, List.of("conv1"), strategy, split));
-                cs.add(new Case("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 1, List.of("conv1", "bn1", "layer1"),
-                        strategy, split));
+                cs.add(new Case(
+                        "small-cnn", ModelSpec.of("small-cnn"), "1x16x16", 2, List.of("conv1"), strategy, split));
+                cs.add(new Case(
+                        "resnet18-gn",
+                        ModelSpec.of("resnet18-gn").withStem("cifar"),
+                        "3x8x8",
+                        1,
+                        List.of("conv1", "bn1", "layer1"),
+                        strategy,
+                        split));
             }
-            cs.add(new Case("wrn16-4-ws", new ModelSpec("wrn16-4", null, null, null, true), "3x8x8", 2, List.of("layer1.0.conv1"), strategy,
+            cs.add(new Case(
+                    "wrn16-4-ws",
+                    new ModelSpec("wrn16-4", null, null, null, true),
+                    "3x8x8",
+                    2,
+                    List.of("layer1.0.conv1"),
+                    strategy,
                     PerLayerClipping.of("equal", "layer")));
         }
         return cs.stream().map(Arguments::of);
@@ -63,7 +85,7 @@ class PerLayerClippingTest {
         int[] padded = {1, 3};
         DeviceBatch b = TestSupport.batch(net, slots, c.copies(), 31, 1.0, padded);
         try (DjlTrainableModel oneByOne = TestSupport.model(net, "microbatch", "float64", c.frozen());
-             DjlTrainableModel m = TestSupport.model(net, c.strategy(), "float64", c.frozen())) {
+                DjlTrainableModel m = TestSupport.model(net, c.strategy(), "float64", c.frozen())) {
             // The batch-size-1 loop: each real slot alone.
             List<double[]> perSample = new ArrayList<>();
             for (int s = 0; s < slots; s++) {
@@ -75,13 +97,16 @@ class PerLayerClippingTest {
                 for (int i = 0; i < n; i++) d[i] = g[i];
                 perSample.add(d);
             }
-            double[] totals = perSample.stream().mapToDouble(PerLayerClippingTest::norm).toArray();
-            PrivacyConfig privacy = PrivacyConfig.withSigma(TestSupport.median(totals), 1.0, 1e-5).withClipping(c.split());
+            double[] totals =
+                    perSample.stream().mapToDouble(PerLayerClippingTest::norm).toArray();
+            PrivacyConfig privacy = PrivacyConfig.withSigma(TestSupport.median(totals), 1.0, 1e-5)
+                    .withClipping(c.split());
             ClipPolicy policy = ClipPolicies.from(privacy, net, c.frozen());
             assertEquals(TestSupport.median(totals), policy.sensitivity(), 1e-12 * policy.sensitivity());
 
             double[] want = new double[n];
-            double scale = 0; // Σ_i ‖clip(g_i)‖: float rounding of the per-sample references is relative to this, not to ‖Σ‖
+            double scale =
+                    0; // Σ_i ‖clip(g_i)‖: float rounding of the per-sample references is relative to this, not to ‖Σ‖
             int clippedGroups = 0;
             int unclippedGroups = 0;
             List<ParamSpec> ps = net.parameters();
@@ -98,7 +123,8 @@ class PerLayerClippingTest {
                     // gradients are ~1e-9 relative here and within the tolerance).
                     f[j] = ClipBound.factor(ClipBound.boundingNorm(sq[j], 0, 0), policy.thresholds()[j]);
                     if (sq[j] > 0) {
-                        if (f[j] < 1) clippedGroups++; else unclippedGroups++;
+                        if (f[j] < 1) clippedGroups++;
+                        else unclippedGroups++;
                     }
                 }
                 double clippedSq = 0;
@@ -111,7 +137,9 @@ class PerLayerClippingTest {
                 }
                 scale += Math.sqrt(clippedSq);
             }
-            assertTrue(clippedGroups > 0 && unclippedGroups > 0, "some groups clipped, some not: " + clippedGroups + "/" + unclippedGroups);
+            assertTrue(
+                    clippedGroups > 0 && unclippedGroups > 0,
+                    "some groups clipped, some not: " + clippedGroups + "/" + unclippedGroups);
 
             BatchStats s = m.accumulateClipped(b, policy);
             assertEquals(slots - padded.length, s.samples());
@@ -123,7 +151,8 @@ class PerLayerClippingTest {
             assertTrue(err <= 3e-7, c + ": relative error " + err);
             for (int i = 0; i < ps.size(); i++) {
                 if (!frozen(ps.get(i).name(), c.frozen())) continue;
-                for (int k = 0; k < ps.get(i).size(); k++) assertEquals(0f, got[off[i] + k], ps.get(i).name() + " is frozen");
+                for (int k = 0; k < ps.get(i).size(); k++)
+                    assertEquals(0f, got[off[i] + k], ps.get(i).name() + " is frozen");
             }
         }
     }

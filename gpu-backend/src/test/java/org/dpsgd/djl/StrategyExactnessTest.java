@@ -22,9 +22,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  * multiplicity and frozen layers.
  */
 class StrategyExactnessTest {
-    record Case(String label, ModelSpec spec, String input, int classes, String dtype, int slots, int copies,
-                List<String> frozen, int[] padded) {
-        @Override public String toString() {
+    record Case(
+            String label,
+            ModelSpec spec,
+            String input,
+            int classes,
+            String dtype,
+            int slots,
+            int copies,
+            List<String> frozen,
+            int[] padded) {
+        @Override
+        public String toString() {
             return label + " " + dtype + " K=" + copies + (frozen.isEmpty() ? "" : " frozen=" + frozen);
         }
     }
@@ -32,18 +41,53 @@ class StrategyExactnessTest {
     static Stream<Arguments> cases() {
         List<Case> cs = new ArrayList<>();
         ModelSpec ws = new ModelSpec("small-cnn", null, null, null, true);
-        cs.add(new Case("small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float64", 6, 1, List.of(), new int[] {2}));
-        cs.add(new Case("small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float32", 6, 1, List.of(), new int[] {5}));
-        cs.add(new Case("small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float64", 5, 2, List.of(), new int[] {1}));
+        cs.add(new Case(
+                "small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float64", 6, 1, List.of(), new int[] {2}));
+        cs.add(new Case(
+                "small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float32", 6, 1, List.of(), new int[] {5}));
+        cs.add(new Case(
+                "small-cnn", ModelSpec.of("small-cnn"), "1x28x28", 10, "float64", 5, 2, List.of(), new int[] {1}));
         cs.add(new Case("small-cnn-ws", ws, "1x16x16", 10, "float64", 5, 1, List.of(), new int[] {0}));
-        cs.add(new Case("fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 10, "float64", 6, 1, List.of(), new int[] {3}));
-        cs.add(new Case("fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 10, "float32", 6, 2, List.of(), new int[] {0}));
-        cs.add(new Case("resnet18-gn", ModelSpec.of("resnet18-gn").withStem("cifar"), "3x8x8", 10, "float64", 3, 1, List.of(), new int[] {1}));
-        cs.add(new Case("resnet18-gn", ModelSpec.of("resnet18-gn"), "3x16x16", 10, "float32", 3, 2,
-                List.of("conv1", "bn1", "layer1"), new int[] {2}));
-        cs.add(new Case("wrn16-4", ModelSpec.of("wrn16-4"), "3x8x8", 10, "float64", 3, 2, List.of("layer1.0.conv1"), new int[] {2}));
-        cs.add(new Case("resnet18-gn", ModelSpec.of("resnet18-gn"), "3x32x32", 10, "float64", 3, 1, List.of(), new int[] {0}));
-        cs.add(new Case("wrn16-4-ws", new ModelSpec("wrn16-4", null, null, null, true), "3x8x8", 10, "float64", 3, 1, List.of(), new int[] {1}));
+        cs.add(new Case(
+                "fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 10, "float64", 6, 1, List.of(), new int[] {3}));
+        cs.add(new Case(
+                "fmnist-cnn", ModelSpec.of("fmnist-cnn"), "1x28x28", 10, "float32", 6, 2, List.of(), new int[] {0}));
+        cs.add(new Case(
+                "resnet18-gn",
+                ModelSpec.of("resnet18-gn").withStem("cifar"),
+                "3x8x8",
+                10,
+                "float64",
+                3,
+                1,
+                List.of(),
+                new int[] {1}));
+        cs.add(new Case(
+                "resnet18-gn",
+                ModelSpec.of("resnet18-gn"),
+                "3x16x16",
+                10,
+                "float32",
+                3,
+                2,
+                List.of("conv1", "bn1", "layer1"),
+                new int[] {2}));
+        cs.add(new Case(
+                "wrn16-4", ModelSpec.of("wrn16-4"), "3x8x8", 10, "float64", 3, 2, List.of("layer1.0.conv1"), new int[] {
+                    2
+                }));
+        cs.add(new Case(
+                "resnet18-gn", ModelSpec.of("resnet18-gn"), "3x32x32", 10, "float64", 3, 1, List.of(), new int[] {0}));
+        cs.add(new Case(
+                "wrn16-4-ws",
+                new ModelSpec("wrn16-4", null, null, null, true),
+                "3x8x8",
+                10,
+                "float64",
+                3,
+                1,
+                List.of(),
+                new int[] {1}));
         return cs.stream().map(Arguments::of);
     }
 
@@ -53,7 +97,7 @@ class StrategyExactnessTest {
         Network net = ModelZoo.build(c.spec(), Shape.parse(c.input()), c.classes());
         double tol = c.dtype().equals("float64") ? 1e-8 : 1e-4;
         try (DjlTrainableModel reference = TestSupport.model(net, "microbatch", c.dtype(), c.frozen());
-             DjlTrainableModel fast = TestSupport.model(net, "bookkeeping", c.dtype(), c.frozen())) {
+                DjlTrainableModel fast = TestSupport.model(net, "bookkeeping", c.dtype(), c.frozen())) {
             DeviceBatch b = TestSupport.batch(net, c.slots(), c.copies(), 11, 1.0, c.padded());
             double[] refNorms = reference.perSampleGradientNorms(b);
             double[] norms = fast.perSampleGradientNorms(b);
@@ -76,7 +120,8 @@ class StrategyExactnessTest {
             reference.drainGradientSum(want);
             fast.drainGradientSum(got);
             double err = TestSupport.relativeError(got, want);
-            // float64 results travel back as float32: 1e-8 is checked on norms; the sum is limited by the float transfer.
+            // float64 results travel back as float32: 1e-8 is checked on norms; the sum is limited by the float
+            // transfer.
             double sumTol = c.dtype().equals("float64") ? 1e-7 : 1e-4;
             assertTrue(err <= sumTol, "relative error of the clipped sum " + err);
             assertFrozenAreZero(net, c, got);
@@ -84,7 +129,10 @@ class StrategyExactnessTest {
     }
 
     static double[] realOnly(double[] v, DeviceBatch b) {
-        return java.util.stream.IntStream.range(0, v.length).filter(i -> b.mask()[i] != 0f).mapToDouble(i -> v[i]).toArray();
+        return java.util.stream.IntStream.range(0, v.length)
+                .filter(i -> b.mask()[i] != 0f)
+                .mapToDouble(i -> v[i])
+                .toArray();
     }
 
     static void assertFrozenAreZero(Network net, Case c, float[] grad) {

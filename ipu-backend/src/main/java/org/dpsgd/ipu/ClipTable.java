@@ -27,7 +27,8 @@ final class ClipTable {
         for (int i = 0; i < t; i++) {
             double bound = policy.thresholdOf(trainable[i]);
             if (bound < MIN_BOUND) {
-                throw new IllegalArgumentException("clip bound " + bound + " is below " + MIN_BOUND + ", which the IPU's rounding margin does not cover");
+                throw new IllegalArgumentException("clip bound " + bound + " is below " + MIN_BOUND
+                        + ", which the IPU's rounding margin does not cover");
             }
             table[i] = bound >= Float.MAX_VALUE ? Float.MAX_VALUE : roundDown(bound);
             table[t + i] = policy.groupOf(trainable[i]);

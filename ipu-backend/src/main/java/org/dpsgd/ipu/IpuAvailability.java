@@ -26,15 +26,20 @@ final class IpuAvailability {
      * @param deviceCount IPUs the Poplar device manager sees (only called once the library loaded)
      * @param attachError the device manager's last error, if any
      */
-    static Availability check(Map<String, String> env, Predicate<String> onPath, Supplier<String> nativeLoad, IntSupplier deviceCount,
-                              Supplier<String> attachError) {
+    static Availability check(
+            Map<String, String> env,
+            Predicate<String> onPath,
+            Supplier<String> nativeLoad,
+            IntSupplier deviceCount,
+            Supplier<String> attachError) {
         String sdk = env.get("POPLAR_SDK_ENABLED");
         boolean sdkEnabled = sdk != null && !sdk.isBlank();
         if (!sdkEnabled && !onPath.test("popc")) return Availability.no(NO_SDK);
         String loadError = nativeLoad.get();
         if (loadError != null) return Availability.no("native library failed to load: " + loadError);
         if (useIpuModel(env)) {
-            return Availability.yes("IPU Model simulator (" + IPU_MODEL_ENV + "=1; slow, for testing)" + (sdkEnabled ? ", Poplar SDK " + sdk : ""));
+            return Availability.yes("IPU Model simulator (" + IPU_MODEL_ENV + "=1; slow, for testing)"
+                    + (sdkEnabled ? ", Poplar SDK " + sdk : ""));
         }
         int n = deviceCount.getAsInt();
         if (n <= 0) {
@@ -50,7 +55,11 @@ final class IpuAvailability {
 
     /** The real checks of this machine. */
     static Availability ofThisMachine() {
-        return check(System.getenv(), IpuAvailability::onPath, IpuAvailability::loadNative, IpuSessionNative::deviceCount,
+        return check(
+                System.getenv(),
+                IpuAvailability::onPath,
+                IpuAvailability::loadNative,
+                IpuSessionNative::deviceCount,
                 IpuSessionNative::attachError);
     }
 

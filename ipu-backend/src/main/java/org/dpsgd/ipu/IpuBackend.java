@@ -17,43 +17,61 @@ final class IpuBackend implements Backend {
         this.deviceDetail = deviceDetail;
     }
 
-    @Override public String name() { return IpuBackendProvider.NAME; }
+    @Override
+    public String name() {
+        return IpuBackendProvider.NAME;
+    }
 
-    @Override public boolean computesOnHostCores() {
+    @Override
+    public boolean computesOnHostCores() {
         return false;
     }
 
-    @Override public String device() {
+    @Override
+    public String device() {
         return "ipu x" + settings.replicas() + " (" + deviceDetail + ")";
     }
 
-    @Override public Map<String, String> versions() {
+    @Override
+    public Map<String, String> versions() {
         String sdk = System.getenv("POPLAR_SDK_ENABLED");
-        return Map.of("poplar_sdk", sdk == null ? "unknown" : sdk, "javacpp", String.valueOf(org.bytedeco.javacpp.Loader.class.getPackage().getImplementationVersion()));
+        return Map.of(
+                "poplar_sdk",
+                sdk == null ? "unknown" : sdk,
+                "javacpp",
+                String.valueOf(org.bytedeco.javacpp.Loader.class.getPackage().getImplementationVersion()));
     }
 
     /** NanoBatch: the requested micro-batch size and accumulation, over the configured replicas. */
-    @Override public BatchLayout layoutFor(Network network, BatchLayout requested) {
+    @Override
+    public BatchLayout layoutFor(Network network, BatchLayout requested) {
         return new BatchLayout(requested.microBatchSize(), requested.accumulation(), settings.replicas());
     }
 
-    @Override public TrainableModel createModel(Network network, ModelOptions options) {
+    @Override
+    public TrainableModel createModel(Network network, ModelOptions options) {
         checkSupported(network, options);
         int multiplicity = multiplicity(options);
         BatchLayout layout = layoutFor(network, options.layout());
         checkMemory(network, layout, multiplicity);
         NormReduction.check(network);
         int[] frozen = frozenTensors(network, options);
-        int[] trainable = java.util.stream.IntStream.range(0, network.parameters().size())
-                .filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0).toArray();
-        if (trainable.length == 0) throw new IllegalArgumentException("model.freeze freezes every parameter of " + network.name() + ": nothing to train");
+        int[] trainable = java.util.stream.IntStream.range(
+                        0, network.parameters().size())
+                .filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0)
+                .toArray();
+        if (trainable.length == 0)
+            throw new IllegalArgumentException(
+                    "model.freeze freezes every parameter of " + network.name() + ": nothing to train");
         String spec = NetworkSpecWriter.write(network);
-        String nativeOptions = settings.toNativeOptions(layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen);
+        String nativeOptions =
+                settings.toNativeOptions(layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen);
         IpuSessionNative session;
         try {
             session = new IpuSessionNative(spec, nativeOptions);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
         }
         return new IpuTrainableModel(network, layout, multiplicity, trainable, session);
     }
@@ -63,10 +81,13 @@ final class IpuBackend implements Backend {
         var ps = network.parameters();
         for (String prefix : options.frozenPrefixes()) {
             if (ps.stream().noneMatch(p -> p.name().startsWith(prefix))) {
-                throw new IllegalArgumentException("frozen prefix '" + prefix + "' matches no parameter of " + network.name());
+                throw new IllegalArgumentException(
+                        "frozen prefix '" + prefix + "' matches no parameter of " + network.name());
             }
         }
-        return java.util.stream.IntStream.range(0, ps.size()).filter(i -> options.isFrozen(ps.get(i).name())).toArray();
+        return java.util.stream.IntStream.range(0, ps.size())
+                .filter(i -> options.isFrozen(ps.get(i).name()))
+                .toArray();
     }
 
     /**
@@ -76,12 +97,14 @@ final class IpuBackend implements Backend {
      */
     void checkMemory(Network network, BatchLayout layout, int multiplicity) {
         if (!settings.memoryCheck()) return;
-        IpuMemoryPlanner.Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(network, layout.microBatchSize(), multiplicity,
-                settings.precision(), true, false));
+        IpuMemoryPlanner.Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(
+                network, layout.microBatchSize(), multiplicity, settings.precision(), true, false));
         if (e.verdict() != IpuMemoryPlanner.Verdict.FITS) {
-            throw new IllegalArgumentException("the memory planner estimates " + network.name() + " at micro-batch " + layout.microBatchSize()
-                    + " needs " + e.totalBytes() / 1_000_000 + " MB of " + e.capacityBytes() / 1_000_000 + " usable MB per IPU: " + e.advice()
-                    + " (see dpsgd ipu plan; backend.settings.memory_check: false to try anyway)");
+            throw new IllegalArgumentException(
+                    "the memory planner estimates " + network.name() + " at micro-batch " + layout.microBatchSize()
+                            + " needs " + e.totalBytes() / 1_000_000 + " MB of " + e.capacityBytes() / 1_000_000
+                            + " usable MB per IPU: " + e.advice()
+                            + " (see dpsgd ipu plan; backend.settings.memory_check: false to try anyway)");
         }
     }
 
@@ -100,10 +123,12 @@ final class IpuBackend implements Backend {
     static void checkSupported(Network network, ModelOptions options) {
         String s = options.strategy();
         if (!s.equals("auto") && !s.equals("microbatch") && !s.equals("nanobatch")) {
-            throw new IllegalArgumentException("the ipu backend computes per-sample gradients with micro-batches (strategy auto, microbatch "
-                    + "or nanobatch); strategy '" + s + "' is a djl strategy");
+            throw new IllegalArgumentException(
+                    "the ipu backend computes per-sample gradients with micro-batches (strategy auto, microbatch "
+                            + "or nanobatch); strategy '" + s + "' is a djl strategy");
         }
     }
 
-    @Override public void close() {}
+    @Override
+    public void close() {}
 }

@@ -10,11 +10,18 @@ public final class IpuBackendProvider implements BackendProvider {
     public static final String NAME = "ipu";
     public static final int RANK = 100;
 
-    @Override public String name() { return NAME; }
+    @Override
+    public String name() {
+        return NAME;
+    }
 
-    @Override public int rank() { return RANK; }
+    @Override
+    public int rank() {
+        return RANK;
+    }
 
-    @Override public Availability availability() {
+    @Override
+    public Availability availability() {
         try {
             return IpuAvailability.ofThisMachine();
         } catch (Throwable t) { // availability() must never throw
@@ -22,10 +29,12 @@ public final class IpuBackendProvider implements BackendProvider {
         }
     }
 
-    @Override public Backend open(BackendOptions options) {
+    @Override
+    public Backend open(BackendOptions options) {
         String device = options.device();
         if (!device.equals("auto") && !device.equals("ipu")) {
-            throw new IllegalArgumentException("the ipu backend runs on device 'ipu' (or auto), not '" + device + "'; use backend djl for " + device);
+            throw new IllegalArgumentException("the ipu backend runs on device 'ipu' (or auto), not '" + device
+                    + "'; use backend djl for " + device);
         }
         Availability a = availability();
         if (!a.available()) throw new IllegalStateException("backend 'ipu' is unavailable: " + a.reason());

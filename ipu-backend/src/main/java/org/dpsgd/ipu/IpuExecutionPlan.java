@@ -48,7 +48,8 @@ public final class IpuExecutionPlan {
      */
     public static IpuExecutionPlan of(BatchLayout layout, int[] exampleIds, int fixedCalls) {
         if (layout == null) throw new IllegalArgumentException("layout is required");
-        if (exampleIds == null) throw new IllegalArgumentException("exampleIds is required (an empty array for an empty batch)");
+        if (exampleIds == null)
+            throw new IllegalArgumentException("exampleIds is required (an empty array for an empty batch)");
         checkDistinct(exampleIds);
         StepPlan step;
         try {
@@ -57,7 +58,8 @@ public final class IpuExecutionPlan {
             throw new IllegalStateException(e.getMessage() + " (IPU: backend.settings.max_calls)", e);
         }
         List<DeviceCall> out = new ArrayList<>(step.calls().size());
-        for (int c = 0; c < step.calls().size(); c++) out.add(new DeviceCall(c, layout, step.calls().get(c)));
+        for (int c = 0; c < step.calls().size(); c++)
+            out.add(new DeviceCall(c, layout, step.calls().get(c)));
         return new IpuExecutionPlan(layout, exampleIds.length, out);
     }
 
@@ -73,11 +75,17 @@ public final class IpuExecutionPlan {
         }
     }
 
-    public BatchLayout layout() { return layout; }
+    public BatchLayout layout() {
+        return layout;
+    }
 
-    public int logicalBatchSize() { return logicalBatchSize; }
+    public int logicalBatchSize() {
+        return logicalBatchSize;
+    }
 
-    public List<DeviceCall> calls() { return calls; }
+    public List<DeviceCall> calls() {
+        return calls;
+    }
 
     /** Total padding slots over all calls. */
     public int paddingSlots() {
@@ -91,17 +99,24 @@ public final class IpuExecutionPlan {
         private final org.dpsgd.plan.DeviceCall call;
 
         DeviceCall(int index, BatchLayout layout, org.dpsgd.plan.DeviceCall call) {
-            if (call.slots() != layout.slotsPerCall()) throw new IllegalStateException("planner produced a call of " + call.slots() + " slots");
+            if (call.slots() != layout.slotsPerCall())
+                throw new IllegalStateException("planner produced a call of " + call.slots() + " slots");
             this.index = index;
             this.layout = layout;
             this.call = call;
         }
 
-        public int index() { return index; }
+        public int index() {
+            return index;
+        }
 
-        public int slots() { return call.slots(); }
+        public int slots() {
+            return call.slots();
+        }
 
-        public int realCount() { return call.realCount(); }
+        public int realCount() {
+            return call.realCount();
+        }
 
         public int exampleAt(int replica, int step, int position) {
             return call.exampleIds()[layout.slot(replica, step, position)];
@@ -115,7 +130,9 @@ public final class IpuExecutionPlan {
         }
 
         /** Position of each slot's example in the logical batch (-1 for padding). A copy. */
-        public int[] positions() { return call.positions().clone(); }
+        public int[] positions() {
+            return call.positions().clone();
+        }
 
         /** 1 for a real example, 0 for padding, per slot. */
         public float[] mask() {
@@ -131,11 +148,13 @@ public final class IpuExecutionPlan {
          */
         public void fill(Dataset data, DeviceBatch batch) {
             if (batch.slots() != call.slots()) {
-                throw new IllegalArgumentException("device batch has " + batch.slots() + " slots but the IPU plan's calls have "
-                        + call.slots() + " (R·A·m of " + layout + "); allocate it with layout.slotsPerCall()");
+                throw new IllegalArgumentException(
+                        "device batch has " + batch.slots() + " slots but the IPU plan's calls have " + call.slots()
+                                + " (R·A·m of " + layout + "); allocate it with layout.slotsPerCall()");
             }
             if (!batch.shape().equals(data.shape())) {
-                throw new IllegalArgumentException("device batch shape " + batch.shape() + " differs from the dataset's " + data.shape());
+                throw new IllegalArgumentException(
+                        "device batch shape " + batch.shape() + " differs from the dataset's " + data.shape());
             }
             batch.clear();
             int[] ids = call.exampleIds();
@@ -151,7 +170,8 @@ public final class IpuExecutionPlan {
 
         /** The slot range replica {@code r}'s host stream delivers, in stream order. */
         public ReplicaSlice replica(int r) {
-            if (r < 0 || r >= layout.replicas()) throw new IllegalArgumentException("replica " + r + " out of range [0, " + layout.replicas() + ")");
+            if (r < 0 || r >= layout.replicas())
+                throw new IllegalArgumentException("replica " + r + " out of range [0, " + layout.replicas() + ")");
             int per = layout.accumulation() * layout.microBatchSize();
             return new ReplicaSlice(r, r * per, per);
         }

@@ -40,18 +40,29 @@ public final class IpuMemoryPlanner {
      * FITS; NEEDS_SMALLER_MICRO_BATCH (with the largest m that fits; the graph has no recomputation, so
      * a layout that would fit only with it is refused this way); NEEDS_PIPELINING (not even m = 1 fits).
      */
-    public enum Verdict { FITS, NEEDS_SMALLER_MICRO_BATCH, NEEDS_PIPELINING }
+    public enum Verdict {
+        FITS,
+        NEEDS_SMALLER_MICRO_BATCH,
+        NEEDS_PIPELINING
+    }
 
     /**
      * @param privateTraining per-sample gradients (DP-SGD) rather than one summed gradient (non-private baseline)
      * @param deviceUpdate momentum kept on the device
      */
-    public record Request(Network network, int microBatchSize, int multiplicity, Precision precision, boolean privateTraining,
-                          boolean deviceUpdate) {
+    public record Request(
+            Network network,
+            int microBatchSize,
+            int multiplicity,
+            Precision precision,
+            boolean privateTraining,
+            boolean deviceUpdate) {
         public Request {
             if (network == null) throw new IllegalArgumentException("network is required");
-            if (microBatchSize <= 0) throw new IllegalArgumentException("micro-batch size must be > 0, got " + microBatchSize);
-            if (multiplicity <= 0) throw new IllegalArgumentException("augmentation multiplicity must be > 0, got " + multiplicity);
+            if (microBatchSize <= 0)
+                throw new IllegalArgumentException("micro-batch size must be > 0, got " + microBatchSize);
+            if (multiplicity <= 0)
+                throw new IllegalArgumentException("augmentation multiplicity must be > 0, got " + multiplicity);
             if (precision == null) throw new IllegalArgumentException("precision is required (fp16 or fp32)");
         }
 
@@ -60,39 +71,74 @@ public final class IpuMemoryPlanner {
         }
     }
 
-    public record Estimate(Request request, long parameters, long weightBytes, long activationBytes, long recomputeActivationBytes,
-                           long temporaryBytes, long codeBytes, long capacityBytes, Verdict verdict, int largestFittingMicroBatch) {
-        public long totalBytes() { return weightBytes + activationBytes + temporaryBytes + codeBytes; }
+    public record Estimate(
+            Request request,
+            long parameters,
+            long weightBytes,
+            long activationBytes,
+            long recomputeActivationBytes,
+            long temporaryBytes,
+            long codeBytes,
+            long capacityBytes,
+            Verdict verdict,
+            int largestFittingMicroBatch) {
+        public long totalBytes() {
+            return weightBytes + activationBytes + temporaryBytes + codeBytes;
+        }
 
-        public long totalWithRecomputationBytes() { return weightBytes + recomputeActivationBytes + temporaryBytes + codeBytes; }
+        public long totalWithRecomputationBytes() {
+            return weightBytes + recomputeActivationBytes + temporaryBytes + codeBytes;
+        }
 
         public String advice() {
             return switch (verdict) {
                 case FITS -> "fits on one IPU Mk2 per replica";
-                case NEEDS_SMALLER_MICRO_BATCH -> "does not fit (the graph has no activation recomputation); use micro_batch_size <= "
-                        + largestFittingMicroBatch + " and raise accumulation to keep the batch";
-                case NEEDS_PIPELINING -> "does not fit on one IPU even at micro-batch 1: needs pipelining over several IPUs per "
-                        + "replica (planned by dpsgd ipu plan, not implemented by this backend)";
+                case NEEDS_SMALLER_MICRO_BATCH ->
+                    "does not fit (the graph has no activation recomputation); use micro_batch_size <= "
+                            + largestFittingMicroBatch + " and raise accumulation to keep the batch";
+                case NEEDS_PIPELINING ->
+                    "does not fit on one IPU even at micro-batch 1: needs pipelining over several IPUs per "
+                            + "replica (planned by dpsgd ipu plan, not implemented by this backend)";
             };
         }
 
         public String render() {
             StringBuilder sb = new StringBuilder();
             Request r = request;
-            sb.append(String.format(Locale.ROOT, "model %s, input %s, micro-batch %d, multiplicity %d, %s, %s%n", r.network().name(),
-                    r.network().input(), r.microBatchSize(), r.multiplicity(), r.precision().label(),
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "model %s, input %s, micro-batch %d, multiplicity %d, %s, %s%n",
+                    r.network().name(),
+                    r.network().input(),
+                    r.microBatchSize(),
+                    r.multiplicity(),
+                    r.precision().label(),
                     r.privateTraining() ? "DP-SGD (per-sample gradients)" : "non-private"));
             sb.append(String.format(Locale.ROOT, "parameters           %,d%n", parameters));
             sb.append(String.format(Locale.ROOT, "weights and grads    %s%n", mb(weightBytes)));
-            sb.append(String.format(Locale.ROOT, "activations          %s (%s with recomputation, which the graph does not implement)%n",
-                    mb(activationBytes), mb(recomputeActivationBytes)));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "activations          %s (%s with recomputation, which the graph does not implement)%n",
+                    mb(activationBytes),
+                    mb(recomputeActivationBytes)));
             sb.append(String.format(Locale.ROOT, "temporaries          %s%n", mb(temporaryBytes)));
             sb.append(String.format(Locale.ROOT, "code and exchange    %s%n", mb(codeBytes)));
-            sb.append(String.format(Locale.ROOT, "total                %s of %s usable (IPU Mk2: %d tiles x 624 KiB = %s)%n", mb(totalBytes()),
-                    mb(capacityBytes), MK2_TILES, mb(MK2_BYTES)));
-            sb.append(String.format(Locale.ROOT, "host streams         parameters, gradients and noise in %d chunk(s) of at most 128 MB each%n",
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "total                %s of %s usable (IPU Mk2: %d tiles x 624 KiB = %s)%n",
+                    mb(totalBytes()),
+                    mb(capacityBytes),
+                    MK2_TILES,
+                    mb(MK2_BYTES)));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "host streams         parameters, gradients and noise in %d chunk(s) of at most 128 MB each%n",
                     streamChunks(parameters)));
-            sb.append("verdict              ").append(verdict).append(": ").append(advice()).append('\n');
+            sb.append("verdict              ")
+                    .append(verdict)
+                    .append(": ")
+                    .append(advice())
+                    .append('\n');
             return sb.toString();
         }
 
@@ -102,7 +148,8 @@ public final class IpuMemoryPlanner {
     }
 
     public enum Precision {
-        FP16(2, "fp16 (fp32 master weights and accumulator)"), FP32(4, "fp32");
+        FP16(2, "fp16 (fp32 master weights and accumulator)"),
+        FP32(4, "fp32");
 
         final int bytes;
         final String label;
@@ -112,7 +159,9 @@ public final class IpuMemoryPlanner {
             this.label = label;
         }
 
-        public String label() { return label; }
+        public String label() {
+            return label;
+        }
 
         public static Precision parse(String s) {
             return switch (s == null ? "" : s) {
@@ -142,8 +191,17 @@ public final class IpuMemoryPlanner {
             }
             v = largest > 0 ? Verdict.NEEDS_SMALLER_MICRO_BATCH : Verdict.NEEDS_PIPELINING;
         }
-        return new Estimate(r, e.parameters(), e.weightBytes(), e.activationBytes(), e.recomputeActivationBytes(), e.temporaryBytes(),
-                e.codeBytes(), usable, v, largest);
+        return new Estimate(
+                r,
+                e.parameters(),
+                e.weightBytes(),
+                e.activationBytes(),
+                e.recomputeActivationBytes(),
+                e.temporaryBytes(),
+                e.codeBytes(),
+                usable,
+                v,
+                largest);
     }
 
     /** Poplar's limit on one stream buffer (DataStream documentation); native/ splits P floats into this many streams. */
@@ -163,11 +221,11 @@ public final class IpuMemoryPlanner {
         long p = net.parameterCount();
         long b = r.precision().bytes;
         long samples = (long) r.microBatchSize() * r.multiplicity();
-        long weights = 4 * p;                                  // fp32 master weights
+        long weights = 4 * p; // fp32 master weights
         if (r.precision() == Precision.FP16) weights += 2 * p; // compute copy
         weights += (r.privateTraining() ? r.microBatchSize() : 1) * p * b; // gradients of one micro-batch
-        weights += 4 * p;                                      // fp32 clipped-sum accumulator
-        if (r.deviceUpdate()) weights += 4 * p;                // fp32 momentum
+        weights += 4 * p; // fp32 clipped-sum accumulator
+        if (r.deviceUpdate()) weights += 4 * p; // fp32 momentum
 
         Walk w = new Walk();
         Shape out = w.walk(net.layers(), net.input(), true);
@@ -177,7 +235,9 @@ public final class IpuMemoryPlanner {
         long temps = 2 * w.largestLive * samples * b;
         // DP in fp16: the fp32 copy of the per-sample gradients (norms and products in fp32); fp32 works in place.
         if (r.privateTraining() && r.precision() == Precision.FP16) temps += (long) r.microBatchSize() * p * 4;
-        long code = MK2_TILES * CODE_PER_TILE + 3 * w.matmulOps * CODE_PER_MATMUL_PASS + 2 * w.otherOps * CODE_PER_OTHER_PASS;
+        long code = MK2_TILES * CODE_PER_TILE
+                + 3 * w.matmulOps * CODE_PER_MATMUL_PASS
+                + 2 * w.otherOps * CODE_PER_OTHER_PASS;
         assert out.size() == net.numClasses();
         return new Estimate(r, p, weights, activations, recompute, temps, code, usable(), Verdict.FITS, 0);
     }

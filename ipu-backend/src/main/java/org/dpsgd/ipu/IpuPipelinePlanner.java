@@ -28,17 +28,31 @@ public final class IpuPipelinePlanner {
     private IpuPipelinePlanner() {}
 
     /** One top-level layer (or residual block) and what it costs per sample. */
-    record Unit(String name, long parameters, long keptPerSample, long largestLivePerSample, long outputPerSample, long matmulOps, long otherOps) {}
+    record Unit(
+            String name,
+            long parameters,
+            long keptPerSample,
+            long largestLivePerSample,
+            long outputPerSample,
+            long matmulOps,
+            long otherOps) {}
 
     /** Stage {@code index} of {@code stages} holds units [from, to). */
-    public record Stage(int index, int from, int to, String firstLayer, String lastLayer, long parameters, long bytes) {}
+    public record Stage(
+            int index, int from, int to, String firstLayer, String lastLayer, long parameters, long bytes) {}
 
     /**
      * @param stages the split, empty when no split into at most {@link #MAX_STAGES} stages fits
      * @param ipusPerReplica stages rounded up to a power of two (Poplar's device groups)
      */
-    public record Plan(Network network, int microBatchSize, int multiplicity, Precision precision, List<Stage> stages, int ipusPerReplica,
-                       long capacityBytes) {
+    public record Plan(
+            Network network,
+            int microBatchSize,
+            int multiplicity,
+            Precision precision,
+            List<Stage> stages,
+            int ipusPerReplica,
+            long capacityBytes) {
         /** Whether a split fits (every stage within one IPU's usable memory). */
         public boolean feasible() {
             return !stages.isEmpty();
@@ -48,15 +62,29 @@ public final class IpuPipelinePlanner {
         public String render() {
             StringBuilder sb = new StringBuilder();
             if (!feasible()) {
-                sb.append(String.format(Locale.ROOT, "pipeline             no split into at most %d stages fits (micro-batch %d)%n", MAX_STAGES,
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "pipeline             no split into at most %d stages fits (micro-batch %d)%n",
+                        MAX_STAGES,
                         microBatchSize));
                 return sb.toString();
             }
-            sb.append(String.format(Locale.ROOT, "pipeline             %d stage(s) on %d IPU(s) per replica (micro-batch %d, 1F1B; planned, not implemented)%n",
-                    stages.size(), ipusPerReplica, microBatchSize));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "pipeline             %d stage(s) on %d IPU(s) per replica (micro-batch %d, 1F1B; planned, not implemented)%n",
+                    stages.size(),
+                    ipusPerReplica,
+                    microBatchSize));
             for (Stage st : stages) {
-                sb.append(String.format(Locale.ROOT, "  stage %-2d           %s .. %s: %,d parameters, %s of %s usable%n", st.index(), st.firstLayer(),
-                        st.lastLayer(), st.parameters(), IpuMemoryPlanner.Estimate.mb(st.bytes()), IpuMemoryPlanner.Estimate.mb(capacityBytes)));
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "  stage %-2d           %s .. %s: %,d parameters, %s of %s usable%n",
+                        st.index(),
+                        st.firstLayer(),
+                        st.lastLayer(),
+                        st.parameters(),
+                        IpuMemoryPlanner.Estimate.mb(st.bytes()),
+                        IpuMemoryPlanner.Estimate.mb(capacityBytes)));
             }
             return sb.toString();
         }
@@ -74,16 +102,27 @@ public final class IpuPipelinePlanner {
 
     /** The best split into exactly {@code stages} stages (smallest largest stage), or infeasible if none fits. */
     public static Plan propose(Network network, int stages, int microBatchSize, int multiplicity, Precision precision) {
-        if (stages < 1 || stages > MAX_STAGES) throw new IllegalArgumentException("pipeline stages must be in [1, " + MAX_STAGES + "], got " + stages);
+        if (stages < 1 || stages > MAX_STAGES)
+            throw new IllegalArgumentException("pipeline stages must be in [1, " + MAX_STAGES + "], got " + stages);
         List<Unit> units = units(network);
         if (stages > units.size()) {
-            throw new IllegalArgumentException(network.name() + " has " + units.size() + " top-level layers; it cannot be split into " + stages + " stages");
+            throw new IllegalArgumentException(network.name() + " has " + units.size()
+                    + " top-level layers; it cannot be split into " + stages + " stages");
         }
         return split(network, units, stages, microBatchSize, multiplicity, precision);
     }
 
     /** Bytes of stage {@code index} of {@code stages} holding units [from, to). */
-    static long stageBytes(List<Unit> units, int from, int to, int index, int stages, Network network, int m, int k, Precision precision) {
+    static long stageBytes(
+            List<Unit> units,
+            int from,
+            int to,
+            int index,
+            int stages,
+            Network network,
+            int m,
+            int k,
+            Precision precision) {
         long b = precision.bytes;
         long samples = (long) m * k;
         long p = 0, kept = 0, live = 0, mm = 0, other = 0;
@@ -98,13 +137,15 @@ public final class IpuPipelinePlanner {
         long inFlightActivations = stages - index;
         long heldGradients = index + 1;
         long weights = 4 * p + (precision == Precision.FP16 ? 2 * p : 0) + 4 * p; // master, compute copy, accumulator
-        weights += heldGradients * m * p * b;                                       // per-sample gradients until the norm is known
+        weights += heldGradients * m * p * b; // per-sample gradients until the norm is known
         long activations = inFlightActivations * kept * samples * b;
         long temps = 2 * live * samples * b + (precision == Precision.FP16 ? (long) m * p * 4 : 0);
-        long boundaryIn = from == 0 ? network.input().size() : units.get(from - 1).outputPerSample();
+        long boundaryIn =
+                from == 0 ? network.input().size() : units.get(from - 1).outputPerSample();
         long boundaryOut = units.get(to - 1).outputPerSample();
-        long exchange = 2 * (boundaryIn + boundaryOut) * samples * b;             // activations and gradients across the boundaries
-        long code = IpuMemoryPlanner.MK2_TILES * IpuMemoryPlanner.CODE_PER_TILE + 3 * mm * IpuMemoryPlanner.CODE_PER_MATMUL_PASS
+        long exchange = 2 * (boundaryIn + boundaryOut) * samples * b; // activations and gradients across the boundaries
+        long code = IpuMemoryPlanner.MK2_TILES * IpuMemoryPlanner.CODE_PER_TILE
+                + 3 * mm * IpuMemoryPlanner.CODE_PER_MATMUL_PASS
                 + 2 * other * IpuMemoryPlanner.CODE_PER_OTHER_PASS;
         return weights + activations + temps + exchange + code;
     }
@@ -136,8 +177,16 @@ public final class IpuPipelinePlanner {
             int j = cut[s][i];
             long p = 0;
             for (int u = j; u < i; u++) p += units.get(u).parameters();
-            out.add(0, new Stage(s - 1, j, i, units.get(j).name(), units.get(i - 1).name(), p,
-                    stageBytes(units, j, i, s - 1, stages, network, m, k, precision)));
+            out.add(
+                    0,
+                    new Stage(
+                            s - 1,
+                            j,
+                            i,
+                            units.get(j).name(),
+                            units.get(i - 1).name(),
+                            p,
+                            stageBytes(units, j, i, s - 1, stages, network, m, k, precision)));
         }
         return new Plan(network, m, k, precision, List.copyOf(out), nextPowerOfTwo(stages), capacity);
     }
@@ -154,7 +203,8 @@ public final class IpuPipelinePlanner {
             IpuMemoryPlanner.Walk w = new IpuMemoryPlanner.Walk();
             Shape o = w.walk(List.of(l), s, true);
             String previous = out.isEmpty() ? "input" : out.get(out.size() - 1).name();
-            out.add(new Unit(name(l, previous), parameters(l), w.kept, w.largestLive, o.size(), w.matmulOps, w.otherOps));
+            out.add(new Unit(
+                    name(l, previous), parameters(l), w.kept, w.largestLive, o.size(), w.matmulOps, w.otherOps));
             s = o;
         }
         return out;
@@ -176,7 +226,9 @@ public final class IpuPipelinePlanner {
         if (l instanceof Layer.Linear lin) return lin.name();
         if (l instanceof Layer.GroupNorm g) return g.name();
         if (l instanceof Layer.Residual r) return r.name();
-        String kind = l instanceof Layer.Activation a ? a.kind().toString().toLowerCase(Locale.ROOT) : l.getClass().getSimpleName().toLowerCase(Locale.ROOT);
+        String kind = l instanceof Layer.Activation a
+                ? a.kind().toString().toLowerCase(Locale.ROOT)
+                : l.getClass().getSimpleName().toLowerCase(Locale.ROOT);
         return previous.replaceAll("/.*$", "") + "/" + kind;
     }
 }

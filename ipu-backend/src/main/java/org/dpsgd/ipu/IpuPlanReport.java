@@ -47,23 +47,36 @@ public final class IpuPlanReport {
         int multiplicity = cfg.data().augmentation().multiplicity();
         // The IPU graph always forms per-sample gradients (the non-private baseline passes C = infinity), so the
         // estimate is the per-sample one whatever privacy.enabled says, as the backend's start-up check.
-        Estimate e = IpuMemoryPlanner.estimate(new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), true, false));
+        Estimate e = IpuMemoryPlanner.estimate(
+                new IpuMemoryPlanner.Request(net, m, multiplicity, settings.precision(), true, false));
         int b = cfg.training().batchSize();
         int perCall = layout.slotsPerCall();
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "IPU plan for '%s'%n", cfg.name()));
-        sb.append(String.format(Locale.ROOT, "layout               %d replica(s) x %d micro-batch(es) x %d slot(s) = %d slots per device call%n",
-                layout.replicas(), a, m, perCall));
-        sb.append(String.format(Locale.ROOT, "expected batch       %d -> about %d device call(s) per step%s%n", b, (b + perCall - 1) / perCall,
+        sb.append(String.format(
+                Locale.ROOT,
+                "layout               %d replica(s) x %d micro-batch(es) x %d slot(s) = %d slots per device call%n",
+                layout.replicas(),
+                a,
+                m,
+                perCall));
+        sb.append(String.format(
+                Locale.ROOT,
+                "expected batch       %d -> about %d device call(s) per step%s%n",
+                b,
+                (b + perCall - 1) / perCall,
                 settings.maxCalls() > 0 ? " (fixed at " + settings.maxCalls() + " by max_calls)" : ""));
         sb.append(e.render());
         if (stages != null) {
-            sb.append(IpuPipelinePlanner.propose(net, stages, m, multiplicity, settings.precision()).render());
+            sb.append(IpuPipelinePlanner.propose(net, stages, m, multiplicity, settings.precision())
+                    .render());
         } else if (e.verdict() == IpuMemoryPlanner.Verdict.NEEDS_PIPELINING) {
-            sb.append(IpuPipelinePlanner.propose(net, m, multiplicity, settings.precision()).render());
+            sb.append(IpuPipelinePlanner.propose(net, m, multiplicity, settings.precision())
+                    .render());
         }
         if (e.verdict() != IpuMemoryPlanner.Verdict.FITS && settings.memoryCheck()) {
-            sb.append("start-up             the ipu backend refuses this layout (backend.settings.memory_check: false to try anyway)\n");
+            sb.append(
+                    "start-up             the ipu backend refuses this layout (backend.settings.memory_check: false to try anyway)\n");
         }
         return sb.toString();
     }
@@ -74,7 +87,9 @@ public final class IpuPlanReport {
             case "cifar10", "cifar100" -> new Shape(3, 32, 32);
             case "imagefolder" -> new Shape(3, d.imageSize(), d.imageSize());
             case "synthetic" -> Shape.parse(syntheticSpec(d)[0]);
-            default -> throw new IllegalArgumentException("cannot infer the input shape of data.format " + d.format() + "; pass --input CxHxW");
+            default ->
+                throw new IllegalArgumentException(
+                        "cannot infer the input shape of data.format " + d.format() + "; pass --input CxHxW");
         };
     }
 
@@ -84,19 +99,23 @@ public final class IpuPlanReport {
             case "cifar100" -> 100;
             case "synthetic" -> Integer.parseInt(syntheticSpec(d)[1].trim());
             case "imagefolder" -> countClassFolders(Path.of(d.path()));
-            default -> throw new IllegalArgumentException("cannot infer the class count of data.format " + d.format() + "; pass --classes N");
+            default ->
+                throw new IllegalArgumentException(
+                        "cannot infer the class count of data.format " + d.format() + "; pass --classes N");
         };
     }
 
     private static String[] syntheticSpec(DataConfig d) {
         String[] p = (d.path() == null ? "1x28x28/10" : d.path()).split("/");
-        if (p.length != 2) throw new IllegalArgumentException("synthetic data.path must be CxHxW/classes, got '" + d.path() + "'");
+        if (p.length != 2)
+            throw new IllegalArgumentException("synthetic data.path must be CxHxW/classes, got '" + d.path() + "'");
         return p;
     }
 
     private static int countClassFolders(Path root) {
         Path train = Files.isDirectory(root.resolve("train")) ? root.resolve("train") : root;
-        if (!Files.isDirectory(train)) throw new IllegalArgumentException("data.path " + root + " is not a folder; pass --classes N");
+        if (!Files.isDirectory(train))
+            throw new IllegalArgumentException("data.path " + root + " is not a folder; pass --classes N");
         try (Stream<Path> s = Files.list(train)) {
             int n = (int) s.filter(Files::isDirectory).count();
             if (n == 0) throw new IllegalArgumentException("no class folders under " + train + "; pass --classes N");

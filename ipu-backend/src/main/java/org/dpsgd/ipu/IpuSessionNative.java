@@ -43,11 +43,17 @@ public class IpuSessionNative extends Pointer {
      * Runs {@code calls} device calls, adding each real slot's clipped gradient to the on-device sum;
      * {@code clipTable} holds each trainable tensor's bound, then its clip group id ({@link ClipTable}).
      */
-    public native void runSteps(@Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls,
-                                @Const float[] clipTable, @Cast("size_t") long clipTableSize);
+    public native void runSteps(
+            @Const float[] inputs,
+            @Const int[] labels,
+            @Const float[] mask,
+            @Cast("size_t") long calls,
+            @Const float[] clipTable,
+            @Cast("size_t") long clipTableSize);
 
     /** Forward only: loss and correct count of the real slots go to the metrics. */
-    public native void evaluate(@Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls);
+    public native void evaluate(
+            @Const float[] inputs, @Const int[] labels, @Const float[] mask, @Cast("size_t") long calls);
 
     /** Copies the cross-replica clipped sum into {@code out} and zeroes it on the device. */
     public native void drainGradientSum(float[] out, @Cast("size_t") long count);

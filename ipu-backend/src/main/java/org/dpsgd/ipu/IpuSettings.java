@@ -17,36 +17,60 @@ import org.dpsgd.ipu.IpuMemoryPlanner.Precision;
  * {@code loss_scale} (fp16: a static power of two, default 128; fp32: 1), {@code memory_check} (true:
  * refuse at start-up a layout the memory planner says does not fit one IPU; false: try anyway).
  */
-public record IpuSettings(int replicas, Precision precision, boolean stochasticRounding, double availableMemoryProportion,
-                          String executableCache, int maxCalls, int lossScale, boolean memoryCheck) {
-    static final Set<String> KEYS = Set.of("replicas", "precision", "stochastic_rounding", "available_memory_proportion",
-            "executable_cache", "max_calls", "multiplicity", "loss_scale", "memory_check");
+public record IpuSettings(
+        int replicas,
+        Precision precision,
+        boolean stochasticRounding,
+        double availableMemoryProportion,
+        String executableCache,
+        int maxCalls,
+        int lossScale,
+        boolean memoryCheck) {
+    static final Set<String> KEYS = Set.of(
+            "replicas",
+            "precision",
+            "stochastic_rounding",
+            "available_memory_proportion",
+            "executable_cache",
+            "max_calls",
+            "multiplicity",
+            "loss_scale",
+            "memory_check");
     /** Graphcore's static loss scale for fp16 ResNet-50 training. */
     static final int DEFAULT_FP16_LOSS_SCALE = 128;
     /** Keys other backends own; ignored here so one config can name settings for both. */
-    static final Set<String> OTHER_BACKENDS = Set.of("threads", "interop_threads", "omp_wait_policy", "strategy", "dtype", "seed");
+    static final Set<String> OTHER_BACKENDS =
+            Set.of("threads", "interop_threads", "omp_wait_policy", "strategy", "dtype", "seed");
 
     public IpuSettings {
         if (replicas <= 0) throw new IllegalArgumentException("backend.settings.replicas must be > 0, got " + replicas);
         if (Integer.bitCount(replicas) != 1) {
             int below = Integer.highestOneBit(replicas);
-            throw new IllegalArgumentException("backend.settings.replicas must be a power of two (Poplar offers IPU groups of 1, 2, 4, 8, ...), got "
-                    + replicas + "; use " + below + " or " + below * 2);
+            throw new IllegalArgumentException(
+                    "backend.settings.replicas must be a power of two (Poplar offers IPU groups of 1, 2, 4, 8, ...), got "
+                            + replicas + "; use " + below + " or " + below * 2);
         }
         if (precision == null) precision = Precision.FP32;
         if (lossScale <= 0) lossScale = precision == Precision.FP16 ? DEFAULT_FP16_LOSS_SCALE : 1;
         if (precision == Precision.FP32 && lossScale != 1) {
-            throw new IllegalArgumentException("backend.settings.loss_scale is for fp16 (fp32 needs none), got " + lossScale + " with fp32");
+            throw new IllegalArgumentException(
+                    "backend.settings.loss_scale is for fp16 (fp32 needs none), got " + lossScale + " with fp32");
         }
         if (Integer.bitCount(lossScale) != 1 || lossScale > 32768) {
-            throw new IllegalArgumentException("backend.settings.loss_scale must be a power of two in [1, 32768] (scaling is then exact), got " + lossScale);
+            throw new IllegalArgumentException(
+                    "backend.settings.loss_scale must be a power of two in [1, 32768] (scaling is then exact), got "
+                            + lossScale);
         }
         if (!(availableMemoryProportion > 0 && availableMemoryProportion <= 1)) {
-            throw new IllegalArgumentException("backend.settings.available_memory_proportion must be in (0, 1], got " + availableMemoryProportion);
+            throw new IllegalArgumentException(
+                    "backend.settings.available_memory_proportion must be in (0, 1], got " + availableMemoryProportion);
         }
         if (executableCache == null) executableCache = "";
-        if (executableCache.contains("\n")) throw new IllegalArgumentException("backend.settings.executable_cache must be one line");
-        if (maxCalls < 0) throw new IllegalArgumentException("backend.settings.max_calls must be >= 0 (0 = as many as needed), got " + maxCalls);
+        if (executableCache.contains("\n"))
+            throw new IllegalArgumentException("backend.settings.executable_cache must be one line");
+        if (maxCalls < 0)
+            throw new IllegalArgumentException(
+                    "backend.settings.max_calls must be >= 0 (0 = as many as needed), got " + maxCalls);
     }
 
     public static IpuSettings defaults() {
@@ -56,7 +80,8 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
     public static IpuSettings parse(Map<String, String> settings) {
         for (String k : settings.keySet()) {
             if (!KEYS.contains(k) && !OTHER_BACKENDS.contains(k)) {
-                throw new IllegalArgumentException("unknown IPU backend setting '" + k + "'; known: " + String.join(", ", KEYS.stream().sorted().toList()));
+                throw new IllegalArgumentException("unknown IPU backend setting '" + k + "'; known: "
+                        + String.join(", ", KEYS.stream().sorted().toList()));
             }
         }
         return new IpuSettings(
@@ -96,7 +121,9 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
         return switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new IllegalArgumentException("backend.settings." + key + " must be true or false, got '" + v + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "backend.settings." + key + " must be true or false, got '" + v + "'");
         };
     }
 
@@ -114,21 +141,31 @@ public record IpuSettings(int replicas, Precision precision, boolean stochasticR
      */
     public String toNativeOptions(BatchLayout layout, int multiplicity, boolean ipuModel, int[] frozen) {
         if (layout.replicas() != replicas) {
-            throw new IllegalArgumentException("layout has " + layout.replicas() + " replicas but backend.settings.replicas is " + replicas);
+            throw new IllegalArgumentException(
+                    "layout has " + layout.replicas() + " replicas but backend.settings.replicas is " + replicas);
         }
         StringBuilder sb = new StringBuilder();
         sb.append("replicas=").append(replicas).append('\n');
         sb.append("micro_batch_size=").append(layout.microBatchSize()).append('\n');
         sb.append("accumulation=").append(layout.accumulation()).append('\n');
         sb.append("multiplicity=").append(multiplicity).append('\n');
-        sb.append("precision=").append(precision == Precision.FP16 ? "fp16" : "fp32").append('\n');
+        sb.append("precision=")
+                .append(precision == Precision.FP16 ? "fp16" : "fp32")
+                .append('\n');
         sb.append("stochastic_rounding=").append(stochasticRounding).append('\n');
-        sb.append("available_memory_proportion=").append(availableMemoryProportion).append('\n');
+        sb.append("available_memory_proportion=")
+                .append(availableMemoryProportion)
+                .append('\n');
         sb.append("loss_scale=").append(lossScale).append('\n');
         if (frozen.length > 0) {
-            sb.append("frozen=").append(java.util.Arrays.stream(frozen).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(","))).append('\n');
+            sb.append("frozen=")
+                    .append(java.util.Arrays.stream(frozen)
+                            .mapToObj(Integer::toString)
+                            .collect(java.util.stream.Collectors.joining(",")))
+                    .append('\n');
         }
-        if (!executableCache.isEmpty()) sb.append("executable_cache=").append(executableCache).append('\n');
+        if (!executableCache.isEmpty())
+            sb.append("executable_cache=").append(executableCache).append('\n');
         sb.append("update=host\n");
         if (ipuModel) sb.append("ipu_model=true\n");
         return sb.toString();

@@ -33,7 +33,8 @@ final class IpuTrainableModel implements TrainableModel {
     private long nonFinite;
 
     /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
-    IpuTrainableModel(Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
+    IpuTrainableModel(
+            Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
         this.network = network;
         this.layout = layout;
         this.multiplicity = multiplicity;
@@ -44,34 +45,45 @@ final class IpuTrainableModel implements TrainableModel {
         long nativeTrainable = session.trainableTensors();
         if (nativeCount != parameterCount || nativeTrainable != trainable.length) {
             session.close();
-            throw new IllegalStateException("the native graph has " + nativeCount + " parameters in " + nativeTrainable + " trainable tensors but "
-                    + network.name() + " has " + parameterCount + " in " + trainable.length);
+            throw new IllegalStateException("the native graph has " + nativeCount + " parameters in " + nativeTrainable
+                    + " trainable tensors but " + network.name() + " has " + parameterCount + " in "
+                    + trainable.length);
         }
     }
 
-    @Override public Network network() { return network; }
+    @Override
+    public Network network() {
+        return network;
+    }
 
-    @Override public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
-        if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) throw new IllegalArgumentException("clip norm must be a finite number > 0, got " + clipNorm);
+    @Override
+    public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+        if (!(clipNorm > 0) || Double.isInfinite(clipNorm))
+            throw new IllegalArgumentException("clip norm must be a finite number > 0, got " + clipNorm);
         return accumulateClipped(batch, ClipPolicy.flat(clipNorm));
     }
 
     /** Flat or per-layer: each group of each slot's gradient clipped to its own bound on the device. */
-    @Override public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
-        if (policy.groupOfParameter() != null && policy.groupOfParameter().length != network.parameters().size()) {
-            throw new IllegalArgumentException("clip policy has groups for " + policy.groupOfParameter().length + " parameter tensors, "
-                    + network.name() + " has " + network.parameters().size());
+    @Override
+    public BatchStats accumulateClipped(DeviceBatch batch, ClipPolicy policy) {
+        if (policy.groupOfParameter() != null
+                && policy.groupOfParameter().length != network.parameters().size()) {
+            throw new IllegalArgumentException(
+                    "clip policy has groups for " + policy.groupOfParameter().length + " parameter tensors, "
+                            + network.name() + " has " + network.parameters().size());
         }
         check(batch);
         return run(batch, ClipTable.of(policy, trainable), batch.mask());
     }
 
-    @Override public BatchStats accumulateUnclipped(DeviceBatch batch) {
+    @Override
+    public BatchStats accumulateUnclipped(DeviceBatch batch) {
         check(batch);
         return run(batch, ClipTable.unclipped(trainable.length), batch.mask()); // min(1, inf/||g||) = 1
     }
 
-    @Override public double[] perSampleGradientNorms(DeviceBatch batch) {
+    @Override
+    public double[] perSampleGradientNorms(DeviceBatch batch) {
         check(batch);
         // An all-zero mask adds exactly nothing to the sum and to the metrics; the norms are computed regardless.
         run(batch, ClipTable.unclipped(trainable.length), new float[batch.slots()]);
@@ -107,22 +119,26 @@ final class IpuTrainableModel implements TrainableModel {
         return nonFinite;
     }
 
-    @Override public void drainGradientSum(float[] into) {
+    @Override
+    public void drainGradientSum(float[] into) {
         checkLength(into);
         live().drainGradientSum(into, into.length);
     }
 
-    @Override public void readParameters(float[] into) {
+    @Override
+    public void readParameters(float[] into) {
         checkLength(into);
         live().saveParameters(into, into.length);
     }
 
-    @Override public void writeParameters(float[] from) {
+    @Override
+    public void writeParameters(float[] from) {
         checkLength(from);
         live().loadParameters(from, from.length);
     }
 
-    @Override public BatchStats evaluate(DeviceBatch batch) {
+    @Override
+    public BatchStats evaluate(DeviceBatch batch) {
         check(batch);
         try {
             live().evaluate(batch.inputs(), batch.labels(), batch.mask(), 1);
@@ -134,15 +150,19 @@ final class IpuTrainableModel implements TrainableModel {
 
     private void check(DeviceBatch batch) {
         if (batch.slots() != layout.slotsPerCall()) {
-            throw new IllegalArgumentException("the IPU graph was compiled for " + layout.slotsPerCall() + " slots per call (" + layout
-                    + ") but the device batch has " + batch.slots() + "; plan calls with IpuExecutionPlan");
+            throw new IllegalArgumentException(
+                    "the IPU graph was compiled for " + layout.slotsPerCall() + " slots per call (" + layout
+                            + ") but the device batch has " + batch.slots() + "; plan calls with IpuExecutionPlan");
         }
         if (batch.multiplicity() != multiplicity) {
-            throw new IllegalArgumentException("the IPU graph was compiled for augmentation multiplicity " + multiplicity + " but the batch has "
-                    + batch.multiplicity() + "; set backend.settings.multiplicity to data.augmentation.multiplicity (" + batch.multiplicity() + ")");
+            throw new IllegalArgumentException("the IPU graph was compiled for augmentation multiplicity "
+                    + multiplicity + " but the batch has " + batch.multiplicity()
+                    + "; set backend.settings.multiplicity to data.augmentation.multiplicity (" + batch.multiplicity()
+                    + ")");
         }
         if (!batch.shape().equals(network.input())) {
-            throw new IllegalArgumentException("batch shape " + batch.shape() + " differs from the network input " + network.input());
+            throw new IllegalArgumentException(
+                    "batch shape " + batch.shape() + " differs from the network input " + network.input());
         }
         for (int label : batch.labels()) {
             if (label < 0 || label >= network.numClasses()) {
@@ -153,7 +173,8 @@ final class IpuTrainableModel implements TrainableModel {
 
     private void checkLength(float[] v) {
         if (v.length != parameterCount) {
-            throw new IllegalArgumentException("parameter vector has length " + v.length + ", " + network.name() + " has " + parameterCount);
+            throw new IllegalArgumentException(
+                    "parameter vector has length " + v.length + ", " + network.name() + " has " + parameterCount);
         }
     }
 
@@ -162,7 +183,8 @@ final class IpuTrainableModel implements TrainableModel {
         return session;
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
         if (session != null) {
             session.close();
             session.deallocate();
@@ -170,7 +192,8 @@ final class IpuTrainableModel implements TrainableModel {
         }
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
         return "IpuTrainableModel[" + network.name() + ", " + layout + ", K=" + multiplicity + "]";
     }
 }

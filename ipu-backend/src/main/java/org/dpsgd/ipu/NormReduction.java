@@ -29,12 +29,14 @@ final class NormReduction {
     static void check(Network network) {
         var ps = network.parameters();
         if (ps.size() > MAX_TENSORS) {
-            throw new IllegalArgumentException(network.name() + " has " + ps.size() + " parameter tensors; the IPU's clip margin covers at most " + MAX_TENSORS);
+            throw new IllegalArgumentException(network.name() + " has " + ps.size()
+                    + " parameter tensors; the IPU's clip margin covers at most " + MAX_TENSORS);
         }
         for (ParamSpec p : ps) {
             if (!splittable(p.size(), MAX_TERMS)) {
-                throw new IllegalArgumentException("parameter " + p.name() + " has " + p.size() + " elements, which cannot be reduced in two pieces of at most "
-                        + MAX_TERMS + " terms as the IPU's clip margin requires; use backend djl for this network");
+                throw new IllegalArgumentException("parameter " + p.name() + " has " + p.size()
+                        + " elements, which cannot be reduced in two pieces of at most " + MAX_TERMS
+                        + " terms as the IPU's clip margin requires; use backend djl for this network");
             }
         }
     }

@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * sensitivity of the bounds actually sent never exceeds the policy's.
  */
 class ClipTableTest {
-    private static final Network NET = ModelZoo.build(ModelSpec.of("resnet18-gn").withStem("cifar"), new Shape(3, 32, 32), 10);
+    private static final Network NET =
+            ModelZoo.build(ModelSpec.of("resnet18-gn").withStem("cifar"), new Shape(3, 32, 32), 10);
 
     @Test
     void flatClippingIsOneGroupWithTheBound() {
@@ -38,7 +39,8 @@ class ClipTableTest {
             assertEquals(0f, t[all.length + i]);
         }
         float[] u = ClipTable.unclipped(3);
-        assertArrayEquals(new float[] {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, 0, 0, 0}, u);
+        assertArrayEquals(
+                new float[] {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, 0, 0, 0}, u);
     }
 
     @ParameterizedTest(name = "seed {0}")
@@ -54,8 +56,11 @@ class ClipTableTest {
         ClipPolicy policy = new ClipPolicy(thresholds, groupOf);
         // Freeze a random prefix of layers, as model.freeze does.
         String prefix = List.of("conv1", "layer1", "layer2").get(rng.nextInt(3));
-        int[] frozen = IpuBackend.frozenTensors(NET, new ModelOptions(null, BatchLayout.of(1), List.of(prefix), Map.of()));
-        int[] trainable = java.util.stream.IntStream.range(0, n).filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0).toArray();
+        int[] frozen =
+                IpuBackend.frozenTensors(NET, new ModelOptions(null, BatchLayout.of(1), List.of(prefix), Map.of()));
+        int[] trainable = java.util.stream.IntStream.range(0, n)
+                .filter(i -> java.util.Arrays.binarySearch(frozen, i) < 0)
+                .toArray();
         assertTrue(frozen.length > 0 && trainable.length > 0);
         for (int f : frozen) assertTrue(NET.parameters().get(f).name().startsWith(prefix));
 
@@ -77,7 +82,9 @@ class ClipTableTest {
 
     @Test
     void boundsBelowTheMarginsRangeAreRefused() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ClipTable.of(ClipPolicy.flat(1e-31), new int[] {0})).getMessage()
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class, () -> ClipTable.of(ClipPolicy.flat(1e-31), new int[] {0}))
+                .getMessage()
                 .contains("rounding margin"));
         assertEquals(Math.nextDown(0.1f), ClipTable.roundDown(0.1)); // (float) 0.1 is above 0.1
         assertEquals(0.5f, ClipTable.roundDown(0.5)); // exact values stay

@@ -38,7 +38,8 @@ class IpuContractTest {
         Network net = ModelZoo.build(ModelSpec.of("small-cnn"), shape, 4);
         Dataset data = SyntheticData.blobs(32, shape, 4, 1.0, 0.5, 3);
         try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of("precision", precision)));
-             TrainableModel m = ipu.createModel(net, new ModelOptions("auto", new BatchLayout(1, 6, 1), List.of(), Map.of()))) {
+                TrainableModel m =
+                        ipu.createModel(net, new ModelOptions("auto", new BatchLayout(1, 6, 1), List.of(), Map.of()))) {
             m.writeParameters(Initializer.initialize(net, 3));
             TrainableModelContract.checkAll(m, data, 6, 1, 0.05, precision.equals("fp32") ? 1e-4 : 2e-2);
         }

@@ -54,9 +54,10 @@ class IpuDeviceParityTest {
         float[] params = Initializer.initialize(net, 3);
 
         try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of("replicas", "1", "precision", "fp32")));
-             Backend djl = Backends.select("djl", msg -> {}).open(BackendOptions.cpu());
-             TrainableModel onIpu = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()));
-             TrainableModel reference = djl.createModel(net, new ModelOptions("microbatch", layout, List.of(), Map.of("dtype", "float32")))) {
+                Backend djl = Backends.select("djl", msg -> {}).open(BackendOptions.cpu());
+                TrainableModel onIpu = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()));
+                TrainableModel reference = djl.createModel(
+                        net, new ModelOptions("microbatch", layout, List.of(), Map.of("dtype", "float32")))) {
             onIpu.writeParameters(params);
             reference.writeParameters(params);
             float[] back = new float[params.length];
@@ -74,7 +75,8 @@ class IpuDeviceParityTest {
                 assertEquals(normsRef[s], normsIpu[s], 1e-4 * normsRef[s], "norm of slot " + s);
                 real.add(normsRef[s]);
             }
-            double[] sorted = real.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double[] sorted =
+                    real.stream().mapToDouble(Double::doubleValue).sorted().toArray();
             double clip = 0.5 * (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]);
 
             BatchStats si = BatchStats.EMPTY, sr = BatchStats.EMPTY;
@@ -110,13 +112,13 @@ class IpuDeviceParityTest {
         BatchLayout layout = new BatchLayout(1, 4, 1);
         float[] params = Initializer.initialize(net, 3);
         try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of("precision", precision)));
-             TrainableModel m = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()))) {
+                TrainableModel m = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()))) {
             m.writeParameters(params);
             IpuExecutionPlan plan = IpuExecutionPlan.of(layout, new int[] {1, 2, 3});
             DeviceBatch device = new DeviceBatch(shape, layout.slotsPerCall(), 1);
             plan.calls().get(0).fill(data, device);
             int size = shape.size();
-            device.inputs()[size] = Float.NaN;                 // slot 1: real
+            device.inputs()[size] = Float.NaN; // slot 1: real
             device.inputs()[3 * size] = Float.POSITIVE_INFINITY; // slot 3: padding
             m.accumulateClipped(device, 0.5);
             float[] withNaN = new float[params.length];
@@ -152,11 +154,13 @@ class IpuDeviceParityTest {
         int n = net.parameters().size();
         int[] groupOf = new int[n];
         for (int i = 0; i < n; i++) groupOf[i] = i / 2 % 3;
-        org.dpsgd.backend.ClipPolicy perLayer = new org.dpsgd.backend.ClipPolicy(new double[] {0.02, 0.05, 0.1}, groupOf);
+        org.dpsgd.backend.ClipPolicy perLayer =
+                new org.dpsgd.backend.ClipPolicy(new double[] {0.02, 0.05, 0.1}, groupOf);
         try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of()));
-             Backend djl = Backends.select("djl", msg -> {}).open(BackendOptions.cpu());
-             TrainableModel onIpu = ipu.createModel(net, new ModelOptions("auto", layout, frozen, Map.of()));
-             TrainableModel reference = djl.createModel(net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32")))) {
+                Backend djl = Backends.select("djl", msg -> {}).open(BackendOptions.cpu());
+                TrainableModel onIpu = ipu.createModel(net, new ModelOptions("auto", layout, frozen, Map.of()));
+                TrainableModel reference = djl.createModel(
+                        net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32")))) {
             onIpu.writeParameters(params);
             reference.writeParameters(params);
             IpuExecutionPlan plan = IpuExecutionPlan.of(layout, poissonSample(3, 200, 0.05));
@@ -183,7 +187,9 @@ class IpuDeviceParityTest {
     private static org.dpsgd.backend.ClipPolicy lowered(org.dpsgd.backend.ClipPolicy p) {
         double[] t = p.thresholds();
         for (int i = 0; i < t.length; i++) t[i] *= 1 - CLIP_MARGIN;
-        return p.isFlat() ? org.dpsgd.backend.ClipPolicy.flat(t[0]) : new org.dpsgd.backend.ClipPolicy(t, p.groupOfParameter());
+        return p.isFlat()
+                ? org.dpsgd.backend.ClipPolicy.flat(t[0])
+                : new org.dpsgd.backend.ClipPolicy(t, p.groupOfParameter());
     }
 
     private static int[] poissonSample(long seed, int n, double q) {

@@ -27,7 +27,8 @@ class IpuExecutionPlanTest {
 
     /** A random layout and an independently Poisson-sampled logical batch (shuffled, as a sampler may emit it). */
     record Case(long seed, BatchLayout layout, int[] batch) {
-        @Override public String toString() {
+        @Override
+        public String toString() {
             return "seed=" + seed + " " + layout + " L=" + batch.length;
         }
     }
@@ -43,11 +44,13 @@ class IpuExecutionPlanTest {
                 int j = rng.nextInt(i + 1);
                 ids.set(i, ids.set(j, ids.get(i)));
             }
-            return new Case(seed, layout, ids.stream().mapToInt(Integer::intValue).toArray());
+            return new Case(
+                    seed, layout, ids.stream().mapToInt(Integer::intValue).toArray());
         });
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void everySampledExampleAppearsExactlyOnce(Case c) {
         IpuExecutionPlan plan = IpuExecutionPlan.of(c.layout(), c.batch());
         List<Integer> seen = new ArrayList<>();
@@ -69,7 +72,8 @@ class IpuExecutionPlanTest {
         }
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void replicasGetEqualWorkWithinOneExample(Case c) {
         BatchLayout l = c.layout();
         for (DeviceCall call : IpuExecutionPlan.of(l, c.batch()).calls()) {
@@ -77,7 +81,8 @@ class IpuExecutionPlanTest {
             for (int r = 0; r < l.replicas(); r++) {
                 int real = 0;
                 for (int step = 0; step < l.accumulation(); step++) {
-                    for (int pos = 0; pos < l.microBatchSize(); pos++) if (call.exampleAt(r, step, pos) != IpuExecutionPlan.PADDING) real++;
+                    for (int pos = 0; pos < l.microBatchSize(); pos++)
+                        if (call.exampleAt(r, step, pos) != IpuExecutionPlan.PADDING) real++;
                 }
                 min = Math.min(min, real);
                 max = Math.max(max, real);
@@ -86,10 +91,13 @@ class IpuExecutionPlanTest {
         }
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void everyCallHasTheSameStaticShapeAndOnlyTheNeededCount(Case c) {
         IpuExecutionPlan plan = IpuExecutionPlan.of(c.layout(), c.batch());
-        int per = c.layout().microBatchSize() * c.layout().accumulation() * c.layout().replicas();
+        int per = c.layout().microBatchSize()
+                * c.layout().accumulation()
+                * c.layout().replicas();
         assertEquals((c.batch().length + per - 1) / per, plan.calls().size());
         for (DeviceCall call : plan.calls()) {
             assertEquals(per, call.slots());
@@ -97,11 +105,13 @@ class IpuExecutionPlanTest {
         }
         assertEquals(plan.calls().size() * per - c.batch().length, plan.paddingSlots());
         // Only the last call may hold padding, and at most per - 1 slots of it.
-        for (int i = 0; i + 1 < plan.calls().size(); i++) assertEquals(per, plan.calls().get(i).realCount());
+        for (int i = 0; i + 1 < plan.calls().size(); i++)
+            assertEquals(per, plan.calls().get(i).realCount());
         assertTrue(plan.paddingSlots() < per || plan.calls().isEmpty());
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void paddingIsMaskedAndRealSlotsAreNot(Case c) {
         for (DeviceCall call : IpuExecutionPlan.of(c.layout(), c.batch()).calls()) {
             int[] ids = call.exampleIds();
@@ -119,7 +129,8 @@ class IpuExecutionPlanTest {
         }
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void replicaBuffersAreContiguousAndInStreamOrder(Case c) {
         BatchLayout l = c.layout();
         for (DeviceCall call : IpuExecutionPlan.of(l, c.batch()).calls()) {
@@ -146,7 +157,8 @@ class IpuExecutionPlanTest {
         }
     }
 
-    @ParameterizedTest @MethodSource("cases")
+    @ParameterizedTest
+    @MethodSource("cases")
     void fixedCallCountKeepsTheNumberOfCallsConstant(Case c) {
         int per = c.layout().slotsPerCall();
         int needed = (c.batch().length + per - 1) / per;
@@ -155,8 +167,10 @@ class IpuExecutionPlanTest {
         assertEquals(fixed, plan.calls().size());
         assertEquals(fixed * per - c.batch().length, plan.paddingSlots());
         if (needed > 1) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> IpuExecutionPlan.of(c.layout(), c.batch(), needed - 1));
-            assertTrue(e.getMessage().contains("max_calls") && e.getMessage().contains("never dropped"), e.getMessage());
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class, () -> IpuExecutionPlan.of(c.layout(), c.batch(), needed - 1));
+            assertTrue(
+                    e.getMessage().contains("max_calls") && e.getMessage().contains("never dropped"), e.getMessage());
         }
     }
 
@@ -171,7 +185,8 @@ class IpuExecutionPlanTest {
     void duplicateOrNegativeIdsAreRefused() {
         BatchLayout l = new BatchLayout(2, 2, 2);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> IpuExecutionPlan.of(l, new int[] {3, 5, 3}))
-                .getMessage().contains("appears twice"));
+                .getMessage()
+                .contains("appears twice"));
         assertThrows(IllegalArgumentException.class, () -> IpuExecutionPlan.of(l, new int[] {-2}));
     }
 
@@ -179,11 +194,28 @@ class IpuExecutionPlanTest {
     void fillWritesRealSlotsAndZeroesPadding() {
         Shape shape = new Shape(1, 2, 3);
         Dataset data = new Dataset() {
-            @Override public int size() { return 100; }
-            @Override public Shape shape() { return shape; }
-            @Override public int numClasses() { return 10; }
-            @Override public int label(int index) { return index % 10; }
-            @Override public void read(int index, float[] dst, int offset) {
+            @Override
+            public int size() {
+                return 100;
+            }
+
+            @Override
+            public Shape shape() {
+                return shape;
+            }
+
+            @Override
+            public int numClasses() {
+                return 10;
+            }
+
+            @Override
+            public int label(int index) {
+                return index % 10;
+            }
+
+            @Override
+            public void read(int index, float[] dst, int offset) {
                 for (int i = 0; i < shape.size(); i++) dst[offset + i] = index * 100 + i;
             }
         };

@@ -50,7 +50,8 @@ class IpuMemoryPlannerTest {
 
     @Test
     void aLayoutThatWouldFitOnlyWithRecomputationIsRefusedWithTheLargestThatFits() {
-        // The graph keeps every activation (no recomputation): the verdict must say so, never "fits with recomputation".
+        // The graph keeps every activation (no recomputation): the verdict must say so, never "fits with
+        // recomputation".
         for (int m = 2; m <= 64; m *= 2) {
             Estimate e = IpuMemoryPlanner.estimate(new Request(RESNET50, m, 1, Precision.FP16, true, false));
             if (e.verdict() == Verdict.FITS) {
@@ -59,9 +60,13 @@ class IpuMemoryPlannerTest {
             }
             assertEquals(Verdict.NEEDS_SMALLER_MICRO_BATCH, e.verdict(), e.render());
             int largest = e.largestFittingMicroBatch();
-            assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest, 1, Precision.FP16, true, false)).totalBytes() <= e.capacityBytes());
+            assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest, 1, Precision.FP16, true, false))
+                            .totalBytes()
+                    <= e.capacityBytes());
             if (largest + 1 < m) {
-                assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest + 1, 1, Precision.FP16, true, false)).totalBytes() > e.capacityBytes());
+                assertTrue(IpuMemoryPlanner.estimate(new Request(RESNET50, largest + 1, 1, Precision.FP16, true, false))
+                                .totalBytes()
+                        > e.capacityBytes());
             }
         }
     }
@@ -69,9 +74,13 @@ class IpuMemoryPlannerTest {
     @Test
     void theBackendRefusesAtStartUpWhatThePlannerSaysDoesNotFit() {
         IpuBackend strict = new IpuBackend(IpuSettings.parse(java.util.Map.of("precision", "fp16")), "test");
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
                 () -> strict.checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(8, 1, 1), 1));
-        assertTrue(e.getMessage().contains("micro_batch_size <= ") && e.getMessage().contains("memory_check: false"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("micro_batch_size <= ")
+                        && e.getMessage().contains("memory_check: false"),
+                e.getMessage());
         strict.checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(1, 1, 1), 1); // fits: no refusal
         new IpuBackend(IpuSettings.parse(java.util.Map.of("precision", "fp16", "memory_check", "false")), "test")
                 .checkMemory(RESNET50, new org.dpsgd.backend.BatchLayout(8, 1, 1), 1); // opted out
@@ -90,7 +99,8 @@ class IpuMemoryPlannerTest {
         assertEquals(Verdict.NEEDS_SMALLER_MICRO_BATCH, e.verdict(), e.render());
         assertTrue(e.largestFittingMicroBatch() >= 1 && e.largestFittingMicroBatch() < 256);
         // The suggested micro-batch really fits, without recomputation (the graph has none).
-        Estimate smaller = IpuMemoryPlanner.estimate(new Request(RESNET50, e.largestFittingMicroBatch(), 1, Precision.FP16, true, false));
+        Estimate smaller = IpuMemoryPlanner.estimate(
+                new Request(RESNET50, e.largestFittingMicroBatch(), 1, Precision.FP16, true, false));
         assertEquals(Verdict.FITS, smaller.verdict(), smaller.render());
         assertTrue(e.render().contains("micro_batch_size <= " + e.largestFittingMicroBatch()), e.render());
     }

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  */
 class IpuPipelinePlannerTest {
     private static final Network RESNET50 = ModelZoo.build(ModelSpec.of("resnet50-gn"), new Shape(3, 224, 224), 1000);
-    private static final Network RESNET50_448 = ModelZoo.build(ModelSpec.of("resnet50-gn"), new Shape(3, 448, 448), 1000);
+    private static final Network RESNET50_448 =
+            ModelZoo.build(ModelSpec.of("resnet50-gn"), new Shape(3, 448, 448), 1000);
 
     @Test
     void resnet50GnAt224WithLargerMicroBatchesIsSplitIntoStagesThatFit() {
@@ -56,7 +57,8 @@ class IpuPipelinePlannerTest {
         assertEquals(4, three.ipusPerReplica(), "Poplar offers IPU groups of powers of two");
         checkPlan(RESNET50, three);
         assertTrue(three.render().contains("3 stage(s) on 4 IPU(s) per replica"), three.render());
-        assertThrows(IllegalArgumentException.class, () -> IpuPipelinePlanner.propose(RESNET50, 17, 1, 1, Precision.FP16));
+        assertThrows(
+                IllegalArgumentException.class, () -> IpuPipelinePlanner.propose(RESNET50, 17, 1, 1, Precision.FP16));
         Network tiny = ModelZoo.build(ModelSpec.of("small-cnn"), new Shape(1, 8, 8), 10);
         assertThrows(IllegalArgumentException.class, () -> IpuPipelinePlanner.propose(tiny, 16, 1, 1, Precision.FP32));
     }
@@ -96,22 +98,28 @@ class IpuPipelinePlannerTest {
         assertEquals(units.size(), next, "every top-level layer in exactly one stage");
         assertEquals(net.parameterCount(), params);
         assertEquals(1, Integer.bitCount(p.ipusPerReplica()));
-        assertTrue(p.ipusPerReplica() >= p.stages().size() && p.ipusPerReplica() < 2 * p.stages().size());
+        assertTrue(p.ipusPerReplica() >= p.stages().size()
+                && p.ipusPerReplica() < 2 * p.stages().size());
     }
 
     /** Exhaustive: no contiguous split into stages - 1 stages has every stage within capacity. */
     private static void assertNoFewerStagesFit(Network net, int m, Precision precision, int stages) {
         List<Unit> units = IpuPipelinePlanner.units(net);
-        assertFalse(anySplitFits(units, 0, 0, stages - 1, net, m, precision), "a split into " + (stages - 1) + " stages fits");
+        assertFalse(
+                anySplitFits(units, 0, 0, stages - 1, net, m, precision),
+                "a split into " + (stages - 1) + " stages fits");
     }
 
-    private static boolean anySplitFits(List<Unit> units, int from, int stage, int stages, Network net, int m, Precision precision) {
+    private static boolean anySplitFits(
+            List<Unit> units, int from, int stage, int stages, Network net, int m, Precision precision) {
         int n = units.size();
         if (stage == stages - 1) {
-            return IpuPipelinePlanner.stageBytes(units, from, n, stage, stages, net, m, 1, precision) <= IpuMemoryPlanner.usable();
+            return IpuPipelinePlanner.stageBytes(units, from, n, stage, stages, net, m, 1, precision)
+                    <= IpuMemoryPlanner.usable();
         }
         for (int to = from + 1; to <= n - (stages - stage - 1); to++) {
-            if (IpuPipelinePlanner.stageBytes(units, from, to, stage, stages, net, m, 1, precision) > IpuMemoryPlanner.usable()) continue;
+            if (IpuPipelinePlanner.stageBytes(units, from, to, stage, stages, net, m, 1, precision)
+                    > IpuMemoryPlanner.usable()) continue;
             if (anySplitFits(units, to, stage + 1, stages, net, m, precision)) return true;
         }
         return false;

@@ -53,22 +53,24 @@ class IpuPlanDjlParityTest {
 
     static Stream<Arguments> layouts() {
         return Stream.of(
-                Arguments.of("small-cnn", new BatchLayout(1, 4, 2), 1, 11L),  // NanoBatch: m = 1
+                Arguments.of("small-cnn", new BatchLayout(1, 4, 2), 1, 11L), // NanoBatch: m = 1
                 Arguments.of("small-cnn", new BatchLayout(2, 3, 2), 1, 12L),
-                Arguments.of("small-cnn", new BatchLayout(3, 2, 2), 2, 13L),  // augmentation multiplicity 2
+                Arguments.of("small-cnn", new BatchLayout(3, 2, 2), 2, 13L), // augmentation multiplicity 2
                 Arguments.of("fmnist-cnn", new BatchLayout(1, 5, 3), 1, 14L));
     }
 
     @ParameterizedTest(name = "{0} {1} K={2}")
     @MethodSource("layouts")
-    void ipuPlanThroughDjlMicrobatchEqualsDjlOnTheWholeBatch(String model, BatchLayout layout, int multiplicity, long seed) {
+    void ipuPlanThroughDjlMicrobatchEqualsDjlOnTheWholeBatch(
+            String model, BatchLayout layout, int multiplicity, long seed) {
         Shape shape = model.equals("fmnist-cnn") ? new Shape(1, 28, 28) : new Shape(1, 8, 8);
         Network net = ModelZoo.build(ModelSpec.of(model), shape, 10);
         Dataset data = new SyntheticDataset(seed, 0, N, shape, 10, 1.0);
         int[] batch = poissonSample(seed, N, 0.08);
         assertTrue(batch.length > layout.slotsPerCall(), "the test needs more than one device call");
 
-        try (TrainableModel viaPlan = model(net, "microbatch", layout); TrainableModel whole = model(net, "auto", BatchLayout.of(batch.length))) {
+        try (TrainableModel viaPlan = model(net, "microbatch", layout);
+                TrainableModel whole = model(net, "auto", BatchLayout.of(batch.length))) {
             // A clip norm inside the spread of per-sample norms, so some samples are clipped and some not.
             DeviceBatch all = wholeBatch(data, batch, multiplicity);
             double[] norms = whole.perSampleGradientNorms(all);
@@ -92,7 +94,9 @@ class IpuPlanDjlParityTest {
             assertEquals(batch.length, planStats.samples());
             assertEquals(wholeStats.samples(), planStats.samples());
             assertEquals(wholeStats.clipped(), planStats.clipped());
-            assertTrue(wholeStats.clipped() > 0 && wholeStats.clipped() < batch.length, "clip norm must clip some samples");
+            assertTrue(
+                    wholeStats.clipped() > 0 && wholeStats.clipped() < batch.length,
+                    "clip norm must clip some samples");
             assertEquals(wholeStats.lossSum(), planStats.lossSum(), 1e-4 * Math.abs(wholeStats.lossSum()));
             assertEquals(wholeStats.correct(), planStats.correct());
         }
@@ -114,8 +118,15 @@ class IpuPlanDjlParityTest {
         int n = net.parameters().size();
         int[] groupOf = new int[n];
         for (int i = 0; i < n; i++) groupOf[i] = i % 3;
-        try (TrainableModel viaPlan = djl.createModel(net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32", "seed", "3")));
-             TrainableModel whole = djl.createModel(net, new ModelOptions("auto", BatchLayout.of(batch.length), frozen, Map.of("dtype", "float32", "seed", "3")))) {
+        try (TrainableModel viaPlan = djl.createModel(
+                        net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32", "seed", "3")));
+                TrainableModel whole = djl.createModel(
+                        net,
+                        new ModelOptions(
+                                "auto",
+                                BatchLayout.of(batch.length),
+                                frozen,
+                                Map.of("dtype", "float32", "seed", "3")))) {
             DeviceBatch all = wholeBatch(data, batch, 1);
             double median = median(whole.perSampleGradientNorms(all));
             ClipPolicy flat = ClipPolicy.flat(median);
@@ -123,7 +134,8 @@ class IpuPlanDjlParityTest {
             for (ClipPolicy policy : List.of(flat, perLayer)) {
                 BatchStats planStats = BatchStats.EMPTY;
                 DeviceBatch device = new DeviceBatch(shape, layout.slotsPerCall(), 1);
-                for (IpuExecutionPlan.DeviceCall call : IpuExecutionPlan.of(layout, batch).calls()) {
+                for (IpuExecutionPlan.DeviceCall call :
+                        IpuExecutionPlan.of(layout, batch).calls()) {
                     call.fill(data, device);
                     planStats = planStats.plus(viaPlan.accumulateClipped(device, policy));
                 }
@@ -139,14 +151,17 @@ class IpuPlanDjlParityTest {
                 int[] offsets = net.parameterOffsets();
                 for (int i = 0; i < n; i++) {
                     if (!net.parameters().get(i).name().startsWith("conv1")) continue;
-                    for (int j = offsets[i]; j < offsets[i] + net.parameters().get(i).size(); j++) assertEquals(0f, a[j]);
+                    for (int j = offsets[i];
+                            j < offsets[i] + net.parameters().get(i).size();
+                            j++) assertEquals(0f, a[j]);
                 }
             }
         }
     }
 
     private static TrainableModel model(Network net, String strategy, BatchLayout layout) {
-        return djl.createModel(net, new ModelOptions(strategy, layout, List.of(), Map.of("dtype", "float32", "seed", "3")));
+        return djl.createModel(
+                net, new ModelOptions(strategy, layout, List.of(), Map.of("dtype", "float32", "seed", "3")));
     }
 
     private static DeviceBatch wholeBatch(Dataset data, int[] ids, int multiplicity) {

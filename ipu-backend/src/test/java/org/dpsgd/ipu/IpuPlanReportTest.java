@@ -22,10 +22,15 @@ class IpuPlanReportTest {
 
     @Test
     void resnet50OnImageNetSizedInputsWithSixteenReplicas() {
-        ExperimentConfig cfg = config("resnet50-gn", "{format: imagefolder, path: /nonexistent, image_size: 224}", 1, 16,
+        ExperimentConfig cfg = config(
+                "resnet50-gn",
+                "{format: imagefolder, path: /nonexistent, image_size: 224}",
+                1,
+                16,
                 "replicas: '16', precision: fp16");
         String report = IpuPlanReport.render(cfg, null, 1000);
-        assertTrue(report.contains("16 replica(s) x 16 micro-batch(es) x 1 slot(s) = 256 slots per device call"), report);
+        assertTrue(
+                report.contains("16 replica(s) x 16 micro-batch(es) x 1 slot(s) = 256 slots per device call"), report);
         assertTrue(report.contains("expected batch       1024 -> about 4 device call(s) per step"), report);
         assertTrue(report.contains("verdict              FITS"), report);
         assertTrue(report.contains("input 3x224x224"), report);
@@ -33,14 +38,16 @@ class IpuPlanReportTest {
 
     @Test
     void aModelThatNeedsSeveralIpusGetsAPipelineSplit() {
-        ExperimentConfig cfg = config("resnet50-gn", "{format: imagefolder, path: /nonexistent, image_size: 448}", 1, 16, "replicas: '4'");
+        ExperimentConfig cfg = config(
+                "resnet50-gn", "{format: imagefolder, path: /nonexistent, image_size: 448}", 1, 16, "replicas: '4'");
         String report = IpuPlanReport.render(cfg, null, 1000);
         assertTrue(report.contains("verdict              NEEDS_PIPELINING"), report);
         assertTrue(report.contains("stage(s) on 2 IPU(s) per replica"), report);
         assertTrue(report.contains("  stage 0            conv1 .. "), report);
         assertTrue(report.contains("the ipu backend refuses this layout"), report);
         // ResNet-50-GN at 224: asked for four stages.
-        ExperimentConfig r224 = config("resnet50-gn", "{format: imagefolder, path: /nonexistent, image_size: 224}", 4, 4, "precision: fp16");
+        ExperimentConfig r224 = config(
+                "resnet50-gn", "{format: imagefolder, path: /nonexistent, image_size: 224}", 4, 4, "precision: fp16");
         String staged = IpuPlanReport.render(r224, null, 1000, 4);
         assertTrue(staged.contains("4 stage(s) on 4 IPU(s) per replica (micro-batch 4"), staged);
         assertTrue(staged.contains("  stage 3 "), staged);
@@ -49,15 +56,21 @@ class IpuPlanReportTest {
     @Test
     void replicasThatPoplarCannotAllocateAreRefusedByThePlan() {
         ExperimentConfig cfg = config("small-cnn", "{format: idx}", 1, 1, "replicas: '6'");
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> IpuPlanReport.render(cfg, null, null));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> IpuPlanReport.render(cfg, null, null));
         assertTrue(e.getMessage().contains("power of two") && e.getMessage().contains("use 4 or 8"), e.getMessage());
     }
 
     @Test
     void shapesAndClassesComeFromTheDataFormat() {
-        assertEquals(new Shape(1, 28, 28), IpuPlanReport.inputShape(config("small-cnn", "{format: idx}", 1, 1, "").data()));
-        assertEquals(100, IpuPlanReport.classes(config("small-cnn", "{format: cifar100, path: /x}", 1, 1, "").data()));
+        assertEquals(
+                new Shape(1, 28, 28),
+                IpuPlanReport.inputShape(
+                        config("small-cnn", "{format: idx}", 1, 1, "").data()));
+        assertEquals(
+                100,
+                IpuPlanReport.classes(config("small-cnn", "{format: cifar100, path: /x}", 1, 1, "")
+                        .data()));
         ExperimentConfig synthetic = config("small-cnn", "{format: synthetic, path: 3x16x16/7}", 4, 2, "");
         assertEquals(new Shape(3, 16, 16), IpuPlanReport.inputShape(synthetic.data()));
         assertEquals(7, IpuPlanReport.classes(synthetic.data()));

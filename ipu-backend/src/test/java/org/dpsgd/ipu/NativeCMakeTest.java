@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 class NativeCMakeTest {
     private static final Path NATIVE = Path.of("..", "native").toAbsolutePath().normalize();
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void sdkBranchLinksByTargetsAndVersionsTheGraph() throws Exception {
@@ -31,12 +32,15 @@ class NativeCMakeTest {
         Path sdk = dir.resolve("sdk");
         Files.createDirectories(sdk.resolve("lib/cmake/poplar"));
         Files.createDirectories(sdk.resolve("lib/cmake/poplibs"));
-        Files.writeString(sdk.resolve("lib/cmake/poplar/poplar-config.cmake"), "add_library(poplar INTERFACE IMPORTED)\n");
-        Files.writeString(sdk.resolve("lib/cmake/poplibs/poplibs-config.cmake"),
+        Files.writeString(
+                sdk.resolve("lib/cmake/poplar/poplar-config.cmake"), "add_library(poplar INTERFACE IMPORTED)\n");
+        Files.writeString(
+                sdk.resolve("lib/cmake/poplibs/poplibs-config.cmake"),
                 "foreach(t poputil popops poprand poplin popnn)\n  add_library(${t} INTERFACE IMPORTED)\nendforeach()\n");
         Files.writeString(sdk.resolve("lib/libgcl.so"), "");
         Path build = dir.resolve("build");
-        ProcessBuilder pb = new ProcessBuilder("cmake", "-S", NATIVE.toString(), "-B", build.toString(), "-DCMAKE_PREFIX_PATH=" + sdk)
+        ProcessBuilder pb = new ProcessBuilder(
+                        "cmake", "-S", NATIVE.toString(), "-B", build.toString(), "-DCMAKE_PREFIX_PATH=" + sdk)
                 .redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("POPLAR_SDK_ENABLED", sdk.toString());
@@ -47,15 +51,22 @@ class NativeCMakeTest {
         assertEquals(0, p.exitValue(), out);
         assertTrue(!out.contains("Poplar SDK not found"), out);
         String link = Files.readString(build.resolve("CMakeFiles/dpsgd_ipu.dir/link.txt"));
-        assertTrue(link.contains(sdk.resolve("lib/libgcl.so").toString()), "GCL linked through its imported target's location: " + link);
+        assertTrue(
+                link.contains(sdk.resolve("lib/libgcl.so").toString()),
+                "GCL linked through its imported target's location: " + link);
         assertTrue(!link.contains(" -lpopops") && !link.contains(" -lgcl"), "no bare library names: " + link);
         String flags = Files.readString(build.resolve("CMakeFiles/dpsgd_ipu.dir/flags.make"));
-        assertTrue(Pattern.compile("DPSGD_IPU_VERSION=\\\\\"0\\.1\\.0\\+[0-9a-f]{64}\\\\\"").matcher(flags).find(), flags);
+        assertTrue(
+                Pattern.compile("DPSGD_IPU_VERSION=\\\\\"0\\.1\\.0\\+[0-9a-f]{64}\\\\\"")
+                        .matcher(flags)
+                        .find(),
+                flags);
     }
 
     private static boolean onPath(String exe) {
         String path = System.getenv("PATH");
-        return path != null && Arrays.stream(path.split(java.io.File.pathSeparator)).anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
+        return path != null
+                && Arrays.stream(path.split(java.io.File.pathSeparator))
+                        .anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
     }
-
 }

@@ -31,7 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 class NativeCodeTest {
     private static final Path NATIVE = Path.of("..", "native").toAbsolutePath().normalize();
 
-    @TempDir static Path dir;
+    @TempDir
+    static Path dir;
+
     static Path specTool;
     static Path unitTests;
 
@@ -64,7 +66,8 @@ class NativeCodeTest {
     }
 
     private static void compile(List<String> inputs, Path out) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("g++", "-std=c++17", "-O0", "-Wall", "-Wextra", "-Werror", "-I" + NATIVE.resolve("include")));
+        List<String> cmd = new ArrayList<>(
+                List.of("g++", "-std=c++17", "-O0", "-Wall", "-Wextra", "-Werror", "-I" + NATIVE.resolve("include")));
         cmd.addAll(inputs);
         cmd.addAll(List.of("-o", out.toString()));
         Result r = run(cmd);
@@ -109,7 +112,9 @@ class NativeCodeTest {
             int[] offsets = net.parameterOffsets();
             List<ParamSpec> ps = net.parameters();
             for (int i = 0; i < ps.size(); i++) {
-                String shape = Arrays.stream(ps.get(i).shape()).mapToObj(Integer::toString).collect(Collectors.joining("x"));
+                String shape = Arrays.stream(ps.get(i).shape())
+                        .mapToObj(Integer::toString)
+                        .collect(Collectors.joining("x"));
                 expected.add("param " + ps.get(i).name() + " " + shape + " " + offsets[i]);
             }
             expected.add("count " + net.parameterCount());
@@ -126,19 +131,44 @@ class NativeCodeTest {
     void javacppBindingMatchesTheNativeFacadeHeader() throws Exception {
         Path jdkInclude = Path.of(System.getProperty("java.home"), "include");
         assumeTrue(Files.isDirectory(jdkInclude), "no JDK headers under " + jdkInclude + " (a JRE?)");
-        String javacpp = Path.of(org.bytedeco.javacpp.Loader.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        String classes = Path.of(IpuSessionNative.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        String javacpp = Path.of(org.bytedeco.javacpp.Loader.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI())
+                .toString();
+        String classes = Path.of(IpuSessionNative.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI())
+                .toString();
         Path out = dir.resolve("jni");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Result gen = run(List.of(java.toString(), "-cp", javacpp, "org.bytedeco.javacpp.tools.Builder", "-cp", classes, "-d", out.toString(),
-                "-nocompile", IpuSessionNative.class.getName()));
+        Result gen = run(List.of(
+                java.toString(),
+                "-cp",
+                javacpp,
+                "org.bytedeco.javacpp.tools.Builder",
+                "-cp",
+                classes,
+                "-d",
+                out.toString(),
+                "-nocompile",
+                IpuSessionNative.class.getName()));
         assertEquals(0, gen.code, gen.output);
         Path jni = out.resolve("jniIpuSessionNative.cpp");
         assertTrue(Files.isRegularFile(jni), gen.output);
         String glue = Files.readString(jni);
         assertTrue(glue.contains("dpsgd::ipu::IpuSession::deviceCount()"), "static members must map to the C++ class");
-        Result cc = run(List.of("g++", "-std=c++17", "-fsyntax-only", "-I" + jdkInclude, "-I" + jdkInclude.resolve("linux"),
-                "-I" + NATIVE.resolve("include"), jni.toString()));
+        Result cc = run(List.of(
+                "g++",
+                "-std=c++17",
+                "-fsyntax-only",
+                "-I" + jdkInclude,
+                "-I" + jdkInclude.resolve("linux"),
+                "-I" + NATIVE.resolve("include"),
+                jni.toString()));
         assertEquals(0, cc.code, "generated JNI glue does not compile against IpuSession.hpp:\n" + cc.output);
     }
 

@@ -30,32 +30,53 @@ class NativeSyntaxCheckTest {
     private static final Path NATIVE = Path.of("..", "native").toAbsolutePath().normalize();
     private static final Path STANDIN = NATIVE.resolve("test/standin");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"GraphBuilder.cpp", "IpuSession.cpp"})
     void poplarSourcesCompileAgainstTheDocumentedApi(String source) throws Exception {
         Result r = syntaxCheck(NATIVE.resolve("src").resolve(source));
-        assertEquals(0, r.code(), source + " does not compile against the documented Poplar/PopLibs/GCL API:\n" + r.output());
+        assertEquals(
+                0,
+                r.code(),
+                source + " does not compile against the documented Poplar/PopLibs/GCL API:\n" + r.output());
     }
 
     static Stream<Arguments> wrongCalls() {
         return Stream.of(
                 // arguments in the wrong order: the program before the transpose flag
-                Arguments.of("GraphBuilder.cpp", "/*transposeAndFlipWeights=*/false, prog", "prog, /*transposeAndFlipWeights=*/false", "convolution"),
+                Arguments.of(
+                        "GraphBuilder.cpp",
+                        "/*transposeAndFlipWeights=*/false, prog",
+                        "prog, /*transposeAndFlipWeights=*/false",
+                        "convolution"),
                 // a misspelt PopLibs function (British spelling is Poplar's)
-                Arguments.of("GraphBuilder.cpp", "popnn::gn::groupNormalise(", "popnn::gn::groupNormalize(", "groupNormalize"),
+                Arguments.of(
+                        "GraphBuilder.cpp",
+                        "popnn::gn::groupNormalise(",
+                        "popnn::gn::groupNormalize(",
+                        "groupNormalize"),
                 // a reduction without its dimensions
-                Arguments.of("IpuSession.cpp", "poplar::FLOAT, {2}, {popops::Operation::SQUARE_ADD}", "poplar::FLOAT, {popops::Operation::SQUARE_ADD}", "reduce"),
+                Arguments.of(
+                        "IpuSession.cpp",
+                        "poplar::FLOAT, {2}, {popops::Operation::SQUARE_ADD}",
+                        "poplar::FLOAT, {popops::Operation::SQUARE_ADD}",
+                        "reduce"),
                 // a replicated stream's callback without the replica index type
-                Arguments.of("IpuSession.cpp", "connectStreamToCallback(\"inputs\", r,", "connectStreamToCallback(\"inputs\", &r,", "connectStreamToCallback"),
+                Arguments.of(
+                        "IpuSession.cpp",
+                        "connectStreamToCallback(\"inputs\", r,",
+                        "connectStreamToCallback(\"inputs\", &r,",
+                        "connectStreamToCallback"),
                 // a missing include: CSRFunctions.hpp declares setStochasticRounding
                 Arguments.of("IpuSession.cpp", "#include <poplar/CSRFunctions.hpp>", "", "setStochasticRounding"));
     }
 
     @ParameterizedTest(name = "{0}: {3}")
     @MethodSource("wrongCalls")
-    void aDeliberatelyWrongCallFailsTheCheck(String source, String original, String mutated, String expectedInError) throws Exception {
+    void aDeliberatelyWrongCallFailsTheCheck(String source, String original, String mutated, String expectedInError)
+            throws Exception {
         String text = Files.readString(NATIVE.resolve("src").resolve(source));
         assertTrue(text.contains(original), "the mutation target is gone from " + source + ": " + original);
         Path copy = dir.resolve(source);
@@ -63,7 +84,8 @@ class NativeSyntaxCheckTest {
         Files.writeString(copy, text.replace(original, mutated));
         Result r = syntaxCheck(copy);
         assertNotEquals(0, r.code(), "the stand-in accepted a wrong call (" + mutated + ")");
-        assertTrue(r.output().contains(expectedInError), "the error should name " + expectedInError + ":\n" + r.output());
+        assertTrue(
+                r.output().contains(expectedInError), "the error should name " + expectedInError + ":\n" + r.output());
     }
 
     /**
@@ -75,7 +97,9 @@ class NativeSyntaxCheckTest {
     @org.junit.jupiter.api.Test
     void standInFunctionsExistInTheRealHeadersOfTheSamePath() throws Exception {
         String real = System.getenv("DPSGD_POPLIBS_INCLUDE");
-        assumeTrue(real != null && Files.isDirectory(Path.of(real)), "DPSGD_POPLIBS_INCLUDE not set: real-header comparison skipped");
+        assumeTrue(
+                real != null && Files.isDirectory(Path.of(real)),
+                "DPSGD_POPLIBS_INCLUDE not set: real-header comparison skipped");
         java.util.regex.Pattern decl = java.util.regex.Pattern.compile(
                 "^(?:poplar::Tensor|void|std::pair<poplar::Tensor, poplar::Tensor>|poplar::program::Program|ConvParams)\\s+(\\w+)\\(",
                 java.util.regex.Pattern.MULTILINE);
@@ -92,7 +116,9 @@ class NativeSyntaxCheckTest {
                     java.util.regex.Matcher mt = decl.matcher(Files.readString(header));
                     while (mt.find()) {
                         checked++;
-                        if (!java.util.regex.Pattern.compile("\\b" + mt.group(1) + "\\s*\\(").matcher(realText).find()) {
+                        if (!java.util.regex.Pattern.compile("\\b" + mt.group(1) + "\\s*\\(")
+                                .matcher(realText)
+                                .find()) {
                             missing.add(lib + "/" + header.getFileName() + ": " + mt.group(1));
                         }
                     }
@@ -105,8 +131,16 @@ class NativeSyntaxCheckTest {
 
     private static Result syntaxCheck(Path source) throws Exception {
         assumeTrue(onPath("g++"), "g++ not on PATH: the native syntax check is skipped (apt-get install g++)");
-        List<String> cmd = new ArrayList<>(List.of("g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
-                "-I" + STANDIN, "-I" + NATIVE.resolve("include"), "-I" + NATIVE.resolve("src")));
+        List<String> cmd = new ArrayList<>(List.of(
+                "g++",
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+                "-I" + STANDIN,
+                "-I" + NATIVE.resolve("include"),
+                "-I" + NATIVE.resolve("src")));
         cmd.add(source.toString());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -118,7 +152,8 @@ class NativeSyntaxCheckTest {
 
     private static boolean onPath(String exe) {
         String path = System.getenv("PATH");
-        return path != null && Arrays.stream(path.split(java.io.File.pathSeparator)).anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
+        return path != null
+                && Arrays.stream(path.split(java.io.File.pathSeparator))
+                        .anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
     }
-
 }

@@ -40,12 +40,16 @@ class NetworkSpecWriterTest {
 
     @Test
     void residualBlocksNestWithMainThenShortcut() {
-        Layer.Residual identity = new Layer.Residual("r0", List.of(new Layer.Conv2d("r0.c", 2, 2, 3, 1, 1, false, false)), List.of());
-        Layer.Residual down = new Layer.Residual("r1",
-                List.of(new Layer.Conv2d("r1.c", 2, 4, 3, 2, 1, false, false), new Layer.Activation(Layer.ActivationKind.TANH)),
+        Layer.Residual identity =
+                new Layer.Residual("r0", List.of(new Layer.Conv2d("r0.c", 2, 2, 3, 1, 1, false, false)), List.of());
+        Layer.Residual down = new Layer.Residual(
+                "r1",
+                List.of(
+                        new Layer.Conv2d("r1.c", 2, 4, 3, 2, 1, false, false),
+                        new Layer.Activation(Layer.ActivationKind.TANH)),
                 List.of(new Layer.Conv2d("r1.d", 2, 4, 1, 2, 0, false, false)));
-        Network net = new Network("tiny", new Shape(2, 4, 4), 4,
-                List.of(identity, down, new Layer.GlobalAvgPool(), new Layer.Flatten()));
+        Network net = new Network(
+                "tiny", new Shape(2, 4, 4), 4, List.of(identity, down, new Layer.GlobalAvgPool(), new Layer.Flatten()));
         String expected = """
                 dpsgd-network v1
                 name tiny

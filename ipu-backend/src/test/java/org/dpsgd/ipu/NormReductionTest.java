@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
 class NormReductionTest {
     @Test
     void splitsExistExactlyWhenABoundedFactorisationDoes() {
-        for (long n : new long[] {1, 4096, 4097, 8192, 8198, 2_359_296, 2_048_000, 4096L * 4096, 4096L * 4096 + 4096, 9408, 4099}) {
+        for (long n : new long[] {
+            1, 4096, 4097, 8192, 8198, 2_359_296, 2_048_000, 4096L * 4096, 4096L * 4096 + 4096, 9408, 4099
+        }) {
             boolean brute = n <= 4096;
             for (long a = 1; a <= 4096 && !brute; a++) brute = n % a == 0 && n / a <= 4096;
             assertEquals(brute, NormReduction.splittable(n, 4096), "n = " + n);
@@ -36,7 +38,8 @@ class NormReductionTest {
             Shape in = m.endsWith("cnn") ? new Shape(1, 28, 28) : new Shape(3, 224, 224);
             NormReduction.check(ModelZoo.build(ModelSpec.of(m), in, 1000));
         }
-        Network odd = new Network("odd", new Shape(4099, 1, 1), 2, List.of(new Layer.Flatten(), new Layer.Linear("fc", 4099, 2, true)));
+        Network odd = new Network(
+                "odd", new Shape(4099, 1, 1), 2, List.of(new Layer.Flatten(), new Layer.Linear("fc", 4099, 2, true)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NormReduction.check(odd));
         assertTrue(e.getMessage().contains("fc.weight") && e.getMessage().contains("8198"), e.getMessage());
     }
