@@ -40,17 +40,19 @@ constexpr float kMargin = 1.0f / 1024.0f;
  * padding slot and for a slot whose norm is not finite (NaN/Inf anywhere in its gradient): selection,
  * never multiplication, so a NaN cannot survive into the sum. C_t = +infinity gives 1 / S (no clipping).
  */
-template <class X> auto factor(const X &x, float lossScale) {
-  const float invScale = 1.0f / lossScale;
-  auto groupNorm = x.sqrt(x.p(1)) * x.c(invScale);
-  auto raw = x.min(x.c(1.0f), x.p(2) * x.c(1.0f - kMargin) / x.max(groupNorm, x.c(1e-30f)));
-  auto keep = x.isFinite(x.p(3)) && (x.p(4) > x.c(0.0f));
-  return x.select(raw * x.c(invScale), x.c(0.0f), keep);
+template <class X>
+auto factor(const X& x, float lossScale) {
+    const float invScale = 1.0f / lossScale;
+    auto groupNorm = x.sqrt(x.p(1)) * x.c(invScale);
+    auto raw = x.min(x.c(1.0f), x.p(2) * x.c(1.0f - kMargin) / x.max(groupNorm, x.c(1e-30f)));
+    auto keep = x.isFinite(x.p(3)) && (x.p(4) > x.c(0.0f));
+    return x.select(raw * x.c(invScale), x.c(0.0f), keep);
 }
 
 /** 1 where slot s's group for tensor t was clipped (its norm above C_t), else 0: _1 group sum of squares, _2 C_t. */
-template <class X> auto clippedIndicator(const X &x, float lossScale) {
-  return x.toFloat(x.sqrt(x.p(1)) * x.c(1.0f / lossScale) > x.p(2));
+template <class X>
+auto clippedIndicator(const X& x, float lossScale) {
+    return x.toFloat(x.sqrt(x.p(1)) * x.c(1.0f / lossScale) > x.p(2));
 }
 
 /**
@@ -58,23 +60,27 @@ template <class X> auto clippedIndicator(const X &x, float lossScale) {
  * Selection keeps a zero factor's product exactly 0 even when the element is NaN or Inf; the product is
  * formed in fp32, so an fp16 gradient is never rounded again (no fp16 subnormal products).
  */
-template <class X> auto weighted(const X &x) {
-  return x.select(x.toFloat(x.p(1)) * x.p(2), x.c(0.0f), x.p(2) != x.c(0.0f));
+template <class X>
+auto weighted(const X& x) {
+    return x.select(x.toFloat(x.p(1)) * x.p(2), x.c(0.0f), x.p(2) != x.c(0.0f));
 }
 
 /** A masked per-slot metric: _1 value, _2 mask; exactly 0 for padding even if the value is NaN. */
-template <class X> auto masked(const X &x, float scale) {
-  return x.select(x.p(1) * x.c(scale), x.c(0.0f), x.p(2) > x.c(0.0f));
+template <class X>
+auto masked(const X& x, float scale) {
+    return x.select(x.p(1) * x.c(scale), x.c(0.0f), x.p(2) > x.c(0.0f));
 }
 
 /** 1 for a real slot whose total sum of squares (_1) is not finite, else 0 (_2 the mask). */
-template <class X> auto nonFinite(const X &x) {
-  return x.select(x.c(0.0f), x.c(1.0f), x.isFinite(x.p(1)) || (x.p(2) <= x.c(0.0f)));
+template <class X>
+auto nonFinite(const X& x) {
+    return x.select(x.c(0.0f), x.c(1.0f), x.isFinite(x.p(1)) || (x.p(2) <= x.c(0.0f)));
 }
 
 /** The slot's norm for the metrics: sqrt(_1) / S, 0 for padding or a non-finite norm (_2 mask). */
-template <class X> auto metricNorm(const X &x, float lossScale) {
-  return x.select(x.sqrt(x.p(1)) * x.c(1.0f / lossScale), x.c(0.0f), x.isFinite(x.p(1)) && (x.p(2) > x.c(0.0f)));
+template <class X>
+auto metricNorm(const X& x, float lossScale) {
+    return x.select(x.sqrt(x.p(1)) * x.c(1.0f / lossScale), x.c(0.0f), x.isFinite(x.p(1)) && (x.p(2) > x.c(0.0f)));
 }
 
 /**
@@ -84,23 +90,25 @@ template <class X> auto metricNorm(const X &x, float lossScale) {
  * suitable divisor); n <= maxTerms returns n (one reduction).
  */
 inline std::size_t normSplit(std::size_t n, std::size_t maxTerms = kMaxReductionTerms) {
-  if (n <= maxTerms) return n;
-  std::size_t best = 0;
-  for (std::size_t c = 2; c <= maxTerms; ++c) {
-    if (n % c != 0 || n / c > maxTerms) continue;
-    const std::size_t longer = c > n / c ? c : n / c;
-    const std::size_t bestLonger = best == 0 ? 0 : (best > n / best ? best : n / best);
-    if (best == 0 || longer < bestLonger) best = c;
-  }
-  if (best == 0)
-    throw std::invalid_argument("a parameter tensor of " + std::to_string(n) + " elements cannot be reduced in pieces of at most " +
-                                std::to_string(maxTerms) + " terms, which the clip margin needs");
-  return best;
+    if (n <= maxTerms) return n;
+    std::size_t best = 0;
+    for (std::size_t c = 2; c <= maxTerms; ++c) {
+        if (n % c != 0 || n / c > maxTerms) continue;
+        const std::size_t longer = c > n / c ? c : n / c;
+        const std::size_t bestLonger = best == 0 ? 0 : (best > n / best ? best : n / best);
+        if (best == 0 || longer < bestLonger) best = c;
+    }
+    if (best == 0)
+        throw std::invalid_argument("a parameter tensor of " + std::to_string(n) +
+                                    " elements cannot be reduced in pieces of at most " + std::to_string(maxTerms) +
+                                    " terms, which the clip margin needs");
+    return best;
 }
 
 /** The slot's unclipped norm as streamed to the host (perSampleGradientNorms): sqrt(_1) / S, whatever the mask. */
-template <class X> auto norm(const X &x, float lossScale) {
-  return x.sqrt(x.p(1)) * x.c(1.0f / lossScale);
+template <class X>
+auto norm(const X& x, float lossScale) {
+    return x.sqrt(x.p(1)) * x.c(1.0f / lossScale);
 }
 
-} // namespace dpsgd::ipu::clip
+}  // namespace dpsgd::ipu::clip

@@ -16,35 +16,35 @@ enum class Precision { FP32, FP16 };
 
 /** Where noise and the optimizer step run. */
 enum class UpdateMode {
-  Host,  // device returns the cross-replica clipped sum; common/ adds noise and updates (the SPI path)
-  Device // noise (host-streamed in secure mode, poprand in fast mode), scaling and SGD-momentum on device
+    Host,   // device returns the cross-replica clipped sum; common/ adds noise and updates (the SPI path)
+    Device  // noise (host-streamed in secure mode, poprand in fast mode), scaling and SGD-momentum on device
 };
 
 struct SessionOptions {
-  std::size_t replicas = 1;
-  std::size_t microBatchSize = 1; // m: slots per micro-batch (1 = NanoBatch)
-  std::size_t accumulation = 1;   // A: micro-batches per replica per device call (on-device Repeat)
-  std::size_t multiplicity = 1;   // K: augmented copies per slot, averaged before clipping
-  Precision precision = Precision::FP32;
-  bool stochasticRounding = true; // only meaningful with fp16
-  double availableMemoryProportion = 0.6;
-  std::string executableCache;    // directory; empty = no cache
-  UpdateMode update = UpdateMode::Host;
-  bool secureNoise = true;        // device update: stream host CSPRNG noise (true) or poprand::normal (false)
-  std::uint64_t seed = 0;         // device update with poprand only
-  double momentum = 0.0;          // device update only
-  bool nesterov = false;          // device update only
-  bool ipuModel = false;          // run on Poplar's IPU Model simulator instead of hardware (testing)
-  float lossScale = 1.0f;         // static loss scale S (a power of two): backward runs on S * loss, norms and
-                                  // factors divide S out in fp32; fp16 only (fp32 accepts only 1)
-  std::vector<std::size_t> frozen; // indices (NetworkSpec::parameters() order) of frozen parameter tensors:
-                                   // no gradient, not clipped, nothing added to the sum
+    std::size_t replicas = 1;
+    std::size_t microBatchSize = 1;  // m: slots per micro-batch (1 = NanoBatch)
+    std::size_t accumulation = 1;    // A: micro-batches per replica per device call (on-device Repeat)
+    std::size_t multiplicity = 1;    // K: augmented copies per slot, averaged before clipping
+    Precision precision = Precision::FP32;
+    bool stochasticRounding = true;  // only meaningful with fp16
+    double availableMemoryProportion = 0.6;
+    std::string executableCache;  // directory; empty = no cache
+    UpdateMode update = UpdateMode::Host;
+    bool secureNoise = true;          // device update: stream host CSPRNG noise (true) or poprand::normal (false)
+    std::uint64_t seed = 0;           // device update with poprand only
+    double momentum = 0.0;            // device update only
+    bool nesterov = false;            // device update only
+    bool ipuModel = false;            // run on Poplar's IPU Model simulator instead of hardware (testing)
+    float lossScale = 1.0f;           // static loss scale S (a power of two): backward runs on S * loss, norms and
+                                      // factors divide S out in fp32; fp16 only (fp32 accepts only 1)
+    std::vector<std::size_t> frozen;  // indices (NetworkSpec::parameters() order) of frozen parameter tensors:
+                                      // no gradient, not clipped, nothing added to the sum
 
-  std::size_t slotsPerCall() const { return replicas * accumulation * microBatchSize; }
+    std::size_t slotsPerCall() const { return replicas * accumulation * microBatchSize; }
 };
 
 /** Parses "key=value" lines; throws std::invalid_argument naming the key and the accepted values. */
-SessionOptions parseSessionOptions(const std::string &text);
+SessionOptions parseSessionOptions(const std::string& text);
 
 /** Poplar's limit on one stream buffer (DataStream documentation: 128 MB). */
 constexpr std::size_t kMaxStreamBytes = 128000000;
@@ -64,32 +64,35 @@ std::vector<std::pair<std::size_t, std::size_t>> streamChunks(std::size_t elemen
  * concatenation. std::hash is not used: it may differ between builds, so a cache would never hit, or
  * worse, two builds could disagree about what a key means.
  */
-std::string executableCacheKey(const std::string &spec, const std::string &options, const std::string &libraryVersion,
-                               const std::string &sdkVersion);
+std::string executableCacheKey(const std::string& spec, const std::string& options, const std::string& libraryVersion,
+                               const std::string& sdkVersion);
 
 /**
  * Host buffers of one device call, replica-major as org.dpsgd.backend.BatchLayout#slot orders them:
  * replica r's slots are [r*A*m, (r+1)*A*m), so each replica's stream reads one contiguous range.
  */
 struct HostLayout {
-  std::size_t replicas, accumulation, microBatch, multiplicity, sampleSize;
+    std::size_t replicas, accumulation, microBatch, multiplicity, sampleSize;
 
-  HostLayout(const SessionOptions &o, const Shape &input)
-      : replicas(o.replicas), accumulation(o.accumulation), microBatch(o.microBatchSize),
-        multiplicity(o.multiplicity), sampleSize(input.size()) {}
+    HostLayout(const SessionOptions& o, const Shape& input)
+        : replicas(o.replicas),
+          accumulation(o.accumulation),
+          microBatch(o.microBatchSize),
+          multiplicity(o.multiplicity),
+          sampleSize(input.size()) {}
 
-  std::size_t slotsPerReplica() const { return accumulation * microBatch; }
-  std::size_t slotsPerCall() const { return replicas * slotsPerReplica(); }
-  /** Elements of one micro-batch's input on the device: [m*K, C, H, W]. */
-  std::size_t inputsPerMicroBatch() const { return microBatch * multiplicity * sampleSize; }
-  std::size_t inputsPerReplica() const { return accumulation * inputsPerMicroBatch(); }
-  std::size_t inputsPerCall() const { return replicas * inputsPerReplica(); }
-  std::size_t inputOffset(std::size_t call, std::size_t replica) const {
-    return call * inputsPerCall() + replica * inputsPerReplica();
-  }
-  std::size_t slotOffset(std::size_t call, std::size_t replica) const {
-    return call * slotsPerCall() + replica * slotsPerReplica();
-  }
+    std::size_t slotsPerReplica() const { return accumulation * microBatch; }
+    std::size_t slotsPerCall() const { return replicas * slotsPerReplica(); }
+    /** Elements of one micro-batch's input on the device: [m*K, C, H, W]. */
+    std::size_t inputsPerMicroBatch() const { return microBatch * multiplicity * sampleSize; }
+    std::size_t inputsPerReplica() const { return accumulation * inputsPerMicroBatch(); }
+    std::size_t inputsPerCall() const { return replicas * inputsPerReplica(); }
+    std::size_t inputOffset(std::size_t call, std::size_t replica) const {
+        return call * inputsPerCall() + replica * inputsPerReplica();
+    }
+    std::size_t slotOffset(std::size_t call, std::size_t replica) const {
+        return call * slotsPerCall() + replica * slotsPerReplica();
+    }
 };
 
-} // namespace dpsgd::ipu
+}  // namespace dpsgd::ipu

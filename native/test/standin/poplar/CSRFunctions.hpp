@@ -6,5 +6,5 @@
 
 namespace poplar {
 /** Appends a write of the control/status registers that switches stochastic rounding on or off. */
-void setStochasticRounding(Graph &graph, program::Sequence &prog, bool enable, const DebugContext &debugContext = {});
-} // namespace poplar
+void setStochasticRounding(Graph& graph, program::Sequence& prog, bool enable, const DebugContext& debugContext = {});
+}  // namespace poplar

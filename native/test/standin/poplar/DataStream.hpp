@@ -8,13 +8,13 @@
 namespace poplar {
 /** A host<->device FIFO, created by Graph::addHostToDeviceFIFO / addDeviceToHostFIFO. */
 class DataStream {
-public:
-  DataStream();
-  DataStream(const DataStream &other);
-  DataStream &operator=(const DataStream &other);
-  ~DataStream();
-  std::string handle() const;
-  std::size_t numElements() const;
-  Type elementType() const;
+  public:
+    DataStream();
+    DataStream(const DataStream& other);
+    DataStream& operator=(const DataStream& other);
+    ~DataStream();
+    std::string handle() const;
+    std::size_t numElements() const;
+    Type elementType() const;
 };
-} // namespace poplar
+}  // namespace poplar

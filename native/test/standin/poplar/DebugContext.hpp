@@ -5,10 +5,10 @@
 namespace poplar {
 /** Names an operation for profiles and error messages; implicitly built from a string. */
 class DebugContext {
-public:
-  DebugContext();
-  DebugContext(const char *name);
-  DebugContext(std::string name);
-  DebugContext(const DebugContext &parent, std::string name);
+  public:
+    DebugContext();
+    DebugContext(const char* name);
+    DebugContext(std::string name);
+    DebugContext(const DebugContext& parent, std::string name);
 };
-} // namespace poplar
+}  // namespace poplar

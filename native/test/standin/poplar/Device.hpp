@@ -5,16 +5,16 @@
 namespace poplar {
 /** One (multi-IPU) device; move-only. */
 class Device {
-public:
-  Device();
-  Device(Device &&other) noexcept;
-  Device &operator=(Device &&other) noexcept;
-  Device(const Device &) = delete;
-  Device &operator=(const Device &) = delete;
-  ~Device();
-  bool attach() const;
-  void detach() const;
-  unsigned getId() const;
-  const Target &getTarget() const;
+  public:
+    Device();
+    Device(Device&& other) noexcept;
+    Device& operator=(Device&& other) noexcept;
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+    ~Device();
+    bool attach() const;
+    void detach() const;
+    unsigned getId() const;
+    const Target& getTarget() const;
 };
-} // namespace poplar
+}  // namespace poplar

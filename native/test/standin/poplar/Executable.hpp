@@ -6,12 +6,12 @@
 namespace poplar {
 /** A compiled graph and its programs; move-only; can be serialized and loaded again. */
 class Executable {
-public:
-  Executable(Executable &&other) noexcept;
-  Executable &operator=(Executable &&other) noexcept;
-  Executable(const Executable &) = delete;
-  ~Executable();
-  static Executable deserialize(std::istream &in);
-  void serialize(std::ostream &out) const;
+  public:
+    Executable(Executable&& other) noexcept;
+    Executable& operator=(Executable&& other) noexcept;
+    Executable(const Executable&) = delete;
+    ~Executable();
+    static Executable deserialize(std::istream& in);
+    void serialize(std::ostream& out) const;
 };
-} // namespace poplar
+}  // namespace poplar

@@ -6,10 +6,10 @@
 namespace poplar {
 /** Poplar's CPU simulation of IPUs. */
 class IPUModel {
-public:
-  explicit IPUModel(const char *ipuVersion = "ipu2");
-  unsigned numIPUs;
-  unsigned tilesPerIPU;
-  Device createDevice(OptionFlags opts = {}, bool accurateHalf = false) const;
+  public:
+    explicit IPUModel(const char* ipuVersion = "ipu2");
+    unsigned numIPUs;
+    unsigned tilesPerIPU;
+    Device createDevice(OptionFlags opts = {}, bool accurateHalf = false) const;
 };
-} // namespace poplar
+}  // namespace poplar

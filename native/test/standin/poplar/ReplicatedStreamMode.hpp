@@ -4,4 +4,4 @@
 namespace poplar {
 /** Whether each replica has its own host stream (REPLICATE) or all read one buffer (BROADCAST). */
 enum class ReplicatedStreamMode { REPLICATE, BROADCAST };
-} // namespace poplar
+}  // namespace poplar

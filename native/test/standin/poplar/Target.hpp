@@ -5,13 +5,13 @@
 namespace poplar {
 /** The hardware a graph is built for (tiles, memory, IPUs). */
 class Target {
-public:
-  Target(const Target &other);
-  ~Target();
-  TargetType getTargetType() const;
-  unsigned getNumIPUs() const;
-  unsigned getTilesPerIPU() const;
-  unsigned getNumTiles() const;
-  unsigned getBytesPerTile() const;
+  public:
+    Target(const Target& other);
+    ~Target();
+    TargetType getTargetType() const;
+    unsigned getNumIPUs() const;
+    unsigned getTilesPerIPU() const;
+    unsigned getNumTiles() const;
+    unsigned getBytesPerTile() const;
 };
-} // namespace poplar
+}  // namespace poplar

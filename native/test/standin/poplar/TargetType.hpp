@@ -3,4 +3,4 @@
 
 namespace poplar {
 enum class TargetType { IPU, IPU_MODEL, CPU };
-} // namespace poplar
+}  // namespace poplar

@@ -5,11 +5,11 @@
 namespace poplar {
 /** A device element type. */
 class Type {
-public:
-  Type();
-  std::string toString() const;
-  bool operator==(const Type &other) const;
-  bool operator!=(const Type &other) const;
+  public:
+    Type();
+    std::string toString() const;
+    bool operator==(const Type& other) const;
+    bool operator!=(const Type& other) const;
 };
 extern const Type BOOL;
 extern const Type CHAR;
@@ -22,4 +22,4 @@ extern const Type LONGLONG;
 extern const Type UNSIGNED_LONGLONG;
 extern const Type HALF;
 extern const Type FLOAT;
-} // namespace poplar
+}  // namespace poplar

@@ -7,4 +7,4 @@ namespace poplar {
 std::string versionString();
 /** The hash of the Poplar package build. */
 std::string packageHash();
-} // namespace poplar
+}  // namespace poplar

@@ -4,6 +4,6 @@
 
 namespace poplin {
 /** The parameters of the convolution that gives the input gradient of params' convolution. */
-ConvParams getGradientParams(const ConvParams &params);
-ConvParams getWeightUpdateParams(const ConvParams &fwdParams);
-} // namespace poplin
+ConvParams getGradientParams(const ConvParams& params);
+ConvParams getWeightUpdateParams(const ConvParams& fwdParams);
+}  // namespace poplin

@@ -10,25 +10,27 @@
 namespace poplin {
 /** Caches convolution and matmul plans between calls with equal parameters. */
 class PlanningCache {
-public:
-  PlanningCache();
-  ~PlanningCache();
+  public:
+    PlanningCache();
+    ~PlanningCache();
 };
 
-poplar::Tensor createWeights(poplar::Graph &graph, const ConvParams &params, const poplar::DebugContext &debugContext = {},
-                             const poplar::OptionFlags &options = {}, PlanningCache *cache = nullptr);
-poplar::Tensor createInput(poplar::Graph &graph, const ConvParams &params, const poplar::DebugContext &debugContext = {},
-                           const poplar::OptionFlags &options = {}, PlanningCache *cache = nullptr);
+poplar::Tensor createWeights(poplar::Graph& graph, const ConvParams& params,
+                             const poplar::DebugContext& debugContext = {}, const poplar::OptionFlags& options = {},
+                             PlanningCache* cache = nullptr);
+poplar::Tensor createInput(poplar::Graph& graph, const ConvParams& params,
+                           const poplar::DebugContext& debugContext = {}, const poplar::OptionFlags& options = {},
+                           PlanningCache* cache = nullptr);
 /** in [N][C][H][W], weights [groups][out][in][kh][kw]; returns [N][out][H'][W']. */
-poplar::Tensor convolution(poplar::Graph &graph, const poplar::Tensor &in, const poplar::Tensor &weights, const ConvParams &params,
-                           bool transposeAndFlipWeights, poplar::program::Sequence &prog,
-                           const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {},
-                           PlanningCache *cache = nullptr);
+poplar::Tensor convolution(poplar::Graph& graph, const poplar::Tensor& in, const poplar::Tensor& weights,
+                           const ConvParams& params, bool transposeAndFlipWeights, poplar::program::Sequence& prog,
+                           const poplar::DebugContext& debugContext = {}, const poplar::OptionFlags& options = {},
+                           PlanningCache* cache = nullptr);
 /** The weight gradient [groups][out][in][kh][kw] from output gradients and forward activations. */
-poplar::Tensor calculateWeightDeltas(poplar::Graph &graph, const poplar::Tensor &zDeltas, const poplar::Tensor &activations,
-                                     const ConvParams &params, poplar::program::Sequence &prog,
-                                     const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {},
-                                     PlanningCache *cache = nullptr);
-void addBias(poplar::Graph &graph, const poplar::Tensor &in, const poplar::Tensor &biases, poplar::program::Sequence &prog,
-             const poplar::DebugContext &debugContext = {});
-} // namespace poplin
+poplar::Tensor calculateWeightDeltas(poplar::Graph& graph, const poplar::Tensor& zDeltas,
+                                     const poplar::Tensor& activations, const ConvParams& params,
+                                     poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                                     const poplar::OptionFlags& options = {}, PlanningCache* cache = nullptr);
+void addBias(poplar::Graph& graph, const poplar::Tensor& in, const poplar::Tensor& biases,
+             poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {});
+}  // namespace poplin

@@ -13,21 +13,24 @@
 
 namespace poplin {
 /** A [m][k] x B [k][n]. */
-poplar::Tensor matMul(poplar::Graph &graph, const poplar::Tensor &A, const poplar::Tensor &B, poplar::program::Sequence &prog,
-                      const poplar::Type &outputType, const poplar::DebugContext &debugContext = {},
-                      const poplar::OptionFlags &options = {}, PlanningCache *cache = nullptr);
-poplar::Tensor matMul(poplar::Graph &graph, const poplar::Tensor &A, const poplar::Tensor &B, poplar::program::Sequence &prog,
-                      const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {},
-                      PlanningCache *cache = nullptr);
+poplar::Tensor matMul(poplar::Graph& graph, const poplar::Tensor& A, const poplar::Tensor& B,
+                      poplar::program::Sequence& prog, const poplar::Type& outputType,
+                      const poplar::DebugContext& debugContext = {}, const poplar::OptionFlags& options = {},
+                      PlanningCache* cache = nullptr);
+poplar::Tensor matMul(poplar::Graph& graph, const poplar::Tensor& A, const poplar::Tensor& B,
+                      poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                      const poplar::OptionFlags& options = {}, PlanningCache* cache = nullptr);
 /** A [g][m][k] x B [g][k][n]. */
-poplar::Tensor matMulGrouped(poplar::Graph &graph, const poplar::Tensor &A, const poplar::Tensor &B, poplar::program::Sequence &prog,
-                             const poplar::Type &outputType, const poplar::DebugContext &debugContext = {},
-                             const poplar::OptionFlags &options = {}, PlanningCache *cache = nullptr);
-poplar::Tensor createMatMulInputRHS(poplar::Graph &graph, const poplar::Type &inputType, const poplar::Type &outputType,
-                                    const std::vector<std::size_t> &aShape, const std::vector<std::size_t> &bShape,
-                                    const poplar::DebugContext &debugContext, const poplar::OptionFlags &options = {},
-                                    PlanningCache *cache = nullptr);
-poplar::Tensor createMatMulInputRHS(poplar::Graph &graph, const poplar::Type &dataType, const std::vector<std::size_t> &aShape,
-                                    const std::vector<std::size_t> &bShape, const poplar::DebugContext &debugContext,
-                                    const poplar::OptionFlags &options = {}, PlanningCache *cache = nullptr);
-} // namespace poplin
+poplar::Tensor matMulGrouped(poplar::Graph& graph, const poplar::Tensor& A, const poplar::Tensor& B,
+                             poplar::program::Sequence& prog, const poplar::Type& outputType,
+                             const poplar::DebugContext& debugContext = {}, const poplar::OptionFlags& options = {},
+                             PlanningCache* cache = nullptr);
+poplar::Tensor createMatMulInputRHS(poplar::Graph& graph, const poplar::Type& inputType, const poplar::Type& outputType,
+                                    const std::vector<std::size_t>& aShape, const std::vector<std::size_t>& bShape,
+                                    const poplar::DebugContext& debugContext, const poplar::OptionFlags& options = {},
+                                    PlanningCache* cache = nullptr);
+poplar::Tensor createMatMulInputRHS(poplar::Graph& graph, const poplar::Type& dataType,
+                                    const std::vector<std::size_t>& aShape, const std::vector<std::size_t>& bShape,
+                                    const poplar::DebugContext& debugContext, const poplar::OptionFlags& options = {},
+                                    PlanningCache* cache = nullptr);
+}  // namespace poplin

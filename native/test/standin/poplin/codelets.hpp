@@ -4,5 +4,5 @@
 
 namespace poplin {
 /** Adds this library's vertices (codelets) to the graph. */
-void addCodelets(poplar::Graph &graph);
-} // namespace poplin
+void addCodelets(poplar::Graph& graph);
+}  // namespace poplin

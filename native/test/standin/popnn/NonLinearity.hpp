@@ -7,10 +7,10 @@
 #include <popnn/NonLinearityDef.hpp>
 
 namespace popnn {
-poplar::Tensor nonLinearity(poplar::Graph &graph, NonLinearityType nonLinearityType, poplar::Tensor t, poplar::program::Sequence &prog,
-                            const poplar::DebugContext &debugContext = {});
+poplar::Tensor nonLinearity(poplar::Graph& graph, NonLinearityType nonLinearityType, poplar::Tensor t,
+                            poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {});
 /** The input gradient from the non-linearity's output activations and output gradient. */
-poplar::Tensor nonLinearityInputGradient(poplar::Graph &graph, NonLinearityType nonLinearityType, poplar::Tensor act,
-                                         poplar::Tensor outGradient, poplar::program::Sequence &prog,
-                                         const poplar::DebugContext &debugContext = {});
-} // namespace popnn
+poplar::Tensor nonLinearityInputGradient(poplar::Graph& graph, NonLinearityType nonLinearityType, poplar::Tensor act,
+                                         poplar::Tensor outGradient, poplar::program::Sequence& prog,
+                                         const poplar::DebugContext& debugContext = {});
+}  // namespace popnn

@@ -3,4 +3,4 @@
 
 namespace popnn {
 enum class NonLinearityType { SIGMOID, HARD_SIGMOID, RELU, TANH, GELU, SWISH, SOFTMAX, SOFTMAX_STABLE, SOFTMAX_SCALED };
-} // namespace popnn
+}  // namespace popnn

@@ -3,4 +3,4 @@
 
 namespace popnn {
 enum class PoolingType { MAX, AVG, SUM };
-} // namespace popnn
+}  // namespace popnn

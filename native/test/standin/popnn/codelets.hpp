@@ -4,5 +4,5 @@
 
 namespace popnn {
 /** Adds this library's vertices (codelets) to the graph. */
-void addCodelets(poplar::Graph &graph);
-} // namespace popnn
+void addCodelets(poplar::Graph& graph);
+}  // namespace popnn

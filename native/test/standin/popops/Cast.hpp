@@ -7,8 +7,8 @@
 #include <poplar/Type.hpp>
 
 namespace popops {
-poplar::Tensor cast(poplar::Graph &graph, const poplar::Tensor &src, const poplar::Type &dstType, poplar::program::Sequence &prog,
-                    const poplar::DebugContext &debugContext = {});
-void castWithOutput(poplar::Graph &graph, const poplar::Tensor &src, const poplar::Tensor &dst, poplar::program::Sequence &prog,
-                    const poplar::DebugContext &debugContext = {});
-} // namespace popops
+poplar::Tensor cast(poplar::Graph& graph, const poplar::Tensor& src, const poplar::Type& dstType,
+                    poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {});
+void castWithOutput(poplar::Graph& graph, const poplar::Tensor& src, const poplar::Tensor& dst,
+                    poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {});
+}  // namespace popops

@@ -9,71 +9,76 @@ namespace popops {
 namespace expr {
 /** An element-wise expression tree for popops::map; placeholders _1, _2, ... name map's inputs. */
 class Expr {
-public:
-  virtual ~Expr();
-  virtual std::unique_ptr<Expr> clone() const = 0;
+  public:
+    virtual ~Expr();
+    virtual std::unique_ptr<Expr> clone() const = 0;
 };
 
-template <class T> class ExprType : public Expr {
-public:
-  std::unique_ptr<Expr> clone() const override;
+template <class T>
+class ExprType : public Expr {
+  public:
+    std::unique_ptr<Expr> clone() const override;
 };
 
 class Const : public ExprType<Const> {
-public:
-  template <typename T, typename = typename std::enable_if<std::is_arithmetic<T>::value>::type> Const(T value);
-  Const(const Const &other);
+  public:
+    template <typename T, typename = typename std::enable_if<std::is_arithmetic<T>::value>::type>
+    Const(T value);
+    Const(const Const& other);
 };
 
 class PlaceHolder : public ExprType<PlaceHolder> {
-public:
-  PlaceHolder(unsigned index);
-  PlaceHolder(const PlaceHolder &other);
+  public:
+    PlaceHolder(unsigned index);
+    PlaceHolder(const PlaceHolder& other);
 };
 extern const PlaceHolder _1, _2, _3, _4, _5, _6;
 
 class Cast : public ExprType<Cast> {
-public:
-  Cast(const Expr &a, const poplar::Type type);
-  Cast(const Cast &other);
+  public:
+    Cast(const Expr& a, const poplar::Type type);
+    Cast(const Cast& other);
 };
 
 class UnaryOp : public ExprType<UnaryOp> {
-public:
-  UnaryOp(const UnaryOp &other);
-protected:
-  UnaryOp();
+  public:
+    UnaryOp(const UnaryOp& other);
+
+  protected:
+    UnaryOp();
 };
 class BinaryOp : public ExprType<BinaryOp> {
-public:
-  BinaryOp(const BinaryOp &other);
-protected:
-  BinaryOp();
+  public:
+    BinaryOp(const BinaryOp& other);
+
+  protected:
+    BinaryOp();
 };
 class TernaryOp : public ExprType<TernaryOp> {
-public:
-  TernaryOp(const TernaryOp &other);
-protected:
-  TernaryOp();
+  public:
+    TernaryOp(const TernaryOp& other);
+
+  protected:
+    TernaryOp();
 };
 
-#define STANDIN_UNARY(Name) \
-  class Name : public UnaryOp { \
-  public: \
-    explicit Name(const Expr &a); \
-  };
-#define STANDIN_BINARY(Name) \
-  class Name : public BinaryOp { \
-  public: \
-    Name(const Expr &a, const Expr &b); \
-  };
-#define STANDIN_BINARY_SYMBOL(Name, Sym) \
-  STANDIN_BINARY(Name) \
-  Name operator Sym(const Expr &a, const Expr &b); \
-  template <typename T> \
-  typename std::enable_if<std::is_arithmetic<T>::value, Name>::type operator Sym(const T &a, const Expr &b); \
-  template <typename T> \
-  typename std::enable_if<std::is_arithmetic<T>::value, Name>::type operator Sym(const Expr &a, const T &b);
+#define STANDIN_UNARY(Name)           \
+    class Name : public UnaryOp {     \
+      public:                         \
+        explicit Name(const Expr& a); \
+    };
+#define STANDIN_BINARY(Name)                \
+    class Name : public BinaryOp {          \
+      public:                               \
+        Name(const Expr& a, const Expr& b); \
+    };
+#define STANDIN_BINARY_SYMBOL(Name, Sym)                                                                       \
+    STANDIN_BINARY(Name)                                                                                       \
+    Name operator Sym(const Expr& a, const Expr& b);                                                           \
+    template <typename T>                                                                                      \
+    typename std::enable_if<std::is_arithmetic<T>::value, Name>::type operator Sym(const T& a, const Expr& b); \
+    template <typename T>                                                                                      \
+    typename std::enable_if<std::is_arithmetic<T>::value, Name>::type operator Sym(const Expr& a, const T& b);
 
 STANDIN_UNARY(Abs)
 STANDIN_UNARY(IsFinite)
@@ -100,16 +105,16 @@ STANDIN_BINARY(Pow)
 
 /** Select(a, b, c) is c ? a : b, element by element. */
 class Select : public TernaryOp {
-public:
-  Select(const Expr &a, const Expr &b, const Expr &c);
+  public:
+    Select(const Expr& a, const Expr& b, const Expr& c);
 };
 class Clamp : public TernaryOp {
-public:
-  Clamp(const Expr &a, const Expr &b, const Expr &c);
+  public:
+    Clamp(const Expr& a, const Expr& b, const Expr& c);
 };
 
 #undef STANDIN_UNARY
 #undef STANDIN_BINARY
 #undef STANDIN_BINARY_SYMBOL
-} // namespace expr
-} // namespace popops
+}  // namespace expr
+}  // namespace popops

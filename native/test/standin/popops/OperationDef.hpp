@@ -3,4 +3,4 @@
 
 namespace popops {
 enum class Operation { ADD, MUL, MIN, MAX, LOGICAL_AND, LOGICAL_OR, SQUARE_ADD, LOG_ADD };
-} // namespace popops
+}  // namespace popops

@@ -8,14 +8,17 @@
 
 namespace popops {
 /** A += scaleB * B. */
-void scaledAddTo(poplar::Graph &graph, poplar::Tensor A, poplar::Tensor B, float scaleB, poplar::program::Sequence &prog,
-                 const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {});
-void scaledAddTo(poplar::Graph &graph, poplar::Tensor A, poplar::Tensor B, poplar::Tensor scaleB, poplar::program::Sequence &prog,
-                 const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {});
+void scaledAddTo(poplar::Graph& graph, poplar::Tensor A, poplar::Tensor B, float scaleB,
+                 poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                 const poplar::OptionFlags& options = {});
+void scaledAddTo(poplar::Graph& graph, poplar::Tensor A, poplar::Tensor B, poplar::Tensor scaleB,
+                 poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                 const poplar::OptionFlags& options = {});
 /** A = scaleA * A + scaleB * B. */
-void scaledAddTo(poplar::Graph &graph, poplar::Tensor A, float scaleA, poplar::Tensor B, float scaleB, poplar::program::Sequence &prog,
-                 const poplar::DebugContext &debugContext = {}, const poplar::OptionFlags &options = {});
-void scaledAddTo(poplar::Graph &graph, poplar::Tensor A, poplar::Tensor scaleA, poplar::Tensor B, poplar::Tensor scaleB,
-                 poplar::program::Sequence &prog, const poplar::DebugContext &debugContext = {},
-                 const poplar::OptionFlags &options = {});
-} // namespace popops
+void scaledAddTo(poplar::Graph& graph, poplar::Tensor A, float scaleA, poplar::Tensor B, float scaleB,
+                 poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                 const poplar::OptionFlags& options = {});
+void scaledAddTo(poplar::Graph& graph, poplar::Tensor A, poplar::Tensor scaleA, poplar::Tensor B, poplar::Tensor scaleB,
+                 poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {},
+                 const poplar::OptionFlags& options = {});
+}  // namespace popops

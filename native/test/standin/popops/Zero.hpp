@@ -6,5 +6,6 @@
 #include <poplar/Tensor.hpp>
 
 namespace popops {
-void zero(poplar::Graph &graph, const poplar::Tensor &t, poplar::program::Sequence &prog, const poplar::DebugContext &debugContext = {});
-} // namespace popops
+void zero(poplar::Graph& graph, const poplar::Tensor& t, poplar::program::Sequence& prog,
+          const poplar::DebugContext& debugContext = {});
+}  // namespace popops

@@ -4,5 +4,5 @@
 
 namespace popops {
 /** Adds this library's vertices (codelets) to the graph. */
-void addCodelets(poplar::Graph &graph);
-} // namespace popops
+void addCodelets(poplar::Graph& graph);
+}  // namespace popops

@@ -10,7 +10,7 @@
 
 namespace poprand {
 /** Normal samples shaped and mapped like reference. */
-poplar::Tensor normal(poplar::Graph &graph, const poplar::Tensor *seed, std::uint32_t seedModifier, const poplar::Tensor &reference,
-                      const poplar::Type &outType, double mean, double stdDev, poplar::program::Sequence &prog,
-                      const poplar::DebugContext &debugContext = {});
-} // namespace poprand
+poplar::Tensor normal(poplar::Graph& graph, const poplar::Tensor* seed, std::uint32_t seedModifier,
+                      const poplar::Tensor& reference, const poplar::Type& outType, double mean, double stdDev,
+                      poplar::program::Sequence& prog, const poplar::DebugContext& debugContext = {});
+}  // namespace poprand

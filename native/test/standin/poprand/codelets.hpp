@@ -4,5 +4,5 @@
 
 namespace poprand {
 /** Adds this library's vertices (codelets) to the graph. */
-void addCodelets(poplar::Graph &graph);
-} // namespace poprand
+void addCodelets(poplar::Graph& graph);
+}  // namespace poprand

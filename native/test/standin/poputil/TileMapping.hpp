@@ -4,6 +4,6 @@
 #include <poplar/Tensor.hpp>
 
 namespace poputil {
-void mapTensorLinearly(poplar::Graph &graph, const poplar::Tensor &t);
-void mapTensorLinearly(poplar::Graph &graph, const poplar::Tensor &t, unsigned minElementsPerTile, unsigned grainSize);
-} // namespace poputil
+void mapTensorLinearly(poplar::Graph& graph, const poplar::Tensor& t);
+void mapTensorLinearly(poplar::Graph& graph, const poplar::Tensor& t, unsigned minElementsPerTile, unsigned grainSize);
+}  // namespace poputil

@@ -60,8 +60,8 @@ class NativeSyntaxCheckTest {
                 // a reduction without its dimensions
                 Arguments.of(
                         "IpuSession.cpp",
-                        "poplar::FLOAT, {2}, {popops::Operation::SQUARE_ADD}",
-                        "poplar::FLOAT, {popops::Operation::SQUARE_ADD}",
+                        "g.reshape({m, n / c, c}), poplar::FLOAT, {2},",
+                        "g.reshape({m, n / c, c}), poplar::FLOAT,",
                         "reduce"),
                 // a replicated stream's callback without the replica index type
                 Arguments.of(
