@@ -30,6 +30,23 @@ public final class AuditFile {
         doc.put("coins", canaries.coins());
         doc.put("coordinates", canaries.coordinates());
         doc.put("scores", scores);
+        return write(dir, doc);
+    }
+
+    /**
+     * Writes {@code dir/audit.json} for black-box canaries: per canary its coin, test-split index
+     * (-1 = synthetic input), wrong label and score.
+     */
+    public static Path write(Path dir, Map<String, Object> summary, InputCanaries canaries, double[] scores) {
+        Map<String, Object> doc = new LinkedHashMap<>(summary);
+        doc.put("coins", canaries.coins());
+        doc.put("test_ids", canaries.sourceIds());
+        doc.put("labels", canaries.labels());
+        doc.put("scores", scores);
+        return write(dir, doc);
+    }
+
+    private static Path write(Path dir, Map<String, Object> doc) {
         Path file = dir.resolve(NAME);
         try {
             Files.createDirectories(dir);

@@ -9,7 +9,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param canaries m, the number of canaries (default 1000)
  * @param kind whitebox (gradient canaries; default) or blackbox (input canaries)
  * @param confidence of the lower bound (default 0.95)
- * @param score observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum
+ * @param score whitebox: observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum;
+ *     blackbox: loss (the only one, the default)
  */
 public record AuditConfig(
         @JsonProperty("canaries") Integer canaries,
@@ -26,10 +27,22 @@ public record AuditConfig(
         if (confidence == null) confidence = 0.95;
         if (!(confidence > 0 && confidence < 1))
             throw new IllegalArgumentException("audit.confidence must be in (0, 1), e.g. 0.95; got " + confidence);
-        if (score == null) score = "observed_likelihood_ratio";
-        if (!score.equals("observed_likelihood_ratio") && !score.equals("likelihood_ratio") && !score.equals("sum")) {
-            throw new IllegalArgumentException(
-                    "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
+        if (kind.equals("blackbox")) {
+            // Input canaries are scored by their loss under the final model; the gradient scores need white-box
+            // canaries.
+            if (score == null) score = "loss";
+            if (!score.equals("loss"))
+                throw new IllegalArgumentException(
+                        "audit.score for blackbox canaries must be loss (minus the canary's loss), got '" + score
+                                + "'");
+        } else {
+            if (score == null) score = "observed_likelihood_ratio";
+            if (!score.equals("observed_likelihood_ratio")
+                    && !score.equals("likelihood_ratio")
+                    && !score.equals("sum")) {
+                throw new IllegalArgumentException(
+                        "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
+            }
         }
     }
 

@@ -39,5 +39,20 @@ class AuditConfigTest {
         assertTrue(e.getMessage().contains("canary"), e.getMessage());
         assertThrows(
                 IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {kind: greybox}\n", "a.yaml"));
+        // Each kind has its own scores: a gradient score makes no sense for input canaries, nor loss for gradient ones.
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.parse(BASE + "audit: {kind: blackbox, score: sum}\n", "a.yaml"));
+        assertTrue(e.getMessage().contains("blackbox") && e.getMessage().contains("loss"), e.getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.parse(BASE + "audit: {kind: whitebox, score: loss}\n", "a.yaml"));
+    }
+
+    @Test
+    void blackboxDefaultsToTheLossScore() {
+        ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {kind: blackbox, canaries: 300}\n", "a.yaml");
+        assertEquals(new AuditConfig(300, "blackbox", 0.95, "loss"), c.audit());
+        assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
     }
 }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code dpsgd audit}: trains the config's run once with white-box gradient canaries and reports the
+ * {@code dpsgd audit}: trains the config's run once with white-box gradient or black-box input canaries and reports the
  * accountant's ε beside the audit's lower bound ε_lower (Steinke, Nasr &amp; Jagielski 2023).
  */
 @Command(
@@ -39,7 +39,8 @@ final class AuditCommand implements Callable<Integer> {
 
     @Option(
             names = "--kind",
-            description = "whitebox (gradient canaries; default) or blackbox (input canaries; not implemented yet).")
+            description =
+                    "whitebox (gradient canaries; default) or blackbox (wrong-labelled test images through the backend's clipping, scored by loss; a much looser bound).")
     String kindOption;
 
     @Option(
@@ -50,7 +51,7 @@ final class AuditCommand implements Callable<Integer> {
     @Option(
             names = "--score",
             description =
-                    "observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum: how a canary's released gradients are scored; fixed before training.")
+                    "whitebox: observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum; blackbox: loss. How a canary is scored; fixed before training.")
     String scoreOption;
 
     @Option(
@@ -75,11 +76,13 @@ final class AuditCommand implements Callable<Integer> {
         ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
         AuditConfig a0 = cfg.audit() != null ? cfg.audit() : AuditConfig.defaults();
         // The flags win over the config's audit: section; its constructor checks the result.
+        String kind = kindOption != null ? kindOption : a0.kind();
         AuditConfig settings = new AuditConfig(
                 canariesOption != null ? canariesOption : a0.canaries(),
-                kindOption != null ? kindOption : a0.kind(),
+                kind,
                 confidenceOption != null ? confidenceOption : a0.confidence(),
-                scoreOption != null ? scoreOption : a0.score());
+                // The config's score belongs to its kind; another kind from the flag takes that kind's default.
+                scoreOption != null ? scoreOption : kind.equals(a0.kind()) ? a0.score() : null);
         if (!cfg.privacy().enabled())
             throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
         ExperimentConfig audited = new ExperimentConfig(

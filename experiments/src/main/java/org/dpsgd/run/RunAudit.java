@@ -11,34 +11,42 @@ import org.dpsgd.audit.CanaryObserver;
 import org.dpsgd.audit.CanaryScore;
 import org.dpsgd.audit.GradientCanaries;
 import org.dpsgd.audit.GuessRule;
+import org.dpsgd.audit.InputCanaries;
 import org.dpsgd.audit.PrivacyAudit;
 import org.dpsgd.config.AuditConfig;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
+import org.dpsgd.data.Datasets;
+import org.dpsgd.data.Split;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
 import org.dpsgd.train.DpSgdTrainer;
+import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.StepResult;
 
 /**
  * The one-run audit a training run carries when its config has an {@code audit:} section
- * (docs/audit.md): secret white-box canaries sampled with the data, scored from the parameters
- * after every step, and the lower bound ε_lower written to {@code audit.json} and {@code run.json}.
+ * (docs/audit.md): secret canaries sampled with the data and the lower bound ε_lower written to
+ * {@code audit.json} and {@code run.json}. White-box gradient canaries are scored from the
+ * parameters after every step; black-box input canaries (wrong-labelled test images) are clipped
+ * by the backend like real examples and scored by their loss under the final model.
  */
 final class RunAudit {
     private final AuditConfig settings;
     private final ExperimentConfig config;
-    private final GradientCanaries canaries;
-    private final CanaryScore score;
+    private final GradientCanaries canaries; // whitebox, else null
+    private final InputCanaries inputs; // blackbox, else null
+    private final CanaryScore score; // whitebox only
     private CanaryObserver observer;
     private float[] before;
 
-    private RunAudit(AuditConfig settings, ExperimentConfig config, GradientCanaries canaries) {
+    private RunAudit(AuditConfig settings, ExperimentConfig config, GradientCanaries canaries, InputCanaries inputs) {
         this.settings = settings;
         this.config = config;
         this.canaries = canaries;
-        this.score = CanaryScore.parse(settings.score());
+        this.inputs = inputs;
+        this.score = canaries != null ? CanaryScore.parse(settings.score()) : null;
     }
 
     /** The audit of {@code config}'s run, or null when it has no audit section. */
@@ -52,9 +60,6 @@ final class RunAudit {
             throw new IllegalArgumentException(
                     "the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
         }
-        if (a.kind().equals("blackbox"))
-            throw new IllegalArgumentException(
-                    "audit.kind: blackbox (input canaries) is not implemented yet; use whitebox");
         if (resuming) {
             throw new IllegalStateException(
                     "an audited run cannot be resumed: its canaries are scored on every step of one process, "
@@ -63,27 +68,55 @@ final class RunAudit {
         if (dataParallel)
             throw new IllegalArgumentException(
                     "audits of data-parallel runs are not supported yet; run the audit in one process");
+        if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, config, train));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
                 a,
                 config,
                 GradientCanaries.draw(
-                        a.canaries(), TrainableMask.of(net, config.model().freeze()), drbg()));
+                        a.canaries(), TrainableMask.of(net, config.model().freeze()), drbg()),
+                null);
     }
 
-    /** Adds the canaries to the trainer's sampled population. */
+    /**
+     * Wrong-labelled test images (never training images), or synthetic inputs when the data has no
+     * test split; inputs, labels and coins from the DRBG.
+     */
+    private static InputCanaries blackBoxCanaries(AuditConfig a, ExperimentConfig config, Dataset train) {
+        if (!Datasets.hasTest(config.data()))
+            return InputCanaries.synthetic(a.canaries(), train.shape(), train.numClasses(), drbg());
+        Dataset test = Datasets.open(config.data(), Split.TEST, config.seed(), m -> {});
+        if (!test.shape().equals(train.shape()) || test.numClasses() != train.numClasses())
+            throw new IllegalArgumentException("the test split (" + test.shape() + ", " + test.numClasses()
+                    + " classes) does not match the training split; black-box canaries come from the test split");
+        return InputCanaries.fromTestSplit(a.canaries(), test, drbg());
+    }
+
+    /**
+     * Adds the canaries to the trainer's sampled population as extra examples: q = B/N, the step
+     * count and the divisor q·N stay those of the N real examples.
+     */
     Consumer<DpSgdTrainer.Builder> customizer() {
-        return b -> b.extraExamples(canaries);
+        return canaries != null ? b -> b.extraExamples(canaries) : b -> b.extraExamples(inputs);
     }
 
-    /** Before the first step: the parameters the first step starts from. */
-    void start(DpSgdTrainer trainer) {
+    /** Before the first step: the parameters the first step starts from (whitebox), the model that clips (blackbox). */
+    void start(PrivateTraining session) {
+        DpSgdTrainer trainer = session.trainer();
+        if (inputs != null) {
+            inputs.bind(
+                    session.model(),
+                    session.layout().slotsPerCall(),
+                    config.data().augmentation().multiplicity());
+            return;
+        }
         observer = new CanaryObserver(canaries.coordinates(), trainer.mechanism(), config.optimizer(), score);
         before = trainer.parameters();
     }
 
-    /** After each step: scores the canaries on the released update. */
+    /** After each step: scores the white-box canaries on the released update (black-box: nothing until the end). */
     void afterStep(DpSgdTrainer trainer, StepResult r) {
+        if (inputs != null) return;
         float[] after = trainer.parameters();
         observer.observe(before, after, r.lr());
         before = after;
@@ -92,6 +125,14 @@ final class RunAudit {
     /** Computes ε_lower, writes audit.json into {@code dir} and returns the summary for run.json. */
     Map<String, Object> finish(Path dir, double epsilon, double delta, double testAccuracy) {
         GuessRule rule = GuessRule.defaultFor(settings.canaries());
+        if (inputs != null) {
+            double[] scores = inputs.scores();
+            AuditResult a = PrivacyAudit.audit(scores, inputs.coins(), rule, delta, settings.confidence());
+            Map<String, Object> summary =
+                    AuditFile.summary(settings.kind(), epsilon, delta, a, rule, settings.score(), testAccuracy);
+            AuditFile.write(dir, summary, inputs, scores);
+            return summary;
+        }
         double[] scores = observer.scores();
         AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence());
         Map<String, Object> summary =
@@ -103,6 +144,17 @@ final class RunAudit {
     /** Short description for the start of the run. */
     String describe(double delta) {
         GuessRule rule = GuessRule.defaultFor(settings.canaries());
+        if (inputs != null) {
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "audit: %d black-box input canaries (%s, wrong labels, secret coins), loss score, %.0f%% "
+                            + "confidence; a much looser bound than white-box (ceiling for m = %d: %.2f)",
+                    settings.canaries(),
+                    inputs.sourceIds()[0] < 0 ? "synthetic inputs" : "test images",
+                    100 * settings.confidence(),
+                    settings.canaries(),
+                    PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence()));
+        }
         return String.format(
                 java.util.Locale.ROOT,
                 "audit: %d white-box canaries (secret coins), %s score, %.0f%% confidence; ceiling for m = %d: %.2f",

@@ -300,7 +300,7 @@ public final class TrainingRun {
             dir.writeRunInfo(info);
             if (audit != null) {
                 progress.line(audit.describe(config.privacy().delta()));
-                audit.start(trainer);
+                audit.start(session);
             }
             return loop(trainer, test, planned, priorSeconds, priorExamples, wallStart, audit);
         } catch (RuntimeException e) {
