@@ -191,6 +191,48 @@ public final class InputCanaries implements ExtraExamples {
         b.exampleIds()[0] = canary;
     }
 
+    /**
+     * {@code test} without the images used as canaries (those drawn by
+     * {@link #fromTestSplit(int, Dataset, RandomGenerator)} from it), so that the run's test
+     * accuracy is measured on images the model was never trained on, under any label.
+     */
+    public Dataset heldOut(Dataset test) {
+        boolean[] used = new boolean[test.size()];
+        for (int id : sourceIds) if (id >= 0 && id < used.length) used[id] = true;
+        int[] keep = IntStream.range(0, test.size()).filter(i -> !used[i]).toArray();
+        return new Dataset() {
+            @Override
+            public int size() {
+                return keep.length;
+            }
+
+            @Override
+            public Shape shape() {
+                return test.shape();
+            }
+
+            @Override
+            public int numClasses() {
+                return test.numClasses();
+            }
+
+            @Override
+            public int label(int index) {
+                return test.label(keep[index]);
+            }
+
+            @Override
+            public void read(int index, float[] dst, int offset) {
+                test.read(keep[index], dst, offset);
+            }
+
+            @Override
+            public String describe() {
+                return test.describe() + " without its " + (test.size() - keep.length) + " canary images";
+            }
+        };
+    }
+
     /** m. */
     public int size() {
         return in.length;

@@ -207,6 +207,30 @@ class BlackBoxAuditTest {
         assertTrue(Math.abs(in - 2000) < 4 * Math.sqrt(1000), "IN " + in);
     }
 
+    /** The held-out view is the test split minus exactly the canary images, in order. */
+    @Test
+    void heldOutLeavesOutExactlyTheCanaryImages() {
+        InMemoryDataset test = testSplit(100);
+        InputCanaries c = InputCanaries.fromTestSplit(30, test, new SplittableRandom(12));
+        org.dpsgd.data.Dataset rest = c.heldOut(test);
+        assertEquals(70, rest.size());
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (int id : c.sourceIds()) used.add(id);
+        int d = SHAPE.size();
+        float[] a = new float[d];
+        float[] b = new float[d];
+        int j = 0;
+        for (int i = 0; i < 100; i++) {
+            if (used.contains(i)) continue;
+            test.read(i, a, 0);
+            rest.read(j, b, 0);
+            assertEquals(test.label(i), rest.label(j));
+            assertEquals(Arrays.toString(a), Arrays.toString(b), "example " + j);
+            j++;
+        }
+        assertEquals(70, j);
+    }
+
     @Test
     void refusesMoreCanariesThanTestImagesAndUnboundUse() {
         InMemoryDataset test = testSplit(30);

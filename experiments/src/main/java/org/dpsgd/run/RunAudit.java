@@ -16,8 +16,6 @@ import org.dpsgd.audit.PrivacyAudit;
 import org.dpsgd.config.AuditConfig;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
-import org.dpsgd.data.Datasets;
-import org.dpsgd.data.Split;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
@@ -50,7 +48,8 @@ final class RunAudit {
     }
 
     /** The audit of {@code config}'s run, or null when it has no audit section. */
-    static RunAudit forRun(ExperimentConfig config, Dataset train, boolean resuming, boolean dataParallel) {
+    static RunAudit forRun(
+            ExperimentConfig config, Dataset train, Dataset test, boolean resuming, boolean dataParallel) {
         AuditConfig a = config.audit();
         if (a == null) return null;
         if (!config.privacy().enabled())
@@ -68,7 +67,7 @@ final class RunAudit {
         if (dataParallel)
             throw new IllegalArgumentException(
                     "audits of data-parallel runs are not supported yet; run the audit in one process");
-        if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, config, train));
+        if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
                 a,
@@ -82,14 +81,17 @@ final class RunAudit {
      * Wrong-labelled test images (never training images), or synthetic inputs when the data has no
      * test split; inputs, labels and coins from the DRBG.
      */
-    private static InputCanaries blackBoxCanaries(AuditConfig a, ExperimentConfig config, Dataset train) {
-        if (!Datasets.hasTest(config.data()))
-            return InputCanaries.synthetic(a.canaries(), train.shape(), train.numClasses(), drbg());
-        Dataset test = Datasets.open(config.data(), Split.TEST, config.seed(), m -> {});
+    private static InputCanaries blackBoxCanaries(AuditConfig a, Dataset train, Dataset test) {
+        if (test == null) return InputCanaries.synthetic(a.canaries(), train.shape(), train.numClasses(), drbg());
         if (!test.shape().equals(train.shape()) || test.numClasses() != train.numClasses())
             throw new IllegalArgumentException("the test split (" + test.shape() + ", " + test.numClasses()
                     + " classes) does not match the training split; black-box canaries come from the test split");
         return InputCanaries.fromTestSplit(a.canaries(), test, drbg());
+    }
+
+    /** The test set the run evaluates on: without the black-box canaries' images (they were trained on, under wrong labels). */
+    Dataset evaluationSet(Dataset test) {
+        return inputs == null || test == null ? test : inputs.heldOut(test);
     }
 
     /**

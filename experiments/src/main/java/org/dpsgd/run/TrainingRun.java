@@ -235,7 +235,8 @@ public final class TrainingRun {
                 ? sigmaFromRun
                 : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
         var perProcess = ParallelSetup.customizer(parallel, config, train, full.size(), progress::line);
-        RunAudit audit = RunAudit.forRun(config, train, resuming, parallel != null);
+        RunAudit audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
+        if (audit != null) test = audit.evaluationSet(test);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
             throw new IllegalStateException(

@@ -105,6 +105,9 @@ class AuditCommandTest {
         assertTrue(!runJson.contains("\"coins\"") && !runJson.contains("\"test_ids\""), "secrets only in audit.json");
         assertTrue(((Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("b")).get("final")).containsKey("epsilon_lower"));
         assertTrue(((String) r[2]).contains("black-box"), "the run says it is a black-box audit: " + r[2]);
+        // The test accuracy is measured without the 30 canary images (trained on under wrong labels).
+        Map<?, ?> data = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("b")).get("dataset");
+        assertEquals(2, ((Number) data.get("test_size")).intValue(), String.valueOf(data));
     }
 
     /** Without a test split the canaries are synthetic inputs (test id -1). */
