@@ -67,6 +67,11 @@ public class ByteImageDataset implements Dataset {
         }
     }
 
+    /** Bytes of pixels held in memory (what a rank's shard costs). */
+    int pixelBytes() {
+        return pixels.length;
+    }
+
     @Override
     public String describe() {
         return origin;

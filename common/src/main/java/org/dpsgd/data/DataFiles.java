@@ -41,6 +41,18 @@ final class DataFiles {
         }
     }
 
+    /** Skips exactly {@code n} bytes (a seek for plain files, decompress-and-discard for gzip) or fails as truncated. */
+    static void skip(DataInputStream in, long n, Path file, String what) {
+        try {
+            in.skipNBytes(n);
+        } catch (EOFException e) {
+            throw new IllegalArgumentException(
+                    file + ": truncated: ended while skipping " + what + " (" + n + " bytes)", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot skip " + what + ": " + e.getMessage(), e);
+        }
+    }
+
     static int readInt(DataInputStream in, Path file, String what) {
         try {
             return in.readInt();

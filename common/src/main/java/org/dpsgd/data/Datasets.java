@@ -48,6 +48,39 @@ public final class Datasets {
         return limit == null || limit >= d.size() ? d : new SubsetDataset(d, limit);
     }
 
+    /**
+     * Rank {@code rank}'s contiguous shard of the training set among {@code ranks} (see
+     * {@link ShardDataset#range}), with train_limit applied first, so N is the whole run's. IDX (plain
+     * and gzip) and CIFAR-10/100 read only the shard's byte range: N comes from the IDX header or the
+     * CIFAR file sizes, and the rank holds ~N/ranks images. Other formats open the whole set and take
+     * a view of it (imagefolder is memory-mapped, synthetic is generated per example).
+     *
+     * @param seed seeds the synthetic generator (ignored by real formats)
+     */
+    public static ShardDataset openShard(DataConfig cfg, long seed, int rank, int ranks, Consumer<String> log) {
+        boolean idx = cfg.format().equals("idx");
+        boolean cifar = cfg.format().equals("cifar10") || cfg.format().equals("cifar100");
+        if (!idx && !cifar) return ShardDataset.forRank(open(cfg, Split.TRAIN, seed, log), rank, ranks);
+        Path folder = Path.of(cfg.path());
+        boolean cifar100 = cfg.format().equals("cifar100");
+        int inFiles = idx ? IdxDataset.count(folder, true) : CifarDataset.count(folder, cifar100, true);
+        Integer limit = cfg.trainLimit();
+        String whole = idx ? IdxDataset.origin(folder, true) : CifarDataset.origin(folder, cifar100, true);
+        if (limit != null && limit > inFiles) {
+            log.accept("WARNING: data.train_limit=" + limit + " is above the " + inFiles + " examples of "
+                    + whole + ": using all " + inFiles + " (the accountant's dataset size N is "
+                    + inFiles + ")");
+        }
+        boolean limited = limit != null && limit < inFiles;
+        int n = limited ? limit : inFiles;
+        String source = limited ? whole + " (first " + n + ")" : whole;
+        int[] r = ShardDataset.range(n, rank, ranks, source);
+        Dataset held = idx
+                ? IdxDataset.openRange(folder, true, r[0], r[1])
+                : CifarDataset.openRange(folder, cifar100, true, r[0], r[1]);
+        return ShardDataset.holding(held, r[0], n, source);
+    }
+
     /** Whether the config has a test split to evaluate on (test_limit 0 switches it off). */
     public static boolean hasTest(DataConfig cfg) {
         return cfg.testLimit() == null || cfg.testLimit() > 0;

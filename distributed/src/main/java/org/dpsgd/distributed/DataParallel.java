@@ -2,9 +2,11 @@ package org.dpsgd.distributed;
 
 import java.util.function.Consumer;
 import org.dpsgd.backend.BatchStats;
+import org.dpsgd.config.DataConfig;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
+import org.dpsgd.data.Datasets;
 import org.dpsgd.data.ShardDataset;
 import org.dpsgd.sampling.CounterRandomSource;
 import org.dpsgd.sampling.RandomSources;
@@ -73,7 +75,16 @@ public final class DataParallel {
         }
     }
 
-    /** This rank's contiguous shard of the full training set. */
+    /**
+     * Opens only this rank's contiguous shard of the training set {@code data} names: IDX and CIFAR read
+     * just the shard's byte range, so a rank holds ~N/W images ({@link Datasets#openShard}); the
+     * shard's {@link ShardDataset#population()} is the global N.
+     */
+    public ShardDataset openShard(DataConfig data, long seed, Consumer<String> log) {
+        return Datasets.openShard(data, seed, comm.rank(), comm.size(), log);
+    }
+
+    /** This rank's contiguous shard of the full training set, already in memory. */
     public Dataset shard(Dataset full) {
         return ShardDataset.forRank(full, comm.rank(), comm.size());
     }

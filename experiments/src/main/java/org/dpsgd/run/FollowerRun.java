@@ -3,9 +3,7 @@ package org.dpsgd.run;
 import java.util.function.Consumer;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
-import org.dpsgd.data.Dataset;
-import org.dpsgd.data.Datasets;
-import org.dpsgd.data.Split;
+import org.dpsgd.data.ShardDataset;
 import org.dpsgd.distributed.DataParallel;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
@@ -29,14 +27,13 @@ public final class FollowerRun {
         if (opts.device() != null) config = config.withBackend(config.backend().withDevice(opts.device()));
         parallel.validate(config);
         Consumer<String> log = line -> {}; // rank 0 says everything once
-        Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), log);
-        Dataset shard = parallel.shard(full);
+        ShardDataset shard = parallel.openShard(config.data(), config.seed(), log);
         try (PrivateTraining session = PrivateTraining.open(
                 config,
                 shard,
                 launch.sigma(),
                 log,
-                ParallelSetup.customizer(parallel, config, shard, full.size(), log))) {
+                ParallelSetup.customizer(parallel, config, shard, shard.population(), log))) {
             DpSgdTrainer trainer = session.trainer();
             if (launch.checkpoint().length > 0)
                 trainer.restore(CheckpointPayload.decode(launch.checkpoint(), "from rank 0")

@@ -19,6 +19,7 @@ import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
+import org.dpsgd.data.ShardDataset;
 import org.dpsgd.data.Split;
 import org.dpsgd.distributed.DataParallel;
 import org.dpsgd.model.Network;
@@ -223,18 +224,22 @@ public final class TrainingRun {
         long wallStart = System.nanoTime();
         Progress progress = opts.progress();
         // Data first: a missing dataset fails in a second, before a backend engine loads.
-        Dataset full = Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line);
+        DataParallel parallel = opts.parallel();
+        if (parallel != null) parallel.validate(config);
+        // A rank opens only its shard (IDX/CIFAR read just its byte range); N is still the whole set's.
+        ShardDataset shard = parallel == null ? null : parallel.openShard(config.data(), config.seed(), progress::line);
+        Dataset train =
+                parallel == null ? Datasets.open(config.data(), Split.TRAIN, config.seed(), progress::line) : shard;
         Dataset test = Datasets.hasTest(config.data())
                 ? Datasets.open(config.data(), Split.TEST, config.seed(), progress::line)
                 : null;
-        long planned = config.training().totalSteps(full.size());
-        DataParallel parallel = opts.parallel();
-        if (parallel != null) parallel.validate(config);
-        Dataset train = parallel == null ? full : parallel.shard(full);
+        int population = parallel == null ? train.size() : shard.population();
+        String trainSource = parallel == null ? train.describe() : shard.source();
+        long planned = config.training().totalSteps(population);
         Double sigma = parallel == null
                 ? sigmaFromRun
-                : ParallelSetup.sigma(config, sigmaFromRun, full.size(), progress::line, info);
-        var perProcess = ParallelSetup.customizer(parallel, config, train, full.size(), progress::line);
+                : ParallelSetup.sigma(config, sigmaFromRun, population, progress::line, info);
+        var perProcess = ParallelSetup.customizer(parallel, config, train, population, progress::line);
         RunAudit audit;
         try {
             audit = RunAudit.forRun(config, train, resuming, parallel != null);
@@ -292,7 +297,7 @@ public final class TrainingRun {
                                         + fmt(trainer.epsilon()) + " so far)"
                                 : ""));
             }
-            describe(backend, net, layout, full, test, trainer, planned, resuming);
+            describe(backend, net, layout, train, trainSource, population, test, trainer, planned, resuming);
             if (parallel != null) {
                 RankLaunch.exchange(
                         parallel.communicator(),
@@ -335,6 +340,8 @@ public final class TrainingRun {
             Network net,
             BatchLayout layout,
             Dataset train,
+            String trainSource,
+            int trainSize,
             Dataset test,
             DpSgdTrainer trainer,
             long planned,
@@ -390,8 +397,8 @@ public final class TrainingRun {
         info.put("sampling_rate", trainer.samplingRate());
         info.put("planned_steps", planned);
         Map<String, Object> data = new LinkedHashMap<>();
-        data.put("train", train.describe());
-        data.put("train_size", train.size());
+        data.put("train", trainSource); // the whole set, also in a data-parallel run
+        data.put("train_size", trainSize);
         data.put("input_shape", train.shape().toString());
         data.put("classes", train.numClasses());
         if (test != null) {

@@ -173,4 +173,49 @@ class DataParallelRunTest {
                     "followers write nothing");
         }
     }
+
+    /** Writes IDX image + label files (gzipped) of n random 8x8 images. */
+    private static void writeIdx(Path folder, String prefix, int n, java.util.Random r) throws java.io.IOException {
+        byte[] px = new byte[n * 64];
+        r.nextBytes(px);
+        try (var out = new java.io.DataOutputStream(new java.util.zip.GZIPOutputStream(
+                Files.newOutputStream(folder.resolve(prefix + "-images-idx3-ubyte.gz"))))) {
+            out.writeInt(0x803);
+            out.writeInt(n);
+            out.writeInt(8);
+            out.writeInt(8);
+            out.write(px);
+        }
+        try (var out = new java.io.DataOutputStream(new java.util.zip.GZIPOutputStream(
+                Files.newOutputStream(folder.resolve(prefix + "-labels-idx1-ubyte.gz"))))) {
+            out.writeInt(0x801);
+            out.writeInt(n);
+            for (int i = 0; i < n; i++) out.writeByte(r.nextInt(10));
+        }
+    }
+
+    @Test
+    void threeRanksReadingOnlyTheirIdxByteRangesReproduceTheSingleProcessRun() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("idx"));
+        java.util.Random r = new java.util.Random(3);
+        writeIdx(data, "train", 100, r); // 100 = 33 + 33 + 34: uneven shards
+        writeIdx(data, "t10k", 16, r);
+        ExperimentConfig cfg = ConfigLoader.parse(
+                CONFIG.replace(
+                                "data: {format: synthetic, path: 1x8x8/4, train_limit: 256, test_limit: 64, loader_threads: 1}",
+                                "data: {format: idx, path: '" + data + "', loader_threads: 1}")
+                        .replace("steps: 12", "steps: 4"),
+                "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        TrainingRun.Result three = onRanks(3, o -> TrainingRun.start(cfg, dir.resolve("three"), o), quiet());
+        assertEquals("finished", three.status());
+        assertEquals(4, three.steps());
+        assertEquals(single.epsilon(), three.epsilon(), 0.0, "q = 32/100 of the whole file, from its header");
+        assertClose(single.parameters(), three.parameters());
+        Map<?, ?> a =
+                (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("single")).get("dataset");
+        Map<?, ?> b = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("three")).get("dataset");
+        assertEquals(100, b.get("train_size"));
+        assertEquals(a.get("train"), b.get("train"), "rank 0 describes the whole file, not its shard");
+    }
 }
