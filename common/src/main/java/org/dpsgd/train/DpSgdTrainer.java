@@ -535,6 +535,11 @@ public final class DpSgdTrainer implements AutoCloseable {
             return this;
         }
 
+        /** N of the whole run as set so far (the training set's size when not set). */
+        long populationSizeOr(long datasetSize) {
+            return populationSize > 0 ? populationSize : datasetSize;
+        }
+
         /** The trainer; throws IllegalArgumentException when the config and options do not fit together. */
         public DpSgdTrainer build() {
             return new DpSgdTrainer(this);

@@ -85,7 +85,7 @@ public final class PrivateTraining implements AutoCloseable {
 
     /**
      * As {@link #open(ExperimentConfig, Dataset, Double, Consumer)}, with {@code customize} applied to
-     * the trainer's builder last: a durable ledger sink, audit canaries, a data-parallel reduction.
+     * the trainer's builder first (a population size it sets is the N that σ is calibrated for): a durable ledger sink, audit canaries, a data-parallel reduction.
      */
     public static PrivateTraining open(
             ExperimentConfig config,
@@ -129,6 +129,9 @@ public final class PrivateTraining implements AutoCloseable {
                     .prefetchBatches(!backend.computesOnHostCores())
                     .maxCalls(nonNegativeInt(
                             config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));
+            // First, so that a data-parallel run's global N (populationSize) is known to the calibration below.
+            customize.accept(b);
+            int population = Math.toIntExact(b.populationSizeOr(train.size()));
             PrivacyConfig p = config.privacy();
             if (p.enabled()) {
                 double s;
@@ -137,8 +140,8 @@ public final class PrivateTraining implements AutoCloseable {
                 } else if (p.noiseMultiplier() != null) {
                     s = p.noiseMultiplier();
                 } else {
-                    long steps = config.training().totalSteps(train.size());
-                    double q = config.training().samplingRate(train.size());
+                    long steps = config.training().totalSteps(population);
+                    double q = config.training().samplingRate(population);
                     calibration = NoiseCalibration.calibrate(p.targetEpsilon(), p.delta(), q, steps, p.accountant());
                     s = calibration.noiseMultiplier();
                     log.accept(String.format(
@@ -156,7 +159,6 @@ public final class PrivateTraining implements AutoCloseable {
                         .noiseMultiplier(s)
                         .clipPolicy(ClipPolicies.from(config, net));
             }
-            customize.accept(b);
             return new PrivateTraining(
                     backend, net, layout, model, b.build(), calibration, loaded, settingsCheck.ignored());
         } catch (RuntimeException e) {

@@ -117,6 +117,24 @@ class PrivateTrainingTest {
     }
 
     @Test
+    void aShardsPopulationSizeIsTheNThatSigmaIsCalibratedFor() {
+        ExperimentConfig config = ConfigLoader.parse(CONFIG, "test");
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
+        try (PrivateTraining run =
+                PrivateTraining.open(config, train, null, s -> {}, b -> b.populationSize(2L * train.size()))) {
+            double q = 64.0 / (2 * train.size());
+            assertEquals(q, run.trainer().samplingRate(), 1e-15);
+            long steps = config.training().totalSteps(2 * train.size());
+            assertEquals(
+                    org.dpsgd.accounting.NoiseCalibration.calibrate(8.0, 1e-4, q, steps, "rdp")
+                            .noiseMultiplier(),
+                    run.trainer().noiseMultiplier(),
+                    1e-12,
+                    "σ calibrated for the global N, not the shard");
+        }
+    }
+
+    @Test
     void pretrainedWeightsLoadAndFrozenLayersStayFixed(@TempDir Path dir) {
         ExperimentConfig base = ConfigLoader.parse(CONFIG, "test");
         Dataset train = Datasets.open(base.data(), Split.TRAIN, base.seed(), s -> {});
