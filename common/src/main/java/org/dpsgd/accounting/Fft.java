@@ -1,5 +1,7 @@
 package org.dpsgd.accounting;
 
+import org.dpsgd.UserError;
+
 /** In-place iterative radix-2 complex FFT in double precision (length must be a power of two). */
 final class Fft {
     private Fft() {}
@@ -9,7 +11,7 @@ final class Fft {
 
     static int nextPowerOfTwo(long n) {
         if (n > MAX_LENGTH) {
-            throw new IllegalStateException("the privacy loss distribution needs an FFT of " + n + " points (more than "
+            throw new UserError("the privacy loss distribution needs an FFT of " + n + " points (more than "
                     + MAX_LENGTH + "): the noise is too small for PLD accounting at this discretisation; use the rdp "
                     + "accountant, or a PldAccountant with a coarser value discretisation interval");
         }

@@ -15,6 +15,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import org.dpsgd.UserError;
 
 /**
  * The write-ahead privacy ledger of a run folder: an append-only file with one JSON line per
@@ -161,8 +162,8 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
         }
     }
 
-    private static IllegalStateException corrupt(Path file, int index, String what) {
-        return new IllegalStateException("privacy ledger " + file + " line " + (index + 1) + " " + what
+    private static UserError corrupt(Path file, int index, String what) {
+        return new UserError("privacy ledger " + file + " line " + (index + 1) + " " + what
                 + "; the run's ε cannot be trusted: restore the file from a backup or start the run again");
     }
 

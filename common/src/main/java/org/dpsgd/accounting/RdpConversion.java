@@ -1,6 +1,7 @@
 package org.dpsgd.accounting;
 
 import java.util.List;
+import org.dpsgd.UserError;
 
 /**
  * RDP → (ε, δ). Per order α: ε = rdp + log1p(−1/α) − (log δ + log α)/(α − 1) (Balle et al. 2020,
@@ -30,7 +31,7 @@ public final class RdpConversion {
             double r = rdp[k];
             double eps;
             if (Double.isNaN(r) || r <= 0) {
-                throw new IllegalStateException(
+                throw new UserError(
                         "RDP at order " + a + " is " + r + ", not a positive number: a numerical failure"
                                 + " in the accountant (no ε can be certified from it); try the pld accountant or a smaller noise multiplier");
             } else if (delta * delta + Math.expm1(-r) > 0) {

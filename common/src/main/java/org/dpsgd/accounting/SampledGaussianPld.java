@@ -1,5 +1,7 @@
 package org.dpsgd.accounting;
 
+import org.dpsgd.UserError;
+
 /**
  * Discretised privacy loss distributions of one Poisson-sampled Gaussian step, for the two
  * adjacency directions of add/remove-one DP (Zhu, Dong, Wang 2022; dp_accounting's
@@ -89,7 +91,7 @@ final class SampledGaussianPld {
         long kHigh = (long) Math.ceil(epsUpper / d);
         long points = kHigh - kLow + 1;
         if (points > MAX_GRID_POINTS) {
-            throw new IllegalStateException(String.format(
+            throw new UserError(String.format(
                     "the PLD of the sampled Gaussian (q=%s, σ=%s) needs %d grid points at discretisation %s: use the rdp accountant, or a PldAccountant with a coarser value discretisation interval",
                     q, sigma, points, d));
         }

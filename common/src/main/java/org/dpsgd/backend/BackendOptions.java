@@ -4,7 +4,7 @@ import java.util.Map;
 
 /**
  * Run-time options for opening a backend. {@code settings} carries backend-specific keys from the
- * config's backend section (e.g. "threads", "strategy", "replicas") as strings.
+ * config's backend section (e.g. "threads", "replicas"; each backend declares its keys, {@link BackendProvider#settings()}) as strings.
  */
 public record BackendOptions(String device, Map<String, String> settings) {
     public BackendOptions {

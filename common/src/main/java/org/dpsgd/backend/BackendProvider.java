@@ -18,6 +18,15 @@ public interface BackendProvider {
      */
     Availability availability();
 
+    /**
+     * The {@code backend.settings} keys this backend reads beyond {@link BackendSettings#COMMON}, with their types,
+     * defaults and one-line docs. A config key that neither this table nor the common one declares is refused (or, when
+     * another backend declares it, reported as ignored) before {@link #open} is called.
+     */
+    default java.util.List<SettingSpec> settings() {
+        return java.util.List.of();
+    }
+
     /** Opens the backend on a device ("cpu", "gpu", "gpu:1", "ipu"...). */
     Backend open(BackendOptions options);
 }

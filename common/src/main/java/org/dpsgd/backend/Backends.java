@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.function.Consumer;
+import org.dpsgd.UserError;
 
 /** The backend registry: discovery through ServiceLoader and selection ("auto" or a name). */
 public final class Backends {
@@ -26,8 +27,7 @@ public final class Backends {
     public static BackendProvider select(String name, Consumer<String> notice) {
         List<BackendProvider> all = providers();
         if (all.isEmpty())
-            throw new IllegalStateException(
-                    "no backend on the class path (expected dpsgd-gpu-backend and/or dpsgd-ipu-backend)");
+            throw new UserError("no backend on the class path (expected dpsgd-gpu-backend and/or dpsgd-ipu-backend)");
         if (name == null || name.equals("auto")) {
             for (BackendProvider p : all) {
                 Availability a = p.availability();
@@ -41,13 +41,12 @@ public final class Backends {
                         .append(p.name())
                         .append(": ")
                         .append(p.availability().reason());
-            throw new IllegalStateException(sb.toString());
+            throw new UserError(sb.toString());
         }
         for (BackendProvider p : all) {
             if (p.name().equals(name)) {
                 Availability a = p.availability();
-                if (!a.available())
-                    throw new IllegalStateException("backend '" + name + "' is unavailable: " + a.reason());
+                if (!a.available()) throw new UserError("backend '" + name + "' is unavailable: " + a.reason());
                 return p;
             }
         }

@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.config.AugmentationConfig;
 import org.dpsgd.plan.DeviceCall;
@@ -129,7 +130,7 @@ public final class BatchAssembler implements AutoCloseable {
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof RuntimeException re) throw re;
-            throw new IllegalStateException("reading a batch failed: " + c, c);
+            throw new UserError("reading a batch failed: " + c, c);
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.dpsgd.UserError;
 import org.dpsgd.model.Shape;
 
 /**
@@ -171,7 +172,7 @@ public final class ImageFolderDataset {
             throw new IllegalStateException("interrupted while decoding images", e);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause());
+            throw new UserError(String.valueOf(e.getCause()), e.getCause());
         }
     }
 

@@ -3,6 +3,7 @@ package org.dpsgd.plan;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.BatchLayout;
 
 /**
@@ -49,7 +50,7 @@ public final class StaticShapePlanner {
         int slots = layout.slotsPerCall();
         int needed = (examples.length + slots - 1) / slots;
         if (maxCalls > 0 && needed > maxCalls) {
-            throw new IllegalStateException(
+            throw new UserError(
                     "the sampled batch of " + examples.length + " examples needs " + needed
                             + " device calls but the step is fixed at maxCalls=" + maxCalls + " (" + slots
                             + " slots each); "

@@ -8,6 +8,7 @@ import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import org.apache.commons.rng.UniformRandomProvider;
+import org.dpsgd.UserError;
 
 /**
  * AES-256 in counter mode as a keystream of 64-bit words: the generator inside NIST's CTR_DRBG
@@ -42,8 +43,7 @@ public final class AesCtrStream implements UniformRandomProvider {
         try {
             cipher = Cipher.getInstance("AES/CTR/NoPadding");
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(
-                    "AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
+            throw new UserError("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
         }
         this.key = new SecretKeySpec(key, "AES");
         restart(streamId);
@@ -60,8 +60,7 @@ public final class AesCtrStream implements UniformRandomProvider {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(
-                    "AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
+            throw new UserError("AES/CTR is unavailable in this JDK; refusing to fall back to a weaker generator", e);
         }
         position = WORDS;
     }

@@ -2,6 +2,7 @@ package org.dpsgd.sampling;
 
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import org.dpsgd.UserError;
 
 /**
  * ChaCha20 keystream keyed with 32 bytes from the JDK's DRBG. The key lives only in this object:
@@ -34,7 +35,7 @@ public final class SecureRandomSource implements RandomSource {
         try {
             drbg = SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(
+            throw new UserError(
                     "the JDK's DRBG SecureRandom is unavailable; refusing to sample or add noise "
                             + "with a weaker generator (use a standard JDK 9+ or privacy.noise: fast-insecure for non-private tests)",
                     e);

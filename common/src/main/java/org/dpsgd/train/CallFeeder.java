@@ -5,6 +5,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.data.BatchAssembler;
 import org.dpsgd.model.Shape;
@@ -84,7 +85,7 @@ final class CallFeeder implements AutoCloseable {
             throw new IllegalStateException("interrupted while assembling a device batch", e);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException("assembling a device batch failed: " + e.getCause(), e.getCause());
+            throw new UserError("assembling a device batch failed: " + e.getCause(), e.getCause());
         }
     }
 

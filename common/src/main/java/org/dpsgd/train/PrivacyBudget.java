@@ -2,6 +2,7 @@ package org.dpsgd.train;
 
 import java.util.List;
 import java.util.function.Supplier;
+import org.dpsgd.UserError;
 import org.dpsgd.accounting.Accountant;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.LedgerSink;
@@ -67,8 +68,8 @@ public final class PrivacyBudget {
     /** Durably records one step's event, then composes it. Call before computing anything the step releases. */
     public void charge() {
         if (!allowsAnother()) {
-            throw new IllegalStateException("privacy budget: one more step would reach ε=" + epsilonWithMore(1)
-                    + " > target " + targetEpsilon + " (δ=" + delta + ")");
+            throw new UserError("privacy budget: one more step would reach ε=" + epsilonWithMore(1) + " > target "
+                    + targetEpsilon + " (δ=" + delta + ")");
         }
         sink.record(stepEvent);
         accountant.compose(stepEvent);

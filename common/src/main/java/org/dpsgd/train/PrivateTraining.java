@@ -10,6 +10,7 @@ import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.backend.Backends;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.ClipPolicies;
@@ -45,6 +46,7 @@ public final class PrivateTraining implements AutoCloseable {
     private final DpSgdTrainer trainer;
     private final NoiseCalibration.Result calibration;
     private final SafeTensors.LoadReport pretrained;
+    private final List<String> ignoredSettings;
 
     private PrivateTraining(
             Backend backend,
@@ -53,7 +55,9 @@ public final class PrivateTraining implements AutoCloseable {
             TrainableModel model,
             DpSgdTrainer trainer,
             NoiseCalibration.Result calibration,
-            SafeTensors.LoadReport pretrained) {
+            SafeTensors.LoadReport pretrained,
+            List<String> ignoredSettings) {
+        this.ignoredSettings = ignoredSettings;
         this.backend = backend;
         this.network = network;
         this.layout = layout;
@@ -90,6 +94,9 @@ public final class PrivateTraining implements AutoCloseable {
             Consumer<String> log,
             Consumer<DpSgdTrainer.Builder> customize) {
         BackendProvider provider = Backends.select(config.backend().name(), msg -> log.accept("note: " + msg));
+        BackendSettings.Check settingsCheck = BackendSettings.check(
+                provider, Backends.providers(), config.backend().settings());
+        if (settingsCheck.warning() != null) log.accept("WARNING: " + settingsCheck.warning());
         Backend backend = provider.open(
                 new BackendOptions(config.backend().device(), config.backend().settings()));
         TrainableModel model = null;
@@ -152,7 +159,8 @@ public final class PrivateTraining implements AutoCloseable {
                         .noiseMultiplier(s)
                         .clipPolicy(ClipPolicies.from(config, net));
             }
-            return new PrivateTraining(backend, net, layout, model, b.build(), calibration, loaded);
+            return new PrivateTraining(
+                    backend, net, layout, model, b.build(), calibration, loaded, settingsCheck.ignored());
         } catch (RuntimeException e) {
             if (model != null) model.close();
             backend.close();
@@ -245,6 +253,14 @@ public final class PrivateTraining implements AutoCloseable {
     /** What was loaded from model.pretrained, else null. */
     public SafeTensors.LoadReport pretrained() {
         return pretrained;
+    }
+
+    /**
+     * The {@code backend.settings} keys this backend ignored because only another backend reads them (see
+     * {@link BackendSettings}); empty when every key was used. Runs record them as {@code backend_settings_ignored}.
+     */
+    public List<String> ignoredSettings() {
+        return ignoredSettings;
     }
 
     /** Versions of the backend's libraries, for provenance. */

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.Loader;
+import org.dpsgd.UserError;
 
 /** Finds out whether this process was launched by an MPI launcher, and opens MPI when the binding is built. */
 public final class Mpi {
@@ -45,7 +46,7 @@ public final class Mpi {
      */
     public static Communicator open(String reason) {
         Optional<String> missing = availability();
-        if (missing.isPresent()) throw new IllegalStateException(reason + " asks for MPI, but " + missing.get());
+        if (missing.isPresent()) throw new UserError(reason + " asks for MPI, but " + missing.get());
         return new MpiCommunicator();
     }
 

@@ -8,14 +8,17 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dpsgd.backend.Availability;
 import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.backend.Backends;
+import org.dpsgd.backend.SettingSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(
         name = "backends",
         mixinStandardHelpOptions = true,
-        description = "Lists every backend, whether it can run here, and why not when it cannot.")
+        description = "Lists every backend, whether it can run here, and why not when it cannot (--json: also each"
+                + " backend's backend.settings keys).")
 final class BackendsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object on one line.")
     boolean json;
@@ -30,6 +33,7 @@ final class BackendsCommand implements Callable<Integer> {
             row.put("rank", p.rank());
             row.put("available", a.available());
             row.put("reason", a.reason());
+            row.put("settings", settingsTable(p));
             rows.add(row);
         }
         if (json) {
@@ -45,5 +49,20 @@ final class BackendsCommand implements Callable<Integer> {
             if (rows.isEmpty()) System.out.println("no backends on the class path");
         }
         return 0;
+    }
+
+    /** The backend's backend.settings table (common keys first), as JSON-ready rows. */
+    static List<Map<String, Object>> settingsTable(BackendProvider p) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (SettingSpec s : BackendSettings.table(p)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key", s.key());
+            m.put("type", s.type().name().toLowerCase(java.util.Locale.ROOT));
+            m.put("default", s.defaultValue());
+            if (!s.allowed().isEmpty()) m.put("allowed", s.allowed());
+            m.put("doc", s.doc());
+            out.add(m);
+        }
+        return out;
     }
 }

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.dpsgd.UserError;
 import org.dpsgd.model.Network;
 
 /**
@@ -35,9 +36,8 @@ final class BenchPeer {
             if (!bench.json) System.err.println("peer: " + line);
         });
         if (report.parameters() >= 0 && report.parameters() != net.parameterCount()) {
-            throw new IllegalStateException(
-                    "the peer's " + bench.model + " has " + report.parameters() + " parameters, ours "
-                            + net.parameterCount() + ": the models differ, so the comparison would be meaningless");
+            throw new UserError("the peer's " + bench.model + " has " + report.parameters() + " parameters, ours "
+                    + net.parameterCount() + ": the models differ, so the comparison would be meaningless");
         }
         return new Outcome(report, PeerComparison.merge(ours, report.results()));
     }

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.dpsgd.UserError;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.Progress;
@@ -100,8 +101,7 @@ final class DemoCommand implements Callable<Integer> {
     static ExperimentConfig recipe() {
         try (InputStream in = DemoCommand.class.getResourceAsStream(RECIPE)) {
             if (in == null)
-                throw new IllegalStateException(
-                        "the embedded demo recipe " + RECIPE + " is missing from the jar; rebuild dpsgd");
+                throw new UserError("the embedded demo recipe " + RECIPE + " is missing from the jar; rebuild dpsgd");
             return ConfigLoader.parse(
                     new String(in.readAllBytes(), StandardCharsets.UTF_8), "embedded demo recipe " + RECIPE);
         } catch (IOException e) {

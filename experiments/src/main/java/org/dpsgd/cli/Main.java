@@ -1,5 +1,6 @@
 package org.dpsgd.cli;
 
+import org.dpsgd.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,19 +32,38 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        return execute(new CommandLine(new Main()), args);
+    }
+
+    /** Executes {@code args} on {@code cl} with dpsgd's error policy (user error: exit 2; bug: exit 1). */
+    static int execute(CommandLine cl, String... args) {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            // Errors users can fix are reported in one line, without a stack trace.
-            if (ex instanceof IllegalArgumentException
-                    || ex instanceof IllegalStateException
-                    || ex instanceof java.io.IOException
-                    || ex instanceof java.io.UncheckedIOException) {
+            if (isUserError(ex)) {
+                // Errors users can fix are reported in one line, without a stack trace.
                 cmd.getErr().println("error: " + ex.getMessage());
                 return 2;
             }
-            throw ex;
+            // Anything else is a bug in dpsgd: show everything needed to fix it, and ask for it.
+            ex.printStackTrace(cmd.getErr());
+            cmd.getErr()
+                    .println("internal error: this is a bug in dpsgd, not in your input ("
+                            + ex.getClass().getName()
+                            + "); please report it with the stack trace above and the command line: dpsgd "
+                            + String.join(" ", args));
+            return 1;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * Whether {@code ex} is something the user can fix (exit 2, one line): bad input ({@link IllegalArgumentException}),
+     * an I/O failure, or a {@link UserError}. A plain {@link IllegalStateException} is an internal invariant: a bug.
+     */
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof UserError
+                || ex instanceof IllegalArgumentException
+                || ex instanceof java.io.IOException
+                || ex instanceof java.io.UncheckedIOException;
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.dpsgd.UserError;
 
 /**
  * The PyTorch / Opacus peer of {@code dpsgd bench}: runs {@code bench/peers/torch_peer.py} (found
@@ -76,7 +77,7 @@ final class TorchPeer {
                 if (Files.isRegularFile(candidate)) return candidate;
             }
         }
-        throw new IllegalStateException(
+        throw new UserError(
                 "cannot find " + SCRIPT + " above " + starts + "; run dpsgd from its checkout, or pass --peer-script");
     }
 
@@ -96,7 +97,7 @@ final class TorchPeer {
         try {
             return parse(out);
         } catch (IllegalStateException e) {
-            throw new IllegalStateException(e.getMessage() + (err[0] == null ? "" : "; its last message: " + err[0]));
+            throw new UserError(e.getMessage() + (err[0] == null ? "" : "; its last message: " + err[0]));
         }
     }
 
@@ -116,7 +117,7 @@ final class TorchPeer {
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot start the peer interpreter '" + python + "' (" + e.getMessage()
+            throw new UserError("cannot start the peer interpreter '" + python + "' (" + e.getMessage()
                     + "); install Debian's python3-torch (apt-get install python3-torch) or pass --peer-python");
         }
         Deque<String> errTail = new ArrayDeque<>();
@@ -139,7 +140,7 @@ final class TorchPeer {
             synchronized (errTail) {
                 err = lastMessage(errTail);
             }
-            throw new IllegalStateException(
+            throw new UserError(
                     "peer " + script.getFileName() + " failed (exit " + rc + ")" + (err.isEmpty() ? "" : ": " + err));
         }
         return out;
@@ -169,19 +170,19 @@ final class TorchPeer {
         for (String l : stdout.split("\\R")) {
             if (l.strip().startsWith("{")) line = l.strip();
         }
-        if (line == null) throw new IllegalStateException("the peer printed no JSON line");
+        if (line == null) throw new UserError("the peer printed no JSON line");
         JsonNode j;
         try {
             j = new ObjectMapper().readTree(line);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("the peer's JSON line does not parse: " + e.getOriginalMessage());
+            throw new UserError("the peer's JSON line does not parse: " + e.getOriginalMessage());
         }
         JsonNode rows = j.path("results");
-        if (!rows.isArray() || rows.isEmpty()) throw new IllegalStateException("the peer's JSON line has no results");
+        if (!rows.isArray() || rows.isEmpty()) throw new UserError("the peer's JSON line has no results");
         List<BenchResult> results = new ArrayList<>();
         for (JsonNode r : rows) {
             if (!r.hasNonNull("strategy") || !r.path("median_ms").isNumber()) {
-                throw new IllegalStateException("the peer's result row lacks strategy or median_ms: " + r);
+                throw new UserError("the peer's result row lacks strategy or median_ms: " + r);
             }
             double ms = r.get("median_ms").asDouble();
             double eps = r.path("examples_per_s").isNumber()

@@ -3,6 +3,7 @@ package org.dpsgd.run;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.dpsgd.UserError;
 import org.dpsgd.train.TrainerState;
 
 /**
@@ -26,7 +27,7 @@ public record CheckpointPayload(
         try {
             return Json.CHECKPOINT.readValue(bytes, CheckpointPayload.class);
         } catch (IOException e) {
-            throw new IllegalStateException(
+            throw new UserError(
                     "checkpoint " + source + " passed its checksum but does not decode (written by another version?): "
                             + e.getMessage(),
                     e);

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.dpsgd.UserError;
 
 /**
  * Checkpoint files of one run: {@code ckpt-<step>.bin}, written atomically (temporary file in the
@@ -118,28 +119,25 @@ public final class Checkpoints {
         }
         String fix = "; delete it to resume from the previous checkpoint, or start the run again";
         if (all.length < HEADER)
-            throw new IllegalStateException("checkpoint " + file + " is truncated (" + all.length + " bytes)" + fix);
+            throw new UserError("checkpoint " + file + " is truncated (" + all.length + " bytes)" + fix);
         ByteBuffer b = ByteBuffer.wrap(all);
         byte[] magic = new byte[MAGIC.length];
         b.get(magic);
-        if (!Arrays.equals(magic, MAGIC))
-            throw new IllegalStateException(file + " is not a dpsgd checkpoint (bad magic)" + fix);
+        if (!Arrays.equals(magic, MAGIC)) throw new UserError(file + " is not a dpsgd checkpoint (bad magic)" + fix);
         int version = b.getInt();
         if (version != VERSION)
-            throw new IllegalStateException(
-                    "checkpoint " + file + " has version " + version + ", this build reads " + VERSION);
+            throw new UserError("checkpoint " + file + " has version " + version + ", this build reads " + VERSION);
         long step = b.getLong();
         long len = b.getLong();
         byte[] sum = new byte[32];
         b.get(sum);
         if (len != all.length - HEADER) {
-            throw new IllegalStateException("checkpoint " + file + " is truncated: " + (all.length - HEADER) + " of "
-                    + len + " payload bytes" + fix);
+            throw new UserError("checkpoint " + file + " is truncated: " + (all.length - HEADER) + " of " + len
+                    + " payload bytes" + fix);
         }
         byte[] payload = Arrays.copyOfRange(all, HEADER, all.length);
         if (!MessageDigest.isEqual(sum, sha256(payload))) {
-            throw new IllegalStateException(
-                    "checkpoint " + file + " is corrupt: its SHA-256 checksum does not match" + fix);
+            throw new UserError("checkpoint " + file + " is corrupt: its SHA-256 checksum does not match" + fix);
         }
         return new Loaded(step, payload);
     }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.dpsgd.UserError;
 
 /**
  * An exclusive OS lock on a run folder ({@code .lock}), held for the life of the process that
@@ -38,7 +39,7 @@ public final class RunLock implements AutoCloseable {
     public static RunLock acquire(Path runDir) {
         Path key = runDir.toAbsolutePath().normalize();
         if (!HELD_HERE.add(key)) {
-            throw new IllegalStateException(runDir + " is in use by process "
+            throw new UserError(runDir + " is in use by process "
                     + ProcessHandle.current().pid() + " (this process); wait for it to finish, or use another --out");
         }
         FileChannel ch = null;
@@ -49,7 +50,7 @@ public final class RunLock implements AutoCloseable {
             if (l == null) {
                 String owner = readOwner(ch);
                 ch.close();
-                throw new IllegalStateException(
+                throw new UserError(
                         runDir + " is in use by process " + owner + "; wait for it to finish or stop it, then resume");
             }
             ch.truncate(0);

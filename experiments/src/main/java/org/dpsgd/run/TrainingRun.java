@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.dpsgd.UserError;
 import org.dpsgd.accounting.LedgerJournal;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
@@ -172,8 +173,7 @@ public final class TrainingRun {
         if ("finished".equals(st) || STOPPED_AT_BUDGET.equals(st)) return alreadyFinished(rd, info, opts);
         Object yaml = info.get("config_yaml");
         if (!(yaml instanceof String text))
-            throw new IllegalStateException(
-                    runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
+            throw new UserError(runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
         ExperimentConfig cfg = withCommandLineBackend(
                 ConfigLoader.parse(text, runDir.resolve(RunDirectory.RUN_JSON) + " (config_yaml)"), opts);
         Double sigma = info.get("noise_multiplier") instanceof Number n ? n.doubleValue() : null;
@@ -240,11 +240,20 @@ public final class TrainingRun {
                 ? sigmaFromRun
                 : ParallelSetup.sigma(config, sigmaFromRun, population, progress::line, info);
         var perProcess = ParallelSetup.customizer(parallel, config, train, population, progress::line);
-        RunAudit audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
+        RunAudit audit;
+        try {
+            audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
+        } catch (UserError | IllegalArgumentException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            // RunAudit's state errors (a resumed audit, no DRBG) are the user's to fix; RunAudit keeps the plain type
+            // until its owner converts them to UserError.
+            throw new UserError(e.getMessage(), e);
+        }
         if (audit != null) test = audit.evaluationSet(test);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
-            throw new IllegalStateException(
+            throw new UserError(
                     dir.root() + " has no " + LEDGER + " (it was written by a version without the write-ahead ledger), "
                             + "so the ε of steps after its last checkpoint is unknown; start the run again");
         }
@@ -258,6 +267,7 @@ public final class TrainingRun {
                 })) {
             if (session.calibration() != null)
                 info.put("calibrated_epsilon", session.calibration().epsilon());
+            if (!session.ignoredSettings().isEmpty()) info.put("backend_settings_ignored", session.ignoredSettings());
             Backend backend = session.backend();
             Network net = session.network();
             BatchLayout layout = session.layout();

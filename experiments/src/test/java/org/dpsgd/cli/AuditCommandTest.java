@@ -141,7 +141,14 @@ class AuditCommandTest {
         assertEquals(2, r[0]);
         assertTrue(((String) r[2]).startsWith("error: ") && ((String) r[2]).contains("greybox"), (String) r[2]);
         Object[] b = CommandsTest.cli(
-                "audit", "--config", cfg.toString(), "--kind", "blackbox", "--canaries", "33", "--out",
+                "audit",
+                "--config",
+                cfg.toString(),
+                "--kind",
+                "blackbox",
+                "--canaries",
+                "33",
+                "--out",
                 dir.resolve("too-many").toString());
         assertEquals(2, b[0]);
         assertTrue(((String) b[2]).startsWith("error: ") && ((String) b[2]).contains("--canaries"), (String) b[2]);

@@ -1,5 +1,7 @@
 package org.dpsgd.djl;
 
+import org.dpsgd.UserError;
+
 /**
  * The float margin that makes ‖clipped g_i‖ ≤ C_l hold for the value actually summed, not just in
  * exact arithmetic. Norms, error bounds and clipped sums are computed in float64 (whatever the
@@ -53,7 +55,7 @@ final class ClipBound {
 
     static void checkSize(long elements, String what) {
         if (elements >= MAX_REDUCTION) {
-            throw new IllegalStateException(
+            throw new UserError(
                     what + " has " + elements + " elements, beyond the 2^31 the clipping error bound is proven for;"
                             + " use a smaller micro_batch_size");
         }

@@ -1,5 +1,6 @@
 package org.dpsgd.djl;
 
+import org.dpsgd.UserError;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
@@ -24,7 +25,7 @@ interface ClippingStrategy {
             case "microbatch" -> new MicrobatchStrategy(rt);
             case "nonprivate" ->
                 (b, c, acc, n) -> {
-                    throw new IllegalStateException(
+                    throw new UserError(
                             "strategy 'nonprivate' does not clip per-sample gradients; "
                                     + "it is only a speed baseline (accumulateUnclipped). Use auto, bookkeeping or microbatch for DP training.");
                 };

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BatchLayout;
@@ -42,7 +43,7 @@ public final class DjlBackend implements Backend {
                 }
             }
             if (id < 0 || id >= gpuCount) {
-                throw new IllegalStateException("device '" + spec + "' requested but PyTorch sees " + gpuCount
+                throw new UserError("device '" + spec + "' requested but PyTorch sees " + gpuCount
                         + " GPU(s); use device cpu, or build with a CUDA flavour (see docs/djl.md)");
             }
             return Device.gpu(id);

@@ -1,10 +1,12 @@
 package org.dpsgd.djl;
 
 import ai.djl.engine.Engine;
+import java.util.List;
 import org.dpsgd.backend.Availability;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.SettingSpec;
 
 /** The DJL (PyTorch engine) backend: CPUs and CUDA GPUs. */
 public final class DjlBackendProvider implements BackendProvider {
@@ -36,6 +38,39 @@ public final class DjlBackendProvider implements BackendProvider {
                     + msg.lines().findFirst().orElse(msg)
                     + " (is pytorch-native-<flavor> on the class path, or PYTORCH_LIBRARY_PATH set?)");
         }
+    }
+
+    /** The keys DjlThreads, Precision and DjlTrainableModel read (DjlBackendSettingsTest ties them together). */
+    static final List<SettingSpec> SETTINGS = List.of(
+            SettingSpec.of(
+                    "threads",
+                    SettingSpec.Type.POSITIVE_INTEGER,
+                    "",
+                    "PyTorch intra-op threads (default: the engine's; refused if it cannot take effect)"),
+            SettingSpec.of(
+                    "interop_threads",
+                    SettingSpec.Type.POSITIVE_INTEGER,
+                    "",
+                    "PyTorch inter-op threads (default: the engine's; fixed once the engine has run)"),
+            SettingSpec.choice(
+                    "omp_wait_policy",
+                    DjlThreads.DEFAULT_POLICY,
+                    List.of("ACTIVE", "PASSIVE", "DEFAULT"),
+                    "OpenMP wait policy, set before the engine loads (DEFAULT = libgomp's spin-then-sleep)"),
+            SettingSpec.choice(
+                    "dtype",
+                    "float32",
+                    List.of("float32", "fp32", "f32", "float64", "fp64", "f64", "double"),
+                    "parameter and activation type (float64 for exactness checks)"),
+            SettingSpec.of(
+                    "seed",
+                    SettingSpec.Type.INTEGER,
+                    "0",
+                    "seed of the engine-side random state (dropout-free models do not use it)"));
+
+    @Override
+    public List<SettingSpec> settings() {
+        return SETTINGS;
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.dpsgd.djl;
 import ai.djl.pytorch.jni.JniUtils;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.BackendOptions;
 
 /**
@@ -49,7 +50,7 @@ final class DjlThreads {
             else libc.setenv("OMP_WAIT_POLICY", want, 1);
             appliedPolicy = want.equals("DEFAULT") ? "unset" : want;
         } else if (setting != null && !(want.equals("DEFAULT") ? "unset" : want).equalsIgnoreCase(effectivePolicy())) {
-            throw new IllegalStateException("omp_wait_policy=" + want + " must be set before the PyTorch engine loads; "
+            throw new UserError("omp_wait_policy=" + want + " must be set before the PyTorch engine loads; "
                     + (want.equals("DEFAULT") ? "unset OMP_WAIT_POLICY" : "export OMP_WAIT_POLICY=" + want)
                     + " before starting the JVM instead");
         }
@@ -72,7 +73,7 @@ final class DjlThreads {
                     JniUtils.setNumThreads(n);
                 } catch (UnsatisfiedLinkError e) {
                     // The bundled JNI library lacks set_num_threads: the count is fixed at engine start.
-                    throw new IllegalStateException("threads=" + n
+                    throw new UserError("threads=" + n
                             + " cannot be applied: the PyTorch engine already runs "
                             + JniUtils.getNumThreads()
                             + " threads and cannot change them; start the JVM with -Dai.djl.pytorch.num_threads=" + n
@@ -85,7 +86,7 @@ final class DjlThreads {
             int n = positive(interop, "interop_threads");
             if (JniUtils.getNumInteropThreads() != n) {
                 // PyTorch fixes the inter-op pool at its first parallel work; refuse rather than ignore the setting.
-                throw new IllegalStateException("interop_threads=" + n
+                throw new UserError("interop_threads=" + n
                         + " cannot be applied: the PyTorch engine already runs " + JniUtils.getNumInteropThreads()
                         + " inter-op threads; start the JVM with -Dai.djl.pytorch.num_interop_threads=" + n);
             }

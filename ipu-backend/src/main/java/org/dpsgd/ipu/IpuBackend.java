@@ -1,6 +1,7 @@
 package org.dpsgd.ipu;
 
 import java.util.Map;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.ModelOptions;
@@ -70,8 +71,7 @@ final class IpuBackend implements Backend {
         try {
             session = new IpuSessionNative(spec, nativeOptions);
         } catch (RuntimeException e) {
-            throw new IllegalStateException(
-                    "building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
+            throw new UserError("building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
         }
         return new IpuTrainableModel(network, layout, multiplicity, trainable, session);
     }

@@ -3,6 +3,7 @@ package org.dpsgd.ipu;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.data.Dataset;
@@ -55,7 +56,7 @@ public final class IpuExecutionPlan {
         try {
             step = new StaticShapePlanner(layout, fixedCalls).plan(exampleIds);
         } catch (IllegalStateException e) {
-            throw new IllegalStateException(e.getMessage() + " (IPU: backend.settings.max_calls)", e);
+            throw new UserError(e.getMessage() + " (IPU: backend.settings.max_calls)", e);
         }
         List<DeviceCall> out = new ArrayList<>(step.calls().size());
         for (int c = 0; c < step.calls().size(); c++)
