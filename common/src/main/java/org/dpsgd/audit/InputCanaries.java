@@ -16,7 +16,7 @@ import org.dpsgd.model.Shape;
 import org.dpsgd.train.ExtraExamples;
 
 /**
- * Black-box input canaries (Steinke, Nasr &amp; Jagielski 2023, Section 5): m real-looking
+ * Black-box input canaries (Steinke, Nasr &amp; Jagielski 2023): m real-looking
  * examples with wrong labels, each with a secret fair coin; the IN ones are extra examples of the
  * private dataset. A sampled IN canary's gradient is computed and clipped by the <b>backend</b>
  * ({@link TrainableModel#accumulateClipped(DeviceBatch, ClipPolicy)}, the same call as every real
