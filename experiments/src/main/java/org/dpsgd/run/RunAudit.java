@@ -60,7 +60,7 @@ final class RunAudit {
                     "the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
         }
         if (resuming) {
-            throw new IllegalStateException(
+            throw new org.dpsgd.UserError(
                     "an audited run cannot be resumed: its canaries are scored on every step of one process, "
                             + "and their secret coins are not checkpointed; start the audit again");
         }
@@ -172,7 +172,7 @@ final class RunAudit {
         try {
             return SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no DRBG SecureRandom; cannot draw secret canary coins", e);
+            throw new org.dpsgd.UserError("the JDK has no DRBG SecureRandom; cannot draw secret canary coins", e);
         }
     }
 }

@@ -240,16 +240,7 @@ public final class TrainingRun {
                 ? sigmaFromRun
                 : ParallelSetup.sigma(config, sigmaFromRun, population, progress::line, info);
         var perProcess = ParallelSetup.customizer(parallel, config, train, population, progress::line);
-        RunAudit audit;
-        try {
-            audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
-        } catch (UserError | IllegalArgumentException e) {
-            throw e;
-        } catch (IllegalStateException e) {
-            // RunAudit's state errors (a resumed audit, no DRBG) are the user's to fix; RunAudit keeps the plain type
-            // until its owner converts them to UserError.
-            throw new UserError(e.getMessage(), e);
-        }
+        RunAudit audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
         if (audit != null) test = audit.evaluationSet(test);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {
