@@ -28,6 +28,7 @@ public record AugmentationConfig(
             throw new IllegalArgumentException("data.augmentation.multiplicity must be >= 1, got " + multiplicity);
     }
 
+    /** True when random crop or flip is on, i.e. training examples are transformed before clipping. */
     public boolean enabled() {
         return randomCrop > 0 || flip;
     }

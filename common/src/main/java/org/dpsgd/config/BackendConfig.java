@@ -23,18 +23,22 @@ public record BackendConfig(
         settings = settings == null ? Map.of() : Map.copyOf(settings);
     }
 
+    /** All defaults: backend, device and strategy chosen automatically, no backend-specific settings. */
     public static BackendConfig auto() {
         return new BackendConfig(null, null, null, null);
     }
 
+    /** This config with backend {@code n} (auto, djl or ipu; null means auto). */
     public BackendConfig withName(String n) {
         return new BackendConfig(n, device, strategy, settings);
     }
 
+    /** This config with device {@code d} (auto, cpu, gpu, gpu:N or ipu; null means auto). */
     public BackendConfig withDevice(String d) {
         return new BackendConfig(name, d, strategy, settings);
     }
 
+    /** This config with per-sample clipping strategy {@code s} (null means auto). */
     public BackendConfig withStrategy(String s) {
         return new BackendConfig(name, device, s, settings);
     }

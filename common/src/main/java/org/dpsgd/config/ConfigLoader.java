@@ -52,6 +52,10 @@ public final class ConfigLoader {
                 .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
+    /**
+     * Loads and validates a YAML or JSON config file (JSON when the name ends in .json); bad values throw {@link
+     * IllegalArgumentException}.
+     */
     public static ExperimentConfig load(Path file) {
         return load(file, Map.of());
     }
@@ -85,6 +89,7 @@ public final class ConfigLoader {
         return parse(text, source, false, Map.of());
     }
 
+    /** Parses and validates JSON text (unknown and duplicate keys rejected); {@code source} names it in errors. */
     public static ExperimentConfig parseJson(String text, String source) {
         return parse(text, source, true, Map.of());
     }

@@ -54,10 +54,17 @@ public record DataConfig(
             throw new IllegalArgumentException("data.loader_threads must be > 0, got " + loaderThreads);
     }
 
+    /**
+     * Reads {@code format} from {@code path} with all other settings at their defaults (no limits, no augmentation).
+     */
     public static DataConfig of(String format, String path) {
         return new DataConfig(format, path, null, null, null, null, null, null);
     }
 
+    /**
+     * This config using only the first {@code train} / {@code test} examples (null = all); the train limit is the N the
+     * accountant uses.
+     */
     public DataConfig withLimits(Integer train, Integer test) {
         return new DataConfig(format, path, train, test, imageSize, augmentation, cacheDir, loaderThreads);
     }

@@ -36,18 +36,22 @@ public record ExperimentConfig(
         if (backend == null) backend = BackendConfig.auto();
     }
 
+    /** This config with backend settings {@code b}. */
     public ExperimentConfig withBackend(BackendConfig b) {
         return new ExperimentConfig(name, seed, model, data, privacy, training, optimizer, b, audit);
     }
 
+    /** This config with privacy settings {@code p} (clip norm, σ or target ε, δ, noise mode). */
     public ExperimentConfig withPrivacy(PrivacyConfig p) {
         return new ExperimentConfig(name, seed, model, data, p, training, optimizer, backend, audit);
     }
 
+    /** This config with training settings {@code t} (batch size, steps, micro-batching). */
     public ExperimentConfig withTraining(TrainingConfig t) {
         return new ExperimentConfig(name, seed, model, data, privacy, t, optimizer, backend, audit);
     }
 
+    /** This config with data settings {@code d}. */
     public ExperimentConfig withData(DataConfig d) {
         return new ExperimentConfig(name, seed, model, d, privacy, training, optimizer, backend, audit);
     }

@@ -64,10 +64,12 @@ public record OptimizerConfig(
             throw new IllegalArgumentException("optimizer.min_lr must be in [0, lr], got " + minLr);
     }
 
+    /** Plain SGD at constant learning rate {@code lr}, no momentum or weight decay. */
     public static OptimizerConfig sgd(double lr) {
         return new OptimizerConfig("sgd", lr, null, null, null, null, null, null, null, null, null);
     }
 
+    /** SGD with heavy-ball {@code momentum} in [0, 1) at constant learning rate {@code lr}. */
     public static OptimizerConfig sgdMomentum(double lr, double momentum) {
         return new OptimizerConfig("sgd", lr, momentum, null, null, null, null, null, null, null, null);
     }

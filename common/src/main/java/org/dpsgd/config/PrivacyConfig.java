@@ -147,23 +147,34 @@ public record PrivacyConfig(
         return "per_layer".equals(clipping);
     }
 
+    /** DP with a fixed noise multiplier σ, clip norm C and δ; rdp accounting, Poisson sampling and secure noise. */
     public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
         return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null, null);
     }
 
+    /**
+     * DP with σ calibrated before the run so that ε stays within {@code epsilon} at δ; the run stops when the budget is
+     * spent.
+     */
     public static PrivacyConfig withTarget(double clipNorm, double epsilon, double delta) {
         return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null, null);
     }
 
+    /** No privacy: a non-private baseline; all other privacy settings are ignored. */
     public static PrivacyConfig disabled() {
         return new PrivacyConfig(false, null, null, null, null, null, null, null, null);
     }
 
+    /** This config with noise multiplier σ = {@code sigma} and no target ε (ε then follows from σ and the steps run). */
     public PrivacyConfig withNoiseMultiplier(double sigma) {
         return new PrivacyConfig(
                 enabled, clipNorm, sigma, null, delta, accountant, sampling, noise, diagnostics, clipping, perLayer);
     }
 
+    /**
+     * This config with noise mode {@code noiseMode}: secure (CSPRNG) or fast-insecure (seeded; not for private
+     * releases).
+     */
     public PrivacyConfig withNoise(String noiseMode) {
         return new PrivacyConfig(
                 enabled,

@@ -66,6 +66,10 @@ public record TrainingConfig(
         return (int) Math.ceil(epochs * datasetSize / batchSize);
     }
 
+    /**
+     * Runs {@code steps} logical steps of expected batch size {@code batchSize}, in micro-batches of {@code
+     * microBatchSize} slots.
+     */
     public static TrainingConfig of(int batchSize, int steps, int microBatchSize) {
         return new TrainingConfig(batchSize, null, steps, microBatchSize, null, null, null, null, null);
     }

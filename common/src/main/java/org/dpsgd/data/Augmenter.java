@@ -14,6 +14,9 @@ public final class Augmenter {
     private final AugmentationConfig config;
     private final Shape shape;
 
+    /**
+     * Augments images of {@code shape} per {@code config}; rejects a random crop padding not smaller than the image.
+     */
     public Augmenter(AugmentationConfig config, Shape shape) {
         this.config = config;
         this.shape = shape;
@@ -24,6 +27,7 @@ public final class Augmenter {
         }
     }
 
+    /** True when {@link #apply} changes images (random crop or flip is on). */
     public boolean enabled() {
         return config.enabled();
     }

@@ -26,6 +26,10 @@ public final class BatchAssembler implements AutoCloseable {
     private final int threads;
     private final ExecutorService pool;
 
+    /**
+     * Reads from {@code data}, augments per {@code augmentation} seeded from {@code seed}, on {@code threads} (> 0)
+     * loader threads.
+     */
     public BatchAssembler(Dataset data, AugmentationConfig augmentation, long seed, int threads) {
         if (threads <= 0) throw new IllegalArgumentException("loader threads must be > 0, got " + threads);
         this.data = data;

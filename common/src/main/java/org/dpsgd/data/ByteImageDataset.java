@@ -14,6 +14,10 @@ public class ByteImageDataset implements Dataset {
     private final float[][] tables;
     private final String origin;
 
+    /**
+     * Wraps uint8 CHW {@code pixels} of {@code labels.length} images; labels must be in [0, numClasses). Arrays are not
+     * copied: do not modify them afterwards.
+     */
     public ByteImageDataset(
             byte[] pixels, int[] labels, Shape shape, int numClasses, Normalization norm, String origin) {
         if ((long) labels.length * shape.size() != pixels.length) {

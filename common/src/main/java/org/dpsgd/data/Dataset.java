@@ -8,12 +8,16 @@ import org.dpsgd.model.Shape;
  * concurrent {@link #read} calls from loader threads.
  */
 public interface Dataset {
+    /** Number of examples N (the dataset size the accountant uses for training data). */
     int size();
 
+    /** Shape [C, H, W] of every example. */
     Shape shape();
 
+    /** Number of classes; every label is in [0, numClasses). */
     int numClasses();
 
+    /** Class label of example {@code index}, in [0, numClasses). */
     int label(int index);
 
     /** Writes example {@code index} ([C, H, W] row-major) into {@code dst} at {@code offset}. */

@@ -15,6 +15,7 @@ public final class Datasets {
 
     private Datasets() {}
 
+    /** Opens {@code split} of {@code cfg}'s data with synthetic seed 0, logging progress to stderr. */
     public static Dataset open(DataConfig cfg, Split split) {
         return open(cfg, split, 0L, msg -> System.err.println(msg));
     }

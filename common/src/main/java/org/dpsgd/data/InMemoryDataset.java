@@ -10,6 +10,7 @@ public final class InMemoryDataset implements Dataset {
     private final int[] labels;
     private final String description;
 
+    /** Wraps {@code images} ([N, C, H, W] floats) and {@code labels} (N, in [0, numClasses)); arrays are not copied. */
     public InMemoryDataset(Shape shape, int numClasses, float[] images, int[] labels, String description) {
         if (numClasses <= 0) throw new IllegalArgumentException("numClasses must be > 0, got " + numClasses);
         if ((long) labels.length * shape.size() != images.length) {

@@ -24,6 +24,10 @@ public final class ShardWriter implements AutoCloseable {
     private int written;
     private boolean done;
 
+    /**
+     * Starts writing the {@code header.count()} examples of a shard for {@code target}, into a temporary file next to
+     * it.
+     */
     public ShardWriter(Path target, ShardedDataset.Header header) {
         this.target = target;
         this.header = header;

@@ -175,10 +175,12 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
         return b.array();
     }
 
+    /** The shard's header: count, shape, classes, normalisation and source fingerprint. */
     public Header header() {
         return header;
     }
 
+    /** The shard file this dataset reads. */
     public Path file() {
         return file;
     }

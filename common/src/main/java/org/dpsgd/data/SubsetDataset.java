@@ -7,6 +7,7 @@ public final class SubsetDataset implements Dataset {
     private final Dataset base;
     private final int size;
 
+    /** The first {@code size} examples of {@code base}; {@code size} must be in [1, base.size()]. */
     public SubsetDataset(Dataset base, int size) {
         if (size <= 0 || size > base.size()) {
             throw new IllegalArgumentException(

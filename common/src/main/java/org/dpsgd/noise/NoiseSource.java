@@ -5,6 +5,7 @@ public interface NoiseSource {
     /** Adds N(0, std²) independently to each of {@code v[from..to)}. */
     void addGaussian(float[] v, int from, int to, double std);
 
+    /** Adds N(0, std²) independently to every element of {@code v}. */
     default void addGaussian(float[] v, double std) {
         addGaussian(v, 0, v.length, std);
     }
@@ -24,6 +25,10 @@ public interface NoiseSource {
      */
     Long exportState();
 
+    /**
+     * Resumes a seeded stream after {@code calls} calls (from {@link #exportState}); a secure source refuses with
+     * {@link IllegalStateException}.
+     */
     void restoreState(long calls);
 
     /** "secure" or "fast-insecure", as in the config. */
