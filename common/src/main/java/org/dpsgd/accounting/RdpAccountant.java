@@ -33,6 +33,7 @@ public final class RdpAccountant implements Accountant {
         this(RdpOrders.defaults());
     }
 
+    /** Uses the RDP order grid {@code orders} (non-empty, each finite and > 1; ε is the best conversion over it). */
     public RdpAccountant(List<Double> orders) {
         this.orders = RdpOrders.validate(orders);
     }
@@ -47,6 +48,7 @@ public final class RdpAccountant implements Accountant {
         return NAME;
     }
 
+    /** The RDP orders α this accountant composes and converts at (immutable). */
     public List<Double> orders() {
         return orders;
     }

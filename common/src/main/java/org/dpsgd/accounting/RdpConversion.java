@@ -21,6 +21,10 @@ public final class RdpConversion {
     /** ε and the order that achieved it (NaN order when no order gives a finite ε). */
     public record EpsilonAndOrder(double epsilon, double order) {}
 
+    /**
+     * The smallest ε over {@code orders} for the composed RDP values {@code rdp} at δ in (0, 1); refuses a non-positive
+     * or NaN RDP value rather than certify ε = 0.
+     */
     public static EpsilonAndOrder epsilon(List<Double> orders, double[] rdp, double delta) {
         if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("delta must be in (0, 1), got " + delta);
         if (orders.size() != rdp.length) throw new IllegalArgumentException("orders and RDP values differ in length");

@@ -19,6 +19,7 @@ public record BatchStats(long samples, double lossSum, long correct, long clippe
         this(samples, lossSum, correct, clipped, normSum, 0);
     }
 
+    /** The sum of these statistics and {@code o}'s (every count and sum added). */
     public BatchStats plus(BatchStats o) {
         return new BatchStats(
                 samples + o.samples,
@@ -29,18 +30,22 @@ public record BatchStats(long samples, double lossSum, long correct, long clippe
                 nonFinite + o.nonFinite);
     }
 
+    /** Mean loss over the real samples (NaN when there are none); not privatised. */
     public double meanLoss() {
         return samples == 0 ? Double.NaN : lossSum / samples;
     }
 
+    /** Fraction of the real samples classified correctly, in [0, 1] (NaN when there are none); not privatised. */
     public double accuracy() {
         return samples == 0 ? Double.NaN : (double) correct / samples;
     }
 
+    /** Fraction of the real samples whose gradient was clipped, in [0, 1] (NaN when there are none); not privatised. */
     public double clippedFraction() {
         return samples == 0 ? Double.NaN : (double) clipped / samples;
     }
 
+    /** Mean unclipped per-sample gradient L2 norm over the real samples (NaN when there are none); not privatised. */
     public double meanNorm() {
         return samples == 0 ? Double.NaN : normSum / samples;
     }

@@ -40,6 +40,7 @@ public record ClipPolicy(double[] thresholds, int[] groupOfParameter) {
         return new ClipPolicy(new double[] {clipNorm}, null);
     }
 
+    /** True for one bound C on the whole gradient (no parameter groups). */
     public boolean isFlat() {
         return groupOfParameter == null;
     }
@@ -62,10 +63,12 @@ public record ClipPolicy(double[] thresholds, int[] groupOfParameter) {
         return isFlat() ? thresholds[0] : thresholds[groupOfParameter[parameterIndex]];
     }
 
+    /** The group (index into the thresholds) of parameter tensor {@code parameterIndex}; 0 for a flat policy. */
     public int groupOf(int parameterIndex) {
         return isFlat() ? 0 : groupOfParameter[parameterIndex];
     }
 
+    /** Number of parameter groups, each with its own threshold (1 for a flat policy). */
     public int groups() {
         return thresholds.length;
     }

@@ -9,6 +9,7 @@ import org.dpsgd.model.Network;
  * backend. Parameters travel as one flat float vector in {@link Network#parameters()} order.
  */
 public interface TrainableModel extends AutoCloseable {
+    /** The network this model trains, which fixes the parameter order and count. */
     Network network();
 
     /**
@@ -38,8 +39,13 @@ public interface TrainableModel extends AutoCloseable {
     /** Copies the accumulated gradient sum into {@code into} (length = parameter count) and zeroes the accumulator. */
     void drainGradientSum(float[] into);
 
+    /**
+     * Copies the current parameters into {@code into} (length = parameter count), in {@link Network#parameters()}
+     * order.
+     */
     void readParameters(float[] into);
 
+    /** Replaces the parameters with {@code from} (length = parameter count), in {@link Network#parameters()} order. */
     void writeParameters(float[] from);
 
     /** Loss and accuracy of the real slots, no gradients. */

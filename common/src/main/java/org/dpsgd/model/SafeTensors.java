@@ -35,6 +35,7 @@ public final class SafeTensors {
 
     /** One tensor of a file; {@code values} is null for a dtype this reader does not convert (e.g. I64). */
     public record Tensor(String name, String dtype, int[] shape, float[] values) {
+        /** Number of elements: the product of the shape's dimensions (1 for a scalar). */
         public long size() {
             long n = 1;
             for (int d : shape) n *= d;
@@ -44,6 +45,10 @@ public final class SafeTensors {
 
     /** Options for {@link #load}: re-initialise the head (parameters starting with {@code headPrefix}) when its shape differs; skip file tensors the network lacks. */
     public record LoadOptions(boolean reinitializeHead, String headPrefix, boolean ignoreUnexpected) {
+        /**
+         * Loads every parameter from the file: no head re-initialisation (head prefix {@code fc.}), no unexpected
+         * tensors.
+         */
         public static LoadOptions strict() {
             return new LoadOptions(false, "fc.", false);
         }
@@ -52,6 +57,10 @@ public final class SafeTensors {
     /** What {@link #load} did: parameters taken from the file, kept at their initial values (head), and file tensors ignored. */
     public record LoadReport(List<String> loaded, List<String> reinitialized, List<String> ignored) {}
 
+    /**
+     * Reads every tensor of {@code file} by name, in file order; a malformed file throws {@link
+     * IllegalArgumentException}.
+     */
     public static Map<String, Tensor> read(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = ch.size();
