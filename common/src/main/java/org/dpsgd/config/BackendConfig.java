@@ -20,6 +20,15 @@ public record BackendConfig(
         if (name == null) name = "auto";
         if (device == null) device = "auto";
         if (strategy == null) strategy = "auto";
+        if (settings != null) {
+            for (Map.Entry<String, String> e : settings.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw new IllegalArgumentException(
+                            "backend.settings." + e.getKey() + " has no value; give one (e.g. " + "backend.settings."
+                                    + e.getKey() + ": 2) or remove the key");
+                }
+            }
+        }
         settings = settings == null ? Map.of() : Map.copyOf(settings);
     }
 

@@ -44,6 +44,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aBackendSettingWithoutAValueIsOneClearLine() {
+        IllegalArgumentException e = fails(VALID.replace("settings: {threads: 2}", "settings: {threads: null}"));
+        assertTrue(e.getMessage().contains("backend.settings.threads has no value"), e.getMessage());
+        IllegalArgumentException o = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.applyOverrides(
+                        ConfigLoader.parse(VALID, "test.yaml"), java.util.Map.of("backend.settings.threads", "null")));
+        assertTrue(o.getMessage().contains("backend.settings.threads has no value"), o.getMessage());
+    }
+
+    @Test
     void loadsAValidYamlConfigWithDefaults() {
         ExperimentConfig c = ConfigLoader.parse(VALID, "test.yaml");
         assertEquals("fmnist-dp", c.name());
