@@ -53,24 +53,19 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
     public record Contents(List<DpEvent> events, boolean tornTail) {
         /** The number of DP-SGD steps charged (SelfComposed counts expanded). */
         public long steps() {
-            long n = 0;
-            for (DpEvent e : events) n += e instanceof DpEvent.SelfComposed s ? s.count() : 1;
-            return n;
+            return PrivacyLedger.stepCount(events);
         }
     }
 
     /** Opens {@code file} for appending, creating it if absent; existing lines are verified first. */
     public static LedgerJournal open(Path file) {
-        Contents c = read(file);
+        Scan c = scan(file);
         try {
             if (c.tornTail()) dropTornTail(file);
             FileChannel ch = FileChannel.open(
                     file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             if (c.events().isEmpty()) ch.force(true);
-            String last = GENESIS;
-            List<Line> lines = lines(file);
-            if (!lines.isEmpty()) last = lines.get(lines.size() - 1).sha256();
-            return new LedgerJournal(file, ch, lines.size(), last);
+            return new LedgerJournal(file, ch, c.events().size(), c.lastHash());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the privacy ledger " + file + ": " + e.getMessage(), e);
         }
@@ -102,7 +97,15 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
 
     /** Every event in {@code file} (empty when the file does not exist), verified line by line. */
     public static Contents read(Path file) {
-        if (!Files.exists(file)) return new Contents(List.of(), false);
+        Scan c = scan(file);
+        return new Contents(c.events(), c.tornTail());
+    }
+
+    /** The verified events, whether a torn last line was found, and the hash the next line chains to. */
+    private record Scan(List<DpEvent> events, boolean tornTail, String lastHash) {}
+
+    private static Scan scan(Path file) {
+        if (!Files.exists(file)) return new Scan(List.of(), false, GENESIS);
         List<String> raw;
         try {
             raw = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -118,26 +121,22 @@ public final class LedgerJournal implements LedgerSink, AutoCloseable {
             try {
                 line = JSON.readValue(raw.get(i), Line.class);
             } catch (IOException e) {
-                if (last && !endsWithNewline) return new Contents(events, true);
+                if (last && !endsWithNewline) return new Scan(events, true, prev);
                 throw corrupt(file, i, "is not a ledger line");
             }
             if (line == null || line.event() == null || line.seq() != i + 1 || !prev.equals(line.prev())) {
                 throw corrupt(file, i, "is out of sequence (a line was removed, reordered or edited)");
             }
             if (!hash(line.seq(), line.event(), line.prev()).equals(line.sha256())) {
-                if (last && !endsWithNewline) return new Contents(events, true);
+                if (last && !endsWithNewline) return new Scan(events, true, prev);
                 throw corrupt(file, i, "fails its checksum");
             }
+            // A whole line without its newline was cut off just before it: record() never returned, so it is torn too.
+            if (last && !endsWithNewline) return new Scan(events, true, prev);
             events.add(line.event());
             prev = line.sha256();
         }
-        return new Contents(events, false);
-    }
-
-    private static List<Line> lines(Path file) throws IOException {
-        List<Line> out = new ArrayList<>();
-        for (String s : Files.readAllLines(file, StandardCharsets.UTF_8)) out.add(JSON.readValue(s, Line.class));
-        return out;
+        return new Scan(events, false, prev);
     }
 
     private static boolean endsWithNewline(Path file) {

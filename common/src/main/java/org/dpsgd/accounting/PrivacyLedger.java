@@ -86,6 +86,13 @@ public final class PrivacyLedger {
         return e instanceof DpEvent.SelfComposed s ? s.event() : e;
     }
 
+    /** The number of steps in {@code events}: a SelfComposed event counts its repetitions, any other event one. */
+    public static long stepCount(List<DpEvent> events) {
+        long n = 0;
+        for (DpEvent e : events) n += countOf(e);
+        return n;
+    }
+
     private static long countOf(DpEvent e) {
         return e instanceof DpEvent.SelfComposed s ? s.count() : 1;
     }

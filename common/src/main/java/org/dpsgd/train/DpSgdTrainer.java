@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import org.dpsgd.accounting.Accountant;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.LedgerSink;
+import org.dpsgd.accounting.PrivacyLedger;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
@@ -320,13 +321,13 @@ public final class DpSgdTrainer implements AutoCloseable {
             throw new IllegalArgumentException(
                     "checkpoint is at step " + s.step() + ", beyond the run's " + totalSteps + " steps");
         if (mechanism != null) {
-            long inCheckpoint = PrivacyBudget.stepsIn(s.ledger());
+            long inCheckpoint = PrivacyLedger.stepCount(s.ledger());
             if (inCheckpoint < s.step()) {
                 throw new IllegalArgumentException("checkpoint at step " + s.step() + " has a privacy ledger of only "
                         + inCheckpoint + " steps; its ε would be understated, so it cannot be resumed");
             }
-            if (PrivacyBudget.stepsIn(charged) < inCheckpoint) {
-                throw new IllegalArgumentException("the privacy ledger holds " + PrivacyBudget.stepsIn(charged)
+            if (PrivacyLedger.stepCount(charged) < inCheckpoint) {
+                throw new IllegalArgumentException("the privacy ledger holds " + PrivacyLedger.stepCount(charged)
                         + " steps but the checkpoint's " + inCheckpoint
                         + "; the ledger file was truncated or replaced, so the run's ε cannot be trusted");
             }

@@ -6,6 +6,7 @@ import org.dpsgd.UserError;
 import org.dpsgd.accounting.Accountant;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.LedgerSink;
+import org.dpsgd.accounting.PrivacyLedger;
 
 /**
  * What a run has spent and may still spend. {@link #charge} is write-ahead: the step's event goes
@@ -49,12 +50,10 @@ public final class PrivacyBudget {
         if (charged != 0 || !accountant.ledger().isEmpty())
             throw new IllegalStateException("resume into a fresh budget");
         // Merged first (consecutive equal steps become one SelfComposed event): composing 100k single steps is slow.
-        org.dpsgd.accounting.PrivacyLedger merged = new org.dpsgd.accounting.PrivacyLedger();
+        PrivacyLedger merged = new PrivacyLedger();
         chargedEarlier.forEach(merged::append);
-        for (DpEvent e : merged.events()) {
-            accountant.compose(e);
-            charged += stepsIn(e);
-        }
+        merged.events().forEach(accountant::compose);
+        charged += PrivacyLedger.stepCount(merged.events());
         allowedMore = -1;
     }
 
@@ -115,18 +114,6 @@ public final class PrivacyBudget {
     /** The accountant holding every charged event. */
     public Accountant accountant() {
         return accountant;
-    }
-
-    /** The number of steps in {@code e} (a SelfComposed event counts its repetitions). */
-    public static long stepsIn(DpEvent e) {
-        return e instanceof DpEvent.SelfComposed s ? s.count() : 1;
-    }
-
-    /** Steps in a ledger. */
-    public static long stepsIn(List<DpEvent> ledger) {
-        long n = 0;
-        for (DpEvent e : ledger) n += stepsIn(e);
-        return n;
     }
 
     /** The most further steps whose ε stays within the target, by bisection over fresh accountants (ε grows with the count). */

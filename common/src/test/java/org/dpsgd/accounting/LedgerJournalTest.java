@@ -55,6 +55,23 @@ class LedgerJournalTest {
     }
 
     @Test
+    void aWholeLineCutOffBeforeItsNewlineIsTornAndAppendsStayReadable() throws IOException {
+        Path f = dir.resolve("ledger.jsonl");
+        try (LedgerJournal j = LedgerJournal.open(f)) {
+            j.record(STEP);
+            j.record(STEP);
+        }
+        String all = Files.readString(f);
+        Files.writeString(f, all.substring(0, all.length() - 1)); // the crash hit just before the second line's '\n'
+        assertTrue(LedgerJournal.read(f).tornTail());
+        assertEquals(1, LedgerJournal.read(f).steps());
+        try (LedgerJournal j = LedgerJournal.open(f)) {
+            j.record(OTHER);
+        }
+        assertEquals(List.of(STEP, OTHER), LedgerJournal.read(f).events());
+    }
+
+    @Test
     void anEditedEventFailsItsChecksum() throws IOException {
         Path f = dir.resolve("ledger.jsonl");
         try (LedgerJournal j = LedgerJournal.open(f)) {
