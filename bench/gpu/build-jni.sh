@@ -73,6 +73,13 @@ for p in "${BUILD_JNI_PATCHES:-$here/patches}"/*.patch; do
   (cd "$work/djl" && patch -p1 --forward --batch --quiet < "$p") || die "patch $(basename "$p") does not apply to the DJL sources (wrong DJL version?)"
 done
 shopt -u nullglob
+# DJL 0.36's iValueTo*Array functions write into vectors that were only reserve()d (undefined
+# behaviour; fixed upstream after v0.36.0, DJL commit a82f2a9e5): size them instead.
+ivalue="$src/src/main/native/ai_djl_pytorch_jni_PyTorchLibrary_ivalue.cc"
+if [[ -f "$ivalue" ]] && grep -q 'jptrs.reserve(len);' "$ivalue"; then
+  echo "build-jni: sizing the iValue array buffers (resize, not reserve)"
+  sed -i 's/jptrs\.reserve(len);/jptrs.resize(len);/' "$ivalue"
+fi
 mkdir -p "$src/build/include"
 cp "$header/ai_djl_pytorch_jni_PyTorchLibrary.h" "$src/build/include/"
 

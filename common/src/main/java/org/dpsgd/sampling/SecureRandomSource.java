@@ -31,18 +31,21 @@ public final class SecureRandomSource implements RandomSource {
 
     /** 32 key bytes from the DRBG (the caller owns and must not persist them). */
     public static byte[] freshKeyBytes() {
-        SecureRandom drbg;
+        byte[] bytes = new byte[32];
+        drbg().nextBytes(bytes);
+        return bytes;
+    }
+
+    /** The JDK's DRBG; refuses (never falls back to a weaker generator) where it is unavailable. */
+    public static SecureRandom drbg() {
         try {
-            drbg = SecureRandom.getInstance("DRBG");
+            return SecureRandom.getInstance("DRBG");
         } catch (NoSuchAlgorithmException e) {
             throw new UserError(
                     "the JDK's DRBG SecureRandom is unavailable; refusing to sample or add noise "
                             + "with a weaker generator (use a standard JDK 9+ or privacy.noise: fast-insecure for non-private tests)",
                     e);
         }
-        byte[] bytes = new byte[32];
-        drbg.nextBytes(bytes);
-        return bytes;
     }
 
     @Override

@@ -1,8 +1,6 @@
 package org.dpsgd.run;
 
 import java.nio.file.Path;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.dpsgd.audit.AuditFile;
@@ -19,6 +17,7 @@ import org.dpsgd.data.Dataset;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.sampling.SecureRandomSource;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
 import org.dpsgd.train.StepResult;
@@ -73,7 +72,7 @@ final class RunAudit {
                 a,
                 config,
                 GradientCanaries.draw(
-                        a.canaries(), TrainableMask.of(net, config.model().freeze()), drbg()),
+                        a.canaries(), TrainableMask.of(net, config.model().freeze()), SecureRandomSource.drbg()),
                 null);
     }
 
@@ -82,11 +81,12 @@ final class RunAudit {
      * test split; inputs, labels and coins from the DRBG.
      */
     private static InputCanaries blackBoxCanaries(AuditConfig a, Dataset train, Dataset test) {
-        if (test == null) return InputCanaries.synthetic(a.canaries(), train.shape(), train.numClasses(), drbg());
+        if (test == null)
+            return InputCanaries.synthetic(a.canaries(), train.shape(), train.numClasses(), SecureRandomSource.drbg());
         if (!test.shape().equals(train.shape()) || test.numClasses() != train.numClasses())
             throw new IllegalArgumentException("the test split (" + test.shape() + ", " + test.numClasses()
                     + " classes) does not match the training split; black-box canaries come from the test split");
-        return InputCanaries.fromTestSplit(a.canaries(), test, drbg());
+        return InputCanaries.fromTestSplit(a.canaries(), test, SecureRandomSource.drbg());
     }
 
     /** The test set the run evaluates on: without the black-box canaries' images (they were trained on, under wrong labels). */
@@ -165,14 +165,5 @@ final class RunAudit {
                 100 * settings.confidence(),
                 settings.canaries(),
                 PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence()));
-    }
-
-    /** Canary coins come from the JDK's DRBG: nothing written before the run's end can reproduce them. */
-    private static SecureRandom drbg() {
-        try {
-            return SecureRandom.getInstance("DRBG");
-        } catch (NoSuchAlgorithmException e) {
-            throw new org.dpsgd.UserError("the JDK has no DRBG SecureRandom; cannot draw secret canary coins", e);
-        }
     }
 }

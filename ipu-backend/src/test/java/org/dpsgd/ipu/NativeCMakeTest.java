@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -28,7 +27,9 @@ class NativeCMakeTest {
 
     @Test
     void sdkBranchLinksByTargetsAndVersionsTheGraph() throws Exception {
-        assumeTrue(onPath("cmake") && onPath("g++"), "cmake or g++ not on PATH: CMake configuration check skipped");
+        assumeTrue(
+                IpuAvailability.onPath("cmake") && IpuAvailability.onPath("g++"),
+                "cmake or g++ not on PATH: CMake configuration check skipped");
         Path sdk = dir.resolve("sdk");
         Files.createDirectories(sdk.resolve("lib/cmake/poplar"));
         Files.createDirectories(sdk.resolve("lib/cmake/poplibs"));
@@ -61,12 +62,5 @@ class NativeCMakeTest {
                         .matcher(flags)
                         .find(),
                 flags);
-    }
-
-    private static boolean onPath(String exe) {
-        String path = System.getenv("PATH");
-        return path != null
-                && Arrays.stream(path.split(java.io.File.pathSeparator))
-                        .anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
     }
 }

@@ -39,7 +39,7 @@ class NativeCodeTest {
 
     @BeforeAll
     static void build() throws Exception {
-        assumeTrue(onPath("g++"), "g++ not on PATH: native C++ tests skipped (apt-get install g++)");
+        assumeTrue(IpuAvailability.onPath("g++"), "g++ not on PATH: native C++ tests skipped (apt-get install g++)");
         // The SDK-free core is compiled once to objects, then linked into both test programs.
         List<String> objects = new ArrayList<>();
         for (String src : List.of("NetworkSpec", "SessionOptions", "HostFeeder")) {
@@ -57,12 +57,6 @@ class NativeCodeTest {
         List<String> out = new ArrayList<>(a);
         out.add(b);
         return out;
-    }
-
-    private static boolean onPath(String exe) {
-        String path = System.getenv("PATH");
-        if (path == null) return false;
-        return Arrays.stream(path.split(java.io.File.pathSeparator)).anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
     }
 
     private static void compile(List<String> inputs, Path out) throws Exception {

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -130,7 +129,9 @@ class NativeSyntaxCheckTest {
     }
 
     private static Result syntaxCheck(Path source) throws Exception {
-        assumeTrue(onPath("g++"), "g++ not on PATH: the native syntax check is skipped (apt-get install g++)");
+        assumeTrue(
+                IpuAvailability.onPath("g++"),
+                "g++ not on PATH: the native syntax check is skipped (apt-get install g++)");
         List<String> cmd = new ArrayList<>(List.of(
                 "g++",
                 "-std=c++17",
@@ -149,11 +150,4 @@ class NativeSyntaxCheckTest {
     }
 
     record Result(int code, String output) {}
-
-    private static boolean onPath(String exe) {
-        String path = System.getenv("PATH");
-        return path != null
-                && Arrays.stream(path.split(java.io.File.pathSeparator))
-                        .anyMatch(d -> Files.isExecutable(Path.of(d, exe)));
-    }
 }
