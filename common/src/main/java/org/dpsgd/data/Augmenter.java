@@ -39,21 +39,29 @@ public final class Augmenter {
         int dx = p > 0 ? rng.nextInt(2 * p + 1) - p : 0;
         boolean flip = config.flip() && rng.nextBoolean();
         int h = shape.height(), w = shape.width();
+        // Output pixel x reads source column x + dx (flipped: w - 1 - x + dx); the columns that
+        // land inside the image form one interval [x0, x1), the rest are padding. So each row is a
+        // zero fill, one straight or reversed copy and a zero fill: no per-pixel bounds test.
+        int x0 = flip ? Math.max(0, dx) : Math.max(0, -dx);
+        int x1 = flip ? Math.min(w, w + dx) : Math.min(w, w - dx);
+        int y0 = Math.max(0, -dy), y1 = Math.min(h, h - dy);
         for (int c = 0; c < shape.channels(); c++) {
             int plane = c * h * w;
-            for (int y = 0; y < h; y++) {
-                int sy = y + dy;
+            java.util.Arrays.fill(dst, dstOff + plane, dstOff + plane + y0 * w, 0f);
+            for (int y = y0; y < y1; y++) {
                 int row = dstOff + plane + y * w;
-                if (sy < 0 || sy >= h) {
-                    java.util.Arrays.fill(dst, row, row + w, 0f);
-                    continue;
+                int srow = srcOff + plane + (y + dy) * w;
+                java.util.Arrays.fill(dst, row, row + x0, 0f);
+                if (flip) {
+                    // dst[row + x] = src[srow + w - 1 - x + dx]
+                    int last = srow + w - 1 + dx;
+                    for (int x = x0; x < x1; x++) dst[row + x] = src[last - x];
+                } else {
+                    System.arraycopy(src, srow + x0 + dx, dst, row + x0, x1 - x0);
                 }
-                int srow = srcOff + plane + sy * w;
-                for (int x = 0; x < w; x++) {
-                    int sx = (flip ? w - 1 - x : x) + dx;
-                    dst[row + x] = sx < 0 || sx >= w ? 0f : src[srow + sx];
-                }
+                java.util.Arrays.fill(dst, row + x1, row + w, 0f);
             }
+            java.util.Arrays.fill(dst, dstOff + plane + y1 * w, dstOff + plane + h * w, 0f);
         }
     }
 }
