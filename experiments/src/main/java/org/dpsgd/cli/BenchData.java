@@ -110,7 +110,11 @@ final class BenchData {
         double[] ms = new double[reps];
         try (BatchAssembler a = new BatchAssembler(data, aug, 7, 1)) {
             DeviceBatch b = new DeviceBatch(data.shape(), batch, 1);
-            for (int i = -Math.max(1, warmup); i < reps; i++) {
+            // The row loops are compiled only after a few thousand images: warm up on about 5e7 pixels.
+            long warm = Math.max(
+                    warmup,
+                    Math.min(1000, 50_000_000L / ((long) batch * data.shape().size())));
+            for (int i = (int) -Math.max(1, warm); i < reps; i++) {
                 DeviceCall call = calls(data.size(), batch, batch, i + 100).get(0);
                 long t0 = System.nanoTime();
                 a.assemble(call, b, i + 100);
