@@ -45,6 +45,34 @@ class AugmenterTest {
         }
     }
 
+    /** The byte path (convert while cropping) gives the float path's floats, bit for bit, for the same draws. */
+    @ParameterizedTest
+    @MethodSource("seeds")
+    void bytePathEqualsFloatPath(int seed) {
+        SplittableRandom r = new SplittableRandom(seed + 1000);
+        Shape shape = new Shape(r.nextBoolean() ? 1 : 3, 1 + r.nextInt(12), 1 + r.nextInt(12));
+        int maxCrop = Math.min(shape.height(), shape.width()) - 1;
+        AugmentationConfig config = new AugmentationConfig(r.nextInt(maxCrop + 1), seed % 3 != 0, 1);
+        Augmenter aug = new Augmenter(config, shape);
+        int n = shape.size(), plane = shape.height() * shape.width();
+        float[][] tables = new float[shape.channels()][256];
+        for (float[] t : tables) for (int v = 0; v < 256; v++) t[v] = (float) r.nextGaussian();
+        byte[] bytes = new byte[n];
+        r.nextBytes(bytes);
+        float[] floats = new float[n];
+        for (int i = 0; i < n; i++) floats[i] = tables[i / plane][bytes[i] & 0xFF];
+        for (int draw = 0; draw < 20; draw++) {
+            long s = r.nextLong();
+            float[] got = new float[n + 4];
+            float[] want = new float[n + 4];
+            java.util.Arrays.fill(got, Float.NaN);
+            java.util.Arrays.fill(want, Float.NaN);
+            aug.apply(bytes, tables, got, 2, new SplittableRandom(s));
+            aug.apply(floats, 0, want, 2, new SplittableRandom(s));
+            assertArrayEquals(want, got, "seed " + seed + " draw " + draw + " " + shape + " " + config);
+        }
+    }
+
     private static void reference(
             AugmentationConfig config,
             Shape shape,
