@@ -29,14 +29,16 @@ import org.dpsgd.train.CallFeeder;
  * {@code dpsgd bench --data-only}: the host's data path alone and beside the backend. A synthetic
  * uint8 shard of the model's input shape is written to a temporary folder and read the way training
  * reads shards (memory-mapped, normalised by table); batches are assembled by {@link BatchAssembler}
- * on one loader thread, plain and with random crop (H/8) + flip, giving images/s per core. Then the
+ * on one loader thread, plain and with random crop (H/8) + flip, giving images/s per core (from
+ * the loader thread's CPU time, steadier than wall time on a shared machine). Then the
  * backend's {@code auto} clipped step runs on those batches through the trainer's {@link CallFeeder},
  * without and with prefetch, and the time the backend waited for data per step is reported.
  */
 final class BenchData {
     private BenchData() {}
 
-    record Throughput(String what, double medianMs, double imagesPerSecond) {}
+    /** Wall and CPU medians of one assembly; images/s per core from the loader thread's CPU time. */
+    record Throughput(String what, double medianMs, double cpuMedianMs, double imagesPerSecond) {}
 
     record Wait(boolean prefetch, int calls, double waitMs, double stepMs) {}
 
@@ -108,6 +110,9 @@ final class BenchData {
     private static Throughput throughput(
             String what, ShardedDataset data, AugmentationConfig aug, int batch, int warmup, int reps) {
         double[] ms = new double[reps];
+        double[] cpu = new double[reps];
+        var bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        // One loader thread: the assembler runs on this thread, so its CPU time is the assembly's.
         try (BatchAssembler a = new BatchAssembler(data, aug, 7, 1)) {
             DeviceBatch b = new DeviceBatch(data.shape(), batch, 1);
             // The row loops are compiled only after a few thousand images: warm up on about 5e7 pixels.
@@ -116,13 +121,16 @@ final class BenchData {
                     Math.min(1000, 50_000_000L / ((long) batch * data.shape().size())));
             for (int i = (int) -Math.max(1, warm); i < reps; i++) {
                 DeviceCall call = calls(data.size(), batch, batch, i + 100).get(0);
-                long t0 = System.nanoTime();
+                long c0 = bean.getCurrentThreadCpuTime(), t0 = System.nanoTime();
                 a.assemble(call, b, i + 100);
-                if (i >= 0) ms[i] = (System.nanoTime() - t0) / 1e6;
+                if (i >= 0) {
+                    ms[i] = (System.nanoTime() - t0) / 1e6;
+                    cpu[i] = (bean.getCurrentThreadCpuTime() - c0) / 1e6;
+                }
             }
         }
-        double median = median(ms);
-        return new Throughput(what, median, batch / (median / 1e3));
+        double cpuMedian = median(cpu);
+        return new Throughput(what, median(ms), cpuMedian, batch / (cpuMedian / 1e3));
     }
 
     private static Wait wait(
@@ -187,6 +195,7 @@ final class BenchData {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("assembly", t.what());
                 row.put("median_ms", t.medianMs());
+                row.put("cpu_median_ms", t.cpuMedianMs());
                 row.put("images_per_s_per_core", t.imagesPerSecond());
                 rows.add(row);
             }
@@ -209,8 +218,8 @@ final class BenchData {
                 shape, batch);
         for (Throughput t : rates)
             System.out.printf(
-                    "data %-16s median %8.2f ms per batch  %,10.0f images/s per core%n",
-                    t.what(), t.medianMs(), t.imagesPerSecond());
+                    "data %-16s CPU median %8.2f ms per batch = %,10.0f images/s per core  (wall median %.2f ms)%n",
+                    t.what(), t.cpuMedianMs(), t.imagesPerSecond(), t.medianMs());
         System.out.printf(
                 "backend waits for data (auto step of %s on %s, crop + flip, calls of %d slots):%n",
                 model, backend.device(), micro);
