@@ -19,7 +19,8 @@ import org.dpsgd.model.ParamSpec;
  * {@link RuleOptions}, against the batch-size-1 loop (the {@code microbatch} strategy: one forward
  * and backward per slot, gradients read from autograd), both in float64 end to end. Compared: every
  * slot's norm (padding slots exactly 0), the clip counts, and the float64 clipped sum as it sits in
- * the accumulator (no float32 transfer), under flat or per-group clipping.
+ * the accumulator (no float32 transfer), under flat or per-group clipping. Then, on the same path, a
+ * real slot with a NaN input must add exactly nothing (value for value the sum with that slot as padding).
  */
 final class RuleHarness {
     private RuleHarness() {}
@@ -45,7 +46,8 @@ final class RuleHarness {
         int slots = 5;
         SplittableRandom r = new SplittableRandom(c.seed());
         int[] padded = {r.nextInt(slots)};
-        DeviceBatch b = TestSupport.batch(net, slots, c.copies(), r.nextLong(), 1.0, padded);
+        long dataSeed = r.nextLong();
+        DeviceBatch b = TestSupport.batch(net, slots, c.copies(), dataSeed, 1.0, padded);
         try (DjlTrainableModel reference =
                         TestSupport.model(net, "microbatch", "float64", c.frozen(), RuleOptions.DEFAULT);
                 DjlTrainableModel rule = TestSupport.model(net, "bookkeeping", "float64", c.frozen(), c.options())) {
@@ -89,6 +91,28 @@ final class RuleHarness {
                     Math.sqrt(num) <= TOL * Math.sqrt(den),
                     "relative error of the clipped sum " + Math.sqrt(num / den));
             assertFrozenAreZero(net, c.frozen(), gotSum);
+
+            // A real slot with a non-finite input adds exactly nothing on this path: the sum equals, value for value,
+            // that of the batch with the slot as padding (a path that forgot ClipFactors.select would add NaN).
+            int bad = padded[0] == 0 ? 1 : 0;
+            DeviceBatch poisoned = TestSupport.batch(net, slots, c.copies(), dataSeed, 1.0, padded);
+            poisoned.inputs()[poisoned.inputOffset(bad, c.copies() - 1)] = Float.NaN;
+            DeviceBatch without = TestSupport.batch(net, slots, c.copies(), dataSeed, 1.0, padded[0], bad);
+            float[] drained = new float[gotSum.length];
+            rule.drainGradientSum(drained);
+            BatchStats withBad = rule.accumulateClipped(poisoned, policy);
+            double[] poisonedSum = rule.gradientSum64();
+            rule.drainGradientSum(drained);
+            BatchStats clean = rule.accumulateClipped(without, policy);
+            double[] cleanSum = rule.gradientSum64();
+            assertEquals(1, withBad.nonFinite(), "the NaN slot is counted");
+            assertEquals(clean.clipped(), withBad.clipped());
+            for (int i = 0; i < cleanSum.length; i++) {
+                // == (not bit equality): only the sign of an exact zero may differ
+                assertTrue(
+                        poisonedSum[i] == cleanSum[i],
+                        "coordinate " + i + ": " + poisonedSum[i] + " vs " + cleanSum[i]);
+            }
         }
     }
 
