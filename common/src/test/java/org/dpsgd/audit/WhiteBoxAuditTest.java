@@ -66,13 +66,13 @@ class WhiteBoxAuditTest {
     }
 
     /**
-     * Planted defect: noise of std σC/2, caught with 3000 canaries where each participation stands out
-     * (q = 0.005, 3000 steps, claimed ε = 1.5 with σ = 1.06; the broken run's noise is 0.53, an RDP ε
-     * of about 25) and the observed-noise score. The idealised simulation of these settings
-     * (docs/audit.md) gives ε_lower 2.17–2.89 over six seeds with 3000 canaries, 2.04–2.32 with 2000;
-     * through this trainer 1.84 and 2.32 with 2000 (seeds 1, 2). Where amplification still works at
-     * σ/2 it is not caught: at the issue's Fashion-MNIST settings (q = 0.034, 1172 steps, claim 3)
-     * the simulation gives 1.9–2.8 with 1000–5000 canaries and 3.1 with 20000.
+     * Planted defect: noise of std σC/2, caught with 3000 canaries and the observed-noise score where
+     * each participation stands out: q = 0.005, 3000 steps, claimed ε = 1.5 (σ = 1.06; the broken
+     * run's noise 0.53 is an RDP ε of 11.1). Through this trainer ε_lower was 2.07, 2.28 and 2.20
+     * (seeds 3–5; 1.84 and 2.32 with 2000 canaries, seeds 1–2); the idealised simulation
+     * ({@link IdealisedAudit}) gives 2.08–2.39 (3000) and 1.92–2.50 (2000). Where subsampling still
+     * amplifies at σ/2 it is not caught reliably: at the issue's Fashion-MNIST settings (q = 0.034,
+     * 1172 steps, claim 3) the simulation gives 2.34–2.76 with 1000 canaries and 2.96–3.15 with 5000.
      */
     @ParameterizedTest
     @CsvSource({"3", "4"})
