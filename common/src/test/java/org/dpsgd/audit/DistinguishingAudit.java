@@ -43,6 +43,8 @@ final class DistinguishingAudit {
      */
     static Result run(Settings s, Defect defect, Statistic statistic, int runs, int probes) {
         if (s.canaries() != 1) throw new IllegalArgumentException("one target example x per run");
+        if (s.batch() != s.n())
+            throw new IllegalArgumentException("the thresholds assume q = 1 (x in every step): batch = N");
         int fp = 0, fn = 0, out = 0, in = 0;
         double claimed = Double.NaN;
         for (int i = 0; i < runs; i++) {
