@@ -2,6 +2,8 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import java.util.ArrayList;
+import java.util.List;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
@@ -40,7 +42,8 @@ final class BookkeepingStrategy implements ClippingStrategy {
             });
             return ModelRuntime.withoutGrad(() -> {
                 SlotNorms sn = new SlotNorms(policy, slots);
-                for (Tap t : tape.taps()) t.measure(sn);
+                // Each tap's casts, unfold and temporaries are freed as soon as its norms are taken.
+                for (Tap t : tape.taps()) TapScope.run(() -> t.measure(sn), () -> keptBy(t, sn));
                 boolean[] real = new boolean[slots];
                 for (int i = 0; i < slots; i++) real[i] = b.mask()[i] != 0f;
                 ClipDecision d = ClipDecision.decide(policy, sn, real, norms);
@@ -58,10 +61,16 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 }
                 if (accumulate) {
                     ClipFactors f = new ClipFactors(rt.manager, policy, d);
-                    for (Tap t : tape.taps()) t.accumulateClipped(f);
+                    for (Tap t : tape.taps()) TapScope.run(() -> t.accumulateClipped(f), List::of);
                 }
                 return new BatchStats(samples, lossSum, correct, d.clipped, d.normSum, d.nonFinite);
             });
         }
+    }
+
+    private static List<NDArray> keptBy(Tap t, SlotNorms sn) {
+        List<NDArray> keep = new ArrayList<>(t.kept());
+        keep.addAll(sn.live());
+        return keep;
     }
 }

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
 import org.dpsgd.model.Layer;
 
 /**
@@ -230,7 +232,17 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         return new NDArray[] {centered.div(std).reshape(w.getShape()), std};
     }
 
-    /** What one convolution records for book-keeping. */
+    /**
+     * What one convolution records for book-keeping. Memory (issue 12 §3): the float64 output
+     * gradient [S, T', p] and unfolded input [S, T', d] are the largest tensors of a step (the
+     * unfold is k² times the input, the cast doubles it), so they live only inside one phase of one
+     * layer ({@link TapScope}). The explicit path keeps its per-sample gradient [S, p, d] for the
+     * clipped sum (MIXED takes it only where p·d < 2T'², so it is smaller than the Gram matrices it
+     * replaces); the ghost path keeps nothing and rebuilds both tensors from the step's input and
+     * output gradient in {@link #accumulateClipped}. That rebuild is a copy and a cast (the one-hot
+     * unfold multiplies by exact ones and adds exact zeros), so it is bit-identical to what
+     * {@link #measure} saw and the slack it reported still bounds the sum's error ({@link ClipBound}).
+     */
     static final class Record implements Tap {
         private final Forward op;
         private final int slots;
@@ -238,8 +250,6 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final NDArray input;
         private final NDArray zero;
         private final NDArray[] standardized;
-        private NDArray unfolded; // [S, T', d]
-        private NDArray outGrad; // [S, T', p]
         private NDArray perSample; // [S, p, d] when formed explicitly
         private NDArray biasPerSample; // [S, p]
 
@@ -252,26 +262,40 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             this.standardized = standardized;
         }
 
-        @Override
-        public void measure(SlotNorms norms) {
-            NDArray g = Precision.f64(zero.getGradient());
-            long p = g.getShape().get(1);
-            long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
-            outGrad = g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
-            if (op.weightTrainable()) {
+        /** The output gradient as [S, T', p] float64, rows position-major like {@link Forward#unfold}. */
+        private NDArray outGrad() {
+            return TapScope.one(() -> {
+                NDArray g = Precision.f64(zero.getGradient());
+                long p = g.getShape().get(1);
+                long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
+                return g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
+            });
+        }
+
+        /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
+        private NDArray unfolded(long tPrime) {
+            return TapScope.one(() -> {
                 NDArray u = Precision.f64(op.unfold(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
-                long d = u.getShape().get(2);
-                unfolded = u.reshape(slots, tPrime, d);
+                return u.reshape(slots, tPrime, u.getShape().get(2));
+            });
+        }
+
+        @Override
+        public void measure(SlotNorms norms) {
+            NDArray outGrad = outGrad();
+            long tPrime = outGrad.getShape().get(1);
+            long p = outGrad.getShape().get(2);
+            if (op.weightTrainable()) {
+                NDArray unfolded = unfolded(tPrime);
+                long d = unfolded.getShape().get(2);
                 if (useGhost(op.norm, tPrime, p, d, standardized != null)) {
                     ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                     NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
                     NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
                     NDArray prod = aa.mul(gg);
                     NDArray sq = prod.sum(new int[] {1, 2});
-                    // The [S, T', T'] Gram matrices are the largest temporaries of a step: free them now, not at the
-                    // end
-                    // of the call.
+                    // The [S, T', T'] Gram matrices are the largest temporaries of a layer: free them now.
                     aa.close();
                     gg.close();
                     prod.close();
@@ -295,11 +319,20 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     }
                     norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
                 }
+                unfolded.close();
             }
             if (op.biasTrainable()) {
                 biasPerSample = outGrad.sum(new int[] {1});
                 norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
             }
+        }
+
+        @Override
+        public List<NDArray> kept() {
+            List<NDArray> out = new ArrayList<>(2);
+            if (perSample != null) out.add(perSample);
+            if (biasPerSample != null) out.add(biasPerSample);
+            return out;
         }
 
         @Override
@@ -310,8 +343,12 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 if (perSample != null) {
                     sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
                     if (standardized == null) sum = op.toWeightOrder(sum);
+                    perSample.close(); // its share is taken: free it before the next layer's
+                    perSample = null;
                 } else {
+                    NDArray outGrad = outGrad();
                     long p = outGrad.getShape().get(2);
+                    NDArray unfolded = unfolded(outGrad.getShape().get(1));
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
@@ -326,6 +363,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 op.store
                         .accumulator(op.bias)
                         .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                biasPerSample = null;
             }
         }
     }

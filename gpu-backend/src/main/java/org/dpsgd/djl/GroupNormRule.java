@@ -2,6 +2,8 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
 import org.dpsgd.model.Layer;
 
 /**
@@ -96,6 +98,16 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
                 biasGrad = g.reshape(slots, copies, c, -1).sum(axes);
                 norms.add(op.bias, biasGrad.square().sum(new int[] {1}));
             }
+        }
+
+        @Override
+        public List<NDArray> kept() {
+            // [S, C] each; the float64 casts of the output gradient and x̂ they come from are freed with measure's
+            // scope.
+            List<NDArray> out = new ArrayList<>(2);
+            if (weightGrad != null) out.add(weightGrad);
+            if (biasGrad != null) out.add(biasGrad);
+            return out;
         }
 
         @Override

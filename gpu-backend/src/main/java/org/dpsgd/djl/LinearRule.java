@@ -1,6 +1,8 @@
 package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
 import org.dpsgd.model.Layer;
 
 /**
@@ -131,6 +133,14 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                         : outGrad.reshape(slots, copies, p).sum(new int[] {1});
                 norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
             }
+        }
+
+        @Override
+        public List<NDArray> kept() {
+            // [N, d] and [N, p] (a network's head): small next to a convolution's tensors, so kept as they are.
+            List<NDArray> out = new ArrayList<>(4);
+            for (NDArray x : new NDArray[] {a, outGrad, perSample, biasPerSample}) if (x != null) out.add(x);
+            return out;
         }
 
         @Override

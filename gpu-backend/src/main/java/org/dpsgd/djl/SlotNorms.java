@@ -3,6 +3,8 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import java.util.ArrayList;
+import java.util.List;
 import org.dpsgd.backend.ClipPolicy;
 
 /**
@@ -40,6 +42,14 @@ final class SlotNorms {
         NDArray m2 = Precision.f64(m).square();
         normSlack[g] = plus(normSlack[g], m2.mul(normGamma));
         sumSlack[g] = plus(sumSlack[g], m2.mul(sumGamma * sumGamma));
+    }
+
+    /** The device arrays this holds now (they must outlive the {@link TapScope} of the tap that added to them). */
+    List<NDArray> live() {
+        List<NDArray> out = new ArrayList<>();
+        for (NDArray[] perGroup : new NDArray[][] {squared, normSlack, sumSlack})
+            for (NDArray a : perGroup) if (a != null) out.add(a);
+        return out;
     }
 
     /** [group][slot] squared norms. */

@@ -1,5 +1,8 @@
 package org.dpsgd.djl;
 
+import ai.djl.ndarray.NDArray;
+import java.util.List;
+
 /**
  * What one parametrised layer's op records on the {@link Tape} for the book-keeping strategy (each
  * {@link LayerRule} with parameters has its own, next to its op). All arithmetic here is float64
@@ -14,4 +17,13 @@ interface Tap {
 
     /** Adds Σ_i c_i · (gradient of slot i) of each trainable parameter to its accumulator, c per the parameter's group. */
     void accumulateClipped(ClipFactors factors);
+
+    /**
+     * The arrays {@link #measure} made that {@link #accumulateClipped} still reads (the strategy
+     * runs each phase of each tap in its own {@link TapScope}: everything else {@code measure}
+     * creates is freed as soon as it returns). Kept small on purpose: a tap keeps per-sample
+     * gradients only where they are formed anyway and smaller than the tensors they come from, and
+     * recomputes the rest from the step's activations and output gradients.
+     */
+    List<NDArray> kept();
 }

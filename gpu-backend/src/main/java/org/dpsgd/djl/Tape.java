@@ -2,6 +2,7 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,7 +31,9 @@ final class Tape {
 
     /** Adds a zero leaf that requires a gradient to {@code y}; returns y + leaf and the leaf. */
     NDArray[] withLeaf(NDArray y) {
-        NDArray zero = manager.zeros(y.getShape(), y.getDataType());
+        // One stored zero broadcast to y's shape (a stride-0 view): the leaf costs one element instead of
+        // a tensor of y's size per layer, held all step (issue 12 §3). Its gradient is still y's full shape.
+        NDArray zero = manager.zeros(new Shape(1), y.getDataType()).broadcast(y.getShape());
         zero.setRequiresGradient(true);
         // In place: the layers that call this (conv, linear, GroupNorm affine) produce y by ops whose
         // backward does not need y itself, so autograd allows y += leaf and one allocation is saved.
