@@ -91,7 +91,31 @@ final class ChartAxes {
                 }
             }
         }
-        return new double[] {lo, hi};
+        return nice(axis, lo, hi);
+    }
+
+    /**
+     * [lo, hi] widened to whole multiples of a round step (1, 2 or 5 times a power of ten, about five
+     * of them; whole numbers for counts), kept within [0, 1] for fractions. Besides looking tidy this
+     * keeps XChart on its round-number ticks: it puts ticks at the data values instead whenever those
+     * and the axis ends are evenly spaced, which for one bar at 1082 gave the ticks 0 and 1082.
+     */
+    static double[] nice(Chart.Axis axis, double lo, double hi) {
+        double raw = (hi - lo) / 5;
+        double mag = Math.pow(10, Math.floor(Math.log10(raw)));
+        double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+        if (axis == Chart.Axis.COUNT) step = Math.max(1, Math.rint(step));
+        double a = Math.floor(lo / step + 1e-9) * step, b = Math.ceil(hi / step - 1e-9) * step;
+        if (axis == Chart.Axis.FRACTION) {
+            a = Math.max(0, a);
+            b = Math.min(1, b);
+        }
+        return new double[] {round(a), round(b)};
+    }
+
+    /** No 0.30000000000000004 at an axis end. */
+    private static double round(double v) {
+        return Double.parseDouble(String.format(Locale.ROOT, "%.12g", v));
     }
 
     /**

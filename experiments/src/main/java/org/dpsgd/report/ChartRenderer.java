@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -144,10 +146,20 @@ final class ChartRenderer {
         String doc = out.toString(StandardCharsets.UTF_8);
         String root = doc.substring(doc.indexOf("<svg"));
         String body = root.substring(root.indexOf('>') + 1);
+        // Coordinates to 0.1 px: XChart draws text as glyph outlines, and at full precision that doubles the page's
+        // size.
+        body = COORDINATE.matcher(body).replaceAll(m -> tenth(m.group()));
         String id = Html.attr(c.id());
         body = body.replace("id=\"clip", "id=\"" + id + "-clip").replace("url(#clip", "url(#" + id + "-clip");
         return "<svg class=\"chart\" id=\"" + id + "\" width=\"" + WIDTH + "\" height=\"" + HEIGHT + "\" viewBox=\"0 0 "
                 + WIDTH + " " + HEIGHT + "\" role=\"img\"><title>" + Html.text(c.title()) + "</title>" + body.strip();
+    }
+
+    private static final Pattern COORDINATE = Pattern.compile("-?\\d+\\.\\d{2,}");
+
+    private static String tenth(String number) {
+        String t = String.format(Locale.ROOT, "%.1f", Double.parseDouble(number));
+        return t.endsWith(".0") ? t.substring(0, t.length() - 2) : t;
     }
 
     /** Writes the chart as a PNG at {@value #PNG_DPI} dpi (twice the SVG's size). */

@@ -1,5 +1,6 @@
 package org.dpsgd.report;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -115,6 +116,11 @@ class ReportRoughEdgesTest {
                                 Chart.Axis.FRACTION,
                                 List.of(new Series("r", new double[] {2.5, 3}, new double[] {0.5, 0.6}))))
                         .xMin);
+        // Ends on round numbers: one bar of 1082 ex/s gave XChart's data-value ticks 0 and 1082 only.
+        assertArrayEquals(new double[] {0, 1200}, ChartAxes.range(Chart.Axis.FROM_ZERO, 1082, 1082));
+        assertArrayEquals(new double[] {0, 3.5}, ChartAxes.range(Chart.Axis.FROM_ZERO, 3.27, 3.27));
+        assertArrayEquals(new double[] {0, 30}, ChartAxes.range(Chart.Axis.COUNT, 30, 30));
+        assertArrayEquals(new double[] {0, 3}, ChartAxes.range(Chart.Axis.COUNT, 1, 3), "whole steps");
         // A sweep's categories: one label per value, nothing between them.
         ChartAxes cat = new ChartAxes(Chart.overCategories(
                 "c",
