@@ -1,7 +1,9 @@
 package org.dpsgd.accounting;
 
+import java.util.concurrent.Executors;
 import org.dpsgd.UserError;
 import org.jtransforms.fft.DoubleFFT_1D;
+import pl.edu.icm.jlargearrays.ConcurrencyUtils;
 
 /**
  * A discretised privacy loss distribution: probs[i] is the probability of loss
@@ -25,6 +27,16 @@ final class PldPmf {
         int p = 1;
         while (p < n) p <<= 1;
         return p;
+    }
+
+    static {
+        // JTransforms splits transforms of 8,192 points and more over a JLargeArrays thread pool whose threads are not
+        // daemons: a program that asked for a PLD ε would then outlive its main thread by their 60 s idle timeout.
+        ConcurrencyUtils.setThreadPool(Executors.newCachedThreadPool(task -> {
+            Thread t = new Thread(task, "pld-fft");
+            t.setDaemon(true);
+            return t;
+        }));
     }
 
     /** The last plan built: an accountant uses one FFT length many times, and a plan's tables cost a transform. */
