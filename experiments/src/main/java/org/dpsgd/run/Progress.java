@@ -89,6 +89,7 @@ public final class Progress {
         bar.maxHint(total);
         bar.setExtraMessage(String.join("  ", numbers(loss, accuracy, epsilon, examplesPerSecond)));
         bar.stepTo(step);
+        bar.refresh(); // drawn now, in this thread (see start)
     }
 
     private ProgressBar start(long total) {
@@ -96,7 +97,9 @@ public final class Progress {
                 .setTaskName("train")
                 .setInitialMax(total)
                 .setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(250)
+                // Redrawn by step() itself, not by the library's timer: its timer thread and close() could both run the
+                // final draw and leave the last line twice (seen at 160 columns in tmux).
+                .setUpdateIntervalMillis(Integer.MAX_VALUE)
                 .setConsumer(consumer)
                 .setEtaFunction(state -> {
                     double eta = etaSeconds;
