@@ -166,7 +166,14 @@ class AuditCommandTest {
     void fdpBoundIsReportedAndRefusedForSubsampledRuns() throws Exception {
         Path cfg = dir.resolve("tiny.yaml");
         Files.writeString(cfg, CommandsTest.TINY);
-        Object[] refused = CommandsTest.cli("audit", "--config", cfg.toString(), "--bound", "fdp");
+        Object[] refused = CommandsTest.cli(
+                "audit",
+                "--config",
+                cfg.toString(),
+                "--bound",
+                "fdp",
+                "--out",
+                dir.resolve("q").toString());
         assertEquals(2, refused[0], (String) refused[2]);
         String err = ((String) refused[2]).strip();
         assertTrue(err.startsWith("error: ") && err.contains("q = 16/128") && err.contains("steinke"), err);
