@@ -238,10 +238,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * unfold is k² times the input, the cast doubles it), so they live only inside one phase of one
      * layer ({@link TapScope}). The explicit path keeps its per-sample gradient [S, p, d] for the
      * clipped sum (MIXED takes it only where p·d < 2T'², so it is smaller than the Gram matrices it
-     * replaces); the ghost path keeps nothing and rebuilds both tensors from the step's input and
-     * output gradient in {@link #accumulateClipped}. That rebuild is a copy and a cast (the one-hot
-     * unfold multiplies by exact ones and adds exact zeros), so it is bit-identical to what
-     * {@link #measure} saw and the slack it reported still bounds the sum's error ({@link ClipBound}).
+     * replaces); the ghost path rebuilds both tensors from the step's input and output gradient in
+     * {@link #accumulateClipped}. The rebuild must be bit-identical to what {@link #measure} saw, so
+     * that the slack it reported still bounds the sum's error ({@link ClipBound}): a cast and a
+     * reshape of the output gradient, and the RESHAPE and SLICES unfolds, are pure copies. The
+     * ONE_HOT unfold is a convolution, which a library may compute by a transform that rounds
+     * (Winograd), so a ghost layer unfolded that way keeps its float64 unfold instead (it is used
+     * only where in·d ≤ 1024: few input channels, small).
      */
     static final class Record implements Tap {
         private final Forward op;
@@ -252,6 +255,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final NDArray[] standardized;
         private NDArray perSample; // [S, p, d] when formed explicitly
         private NDArray biasPerSample; // [S, p]
+        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -310,6 +314,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             m,
                             ClipBound.gamma(d + p + tPrime * tPrime),
                             ClipBound.gamma(slots * tPrime));
+                    if (op.unfold == RuleOptions.Unfold.ONE_HOT) keptUnfold = unfolded;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
@@ -319,7 +324,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     }
                     norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
                 }
-                unfolded.close();
+                if (keptUnfold == null) unfolded.close();
             }
             if (op.biasTrainable()) {
                 biasPerSample = outGrad.sum(new int[] {1});
@@ -332,6 +337,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             List<NDArray> out = new ArrayList<>(2);
             if (perSample != null) out.add(perSample);
             if (biasPerSample != null) out.add(biasPerSample);
+            if (keptUnfold != null) out.add(keptUnfold);
             return out;
         }
 
@@ -348,12 +354,16 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 } else {
                     NDArray outGrad = outGrad();
                     long p = outGrad.getShape().get(2);
-                    NDArray unfolded = unfolded(outGrad.getShape().get(1));
+                    NDArray unfolded = keptUnfold != null
+                            ? keptUnfold
+                            : unfolded(outGrad.getShape().get(1));
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
                     sum = op.toWeightOrder(
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                    unfolded.close();
+                    keptUnfold = null;
                 }
                 NDArray acc = op.store.accumulator(op.weight);
                 acc.addi(sum.reshape(acc.getShape()));
