@@ -25,7 +25,7 @@ final class GroupNormTap implements Tap {
 
     @Override
     public void measure(SlotNorms norms) {
-        NDArray g = Precision.f64(zero.getGradient());
+        NDArray g = op.store.gradient(zero);
         int c = op.layer.channels();
         int[] axes = {1, 3};
         if (op.store.trainable(op.weight)) {
