@@ -65,9 +65,9 @@ public final class DjlBackendProvider implements BackendProvider {
                             + " are float64 whatever it is (fp64 for exactness checks; docs/djl.md)"),
             SettingSpec.of(
                     "loss_scale",
-                    SettingSpec.Type.POSITIVE_INTEGER,
-                    "",
-                    "static loss scale, a power of two divided out before clipping (default 128 with fp16, else 1)"),
+                    SettingSpec.Type.NON_NEGATIVE_INTEGER,
+                    "0",
+                    "static loss scale, a power of two divided out before clipping (0 = 128 with fp16, else 1)"),
             SettingSpec.choice(
                     "dtype",
                     "float32",

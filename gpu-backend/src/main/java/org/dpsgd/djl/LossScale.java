@@ -34,19 +34,21 @@ final class LossScale {
     }
 
     /**
-     * Reads setting {@code loss_scale} (model settings win over backend settings); default 128 for
-     * fp16 and 1 otherwise. Any precision accepts a scale (in fp32 it changes nothing but where
+     * Reads setting {@code loss_scale} (model settings win over backend settings); absent or 0 (as on
+     * the IPU backend) means the default, 128 for fp16 and 1 otherwise. Any precision accepts a scale (in fp32 it changes nothing but where
      * gradients overflow), which is how the scaling itself is tested on machines without fp16.
      */
     static LossScale from(Map<String, String> modelSettings, Map<String, String> backendSettings, Precision p) {
         String v = modelSettings.getOrDefault("loss_scale", backendSettings.get("loss_scale"));
-        if (v == null) return p == Precision.FLOAT16 ? new LossScale(FP16_DEFAULT) : NONE;
-        long s;
-        try {
-            s = Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("setting loss_scale must be a power of two, got '" + v + "'");
+        long s = 0;
+        if (v != null) {
+            try {
+                s = Long.parseLong(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("setting loss_scale must be a power of two, got '" + v + "'");
+            }
         }
+        if (s == 0) return p == Precision.FLOAT16 ? new LossScale(FP16_DEFAULT) : NONE;
         return new LossScale(s);
     }
 

@@ -40,7 +40,8 @@ final class PrecisionSupport {
         String key = p + "@" + device;
         String problem = PROBLEMS.computeIfAbsent(key, k -> problem(p, device));
         if (!problem.isEmpty()) {
-            throw new UserError("precision " + p.key + " is not available on " + device + " with PyTorch "
+            String where = device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
+            throw new UserError("precision " + p.key + " is not available on " + where + " with PyTorch "
                     + Engine.getEngine("PyTorch").getVersion() + ": " + problem
                     + "; use precision fp32 (or see docs/djl.md, \"Mixed precision\")");
         }

@@ -46,7 +46,8 @@ class DjlSettingsTableTest {
         assertNotNull(spec("precision").problem("int8"));
         assertThrows(IllegalArgumentException.class, () -> Precision.from(Map.of("precision", "int8"), Map.of()));
         assertNull(spec("loss_scale").problem("128"));
-        assertNotNull(spec("loss_scale").problem("0"));
+        assertNull(spec("loss_scale").problem("0"));
+        assertNotNull(spec("loss_scale").problem("-1"));
     }
 
     @Test

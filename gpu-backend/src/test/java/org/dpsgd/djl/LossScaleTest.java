@@ -99,7 +99,9 @@ class LossScaleTest {
         assertEquals(
                 1024, LossScale.from(Map.of("loss_scale", "1024"), Map.of("loss_scale", "8"), Precision.FLOAT16).value);
         assertEquals(8, LossScale.from(Map.of(), Map.of("loss_scale", "8"), Precision.FLOAT16).value);
-        for (String bad : List.of("0", "-4", "3", "1000", "33554432", "x", "1.5")) {
+        assertEquals(128, LossScale.from(Map.of("loss_scale", "0"), Map.of(), Precision.FLOAT16).value);
+        assertEquals(1, LossScale.from(Map.of("loss_scale", "0"), Map.of(), Precision.FLOAT32).value);
+        for (String bad : List.of("-4", "3", "1000", "33554432", "x", "1.5")) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> LossScale.from(Map.of("loss_scale", bad), Map.of(), Precision.FLOAT16),
