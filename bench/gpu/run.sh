@@ -21,7 +21,8 @@
 # Results: run.log (everything printed), summary.txt (one line per step, versions), jni-build.log,
 # parity.txt (GpuParity: float64, float32, bf16, fp16), bench.jsonl (one `dpsgd bench --json` line per model
 # and batch, peer rows included, then one for the first model and batch in each of KIT_PRECISIONS, default
-# fp32,bf16,fp16 on a GPU and fp32,fp16 with --cpu; empty = none),
+# fp32,bf16,fp16 on a GPU and fp32,bf16 with --cpu, whose usual libtorch, Debian 1.13, has no fp16 CPU
+# convolution; empty = none),
 # gpu-run.tar.gz (the training run folder) and compare.tar.gz (the `dpsgd compare` report of the GPU run
 # against the CPU run made at pack time, with its PNG charts).
 set -euo pipefail
@@ -253,7 +254,7 @@ else
   export KIT_DEVICE=cpu KIT_PEER_DEVICE=cpu
   export KIT_BENCH_MODELS="${KIT_BENCH_MODELS:-small-cnn}" KIT_BENCH_INPUT="${KIT_BENCH_INPUT:-3x32x32}"
   export KIT_BENCH_BATCHES="${KIT_BENCH_BATCHES:-8}" KIT_BENCH_STEPS="${KIT_BENCH_STEPS:-1}"
-  export KIT_PRECISIONS="${KIT_PRECISIONS-fp32,fp16}"
+  export KIT_PRECISIONS="${KIT_PRECISIONS-fp32,bf16}"
   export KIT_TRAIN_SETS="${KIT_TRAIN_SETS:---set training.epochs=1 --set data.train_limit=2048 --set data.test_limit=500}"
 fi
 total="${KIT_TOTAL_S:-530}"
