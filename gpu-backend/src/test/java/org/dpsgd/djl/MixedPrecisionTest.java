@@ -34,7 +34,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * forward and 2 backward: r = {@value #SMALL} for small-cnn and fmnist-cnn (≤ 8 layers counting
  * activations and pooling), r = {@value #DEEP} for resnet18-gn (about 40). Measured in fp16 (printed
  * by the test): small nets 0.3u–0.5u on norms and 6u on sums, resnet18-gn 20u on norms and 55u on
- * sums (its deeper path; not analysed further). A missing loss-scale
+ * sums (its deeper path; not analysed further); bf16 (with a JNI build that has it) 0.6u–1.1u and
+ * 2.5u–3.1u, resnet18-gn 6u and 25u. A missing loss-scale
  * division (128×) or a norm taken from the wrong tensor fails by orders of magnitude. A floor check
  * makes sure the compute really ran in 16 bits: its logits differ from float64's by more than any
  * fp32 computation would (u/8).
