@@ -40,6 +40,15 @@ public interface TrainableModel extends AutoCloseable {
     void drainGradientSum(float[] into);
 
     /**
+     * Whose examples {@link #drainGradientSum} covers: this process's ({@link GradientScope#PROCESS}, every
+     * backend by default) or, when the device sums across the processes of a data-parallel run itself,
+     * the whole run's ({@link GradientScope#RUN}).
+     */
+    default GradientScope gradientScope() {
+        return GradientScope.PROCESS;
+    }
+
+    /**
      * Copies the current parameters into {@code into} (length = parameter count), in {@link Network#parameters()}
      * order.
      */

@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
@@ -184,6 +185,106 @@ class DataParallelTrainingTest {
         var off = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> p.validate(config(Map.of("privacy.enabled", "false"))));
         assertTrue(off.getMessage().contains("privacy.enabled: false"), off.getMessage());
+    }
+
+    /**
+     * GCL under poprun: the device sums every instance's clipped sum itself ({@code deviceGroup} stands for
+     * the IPU-Link all-reduce, a collective apart from the host's MPI) and the model says so with
+     * {@link GradientScope#RUN}; the host then only shares rank 0's noise. The run must equal the single
+     * process; a host that summed the device's global sum again (the model claiming PROCESS) is W times off.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void aDeviceSummedGradientIsSharedNotSummedAgain(int w) throws Exception {
+        ExperimentConfig c = config(Map.of());
+        Outcome ref = single(c);
+        for (GradientScope claimed : GradientScope.values()) {
+            List<Communicator> deviceGroup = new InProcessGroup(w).ranks();
+            ExecutorService pool = Executors.newFixedThreadPool(w);
+            try {
+                List<Outcome> ranks = new ArrayList<>();
+                for (Future<Outcome> f : runRanks(
+                        w,
+                        c,
+                        r -> deviceSummed(LogisticRegressionModel.zeros(SHAPE, 3), deviceGroup.get(r), claimed),
+                        pool,
+                        System.err)) ranks.add(f.get(120, TimeUnit.SECONDS));
+                for (Outcome o : ranks) {
+                    assertArrayEquals(ranks.get(0).parameters(), o.parameters());
+                    assertEquals(ref.batchSizes(), o.batchSizes());
+                    assertEquals(ref.epsilon(), o.epsilon(), 0.0);
+                }
+                float[] a = ref.parameters();
+                float[] b = ranks.get(0).parameters();
+                double maxAbs = 0, maxDiff = 0;
+                for (float v : a) maxAbs = Math.max(maxAbs, Math.abs(v));
+                for (int i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+                if (claimed == GradientScope.RUN) {
+                    assertTrue(maxDiff <= 1e-5 * Math.max(1, maxAbs), "device-summed run differs by " + maxDiff);
+                } else {
+                    // The mutant: the host sums the already global sum again (W x every clipped gradient).
+                    assertTrue(maxDiff > 1e-2 * Math.max(1, maxAbs), "a double sum went unnoticed: " + maxDiff);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    /** {@code base} whose drained sum is already summed over {@code device}'s ranks, reporting {@code scope}. */
+    private static TrainableModel deviceSummed(LogisticRegressionModel base, Communicator device, GradientScope scope) {
+        return new TrainableModel() {
+            @Override
+            public GradientScope gradientScope() {
+                return scope;
+            }
+
+            @Override
+            public Network network() {
+                return base.network();
+            }
+
+            @Override
+            public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+                return base.accumulateClipped(batch, clipNorm);
+            }
+
+            @Override
+            public BatchStats accumulateUnclipped(DeviceBatch batch) {
+                return base.accumulateUnclipped(batch);
+            }
+
+            @Override
+            public double[] perSampleGradientNorms(DeviceBatch batch) {
+                return base.perSampleGradientNorms(batch);
+            }
+
+            @Override
+            public void drainGradientSum(float[] into) {
+                base.drainGradientSum(into);
+                device.allreduceSum(into);
+            }
+
+            @Override
+            public void readParameters(float[] into) {
+                base.readParameters(into);
+            }
+
+            @Override
+            public void writeParameters(float[] from) {
+                base.writeParameters(from);
+            }
+
+            @Override
+            public BatchStats evaluate(DeviceBatch batch) {
+                return base.evaluate(batch);
+            }
+
+            @Override
+            public void close() {
+                base.close();
+            }
+        };
     }
 
     @Test
