@@ -47,8 +47,7 @@ final class RunAudit {
     }
 
     /** The audit of {@code config}'s run, or null when it has no audit section. */
-    static RunAudit forRun(
-            ExperimentConfig config, Dataset train, Dataset test, boolean resuming, boolean dataParallel) {
+    static RunAudit forRun(ExperimentConfig config, Dataset train, Dataset test, boolean resuming) {
         AuditConfig a = config.audit();
         if (a == null) return null;
         if (!config.privacy().enabled())
@@ -63,9 +62,6 @@ final class RunAudit {
                     "an audited run cannot be resumed: its canaries are scored on every step of one process, "
                             + "and their secret coins are not checkpointed; start the audit again");
         }
-        if (dataParallel)
-            throw new IllegalArgumentException(
-                    "audits of data-parallel runs are not supported yet; run the audit in one process");
         if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
@@ -102,10 +98,24 @@ final class RunAudit {
         return canaries != null ? b -> b.extraExamples(canaries) : b -> b.extraExamples(inputs);
     }
 
+    /**
+     * How many extra examples the sampler draws after the data each step (the IN canaries). In a
+     * data-parallel run only rank 0 holds them (it alone runs this class), before the cross-process sum.
+     */
+    int extraCount() {
+        return canaries != null ? canaries.count() : inputs.count();
+    }
+
     /** Before the first step: the parameters the first step starts from (whitebox), the model that clips (blackbox). */
     void start(PrivateTraining session) {
         DpSgdTrainer trainer = session.trainer();
         if (inputs != null) {
+            if (session.model().gradientScope() == org.dpsgd.backend.GradientScope.RUN)
+                // Each canary is clipped and drained alone; a drain of this model is a collective across poprun
+                // instances, which the other instances would never join.
+                throw new IllegalArgumentException(
+                        "black-box canaries are clipped one at a time by the backend, but this backend sums "
+                                + "across poprun instances on the device; use audit.kind: whitebox or audit in one process");
             inputs.bind(
                     session.model(),
                     session.layout().slotsPerCall(),
