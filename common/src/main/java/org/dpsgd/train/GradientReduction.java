@@ -5,7 +5,7 @@ package org.dpsgd.train;
  * process samples and clips its own shard; the one process that {@link #drawsNoise()} adds the
  * single Gaussian noise draw to its sum; then every process must hold the same noisy global sum, from
  * which each applies the same update. The trainer takes one of two paths per the model's
- * {@link GradientScope}: {@link #sumAcrossProcesses} when each process drained its own clipped sum
+ * {@link org.dpsgd.backend.GradientScope}: {@link #sumAcrossProcesses} when each process drained its own clipped sum
  * (PROCESS), or {@link #shareNoisySum} when the device already summed across processes (RUN) and only
  * the noise draw remains to be shared.
  */
@@ -31,7 +31,7 @@ public interface GradientReduction {
     void sumAcrossProcesses(float[] sum);
 
     /**
-     * For a {@link GradientScope#RUN} model: {@code sum} is already the whole run's clipped sum on every
+     * For a {@link org.dpsgd.backend.GradientScope#RUN} model: {@code sum} is already the whole run's clipped sum on every
      * process, plus the noise on the one that {@link #drawsNoise()}; replaces every process's {@code sum}
      * by that process's (a broadcast), so every process applies the same noisy update. Never sums.
      */

@@ -151,6 +151,24 @@ class DataParallelRunTest {
         assertTrue(l2 > 0.3 * ceiling, "W = 2 at σ = 0.02: ε_lower " + l2 + ", ceiling " + ceiling);
     }
 
+    /**
+     * Black-box input canaries on two ranks: rank 0 alone clips them with its backend and adds them to its
+     * sum; the run finishes with one audit.json, ε_lower ≤ ε and the single process's ε, and the evaluation
+     * leaves the canaries' test images out as in one process.
+     */
+    @Test
+    void aBlackBoxAuditRunsOnTwoRanks() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG + "audit: {canaries: 20, kind: blackbox}\n", "test");
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        assertEquals("finished", two.status());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        double lower = ((Number) two.audit().get("epsilon_lower")).doubleValue();
+        assertTrue(lower <= two.epsilon(), "ε_lower " + lower + " > ε " + two.epsilon());
+        assertTrue(Files.exists(dir.resolve("two/audit.json")));
+        assertEquals("blackbox", two.audit().get("kind"));
+    }
+
     @Test
     void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(
