@@ -116,7 +116,7 @@ class MpiTrainIntegrationTest {
     /**
      * W = 4 (oversubscribed on CI's cores): the same global batches (realised sizes and losses from the raw
      * diagnostics), the same ε and the single-process parameters to float32 summation order. Measured by hand
-     * on a loaded 2-core VM: 1.0e-7 relative, ~40 s (docs/distributed.md).
+     * on a loaded 2-core VM: 1.0e-7 relative; 13-50 s depending on the load (docs/distributed.md).
      */
     @Test
     void fourMpiRanksTakeTheSingleProcessBatchesAndSteps() throws Exception {
