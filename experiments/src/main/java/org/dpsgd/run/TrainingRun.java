@@ -240,7 +240,7 @@ public final class TrainingRun {
                 ? sigmaFromRun
                 : ParallelSetup.sigma(config, sigmaFromRun, population, progress::line, info);
         // The audit's canaries (rank 0 only in a data-parallel run) are drawn after the data in every step.
-        RunAudit audit = RunAudit.forRun(config, train, test, resuming);
+        RunAudit audit = RunAudit.forRun(config, train, population, test, resuming);
         var perProcess = ParallelSetup.customizer(
                 parallel, config, train, population, audit == null ? 0 : audit.extraCount(), progress::line);
         if (audit != null) test = audit.evaluationSet(test);
@@ -526,9 +526,10 @@ public final class TrainingRun {
             double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
             progress.line(String.format(
                     java.util.Locale.ROOT,
-                    "audit: ε_lower = %.3f at %.0f%% confidence (ε = %.3f); canaries, coins and scores in %s",
+                    "audit: ε_lower = %.3f at %.0f%% confidence, %s bound (ε = %.3f); canaries, coins and scores in %s",
                     lower,
                     100 * ((Number) summary.get("confidence")).doubleValue(),
+                    summary.get("bound"),
                     res.epsilon(),
                     org.dpsgd.audit.AuditFile.NAME));
             if (lower > res.epsilon())

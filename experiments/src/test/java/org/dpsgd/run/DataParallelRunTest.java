@@ -169,6 +169,43 @@ class DataParallelRunTest {
         assertEquals("blackbox", two.audit().get("kind"));
     }
 
+    /**
+     * The f-DP audit bound needs a full batch of the whole run: q = B/N with N of the whole set, never of
+     * rank 0's shard (B = 200 covers rank 0's 128 examples but not the 256 of the run).
+     */
+    @Test
+    void theFdpAuditBoundJudgesTheWholeRunsBatchNotRankZerosShard() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(
+                CONFIG.replace("batch_size: 32", "batch_size: 200") + "audit: {canaries: 40, bound: fdp}\n", "test");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Communicator> ranks = new InProcessGroup(2).ranks();
+            PrintStream sink = new PrintStream(PrintStream.nullOutputStream());
+            Future<TrainingRun.Result> lead = pool.submit(() -> {
+                try {
+                    return TrainingRun.start(
+                            cfg, dir.resolve("fdp"), quiet().withParallel(new DataParallel(ranks.get(0), 1)));
+                } catch (RuntimeException e) {
+                    org.dpsgd.distributed.RankFailure.abort(ranks.get(0), e, sink);
+                    throw e;
+                }
+            });
+            Future<float[]> follower = pool.submit(() -> {
+                DataParallel p = new DataParallel(ranks.get(1), 1);
+                return FollowerRun.run(p, quiet().withParallel(p));
+            });
+            var e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> lead.get(120, TimeUnit.SECONDS));
+            assertTrue(
+                    e.getCause().getMessage().contains("q = 200/256 < 1"),
+                    e.getCause().getMessage());
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> follower.get(120, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(
