@@ -180,7 +180,8 @@ class DataParallelRunTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Communicator> ranks = new InProcessGroup(2).ranks();
-            PrintStream sink = new PrintStream(PrintStream.nullOutputStream());
+            java.io.ByteArrayOutputStream lines = new java.io.ByteArrayOutputStream();
+            PrintStream sink = new PrintStream(lines, true, java.nio.charset.StandardCharsets.UTF_8);
             Future<TrainingRun.Result> lead = pool.submit(() -> {
                 try {
                     return TrainingRun.start(
@@ -196,9 +197,11 @@ class DataParallelRunTest {
             });
             var e = org.junit.jupiter.api.Assertions.assertThrows(
                     java.util.concurrent.ExecutionException.class, () -> lead.get(120, TimeUnit.SECONDS));
-            assertTrue(
-                    e.getCause().getMessage().contains("q = 200/256 < 1"),
-                    e.getCause().getMessage());
+            // Rank 0's one line (the in-process group then aborts every rank, as MPI_Abort would).
+            String line = lines.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(line.contains("error: rank 0 of 2 failed: audit.bound: fdp"), line);
+            assertTrue(line.contains("q = 200/256 < 1"), line);
+            assertTrue(e.getCause() != null);
             org.junit.jupiter.api.Assertions.assertThrows(
                     java.util.concurrent.ExecutionException.class, () -> follower.get(120, TimeUnit.SECONDS));
         } finally {
