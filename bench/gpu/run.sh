@@ -31,13 +31,11 @@ if [[ "${1:-}" == __step ]]; then
   name="$2"
   # DJL counts GPUs through JNA's dlopen("cudart") (CudaUtils), not through libtorch: point JNA at the
   # libcudart that PyTorch itself loaded (the torch step finds it), which need not be on the system path.
-  # --add-modules: the secure noise's vector fast path (pack.sh puts the module in the JRE); Java
-  # prints one "Using incubator modules" warning per start, expected.
   jextra=()
   cudart="$(sed -n 's/^cudart=//p' "$KIT_WORK/torch.env" 2>/dev/null || true)"
   [[ -n "$cudart" ]] && jextra=(-Djna.library.path="$KIT_WORK/cudart")
   java_cmd() {
-    "$KIT_WORK/jre/bin/java" "${jextra[@]}" --add-modules jdk.incubator.vector -Xmx16g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$KIT_THREADS" \
+    "$KIT_WORK/jre/bin/java" "${jextra[@]}" -Xmx16g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$KIT_THREADS" \
       -Dai.djl.pytorch.num_interop_threads=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
       -Dorg.slf4j.simpleLogger.log.ai.djl=error \
       -cp "$kit/app/dpsgd-experiments.jar:$kit/app/lib/*:$kit/app/dpsgd-gpukit.jar" "$@"
@@ -158,7 +156,7 @@ EOF
           left=$(( deadline - $(date +%s) ))
           if (( left < 10 )); then echo "bench: out of time before $model batch $b"; failed=1; continue; fi
           echo "bench: $model input $KIT_BENCH_INPUT batch $b, strategies nonprivate,auto,microbatch${peer:+ + torch peer} (at most ${left}s)"
-          if timeout -k 5 "$left" "$KIT_WORK/jre/bin/java" "${jextra[@]}" --add-modules jdk.incubator.vector -Xmx16g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$KIT_THREADS" \
+          if timeout -k 5 "$left" "$KIT_WORK/jre/bin/java" "${jextra[@]}" -Xmx16g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$KIT_THREADS" \
               -Dai.djl.pytorch.num_interop_threads=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
               -Dorg.slf4j.simpleLogger.log.ai.djl=error -cp "$kit/app/dpsgd-experiments.jar:$kit/app/lib/*" \
               org.dpsgd.cli.Main bench --model "$model" --input "$KIT_BENCH_INPUT" --batch "$b" --device "$KIT_DEVICE" \

@@ -11,6 +11,17 @@ interface FastPathProducts {
     /** out[q] = X[w[q] &amp; 0xff]·w[q], or NaN off the fast path, for q in [0, len). */
     void products(long[] w, double[] out, int len);
 
+    /**
+     * v[i + k] = (float) (v[i + k] + scale·s_k) for the sums of four s_k = ((p[q+4k] + p[q+4k+1]) +
+     * p[q+4k+2]) + p[q+4k+3], over whole groups of the kernel's width from i towards end, stopping
+     * before the first group whose sums include a NaN; the number of coordinates done (the caller
+     * finishes the rest one by one). Needs q + 4·(end - i) within p.
+     */
+    int addSums(double[] p, int q, float[] v, int i, int end, double scale);
+
+    /** As {@link #addSums}, but out[i + k] = scale·s_k. */
+    int sums(double[] p, int q, double[] out, int i, int end, double scale);
+
     /** What runs, for reports: e.g. "vector (jdk.incubator.vector, 512-bit gathers)". */
     String description();
 }

@@ -165,6 +165,10 @@ final class ZigguratBlock implements UniformRandomProvider {
             final double[] p = products();
             int q = next;
             int end = Math.min(to, i + (BLOCK - q) / 4);
+            // Whole vectors of coordinates while none needs the edge or tail, then one by one.
+            int done = kernel.addSums(p, q, v, i, end, scale);
+            i += done;
+            q += 4 * done;
             for (; i < end; i++, q += 4) {
                 double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
                 if (s != s) break;
@@ -185,6 +189,9 @@ final class ZigguratBlock implements UniformRandomProvider {
             final double[] p = products();
             int q = next;
             int end = Math.min(to, i + (BLOCK - q) / 4);
+            int done = kernel.sums(p, q, out, i, end, scale);
+            i += done;
+            q += 4 * done;
             for (; i < end; i++, q += 4) {
                 double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
                 if (s != s) break;
