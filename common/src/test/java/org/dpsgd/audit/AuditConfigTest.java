@@ -55,4 +55,15 @@ class AuditConfigTest {
         assertEquals(new AuditConfig(300, "blackbox", 0.95, "loss"), c.audit());
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
     }
+
+    @Test
+    void boundDefaultsToSteinkeAndAcceptsFdp() {
+        assertEquals("steinke", AuditConfig.defaults().bound());
+        ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {bound: fdp}\n", "a.yaml");
+        assertEquals(new AuditConfig(1000, "whitebox", 0.95, "observed_likelihood_ratio", "fdp"), c.audit());
+        assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {bound: gdp}\n", "a.yaml"));
+        assertTrue(e.getMessage().contains("audit.bound"), e.getMessage());
+    }
 }
