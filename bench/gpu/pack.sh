@@ -91,8 +91,10 @@ for j in "$out"/app/*.jar "$out"/app/lib/*.jar; do
   modules="$modules,$m"
 done
 # Reflective / service-loaded uses jdeps cannot see: jackson's java.sql types, JNDI lookups in logging,
-# sun.misc.Unsafe (JNA, JavaCPP, gson), the EC provider for SecureRandom/DRBG seeding paths, zipfs for jars.
-modules="$modules,java.sql,java.naming,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,java.logging,java.management"
+# sun.misc.Unsafe (JNA, JavaCPP, gson), the EC provider for SecureRandom/DRBG seeding paths, zipfs for jars,
+# and the Vector API, so the secure noise's opt-in vector fast path can be tried on the GPU host
+# (java --add-modules jdk.incubator.vector -Ddpsgd.noise.vector=on; run.sh does not turn it on).
+modules="$modules,java.sql,java.naming,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,java.logging,java.management,jdk.incubator.vector"
 modules="$(echo "$modules" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd, -)"
 step "    modules: $modules"
 jlink --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=2 --output "$scratch/jre"

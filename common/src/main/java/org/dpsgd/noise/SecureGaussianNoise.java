@@ -25,10 +25,17 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     private final NoisePrefetcher prefetcher;
     // Samplers not in use; at most one per thread that has drawn at once.
     private final ConcurrentLinkedQueue<ZigguratBlock> spare = new ConcurrentLinkedQueue<>();
+    // The ziggurat fast path: SamplerPath's choice for this JVM, or a test's; null = scalar loop.
+    private final FastPathProducts kernel;
 
     private SecureGaussianNoise(byte[] key, boolean prefetch, NoisePool pool) {
+        this(key, prefetch, pool, SamplerPath.kernel());
+    }
+
+    private SecureGaussianNoise(byte[] key, boolean prefetch, NoisePool pool, FastPathProducts kernel) {
         super(pool);
         this.key = key;
+        this.kernel = kernel;
         this.prefetcher = prefetch ? new NoisePrefetcher(this::draw) : null;
     }
 
@@ -55,6 +62,11 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     /** Tests only: a known key, so that draws can be compared bit for bit across pools and with prefetch. */
     static SecureGaussianNoise withKey(byte[] key, boolean prefetch, NoisePool pool) {
         return new SecureGaussianNoise(key.clone(), prefetch, pool);
+    }
+
+    /** Tests only: a known key on a given fast path (null = the scalar loop), to compare the paths bit for bit. */
+    static SecureGaussianNoise withKey(byte[] key, boolean prefetch, NoisePool pool, FastPathProducts kernel) {
+        return new SecureGaussianNoise(key.clone(), prefetch, pool, kernel);
     }
 
     static SecureGaussianNoise withKey(byte[] key, boolean prefetch) {
@@ -108,7 +120,7 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     private ZigguratBlock normals(long call, int chunk) {
         long streamId = call << 32 | chunk;
         ZigguratBlock reused = spare.poll();
-        return reused != null ? reused.restart(streamId) : new ZigguratBlock(keystream(streamId));
+        return reused != null ? reused.restart(streamId) : new ZigguratBlock(keystream(streamId), kernel);
     }
 
     private ZigguratBlock.Words keystream(long streamId) {

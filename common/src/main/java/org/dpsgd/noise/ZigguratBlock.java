@@ -12,6 +12,10 @@ import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
  * tail of the ziggurat) is handed to Commons' own sampler reading the same words. So the
  * distribution is Commons' (checked independently in {@code GaussianTailTest}) and the values are
  * Commons' (checked bit for bit in {@code ZigguratBlockTest}).
+ *
+ * <p>With a {@link FastPathProducts} kernel (the Vector API's gathers, {@link SamplerPath}), the
+ * fast-path products of each block are computed in one SIMD pass and the loop over coordinates only
+ * sums four of them; a NaN sum sends the coordinate down the same case-by-case path as without.
  */
 final class ZigguratBlock implements UniformRandomProvider {
     // Words per keystream read: a multiple of AesCtrStream's 1,024-word block, so reads decode
@@ -34,15 +38,28 @@ final class ZigguratBlock implements UniformRandomProvider {
     private final long[] words = new long[BLOCK];
     private int next = BLOCK;
     private final ZigguratSampler.NormalizedGaussian commons = ZigguratSampler.NormalizedGaussian.of(this);
+    // The vector path: a kernel, the products of the current block, and whether they are current.
+    private final FastPathProducts kernel;
+    private final double[] products;
+    private boolean productsCurrent;
 
+    /** Normals from {@code stream} on the path chosen for this JVM ({@link SamplerPath}). */
     ZigguratBlock(Words stream) {
+        this(stream, SamplerPath.kernel());
+    }
+
+    /** Normals from {@code stream}; {@code kernel} null = the scalar loop. Tests pick the path with this. */
+    ZigguratBlock(Words stream, FastPathProducts kernel) {
         this.stream = stream;
+        this.kernel = kernel;
+        this.products = kernel == null ? null : new double[BLOCK];
     }
 
     /** Starts over on keystream {@code streamId}, as a new instance would. */
     ZigguratBlock restart(long streamId) {
         stream.restart(streamId);
         next = BLOCK;
+        productsCurrent = false;
         return this;
     }
 
@@ -56,6 +73,17 @@ final class ZigguratBlock implements UniformRandomProvider {
     private void refill() {
         stream.next(words, 0, BLOCK);
         next = 0;
+        productsCurrent = false;
+    }
+
+    /** The products of the current block, computed once per block (after the first refill). */
+    private double[] products() {
+        if (next == BLOCK) refill();
+        if (!productsCurrent) {
+            kernel.products(words, products, BLOCK);
+            productsCurrent = true;
+        }
+        return products;
     }
 
     /** One standard normal: the fast case inline, anything else (or a word at a block's end) through Commons. */
@@ -73,6 +101,10 @@ final class ZigguratBlock implements UniformRandomProvider {
 
     /** v[i] = (float) (v[i] + scale·(z1 + z2 + z3 + z4)) for i in [from, to), normals in stream order. */
     void addSumsOfFour(float[] v, int from, int to, double scale) {
+        if (kernel != null) {
+            addSumsOfFourFromProducts(v, from, to, scale);
+            return;
+        }
         final double[] x = X;
         final long[] w = words;
         int i = from;
@@ -98,6 +130,10 @@ final class ZigguratBlock implements UniformRandomProvider {
 
     /** out[i] = scale·(z1 + z2 + z3 + z4) for i in [from, to), the same values addSumsOfFour adds. */
     void sumsOfFour(double[] out, int from, int to, double scale) {
+        if (kernel != null) {
+            sumsOfFourFromProducts(out, from, to, scale);
+            return;
+        }
         final double[] x = X;
         final long[] w = words;
         int i = from;
@@ -116,6 +152,64 @@ final class ZigguratBlock implements UniformRandomProvider {
                 i++;
             }
         }
+    }
+
+    /**
+     * addSumsOfFour on the kernel's products: the same ((p1 + p2) + p3) + p4 of the same products, so
+     * the same values; a NaN sum (a word off the fast path) takes the case-by-case path. That path may
+     * read on into the next block, which refills and invalidates the products.
+     */
+    private void addSumsOfFourFromProducts(float[] v, int from, int to, double scale) {
+        int i = from;
+        while (i < to) {
+            final double[] p = products();
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            // Whole vectors of coordinates while none needs the edge or tail, then one by one.
+            int done = kernel.addSums(p, q, v, i, end, scale);
+            i += done;
+            q += 4 * done;
+            for (; i < end; i++, q += 4) {
+                double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
+                if (s != s) break;
+                v[i] = (float) (v[i] + scale * s);
+            }
+            next = q;
+            if (i < to) {
+                v[i] = (float) (v[i] + scale * (sample() + sample() + sample() + sample()));
+                i++;
+            }
+        }
+    }
+
+    /** sumsOfFour on the kernel's products, as addSumsOfFourFromProducts. */
+    private void sumsOfFourFromProducts(double[] out, int from, int to, double scale) {
+        int i = from;
+        while (i < to) {
+            final double[] p = products();
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            int done = kernel.sums(p, q, out, i, end, scale);
+            i += done;
+            q += 4 * done;
+            for (; i < end; i++, q += 4) {
+                double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
+                if (s != s) break;
+                out[i] = scale * s;
+            }
+            next = q;
+            if (i < to) {
+                out[i] = scale * (sample() + sample() + sample() + sample());
+                i++;
+            }
+        }
+    }
+
+    /** The layer table with NaN where a low byte leaves the fast path: a kernel's products table. */
+    static double[] fastPathTable() {
+        double[] x = X.clone();
+        for (int j = I_MAX; j < x.length; j++) x[j] = Double.NaN;
+        return x;
     }
 
     /**

@@ -179,6 +179,34 @@ class GaussianTailTest {
      * The check is sharp enough: the same draws with 1e-4 of their mass moved (every 10,000th draw
      * replaced by 2.2, just beyond the t = 2 threshold, or by -3.0) fail it.
      */
+    /**
+     * The same check on the vector fast path (VectorFastPath, which VectorPathTest shows equal to the
+     * scalar loop bit for bit): its noise, drawn directly, has the exact normal tails too.
+     */
+    @Test
+    void secureNoiseOnTheVectorPathHasExactNormalTails() {
+        byte[] key = new byte[32];
+        new SplittableRandom(35).nextBytes(key);
+        NoiseSource source = SecureGaussianNoise.withKey(
+                key, false, NoisePool.allCores(), new VectorFastPath(ZigguratBlock.fastPathTable()));
+        float[] v = new float[1 << 22];
+        int slices = 64, slice = v.length / slices;
+        Tails tails = new Tails();
+        for (int call = 0; call < N / v.length; call++) {
+            Arrays.fill(v, 0f);
+            source.addGaussian(v, 1.0);
+            tails = tails.plus(IntStream.range(0, slices)
+                    .parallel()
+                    .mapToObj(s -> {
+                        Tails t = new Tails();
+                        for (int i = s * slice; i < (s + 1) * slice; i++) t.add(v[i], 1);
+                        return t;
+                    })
+                    .reduce(new Tails(), Tails::plus));
+        }
+        assertNormal(tails, "secure noise, vector path");
+    }
+
     @ParameterizedTest
     @ValueSource(doubles = {2.2, -3.0})
     void anErrorOf1e4InTailMassIsSeen(double movedTo) {

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.dpsgd.noise.NoiseThroughput;
+import org.dpsgd.noise.SamplerPath;
 
 /**
  * {@code dpsgd bench --noise-only}: secure noise alone, for a model's parameter count, at each
@@ -45,6 +46,7 @@ final class BenchNoise {
             out.put("coordinates", coordinates);
             out.put("cores", Runtime.getRuntime().availableProcessors());
             out.put("ghz", results.get(0).ghz());
+            out.put("sampler", SamplerPath.description());
             List<Map<String, Object>> rows = new ArrayList<>();
             for (NoiseThroughput.Result r : results) {
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -72,6 +74,7 @@ final class BenchNoise {
                 model,
                 Runtime.getRuntime().availableProcessors(),
                 results.get(0).ghz());
+        System.out.println("ziggurat fast path: " + SamplerPath.description());
         for (NoiseThroughput.Result r : results) {
             System.out.printf(
                     "noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"

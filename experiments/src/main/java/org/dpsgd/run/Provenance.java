@@ -28,6 +28,8 @@ public final class Provenance {
         versions.put("dpsgd", dpsgd == null ? "0.1.0-SNAPSHOT" : dpsgd);
         if (backendVersions != null) versions.putAll(backendVersions);
         p.put("versions", versions);
+        // Which ziggurat fast path drew the secure noise (vector or scalar: the same values, not the same speed).
+        p.put("noise_sampler", org.dpsgd.noise.SamplerPath.description());
         gitCommit(Path.of("").toAbsolutePath())
                 .or(() -> codeLocation().flatMap(Provenance::gitCommit))
                 .ifPresent(c -> p.put("git_commit", c));

@@ -135,6 +135,8 @@ class BenchCommandTest {
         JsonNode j = new ObjectMapper().readTree(out.strip());
         int n = j.get("coordinates").asInt();
         assertTrue(n > 1000, out);
+        // The tests run with the Vector API module, so the path reported is the one SamplerPath chose.
+        assertEquals(org.dpsgd.noise.SamplerPath.description(), j.get("sampler").asText());
         assertEquals(2, j.get("noise_only").size());
         for (int k = 0; k < 2; k++) {
             JsonNode r = j.get("noise_only").get(k);
@@ -150,6 +152,7 @@ class BenchCommandTest {
         String text = capture(
                 "bench", "--model", "small-cnn", "--input", "1x8x8", "--noise-only", "--steps", "1", "--warmup", "0");
         assertTrue(text.contains("noise-only  1 thread") && text.contains("cycles/coordinate"), text);
+        assertTrue(text.contains("ziggurat fast path: " + org.dpsgd.noise.SamplerPath.description()), text);
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--noise-only", "--noise-threads", "0"));
     }
 

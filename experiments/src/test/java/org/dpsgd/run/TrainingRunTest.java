@@ -93,6 +93,8 @@ class TrainingRunTest {
         assertEquals(
                 Boolean.FALSE, info.get("epsilon_holds"), "insecure noise voids the guarantee and run.json says so");
         assertTrue(((Map<?, ?>) ((Map<?, ?>) info.get("provenance")).get("versions")).containsKey("pytorch"));
+        assertEquals(
+                org.dpsgd.noise.SamplerPath.description(), ((Map<?, ?>) info.get("provenance")).get("noise_sampler"));
         assertTrue(info.get("started_at") != null && info.get("ended_at") != null);
         // ε recomputed from (q, σ, T) by the accountant directly
         double expected = Accountants.epsilon(32.0 / 256, 1.1, 12, 1e-5, "rdp");

@@ -1,0 +1,27 @@
+package org.dpsgd.noise;
+
+/**
+ * The ziggurat's fast-path products of a block of words, computed for the whole block in one pass
+ * so that a SIMD kernel can do the table look-ups as gathers: out[q] = X[j]·w for a word w whose
+ * low byte j takes the fast path, NaN for any other word (so a sum of four products is NaN exactly
+ * when one of its words needs the edge or tail). Each product is the same double multiply the
+ * scalar loop does, so the values are the scalar path's bit for bit.
+ */
+interface FastPathProducts {
+    /** out[q] = X[w[q] &amp; 0xff]·w[q], or NaN off the fast path, for q in [0, len). */
+    void products(long[] w, double[] out, int len);
+
+    /**
+     * v[i + k] = (float) (v[i + k] + scale·s_k) for the sums of four s_k = ((p[q+4k] + p[q+4k+1]) +
+     * p[q+4k+2]) + p[q+4k+3], over whole groups of the kernel's width from i towards end, stopping
+     * before the first group whose sums include a NaN; the number of coordinates done (the caller
+     * finishes the rest one by one). Needs q + 4·(end - i) within p.
+     */
+    int addSums(double[] p, int q, float[] v, int i, int end, double scale);
+
+    /** As {@link #addSums}, but out[i + k] = scale·s_k. */
+    int sums(double[] p, int q, double[] out, int i, int end, double scale);
+
+    /** What runs, for reports: e.g. "vector (jdk.incubator.vector, 512-bit gathers)". */
+    String description();
+}
