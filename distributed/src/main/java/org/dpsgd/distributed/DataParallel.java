@@ -8,8 +8,10 @@ import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
 import org.dpsgd.data.ShardDataset;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.sampling.CounterRandomSource;
 import org.dpsgd.sampling.RandomSources;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.StepResult;
 
@@ -68,7 +70,7 @@ public final class DataParallel {
                     "privacy.enabled: false is not supported in a data-parallel run (the non-private update has no "
                             + "cross-process sum); run it as one process");
         }
-        if (p.sampling().equals("shuffle")) {
+        if (p.sampling() == SamplingMode.SHUFFLE) {
             throw new IllegalArgumentException(
                     "privacy.sampling: shuffle is not supported in a data-parallel run (each rank would draw B examples); "
                             + "use sampling: poisson");
@@ -99,7 +101,7 @@ public final class DataParallel {
     public void configure(
             DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
         b.reduction(new MpiGradientReduction(comm)).populationSize(population);
-        if (config.privacy().noise().equals("fast-insecure")) {
+        if (config.privacy().noise() == NoiseMode.FAST_INSECURE) {
             long offset = shard instanceof ShardDataset s ? s.offset() : 0;
             b.sampling(RandomSources.counterBased(config.seed(), population, offset, shard.size(), log));
         }

@@ -12,11 +12,13 @@ import org.dpsgd.audit.GuessRule;
 import org.dpsgd.audit.InputCanaries;
 import org.dpsgd.audit.PrivacyAudit;
 import org.dpsgd.config.AuditConfig;
+import org.dpsgd.config.AuditKind;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.sampling.SecureRandomSource;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
@@ -43,7 +45,7 @@ final class RunAudit {
         this.config = config;
         this.canaries = canaries;
         this.inputs = inputs;
-        this.score = canaries != null ? CanaryScore.parse(settings.score()) : null;
+        this.score = canaries != null ? CanaryScore.parse(settings.score().configName()) : null;
     }
 
     /** The audit of {@code config}'s run, or null when it has no audit section. */
@@ -54,7 +56,7 @@ final class RunAudit {
         if (!config.privacy().enabled())
             throw new IllegalArgumentException(
                     "an audit needs a private run; set privacy.enabled: true or drop the audit section");
-        if (!config.privacy().sampling().equals("poisson")) {
+        if (config.privacy().sampling() != SamplingMode.POISSON) {
             throw new IllegalArgumentException(
                     "the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
         }
@@ -66,7 +68,7 @@ final class RunAudit {
         if (dataParallel)
             throw new IllegalArgumentException(
                     "audits of data-parallel runs are not supported yet; run the audit in one process");
-        if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
+        if (a.kind() == AuditKind.BLACKBOX) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
                 a,
@@ -130,15 +132,21 @@ final class RunAudit {
         if (inputs != null) {
             double[] scores = inputs.scores();
             AuditResult a = PrivacyAudit.audit(scores, inputs.coins(), rule, delta, settings.confidence());
-            Map<String, Object> summary =
-                    AuditFile.summary(settings.kind(), epsilon, delta, a, rule, settings.score(), testAccuracy);
+            Map<String, Object> summary = AuditFile.summary(
+                    settings.kind().configName(),
+                    epsilon,
+                    delta,
+                    a,
+                    rule,
+                    settings.score().configName(),
+                    testAccuracy);
             AuditFile.write(dir, summary, inputs, scores);
             return summary;
         }
         double[] scores = observer.scores();
         AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence());
         Map<String, Object> summary =
-                AuditFile.summary(settings.kind(), epsilon, delta, a, rule, score.key(), testAccuracy);
+                AuditFile.summary(settings.kind().configName(), epsilon, delta, a, rule, score.key(), testAccuracy);
         AuditFile.write(dir, summary, canaries, scores);
         return summary;
     }
