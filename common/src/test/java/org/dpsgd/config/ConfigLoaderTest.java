@@ -134,7 +134,7 @@ class ConfigLoaderTest {
                 "accountant: pld|accountant: gdp|privacy.accountant must be 'rdp' or 'pld'",
                 "batch_size: 2048|batch_size: 0|training.batch_size must be > 0",
                 "epochs: 40|epoch: 40|unknown key 'epoch' in section 'training'",
-                "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be sgd, adam or adamw",
+                "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be 'sgd', 'adam' or 'adamw', got 'rmsprop'",
                 "format: idx|format: png|data.format 'png' is not one of",
                 "model: {name: fmnist-cnn}|model: {name: fmnist-cnn, norm: batch}|BatchNorm is refused",
                 "model: {name: fmnist-cnn}|model: {name: vgg}|unknown model 'vgg'"

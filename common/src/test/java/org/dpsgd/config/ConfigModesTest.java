@@ -61,6 +61,22 @@ class ConfigModesTest {
     }
 
     @Test
+    void theOptimizerAndItsScheduleAreModesToo() {
+        ExperimentConfig c = ConfigLoader.parse(
+                BASE.replace(
+                        "optimizer: {name: sgd, lr: 4, momentum: 0.9}",
+                        "optimizer: {name: adamw, lr: 4, schedule: cosine}"),
+                "test.yaml");
+        assertEquals(OptimizerKind.ADAMW, c.optimizer().name());
+        assertEquals(ScheduleKind.COSINE, c.optimizer().schedule());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.parse(
+                        BASE.replace("momentum: 0.9}", "momentum: 0.9, schedule: step}"), "test.yaml"));
+        assertEquals("test.yaml: optimizer.schedule must be 'constant' or 'cosine', got 'step'", e.getMessage());
+    }
+
+    @Test
     void anOverrideIsCheckedTheSameWay() {
         ExperimentConfig c = ConfigLoader.parse(BASE, "test.yaml");
         assertEquals(
