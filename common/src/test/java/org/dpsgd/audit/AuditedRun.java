@@ -84,10 +84,31 @@ final class AuditedRun {
 
     private AuditedRun() {}
 
+    /** A trainer ready to run, its defect planted, with its canaries and what the run claims. */
+    record Prepared(
+            DpSgdTrainer trainer, ExperimentConfig config, GradientCanaries canaries, double sigma, Shape shape) {}
+
     static Outcome run(Settings s, Defect defect) {
+        GuessRule rule = GuessRule.defaultFor(s.canaries());
+        Prepared p = prepare(s, defect, 0);
+        try (DpSgdTrainer trainer = p.trainer()) {
+            double[] scores =
+                    WhiteBoxAudit.train(trainer, p.canaries(), p.config().optimizer(), s.score(), r -> {});
+            AuditResult a = PrivacyAudit.audit(scores, p.canaries().coins(), rule, DELTA, 0.95);
+            return new Outcome(trainer.epsilon(), p.sigma(), a, PrivacyAudit.ceiling(s.canaries(), rule, DELTA, 0.95));
+        }
+    }
+
+    /**
+     * Builds the run of {@code s} with {@code defect} planted.
+     *
+     * @param minBlank at least this many blank-pixel weights (probe coordinates for a test that reads
+     *     the noise), besides room for every canary
+     */
+    static Prepared prepare(Settings s, Defect defect, int minBlank) {
         // The smallest square image with room for every canary on a blank-pixel weight.
         int side = 8;
-        while (CLASSES * (side * side - DATA_PIXELS) < s.canaries()) side++;
+        while (CLASSES * (side * side - DATA_PIXELS) < Math.max(s.canaries(), minBlank)) side++;
         Shape shape = new Shape(1, side, side);
         InMemoryDataset train = blankBordered(shape, s.n(), s.seed());
         double q = (double) s.batch() / s.n();
@@ -116,12 +137,17 @@ final class AuditedRun {
         LogisticRegressionModel base = LogisticRegressionModel.zeros(shape, CLASSES);
         CountingModel model = new CountingModel(base);
         RandomGenerator coins = s.secure() ? new SecureRandom() : new SplittableRandom(s.seed() * 31 + 7);
-        GradientCanaries canaries = s.blankCanaries()
-                ? GradientCanaries.draw(s.canaries(), blankWeights(shape), coins)
-                : GradientCanaries.draw(
-                        s.canaries(),
-                        TrainableMask.all(Math.toIntExact(base.network().parameterCount())),
-                        coins);
+        int[] blank = blankWeights(shape);
+        GradientCanaries canaries = s.canaries() == 1
+                // One target example on a blank-pixel weight, IN by its coin (a multi-run audit's x).
+                ? new GradientCanaries(
+                        new int[] {blank[coins.nextInt(blank.length)]}, new boolean[] {coins.nextBoolean()})
+                : s.blankCanaries()
+                        ? GradientCanaries.draw(s.canaries(), blank, coins)
+                        : GradientCanaries.draw(
+                                s.canaries(),
+                                TrainableMask.all(Math.toIntExact(base.network().parameterCount())),
+                                coins);
         CountingCanaries counted = new CountingCanaries(canaries);
         DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
                 .log(m -> {})
@@ -137,12 +163,7 @@ final class AuditedRun {
             case DIVIDED_BY_REALISED_BATCH_SIZE -> b.reduction(new RealisedBatchDivisor(model, counted, q * s.n()));
         }
         if (defect != Defect.NOISE_ON_HALF_THE_COORDINATES && defect != Defect.NOISE_HALVED) b.noise(noise);
-        GuessRule rule = GuessRule.defaultFor(s.canaries());
-        try (DpSgdTrainer trainer = b.build()) {
-            double[] scores = WhiteBoxAudit.train(trainer, canaries, config.optimizer(), s.score(), r -> {});
-            AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, DELTA, 0.95);
-            return new Outcome(trainer.epsilon(), sigma, a, PrivacyAudit.ceiling(s.canaries(), rule, DELTA, 0.95));
-        }
+        return new Prepared(b.build(), config, canaries, sigma, shape);
     }
 
     /** Blobs on the first {@link #DATA_PIXELS} pixels, zero on the rest. */

@@ -66,31 +66,30 @@ class WhiteBoxAuditTest {
     }
 
     /**
-     * Planted defect: noise of std σC/2. Caught with 1900 canaries where subsampling's amplification
-     * collapses at σ/2 (q = 0.01, 1000 steps: claimed ε = 1 and 1.5, σ = 1.51 and 1.18; the
-     * accountant puts the broken run at ε ≈ 4.3 and about 8). Measured over seeds 1–4: ε_lower
-     * 1.12–1.17 for the claim of 1, 1.61–2.48 for 1.5; with 1000 canaries 1.55–2.17 for 1.5 (once
-     * just above the claim). At q = 0.05 and 200 steps it is not caught with 1000, nor with 20000
-     * canaries (docs/audit.md).
+     * Planted defect: noise of std σC/2, caught with 3000 canaries and the observed-noise score where
+     * each participation stands out: q = 0.005, 3000 steps, claimed ε = 1.5 (σ = 1.06; the broken
+     * run's noise 0.53 is an RDP ε of 11.1). Through this trainer ε_lower was 2.07, 2.28 and 2.20
+     * (seeds 3–5; 1.84 and 2.32 with 2000 canaries, seeds 1–2); the idealised simulation
+     * ({@link IdealisedAudit}) gives 2.08–2.39 (3000) and 1.92–2.50 (2000). Where subsampling still
+     * amplifies at σ/2 it is not caught reliably: at the issue's Fashion-MNIST settings (q = 0.034,
+     * 1172 steps, claim 3) the simulation gives 2.34–2.76 with 1000 canaries and 2.96–3.15 with 5000.
      */
     @ParameterizedTest
-    @CsvSource({"1, 1", "1.5, 2"})
-    void catchesHalvedNoise(double epsilon, long seed) {
-        Outcome o = AuditedRun.run(
-                new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
-                Defect.NOISE_HALVED);
+    @CsvSource({"3", "4"})
+    void catchesHalvedNoise(long seed) {
+        Outcome o = AuditedRun.run(HALVED_NOISE_SETTINGS.apply(seed), Defect.NOISE_HALVED);
         assertTrue(
-                o.audit().epsilonLower() > o.claimedEpsilon(),
+                o.audit().epsilonLower() > o.claimedEpsilon() + 0.3,
                 "ε_lower " + o.audit() + " vs claimed " + o.claimedEpsilon());
     }
 
     /** The same settings without the defect stay below their ε: the catch is the defect's, not the settings'. */
-    @ParameterizedTest
-    @CsvSource({"1, 1", "1.5, 2"})
-    void sameSettingsHonestStayBelow(double epsilon, long seed) {
-        Outcome o = AuditedRun.run(
-                new Settings(1000, 10, 1000, epsilon, 1900, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO),
-                Defect.NONE);
+    @Test
+    void sameSettingsHonestStayBelow() {
+        Outcome o = AuditedRun.run(HALVED_NOISE_SETTINGS.apply(3L), Defect.NONE);
         assertTrue(o.audit().epsilonLower() <= o.claimedEpsilon(), o.audit().toString());
     }
+
+    private static final java.util.function.LongFunction<Settings> HALVED_NOISE_SETTINGS =
+            seed -> new Settings(1000, 5, 3000, 1.5, 3000, false, true, seed, CanaryScore.OBSERVED_LIKELIHOOD_RATIO);
 }
