@@ -28,6 +28,12 @@ public final class DjlTrainableModel implements TrainableModel {
     private final String strategyName;
 
     public DjlTrainableModel(Network network, ModelOptions options, Device device, BackendOptions backendOptions) {
+        this(network, options, device, backendOptions, RuleOptions.DEFAULT);
+    }
+
+    /** With the per-layer rules' path choices given (tests force each ghost/explicit and unfold path). */
+    DjlTrainableModel(
+            Network network, ModelOptions options, Device device, BackendOptions backendOptions, RuleOptions rules) {
         this.network = network;
         Precision precision = Precision.from(options.settings(), backendOptions.settings());
         List<ParamSpec> specs = network.parameters();
@@ -46,7 +52,7 @@ public final class DjlTrainableModel implements TrainableModel {
         Constants constants = new Constants(manager, precision);
         ParameterStore store =
                 new ParameterStore(manager, precision, network, trainable, Initializer.initialize(network, seed));
-        this.rt = new ModelRuntime(network, manager, precision, store, constants);
+        this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
         this.strategyName = options.strategy();
         this.strategy = ClippingStrategy.create(options.strategy(), rt);
     }
@@ -168,6 +174,18 @@ public final class DjlTrainableModel implements TrainableModel {
             return ModelRuntime.withoutGrad(
                     () -> Precision.toDoubles(rt.lowered.forward(rt.inputs(batch, 0, batch.slots()), Tape.NONE)));
         }
+    }
+
+    /** The accumulated gradient sum in float64 [parameterCount], without draining it; for tests that need more than float32. */
+    double[] gradientSum64() {
+        ParameterStore store = rt.store;
+        int[] offsets = network.parameterOffsets();
+        double[] out = new double[(int) network.parameterCount()];
+        for (int i = 0; i < store.count(); i++) {
+            double[] a = Precision.toDoubles(store.accumulator(i));
+            System.arraycopy(a, 0, out, offsets[i], a.length);
+        }
+        return out;
     }
 
     /** Arrays currently alive in this model's manager (parameters, accumulators, constants); tests use it to find leaks. */

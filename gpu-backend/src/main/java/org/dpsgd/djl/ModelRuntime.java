@@ -16,12 +16,18 @@ final class ModelRuntime {
     final ParameterStore store;
     final LoweredNetwork lowered;
 
-    ModelRuntime(Network network, NDManager manager, Precision precision, ParameterStore store, Constants constants) {
+    ModelRuntime(
+            Network network,
+            NDManager manager,
+            Precision precision,
+            ParameterStore store,
+            Constants constants,
+            RuleOptions rules) {
         this.network = network;
         this.manager = manager;
         this.precision = precision;
         this.store = store;
-        this.lowered = new LoweredNetwork(network, store, constants);
+        this.lowered = new LoweredNetwork(network, new Lowering(store, constants, rules, LayerRules.STANDARD));
     }
 
     void checkBatch(DeviceBatch b) {

@@ -2,7 +2,7 @@ package org.dpsgd.djl;
 
 import ai.djl.ndarray.NDArray;
 
-/** One lowered layer: a function of NDArrays over a batch [N, C, H, W] (or [N, D] once flat). */
+/** One lowered layer, made by its {@link LayerRule}: a function of NDArrays over a batch [N, C, H, W] (or [N, D] once flat). */
 interface Op {
     NDArray forward(NDArray x, Tape tape);
 }

@@ -1,7 +1,8 @@
 package org.dpsgd.djl;
 
 /**
- * One parametrised layer's record for the book-keeping strategy. All arithmetic here is float64
+ * What one parametrised layer's op records on the {@link Tape} for the book-keeping strategy (each
+ * {@link LayerRule} with parameters has its own, next to its op). All arithmetic here is float64
  * (inputs are cast up once), so norms, slack bounds and the clipped sum obey {@link ClipBound}.
  */
 interface Tap {

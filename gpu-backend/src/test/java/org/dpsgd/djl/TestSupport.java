@@ -25,6 +25,13 @@ final class TestSupport {
         return (DjlTrainableModel) backend().createModel(net, o);
     }
 
+    /** A model whose per-layer rules take the given paths (ghost/explicit norm, unfold), on the CPU. */
+    static DjlTrainableModel model(Network net, String strategy, String dtype, List<String> frozen, RuleOptions rules) {
+        backend(); // loads the engine and applies the thread settings once
+        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, Map.of("dtype", dtype, "seed", "7"));
+        return new DjlTrainableModel(net, o, ai.djl.Device.cpu(), BackendOptions.cpu(), rules);
+    }
+
     /** Gaussian inputs times {@code scale}; labels uniform; the listed slots are padding. */
     static DeviceBatch batch(Network net, int slots, int copies, long seed, double scale, int... padded) {
         DeviceBatch b = new DeviceBatch(net.input(), slots, copies);

@@ -1,0 +1,332 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import org.dpsgd.model.Layer;
+
+/**
+ * Conv2d (PyTorch weight layout), with optional per-output-channel weight standardisation.
+ * Book-keeping: with a the unfolded input [T', d] of one slot (T' = copies × positions, d = in·k·k)
+ * and g its output gradient [T', p], the weight gradient is gᵀa. Paths:
+ *
+ * <ul>
+ *   <li>norm ({@link RuleOptions.Norm}): ghost ⟨aaᵀ, ggᵀ⟩, the gradient never formed, with error
+ *       bounds in M = Σ_t ‖a_t‖‖g_t‖ ({@link ClipBound}) and the clipped sum (c∘g)ᵀa as one matmul
+ *       over all positions; or explicit, the per-sample gradient [S, p, d] formed by a batched
+ *       matmul, norm and sum Σ c_i G_i from it (no slack). {@code MIXED} takes the ghost norm when
+ *       2T'² ≤ p·d (Bu et al.); weight-standardised convs are always explicit (their Jacobian,
+ *       applied to the formed gradient, is not of the form gᵀa);
+ *   <li>unfold ({@link RuleOptions.Unfold}): reshape (1x1, stride 1, no padding), one-hot
+ *       convolution, or strided slices; see {@link Forward#unfold}.
+ * </ul>
+ *
+ * Biases: Σ_positions g, formed. Everything after the unfold is float64.
+ */
+final class Conv2dRule implements LayerRule<Layer.Conv2d> {
+    /** Epsilon of weight standardisation (inside the square root), as in timm's StdConv2d. */
+    static final double WS_EPS = 1e-5;
+
+    /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
+    static final long ONE_HOT_LIMIT = 1024;
+
+    @Override
+    public Class<Layer.Conv2d> layerType() {
+        return Layer.Conv2d.class;
+    }
+
+    @Override
+    public Op lower(Layer.Conv2d layer, Lowering lowering) {
+        RuleOptions.Norm norm = lowering.options().norm();
+        if (norm == RuleOptions.Norm.GHOST && layer.weightStandardized()) {
+            throw new IllegalArgumentException("the ghost norm cannot be forced on " + layer.name()
+                    + ": a weight-standardised convolution needs the explicit per-sample gradient");
+        }
+        return new Forward(
+                layer,
+                lowering.store(),
+                lowering.constants(),
+                norm,
+                unfoldPath(layer, lowering.options().unfold()));
+    }
+
+    /** The unfold a layer uses: {@code choice}, or for {@code AUTO} the heuristic (never {@code AUTO} itself). */
+    static RuleOptions.Unfold unfoldPath(Layer.Conv2d layer, RuleOptions.Unfold choice) {
+        boolean pointwise = layer.kernel() == 1 && layer.stride() == 1 && layer.padding() == 0;
+        return switch (choice) {
+            case AUTO -> {
+                if (pointwise) yield RuleOptions.Unfold.RESHAPE;
+                long d = (long) layer.in() * layer.kernel() * layer.kernel();
+                yield layer.in() * d <= ONE_HOT_LIMIT ? RuleOptions.Unfold.ONE_HOT : RuleOptions.Unfold.SLICES;
+            }
+            case RESHAPE -> {
+                if (!pointwise) {
+                    throw new IllegalArgumentException("unfold RESHAPE needs a 1x1 kernel, stride 1 and no padding; "
+                            + layer.name() + " has kernel " + layer.kernel() + ", stride " + layer.stride()
+                            + ", padding " + layer.padding());
+                }
+                yield choice;
+            }
+            case ONE_HOT, SLICES -> choice;
+        };
+    }
+
+    /** Whether the weight's norm is taken by the ghost norm, for T' positions per slot, p outputs and d = in·k·k. */
+    static boolean useGhost(RuleOptions.Norm choice, long positions, long p, long d, boolean standardized) {
+        return switch (choice) {
+            case MIXED -> !standardized && 2 * positions * positions <= p * d;
+            case GHOST -> true;
+            case EXPLICIT -> false;
+        };
+    }
+
+    /** The lowered layer. */
+    static final class Forward implements Op {
+        final Layer.Conv2d layer;
+        final Constants constants;
+        final ParameterStore store;
+        final RuleOptions.Norm norm;
+        final RuleOptions.Unfold unfold;
+        final int weight;
+        final int bias;
+
+        Forward(
+                Layer.Conv2d layer,
+                ParameterStore store,
+                Constants constants,
+                RuleOptions.Norm norm,
+                RuleOptions.Unfold unfold) {
+            this.layer = layer;
+            this.store = store;
+            this.constants = constants;
+            this.norm = norm;
+            this.unfold = unfold;
+            this.weight = store.indexOf(layer.name() + ".weight");
+            this.bias = layer.bias() ? store.indexOf(layer.name() + ".bias") : -1;
+        }
+
+        boolean weightTrainable() {
+            return store.trainable(weight);
+        }
+
+        boolean biasTrainable() {
+            return bias >= 0 && store.trainable(bias);
+        }
+
+        @Override
+        public NDArray forward(NDArray x, Tape tape) {
+            NDArray w = store.value(weight);
+            NDArray[] standardized = layer.weightStandardized() ? standardize(w) : null;
+            NDArray effective = standardized == null ? w : standardized[0];
+            NDArray y = conv(x, effective, bias >= 0 ? store.value(bias) : null);
+            if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
+            NDArray[] yz = tape.withLeaf(y);
+            tape.add(new Record(this, tape.slots, tape.copies, x, yz[1], standardized));
+            return yz[0];
+        }
+
+        private NDArray conv(NDArray x, NDArray w, NDArray b) {
+            int s = layer.stride();
+            int p = layer.padding();
+            return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, b, new Shape(s, s), new Shape(p, p), new Shape(1, 1), 1)
+                    .singletonOrThrow();
+        }
+
+        /**
+         * Maps gradients w.r.t. the standardised weight ([..., out, d], d = in*k*k) to gradients w.r.t.
+         * the raw weight: (g - mean(g) - ŵ·mean(g·ŵ)) / std per output channel. Linear in g.
+         */
+        NDArray standardizationBackward(NDArray g, NDArray[] standardized) {
+            long d = (long) layer.in() * layer.kernel() * layer.kernel();
+            NDArray wHat = standardized[0].reshape(layer.out(), d);
+            NDArray std = standardized[1].reshape(layer.out(), 1);
+            NDArray centered = g.sub(g.mean(new int[] {-1}, true));
+            return centered.sub(wHat.mul(g.mul(wHat).mean(new int[] {-1}, true)))
+                    .div(std);
+        }
+
+        /**
+         * im2col of the input: [N, T, d] with T output positions and d = in*k*k; see {@link #kernelMajor}
+         * for the order of d. DJL has no unfold op. RESHAPE (1x1, stride 1, no padding): the input
+         * itself, transposed. ONE_HOT (the default for few input channels, a network's first layer):
+         * one dense convolution with a fixed one-hot kernel, a single cheap op, in PyTorch weight
+         * order (c, kh, kw). SLICES: the padded input once in NHWC, then k*k strided slices [N, Ho, Wo, C]
+         * stacked into [N, Ho, Wo, k*k, C], which is [N, T, d] in (kh, kw, c) order with no further
+         * copy. Each slice then moves runs of C contiguous floats; stacking NCHW slices on a last axis
+         * (the earlier layout, in weight order) moved single floats and was the step's largest op for
+         * small-cnn. Position-major rows let the clipped sum use the unfolded input as a [S·T', d]
+         * matrix without copying it.
+         */
+        NDArray unfold(NDArray x) {
+            Shape s = x.getShape();
+            long n = s.get(0);
+            int k = layer.kernel();
+            int st = layer.stride();
+            int p = layer.padding();
+            if (unfold == RuleOptions.Unfold.RESHAPE)
+                return x.reshape(n, layer.in(), -1).transpose(0, 2, 1);
+            long d = (long) layer.in() * k * k;
+            if (unfold == RuleOptions.Unfold.ONE_HOT) {
+                NDArray cols = ai.djl.nn.convolutional.Conv2d.conv2d(
+                                x,
+                                constants.oneHotKernel(layer.in(), k),
+                                null,
+                                new Shape(st, st),
+                                new Shape(p, p),
+                                new Shape(1, 1),
+                                1)
+                        .singletonOrThrow();
+                return cols.reshape(n, d, -1).transpose(0, 2, 1);
+            }
+            NDArray padded = p == 0 ? x : x.pad(new Shape(p, p, p, p), 0);
+            long hp = s.get(2) + 2L * p;
+            long wp = s.get(3) + 2L * p;
+            // transpose is a view; the reshape to [N, -1] cannot be one, so it makes a contiguous NHWC copy.
+            NDArray nhwc = padded.transpose(0, 2, 3, 1).reshape(n, -1).reshape(n, hp, wp, layer.in());
+            long ho = (hp - k) / st + 1;
+            long wo = (wp - k) / st + 1;
+            NDList slices = new NDList(k * k);
+            for (int kh = 0; kh < k; kh++) {
+                for (int kw = 0; kw < k; kw++) {
+                    slices.add(nhwc.get(":, " + kh + ":" + (kh + st * (ho - 1) + 1) + ":" + st + ", " + kw + ":"
+                            + (kw + st * (wo - 1) + 1) + ":" + st + ", :"));
+                }
+            }
+            return NDArrays.stack(slices, 3).reshape(n, ho * wo, d);
+        }
+
+        /**
+         * Whether {@link #unfold}'s d axis is in (kh, kw, c) order rather than PyTorch's weight order
+         * (c, kh, kw): the SLICES path with k > 1. (For 1x1 kernels the two agree.)
+         */
+        boolean kernelMajor() {
+            return layer.kernel() > 1 && unfold == RuleOptions.Unfold.SLICES;
+        }
+
+        /** Reorders the last axis of [..., p, d] from {@link #unfold}'s order to the weight's (c, kh, kw). */
+        NDArray toWeightOrder(NDArray m) {
+            if (!kernelMajor()) return m;
+            Shape s = m.getShape();
+            int kk = layer.kernel() * layer.kernel();
+            long[] split = new long[s.dimension() + 1];
+            for (int i = 0; i < s.dimension() - 1; i++) split[i] = s.get(i);
+            split[s.dimension() - 1] = kk;
+            split[s.dimension()] = layer.in();
+            int[] axes = new int[split.length];
+            for (int i = 0; i < axes.length; i++) axes[i] = i;
+            axes[axes.length - 2] = axes.length - 1;
+            axes[axes.length - 1] = axes.length - 2;
+            return m.reshape(new Shape(split)).transpose(axes).reshape(s);
+        }
+    }
+
+    /** Returns {standardised weight, per-channel std [out,1,1,1]}. */
+    static NDArray[] standardize(NDArray w) {
+        int[] axis = {1};
+        NDArray rows = w.reshape(w.getShape().get(0), -1);
+        NDArray centered = rows.sub(rows.mean(axis, true));
+        NDArray std = centered.square().mean(axis, true).add(WS_EPS).sqrt();
+        return new NDArray[] {centered.div(std).reshape(w.getShape()), std};
+    }
+
+    /** What one convolution records for book-keeping. */
+    static final class Record implements Tap {
+        private final Forward op;
+        private final int slots;
+        private final int copies;
+        private final NDArray input;
+        private final NDArray zero;
+        private final NDArray[] standardized;
+        private NDArray unfolded; // [S, T', d]
+        private NDArray outGrad; // [S, T', p]
+        private NDArray perSample; // [S, p, d] when formed explicitly
+        private NDArray biasPerSample; // [S, p]
+
+        Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
+            this.op = op;
+            this.slots = slots;
+            this.copies = copies;
+            this.input = input;
+            this.zero = zero;
+            this.standardized = standardized;
+        }
+
+        @Override
+        public void measure(SlotNorms norms) {
+            NDArray g = Precision.f64(zero.getGradient());
+            long p = g.getShape().get(1);
+            long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
+            outGrad = g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
+            if (op.weightTrainable()) {
+                NDArray u = Precision.f64(op.unfold(input));
+                ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
+                long d = u.getShape().get(2);
+                unfolded = u.reshape(slots, tPrime, d);
+                if (useGhost(op.norm, tPrime, p, d, standardized != null)) {
+                    ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
+                    NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
+                    NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
+                    NDArray prod = aa.mul(gg);
+                    NDArray sq = prod.sum(new int[] {1, 2});
+                    // The [S, T', T'] Gram matrices are the largest temporaries of a step: free them now, not at the
+                    // end
+                    // of the call.
+                    aa.close();
+                    gg.close();
+                    prod.close();
+                    NDArray m = unfolded.square()
+                            .sum(new int[] {2})
+                            .sqrt()
+                            .mul(outGrad.square().sum(new int[] {2}).sqrt())
+                            .sum(new int[] {1});
+                    norms.addUnformed(
+                            op.weight,
+                            sq,
+                            m,
+                            ClipBound.gamma(d + p + tPrime * tPrime),
+                            ClipBound.gamma(slots * tPrime));
+                } else {
+                    perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
+                    // Norms do not depend on the column order; the standardisation Jacobian does.
+                    if (standardized != null) {
+                        NDArray[] ws = {Precision.f64(standardized[0]), Precision.f64(standardized[1])};
+                        perSample = op.standardizationBackward(op.toWeightOrder(perSample), ws);
+                    }
+                    norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
+                }
+            }
+            if (op.biasTrainable()) {
+                biasPerSample = outGrad.sum(new int[] {1});
+                norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
+            }
+        }
+
+        @Override
+        public void accumulateClipped(ClipFactors f) {
+            if (op.weightTrainable()) {
+                NDArray c = f.of(op.weight);
+                NDArray sum;
+                if (perSample != null) {
+                    sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
+                    if (standardized == null) sum = op.toWeightOrder(sum);
+                } else {
+                    long p = outGrad.getShape().get(2);
+                    long d = unfolded.getShape().get(2);
+                    NDArray scaled =
+                            f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
+                    sum = op.toWeightOrder(
+                            scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                }
+                NDArray acc = op.store.accumulator(op.weight);
+                acc.addi(sum.reshape(acc.getShape()));
+            }
+            if (op.biasTrainable()) {
+                NDArray c = f.of(op.bias);
+                op.store
+                        .accumulator(op.bias)
+                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+            }
+        }
+    }
+}

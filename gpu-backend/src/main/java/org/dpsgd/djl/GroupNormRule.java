@@ -1,0 +1,113 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import org.dpsgd.model.Layer;
+
+/**
+ * GroupNorm: one native layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance
+ * by hand), then the per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
+ * covers the affine only (the normalisation has no parameters): per slot, weight gradient Σ g·x̂
+ * and bias gradient Σ g per channel, formed in float64, so the norm and the clipped sum use the
+ * same formed values and need no slack ({@link ClipBound}). One path; {@link RuleOptions} do not apply.
+ */
+final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
+    @Override
+    public Class<Layer.GroupNorm> layerType() {
+        return Layer.GroupNorm.class;
+    }
+
+    @Override
+    public Op lower(Layer.GroupNorm layer, Lowering lowering) {
+        return new Forward(layer, lowering.store(), lowering.constants());
+    }
+
+    /** The lowered layer. */
+    static final class Forward implements Op {
+        final Layer.GroupNorm layer;
+        final ParameterStore store;
+        final Constants constants;
+        final int weight;
+        final int bias;
+
+        Forward(Layer.GroupNorm layer, ParameterStore store, Constants constants) {
+            this.layer = layer;
+            this.store = store;
+            this.constants = constants;
+            this.weight = store.indexOf(layer.name() + ".weight");
+            this.bias = store.indexOf(layer.name() + ".bias");
+        }
+
+        @Override
+        public NDArray forward(NDArray x, Tape tape) {
+            Shape s = x.getShape();
+            long n = s.get(0);
+            long perGroup = s.size() / n / layer.groups();
+            NDArray normalized = ai.djl.nn.norm.LayerNorm.layerNorm(
+                            x.reshape(n, layer.groups(), perGroup),
+                            new Shape(perGroup),
+                            constants.ones(perGroup),
+                            constants.zeros(perGroup),
+                            (float) layer.eps())
+                    .singletonOrThrow()
+                    .reshape(s);
+            NDArray gamma = store.value(weight).reshape(1, layer.channels(), 1, 1);
+            NDArray beta = store.value(bias).reshape(1, layer.channels(), 1, 1);
+            NDArray y = normalized.mul(gamma).add(beta);
+            boolean w = store.trainable(weight);
+            boolean b = store.trainable(bias);
+            if (!tape.recording() || !(w || b)) return y;
+            NDArray[] yz = tape.withLeaf(y);
+            tape.add(new Record(this, tape.slots, tape.copies, normalized, yz[1]));
+            return yz[0];
+        }
+    }
+
+    /** What one GroupNorm records for book-keeping. */
+    static final class Record implements Tap {
+        private final Forward op;
+        private final int slots;
+        private final int copies;
+        private final NDArray normalized;
+        private final NDArray zero;
+        private NDArray weightGrad; // [S, C]
+        private NDArray biasGrad; // [S, C]
+
+        Record(Forward op, int slots, int copies, NDArray normalized, NDArray zero) {
+            this.op = op;
+            this.slots = slots;
+            this.copies = copies;
+            this.normalized = normalized;
+            this.zero = zero;
+        }
+
+        @Override
+        public void measure(SlotNorms norms) {
+            NDArray g = Precision.f64(zero.getGradient());
+            int c = op.layer.channels();
+            int[] axes = {1, 3};
+            if (op.store.trainable(op.weight)) {
+                weightGrad = g.mul(Precision.f64(normalized))
+                        .reshape(slots, copies, c, -1)
+                        .sum(axes);
+                norms.add(op.weight, weightGrad.square().sum(new int[] {1}));
+            }
+            if (op.store.trainable(op.bias)) {
+                biasGrad = g.reshape(slots, copies, c, -1).sum(axes);
+                norms.add(op.bias, biasGrad.square().sum(new int[] {1}));
+            }
+        }
+
+        @Override
+        public void accumulateClipped(ClipFactors f) {
+            if (weightGrad != null) {
+                NDArray c = f.of(op.weight).reshape(slots, 1);
+                op.store.accumulator(op.weight).addi(f.select(weightGrad).mul(c).sum(new int[] {0}));
+            }
+            if (biasGrad != null) {
+                NDArray c = f.of(op.bias).reshape(slots, 1);
+                op.store.accumulator(op.bias).addi(f.select(biasGrad).mul(c).sum(new int[] {0}));
+            }
+        }
+    }
+}

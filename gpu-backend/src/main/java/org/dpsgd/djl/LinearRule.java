@@ -1,0 +1,164 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import org.dpsgd.model.Layer;
+
+/**
+ * Fully connected layer, weight [out, in] (PyTorch layout); flattens a [N, D, 1, 1] input.
+ * Book-keeping: per slot, a [K, d] and g [K, p] (K augmented copies); the weight gradient is gᵀa.
+ * Paths ({@link RuleOptions.Norm}):
+ *
+ * <ul>
+ *   <li>ghost (the default, {@code MIXED} and {@code GHOST}): squared norm ⟨aaᵀ, ggᵀ⟩, which for
+ *       K = 1 is ‖a‖²‖g‖² (a single outer product, whose rounding is relative: no slack), for K > 1
+ *       with the error bounds of {@link ClipBound}; clipped sum (c∘g)ᵀa as one matmul;
+ *   <li>explicit ({@code EXPLICIT}): the per-sample gradient [S, p, d] formed by a batched matmul,
+ *       its norm and the clipped sum Σ c_i G_i taken from it (no slack).
+ * </ul>
+ *
+ * The bias gradient is Σ_copies g, formed.
+ */
+final class LinearRule implements LayerRule<Layer.Linear> {
+    @Override
+    public Class<Layer.Linear> layerType() {
+        return Layer.Linear.class;
+    }
+
+    @Override
+    public Op lower(Layer.Linear layer, Lowering lowering) {
+        return new Forward(layer, lowering.store(), lowering.options().norm() != RuleOptions.Norm.EXPLICIT);
+    }
+
+    /** The lowered layer. */
+    static final class Forward implements Op {
+        final Layer.Linear layer;
+        final ParameterStore store;
+        final int weight;
+        final int bias;
+        final boolean ghost;
+
+        Forward(Layer.Linear layer, ParameterStore store, boolean ghost) {
+            this.layer = layer;
+            this.store = store;
+            this.ghost = ghost;
+            this.weight = store.indexOf(layer.name() + ".weight");
+            this.bias = layer.bias() ? store.indexOf(layer.name() + ".bias") : -1;
+        }
+
+        boolean weightTrainable() {
+            return store.trainable(weight);
+        }
+
+        boolean biasTrainable() {
+            return bias >= 0 && store.trainable(bias);
+        }
+
+        @Override
+        public NDArray forward(NDArray x, Tape tape) {
+            NDArray flat =
+                    x.getShape().dimension() == 2 ? x : x.reshape(x.getShape().get(0), -1);
+            NDArray y = bias >= 0
+                    ? ai.djl.nn.core.Linear.linear(flat, store.value(weight), store.value(bias))
+                            .singletonOrThrow()
+                    : ai.djl.nn.core.Linear.linear(flat, store.value(weight)).singletonOrThrow();
+            if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
+            NDArray[] yz = tape.withLeaf(y);
+            tape.add(new Record(this, tape.slots, tape.copies, flat, yz[1]));
+            return yz[0];
+        }
+    }
+
+    /** What one linear layer records for book-keeping. */
+    static final class Record implements Tap {
+        private final Forward op;
+        private final int slots;
+        private final int copies;
+        private final NDArray input;
+        private final NDArray zero;
+        private NDArray a; // [N, d] float64
+        private NDArray outGrad; // [N, p] float64
+        private NDArray perSample; // [S, p, d] float64, explicit path only
+        private NDArray biasPerSample; // [S, p] float64
+
+        Record(Forward op, int slots, int copies, NDArray input, NDArray zero) {
+            this.op = op;
+            this.slots = slots;
+            this.copies = copies;
+            this.input = input;
+            this.zero = zero;
+        }
+
+        @Override
+        public void measure(SlotNorms norms) {
+            outGrad = Precision.f64(zero.getGradient());
+            long p = outGrad.getShape().get(1);
+            if (op.weightTrainable()) {
+                a = Precision.f64(input);
+                long d = a.getShape().get(1);
+                ClipBound.checkSize(a.size(), "the input of " + op.layer.name());
+                if (!op.ghost) {
+                    ClipBound.checkSize((long) slots * p * d, "the per-sample gradients of " + op.layer.name());
+                    perSample =
+                            outGrad.reshape(slots, copies, p).transpose(0, 2, 1).matMul(a.reshape(slots, copies, d));
+                    norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
+                } else if (copies == 1) {
+                    // One outer product per slot: its norm and its share of the matmul are off by relative errors only.
+                    norms.add(
+                            op.weight,
+                            a.square().sum(new int[] {1}).mul(outGrad.square().sum(new int[] {1})));
+                } else {
+                    NDArray a3 = a.reshape(slots, copies, d);
+                    NDArray g3 = outGrad.reshape(slots, copies, p);
+                    NDArray sq = a3.matMul(a3.transpose(0, 2, 1))
+                            .mul(g3.matMul(g3.transpose(0, 2, 1)))
+                            .sum(new int[] {1, 2});
+                    NDArray m = a3.square()
+                            .sum(new int[] {2})
+                            .sqrt()
+                            .mul(g3.square().sum(new int[] {2}).sqrt())
+                            .sum(new int[] {1});
+                    norms.addUnformed(
+                            op.weight,
+                            sq,
+                            m,
+                            ClipBound.gamma(d + p + (long) copies * copies),
+                            ClipBound.gamma(a.getShape().get(0)));
+                }
+            }
+            if (op.biasTrainable()) {
+                biasPerSample = copies == 1
+                        ? outGrad
+                        : outGrad.reshape(slots, copies, p).sum(new int[] {1});
+                norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
+            }
+        }
+
+        @Override
+        public void accumulateClipped(ClipFactors f) {
+            long p = outGrad.getShape().get(1);
+            if (op.weightTrainable()) {
+                NDArray c = f.of(op.weight);
+                if (perSample != null) {
+                    op.store
+                            .accumulator(op.weight)
+                            .addi(f.select(perSample)
+                                    .mul(c.reshape(slots, 1, 1))
+                                    .sum(new int[] {0}));
+                } else {
+                    NDArray g = f.select(outGrad);
+                    NDArray perRow = copies == 1 ? c.reshape(slots, 1) : c.reshape(slots, 1, 1);
+                    NDArray scaled = (copies == 1 ? g : g.reshape(slots, copies, p))
+                            .mul(perRow)
+                            .reshape(-1, p);
+                    op.store.accumulator(op.weight).addi(scaled.transpose().matMul(f.select(a)));
+                }
+            }
+            if (op.biasTrainable()) {
+                NDArray c = f.of(op.bias);
+                op.store
+                        .accumulator(op.bias)
+                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+            }
+        }
+    }
+}
