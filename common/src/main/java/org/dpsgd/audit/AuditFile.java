@@ -73,6 +73,7 @@ public final class AuditFile {
         s.put("epsilon", epsilon);
         s.put("epsilon_lower", a.epsilonLower());
         s.put("confidence", a.confidence());
+        s.put("bound", a.bound().key());
         s.put("delta", delta);
         s.put("canaries", a.canaries());
         s.put("guesses", a.guesses());
@@ -81,7 +82,7 @@ public final class AuditFile {
         s.put("k_minus", a.kMinus());
         s.put("guess_rules", a.candidates());
         s.put("score", score);
-        s.put("ceiling", PrivacyAudit.ceiling(a.canaries(), rule, a.delta(), a.confidence()));
+        s.put("ceiling", PrivacyAudit.ceiling(a.canaries(), rule, a.delta(), a.confidence(), a.bound()));
         s.put("test_accuracy", testAccuracy);
         return s;
     }

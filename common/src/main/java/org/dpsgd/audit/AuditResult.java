@@ -14,6 +14,7 @@ package org.dpsgd.audit;
  * @param confidence 1 − significance
  * @param delta the δ the bound is stated at
  * @param candidates how many (k₊, k₋) rules the significance was split over (Bonferroni)
+ * @param bound the bound that turned (m, r, v) into ε_lower
  */
 public record AuditResult(
         int canaries,
@@ -24,4 +25,5 @@ public record AuditResult(
         double epsilonLower,
         double confidence,
         double delta,
-        int candidates) {}
+        int candidates,
+        AuditBound bound) {}

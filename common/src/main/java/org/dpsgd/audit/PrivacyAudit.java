@@ -70,11 +70,16 @@ public final class PrivacyAudit {
 
     /** The ceiling under {@code rule}: the best of its candidates with every guess right, at its corrected significance. */
     public static double ceiling(int m, GuessRule rule, double delta, double confidence) {
+        return ceiling(m, rule, delta, confidence, AuditBound.STEINKE);
+    }
+
+    /** {@link #ceiling(int, GuessRule, double, double)} under {@code bound}. */
+    public static double ceiling(int m, GuessRule rule, double delta, double confidence, AuditBound bound) {
         double corrected = correctedConfidence(rule, confidence);
         double best = 0;
         for (GuessRule.Fixed k : rule.candidates()) {
             if (k.guesses() > m) continue;
-            best = Math.max(best, epsilonLowerBound(m, k.guesses(), k.guesses(), delta, corrected));
+            best = Math.max(best, bound.epsilonLowerBound(m, k.guesses(), k.guesses(), delta, corrected));
         }
         return best;
     }
@@ -87,6 +92,15 @@ public final class PrivacyAudit {
      * @param in     the canaries' coins (true = included)
      */
     public static AuditResult audit(double[] scores, boolean[] in, GuessRule rule, double delta, double confidence) {
+        return audit(scores, in, rule, delta, confidence, AuditBound.STEINKE);
+    }
+
+    /**
+     * {@link #audit(double[], boolean[], GuessRule, double, double)} with the given bound (the same
+     * guesses and right-guess counts; only the map from (m, r, v) to ε_lower differs).
+     */
+    public static AuditResult audit(
+            double[] scores, boolean[] in, GuessRule rule, double delta, double confidence, AuditBound bound) {
         if (scores.length != in.length)
             throw new IllegalArgumentException(scores.length + " scores but " + in.length + " coins");
         int m = scores.length;
@@ -106,7 +120,7 @@ public final class PrivacyAudit {
             int v = 0;
             for (int j = 0; j < k.kPlus(); j++) if (in[order[j]]) v++;
             for (int j = m - k.kMinus(); j < m; j++) if (!in[order[j]]) v++;
-            double eps = epsilonLowerBound(m, k.guesses(), v, delta, corrected);
+            double eps = bound.epsilonLowerBound(m, k.guesses(), v, delta, corrected);
             if (best == null || eps > best.epsilonLower()) {
                 best = new AuditResult(
                         m,
@@ -117,7 +131,8 @@ public final class PrivacyAudit {
                         eps,
                         confidence,
                         delta,
-                        rule.candidates().size());
+                        rule.candidates().size(),
+                        bound);
             }
         }
         return best;

@@ -40,6 +40,18 @@ public interface TrainableModel extends AutoCloseable {
     void drainGradientSum(float[] into);
 
     /**
+     * As {@link #drainGradientSum(float[])}, in double: a backend that accumulates in float64 hands
+     * over its sums unrounded, so a float64 reference (an oracle for other strategies, devices or
+     * backends) is not capped at float32 precision. This default drains floats and widens them, so
+     * it is exactly as precise as the float path; backends with wider sums override it.
+     */
+    default void drainGradientSum(double[] into) {
+        float[] f = new float[into.length];
+        drainGradientSum(f);
+        for (int i = 0; i < f.length; i++) into[i] = f[i];
+    }
+
+    /**
      * Copies the current parameters into {@code into} (length = parameter count), in {@link Network#parameters()}
      * order.
      */

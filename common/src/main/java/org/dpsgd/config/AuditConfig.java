@@ -11,12 +11,16 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param confidence of the lower bound (default 0.95)
  * @param score whitebox: observed_likelihood_ratio (default), likelihood_ratio (at the claimed σ) or sum;
  *     blackbox: loss (the only one, the default)
+ * @param bound steinke (default: Steinke, Nasr &amp; Jagielski 2023, sound for any (ε, δ) claim) or fdp
+ *     (Mahloujifar, Melis &amp; Chaudhuri 2024, Gaussian curve: much tighter, but it tests the μ-GDP claim, which
+ *     only full-batch runs are known to satisfy, so a run refuses it unless q = 1; see docs/audit.md)
  */
 public record AuditConfig(
         @JsonProperty("canaries") Integer canaries,
         @JsonProperty("kind") AuditKind kind,
         @JsonProperty("confidence") Double confidence,
-        @JsonProperty("score") AuditScore score) {
+        @JsonProperty("score") AuditScore score,
+        @JsonProperty("bound") String bound) {
 
     public AuditConfig {
         if (canaries == null) canaries = 1000;
@@ -41,10 +45,18 @@ public record AuditConfig(
                         "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
             }
         }
+        if (bound == null) bound = "steinke";
+        if (!bound.equals("steinke") && !bound.equals("fdp"))
+            throw new IllegalArgumentException("audit.bound must be steinke or fdp, got '" + bound + "'");
+    }
+
+    /** The settings with the default bound (steinke). */
+    public AuditConfig(Integer canaries, AuditKind kind, Double confidence, AuditScore score) {
+        this(canaries, kind, confidence, score, null);
     }
 
     /** Every default. */
     public static AuditConfig defaults() {
-        return new AuditConfig(null, null, null, null);
+        return new AuditConfig(null, null, null, null, null);
     }
 }

@@ -34,26 +34,73 @@ public final class Augmenter {
 
     /** Writes an augmented copy of {@code src[srcOff..]} into {@code dst[dstOff..]} (must not overlap). */
     public void apply(float[] src, int srcOff, float[] dst, int dstOff, SplittableRandom rng) {
+        Crop g = draw(rng);
+        int h = shape.height(), w = shape.width();
+        for (int c = 0; c < shape.channels(); c++) {
+            int plane = c * h * w;
+            java.util.Arrays.fill(dst, dstOff + plane, dstOff + plane + g.y0 * w, 0f);
+            for (int y = g.y0; y < g.y1; y++) {
+                int row = dstOff + plane + y * w;
+                int srow = srcOff + plane + (y + g.dy) * w;
+                java.util.Arrays.fill(dst, row, row + g.x0, 0f);
+                if (g.flip) {
+                    // dst[row + x] = src[srow + w - 1 - x + dx]
+                    int last = srow + w - 1 + g.dx;
+                    for (int x = g.x0; x < g.x1; x++) dst[row + x] = src[last - x];
+                } else {
+                    System.arraycopy(src, srow + g.x0 + g.dx, dst, row + g.x0, g.x1 - g.x0);
+                }
+                java.util.Arrays.fill(dst, row + g.x1, row + w, 0f);
+            }
+            java.util.Arrays.fill(dst, dstOff + plane + g.y1 * w, dstOff + plane + h * w, 0f);
+        }
+    }
+
+    /**
+     * As {@link #apply(float[], int, float[], int, SplittableRandom)} on the image whose floats are
+     * {@code tables[c][src[i] & 0xFF]}, converting while it crops and flips: one pass over the
+     * image instead of a conversion into scratch and a copy. The same draws, the same floats.
+     */
+    public void apply(byte[] src, float[][] tables, float[] dst, int dstOff, SplittableRandom rng) {
+        Crop g = draw(rng);
+        int h = shape.height(), w = shape.width();
+        for (int c = 0; c < shape.channels(); c++) {
+            int plane = c * h * w;
+            float[] t = tables[c];
+            java.util.Arrays.fill(dst, dstOff + plane, dstOff + plane + g.y0 * w, 0f);
+            for (int y = g.y0; y < g.y1; y++) {
+                int row = dstOff + plane + y * w;
+                int srow = plane + (y + g.dy) * w;
+                java.util.Arrays.fill(dst, row, row + g.x0, 0f);
+                if (g.flip) {
+                    int last = srow + w - 1 + g.dx;
+                    for (int x = g.x0; x < g.x1; x++) dst[row + x] = t[src[last - x] & 0xFF];
+                } else {
+                    int shift = srow + g.dx;
+                    for (int x = g.x0; x < g.x1; x++) dst[row + x] = t[src[shift + x] & 0xFF];
+                }
+                java.util.Arrays.fill(dst, row + g.x1, row + w, 0f);
+            }
+            java.util.Arrays.fill(dst, dstOff + plane + g.y1 * w, dstOff + plane + h * w, 0f);
+        }
+    }
+
+    /**
+     * One draw's geometry. Output pixel x reads source column x + dx (flipped: w - 1 - x + dx); the
+     * columns that land inside the image form one interval [x0, x1), and the rows [y0, y1), the rest
+     * is padding. So each row is a zero fill, one straight or reversed copy and a zero fill: no
+     * per-pixel bounds test.
+     */
+    private record Crop(int dy, int dx, boolean flip, int x0, int x1, int y0, int y1) {}
+
+    private Crop draw(SplittableRandom rng) {
         int p = config.randomCrop();
         int dy = p > 0 ? rng.nextInt(2 * p + 1) - p : 0;
         int dx = p > 0 ? rng.nextInt(2 * p + 1) - p : 0;
         boolean flip = config.flip() && rng.nextBoolean();
         int h = shape.height(), w = shape.width();
-        for (int c = 0; c < shape.channels(); c++) {
-            int plane = c * h * w;
-            for (int y = 0; y < h; y++) {
-                int sy = y + dy;
-                int row = dstOff + plane + y * w;
-                if (sy < 0 || sy >= h) {
-                    java.util.Arrays.fill(dst, row, row + w, 0f);
-                    continue;
-                }
-                int srow = srcOff + plane + sy * w;
-                for (int x = 0; x < w; x++) {
-                    int sx = (flip ? w - 1 - x : x) + dx;
-                    dst[row + x] = sx < 0 || sx >= w ? 0f : src[srow + sx];
-                }
-            }
-        }
+        int x0 = flip ? Math.max(0, dx) : Math.max(0, -dx);
+        int x1 = flip ? Math.min(w, w + dx) : Math.min(w, w - dx);
+        return new Crop(dy, dx, flip, x0, x1, Math.max(0, -dy), Math.min(h, h - dy));
     }
 }

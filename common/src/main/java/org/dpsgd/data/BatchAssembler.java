@@ -25,6 +25,8 @@ public final class BatchAssembler implements AutoCloseable {
     private final long seed;
     private final int threads;
     private final ExecutorService pool;
+    // Byte-to-float tables of a uint8 dataset (copied: ours alone), else null.
+    private final float[][] tables;
 
     /**
      * Reads from {@code data}, augments per {@code augmentation} seeded from {@code seed}, on {@code threads} (> 0)
@@ -36,6 +38,10 @@ public final class BatchAssembler implements AutoCloseable {
         this.augmenter = new Augmenter(augmentation, data.shape());
         this.seed = seed;
         this.threads = threads;
+        float[][] byteTables = data.byteTables();
+        this.tables = byteTables == null
+                ? null
+                : java.util.Arrays.stream(byteTables).map(float[]::clone).toArray(float[][]::new);
         this.pool = threads == 1
                 ? null
                 : Executors.newFixedThreadPool(threads, r -> {
@@ -49,7 +55,7 @@ public final class BatchAssembler implements AutoCloseable {
     public void assemble(DeviceCall call, DeviceBatch batch, long step) {
         check(call.slots(), batch);
         runParallel(call.slots(), (from, to) -> {
-            float[] scratch = augmenter.enabled() ? new float[data.shape().size()] : null;
+            Scratch scratch = augmenter.enabled() ? new Scratch(data.shape().size(), tables != null) : null;
             for (int s = from; s < to; s++)
                 fillSlot(call.exampleIds()[s], call.positions()[s], s, batch, step, scratch);
         });
@@ -73,7 +79,18 @@ public final class BatchAssembler implements AutoCloseable {
         }
     }
 
-    private void fillSlot(int id, int position, int slot, DeviceBatch batch, long step, float[] scratch) {
+    /** One loader thread's scratch image: raw bytes where the dataset has them (crop while converting), else floats. */
+    private static final class Scratch {
+        final float[] floats;
+        final byte[] bytes;
+
+        Scratch(int n, boolean asBytes) {
+            floats = asBytes ? null : new float[n];
+            bytes = asBytes ? new byte[n] : null;
+        }
+    }
+
+    private void fillSlot(int id, int position, int slot, DeviceBatch batch, long step, Scratch scratch) {
         int k = batch.multiplicity();
         int n = data.shape().size();
         float[] in = batch.inputs();
@@ -93,9 +110,17 @@ public final class BatchAssembler implements AutoCloseable {
             for (int c = 1; c < k; c++) System.arraycopy(in, off, in, off + c * n, n);
             return;
         }
-        data.read(id, scratch, 0);
+        if (scratch.bytes != null) {
+            data.readBytes(id, scratch.bytes);
+            for (int c = 0; c < k; c++) {
+                SplittableRandom rng = new SplittableRandom(mix(seed, step, position, c));
+                augmenter.apply(scratch.bytes, tables, in, off + c * n, rng);
+            }
+            return;
+        }
+        data.read(id, scratch.floats, 0);
         for (int c = 0; c < k; c++) {
-            augmenter.apply(scratch, 0, in, off + c * n, new SplittableRandom(mix(seed, step, position, c)));
+            augmenter.apply(scratch.floats, 0, in, off + c * n, new SplittableRandom(mix(seed, step, position, c)));
         }
     }
 

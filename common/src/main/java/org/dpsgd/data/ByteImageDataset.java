@@ -71,6 +71,17 @@ public class ByteImageDataset implements Dataset {
         }
     }
 
+    @Override
+    public float[][] byteTables() {
+        return tables;
+    }
+
+    @Override
+    public void readBytes(int index, byte[] dst) {
+        int n = shape.size();
+        System.arraycopy(pixels, Math.multiplyExact(index, n), dst, 0, n);
+    }
+
     /** Bytes of pixels held in memory (what a rank's shard costs). */
     int pixelBytes() {
         return pixels.length;

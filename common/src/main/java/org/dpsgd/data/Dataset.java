@@ -23,6 +23,24 @@ public interface Dataset {
     /** Writes example {@code index} ([C, H, W] row-major) into {@code dst} at {@code offset}. */
     void read(int index, float[] dst, int offset);
 
+    /**
+     * For datasets that store uint8 pixels: per channel, the float that {@link #read} writes for
+     * each byte value, so that {@code read} equals {@code tables[c][bytes[i] & 0xFF]} over
+     * {@link #readBytes}; null (the default) for any other dataset. Augmentation uses it to crop and
+     * flip while converting, in one pass. The arrays must not be modified.
+     */
+    default float[][] byteTables() {
+        return null;
+    }
+
+    /**
+     * The raw uint8 [C, H, W] pixels of example {@code index} into {@code dst}; only for datasets
+     * whose {@link #byteTables()} is not null.
+     */
+    default void readBytes(int index, byte[] dst) {
+        throw new UnsupportedOperationException(describe() + " has no byte pixels");
+    }
+
     /** Human-readable origin for provenance and errors, e.g. the file path. */
     default String describe() {
         return getClass().getSimpleName();

@@ -113,6 +113,16 @@ public final class ShardDataset implements Dataset {
     }
 
     @Override
+    public float[][] byteTables() {
+        return base.byteTables();
+    }
+
+    @Override
+    public void readBytes(int index, byte[] dst) {
+        base.readBytes(baseOffset + check(index), dst);
+    }
+
+    @Override
     public void read(int index, float[] dst, int off) {
         base.read(baseOffset + check(index), dst, off);
     }

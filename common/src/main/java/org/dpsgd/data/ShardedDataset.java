@@ -205,7 +205,13 @@ public final class ShardedDataset implements Dataset, AutoCloseable {
         return labels[index];
     }
 
+    @Override
+    public float[][] byteTables() {
+        return tables;
+    }
+
     /** The raw uint8 CHW bytes of one example. */
+    @Override
     public void readBytes(int index, byte[] dst) {
         if (index < 0 || index >= header.count())
             throw new IndexOutOfBoundsException("example " + index + " outside [0, " + header.count() + ")");

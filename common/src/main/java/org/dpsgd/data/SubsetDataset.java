@@ -38,6 +38,16 @@ public final class SubsetDataset implements Dataset {
     }
 
     @Override
+    public float[][] byteTables() {
+        return base.byteTables();
+    }
+
+    @Override
+    public void readBytes(int index, byte[] dst) {
+        base.readBytes(check(index), dst);
+    }
+
+    @Override
     public void read(int index, float[] dst, int offset) {
         base.read(check(index), dst, offset);
     }

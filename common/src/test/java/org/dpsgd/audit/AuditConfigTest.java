@@ -64,4 +64,17 @@ class AuditConfigTest {
         assertEquals(new AuditConfig(300, AuditKind.BLACKBOX, 0.95, AuditScore.LOSS), c.audit());
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
     }
+
+    @Test
+    void boundDefaultsToSteinkeAndAcceptsFdp() {
+        assertEquals("steinke", AuditConfig.defaults().bound());
+        ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {bound: fdp}\n", "a.yaml");
+        assertEquals(
+                new AuditConfig(1000, AuditKind.WHITEBOX, 0.95, AuditScore.OBSERVED_LIKELIHOOD_RATIO, "fdp"),
+                c.audit());
+        assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {bound: gdp}\n", "a.yaml"));
+        assertTrue(e.getMessage().contains("audit.bound"), e.getMessage());
+    }
 }

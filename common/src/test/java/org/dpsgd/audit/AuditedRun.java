@@ -50,8 +50,9 @@ final class AuditedRun {
     }
 
     /**
-     * @param epsilon the ε the run is calibrated to claim (δ = 1e-5, RDP)
+     * @param epsilon the ε the run is calibrated to claim (δ = 1e-5)
      * @param blankCanaries canaries on the weights of blank pixels (else anywhere trainable)
+     * @param accountant rdp (the default) or pld: calibrates σ and charges the steps
      */
     record Settings(
             int n,
@@ -62,7 +63,21 @@ final class AuditedRun {
             boolean secure,
             boolean blankCanaries,
             long seed,
-            CanaryScore score) {
+            CanaryScore score,
+            String accountant) {
+        Settings(
+                int n,
+                int batch,
+                int steps,
+                double epsilon,
+                int canaries,
+                boolean secure,
+                boolean blankCanaries,
+                long seed,
+                CanaryScore score) {
+            this(n, batch, steps, epsilon, canaries, secure, blankCanaries, seed, score, "rdp");
+        }
+
         Settings(
                 int n,
                 int batch,
@@ -84,18 +99,27 @@ final class AuditedRun {
 
     private AuditedRun() {}
 
+    private static AccountantKind kind(Settings s) {
+        return AccountantKind.parse("accountant", s.accountant());
+    }
+
     /** A trainer ready to run, its defect planted, with its canaries and what the run claims. */
     record Prepared(
             DpSgdTrainer trainer, ExperimentConfig config, GradientCanaries canaries, double sigma, Shape shape) {}
 
     static Outcome run(Settings s, Defect defect) {
-        GuessRule rule = GuessRule.defaultFor(s.canaries());
+        return run(s, defect, GuessRule.defaultFor(s.canaries()), AuditBound.STEINKE);
+    }
+
+    /** The run of {@code s} with {@code defect}, audited by {@code rule} and {@code bound}. */
+    static Outcome run(Settings s, Defect defect, GuessRule rule, AuditBound bound) {
         Prepared p = prepare(s, defect, 0);
         try (DpSgdTrainer trainer = p.trainer()) {
             double[] scores =
                     WhiteBoxAudit.train(trainer, p.canaries(), p.config().optimizer(), s.score(), r -> {});
-            AuditResult a = PrivacyAudit.audit(scores, p.canaries().coins(), rule, DELTA, 0.95);
-            return new Outcome(trainer.epsilon(), p.sigma(), a, PrivacyAudit.ceiling(s.canaries(), rule, DELTA, 0.95));
+            AuditResult a = PrivacyAudit.audit(scores, p.canaries().coins(), rule, DELTA, 0.95, bound);
+            return new Outcome(
+                    trainer.epsilon(), p.sigma(), a, PrivacyAudit.ceiling(s.canaries(), rule, DELTA, 0.95, bound));
         }
     }
 
@@ -113,7 +137,7 @@ final class AuditedRun {
         InMemoryDataset train = blankBordered(shape, s.n(), s.seed());
         double q = (double) s.batch() / s.n();
         long charged = defect == Defect.HALF_THE_STEPS_CHARGED ? s.steps() / 2 : s.steps();
-        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, AccountantKind.RDP)
+        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, kind(s))
                 .noiseMultiplier();
         ExperimentConfig config = ConfigLoader.applyOverrides(
                 ConfigLoader.parse("""
@@ -133,7 +157,9 @@ final class AuditedRun {
                         "training.batch_size",
                         String.valueOf(s.batch()),
                         "training.steps",
-                        String.valueOf(s.steps())));
+                        String.valueOf(s.steps()),
+                        "privacy.accountant",
+                        s.accountant()));
         LogisticRegressionModel base = LogisticRegressionModel.zeros(shape, CLASSES);
         CountingModel model = new CountingModel(base);
         RandomGenerator coins = s.secure() ? new SecureRandom() : new SplittableRandom(s.seed() * 31 + 7);
@@ -152,14 +178,13 @@ final class AuditedRun {
         DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
                 .log(m -> {})
                 .extraExamples(counted)
-                .accountants(() -> Accountants.create(AccountantKind.RDP));
+                .accountants(() -> Accountants.create(kind(s)));
         NoiseSource noise = NoiseSources.create(config.privacy().noise(), config.seed(), m -> {}, false);
         switch (defect) {
             case NONE -> {}
             case NOISE_ON_HALF_THE_COORDINATES -> b.noise(new HalfCoordinateNoise(noise));
             case NOISE_HALVED -> b.noise(new ScaledNoise(noise, 0.5));
-            case HALF_THE_STEPS_CHARGED ->
-                b.accountants(() -> new EverySecondStep(Accountants.create(AccountantKind.RDP)));
+            case HALF_THE_STEPS_CHARGED -> b.accountants(() -> new EverySecondStep(Accountants.create(kind(s))));
             case DIVIDED_BY_REALISED_BATCH_SIZE -> b.reduction(new RealisedBatchDivisor(model, counted, q * s.n()));
         }
         if (defect != Defect.NOISE_ON_HALF_THE_COORDINATES && defect != Defect.NOISE_HALVED) b.noise(noise);

@@ -18,14 +18,20 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  *
  * <p>{@code mvn -o -pl common test -Dtest=IdealisedAudit -Didealised="q,T,claimedEps,m,seeds;..." -Ddefect=NOISE_HALVED}
  * (defect: NOISE_HALVED: σ_true = σ/2; HALF_THE_STEPS_CHARGED: σ calibrated for T/2 steps, T run; NONE).
+ * Options: {@code -Daccountant=pld} (default rdp), {@code -Dbound=fdp} (the f-DP bound instead of Steinke's) and {@code -Dks=0.005,0.01} (symmetric guesses
+ * k₊ = k₋ = these fractions of m, Bonferroni over them, instead of the default rule).
  */
 @EnabledIfSystemProperty(named = "idealised", matches = ".+")
 class IdealisedAudit {
     private static final double DELTA = 1e-5;
+    private static final AccountantKind ACCOUNTANT =
+            AccountantKind.parse("-Daccountant", System.getProperty("accountant", "rdp"));
 
     @Test
     void explore() {
         String defect = System.getProperty("defect", "NOISE_HALVED");
+        AuditBound bound = AuditBound.parse(System.getProperty("bound"));
+        String ks = System.getProperty("ks");
         for (String c : System.getProperty("idealised").split(";")) {
             String[] f = c.split(",");
             double q = Double.parseDouble(f[0]);
@@ -34,7 +40,7 @@ class IdealisedAudit {
             int m = Integer.parseInt(f[3]);
             int seeds = Integer.parseInt(f[4]);
             long charged = defect.equals("HALF_THE_STEPS_CHARGED") ? steps / 2 : steps;
-            double sigma = NoiseCalibration.calibrate(claim, DELTA, q, charged, AccountantKind.RDP)
+            double sigma = NoiseCalibration.calibrate(claim, DELTA, q, charged, ACCOUNTANT)
                     .noiseMultiplier();
             double trueSigma = defect.equals("NOISE_HALVED") ? sigma / 2 : sigma;
             StringBuilder out = new StringBuilder();
@@ -51,7 +57,7 @@ class IdealisedAudit {
                     }
                     scores[k] = s;
                 }
-                AuditResult a = PrivacyAudit.audit(scores, in, GuessRule.defaultFor(m), DELTA, 0.95);
+                AuditResult a = PrivacyAudit.audit(scores, in, rule(ks, m), DELTA, 0.95, bound);
                 out.append(String.format(" %.2f(%d/%d)", a.epsilonLower(), a.correct(), a.guesses()));
             }
             System.out.printf(
@@ -60,8 +66,18 @@ class IdealisedAudit {
         }
     }
 
+    private static GuessRule rule(String ks, int m) {
+        if (ks == null) return GuessRule.defaultFor(m);
+        java.util.List<GuessRule.Fixed> c = new java.util.ArrayList<>();
+        for (String f : ks.split(",")) {
+            int k = (int) (m * Double.parseDouble(f));
+            c.add(new GuessRule.Fixed(k, k));
+        }
+        return new GuessRule.Bonferroni(c);
+    }
+
     private static double epsilon(double q, double sigma, long steps) {
-        Accountant a = Accountants.create(AccountantKind.RDP);
+        Accountant a = Accountants.create(ACCOUNTANT);
         a.compose(new DpEvent.SelfComposed(new DpEvent.PoissonSampled(q, new DpEvent.Gaussian(sigma)), steps));
         return a.epsilon(DELTA);
     }

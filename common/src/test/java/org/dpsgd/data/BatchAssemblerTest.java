@@ -121,6 +121,62 @@ class BatchAssemblerTest {
         return out;
     }
 
+    /**
+     * A uint8 dataset is cropped while converting (its byte path); the same dataset seen only
+     * through {@code read} takes the float path. Both must fill every slot identically, bit for bit:
+     * augmented and K = 2, padding, 1 and 3 loader threads.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void bytePathEqualsFloatPath(int threads) {
+        Shape shape = new Shape(3, 9, 7);
+        int count = 20;
+        byte[] px = new byte[count * shape.size()];
+        new java.util.Random(4).nextBytes(px);
+        int[] labels = new int[count];
+        Dataset bytes = new ByteImageDataset(px, labels, shape, 10, Normalization.CIFAR10, "bytes");
+        Dataset floats = new Dataset() {
+            @Override
+            public int size() {
+                return bytes.size();
+            }
+
+            @Override
+            public Shape shape() {
+                return shape;
+            }
+
+            @Override
+            public int numClasses() {
+                return 10;
+            }
+
+            @Override
+            public int label(int index) {
+                return bytes.label(index);
+            }
+
+            @Override
+            public void read(int index, float[] dst, int offset) {
+                bytes.read(index, dst, offset);
+            }
+        };
+        AugmentationConfig aug = new AugmentationConfig(3, true, 2);
+        DeviceCall call = new DeviceCall(new int[] {4, -1, 0, 19, 7, 7, -1, 12}, new int[] {0, -1, 1, 2, 3, 4, -1, 5});
+        try (BatchAssembler viaBytes = new BatchAssembler(new SubsetDataset(bytes, count), aug, 9, threads);
+                BatchAssembler viaFloats = new BatchAssembler(floats, aug, 9, threads)) {
+            for (long step = 0; step < 4; step++) {
+                DeviceBatch a = new DeviceBatch(shape, 8, 2);
+                DeviceBatch b = new DeviceBatch(shape, 8, 2);
+                Arrays.fill(a.inputs(), Float.NaN);
+                viaBytes.assemble(call, a, step);
+                viaFloats.assemble(call, b, step);
+                assertArrayEquals(b.inputs(), a.inputs(), "step " + step);
+                assertArrayEquals(b.mask(), a.mask());
+            }
+        }
+    }
+
     @Test
     void rejectsMismatchedBatchesAndOversizedCrops() {
         InMemoryDataset data = SyntheticData.indexed(5, SHAPE, 2);

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code dpsgd audit}: trains the config's run once with white-box gradient or black-box input canaries and reports the
- * accountant's ε beside the audit's lower bound ε_lower (Steinke, Nasr &amp; Jagielski 2023).
+ * accountant's ε beside the audit's lower bound ε_lower (Steinke, Nasr &amp; Jagielski 2023, or with {@code --bound
+ * fdp} the f-DP bound of Mahloujifar, Melis &amp; Chaudhuri 2024).
  */
 @Command(
         name = "audit",
@@ -30,7 +31,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Trains the config's run once with m secret canaries and prints the accountant's ε beside an empirical",
             "lower bound ε_lower (one-run audit, Steinke, Nasr & Jagielski 2023). ε_lower > ε means the implementation",
-            "does not deliver the ε it reports; ε_lower <= ε is what an honest run shows (a lower bound, not a proof)."
+            "does not deliver the ε it reports; ε_lower <= ε is what an honest run shows (a lower bound, not a proof).",
+            "--bound fdp: the f-DP one-run bound (Mahloujifar, Melis & Chaudhuri 2024), tighter, full-batch runs only."
         })
 final class AuditCommand implements Callable<Integer> {
     @Spec
@@ -62,6 +64,12 @@ final class AuditCommand implements Callable<Integer> {
     String scoreOption;
 
     @Option(
+            names = "--bound",
+            description =
+                    "steinke (default; Steinke, Nasr & Jagielski 2023, any mechanism) or fdp (Mahloujifar, Melis & Chaudhuri 2024, Gaussian trade-off curve: much tighter; full-batch runs only, q = 1).")
+    String boundOption;
+
+    @Option(
             names = "--out",
             description = "Run folder for run.json and audit.json (default: runs/<name>-audit-<time>).")
     Path out;
@@ -89,7 +97,8 @@ final class AuditCommand implements Callable<Integer> {
                 kind,
                 confidenceOption != null ? confidenceOption : a0.confidence(),
                 // The config's score belongs to its kind; another kind from the flag takes that kind's default.
-                scoreOption != null ? AuditScore.parse("--score", scoreOption) : kind == a0.kind() ? a0.score() : null);
+                scoreOption != null ? AuditScore.parse("--score", scoreOption) : kind == a0.kind() ? a0.score() : null,
+                boundOption != null ? boundOption : a0.bound());
         if (!cfg.privacy().enabled())
             throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
         ExperimentConfig audited = new ExperimentConfig(
@@ -122,11 +131,12 @@ final class AuditCommand implements Callable<Integer> {
         CliOutput.out(spec)
                 .printf(
                         Locale.ROOT,
-                        "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %.0f%% confidence)  m = %s  r = %s  v = %s  "
+                        "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %s bound, %.0f%% confidence)  m = %s  r = %s  v = %s  "
                                 + "test accuracy %s  %.0f s; run folder %s%n",
                         r.epsilon(),
                         r.delta(),
                         lower,
+                        settings.bound(),
                         100 * settings.confidence(),
                         summary.get("canaries"),
                         summary.get("guesses"),

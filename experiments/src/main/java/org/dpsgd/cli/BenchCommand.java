@@ -150,6 +150,19 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --noise-only: thread counts, 'all' = every core (default ${DEFAULT-VALUE}).")
     List<String> noiseThreads;
 
+    @Option(
+            names = "--data-only",
+            description =
+                    "Time the host's data path: batch assembly from a synthetic shard (images/s per core, plain and "
+                            + "with crop + flip) and the time the backend's auto step waits for data, without and with prefetch.")
+    boolean dataOnly;
+
+    @Option(
+            names = "--micro-batch",
+            defaultValue = "0",
+            description = "With --data-only: slots per device call (default 0 = the whole batch in one call).")
+    int microBatch;
+
     static final class ModelNames extends ArrayList<String> {
         ModelNames() {
             super(ModelZoo.NAMES);
@@ -186,6 +199,23 @@ final class BenchCommand implements Callable<Integer> {
                     warmup,
                     steps,
                     json);
+            return 0;
+        }
+        if (dataOnly) {
+            if (microBatch < 0) throw new IllegalArgumentException("--micro-batch must be >= 0, got " + microBatch);
+            try (Backend backend = Backends.select(backendName, CliOutput.err(spec)::println)
+                    .open(new BackendOptions(device, settings))) {
+                BenchData.run(
+                        CliOutput.out(spec),
+                        net,
+                        model,
+                        batch,
+                        microBatch == 0 ? batch : microBatch,
+                        warmup,
+                        steps,
+                        backend,
+                        json);
+            }
             return 0;
         }
         DeviceBatch b = randomBatch(net, batch);

@@ -3,6 +3,7 @@ package org.dpsgd.run;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.dpsgd.audit.AuditBound;
 import org.dpsgd.audit.AuditFile;
 import org.dpsgd.audit.AuditResult;
 import org.dpsgd.audit.CanaryObserver;
@@ -37,6 +38,7 @@ final class RunAudit {
     private final GradientCanaries canaries; // whitebox, else null
     private final InputCanaries inputs; // blackbox, else null
     private final CanaryScore score; // whitebox only
+    private final AuditBound bound;
     private CanaryObserver observer;
     private float[] before;
 
@@ -46,6 +48,7 @@ final class RunAudit {
         this.canaries = canaries;
         this.inputs = inputs;
         this.score = canaries != null ? CanaryScore.parse(settings.score().configName()) : null;
+        this.bound = AuditBound.parse(settings.bound());
     }
 
     /** The audit of {@code config}'s run, or null when it has no audit section. */
@@ -68,6 +71,14 @@ final class RunAudit {
         if (dataParallel)
             throw new IllegalArgumentException(
                     "audits of data-parallel runs are not supported yet; run the audit in one process");
+        if (a.bound().equals("fdp") && config.training().batchSize() < train.size()) {
+            // The f-DP test rejects "μ-GDP"; only a full-batch Gaussian run is exactly GDP. A subsampled run could
+            // honour its (ε, δ) and still fail it, so a failed audit would prove nothing.
+            throw new IllegalArgumentException("audit.bound: fdp tests a Gaussian (μ-GDP) claim, which only full-batch "
+                    + "runs satisfy exactly; this run samples q = "
+                    + config.training().batchSize() + "/" + train.size()
+                    + " < 1. Use audit.bound: steinke, or training.batch_size >= " + train.size());
+        }
         if (a.kind() == AuditKind.BLACKBOX) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
@@ -131,7 +142,7 @@ final class RunAudit {
         GuessRule rule = GuessRule.defaultFor(settings.canaries());
         if (inputs != null) {
             double[] scores = inputs.scores();
-            AuditResult a = PrivacyAudit.audit(scores, inputs.coins(), rule, delta, settings.confidence());
+            AuditResult a = PrivacyAudit.audit(scores, inputs.coins(), rule, delta, settings.confidence(), bound);
             Map<String, Object> summary = AuditFile.summary(
                     settings.kind().configName(),
                     epsilon,
@@ -144,7 +155,7 @@ final class RunAudit {
             return summary;
         }
         double[] scores = observer.scores();
-        AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence());
+        AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence(), bound);
         Map<String, Object> summary =
                 AuditFile.summary(settings.kind().configName(), epsilon, delta, a, rule, score.key(), testAccuracy);
         AuditFile.write(dir, summary, canaries, scores);
@@ -158,20 +169,22 @@ final class RunAudit {
             return String.format(
                     java.util.Locale.ROOT,
                     "audit: %d black-box input canaries (%s, wrong labels, secret coins), loss score, %.0f%% "
-                            + "confidence; a much looser bound than white-box (ceiling for m = %d: %.2f)",
+                            + "confidence, %s bound; a much looser bound than white-box (ceiling for m = %d: %.2f)",
                     settings.canaries(),
                     inputs.sourceIds()[0] < 0 ? "synthetic inputs" : "test images",
                     100 * settings.confidence(),
+                    bound.key(),
                     settings.canaries(),
-                    PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence()));
+                    PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence(), bound));
         }
         return String.format(
                 java.util.Locale.ROOT,
-                "audit: %d white-box canaries (secret coins), %s score, %.0f%% confidence; ceiling for m = %d: %.2f",
+                "audit: %d white-box canaries (secret coins), %s score, %.0f%% confidence, %s bound; ceiling for m = %d: %.2f",
                 settings.canaries(),
                 score.key(),
                 100 * settings.confidence(),
+                bound.key(),
                 settings.canaries(),
-                PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence()));
+                PrivacyAudit.ceiling(settings.canaries(), rule, delta, settings.confidence(), bound));
     }
 }

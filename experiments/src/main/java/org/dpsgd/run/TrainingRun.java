@@ -524,9 +524,10 @@ public final class TrainingRun {
             double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
             progress.line(String.format(
                     java.util.Locale.ROOT,
-                    "audit: ε_lower = %.3f at %.0f%% confidence (ε = %.3f); canaries, coins and scores in %s",
+                    "audit: ε_lower = %.3f at %.0f%% confidence, %s bound (ε = %.3f); canaries, coins and scores in %s",
                     lower,
                     100 * ((Number) summary.get("confidence")).doubleValue(),
+                    summary.get("bound"),
                     res.epsilon(),
                     org.dpsgd.audit.AuditFile.NAME));
             if (lower > res.epsilon())

@@ -158,4 +158,55 @@ class AuditCommandTest {
         assertEquals(2, c[0]);
         assertTrue(((String) c[2]).contains("confidence"), (String) c[2]);
     }
+
+    /**
+     * The f-DP bound is selectable and reported; it is refused where its Gaussian (μ-GDP) hypothesis is not known to
+     * hold (q < 1), with one line naming the fix.
+     */
+    @Test
+    void fdpBoundIsReportedAndRefusedForSubsampledRuns() throws Exception {
+        Path cfg = dir.resolve("tiny.yaml");
+        Files.writeString(cfg, CommandsTest.TINY);
+        Object[] refused = CommandsTest.cli(
+                "audit",
+                "--config",
+                cfg.toString(),
+                "--bound",
+                "fdp",
+                "--out",
+                dir.resolve("q").toString());
+        assertEquals(2, refused[0], (String) refused[2]);
+        String err = ((String) refused[2]).strip();
+        assertTrue(err.startsWith("error: ") && err.contains("q = 16/128") && err.contains("steinke"), err);
+        assertEquals(1, err.split("\n").length, err);
+        Object[] r = CommandsTest.cli(
+                "audit",
+                "--config",
+                cfg.toString(),
+                "--bound",
+                "fdp",
+                "--set",
+                "training.batch_size=128",
+                "--canaries",
+                "60",
+                "--json",
+                "--out",
+                dir.resolve("f").toString());
+        assertEquals(0, r[0], (String) r[2]);
+        String[] lines = ((String) r[1]).strip().split("\n");
+        JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertEquals("fdp", j.get("bound").asText());
+        assertTrue(j.get("epsilon_lower").asDouble() <= j.get("epsilon").asDouble(), j.toString());
+        assertEquals(
+                "fdp",
+                new ObjectMapper()
+                        .readTree(dir.resolve("f/audit.json").toFile())
+                        .get("bound")
+                        .asText());
+        Map<?, ?> audit = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("f")).get("audit");
+        assertEquals("fdp", audit.get("bound"), String.valueOf(audit));
+        Object[] bad = CommandsTest.cli("audit", "--config", cfg.toString(), "--bound", "gdp");
+        assertEquals(2, bad[0]);
+        assertTrue(((String) bad[2]).contains("steinke or fdp"), (String) bad[2]);
+    }
 }

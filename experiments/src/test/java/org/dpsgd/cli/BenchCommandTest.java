@@ -97,6 +97,51 @@ class BenchCommandTest {
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--noise-only", "--noise-threads", "0"));
     }
 
+    /**
+     * The data line: both assemblies and both feeder modes, throughput consistent with the median
+     * time; with micro-batches of 3 slots a batch of 8 takes 3 calls per step.
+     */
+    @Test
+    void dataOnlyTimesAssemblyAndTheBackendsWaitForData() throws Exception {
+        String out = capture(
+                "bench",
+                "--model",
+                "small-cnn",
+                "--input",
+                "1x16x16",
+                "--batch",
+                "8",
+                "--micro-batch",
+                "3",
+                "--data-only",
+                "--steps",
+                "2",
+                "--warmup",
+                "1",
+                "--json");
+        JsonNode j = new ObjectMapper().readTree(out.strip());
+        assertEquals(2, j.get("data").size(), out);
+        for (JsonNode r : j.get("data")) {
+            assertTrue(r.get("median_ms").asDouble() > 0, out);
+            assertTrue(r.get("cpu_median_ms").asDouble() > 0, out);
+            assertEquals(
+                    8 / (r.get("cpu_median_ms").asDouble() / 1e3),
+                    r.get("images_per_s_per_core").asDouble(),
+                    1e-6 * r.get("images_per_s_per_core").asDouble());
+        }
+        assertTrue(j.get("data").get(1).get("assembly").asText().startsWith("crop 2 + flip"), out);
+        assertEquals(2, j.get("backend_wait").size());
+        for (JsonNode w : j.get("backend_wait")) {
+            assertEquals(3, w.get("calls_per_step").asInt(), out);
+            assertTrue(w.get("wait_ms_per_step").asDouble() >= 0, out);
+            assertTrue(w.get("wait_ms_per_step").asDouble() <= w.get("step_ms").asDouble(), out);
+        }
+        assertTrue(j.get("backend_wait").get(1).get("prefetch").asBoolean());
+        assertNotEquals(
+                0,
+                Main.run("bench", "--model", "small-cnn", "--input", "1x16x16", "--data-only", "--micro-batch", "-1"));
+    }
+
     @Test
     void badArgumentsAreOneLineErrors() {
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--batch", "0"));

@@ -126,6 +126,12 @@ public final class DjlTrainableModel implements TrainableModel {
         rt.store.drain(into);
     }
 
+    /** The accumulator is float64 in every dtype: this hands it over unrounded. */
+    @Override
+    public void drainGradientSum(double[] into) {
+        rt.store.drain(into);
+    }
+
     @Override
     public void readParameters(float[] into) {
         rt.store.read(into);

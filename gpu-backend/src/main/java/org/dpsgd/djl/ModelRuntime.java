@@ -15,6 +15,8 @@ final class ModelRuntime {
     final Precision precision;
     final ParameterStore store;
     final LoweredNetwork lowered;
+    // One copy per batch into reused native buffers (padding slots as zeros).
+    private final HostStaging staging = new HostStaging();
 
     ModelRuntime(
             Network network,
@@ -45,17 +47,7 @@ final class ModelRuntime {
 
     /** Inputs of slots [from, from+count) with all their copies: [count*K, C, H, W]. */
     NDArray inputs(DeviceBatch b, int from, int count) {
-        org.dpsgd.model.Shape s = b.shape();
-        int k = b.multiplicity();
-        int len = count * k * s.size();
-        float[] host = java.util.Arrays.copyOfRange(b.inputs(), b.inputOffset(from, 0), b.inputOffset(from, 0) + len);
-        // Padding slots enter as zeros whatever their buffers hold, so even NaN or Inf there cannot
-        // reach the sum through 0 * NaN.
-        for (int i = 0; i < count; i++) {
-            if (b.mask()[from + i] == 0f) java.util.Arrays.fill(host, i * k * s.size(), (i + 1) * k * s.size(), 0f);
-        }
-        return precision.create(
-                manager, host, 0, len, new Shape((long) count * k, s.channels(), s.height(), s.width()));
+        return staging.inputs(manager, precision.type, b, from, count);
     }
 
     /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes]. */

@@ -120,10 +120,24 @@ final class ParameterStore {
         checkLength(into.length);
         for (int i = 0; i < values.length; i++) {
             Precision.copyOut(accumulators[i], into, offsets[i]);
-            // A fresh zero array (not x - x), so a non-finite value can never survive a drain.
-            accumulators[i].close();
-            accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
+            resetAccumulator(i);
         }
+    }
+
+    /** As {@link #drain(float[])} without rounding: the float64 sums themselves. */
+    void drain(double[] into) {
+        checkLength(into.length);
+        for (int i = 0; i < values.length; i++) {
+            double[] a = Precision.toDoubles(accumulators[i]);
+            System.arraycopy(a, 0, into, offsets[i], a.length);
+            resetAccumulator(i);
+        }
+    }
+
+    private void resetAccumulator(int i) {
+        // A fresh zero array (not x - x), so a non-finite value can never survive a drain.
+        accumulators[i].close();
+        accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
     }
 
     private void checkLength(int n) {
