@@ -80,6 +80,19 @@ if [[ -f "$ivalue" ]] && grep -q 'jptrs.reserve(len);' "$ivalue"; then
   echo "build-jni: sizing the iValue array buffers (resize, not reserve)"
   sed -i 's/jptrs\.reserve(len);/jptrs.resize(len);/' "$ivalue"
 fi
+# DJL 0.36's dtype mapping knows no bfloat16 (DataType.BFLOAT16 is ordinal 11) and answers an unknown dtype
+# with a bare `throw;`, which terminates the JVM. Map 11 <-> kBFloat16 both ways (precision: bf16 needs it)
+# and make an unknown dtype a catchable exception (DJL turns it into an EngineException).
+utils_h="$src/src/main/native/djl_pytorch_utils.h"
+if [[ -f "$utils_h" ]] && ! grep -q 'kBFloat16' "$utils_h"; then
+  echo "build-jni: mapping DJL dtype 11 (BFLOAT16) to torch::kBFloat16; unknown dtypes throw instead of terminating"
+  sed -i -e 's/^\(  \)} else if (torch::kComplexFloat == type) {$/\1} else if (torch::kBFloat16 == type) {\n\1  return 11;\n&/' \
+    -e 's/^\(    \)case 8:$/\1case 11:\n\1  return torch::kBFloat16;\n&/' \
+    -e '/GetScalarTypeFromDType(jint dtype)/,/^}/ s/^\(      \)throw;$/\1throw std::invalid_argument("unsupported DJL data type " + std::to_string(dtype));/' \
+    "$utils_h"
+  grep -q 'return torch::kBFloat16;' "$utils_h" && grep -q 'return 11;' "$utils_h" \
+    && grep -q 'unsupported DJL data type' "$utils_h" || die "the bfloat16 mapping did not apply to $utils_h (wrong DJL version?)"
+fi
 mkdir -p "$src/build/include"
 cp "$header/ai_djl_pytorch_jni_PyTorchLibrary.h" "$src/build/include/"
 

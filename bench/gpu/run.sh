@@ -19,7 +19,10 @@
 # run); the exit status is 1 if any step failed or ran out of time.
 #
 # Results: run.log (everything printed), summary.txt (one line per step, versions), jni-build.log,
-# parity.txt, bench.jsonl (one `dpsgd bench --json` line per model and batch, peer rows included),
+# parity.txt (GpuParity: float64, float32, bf16, fp16), bench.jsonl (one `dpsgd bench --json` line per model
+# and batch, peer rows included, then one for the first model and batch in each of KIT_PRECISIONS, default
+# fp32,bf16,fp16 on a GPU and fp32,bf16 with --cpu, whose usual libtorch, Debian 1.13, has no fp16 CPU
+# convolution; empty = none),
 # gpu-run.tar.gz (the training run folder) and compare.tar.gz (the `dpsgd compare` report of the GPU run
 # against the CPU run made at pack time, with its PNG charts).
 set -euo pipefail
@@ -171,6 +174,30 @@ EOF
           fi
         done
       done
+      # Precision as a dimension: the first model and batch again, nonprivate and auto in each of
+      # $KIT_PRECISIONS (no peer: it compares default-precision steps only). bf16 needs the JNI built above.
+      model="${KIT_BENCH_MODELS%% *}" b="${KIT_BENCH_BATCHES%% *}"
+      left=$(( deadline - $(date +%s) ))
+      if [[ -z "$KIT_PRECISIONS" ]]; then
+        echo "bench: no precision row (KIT_PRECISIONS is empty)"
+      elif (( left < 10 )); then
+        echo "bench: out of time before the precision row ($KIT_PRECISIONS)"; failed=1
+      else
+        echo "bench: $model batch $b, strategies nonprivate,auto in precisions $KIT_PRECISIONS (at most ${left}s)"
+        if timeout -k 5 "$left" "$KIT_WORK/jre/bin/java" "${jextra[@]}" -Xmx16g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$KIT_THREADS" \
+            -Dai.djl.pytorch.num_interop_threads=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+            -Dorg.slf4j.simpleLogger.log.ai.djl=error -cp "$kit/app/dpsgd-experiments.jar:$kit/app/lib/*" \
+            org.dpsgd.cli.Main bench --model "$model" --input "$KIT_BENCH_INPUT" --batch "$b" --device "$KIT_DEVICE" \
+            --strategies nonprivate,auto --precision "$KIT_PRECISIONS" --steps "$KIT_BENCH_STEPS" --warmup 1 --json \
+            > "$KIT_WORK/bench.line" ; then
+          cat "$KIT_WORK/bench.line" | tee -a "$KIT_OUT/bench.jsonl"
+        else
+          rc=$?
+          echo "bench: $model batch $b precisions $KIT_PRECISIONS failed (exit $rc$( ((rc == 124)) && echo ', out of time'))"
+          echo "{\"model\":\"$model\",\"batch\":$b,\"precision\":\"$KIT_PRECISIONS\",\"error\":\"exit $rc\"}" >> "$KIT_OUT/bench.jsonl"
+          failed=1
+        fi
+      fi
       exit $failed
       ;;
     train)
@@ -221,11 +248,13 @@ if [[ $mode == gpu ]]; then
   export KIT_DEVICE=gpu KIT_PEER_DEVICE=cuda
   export KIT_BENCH_MODELS="${KIT_BENCH_MODELS:-small-cnn resnet18-gn resnet50-gn}" KIT_BENCH_INPUT="${KIT_BENCH_INPUT:-3x224x224}"
   export KIT_BENCH_BATCHES="${KIT_BENCH_BATCHES:-32 64}" KIT_BENCH_STEPS="${KIT_BENCH_STEPS:-3}"
+  export KIT_PRECISIONS="${KIT_PRECISIONS-fp32,bf16,fp16}"
   export KIT_TRAIN_SETS="${KIT_TRAIN_SETS:-}"
 else
   export KIT_DEVICE=cpu KIT_PEER_DEVICE=cpu
   export KIT_BENCH_MODELS="${KIT_BENCH_MODELS:-small-cnn}" KIT_BENCH_INPUT="${KIT_BENCH_INPUT:-3x32x32}"
   export KIT_BENCH_BATCHES="${KIT_BENCH_BATCHES:-8}" KIT_BENCH_STEPS="${KIT_BENCH_STEPS:-1}"
+  export KIT_PRECISIONS="${KIT_PRECISIONS-fp32,bf16}"
   export KIT_TRAIN_SETS="${KIT_TRAIN_SETS:---set training.epochs=1 --set data.train_limit=2048 --set data.test_limit=500}"
 fi
 total="${KIT_TOTAL_S:-530}"
@@ -255,7 +284,7 @@ if [[ $dry == 1 ]]; then
       jni) d="build-jni.sh: DJL 0.36.0's libdjl_torch.so against that libtorch, into \$DJL_CACHE_DIR/pytorch/<ver>-<flavor>-linux-x86_64/" ;;
       backends) d="dpsgd backends with PYTORCH_LIBRARY_PATH/VERSION/FLAVOR set (must show cuda in GPU mode)" ;;
       parity) d="GpuParity --device $KIT_DEVICE: microbatch and bookkeeping, float64/float32 vs CPU float64 -> parity.txt" ;;
-      bench) d="dpsgd bench for $KIT_BENCH_MODELS at $KIT_BENCH_INPUT, batch $KIT_BENCH_BATCHES, nonprivate,auto,microbatch + torch peer ($KIT_PEER_DEVICE) -> bench.jsonl" ;;
+      bench) d="dpsgd bench for $KIT_BENCH_MODELS at $KIT_BENCH_INPUT, batch $KIT_BENCH_BATCHES, nonprivate,auto,microbatch + torch peer ($KIT_PEER_DEVICE); then ${KIT_BENCH_MODELS%% *} nonprivate,auto in ${KIT_PRECISIONS:-no other precision} -> bench.jsonl" ;;
       train) d="dpsgd train config/fmnist-short.yaml on $KIT_DEVICE ${KIT_TRAIN_SETS} -> gpu-run.tar.gz" ;;
       compare) d="dpsgd compare cpu-run (made at pack time) with this run -> compare.tar.gz" ;;
     esac

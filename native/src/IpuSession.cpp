@@ -2,10 +2,13 @@
 // Targets Poplar SDK 3.x (poplar/Graph.hpp incl. ReplicatedStreamMode and replication_factor,
 // poplar/Engine.hpp, poplar/DeviceManager.hpp, poplar/CSRFunctions.hpp), PopLibs as in graphcore/poplibs (mk2-main,
 // 2023) and GCL's gcl/Collectives.hpp (allReduceInPlaceCrossReplica, which replaced popops::replicatedAllReduce in
-// SDK 2.x).
+// SDK 2.x). Several poprun instances (options instances/instance_index): one graph over all instances' replicas,
+// each instance running its subset (engine options target.firstRuntimeReplica/numberRuntimeReplica), so GCL's
+// all-reduce is global and DRAIN returns the whole run's clipped sum (docs/distributed.md "IPU-POD64").
 #include "dpsgd_ipu/IpuSession.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -362,10 +365,10 @@ void buildEvalProgram(poplar::Graph& graph, GraphBuilder& net, const SessionTens
     prog.add(Copy(vars.metrics, streams.metrics));
 }
 
-/** The cross-replica sum of the clipped gradients, in place (GCL; nothing to do with one replica). */
+/** The cross-replica sum of the clipped gradients over every instance's replicas, in place (GCL; none for one). */
 void allReduceClippedSum(poplar::Graph& graph, Tensor acc, Sequence& prog, const poplar::DebugContext& dc,
                          const SessionOptions& options) {
-    if (options.replicas > 1)
+    if (options.globalReplicas() > 1)  // every replica of every instance
         gcl::allReduceInPlaceCrossReplica(graph, acc, gcl::CollectiveOperator::ADD, prog, {dc, "allReduce"});
 }
 
@@ -436,7 +439,7 @@ class IpuSessionImpl {
         checkLayout();
         attach();
         poplar::Executable exe = compileOrLoad(specText, optionText);
-        engine_ = std::make_unique<poplar::Engine>(std::move(exe));
+        engine_ = std::make_unique<poplar::Engine>(std::move(exe), engineOptions());
         connectStreams();
         engine_->load(device_);
         engine_->run(INIT);
@@ -597,13 +600,15 @@ class IpuSessionImpl {
                 return poplar::Executable::deserialize(in);  // poplar/Executable.hpp
             }
         }
-        poplar::Graph graph(device_.getTarget(), poplar::replication_factor(static_cast<unsigned>(opts_.replicas)));
+        // Under poprun the graph holds every instance's replicas, so GCL's cross-replica all-reduce in DRAIN sums
+        // the whole run's clipped sums over the IPU-Links and gateway links; this instance runs its own subset.
+        poplar::Graph graph(compileTarget(), poplar::replication_factor(static_cast<unsigned>(opts_.globalReplicas())));
         popops::addCodelets(graph);
         poplin::addCodelets(graph);
         popnn::addCodelets(graph);
         poprand::addCodelets(graph);
         std::vector<poplar::program::Program> programs = build(graph);
-        poplar::Executable exe = poplar::compileGraph(graph, programs);
+        poplar::Executable exe = poplar::compileGraph(graph, programs, engineOptions());
         if (!file.empty()) {
             // Write then rename, so a concurrent reader never sees half a file.
             auto tmp = file;
@@ -615,6 +620,31 @@ class IpuSessionImpl {
             std::filesystem::rename(tmp, file);
         }
         return exe;
+    }
+
+    /**
+     * The target the graph is compiled for. One instance: the attached device's. Several (poprun): the
+     * attached device holds this instance's IPUs only, so the target is built for all instances' IPUs
+     * (replicas x instances of them, one IPU per replica) with the partition's IPU-Link options that
+     * poprun exports in POPLAR_TARGET_OPTIONS, as TensorFlow's IPU executor builds its multi-replica
+     * distribution target (poplar/Target.hpp: Target::createIPUTarget(numIPUs, system, options)).
+     */
+    poplar::Target compileTarget() const {
+        const poplar::Target& local = device_.getTarget();
+        if (opts_.instances <= 1) return local;
+        const unsigned perReplica = local.getNumIPUs() / static_cast<unsigned>(opts_.replicas);
+        const char* env = std::getenv("POPLAR_TARGET_OPTIONS");
+        poplar::OptionFlags targetOptions;
+        for (const auto& [k, v] : parseTargetOptions(env ? env : "")) targetOptions.set(k, v);
+        return poplar::Target::createIPUTarget(static_cast<unsigned>(opts_.globalReplicas()) * perReplica,
+                                               local.getTargetArchString(), targetOptions);
+    }
+
+    /** Compile and engine options: the runtime replica subset of this instance (none for one instance). */
+    poplar::OptionFlags engineOptions() const {
+        poplar::OptionFlags flags;
+        for (const auto& [k, v] : runtimeReplicaOptions(opts_)) flags.set(k, v);
+        return flags;
     }
 
     /** Builds every program; indices as in enum Program. Each program has its own builder (below the class). */
@@ -657,6 +687,8 @@ class IpuSessionImpl {
         callMetrics_.assign(R * kMetrics, 0.0f);
         for (unsigned r = 0; r < R; ++r) {
             // poplar::Engine::connectStreamToCallback(handle, replicaIndex, callback): one callback per replica.
+            // Under poprun the index is this instance's runtime replica 0..R-1 (as PopART's Devicex connects them),
+            // not the global replica.
             engine_->connectStreamToCallback("inputs", r, [this, r](void* p) { feeder_.nextInputs(r, p); });
             engine_->connectStreamToCallback("labels", r, [this, r](void* p) { feeder_.nextLabels(r, p); });
             engine_->connectStreamToCallback("mask", r, [this, r](void* p) { feeder_.nextMask(r, p); });

@@ -1,6 +1,7 @@
 #include "dpsgd_ipu/SessionOptions.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <iomanip>
@@ -121,17 +122,95 @@ SessionOptions parseSessionOptions(const std::string& text) {
                         "IPU option frozen must be a comma-separated list of parameter indices, got '" + v + "'");
                 o.frozen.push_back(std::stoull(item));
             }
+        } else if (k == "instances")
+            o.instances = positive(k, v);
+        else if (k == "instance_index") {
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)
+                throw std::invalid_argument("IPU option instance_index must be a non-negative integer, got '" + v +
+                                            "'");
+            o.instanceIndex = std::stoull(v);
         } else
             throw std::invalid_argument(
                 "unknown IPU option '" + k +
                 "' (known: replicas, micro_batch_size, accumulation, multiplicity, "
                 "precision, stochastic_rounding, available_memory_proportion, executable_cache, update, noise, "
-                "seed, momentum, nesterov, ipu_model, loss_scale, frozen)");
+                "seed, momentum, nesterov, ipu_model, loss_scale, frozen, instances, instance_index)");
     }
+    if (o.instanceIndex >= o.instances)
+        throw std::invalid_argument("IPU option instance_index=" + std::to_string(o.instanceIndex) +
+                                    " must be below instances=" + std::to_string(o.instances));
+    if (o.instances > 1 && o.ipuModel)
+        throw std::invalid_argument(
+            "IPU options instances > 1 and ipu_model=true do not go together: the IPU Model "
+            "simulates one process's IPUs only");
+    // Device update across instances would need the host's secure noise on every instance (a host broadcast
+    // per step) or a shared poprand seed; neither is built, so the host update path (the SPI) is the only one.
+    if (o.instances > 1 && o.update == UpdateMode::Device)
+        throw std::invalid_argument("IPU option update=device is not supported with instances > 1; use update=host");
     if (o.nesterov && o.momentum == 0) throw std::invalid_argument("IPU option nesterov needs momentum > 0");
     if (o.precision == Precision::FP32 && o.lossScale != 1.0f)
         throw std::invalid_argument("IPU option loss_scale is for fp16; fp32 takes loss_scale=1");
     return o;
+}
+
+std::vector<std::pair<std::string, std::string>> runtimeReplicaOptions(const SessionOptions& o) {
+    if (o.instances <= 1) return {};
+    return {{"target.syncReplicasIndependently", "true"},
+            {"target.firstRuntimeReplica", std::to_string(o.replicaOffset())},
+            {"target.numberRuntimeReplica", std::to_string(o.replicas)}};
+}
+
+std::vector<std::pair<std::string, std::string>> parseTargetOptions(const std::string& json) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t i = 0;
+    auto fail = [&json](const std::string& why) {
+        throw std::invalid_argument("POPLAR_TARGET_OPTIONS must be a flat JSON object of strings (" + why + "), got '" +
+                                    json + "'");
+    };
+    auto skipSpace = [&] {
+        while (i < json.size() && std::isspace(static_cast<unsigned char>(json[i]))) ++i;
+    };
+    auto string = [&]() {
+        skipSpace();
+        if (i >= json.size() || json[i] != '"') fail("expected a quoted string at offset " + std::to_string(i));
+        std::string s;
+        for (++i; i < json.size() && json[i] != '"'; ++i) {
+            if (json[i] == '\\') fail("escapes are not supported");
+            s += json[i];
+        }
+        if (i >= json.size()) fail("unterminated string");
+        ++i;
+        return s;
+    };
+    skipSpace();
+    if (i == json.size()) return out;
+    if (json[i] != '{') fail("expected '{'");
+    ++i;
+    skipSpace();
+    if (i < json.size() && json[i] == '}') {
+        ++i;
+    } else {
+        while (true) {
+            std::string key = string();
+            skipSpace();
+            if (i >= json.size() || json[i] != ':') fail("expected ':' after \"" + key + "\"");
+            ++i;
+            out.emplace_back(key, string());
+            skipSpace();
+            if (i < json.size() && json[i] == ',') {
+                ++i;
+                continue;
+            }
+            if (i < json.size() && json[i] == '}') {
+                ++i;
+                break;
+            }
+            fail("expected ',' or '}' at offset " + std::to_string(i));
+        }
+    }
+    skipSpace();
+    if (i != json.size()) fail("text after the closing '}'");
+    return out;
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> streamChunks(std::size_t elements, std::size_t elementBytes,

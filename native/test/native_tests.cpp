@@ -328,6 +328,48 @@ TEST_CASE(streamChunksCacheKeysAndSessionOptionValues) {
     expectError([] { parseSessionOptions("frozen=0,x\n"); }, "parameter indices");
 }
 
+TEST_CASE(multiInstanceReplicaOptionsAndPoprunTargetOptions) {
+    // One instance: no runtime replica options; the graph's replicas are the instance's.
+    SessionOptions one = parseSessionOptions("replicas=16\n");
+    CHECK(one.instances == 1 && one.instanceIndex == 0 && one.globalReplicas() == 16);
+    CHECK(runtimeReplicaOptions(one).empty());
+    // POD64 as 4 instances x 16 replicas: instance 2 runs global replicas [32, 48) of a 64-replica graph.
+    SessionOptions o = parseSessionOptions("replicas=16\ninstances=4\ninstance_index=2\n");
+    CHECK(o.globalReplicas() == 64 && o.replicaOffset() == 32);
+    auto r = runtimeReplicaOptions(o);
+    CHECK(r.size() == 3);
+    CHECK((r[0] == std::pair<std::string, std::string>{"target.syncReplicasIndependently", "true"}));
+    CHECK((r[1] == std::pair<std::string, std::string>{"target.firstRuntimeReplica", "32"}));
+    CHECK((r[2] == std::pair<std::string, std::string>{"target.numberRuntimeReplica", "16"}));
+    // Every instance's subset: disjoint, contiguous, covering [0, 64) in instance order.
+    std::size_t next = 0;
+    for (int i = 0; i < 4; ++i) {
+        SessionOptions oi = parseSessionOptions("replicas=16\ninstances=4\ninstance_index=" + std::to_string(i));
+        CHECK(oi.replicaOffset() == next);
+        next += oi.replicas;
+    }
+    CHECK(next == 64);
+    expectError([] { parseSessionOptions("instances=4\ninstance_index=4\n"); }, "must be below instances=4");
+    expectError([] { parseSessionOptions("instances=0\n"); }, "instances must be an integer > 0");
+    expectError([] { parseSessionOptions("instances=2\ninstance_index=-1\n"); }, "non-negative integer");
+    expectError([] { parseSessionOptions("instances=2\nipu_model=true\n"); }, "IPU Model");
+    expectError([] { parseSessionOptions("instances=2\nupdate=device\n"); }, "update=host");
+
+    // POPLAR_TARGET_OPTIONS as poprun exports it for a POD64 partition.
+    auto t = parseTargetOptions(
+        R"({"ipuLinkDomainSize":"64","ipuLinkConfiguration":"slidingWindow","ipuLinkTopology":"torus",)"
+        R"( "gatewayMode":"true", "instanceSize":"64"})");
+    CHECK(t.size() == 5);
+    CHECK((t[0] == std::pair<std::string, std::string>{"ipuLinkDomainSize", "64"}));
+    CHECK((t[4] == std::pair<std::string, std::string>{"instanceSize", "64"}));
+    CHECK(parseTargetOptions("").empty() && parseTargetOptions(" {} ").empty());
+    expectError([] { parseTargetOptions(R"({"a":64})"); }, "POPLAR_TARGET_OPTIONS");
+    expectError([] { parseTargetOptions(R"({"a":"1",})"); }, "quoted string");
+    expectError([] { parseTargetOptions(R"({"a":"1"} x)"); }, "after the closing");
+    expectError([] { parseTargetOptions(R"({"a" "1"})"); }, "expected ':'");
+    expectError([] { parseTargetOptions(R"({"a":"1")"); }, "expected ',' or '}'");
+}
+
 TEST_CASE(networkSpecReaderDerivesParametersAndShapes) {
     {
         // A trailer that disagrees with the layers must be refused.

@@ -39,12 +39,34 @@ struct SessionOptions {
                                       // factors divide S out in fp32; fp16 only (fp32 accepts only 1)
     std::vector<std::size_t> frozen;  // indices (NetworkSpec::parameters() order) of frozen parameter tensors:
                                       // no gradient, not clipped, nothing added to the sum
+    std::size_t instances = 1;        // poprun instances (host processes) of the run; `replicas` is each one's share
+    std::size_t instanceIndex = 0;    // this instance, 0 <= instanceIndex < instances (its MPI rank)
 
     std::size_t slotsPerCall() const { return replicas * accumulation * microBatchSize; }
+    /** Replicas of the whole run: the graph's replication factor; GCL's all-reduce spans all of them. */
+    std::size_t globalReplicas() const { return replicas * instances; }
+    /** The first global replica this instance runs (Poplar's target.firstRuntimeReplica). */
+    std::size_t replicaOffset() const { return instanceIndex * replicas; }
 };
 
 /** Parses "key=value" lines; throws std::invalid_argument naming the key and the accepted values. */
 SessionOptions parseSessionOptions(const std::string& text);
+
+/**
+ * Poplar engine and compile options of one instance of a multi-instance (poprun) run; empty for one
+ * instance. The graph is compiled for all instances' replicas, and each instance runs its own
+ * contiguous subset of them ("runtime replica subset", as the Poplar frameworks do it: TensorFlow's IPU
+ * PoplarCompiler and PopART's EngineOptionsCreator set exactly these three keys).
+ */
+std::vector<std::pair<std::string, std::string>> runtimeReplicaOptions(const SessionOptions& o);
+
+/**
+ * Target creation options from the text of POPLAR_TARGET_OPTIONS, which poprun exports to every instance
+ * with the V-IPU partition's IPU-Link settings (a flat JSON object of strings, e.g.
+ * {"ipuLinkDomainSize":"64","ipuLinkTopology":"torus"}); empty text gives none. Throws
+ * std::invalid_argument on anything else, naming the variable.
+ */
+std::vector<std::pair<std::string, std::string>> parseTargetOptions(const std::string& json);
 
 /** Poplar's limit on one stream buffer (DataStream documentation: 128 MB). */
 constexpr std::size_t kMaxStreamBytes = 128000000;

@@ -24,10 +24,16 @@ import org.dpsgd.model.Shape;
  * clipped samples and the clipped sum. It is the GPU counterpart of StrategyExactnessTest, which runs on
  * the CPU only.
  *
- * <p>Usage: {@code GpuParity --device gpu|cpu [--quick]}. Prints one line per comparison and a summary;
- * exits 1 if any comparison is outside its tolerance, 2 on bad arguments. float32 tolerances allow for
- * TF32 convolutions, which cuDNN uses for float32 by default on Ampere and later GPUs (the measured errors
+ * <p>Usage: {@code GpuParity --device gpu|cpu [--quick] [--half bf16,fp16|none]}. Prints one line per comparison
+ * and a summary; exits 1 if any comparison is outside its tolerance, 2 on bad arguments. float32 tolerances allow
+ * for TF32 convolutions, which cuDNN uses for float32 by default on Ampere and later GPUs (the measured errors
  * are printed, so the report shows what they really were).
+ *
+ * <p>Mixed precision ({@code --half}, default bf16,fp16 on a GPU and none with {@code --quick}): the same
+ * comparisons with tolerance r·u (u = 2^−8 bf16, 2^−11 fp16; r = 32 for the small nets, 128 for wrn16-4 and
+ * resnet18-gn, 256 for resnet50-gn: about the roundings on a gradient's path, as in the backend's
+ * MixedPrecisionTest), the clipped sum's error relative to Σ‖clipped g_i‖, and no clipped-count equality
+ * (16-bit norms may cross C where the float64 ones do not).
  */
 public final class GpuParity {
     private static final double F64_NORM_TOL = 1e-7;
@@ -47,15 +53,20 @@ public final class GpuParity {
     public static void main(String[] args) throws Exception {
         String device = null;
         boolean quick = false;
+        String half = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--device" -> device = i + 1 < args.length ? args[++i] : null;
                 case "--quick" -> quick = true;
+                case "--half" -> half = i + 1 < args.length ? args[++i] : null;
                 default -> usage("unknown argument '" + args[i] + "'");
             }
         }
         if (device == null) usage("--device is required");
-        System.exit(run(device, quick) ? 0 : 1);
+        if (half == null) half = quick ? "none" : "bf16,fp16";
+        List<String> halves = half.equals("none") ? List.of() : List.of(half.split(","));
+        for (String h : halves) if (!h.equals("bf16") && !h.equals("fp16")) usage("--half takes bf16, fp16 or none");
+        System.exit(run(device, quick, halves) ? 0 : 1);
     }
 
     private static void usage(String problem) {
@@ -76,6 +87,20 @@ public final class GpuParity {
     }
 
     static boolean run(String device, boolean quick) {
+        return run(device, quick, List.of());
+    }
+
+    /** Unit roundoff of a 16-bit precision. */
+    static double unitRoundoff(String precision) {
+        return precision.equals("bf16") ? 0x1p-8 : 0x1p-11;
+    }
+
+    /** About the number of roundings on a gradient's path through the case's network. */
+    static int roundings(Case c) {
+        return c.label().startsWith("resnet50") ? 256 : c.label().contains("cnn") ? 32 : 128;
+    }
+
+    static boolean run(String device, boolean quick, List<String> halves) {
         long t0 = System.nanoTime();
         int failures = 0;
         int checks = 0;
@@ -97,7 +122,10 @@ public final class GpuParity {
                     refStats = ref.accumulateClipped(batch, clip);
                     ref.drainGradientSum(refSum);
                 }
-                for (String dtype : List.of("float64", "float32")) {
+                List<String> dtypes = new ArrayList<>(List.of("float64", "float32"));
+                dtypes.addAll(halves);
+                for (String dtype : dtypes) {
+                    boolean mixed = halves.contains(dtype);
                     for (String strategy : List.of("microbatch", "bookkeeping")) {
                         checks++;
                         try (TrainableModel m = model(target, net, strategy, dtype)) {
@@ -106,13 +134,16 @@ public final class GpuParity {
                             float[] sum = new float[refSum.length];
                             m.drainGradientSum(sum);
                             double normErr = maxRelativeError(realOnly(norms, batch), realOnly(refNorms, batch));
-                            double sumErr = relativeError(sum, refSum);
-                            double normTol = dtype.equals("float64") ? F64_NORM_TOL : F32_TOL;
-                            double sumTol = dtype.equals("float64") ? F64_SUM_TOL : F32_TOL;
-                            boolean ok = normErr <= normTol && sumErr <= sumTol && stats.clipped() == refStats.clipped()
-                                    && stats.samples() == refStats.samples();
+                            double sumErr = mixed ? absoluteError(sum, refSum) / terms(refNorms, batch, clip)
+                                    : relativeError(sum, refSum);
+                            double halfTol = mixed ? roundings(c) * unitRoundoff(dtype) : 0;
+                            double normTol = mixed ? halfTol : dtype.equals("float64") ? F64_NORM_TOL : F32_TOL;
+                            double sumTol = mixed ? halfTol : dtype.equals("float64") ? F64_SUM_TOL : F32_TOL;
+                            boolean ok = normErr <= normTol && sumErr <= sumTol
+                                    && (mixed || stats.clipped() == refStats.clipped())
+                                    && stats.samples() == refStats.samples() && stats.nonFinite() == 0;
                             if (!ok) failures++;
-                            System.out.printf("parity: %-22s %-7s %-11s norms max rel err %.2e (tol %.0e)  clipped sum rel err %.2e (tol %.0e)"
+                            System.out.printf("parity: %-22s %-7s %-11s norms max rel err %.2e (tol %.1e)  clipped sum rel err %.2e (tol %.1e)"
                                             + "  clipped %d/%d (ref %d/%d)  %s%n", c.label(), dtype, strategy, normErr, normTol, sumErr,
                                     sumTol, stats.clipped(), stats.samples(), refStats.clipped(), refStats.samples(), ok ? "PASS" : "FAIL");
                         } catch (RuntimeException e) {
@@ -127,8 +158,21 @@ public final class GpuParity {
         return failures == 0;
     }
 
-    static TrainableModel model(DjlBackend backend, Network net, String strategy, String dtype) {
-        return backend.createModel(net, new ModelOptions(strategy, BatchLayout.of(8), List.of(), Map.of("dtype", dtype, "seed", "7")));
+    static TrainableModel model(DjlBackend backend, Network net, String strategy, String precision) {
+        return backend.createModel(net, new ModelOptions(strategy, BatchLayout.of(8), List.of(), Map.of("precision", precision, "seed", "7")));
+    }
+
+    /** Σ over real slots of min(norm, C): the size of the clipped terms, what a 16-bit sum's error is relative to. */
+    static double terms(double[] norms, DeviceBatch b, double clip) {
+        double t = 0;
+        for (int i = 0; i < norms.length; i++) if (b.mask()[i] != 0f) t += Math.min(norms[i], clip);
+        return t;
+    }
+
+    static double absoluteError(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+        return Math.sqrt(s);
     }
 
     /** Gaussian inputs, uniform labels, one padding slot (mask 0): the same recipe as the backend's exactness tests. */

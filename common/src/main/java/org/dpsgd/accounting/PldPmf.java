@@ -1,5 +1,10 @@
 package org.dpsgd.accounting;
 
+import java.util.concurrent.Executors;
+import org.dpsgd.UserError;
+import org.jtransforms.fft.DoubleFFT_1D;
+import pl.edu.icm.jlargearrays.ConcurrencyUtils;
+
 /**
  * A discretised privacy loss distribution: probs[i] is the probability of loss
  * (lowerIndex + i)·discretisation, plus an atom at +∞ (infinityMass). Built pessimistically, so
@@ -8,6 +13,44 @@ package org.dpsgd.accounting;
 final class PldPmf {
     /** Mass that tail truncation may drop per composition; it is added to the +∞ atom. */
     static final double TAIL_MASS_TRUNCATION = 1e-15;
+
+    /** 2^25 points: an interleaved complex array of 2^26 doubles (512 MiB). Realistic DP-SGD runs need 2^20 or less. */
+    static final int MAX_FFT_LENGTH = 1 << 25;
+
+    /** The FFT length (a power of two, where JTransforms is fastest) that holds {@code n} points. */
+    static int fftLength(long n) {
+        if (n > MAX_FFT_LENGTH) {
+            throw new UserError("the privacy loss distribution needs an FFT of " + n + " points (more than "
+                    + MAX_FFT_LENGTH + "): the noise is too small for PLD accounting at this discretisation; use the "
+                    + "rdp accountant, or a PldAccountant with a coarser value discretisation interval");
+        }
+        int p = 1;
+        while (p < n) p <<= 1;
+        return p;
+    }
+
+    static {
+        // JTransforms splits transforms of 8,192 points and more over a JLargeArrays thread pool whose threads are not
+        // daemons: a program that asked for a PLD ε would then outlive its main thread by their 60 s idle timeout.
+        ConcurrencyUtils.setThreadPool(Executors.newCachedThreadPool(task -> {
+            Thread t = new Thread(task, "pld-fft");
+            t.setDaemon(true);
+            return t;
+        }));
+    }
+
+    /** The last plan built: an accountant uses one FFT length many times, and a plan's tables cost a transform. */
+    private static volatile DoubleFFT_1D cachedFft;
+
+    private static volatile int cachedFftLength;
+
+    private static synchronized DoubleFFT_1D fft(int n) {
+        if (cachedFft == null || cachedFftLength != n) {
+            cachedFft = new DoubleFFT_1D(n);
+            cachedFftLength = n;
+        }
+        return cachedFft;
+    }
 
     final double discretisation;
     final long lowerIndex;
@@ -41,14 +84,14 @@ final class PldPmf {
         if (times == 1) return this;
         int n = probs.length;
         long[] bounds = chernoffBounds(times, TAIL_MASS_TRUNCATION);
-        int len = Fft.nextPowerOfTwo(Math.max(bounds[1] - bounds[0] + 1, n));
-        double[] re = new double[len];
-        double[] im = new double[len];
-        System.arraycopy(probs, 0, re, 0, n);
-        Fft.forward(re, im);
-        for (int k = 0; k < len; k++) powerInPlace(re, im, k, times);
-        Fft.inverse(re, im);
-        return extract(re, bounds, times);
+        int len = fftLength(Math.max(bounds[1] - bounds[0] + 1, n));
+        double[] z = new double[2 * len]; // interleaved (re, im), as JTransforms takes it
+        for (int j = 0; j < n; j++) z[2 * j] = probs[j];
+        DoubleFFT_1D fft = fft(len);
+        fft.complexForward(z);
+        for (int k = 0; k < len; k++) powerInPlace(z, 2 * k, 2 * k + 1, times);
+        fft.complexInverse(z, true);
+        return extract(z, 0, bounds, times);
     }
 
     /**
@@ -63,20 +106,20 @@ final class PldPmf {
         long[] ba = a.chernoffBounds(times, TAIL_MASS_TRUNCATION);
         long[] bb = b.chernoffBounds(times, TAIL_MASS_TRUNCATION);
         long need = Math.max(Math.max(ba[1] - ba[0] + 1, bb[1] - bb[0] + 1), Math.max(a.size(), b.size()));
-        int len = Fft.nextPowerOfTwo(need);
-        double[] re = new double[len];
-        double[] im = new double[len];
-        System.arraycopy(a.probs, 0, re, 0, a.size());
-        System.arraycopy(b.probs, 0, im, 0, b.size());
-        Fft.forward(re, im);
+        int len = fftLength(need);
+        double[] z = new double[2 * len]; // a in the real parts, b in the imaginary parts
+        for (int j = 0; j < a.size(); j++) z[2 * j] = a.probs[j];
+        for (int j = 0; j < b.size(); j++) z[2 * j + 1] = b.probs[j];
+        DoubleFFT_1D fft = fft(len);
+        fft.complexForward(z);
         double[] x = new double[2];
         double[] y = new double[2];
         for (int k = 0; k <= len / 2; k++) {
             int m = (len - k) & (len - 1);
-            double zr = re[k];
-            double zi = im[k];
-            double mr = re[m];
-            double mi = im[m];
+            double zr = z[2 * k];
+            double zi = z[2 * k + 1];
+            double mr = z[2 * m];
+            double mi = z[2 * m + 1];
             // X = FFT(a)_k, Y = FFT(b)_k from conjugate symmetry.
             x[0] = 0.5 * (zr + mr);
             x[1] = 0.5 * (zi - mi);
@@ -85,25 +128,28 @@ final class PldPmf {
             power(x, times);
             power(y, times);
             // W = X^T + i·Y^T at k, and its partner at L − k.
-            re[k] = x[0] - y[1];
-            im[k] = x[1] + y[0];
-            re[m] = x[0] + y[1];
-            im[m] = -x[1] + y[0];
+            z[2 * k] = x[0] - y[1];
+            z[2 * k + 1] = x[1] + y[0];
+            z[2 * m] = x[0] + y[1];
+            z[2 * m + 1] = -x[1] + y[0];
         }
-        Fft.inverse(re, im);
-        PldPmf ca = a.extract(re, ba, times);
-        PldPmf cb = b.extract(im, bb, times);
+        fft.complexInverse(z, true);
+        PldPmf ca = a.extract(z, 0, ba, times);
+        PldPmf cb = b.extract(z, 1, bb, times);
         return new PldPmf[] {ca, cb};
     }
 
-    /** Reads the window [bounds[0], bounds[1]] of a circular {@code times}-fold convolution. */
-    private PldPmf extract(double[] circular, long[] bounds, long times) {
-        int len = circular.length;
+    /**
+     * Reads the window [bounds[0], bounds[1]] of a circular {@code times}-fold convolution held in
+     * the real ({@code part} 0) or imaginary (1) parts of the interleaved complex array {@code z}.
+     */
+    private PldPmf extract(double[] z, int part, long[] bounds, long times) {
+        int len = z.length / 2;
         long outLen = bounds[1] - bounds[0] + 1;
         double[] out = new double[(int) outLen];
         int shift = (int) Math.floorMod(bounds[0], (long) len);
         for (int j = 0; j < outLen; j++) {
-            double v = circular[(shift + j) % len];
+            double v = z[2 * ((shift + j) % len) + part];
             out[j] = v > 0 ? v : 0; // round-off can leave tiny negatives
         }
         double inf = TAIL_MASS_TRUNCATION - Math.expm1(times * Math.log1p(-infinityMass));
@@ -126,24 +172,23 @@ final class PldPmf {
                     + discretisation + " vs " + other.discretisation);
         }
         int outLen = probs.length + other.probs.length - 1;
-        int len = Fft.nextPowerOfTwo(outLen);
-        double[] re = new double[len];
-        double[] im = new double[len];
-        double[] re2 = new double[len];
-        double[] im2 = new double[len];
-        System.arraycopy(probs, 0, re, 0, probs.length);
-        System.arraycopy(other.probs, 0, re2, 0, other.probs.length);
-        Fft.forward(re, im);
-        Fft.forward(re2, im2);
+        int len = fftLength(outLen);
+        double[] z = new double[2 * len];
+        double[] w = new double[2 * len];
+        for (int j = 0; j < probs.length; j++) z[2 * j] = probs[j];
+        for (int j = 0; j < other.probs.length; j++) w[2 * j] = other.probs[j];
+        DoubleFFT_1D fft = fft(len);
+        fft.complexForward(z);
+        fft.complexForward(w);
         for (int k = 0; k < len; k++) {
-            double r = re[k] * re2[k] - im[k] * im2[k];
-            double i = re[k] * im2[k] + im[k] * re2[k];
-            re[k] = r;
-            im[k] = i;
+            double r = z[2 * k] * w[2 * k] - z[2 * k + 1] * w[2 * k + 1];
+            double i = z[2 * k] * w[2 * k + 1] + z[2 * k + 1] * w[2 * k];
+            z[2 * k] = r;
+            z[2 * k + 1] = i;
         }
-        Fft.inverse(re, im);
+        fft.complexInverse(z, true);
         double[] conv = new double[outLen];
-        for (int j = 0; j < outLen; j++) conv[j] = re[j] > 0 ? re[j] : 0;
+        for (int j = 0; j < outLen; j++) conv[j] = z[2 * j] > 0 ? z[2 * j] : 0;
         double inf = infinityMass + other.infinityMass - infinityMass * other.infinityMass;
         return truncateTails(lowerIndex + other.lowerIndex, conv, inf);
     }
@@ -198,14 +243,6 @@ final class PldPmf {
             pow *= r;
         }
         return Math.log(sum);
-    }
-
-    /** (re[k] + i·im[k])^exponent by repeated squaring, written back to index k. */
-    private static void powerInPlace(double[] re, double[] im, int k, long exponent) {
-        double[] z = {re[k], im[k]};
-        powerInPlace(z, 0, 1, exponent);
-        re[k] = z[0];
-        im[k] = z[1];
     }
 
     /** (a[r] + i·a[i])^exponent by repeated squaring, written back in place. */

@@ -17,7 +17,7 @@ final class SampledGaussianPld {
     /** ln of the noise mass left outside the discretised range (dp_accounting's log_mass_truncation_bound). */
     static final double LOG_MASS_TRUNCATION = -50;
     /** Refuse grids longer than this: the caller should coarsen the discretisation. */
-    static final long MAX_GRID_POINTS = Fft.MAX_LENGTH;
+    static final long MAX_GRID_POINTS = PldPmf.MAX_FFT_LENGTH;
 
     private final double q;
     private final double sigma;

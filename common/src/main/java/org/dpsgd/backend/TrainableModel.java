@@ -40,6 +40,15 @@ public interface TrainableModel extends AutoCloseable {
     void drainGradientSum(float[] into);
 
     /**
+     * Whose examples {@link #drainGradientSum(float[])} covers: this process's ({@link GradientScope#PROCESS}, every
+     * backend by default) or, when the device sums across the processes of a data-parallel run itself,
+     * the whole run's ({@link GradientScope#RUN}).
+     */
+    default GradientScope gradientScope() {
+        return GradientScope.PROCESS;
+    }
+
+    /**
      * As {@link #drainGradientSum(float[])}, in double: a backend that accumulates in float64 hands
      * over its sums unrounded, so a float64 reference (an oracle for other strategies, devices or
      * backends) is not capped at float32 precision. This default drains floats and widens them, so

@@ -10,6 +10,11 @@ import java.nio.ByteBuffer;
  * batches. Fed to {@link PoissonSampler}, which takes one uniform per example per step in index order
  * (that call pattern is what the counter assumes; {@link ShuffleSampler} is not supported).
  *
+ * <p>Extra examples (an audit's canaries, held by one process and drawn after its dataset examples,
+ * {@code org.dpsgd.train.ExtraExamples}) have their own counter space: extra j at step t is keyed on
+ * (seed, t, j) under a second key, so canaries neither shift the examples' uniforms (the step boundary
+ * stays put) nor depend on which process holds them.
+ *
  * <p>Anyone with the seed knows every batch: for the labelled fast-insecure mode only.
  */
 public final class CounterRandomSource implements RandomSource {
@@ -18,28 +23,41 @@ public final class CounterRandomSource implements RandomSource {
     private final long population;
     private final long offset;
     private final int shardSize;
+    private final int extras;
+    private final long extraKey;
     private long step;
     private int index;
 
-    private CounterRandomSource(long seed, long population, long offset, int shardSize) {
+    private CounterRandomSource(long seed, long population, long offset, int shardSize, int extras) {
         if (population <= 0 || shardSize <= 0 || offset < 0 || offset + shardSize > population) {
             throw new IllegalArgumentException(
                     "shard [" + offset + ", " + (offset + shardSize) + ") is not within a population of " + population);
         }
+        if (extras < 0) throw new IllegalArgumentException("extra examples must be >= 0, got " + extras);
         this.key = mix(seed ^ 0x5DEECE66DL);
+        this.extraKey = mix(seed ^ 0x3C6EF372FE94F82AL);
         this.population = population;
         this.offset = offset;
         this.shardSize = shardSize;
+        this.extras = extras;
     }
 
     /** The source of a single process drawing for all {@code n} examples. */
     public static CounterRandomSource whole(long seed, int n) {
-        return new CounterRandomSource(seed, n, 0, n);
+        return new CounterRandomSource(seed, n, 0, n, 0);
     }
 
     /** The source of the process that holds examples [offset, offset + shardSize) of {@code population}. */
     public static CounterRandomSource shard(long seed, long population, long offset, int shardSize) {
-        return new CounterRandomSource(seed, population, offset, shardSize);
+        return new CounterRandomSource(seed, population, offset, shardSize, 0);
+    }
+
+    /**
+     * As {@link #shard(long, long, long, int)} for the process that also holds {@code extras} extra
+     * examples, which its sampler draws after its shard in every step.
+     */
+    public static CounterRandomSource shard(long seed, long population, long offset, int shardSize, int extras) {
+        return new CounterRandomSource(seed, population, offset, shardSize, extras);
     }
 
     /** The uniform bits of global example {@code example} at 0-based step {@code step}. */
@@ -47,10 +65,15 @@ public final class CounterRandomSource implements RandomSource {
         return mix(key + (step * population + example + 1) * GOLDEN);
     }
 
+    /** The uniform bits of extra example {@code extra} (0-based) at 0-based step {@code step}. */
+    public long bitsForExtra(long step, long extra) {
+        return mix(extraKey + ((step << 32) + extra + 1) * GOLDEN);
+    }
+
     @Override
     public long nextLong() {
-        long bits = bitsFor(step, offset + index);
-        if (++index == shardSize) {
+        long bits = index < shardSize ? bitsFor(step, offset + index) : bitsForExtra(step, index - shardSize);
+        if (++index == shardSize + extras) {
             index = 0;
             step++;
         }
@@ -77,9 +100,9 @@ public final class CounterRandomSource implements RandomSource {
         ByteBuffer b = ByteBuffer.wrap(state);
         long s = b.getLong();
         long i = b.getLong();
-        if (s < 0 || i < 0 || i >= shardSize)
-            throw new IllegalArgumentException(
-                    "counter sampler state (step " + s + ", index " + i + ") does not fit a shard of " + shardSize);
+        if (s < 0 || i < 0 || i >= shardSize + extras)
+            throw new IllegalArgumentException("counter sampler state (step " + s + ", index " + i
+                    + ") does not fit a shard of " + shardSize + (extras > 0 ? " and " + extras + " extras" : ""));
         step = s;
         index = (int) i;
     }

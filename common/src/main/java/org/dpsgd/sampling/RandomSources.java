@@ -25,8 +25,17 @@ public final class RandomSources {
      */
     public static RandomSource counterBased(
             long seed, long population, long offset, int shardSize, Consumer<String> warn) {
+        return counterBased(seed, population, offset, shardSize, 0, warn);
+    }
+
+    /**
+     * As {@link #counterBased(long, long, long, int, Consumer)} for the process that also samples
+     * {@code extras} extra examples (audit canaries) after its shard in every step.
+     */
+    public static RandomSource counterBased(
+            long seed, long population, long offset, int shardSize, int extras, Consumer<String> warn) {
         warnInsecure(seed, warn);
-        return CounterRandomSource.shard(seed, population, offset, shardSize);
+        return CounterRandomSource.shard(seed, population, offset, shardSize, extras);
     }
 
     private static void warnInsecure(long seed, Consumer<String> warn) {

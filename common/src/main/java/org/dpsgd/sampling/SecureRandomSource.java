@@ -12,21 +12,18 @@ import org.dpsgd.UserError;
 public final class SecureRandomSource implements RandomSource {
     private final ChaChaStream stream;
 
-    private SecureRandomSource(int[] key) {
+    private SecureRandomSource(byte[] key) {
         this.stream = new ChaChaStream(key, 0);
     }
 
     /** A source keyed from {@code SecureRandom.getInstance("DRBG")}; refuses to run without it. */
     public static SecureRandomSource create() {
-        return new SecureRandomSource(freshKey());
-    }
-
-    /** 8 key words from the DRBG. Fails loudly rather than falling back to a weaker generator. */
-    public static int[] freshKey() {
-        byte[] bytes = freshKeyBytes();
-        int[] key = ChaCha20.keyWords(bytes);
-        java.util.Arrays.fill(bytes, (byte) 0);
-        return key;
+        byte[] key = freshKeyBytes();
+        try {
+            return new SecureRandomSource(key); // the cipher keeps its own copy
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
     }
 
     /** 32 key bytes from the DRBG (the caller owns and must not persist them). */

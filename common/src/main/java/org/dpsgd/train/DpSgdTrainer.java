@@ -12,6 +12,7 @@ import org.dpsgd.accounting.PrivacyLedger;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
@@ -55,6 +56,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final BatchSampler sampler;
     private final ExtraExamples extra;
     private final GradientReduction reduction;
+    private final GradientScope scope;
     private final StaticShapePlanner planner;
     private final BatchAssembler assembler;
     private final CallFeeder feeder;
@@ -86,6 +88,12 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.phases = b.phases != null ? b.phases : p -> {};
         this.extra = b.extra;
         this.reduction = b.reduction != null ? b.reduction : GradientReduction.SINGLE_PROCESS;
+        this.scope = model.gradientScope();
+        if (scope == GradientScope.RUN && reduction == GradientReduction.SINGLE_PROCESS) {
+            // Each process would draw its own noise and keep its own ledger over the same global sum.
+            throw new IllegalArgumentException("the model sums gradients across the processes of a data-parallel run "
+                    + "on the device, but this trainer has no cross-process reduction; launch it with mpirun/poprun");
+        }
         PrivacyConfig p = config.privacy();
         int n = train.size();
         if (n <= 0) throw new IllegalArgumentException("the training set " + train.describe() + " is empty");
@@ -208,7 +216,9 @@ public final class DpSgdTrainer implements AutoCloseable {
         if (mechanism != null) {
             if (reduction.drawsNoise()) update.addNoise(grad, mechanism.noiseStd());
             else update.zeroFrozen(grad);
-            reduction.sumAcrossProcesses(grad);
+            // Exactly one cross-process sum: by the host here, or already by the device (never both).
+            if (scope == GradientScope.RUN) reduction.shareNoisySum(grad);
+            else reduction.sumAcrossProcesses(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
         } else if (!update.nonPrivateUpdate(params, grad, examples.length, lr)) {
             log.accept("step " + (step + 1) + ": empty batch, no update (non-private mode)");

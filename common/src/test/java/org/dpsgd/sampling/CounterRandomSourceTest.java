@@ -38,6 +38,60 @@ class CounterRandomSourceTest {
         }
     }
 
+    /**
+     * Audit canaries drawn after the data (n + k draws per step) keep every example's draws where they were
+     * (no step-boundary drift), and draw the same canaries whichever process holds them: W = 1, and rank 0
+     * of a split with the canaries, sample the same examples and the same canaries.
+     */
+    @ParameterizedTest
+    @CsvSource({"1, 101, 0.1, 5", "2, 101, 0.1, 5", "3, 1000, 0.02, 40", "4, 37, 0.5, 3"})
+    void extraExamplesNeitherShiftTheExamplesNorDependOnTheSplit(int w, int n, double q, int k) {
+        PoissonSampler plain = new PoissonSampler(n, q, CounterRandomSource.whole(11, n));
+        PoissonSampler withExtras = new PoissonSampler(n + k, q, CounterRandomSource.shard(11, n, 0, n, k));
+        PoissonSampler[] shards = new PoissonSampler[w];
+        for (int r = 0; r < w; r++) {
+            int a = from(r, w, n);
+            int b = from(r + 1, w, n);
+            int extras = r == 0 ? k : 0; // canaries on rank 0 only
+            shards[r] = new PoissonSampler(b - a + extras, q, CounterRandomSource.shard(11, n, a, b - a, extras));
+        }
+        int canaryDraws = 0;
+        for (int step = 0; step < 40; step++) {
+            int[] all = withExtras.next();
+            int[] examples = Arrays.stream(all).filter(i -> i < n).toArray();
+            int[] canaries =
+                    Arrays.stream(all).filter(i -> i >= n).map(i -> i - n).toArray();
+            canaryDraws += canaries.length;
+            assertArrayEquals(plain.next(), examples, "step " + step + ": canaries moved the examples' draws");
+            int b0 = from(1, w, n);
+            int[] rank0 = shards[0].next();
+            int[] rank0Canaries =
+                    Arrays.stream(rank0).filter(i -> i >= b0).map(i -> i - b0).toArray();
+            assertArrayEquals(canaries, rank0Canaries, "step " + step + ": canaries differ on rank 0 of " + w);
+            int[] union = IntStream.concat(
+                            Arrays.stream(rank0).filter(i -> i < b0),
+                            IntStream.range(1, w)
+                                    .flatMap(
+                                            r -> Arrays.stream(shards[r].next()).map(i -> i + from(r, w, n))))
+                    .toArray();
+            assertArrayEquals(examples, union, "step " + step + " with " + w + " shards");
+        }
+        // The canaries are sampled at q too (40·k draws): within 5 standard deviations.
+        double sd = Math.sqrt(40.0 * k * q * (1 - q));
+        assertEquals(40.0 * k * q, canaryDraws, 5 * sd + 1, "canary inclusion count");
+    }
+
+    @Test
+    void extraDrawsAreIndependentOfTheExamplesDraws() {
+        // Same seed, step and number: an example's uniform and an extra's come from different keys.
+        CounterRandomSource s = CounterRandomSource.shard(3, 100, 0, 100, 10);
+        long same = IntStream.range(0, 10)
+                .filter(j -> s.bitsFor(0, j) == s.bitsForExtra(0, j) || s.bitsFor(0, 100 + j) == s.bitsForExtra(0, j))
+                .count();
+        assertEquals(0, same);
+        assertThrows(IllegalArgumentException.class, () -> CounterRandomSource.shard(3, 100, 0, 100, -1));
+    }
+
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3})
     void eachExampleJoinsWithProbabilityQIndependentlyOfTheOthers(long seed) {

@@ -2,15 +2,16 @@ package org.dpsgd.testing;
 
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Network;
 
 /**
  * A {@link TrainableModel} that forwards every call to another one: tests override the one method whose behaviour they
  * change (fail on the second call, count examples, ignore the mask) and inherit the rest. The per-policy
- * {@code accumulateClipped(DeviceBatch, ClipPolicy)} is deliberately left to the interface's default, which calls
- * {@link #accumulateClipped(DeviceBatch, double)} for a flat policy, so an override of the flat method sees every flat
- * call the trainer makes.
+ * {@code accumulateClipped(DeviceBatch, ClipPolicy)} and the float64 {@code drainGradientSum(double[])} are
+ * deliberately left to the interface's defaults, which call {@link #accumulateClipped(DeviceBatch, double)} and
+ * {@link #drainGradientSum(float[])}, so an override of those sees every call the trainer makes.
  */
 public class ForwardingTrainableModel implements TrainableModel {
     private final TrainableModel delegate;
@@ -48,6 +49,11 @@ public class ForwardingTrainableModel implements TrainableModel {
     @Override
     public void drainGradientSum(float[] into) {
         delegate.drainGradientSum(into);
+    }
+
+    @Override
+    public GradientScope gradientScope() {
+        return delegate.gradientScope();
     }
 
     @Override

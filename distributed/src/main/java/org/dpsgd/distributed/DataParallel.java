@@ -100,10 +100,29 @@ public final class DataParallel {
      */
     public void configure(
             DpSgdTrainer.Builder b, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
+        configure(b, config, shard, population, 0, log);
+    }
+
+    /**
+     * As {@link #configure(DpSgdTrainer.Builder, ExperimentConfig, Dataset, int, Consumer)} for a rank whose
+     * sampler also draws {@code extras} extra examples (an audit's canaries) after its shard each step:
+     * rank 0 only, so each canary joins a step once, with probability q, and its clipped gradient enters
+     * rank 0's sum before the noise and the cross-process sum, as in one process.
+     */
+    public void configure(
+            DpSgdTrainer.Builder b,
+            ExperimentConfig config,
+            Dataset shard,
+            int population,
+            int extras,
+            Consumer<String> log) {
+        if (extras != 0 && !isLeader())
+            throw new IllegalArgumentException(
+                    "extra examples (audit canaries) belong to rank 0 only; rank " + comm.rank() + " got " + extras);
         b.reduction(new MpiGradientReduction(comm)).populationSize(population);
         if (config.privacy().noise() == NoiseMode.FAST_INSECURE) {
             long offset = shard instanceof ShardDataset s ? s.offset() : 0;
-            b.sampling(RandomSources.counterBased(config.seed(), population, offset, shard.size(), log));
+            b.sampling(RandomSources.counterBased(config.seed(), population, offset, shard.size(), extras, log));
         }
         if (!isLeader()) b.prefetchNoise(false);
     }

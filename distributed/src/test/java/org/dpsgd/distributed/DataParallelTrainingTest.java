@@ -16,11 +16,13 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.InMemoryDataset;
+import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.dpsgd.sampling.RandomSources;
 import org.dpsgd.testing.ForwardingTrainableModel;
@@ -184,6 +186,194 @@ class DataParallelTrainingTest {
         var off = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> p.validate(config(Map.of("privacy.enabled", "false"))));
         assertTrue(off.getMessage().contains("privacy.enabled: false"), off.getMessage());
+    }
+
+    /**
+     * A white-box audit on W ranks: the canaries (fixed here, so both runs hold the same ones) live on rank 0
+     * only, are drawn after its shard from their own counter space and join rank 0's sum before the noise and
+     * the allreduce. Fast-insecure: the same batches, canaries and parameters as one process with the canaries.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void auditCanariesOnRankZeroGiveTheSingleProcessRun(int w) throws Exception {
+        ExperimentConfig c = config(Map.of());
+        int n = TRAIN.size();
+        int p = Math.toIntExact(
+                LogisticRegressionModel.zeros(SHAPE, 3).network().parameterCount());
+        int[] coordinates = java.util.stream.IntStream.range(0, 12)
+                .map(i -> (i * 7) % p)
+                .distinct()
+                .toArray();
+        boolean[] coins = new boolean[coordinates.length];
+        for (int i = 0; i < coins.length; i++) coins[i] = i % 3 != 0; // 8 IN canaries
+        org.dpsgd.audit.GradientCanaries canaries = new org.dpsgd.audit.GradientCanaries(coordinates, coins);
+        int k = canaries.count();
+
+        float[] withCanaries;
+        float[] without;
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, LogisticRegressionModel.zeros(SHAPE, 3))
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {})
+                .extraExamples(canaries)
+                .sampling(RandomSources.counterBased(c.seed(), n, 0, n, k, s -> {}))
+                .build()) {
+            while (t.canStep()) t.step();
+            withCanaries = t.parameters();
+        }
+        without = single(c).parameters();
+
+        ExecutorService pool = Executors.newFixedThreadPool(w);
+        try {
+            List<Future<float[]>> out = new ArrayList<>();
+            for (Communicator comm : new InProcessGroup(w).ranks()) {
+                out.add(pool.submit(() -> {
+                    DataParallel dp = new DataParallel(comm, 1);
+                    Dataset shard = dp.shard(TRAIN);
+                    DpSgdTrainer.Builder b = DpSgdTrainer.builder(c, shard, LogisticRegressionModel.zeros(SHAPE, 3))
+                            .accountants(UnamplifiedRdpAccountant::new)
+                            .log(s -> {});
+                    int extras = dp.isLeader() ? k : 0;
+                    if (dp.isLeader()) b.extraExamples(canaries);
+                    dp.configure(b, c, shard, n, extras, s -> {});
+                    try (DpSgdTrainer t = b.build()) {
+                        while (dp.continueWithLeader(t.canStep(), t)) {
+                            var r = t.step();
+                            dp.afterStep(r.step(), t);
+                        }
+                        dp.atEnd(t);
+                        return t.parameters();
+                    } catch (RuntimeException e) {
+                        RankFailure.abort(comm, e, System.err);
+                        throw e;
+                    }
+                }));
+            }
+            List<float[]> ranks = new ArrayList<>();
+            for (Future<float[]> f : out) ranks.add(f.get(120, TimeUnit.SECONDS));
+            for (float[] r : ranks) assertArrayEquals(ranks.get(0), r);
+            double maxAbs = 0;
+            for (float v : withCanaries) maxAbs = Math.max(maxAbs, Math.abs(v));
+            for (int i = 0; i < withCanaries.length; i++)
+                assertEquals(withCanaries[i], ranks.get(0)[i], 1e-5 * Math.max(1, maxAbs), "parameter " + i);
+            // The canaries did something: the run without them ends elsewhere (so this test can fail).
+            double diff = 0;
+            for (int i = 0; i < without.length; i++) diff = Math.max(diff, Math.abs(without[i] - withCanaries[i]));
+            assertTrue(diff > 1e-3, "the canaries changed nothing: " + diff);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void auditCanariesOnAnyRankButZeroAreRefused() {
+        ExperimentConfig c = config(Map.of());
+        Communicator rank1 = new InProcessGroup(2).ranks().get(1);
+        DataParallel dp = new DataParallel(rank1, 1);
+        Dataset shard = dp.shard(TRAIN);
+        var b = DpSgdTrainer.builder(c, shard, LogisticRegressionModel.zeros(SHAPE, 3));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> dp.configure(b, c, shard, TRAIN.size(), 3, s -> {}));
+        assertTrue(e.getMessage().contains("rank 0 only"), e.getMessage());
+    }
+
+    /**
+     * GCL under poprun: the device sums every instance's clipped sum itself ({@code deviceGroup} stands for
+     * the IPU-Link all-reduce, a collective apart from the host's MPI) and the model says so with
+     * {@link GradientScope#RUN}; the host then only shares rank 0's noise. The run must equal the single
+     * process; a host that summed the device's global sum again (the model claiming PROCESS) is W times off.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void aDeviceSummedGradientIsSharedNotSummedAgain(int w) throws Exception {
+        ExperimentConfig c = config(Map.of());
+        Outcome ref = single(c);
+        for (GradientScope claimed : GradientScope.values()) {
+            List<Communicator> deviceGroup = new InProcessGroup(w).ranks();
+            ExecutorService pool = Executors.newFixedThreadPool(w);
+            try {
+                List<Outcome> ranks = new ArrayList<>();
+                for (Future<Outcome> f : runRanks(
+                        w,
+                        c,
+                        r -> deviceSummed(LogisticRegressionModel.zeros(SHAPE, 3), deviceGroup.get(r), claimed),
+                        pool,
+                        System.err)) ranks.add(f.get(120, TimeUnit.SECONDS));
+                for (Outcome o : ranks) {
+                    assertArrayEquals(ranks.get(0).parameters(), o.parameters());
+                    assertEquals(ref.batchSizes(), o.batchSizes());
+                    assertEquals(ref.epsilon(), o.epsilon(), 0.0);
+                }
+                float[] a = ref.parameters();
+                float[] b = ranks.get(0).parameters();
+                double maxAbs = 0, maxDiff = 0;
+                for (float v : a) maxAbs = Math.max(maxAbs, Math.abs(v));
+                for (int i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+                if (claimed == GradientScope.RUN) {
+                    assertTrue(maxDiff <= 1e-5 * Math.max(1, maxAbs), "device-summed run differs by " + maxDiff);
+                } else {
+                    // The mutant: the host sums the already global sum again (W x every clipped gradient).
+                    assertTrue(maxDiff > 1e-2 * Math.max(1, maxAbs), "a double sum went unnoticed: " + maxDiff);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    /** {@code base} whose drained sum is already summed over {@code device}'s ranks, reporting {@code scope}. */
+    private static TrainableModel deviceSummed(LogisticRegressionModel base, Communicator device, GradientScope scope) {
+        return new TrainableModel() {
+            @Override
+            public GradientScope gradientScope() {
+                return scope;
+            }
+
+            @Override
+            public Network network() {
+                return base.network();
+            }
+
+            @Override
+            public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+                return base.accumulateClipped(batch, clipNorm);
+            }
+
+            @Override
+            public BatchStats accumulateUnclipped(DeviceBatch batch) {
+                return base.accumulateUnclipped(batch);
+            }
+
+            @Override
+            public double[] perSampleGradientNorms(DeviceBatch batch) {
+                return base.perSampleGradientNorms(batch);
+            }
+
+            @Override
+            public void drainGradientSum(float[] into) {
+                base.drainGradientSum(into);
+                device.allreduceSum(into);
+            }
+
+            @Override
+            public void readParameters(float[] into) {
+                base.readParameters(into);
+            }
+
+            @Override
+            public void writeParameters(float[] from) {
+                base.writeParameters(from);
+            }
+
+            @Override
+            public BatchStats evaluate(DeviceBatch batch) {
+                return base.evaluate(batch);
+            }
+
+            @Override
+            public void close() {
+                base.close();
+            }
+        };
     }
 
     @Test

@@ -67,6 +67,14 @@ final class BenchCommand implements Callable<Integer> {
                             + "append +per_layer (e.g. auto+per_layer) for per-layer clipping, equal split per tensor.")
     List<String> strategies;
 
+    @Option(
+            names = "--precision",
+            split = ",",
+            description = "Comma-separated precisions to run every strategy in (e.g. fp32,bf16; the DJL backend's"
+                    + " precision setting: fp32, fp64, bf16, fp16); rows are then named strategy@precision and each"
+                    + " precision's ratios are relative to its own nonprivate. Default: the backend's (or --set's).")
+    List<String> precisions;
+
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps per strategy (default ${DEFAULT-VALUE}).")
     int steps;
 
@@ -101,7 +109,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--set",
-            description = "Backend/model setting key=value (e.g. dtype=float64, threads=2); repeatable.")
+            description = "Backend/model setting key=value (e.g. precision=fp64, threads=2); repeatable.")
     Map<String, String> settings = new LinkedHashMap<>();
 
     @Option(names = "--json", description = "Print exactly one JSON line.")
@@ -179,6 +187,20 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
         if (block < 0) throw new IllegalArgumentException("--block must be >= 0, got " + block);
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
+        List<String> precisionList = precisions == null
+                ? List.of()
+                : precisions.stream().map(String::trim).distinct().toList();
+        if (!precisionList.isEmpty()) {
+            if (settings.containsKey("precision") || settings.containsKey("dtype"))
+                throw new IllegalArgumentException(
+                        "--precision and --set precision/dtype do not combine; give the precisions with --precision only");
+            if (peer != null)
+                throw new IllegalArgumentException("--peer compares our default-precision steps with PyTorch's; run"
+                        + " --precision " + String.join(",", precisionList) + " as a separate bench without --peer");
+            for (String p : precisionList)
+                if (p.isEmpty() || p.contains("@"))
+                    throw new IllegalArgumentException("--precision has an empty or malformed value '" + p + "'");
+        }
         org.dpsgd.distributed.Communicator comm = null;
         if (allreduce) {
             String launch = org.dpsgd.distributed.Mpi.launchedBy(System.getenv())
@@ -236,17 +258,29 @@ final class BenchCommand implements Callable<Integer> {
             // rotating every step spreads load changes most evenly.
             if (block == 0) block = prefetch ? 5 : 1;
             BenchRun run = new BenchRun(backend, net, b, noise, sigma, clip, settings);
-            List<String> names =
-                    strategies.stream().map(String::trim).distinct().toList();
+            List<String> names = new ArrayList<>();
+            for (String s : strategies.stream().map(String::trim).distinct().toList()) {
+                if (precisionList.isEmpty()) names.add(s);
+                for (String p : precisionList) names.add(s + BenchRun.AT + p);
+            }
             results.addAll(run.run(names, warmup, steps, block, msg -> {
                 if (!json) CliOutput.err(spec).println("bench: " + msg);
             }));
-            double base = results.stream()
-                    .filter(r -> r.strategy().equals("nonprivate"))
-                    .mapToDouble(BenchResult::medianMs)
-                    .findFirst()
-                    .orElse(Double.NaN);
-            results.replaceAll(r -> r.withRatio(base));
+            // Each precision's baseline is its own nonprivate step.
+            List<BenchResult> withRatios = new ArrayList<>();
+            for (BenchResult r : results) {
+                String suffix = BenchRun.precisionOf(r.strategy())
+                        .map(p -> BenchRun.AT + p)
+                        .orElse("");
+                double base = results.stream()
+                        .filter(x -> x.strategy().equals("nonprivate" + suffix))
+                        .mapToDouble(BenchResult::medianMs)
+                        .findFirst()
+                        .orElse(Double.NaN);
+                withRatios.add(r.withRatio(base));
+            }
+            results.clear();
+            results.addAll(withRatios);
             ourThreadInfo = backend.versions().get("threads");
             header = String.format(
                     "model %s, input %s, batch %d, %,d parameters; backend %s on %s %s",
@@ -295,6 +329,7 @@ final class BenchCommand implements Callable<Integer> {
                 peerOutcome == null ? results : peerOutcome.comparison().rows()) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("strategy", r.strategy());
+            BenchRun.precisionOf(r.strategy()).ifPresent(p -> row.put("precision", p));
             row.put("median_ms", round(r.medianMs()));
             row.put("examples_per_s", round(r.examplesPerS()));
             row.put("ratio", Double.isNaN(r.ratio()) ? null : round(r.ratio()));

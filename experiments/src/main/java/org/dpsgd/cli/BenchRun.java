@@ -57,9 +57,19 @@ final class BenchRun {
     /** Suffix of a strategy name that asks for per-layer clipping (equal split per tensor, same total C), e.g. auto+per_layer. */
     static final String PER_LAYER = "+per_layer";
 
+    /** Separates a row's strategy from its precision (auto@bf16): the model is made with that precision setting. */
+    static final String AT = "@";
+
+    /** The precision a row label names after {@link #AT}, if any. */
+    static java.util.Optional<String> precisionOf(String label) {
+        int at = label.indexOf(AT);
+        return at < 0 ? java.util.Optional.empty() : java.util.Optional.of(label.substring(at + 1));
+    }
+
     /** Per-strategy state: the model, its host parameters, and the timings. */
     private final class Subject {
-        final String strategy;
+        final String strategy; // the row label: strategy[+per_layer][@precision]
+        final boolean nonPrivate;
         final TrainableModel model;
         final ClipPolicy policy;
         final float[] params;
@@ -72,10 +82,18 @@ final class BenchRun {
 
         Subject(String strategy, int steps) {
             this.strategy = strategy;
-            boolean perLayer = strategy.endsWith(PER_LAYER);
-            String base = perLayer ? strategy.substring(0, strategy.length() - PER_LAYER.length()) : strategy;
+            java.util.Optional<String> precision = precisionOf(strategy);
+            String name = precision.isEmpty() ? strategy : strategy.substring(0, strategy.indexOf(AT));
+            Map<String, String> modelSettings = settings;
+            if (precision.isPresent()) {
+                modelSettings = new java.util.LinkedHashMap<>(settings);
+                modelSettings.put("precision", precision.get());
+            }
+            boolean perLayer = name.endsWith(PER_LAYER);
+            String base = perLayer ? name.substring(0, name.length() - PER_LAYER.length()) : name;
+            this.nonPrivate = base.equals("nonprivate");
             this.model = backend.createModel(
-                    network, new ModelOptions(base, BatchLayout.of(batch.slots()), List.of(), settings));
+                    network, new ModelOptions(base, BatchLayout.of(batch.slots()), List.of(), modelSettings));
             this.policy = perLayer
                     ? ClipPolicies.from(
                             PrivacyConfig.withSigma(clip, sigma, 1e-5).withClipping(PerLayerClipping.DEFAULT),
@@ -92,7 +110,6 @@ final class BenchRun {
         }
 
         void step(int index) {
-            boolean nonPrivate = strategy.equals("nonprivate");
             long t0 = System.nanoTime();
             if (nonPrivate) model.accumulateUnclipped(batch);
             else model.accumulateClipped(batch, policy);

@@ -57,6 +57,12 @@ final class IpuCommand implements Runnable {
         int instances;
 
         @Option(
+                names = "--set",
+                paramLabel = "KEY=VALUE",
+                description = "Override a config key, as for train (repeatable), e.g. --set training.accumulation=16.")
+        java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
+
+        @Option(
                 names = "--stages",
                 description =
                         "Plan a pipeline of this many stages (IPUs) per replica (default: only when one IPU is not enough).")
@@ -65,7 +71,10 @@ final class IpuCommand implements Runnable {
         @Override
         public Integer call() {
             if (instances < 1) throw new IllegalArgumentException("--instances must be >= 1, got " + instances);
-            ExperimentConfig cfg = ConfigLoader.load(config);
+            if (instances > 1 && stages != null && stages > 1)
+                throw new IllegalArgumentException("--stages " + stages + " with --instances " + instances
+                        + ": a graph over several poprun instances puts each replica on one IPU (no pipeline)");
+            ExperimentConfig cfg = ConfigLoader.applyOverrides(ConfigLoader.load(config), overrides);
             // Through the backend SPI: this command does not depend on the IPU backend's module.
             DevicePlanner planner = Backends.planner("ipu");
             Shape shape = input == null ? null : Shape.parse(input);
@@ -100,21 +109,37 @@ final class IpuCommand implements Runnable {
                     replicas,
                     ipusPerReplica,
                     instances * replicas * ipusPerReplica));
+            // One graph over every instance's replicas: GCL's all-reduce in the drain sums the whole run's clipped
+            // gradients on the device; the host then only shares rank 0's noisy sum (no host sum).
             sb.append(String.format(
                     java.util.Locale.ROOT,
-                    "host allreduce       ~%,d floats (%.1f MB) per logical step across %d instances, after each "
-                            + "instance's cross-replica sum%n",
+                    "device all-reduce    ~%,d floats (%.1f MB) per logical step over all %d replicas of the %d "
+                            + "instances (GCL: IPU-Links and gateway links; one graph, each instance runs its %d)%n",
                     params,
                     params * 4 / 1e6,
-                    instances));
+                    instances * replicas,
+                    instances,
+                    replicas));
+            sb.append(String.format(
+                    java.util.Locale.ROOT,
+                    "host broadcast       ~%,d floats (%.1f MB) per logical step from rank 0 (its noisy sum) to the "
+                            + "other %d instance(s); no host sum%n",
+                    params,
+                    params * 4 / 1e6,
+                    instances - 1));
             sb.append(String.format(
                     java.util.Locale.ROOT,
                     "launch               poprun --num-instances %d --num-replicas %d --ipus-per-replica %d "
-                            + "./dpsgd train --config %s --backend ipu%n",
+                            + "./dpsgd train --config %s --backend ipu --set backend.settings.replicas=%d%s%n",
                     instances,
                     instances * replicas,
                     ipusPerReplica,
-                    config));
+                    config,
+                    replicas,
+                    overrides.entrySet().stream()
+                            .filter(e -> !e.getKey().equals("backend.settings.replicas"))
+                            .map(e -> " --set " + e.getKey() + "=" + e.getValue())
+                            .collect(java.util.stream.Collectors.joining())));
             CliOutput.out(spec).print(sb);
             return 0;
         }

@@ -25,7 +25,7 @@ public final class HtmlReport {
             "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 20px}"
                     + "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px;white-space:nowrap}th{background:#f3f3f3}td.k,th.k{text-align:left}"
                     + "svg.chart{border:1px solid #ddd;margin:6px}.title{font-size:13px;font-weight:bold}.tick{font-size:10px;fill:#444}"
-                    + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}";
+                    + ".label{font-size:12px}.legend{font-size:11px}.note{color:#666;font-size:12px}td.ignored{color:#999}";
 
     private HtmlReport() {}
 
@@ -43,7 +43,7 @@ public final class HtmlReport {
             String base = out.getFileName().toString().replaceFirst("\\.x?html?$", "");
             for (Chart c : charts) {
                 Path png = dir.resolve(base + "-" + c.id() + ".png");
-                PngChart.write(c, png);
+                ChartRenderer.png(c, png);
                 pngs.add(png);
             }
         } catch (IOException e) {
@@ -214,7 +214,7 @@ public final class HtmlReport {
         if (runs.size() > 1) sb.append(sideBySide(runs));
         sb.append(configDiff(runs));
         sb.append("<h2>Charts</h2>\n<div>");
-        for (Chart c : charts) sb.append(SvgChart.render(c)).append('\n');
+        for (Chart c : charts) sb.append(ChartRenderer.svg(c)).append('\n');
         sb.append("</div>\n</body></html>\n");
         return sb.toString();
     }
@@ -304,21 +304,26 @@ public final class HtmlReport {
         return "Training loss and accuracy are measured on private batches and are diagnostics only.";
     }
 
-    /** Keys whose values differ between runs (a missing key shows as "—"). */
+    /**
+     * Keys whose values differ between runs (a missing key shows as "—"). A value the run's backend
+     * ignored (run.json's backend_settings_ignored) is struck through and marked "ignored by" that
+     * backend, and counts as different from a value that was used: a DJL run of an IPU config does
+     * not run in fp16 because its config says so.
+     */
     static String configDiff(List<RunSummary> runs) {
+        if (runs.size() < 2) return "";
         TreeSet<String> keys = new TreeSet<>();
         for (RunSummary r : runs) keys.addAll(r.config().keySet());
         List<String> differing = new ArrayList<>();
         for (String key : keys) {
-            String first = runs.get(0).config().get(key);
+            String first = effective(runs.get(0), key);
             for (RunSummary r : runs) {
-                if (!Objects.equals(first, r.config().get(key))) {
+                if (!Objects.equals(first, effective(r, key))) {
                     differing.add(key);
                     break;
                 }
             }
         }
-        if (runs.size() < 2) return "";
         StringBuilder sb = new StringBuilder("<h2>Config differences</h2>\n");
         if (differing.isEmpty())
             return sb.append("<p>All runs have the same configuration.</p>\n").toString();
@@ -330,8 +335,37 @@ public final class HtmlReport {
                     .append(Html.text(shortLabel(r.label())))
                     .append("</th>");
         sb.append("</tr>\n");
-        for (String key : differing) row(sb, key, runs, r -> r.config().getOrDefault(key, "—"));
-        return sb.append("</table>\n").toString();
+        boolean anyIgnored = false;
+        for (String key : differing) {
+            sb.append("<tr><td class=\"k\">").append(Html.text(key)).append("</td>");
+            for (RunSummary r : runs) {
+                String v = r.config().getOrDefault(key, "—");
+                if (r.ignoredSettings().contains(key)) {
+                    anyIgnored = true;
+                    String by = r.backend().isEmpty() ? "the backend" : r.backend();
+                    sb.append("<td class=\"ignored\" title=\"")
+                            .append(Html.attr("the " + by + " backend did not use this setting"))
+                            .append("\"><s>")
+                            .append(Html.text(v))
+                            .append("</s> (ignored by ")
+                            .append(Html.text(by))
+                            .append(")</td>");
+                } else {
+                    sb.append(td(v));
+                }
+            }
+            sb.append("</tr>\n");
+        }
+        sb.append("</table>\n");
+        if (anyIgnored)
+            sb.append("<p class=\"note\">Struck-through settings were ignored by that run's backend (run.json: "
+                    + "backend_settings_ignored); they did not affect the run.</p>\n");
+        return sb.toString();
+    }
+
+    /** The value a key had in effect: an ignored setting had none. */
+    private static String effective(RunSummary r, String key) {
+        return r.ignoredSettings().contains(key) ? "\u0000ignored" : r.config().get(key);
     }
 
     private static void row(StringBuilder sb, String key, List<RunSummary> runs, Function<RunSummary, String> f) {

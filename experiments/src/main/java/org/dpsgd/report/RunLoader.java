@@ -10,7 +10,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.dpsgd.run.Json;
 import org.dpsgd.run.MetricsLog;
 import org.dpsgd.run.RunDirectory;
@@ -34,6 +36,13 @@ public final class RunLoader {
     }
 
     /** run.json statuses of a run whose process was alive when it last wrote them. */
+    /** run.json's backend_settings_ignored (keys under backend.settings) as full config keys. */
+    static Set<String> ignoredSettings(JsonNode info) {
+        Set<String> keys = new TreeSet<>();
+        for (JsonNode k : info.path("backend_settings_ignored")) keys.add("backend.settings." + k.asText());
+        return keys;
+    }
+
     private static final List<String> LIVE_STATUSES = List.of("running", "starting");
 
     public static RunSummary fromRunDir(Path dir) {
@@ -97,7 +106,8 @@ public final class RunLoader {
                 curves(records),
                 Map.of(),
                 raw,
-                num(fin, "epsilon_lower"));
+                num(fin, "epsilon_lower"),
+                ignoredSettings(info));
     }
 
     /**
@@ -195,7 +205,8 @@ public final class RunLoader {
                         RunSummary.Curves.EMPTY,
                         swept,
                         false,
-                        parse(row.get("epsilon_lower"))));
+                        parse(row.get("epsilon_lower")),
+                        Set.of()));
             }
         }
         return out;

@@ -1,6 +1,7 @@
 package org.dpsgd.report;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -11,6 +12,8 @@ import java.util.TreeMap;
  * @param swept the sweep's keys and this run's values (empty when the run is not from a sweep.csv)
  * @param rawDiagnostics true when training-set metrics were released raw (not covered by ε)
  * @param epsilonLower the run's one-run audit lower bound (NaN when it carried no audit)
+ * @param ignoredSettings config keys (full dotted keys, e.g. {@code backend.settings.precision}) that the
+ *     run's backend did not use, from run.json's {@code backend_settings_ignored}
  */
 public record RunSummary(
         String label,
@@ -31,10 +34,12 @@ public record RunSummary(
         Curves curves,
         Map<String, String> swept,
         boolean rawDiagnostics,
-        double epsilonLower) {
+        double epsilonLower,
+        Set<String> ignoredSettings) {
 
     public RunSummary {
         swept = swept == null ? Map.of() : Map.copyOf(swept);
+        ignoredSettings = ignoredSettings == null ? Set.of() : Set.copyOf(ignoredSettings);
     }
 
     /** Metric curves from metrics.jsonl; a field a record lacks is NaN. */
@@ -79,7 +84,8 @@ public record RunSummary(
                 curves,
                 sweptValues,
                 rawDiagnostics,
-                epsilonLower);
+                epsilonLower,
+                ignoredSettings);
     }
 
     /** The config without the keys a command line may change (backend, device): runs equal here are "the same experiment". */

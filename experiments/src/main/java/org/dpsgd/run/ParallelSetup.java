@@ -51,11 +51,23 @@ final class ParallelSetup {
      */
     static Consumer<DpSgdTrainer.Builder> customizer(
             DataParallel parallel, ExperimentConfig config, Dataset shard, int population, Consumer<String> log) {
-        if (parallel != null) return b -> parallel.configure(b, config, shard, population, log);
+        return customizer(parallel, config, shard, population, 0, log);
+    }
+
+    /** @param extras extra examples (audit canaries) this process's sampler draws after its data each step */
+    static Consumer<DpSgdTrainer.Builder> customizer(
+            DataParallel parallel,
+            ExperimentConfig config,
+            Dataset shard,
+            int population,
+            int extras,
+            Consumer<String> log) {
+        if (parallel != null) return b -> parallel.configure(b, config, shard, population, extras, log);
         PrivacyConfig p = config.privacy();
         boolean counter = p.enabled() && p.noise() == NoiseMode.FAST_INSECURE && p.sampling() == SamplingMode.POISSON;
         return b -> {
-            if (counter) b.sampling(RandomSources.counterBased(config.seed(), shard.size(), 0, shard.size(), log));
+            if (counter)
+                b.sampling(RandomSources.counterBased(config.seed(), shard.size(), 0, shard.size(), extras, log));
         };
     }
 

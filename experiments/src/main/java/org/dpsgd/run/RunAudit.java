@@ -51,9 +51,13 @@ final class RunAudit {
         this.bound = AuditBound.parse(settings.bound());
     }
 
-    /** The audit of {@code config}'s run, or null when it has no audit section. */
-    static RunAudit forRun(
-            ExperimentConfig config, Dataset train, Dataset test, boolean resuming, boolean dataParallel) {
+    /**
+     * The audit of {@code config}'s run, or null when it has no audit section.
+     *
+     * @param train this process's training data (a data-parallel rank's shard)
+     * @param population N of the whole run (the shard's size is not the run's q)
+     */
+    static RunAudit forRun(ExperimentConfig config, Dataset train, int population, Dataset test, boolean resuming) {
         AuditConfig a = config.audit();
         if (a == null) return null;
         if (!config.privacy().enabled())
@@ -68,16 +72,13 @@ final class RunAudit {
                     "an audited run cannot be resumed: its canaries are scored on every step of one process, "
                             + "and their secret coins are not checkpointed; start the audit again");
         }
-        if (dataParallel)
-            throw new IllegalArgumentException(
-                    "audits of data-parallel runs are not supported yet; run the audit in one process");
-        if (a.bound().equals("fdp") && config.training().batchSize() < train.size()) {
+        if (a.bound().equals("fdp") && config.training().batchSize() < population) {
             // The f-DP test rejects "μ-GDP"; only a full-batch Gaussian run is exactly GDP. A subsampled run could
             // honour its (ε, δ) and still fail it, so a failed audit would prove nothing.
             throw new IllegalArgumentException("audit.bound: fdp tests a Gaussian (μ-GDP) claim, which only full-batch "
                     + "runs satisfy exactly; this run samples q = "
-                    + config.training().batchSize() + "/" + train.size()
-                    + " < 1. Use audit.bound: steinke, or training.batch_size >= " + train.size());
+                    + config.training().batchSize() + "/" + population
+                    + " < 1. Use audit.bound: steinke, or training.batch_size >= " + population);
         }
         if (a.kind() == AuditKind.BLACKBOX) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
@@ -115,10 +116,24 @@ final class RunAudit {
         return canaries != null ? b -> b.extraExamples(canaries) : b -> b.extraExamples(inputs);
     }
 
+    /**
+     * How many extra examples the sampler draws after the data each step (the IN canaries). In a
+     * data-parallel run only rank 0 holds them (it alone runs this class), before the cross-process sum.
+     */
+    int extraCount() {
+        return canaries != null ? canaries.count() : inputs.count();
+    }
+
     /** Before the first step: the parameters the first step starts from (whitebox), the model that clips (blackbox). */
     void start(PrivateTraining session) {
         DpSgdTrainer trainer = session.trainer();
         if (inputs != null) {
+            if (session.model().gradientScope() == org.dpsgd.backend.GradientScope.RUN)
+                // Each canary is clipped and drained alone; a drain of this model is a collective across poprun
+                // instances, which the other instances would never join.
+                throw new IllegalArgumentException(
+                        "black-box canaries are clipped one at a time by the backend, but this backend sums "
+                                + "across poprun instances on the device; use audit.kind: whitebox or audit in one process");
             inputs.bind(
                     session.model(),
                     session.layout().slotsPerCall(),

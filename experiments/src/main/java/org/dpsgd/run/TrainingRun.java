@@ -239,8 +239,10 @@ public final class TrainingRun {
         Double sigma = parallel == null
                 ? sigmaFromRun
                 : ParallelSetup.sigma(config, sigmaFromRun, population, progress::line, info);
-        var perProcess = ParallelSetup.customizer(parallel, config, train, population, progress::line);
-        RunAudit audit = RunAudit.forRun(config, train, test, resuming, parallel != null);
+        // The audit's canaries (rank 0 only in a data-parallel run) are drawn after the data in every step.
+        RunAudit audit = RunAudit.forRun(config, train, population, test, resuming);
+        var perProcess = ParallelSetup.customizer(
+                parallel, config, train, population, audit == null ? 0 : audit.extraCount(), progress::line);
         if (audit != null) test = audit.evaluationSet(test);
         Path ledgerFile = dir.root().resolve(LEDGER);
         if (resuming && config.privacy().enabled() && !Files.exists(ledgerFile)) {

@@ -132,18 +132,20 @@ class BackendSettingsCliTest {
                 "--config",
                 tinyConfig().toString(),
                 "--set",
-                "backend.settings.precision=fp16",
+                "backend.settings.stochastic_rounding=true",
                 "--out",
                 run.toString());
         String err = (String) r[2];
         assertEquals(0, r[0], err);
         assertTrue(
-                err.contains("WARNING: backend.settings precision is read only by the ipu backend; the djl backend"
-                        + " IGNORES it"),
+                err.contains("WARNING: backend.settings stochastic_rounding is read only by the ipu backend; the djl"
+                        + " backend IGNORES it"),
                 err);
         JsonNode info =
                 new ObjectMapper().readTree(run.resolve(RunDirectory.RUN_JSON).toFile());
-        assertEquals("[\"precision\"]", info.path("backend_settings_ignored").toString());
+        assertEquals(
+                "[\"stochastic_rounding\"]",
+                info.path("backend_settings_ignored").toString());
     }
 
     @Test
@@ -154,7 +156,7 @@ class BackendSettingsCliTest {
                 "--config",
                 tinyConfig().toString(),
                 "--set",
-                "backend.settings.dtype=float32",
+                "backend.settings.precision=fp32",
                 "--out",
                 run.toString());
         assertEquals(0, r[0], (String) r[2]);
@@ -176,11 +178,18 @@ class BackendSettingsCliTest {
             assertEquals(List.of("replicas", "max_calls"), keys.subList(0, 2), b.toString());
             seen.add(b.path("name").asText() + ":" + keys.contains("precision") + ":" + keys.contains("threads"));
         }
-        assertTrue(seen.contains("djl:false:true"), seen.toString());
+        assertTrue(seen.contains("djl:true:true"), seen.toString()); // both read precision (fp16 means the same)
         assertTrue(seen.contains("ipu:true:false"), seen.toString());
         JsonNode ipuPrecision = null;
         for (JsonNode b : backends)
-            for (JsonNode s : b.path("settings")) if (s.path("key").asText().equals("precision")) ipuPrecision = s;
+            for (JsonNode s : b.path("settings"))
+                if (s.path("key").asText().equals("precision")) {
+                    if (b.path("name").asText().equals("ipu")) ipuPrecision = s;
+                    else
+                        assertEquals(
+                                "[\"fp32\",\"fp64\",\"bf16\",\"fp16\"]",
+                                s.path("allowed").toString());
+                }
         assertEquals("[\"fp32\",\"fp16\"]", ipuPrecision.path("allowed").toString());
         assertEquals("choice", ipuPrecision.path("type").asText());
     }

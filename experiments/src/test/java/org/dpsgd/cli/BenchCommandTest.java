@@ -59,6 +59,62 @@ class BenchCommandTest {
         }
     }
 
+    /** --precision runs every strategy in every precision; each precision's ratios are to its own nonprivate. */
+    @Test
+    void precisionIsADimension() throws Exception {
+        String out = capture(
+                "bench",
+                "--model",
+                "small-cnn",
+                "--input",
+                "1x8x8",
+                "--batch",
+                "4",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--strategies",
+                "nonprivate,auto",
+                "--precision",
+                "fp32,fp16",
+                "--json");
+        JsonNode rows = new ObjectMapper().readTree(out.strip()).get("results");
+        assertEquals(4, rows.size(), out);
+        String[] labels = {"nonprivate@fp32", "nonprivate@fp16", "auto@fp32", "auto@fp16"};
+        for (int i = 0; i < 4; i++) {
+            assertEquals(labels[i], rows.get(i).get("strategy").asText());
+            assertEquals(
+                    labels[i].substring(labels[i].indexOf('@') + 1),
+                    rows.get(i).get("precision").asText());
+        }
+        assertEquals(1.0, rows.get(0).get("ratio").asDouble());
+        assertEquals(1.0, rows.get(1).get("ratio").asDouble());
+        assertEquals(
+                Math.round(100
+                                * rows.get(3).get("median_ms").asDouble()
+                                / rows.get(1).get("median_ms").asDouble())
+                        / 100.0,
+                rows.get(3).get("ratio").asDouble(),
+                0.011);
+        assertEquals(
+                2,
+                Main.run(
+                        "bench",
+                        "--model",
+                        "small-cnn",
+                        "--input",
+                        "1x8x8",
+                        "--precision",
+                        "bf16",
+                        "--set",
+                        "precision=fp32"));
+        assertEquals(
+                2,
+                Main.run(
+                        "bench", "--model", "small-cnn", "--input", "1x8x8", "--precision", "fp16", "--peer", "torch"));
+    }
+
     /** The noise-only line: one row per thread count, per-core throughput consistent with the median time. */
     @Test
     void noiseOnlyTimesSecureNoiseForTheModelsParameters() throws Exception {

@@ -30,7 +30,10 @@ class ReportRoughEdgesTest {
                 .orElseThrow(() -> new AssertionError("no chart " + id));
     }
 
-    /** A one-point PNG chart is not blank: the marker is drawn in the series colour where the SVG puts its circle. */
+    /**
+     * A one-point PNG chart is not blank: XChart draws the marker in the series colour, in the SVG and
+     * at the same place (2x) in the PNG. The legend shows a marker too, so a one-point chart has two.
+     */
     @Test
     void singlePointsAreDrawnInBothRenderers() throws Exception {
         Chart c = Chart.lines(
@@ -41,22 +44,28 @@ class ReportRoughEdgesTest {
                 "test accuracy",
                 Chart.Axis.FRACTION,
                 List.of(new Series("run", new double[] {30}, new double[] {0.8})));
-        ChartLayout l = new ChartLayout(c);
-        String svg = SvgChart.render(c);
-        assertTrue(svg.contains("<circle"), svg);
+        String svg = ChartRenderer.svg(c);
+        List<double[]> markers = markers(svg, "rgb(31,119,180)");
+        assertEquals(2, markers.size(), "the point and its legend entry: " + svg);
         Path png = dir.resolve("one.png");
-        PngChart.write(c, png);
+        ChartRenderer.png(c, png);
         BufferedImage img = ImageIO.read(png.toFile());
-        int x = (int) Math.round(l.px(30) * 2), y = (int) Math.round(l.py(0.8) * 2); // PNGs are drawn at 2x
-        assertEquals(0x1f77b4, img.getRGB(x, y) & 0xFFFFFF, "the marker's centre has the series colour");
-        // Short series get markers on every point; long ones are lines only.
+        assertEquals(2 * ChartRenderer.WIDTH, img.getWidth());
+        for (double[] m : markers) {
+            int x = (int) Math.round(m[0] * 2), y = (int) Math.round(m[1] * 2); // PNGs are drawn at 2x
+            assertEquals(0x1f77b4, img.getRGB(x, y) & 0xFFFFFF, "the marker's centre has the series colour");
+        }
+        // Short series get markers on every point (plus the legend's); long ones are lines only.
         Series shortSeries = new Series("s", new double[] {1, 2, 3}, new double[] {1, 2, 3});
-        assertEquals(3, count(SvgChart.render(Chart.lines("s", "s", "x", "y", List.of(shortSeries))), "<circle"));
+        assertEquals(
+                4,
+                markers(ChartRenderer.svg(Chart.lines("s", "s", "x", "y", List.of(shortSeries))), "rgb(31,119,180)")
+                        .size());
         double[] xs = new double[100];
         for (int i = 0; i < xs.length; i++) xs[i] = i;
-        assertEquals(
-                0,
-                count(SvgChart.render(Chart.lines("l", "l", "x", "y", List.of(new Series("l", xs, xs)))), "<circle"));
+        String line = ChartRenderer.svg(Chart.lines("l", "l", "x", "y", List.of(new Series("l", xs, xs))));
+        assertEquals(0, markers(line, "rgb(31,119,180)").size());
+        assertTrue(line.contains("stroke:rgb(31,119,180)"), "the line is drawn");
     }
 
     /** The issue's case: one evaluation at step 30 gave a 30–31 axis with ticks at 30.2, 30.4 and accuracy from −0.6 to 0.6. */
@@ -70,23 +79,23 @@ class ReportRoughEdgesTest {
                 "test accuracy",
                 Chart.Axis.FRACTION,
                 List.of(new Series("run", new double[] {30}, new double[] {0.1})));
-        ChartLayout l = new ChartLayout(c);
-        assertArrayEquals(new double[] {0, 5, 10, 15, 20, 25, 30}, l.xTicks);
+        ChartAxes l = new ChartAxes(c);
+        assertEquals(0, l.xMin);
+        assertEquals(30, l.xMax);
         assertTrue(l.yMin >= 0 && l.yMax <= 1, l.yMin + ".." + l.yMax);
         assertTrue(l.yMin < 0.1 && l.yMax > 0.1, "the point is inside, not on an edge");
-        for (double t : l.yTicks) assertTrue(t >= 0 && t <= 1, "tick " + t);
-        // Steps 1..3: whole-number ticks only.
-        ChartLayout tiny = new ChartLayout(Chart.lines(
-                "t",
-                "t",
-                "step",
-                Chart.Axis.COUNT,
-                "loss",
-                Chart.Axis.VALUE,
-                List.of(new Series("r", new double[] {1, 2, 3}, new double[] {2.3, 2.2, 2.1}))));
-        for (double t : tiny.xTicks) assertEquals(Math.rint(t), t, "integer step tick " + t);
+        // XChart draws with these ranges.
+        var styler = ChartRenderer.lines(c).getStyler();
+        assertEquals(l.yMin, styler.getYAxisMin());
+        assertEquals(l.yMax, styler.getYAxisMax());
+        assertEquals(0.0, styler.getXAxisMin());
+        // Steps: whole-number labels only, wherever XChart puts a tick.
+        assertEquals("30", l.xLabel(30));
+        assertEquals("", l.xLabel(30.2));
+        assertEquals("", l.xLabel(0.5));
+        assertEquals("", styler.getxAxisTickLabelsFormattingFunction().apply(2.5));
         // Accuracy at 1.0 and a curve near 1: never above 1.
-        ChartLayout top = new ChartLayout(Chart.lines(
+        ChartAxes top = new ChartAxes(Chart.lines(
                 "u",
                 "u",
                 "step",
@@ -98,7 +107,7 @@ class ReportRoughEdgesTest {
         // Zero-based axes (ε, throughput) start at 0.
         assertEquals(
                 0,
-                new ChartLayout(Chart.lines(
+                new ChartAxes(Chart.lines(
                                 "e",
                                 "e",
                                 "ε",
@@ -107,6 +116,23 @@ class ReportRoughEdgesTest {
                                 Chart.Axis.FRACTION,
                                 List.of(new Series("r", new double[] {2.5, 3}, new double[] {0.5, 0.6}))))
                         .xMin);
+        // Ends on round numbers: one bar of 1082 ex/s gave XChart's data-value ticks 0 and 1082 only.
+        assertArrayEquals(new double[] {0, 1200}, ChartAxes.range(Chart.Axis.FROM_ZERO, 1082, 1082));
+        assertArrayEquals(new double[] {0, 3.5}, ChartAxes.range(Chart.Axis.FROM_ZERO, 3.27, 3.27));
+        assertArrayEquals(new double[] {0, 30}, ChartAxes.range(Chart.Axis.COUNT, 30, 30));
+        assertArrayEquals(new double[] {0, 3}, ChartAxes.range(Chart.Axis.COUNT, 1, 3), "whole steps");
+        // A sweep's categories: one label per value, nothing between them.
+        ChartAxes cat = new ChartAxes(Chart.overCategories(
+                "c",
+                "c",
+                "micro_batch_size",
+                List.of("1", "2", "4"),
+                "ex/s",
+                Chart.Axis.FROM_ZERO,
+                List.of(new Series("r", new double[] {0, 1, 2}, new double[] {1, 2, 3}))));
+        assertEquals(
+                List.of("1", "2", "4", "", ""),
+                List.of(cat.xLabel(0), cat.xLabel(1), cat.xLabel(2), cat.xLabel(1.5), cat.xLabel(3)));
     }
 
     @Test
@@ -247,6 +273,39 @@ class ReportRoughEdgesTest {
         for (String l : labels) assertTrue(l.length() < 40, l);
     }
 
+    /** An IPU run that used precision=fp16 and a DJL run that ignored it: equal values, different effect, marked. */
+    @Test
+    void settingsTheBackendIgnoredAreMarkedInTheConfigDiff() throws Exception {
+        RunSummary ipu = RunLoader.fromRunDir(withPrecision("ipu-run", "ipu", false));
+        RunSummary djl = RunLoader.fromRunDir(withPrecision("djl-run", "djl", true));
+        assertEquals(java.util.Set.of("backend.settings.precision"), djl.ignoredSettings());
+        assertTrue(ipu.ignoredSettings().isEmpty());
+        String diff = HtmlReport.configDiff(List.of(ipu, djl));
+        assertTrue(
+                diff.contains("<tr><td class=\"k\">backend.settings.precision</td><td>fp16</td><td class=\"ignored\""),
+                diff);
+        assertTrue(diff.contains("<s>fp16</s> (ignored by djl)"), diff);
+        // Both ignored it: not a difference between them.
+        RunSummary djl2 = RunLoader.fromRunDir(withPrecision("djl-run-2", "djl", true));
+        assertFalse(HtmlReport.configDiff(List.of(djl, djl2)).contains("precision"));
+    }
+
+    private Path withPrecision(String name, String backend, boolean ignored) {
+        RunDirectory rd = RunDirectory.create(dir.resolve(name));
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("name", name);
+        info.put("status", "finished");
+        info.put("backend", backend);
+        info.put("device", "cpu");
+        info.put(
+                "config",
+                Map.of("name", "exp", "backend", Map.of("name", backend, "settings", Map.of("precision", "fp16"))));
+        if (ignored) info.put("backend_settings_ignored", List.of("precision"));
+        rd.writeRunInfo(info);
+        rd.metrics().close();
+        return rd.root();
+    }
+
     @Test
     void longFolderNamesAreShortenedInTables() {
         assertEquals(40, HtmlReport.shortLabel("y".repeat(150)).length());
@@ -310,7 +369,13 @@ class ReportRoughEdgesTest {
         return rd.root();
     }
 
-    private static int count(String s, String needle) {
-        return s.split(java.util.regex.Pattern.quote(needle), -1).length - 1;
+    /** Centres of the SVG's circle markers (XChart draws them as ellipses) filled with {@code rgb}. */
+    private static List<double[]> markers(String svg, String rgb) {
+        List<double[]> out = new ArrayList<>();
+        var m = java.util.regex.Pattern.compile("<ellipse cx=\"([-0-9.]+)\" cy=\"([-0-9.]+)\"[^>]*fill:"
+                        + java.util.regex.Pattern.quote(rgb) + "[;\"]")
+                .matcher(svg);
+        while (m.find()) out.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))});
+        return out;
     }
 }

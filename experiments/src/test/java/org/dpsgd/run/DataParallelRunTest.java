@@ -116,6 +116,99 @@ class DataParallelRunTest {
         }
     }
 
+    /**
+     * A white-box audit on two ranks (canaries on rank 0 only, drawn after its shard, added before the noise
+     * and the allreduce): the run finishes with one audit.json, ε_lower ≤ ε and the single process's ε. With σ
+     * tiny the canaries' signal must reach the released parameters on W = 2 as on W = 1: both audits find
+     * a clear lower bound (canaries lost on the way would leave coin-flip guesses, ε_lower ≈ 0).
+     */
+    @Test
+    void aWhiteBoxAuditRunsOnTwoRanksWithItsCanariesOnRankZero() throws Exception {
+        String audited = CONFIG + "audit: {canaries: 40}\n";
+        ExperimentConfig cfg = ConfigLoader.parse(audited, "test");
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        assertEquals("finished", two.status());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        double lower = ((Number) two.audit().get("epsilon_lower")).doubleValue();
+        assertTrue(lower <= two.epsilon(), "ε_lower " + lower + " > ε " + two.epsilon());
+        assertTrue(Files.exists(dir.resolve("two/audit.json")));
+
+        // 60 steps at q = 1/8: an IN canary goes unsampled with probability 0.875^60 < 1e-3.
+        ExperimentConfig tiny = ConfigLoader.parse(
+                audited.replace("noise_multiplier: 1.1", "noise_multiplier: 0.02")
+                        .replace("steps: 12", "steps: 60"),
+                "t");
+        TrainingRun.Result tinyTwo = onRanks(2, o -> TrainingRun.start(tiny, dir.resolve("tiny2"), o), quiet());
+        TrainingRun.Result tinyOne = TrainingRun.start(tiny, dir.resolve("tiny1"), quiet());
+        double l2 = ((Number) tinyTwo.audit().get("epsilon_lower")).doubleValue();
+        double l1 = ((Number) tinyOne.audit().get("epsilon_lower")).doubleValue();
+        double ceiling = org.dpsgd.audit.PrivacyAudit.ceiling(
+                40, org.dpsgd.audit.GuessRule.defaultFor(40), 1e-5, cfg.audit().confidence());
+        // Canaries that never reach the sum leave coin-flip guesses: ε_lower ≈ 0. Seen here: 0.7–1.8 for W = 1
+        // and 2 (the real data's gradients share the canaries' coordinates, so not every guess is right).
+        assertTrue(l1 > 0.3 * ceiling, "W = 1 at σ = 0.02: ε_lower " + l1 + ", ceiling " + ceiling);
+        assertTrue(l2 > 0.3 * ceiling, "W = 2 at σ = 0.02: ε_lower " + l2 + ", ceiling " + ceiling);
+    }
+
+    /**
+     * Black-box input canaries on two ranks: rank 0 alone clips them with its backend and adds them to its
+     * sum; the run finishes with one audit.json, ε_lower ≤ ε and the single process's ε, and the evaluation
+     * leaves the canaries' test images out as in one process.
+     */
+    @Test
+    void aBlackBoxAuditRunsOnTwoRanks() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG + "audit: {canaries: 20, kind: blackbox}\n", "test");
+        TrainingRun.Result two = onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet());
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), quiet());
+        assertEquals("finished", two.status());
+        assertEquals(single.epsilon(), two.epsilon(), 0.0);
+        double lower = ((Number) two.audit().get("epsilon_lower")).doubleValue();
+        assertTrue(lower <= two.epsilon(), "ε_lower " + lower + " > ε " + two.epsilon());
+        assertTrue(Files.exists(dir.resolve("two/audit.json")));
+        assertEquals("blackbox", two.audit().get("kind"));
+    }
+
+    /**
+     * The f-DP audit bound needs a full batch of the whole run: q = B/N with N of the whole set, never of
+     * rank 0's shard (B = 200 covers rank 0's 128 examples but not the 256 of the run).
+     */
+    @Test
+    void theFdpAuditBoundJudgesTheWholeRunsBatchNotRankZerosShard() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(
+                CONFIG.replace("batch_size: 32", "batch_size: 200") + "audit: {canaries: 40, bound: fdp}\n", "test");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Communicator> ranks = new InProcessGroup(2).ranks();
+            java.io.ByteArrayOutputStream lines = new java.io.ByteArrayOutputStream();
+            PrintStream sink = new PrintStream(lines, true, java.nio.charset.StandardCharsets.UTF_8);
+            Future<TrainingRun.Result> lead = pool.submit(() -> {
+                try {
+                    return TrainingRun.start(
+                            cfg, dir.resolve("fdp"), quiet().withParallel(new DataParallel(ranks.get(0), 1)));
+                } catch (RuntimeException e) {
+                    org.dpsgd.distributed.RankFailure.abort(ranks.get(0), e, sink);
+                    throw e;
+                }
+            });
+            Future<float[]> follower = pool.submit(() -> {
+                DataParallel p = new DataParallel(ranks.get(1), 1);
+                return FollowerRun.run(p, quiet().withParallel(p));
+            });
+            var e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> lead.get(120, TimeUnit.SECONDS));
+            // Rank 0's one line (the in-process group then aborts every rank, as MPI_Abort would).
+            String line = lines.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(line.contains("error: rank 0 of 2 failed: audit.bound: fdp"), line);
+            assertTrue(line.contains("q = 200/256 < 1"), line);
+            assertTrue(e.getCause() != null);
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> follower.get(120, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void sigmaForATargetEpsilonIsCalibratedOnTheWholeTrainingSetNotAShard() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(

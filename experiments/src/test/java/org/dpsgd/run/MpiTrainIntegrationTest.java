@@ -56,7 +56,12 @@ class MpiTrainIntegrationTest {
 
     /** {@code mpirun -np 2 java -cp <this test's classpath> org.dpsgd.cli.Main args...}, one DJL thread per rank. */
     static Outcome dpsgdOnTwoRanks(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(mpirun(), "-np", "2", "--oversubscribe"));
+        return dpsgdOnRanks(2, args);
+    }
+
+    /** {@code mpirun -np w java -cp <this test's classpath> org.dpsgd.cli.Main args...}, one DJL thread per rank. */
+    static Outcome dpsgdOnRanks(int w, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(mpirun(), "-np", Integer.toString(w), "--oversubscribe"));
         if ("root".equals(System.getProperty("user.name"))) cmd.add("--allow-run-as-root");
         cmd.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -107,6 +112,51 @@ class MpiTrainIntegrationTest {
         assertEquals(single.steps(), ((Number) fin.get("step")).longValue());
         assertEquals(single.epsilon(), ((Number) fin.get("epsilon")).doubleValue(), 0.0);
         DataParallelRunTest.assertClose(single.parameters(), finalParameters(dir.resolve("mpi")));
+    }
+
+    /**
+     * W = 4 (oversubscribed on CI's cores): the same global batches (realised sizes and losses from the raw
+     * diagnostics), the same ε and the single-process parameters to float32 summation order. Measured by hand
+     * on a loaded 2-core VM: 1.0e-7 relative; 13-50 s depending on the load (docs/distributed.md).
+     */
+    @Test
+    void fourMpiRanksTakeTheSingleProcessBatchesAndSteps() throws Exception {
+        String config = TrainingRunTest.CONFIG
+                .replace("noise: fast-insecure}", "noise: fast-insecure, diagnostics: raw}")
+                .replace("log_every: 2", "log_every: 1");
+        ExperimentConfig cfg = ConfigLoader.parse(config, "test");
+        TrainingRun.Result single = TrainingRun.start(cfg, dir.resolve("single"), DataParallelRunTest.quiet());
+        Path yaml = dir.resolve("tiny-raw.yaml");
+        Files.writeString(yaml, config);
+        Outcome o = dpsgdOnRanks(
+                4,
+                "train",
+                "--config",
+                yaml.toString(),
+                "--out",
+                dir.resolve("w4").toString());
+        assertEquals(0, o.code(), o.output());
+        assertTrue(o.output().contains("data-parallel run: 4 rank(s)"), o.output());
+        Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("w4")).get("final");
+        assertEquals(single.steps(), ((Number) fin.get("step")).longValue());
+        assertEquals(single.epsilon(), ((Number) fin.get("epsilon")).doubleValue(), 0.0);
+        assertEquals(trainColumn(dir.resolve("single"), "batch_size"), trainColumn(dir.resolve("w4"), "batch_size"));
+        List<Object> l1 = trainColumn(dir.resolve("single"), "loss"), l4 = trainColumn(dir.resolve("w4"), "loss");
+        assertEquals(l1.size(), l4.size());
+        for (int i = 0; i < l1.size(); i++)
+            assertEquals(((Number) l1.get(i)).doubleValue(), ((Number) l4.get(i)).doubleValue(), 1e-5, "loss " + i);
+        DataParallelRunTest.assertClose(single.parameters(), finalParameters(dir.resolve("w4")));
+    }
+
+    /** One column of the train lines of a run's metrics.jsonl, in step order. */
+    static List<Object> trainColumn(Path run, String key) throws Exception {
+        List<Object> out = new ArrayList<>();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : Files.readAllLines(run.resolve(RunDirectory.METRICS))) {
+            Map<?, ?> m = json.readValue(line, Map.class);
+            if ("train".equals(m.get("kind"))) out.add(m.get(key));
+        }
+        return out;
     }
 
     @Test

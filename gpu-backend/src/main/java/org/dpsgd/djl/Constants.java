@@ -39,7 +39,7 @@ final class Constants {
             for (int c = 0; c < channels; c++) {
                 for (int j = 0; j < kk; j++) w[((c * kk + j) * channels + c) * kk + j] = 1.0;
             }
-            return precision.create(m, w, new Shape(d, channels, k, k));
+            return precision.toCompute(precision.create(m, w, new Shape(d, channels, k, k)));
         });
     }
 

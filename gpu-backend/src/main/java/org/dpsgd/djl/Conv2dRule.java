@@ -254,7 +254,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         @Override
         public void measure(SlotNorms norms) {
-            NDArray g = Precision.f64(zero.getGradient());
+            NDArray g = op.store.gradient(zero);
             long p = g.getShape().get(1);
             long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
             outGrad = g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);

@@ -40,7 +40,7 @@ public final class DjlBackendProvider implements BackendProvider {
         }
     }
 
-    /** The keys DjlThreads, Precision and DjlTrainableModel read (DjlBackendSettingsTest ties them together). */
+    /** The keys DjlThreads, Precision, LossScale and DjlTrainableModel read (DjlBackendSettingsTest ties them together). */
     static final List<SettingSpec> SETTINGS = List.of(
             SettingSpec.of(
                     "threads",
@@ -58,10 +58,21 @@ public final class DjlBackendProvider implements BackendProvider {
                     List.of("ACTIVE", "PASSIVE", "DEFAULT"),
                     "OpenMP wait policy, set before the engine loads (DEFAULT = libgomp's spin-then-sleep)"),
             SettingSpec.choice(
+                    "precision",
+                    "fp32",
+                    List.of("fp32", "fp64", "bf16", "fp16"),
+                    "compute type; bf16/fp16 keep fp32 master weights, and norms, clip factors and the clipped sum"
+                            + " are float64 whatever it is (fp64 for exactness checks; docs/djl.md)"),
+            SettingSpec.of(
+                    "loss_scale",
+                    SettingSpec.Type.NON_NEGATIVE_INTEGER,
+                    "0",
+                    "static loss scale, a power of two divided out before clipping (0 = 128 with fp16, else 1)"),
+            SettingSpec.choice(
                     "dtype",
                     "float32",
                     List.of("float32", "fp32", "f32", "float64", "fp64", "f64", "double"),
-                    "parameter and activation type (float64 for exactness checks)"),
+                    "older name of precision for fp32/fp64 (setting both is refused unless they agree)"),
             SettingSpec.of(
                     "seed",
                     SettingSpec.Type.INTEGER,

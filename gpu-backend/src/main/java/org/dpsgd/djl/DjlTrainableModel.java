@@ -36,6 +36,8 @@ public final class DjlTrainableModel implements TrainableModel {
             Network network, ModelOptions options, Device device, BackendOptions backendOptions, RuleOptions rules) {
         this.network = network;
         Precision precision = Precision.from(options.settings(), backendOptions.settings());
+        LossScale lossScale = LossScale.from(options.settings(), backendOptions.settings(), precision);
+        PrecisionSupport.check(precision, device);
         List<ParamSpec> specs = network.parameters();
         boolean[] trainable = new boolean[specs.size()];
         for (int i = 0; i < specs.size(); i++)
@@ -50,8 +52,8 @@ public final class DjlTrainableModel implements TrainableModel {
         long seed = Long.parseLong(options.settings().getOrDefault("seed", "0"));
         this.manager = NDManager.newBaseManager(device);
         Constants constants = new Constants(manager, precision);
-        ParameterStore store =
-                new ParameterStore(manager, precision, network, trainable, Initializer.initialize(network, seed));
+        ParameterStore store = new ParameterStore(
+                manager, precision, lossScale, network, trainable, Initializer.initialize(network, seed));
         this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
         this.strategyName = options.strategy();
         this.strategy = ClippingStrategy.create(options.strategy(), rt);
@@ -102,8 +104,7 @@ public final class DjlTrainableModel implements TrainableModel {
                 return new NDArray[] {logits, loss};
             });
             for (int i = 0; i < store.count(); i++) {
-                if (store.trainable(i))
-                    store.accumulator(i).addi(Precision.f64(store.value(i).getGradient()));
+                if (store.trainable(i)) store.accumulator(i).addi(store.gradient(store.value(i)));
             }
             store.freshLeaves(false);
             return stats(batch, out[0], out[1]);

@@ -83,7 +83,7 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public void measure(SlotNorms norms) {
-            NDArray g = Precision.f64(zero.getGradient());
+            NDArray g = op.store.gradient(zero);
             int c = op.layer.channels();
             int[] axes = {1, 3};
             if (op.store.trainable(op.weight)) {

@@ -90,7 +90,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
 
         @Override
         public void measure(SlotNorms norms) {
-            outGrad = Precision.f64(zero.getGradient());
+            outGrad = op.store.gradient(zero);
             long p = outGrad.getShape().get(1);
             if (op.weightTrainable()) {
                 a = Precision.f64(input);

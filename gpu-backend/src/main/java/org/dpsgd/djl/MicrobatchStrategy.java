@@ -49,7 +49,7 @@ final class MicrobatchStrategy implements ClippingStrategy {
                 SlotNorms sn = new SlotNorms(policy, 1);
                 for (int i = 0; i < store.count(); i++) {
                     if (!store.trainable(i)) continue;
-                    grads[i] = Precision.f64(store.value(i).getGradient());
+                    grads[i] = store.gradient(store.value(i));
                     sn.add(i, grads[i].square().sum().reshape(1));
                 }
                 double[] norm = new double[1];

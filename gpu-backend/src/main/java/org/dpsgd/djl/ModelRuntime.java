@@ -47,10 +47,12 @@ final class ModelRuntime {
 
     /** Inputs of slots [from, from+count) with all their copies: [count*K, C, H, W]. */
     NDArray inputs(DeviceBatch b, int from, int count) {
-        return staging.inputs(manager, precision.type, b, from, count);
+        // Staged in the master type (float32 or float64, what the staging buffers hold), then rounded to a
+        // 16-bit compute type if mixed.
+        return precision.toCompute(staging.inputs(manager, precision.master, b, from, count));
     }
 
-    /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes]. */
+    /** One-hot labels of slots [from, from+count), repeated for each copy: [count*K, classes], in the loss's (master) type. */
     NDArray oneHot(DeviceBatch b, int from, int count) {
         int k = b.multiplicity();
         int classes = network.numClasses();
@@ -69,9 +71,13 @@ final class ModelRuntime {
         return precision.create(manager, m, new Shape(m.length));
     }
 
-    /** Per-slot cross-entropy [count]: the mean over the slot's copies of -log softmax at the label. */
+    /**
+     * Per-slot cross-entropy [count]: the mean over the slot's copies of -log softmax at the label;
+     * 16-bit logits are cast to fp32 first (as autocast does), so the softmax never runs in half precision.
+     */
     static NDArray perSlotLoss(NDArray logits, NDArray oneHot, int count, int copies) {
-        NDArray nll = logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).neg();
+        NDArray nll =
+                Precision.logSoftmax(logits).mul(oneHot).sum(new int[] {1}).neg();
         return copies == 1 ? nll : nll.reshape(count, copies).mean(new int[] {1});
     }
 
@@ -81,10 +87,13 @@ final class ModelRuntime {
         return l.argMax(1).toLongArray();
     }
 
-    /** Back-propagates a scalar (DJL's collector allows one per process, so this calls the engine directly). */
+    /**
+     * Back-propagates a scalar, times the loss scale (DJL's collector allows one per process, so this
+     * calls the engine directly). Gradients are read back through {@link ParameterStore#gradient}.
+     */
     void backward(NDArray scalar) {
-        NDArray ones = manager.ones(scalar.getShape(), scalar.getDataType());
-        JniUtils.backward((PtNDArray) scalar, (PtNDArray) ones, false, false);
+        NDArray seed = store.lossScale().seed(manager, scalar);
+        JniUtils.backward((PtNDArray) scalar, (PtNDArray) seed, false, false);
     }
 
     /** Runs {@code body} with autograd recording on, restoring the previous mode afterwards. */

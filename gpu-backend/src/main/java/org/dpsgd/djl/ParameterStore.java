@@ -15,6 +15,10 @@ import org.dpsgd.model.ParamSpec;
  * which of them are trainable, and the device-side accumulator of the (clipped) gradient sum. The
  * accumulator is float64 whatever the dtype, so sums over many calls add no float32 rounding per
  * call; it is rounded to float32 once, when drained (part of {@link ClipBound}'s margin).
+ *
+ * <p>Mixed precision ({@link Precision#mixed()}): the master weights stay in fp32 (what
+ * {@link #read} returns, exactly what was written); {@link #value} is their copy in the compute
+ * type, the autograd leaf whose gradient the strategies read through {@link #gradient}.
  */
 final class ParameterStore {
     private final NDManager manager;
@@ -23,16 +27,26 @@ final class ParameterStore {
     private final int[] offsets;
     private final boolean[] trainable;
     private final NDArray[] values;
+    private final NDArray[] masters; // == values unless mixed
+    private final LossScale lossScale;
     private final NDArray[] accumulators;
     private final Map<String, Integer> index = new HashMap<>();
 
-    ParameterStore(NDManager manager, Precision precision, Network network, boolean[] trainable, float[] initial) {
+    ParameterStore(
+            NDManager manager,
+            Precision precision,
+            LossScale lossScale,
+            Network network,
+            boolean[] trainable,
+            float[] initial) {
         this.manager = manager;
         this.precision = precision;
+        this.lossScale = lossScale;
         this.specs = network.parameters();
         this.offsets = network.parameterOffsets();
         this.trainable = trainable.clone();
         this.values = new NDArray[specs.size()];
+        this.masters = precision.mixed() ? new NDArray[specs.size()] : values;
         this.accumulators = new NDArray[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
             index.put(specs.get(i).name(), i);
@@ -68,6 +82,18 @@ final class ParameterStore {
         return values[i];
     }
 
+    /**
+     * The gradient of {@code leaf} (a parameter's {@link #value} or a tap's zero leaf) after the backward
+     * pass, in float64 with the loss scale divided out: what every norm and clipped sum is computed from.
+     */
+    NDArray gradient(NDArray leaf) {
+        return lossScale.unscaled(leaf.getGradient());
+    }
+
+    LossScale lossScale() {
+        return lossScale;
+    }
+
     NDArray accumulator(int i) {
         return accumulators[i];
     }
@@ -98,10 +124,13 @@ final class ParameterStore {
 
     void read(float[] into) {
         checkLength(into.length);
-        for (int i = 0; i < values.length; i++) Precision.copyOut(values[i], into, offsets[i]);
+        for (int i = 0; i < masters.length; i++) Precision.copyOut(masters[i], into, offsets[i]);
     }
 
-    /** Replaces every parameter array (a fresh leaf, so autograd state never carries over). */
+    /**
+     * Replaces every parameter array (a fresh leaf, so autograd state never carries over); when mixed,
+     * the fp32 master and its compute copy (rounded once per write, i.e. once per step).
+     */
     void write(float[] from) {
         checkLength(from.length);
         for (int i = 0; i < values.length; i++) {
@@ -111,6 +140,11 @@ final class ParameterStore {
             // memory, because freshLeaves() keeps detached views after the original handle is closed.
             NDArray fresh = keep(host.duplicate());
             host.close();
+            if (precision.mixed()) {
+                if (masters[i] != null) masters[i].close();
+                masters[i] = fresh;
+                fresh = keep(precision.toCompute(fresh));
+            }
             if (values[i] != null) values[i].close();
             values[i] = fresh;
         }

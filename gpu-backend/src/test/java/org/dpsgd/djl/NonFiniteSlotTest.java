@@ -2,6 +2,7 @@ package org.dpsgd.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import org.dpsgd.backend.BatchStats;
@@ -28,9 +29,14 @@ class NonFiniteSlotTest {
         "microbatch,small-cnn,float64,1,per_layer",
         "bookkeeping,small-cnn,float32,2,per_layer",
         "bookkeeping,fmnist-cnn,float32,1,flat",
-        "bookkeeping,resnet18-gn,float32,1,per_layer"
+        "bookkeeping,resnet18-gn,float32,1,per_layer",
+        "bookkeeping,small-cnn,fp16,2,flat",
+        "microbatch,small-cnn,fp16,1,per_layer",
+        "bookkeeping,small-cnn,bf16,1,per_layer",
+        "microbatch,small-cnn,bf16,1,flat"
     })
     void nonFiniteSlotsAddExactlyNothing(String strategy, String model, String dtype, int copies, String clipping) {
+        assumeTrue(TestSupport.supports(dtype), dtype + " is not available on this engine");
         String input = model.equals("resnet18-gn") ? "3x8x8" : model.equals("fmnist-cnn") ? "1x28x28" : "1x16x16";
         ModelSpec spec = model.equals("resnet18-gn") ? ModelSpec.of(model).withStem("cifar") : ModelSpec.of(model);
         Network net = ModelZoo.build(spec, Shape.parse(input), 10);

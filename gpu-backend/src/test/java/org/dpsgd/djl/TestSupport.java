@@ -20,15 +20,34 @@ final class TestSupport {
         return backend;
     }
 
-    static DjlTrainableModel model(Network net, String strategy, String dtype, List<String> frozen) {
-        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, Map.of("dtype", dtype, "seed", "7"));
+    /** A model in {@code precision} (fp32/float32, fp64/float64, bf16, fp16), parameters from seed 7. */
+    static DjlTrainableModel model(Network net, String strategy, String precision, List<String> frozen) {
+        return model(net, strategy, Map.of("precision", precision, "seed", "7"), frozen);
+    }
+
+    static DjlTrainableModel model(Network net, String strategy, Map<String, String> settings, List<String> frozen) {
+        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, settings);
         return (DjlTrainableModel) backend().createModel(net, o);
+    }
+
+    /**
+     * Whether this process's engine runs {@code precision} on the CPU; false (with the reason printed) when the
+     * backend refuses it, e.g. bf16 with DJL's own JNI library, which has no bfloat16 (docs/djl.md).
+     */
+    static boolean supports(String precision) {
+        try {
+            PrecisionSupport.check(Precision.from(Map.of("precision", precision), Map.of()), ai.djl.Device.cpu());
+            return true;
+        } catch (org.dpsgd.UserError e) {
+            System.err.println("skipping " + precision + ": " + e.getMessage());
+            return false;
+        }
     }
 
     /** A model whose per-layer rules take the given paths (ghost/explicit norm, unfold), on the CPU. */
     static DjlTrainableModel model(Network net, String strategy, String dtype, List<String> frozen, RuleOptions rules) {
         backend(); // loads the engine and applies the thread settings once
-        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, Map.of("dtype", dtype, "seed", "7"));
+        ModelOptions o = new ModelOptions(strategy, BatchLayout.of(8), frozen, Map.of("precision", dtype, "seed", "7"));
         return new DjlTrainableModel(net, o, ai.djl.Device.cpu(), BackendOptions.cpu(), rules);
     }
 

@@ -4,6 +4,7 @@ import java.util.Map;
 import org.dpsgd.UserError;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Network;
@@ -12,10 +13,17 @@ import org.dpsgd.model.Network;
 final class IpuBackend implements Backend {
     private final IpuSettings settings;
     private final String deviceDetail;
+    private final PoprunInstance instance;
 
     IpuBackend(IpuSettings settings, String deviceDetail) {
+        this(settings, deviceDetail, null);
+    }
+
+    /** @param instance this process's poprun instance (null: not under poprun, or one instance) */
+    IpuBackend(IpuSettings settings, String deviceDetail, PoprunInstance instance) {
         this.settings = settings;
         this.deviceDetail = deviceDetail;
+        this.instance = instance != null && instance.instances() > 1 ? instance : null;
     }
 
     @Override
@@ -30,7 +38,11 @@ final class IpuBackend implements Backend {
 
     @Override
     public String device() {
-        return "ipu x" + settings.replicas() + " (" + deviceDetail + ")";
+        String of = instance == null
+                ? ""
+                : " of " + instance.globalReplicas() + ", poprun instance " + instance.index() + " of "
+                        + instance.instances();
+        return "ipu x" + settings.replicas() + of + " (" + deviceDetail + ")";
     }
 
     @Override
@@ -65,15 +77,17 @@ final class IpuBackend implements Backend {
             throw new IllegalArgumentException(
                     "model.freeze freezes every parameter of " + network.name() + ": nothing to train");
         String spec = NetworkSpecWriter.write(network);
-        String nativeOptions =
-                settings.toNativeOptions(layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen);
+        String nativeOptions = settings.toNativeOptions(
+                layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen, instance);
         IpuSessionNative session;
         try {
             session = new IpuSessionNative(spec, nativeOptions);
         } catch (RuntimeException e) {
             throw new UserError("building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
         }
-        return new IpuTrainableModel(network, layout, multiplicity, trainable, session);
+        // Several poprun instances: GCL's all-reduce in the drain spans every instance's replicas.
+        GradientScope scope = instance == null ? GradientScope.PROCESS : GradientScope.RUN;
+        return new IpuTrainableModel(network, layout, multiplicity, trainable, session, scope);
     }
 
     /** Indices (ascending, Network.parameters() order) of the parameter tensors the options freeze. */

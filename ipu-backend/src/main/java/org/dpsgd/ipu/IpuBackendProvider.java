@@ -92,6 +92,9 @@ public final class IpuBackendProvider implements BackendProvider {
         }
         Availability a = availability();
         if (!a.available()) throw new UserError("backend 'ipu' is unavailable: " + a.reason());
-        return new IpuBackend(IpuSettings.parse(options.settings()), a.reason());
+        return new IpuBackend(
+                IpuSettings.parse(options.settings()),
+                a.reason(),
+                PoprunInstance.fromEnvironment(System.getenv()).orElse(null));
     }
 }

@@ -140,6 +140,15 @@ public record IpuSettings(
      * @param frozen indices (Network.parameters() order) of the frozen parameter tensors
      */
     public String toNativeOptions(BatchLayout layout, int multiplicity, boolean ipuModel, int[] frozen) {
+        return toNativeOptions(layout, multiplicity, ipuModel, frozen, null);
+    }
+
+    /**
+     * @param instance this process's poprun instance when there are several (null: one instance); its
+     *     replicas must be {@code replicas}
+     */
+    String toNativeOptions(
+            BatchLayout layout, int multiplicity, boolean ipuModel, int[] frozen, PoprunInstance instance) {
         if (layout.replicas() != replicas) {
             throw new IllegalArgumentException(
                     "layout has " + layout.replicas() + " replicas but backend.settings.replicas is " + replicas);
@@ -168,6 +177,17 @@ public record IpuSettings(
             sb.append("executable_cache=").append(executableCache).append('\n');
         sb.append("update=host\n");
         if (ipuModel) sb.append("ipu_model=true\n");
+        if (instance != null && instance.instances() > 1) {
+            if (instance.localReplicas() != replicas)
+                throw new IllegalArgumentException("backend.settings.replicas is " + replicas + " but poprun gives "
+                        + "this instance " + instance.localReplicas() + " replicas; set backend.settings.replicas="
+                        + instance.localReplicas() + " (poprun --num-replicas / --num-instances)");
+            if (ipuModel)
+                throw new IllegalArgumentException("the IPU Model (DPSGD_IPU_MODEL=1) simulates one process's IPUs; "
+                        + "it cannot run under poprun with several instances");
+            sb.append("instances=").append(instance.instances()).append('\n');
+            sb.append("instance_index=").append(instance.index()).append('\n');
+        }
         return sb.toString();
     }
 }

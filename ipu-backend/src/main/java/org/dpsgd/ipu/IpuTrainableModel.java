@@ -4,6 +4,7 @@ import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Network;
 
@@ -29,12 +30,25 @@ final class IpuTrainableModel implements TrainableModel {
     private final int multiplicity;
     private final long parameterCount;
     private final int[] trainable;
+    private final GradientScope scope;
     private IpuSessionNative session;
     private long nonFinite;
 
     /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
     IpuTrainableModel(
             Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
+        this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS);
+    }
+
+    /** @param scope RUN when the session's graph spans several poprun instances (its drain is then global) */
+    IpuTrainableModel(
+            Network network,
+            BatchLayout layout,
+            int multiplicity,
+            int[] trainable,
+            IpuSessionNative session,
+            GradientScope scope) {
+        this.scope = scope;
         this.network = network;
         this.layout = layout;
         this.multiplicity = multiplicity;
@@ -54,6 +68,12 @@ final class IpuTrainableModel implements TrainableModel {
     @Override
     public Network network() {
         return network;
+    }
+
+    /** RUN under poprun with several instances: the drained sum is already the whole run's (GCL). */
+    @Override
+    public GradientScope gradientScope() {
+        return scope;
     }
 
     @Override

@@ -1,35 +1,23 @@
 package org.dpsgd.report;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Geometry shared by the SVG and PNG renderers: plot area, data ranges, "nice" ticks, and the
- * mapping from data to pixels, so both outputs show the same chart. Ranges follow each axis's
- * {@link Chart.Axis}: steps and ε start at 0 with integer ticks for steps, accuracy stays within
- * [0, 1], and a single point gets a range around it rather than a sliver at an edge.
+ * What each axis of a {@link Chart} shows: its range, chosen by the axis's {@link Chart.Axis} kind,
+ * and how a tick is labelled. XChart places the ticks inside the range; this class decides what
+ * suits the data: steps and ε start at 0 and label whole steps only, accuracy stays within [0, 1],
+ * and a single point gets a range around it rather than a sliver at an edge.
  */
-final class ChartLayout {
-    static final int WIDTH = 560;
-    static final int HEIGHT = 340;
-    static final int LEFT = 64;
-    static final int RIGHT = 150;
-    static final int TOP = 34;
-    static final int BOTTOM = 46;
-    static final String[] COLORS = {
-        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"
-    };
-
+final class ChartAxes {
     final double xMin;
     final double xMax;
     final double yMin;
     final double yMax;
-    final double[] xTicks;
-    final double[] yTicks;
+    private final Chart.Axis xAxis;
     private final List<String> categories;
 
-    ChartLayout(Chart c) {
+    ChartAxes(Chart c) {
         double x0 = Double.POSITIVE_INFINITY,
                 x1 = Double.NEGATIVE_INFINITY,
                 y0 = Double.POSITIVE_INFINITY,
@@ -52,23 +40,20 @@ final class ChartLayout {
             }
         }
         double[] y = range(c.yAxis(), y0, y1);
-        this.yTicks = ticks(y[0], y[1], c.yAxis());
-        this.yMin = Math.min(y[0], yTicks[0]);
-        this.yMax = Math.max(y[1], yTicks[yTicks.length - 1]);
-        int k = c.isBarChart() ? c.bars().size() : c.xCategories().size();
-        if (c.isBarChart() || c.xAxis() == Chart.Axis.CATEGORY) {
+        this.yMin = y[0];
+        this.yMax = y[1];
+        this.xAxis = c.isBarChart() ? Chart.Axis.CATEGORY : c.xAxis();
+        if (xAxis == Chart.Axis.CATEGORY) {
             this.categories =
                     c.isBarChart() ? c.bars().stream().map(Chart.Bar::label).toList() : c.xCategories();
-            this.xMin = -0.5;
-            this.xMax = Math.max(1, k) - 0.5;
-            this.xTicks = new double[k];
-            for (int i = 0; i < k; i++) xTicks[i] = i;
+            // The first and last category at the plot's edges (XChart pads them inwards), one tick per category.
+            this.xMin = categories.size() > 1 ? 0 : -0.5;
+            this.xMax = categories.size() > 1 ? categories.size() - 1 : 0.5;
         } else {
             this.categories = List.of();
-            double[] x = range(c.xAxis(), x0, x1);
-            this.xTicks = ticks(x[0], x[1], c.xAxis());
-            this.xMin = Math.min(x[0], xTicks[0]);
-            this.xMax = Math.max(x[1], xTicks[xTicks.length - 1]);
+            double[] x = range(xAxis, x0, x1);
+            this.xMin = x[0];
+            this.xMax = x[1];
         }
     }
 
@@ -106,61 +91,53 @@ final class ChartLayout {
                 }
             }
         }
-        return new double[] {lo, hi};
-    }
-
-    double px(double x) {
-        return LEFT + (x - xMin) / (xMax - xMin) * (WIDTH - LEFT - RIGHT);
-    }
-
-    double py(double y) {
-        return HEIGHT - BOTTOM - (y - yMin) / (yMax - yMin) * (HEIGHT - TOP - BOTTOM);
-    }
-
-    /** The label of x tick {@code i}: a category's name, or the formatted value. */
-    String xTickLabel(int i) {
-        return categories.isEmpty() ? format(xTicks[i]) : categories.get(i);
-    }
-
-    static double[] ticks(double lo, double hi) {
-        return ticks(lo, hi, Chart.Axis.VALUE);
+        return nice(axis, lo, hi);
     }
 
     /**
-     * About five round ticks (1, 2 or 5 times a power of ten) covering [lo, hi]; whole numbers for
-     * counts, and never outside [0, 1] for fractions.
+     * [lo, hi] widened to whole multiples of a round step (1, 2 or 5 times a power of ten, about five
+     * of them; whole numbers for counts), kept within [0, 1] for fractions. Besides looking tidy this
+     * keeps XChart on its round-number ticks: it puts ticks at the data values instead whenever those
+     * and the axis ends are evenly spaced, which for one bar at 1082 gave the ticks 0 and 1082.
      */
-    static double[] ticks(double lo, double hi, Chart.Axis axis) {
+    static double[] nice(Chart.Axis axis, double lo, double hi) {
         double raw = (hi - lo) / 5;
         double mag = Math.pow(10, Math.floor(Math.log10(raw)));
         double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
         if (axis == Chart.Axis.COUNT) step = Math.max(1, Math.rint(step));
-        double start = Math.floor(lo / step) * step;
-        List<Double> t = new ArrayList<>();
-        for (int i = 0; ; i++) {
-            double v = start + i * step;
-            if (v > hi + step * 0.999) break;
-            v = Math.abs(v) < step * 1e-9
-                    ? 0
-                    : Double.parseDouble(String.format(Locale.ROOT, "%.12g", v)); // no 0.30000000000000004
-            if (axis == Chart.Axis.FRACTION && (v < 0 || v > 1)) continue;
-            t.add(v);
+        double a = Math.floor(lo / step + 1e-9) * step, b = Math.ceil(hi / step - 1e-9) * step;
+        if (axis == Chart.Axis.FRACTION) {
+            a = Math.max(0, a);
+            b = Math.min(1, b);
         }
-        if (t.isEmpty()) t.add(lo);
-        return t.stream().mapToDouble(Double::doubleValue).toArray();
+        return new double[] {round(a), round(b)};
+    }
+
+    /** No 0.30000000000000004 at an axis end. */
+    private static double round(double v) {
+        return Double.parseDouble(String.format(Locale.ROOT, "%.12g", v));
+    }
+
+    /**
+     * The label of an x tick that XChart placed at {@code v}: a category's name or a whole step,
+     * and nothing for positions between them (XChart may place ticks at 0.5 on a short axis).
+     */
+    String xLabel(double v) {
+        boolean whole = Math.abs(v - Math.rint(v)) < 1e-9;
+        return switch (xAxis) {
+            case CATEGORY -> whole && v >= 0 && v < categories.size() ? categories.get((int) Math.rint(v)) : "";
+            case COUNT -> whole ? format(Math.rint(v)) : "";
+            default -> format(v);
+        };
     }
 
     static String format(double v) {
-        if (v == 0) return "0";
+        if (v == 0 || Math.abs(v) < 1e-12) return "0";
         double a = Math.abs(v);
         if (a >= 1e5 || a < 1e-3) return String.format(Locale.ROOT, "%.1e", v);
         if (a >= 100 || v == Math.rint(v)) return String.format(Locale.ROOT, "%.0f", v);
         if (a >= 1)
             return String.format(Locale.ROOT, "%.2f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
         return String.format(Locale.ROOT, "%.3f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
-    }
-
-    static String color(int i) {
-        return COLORS[i % COLORS.length];
     }
 }
