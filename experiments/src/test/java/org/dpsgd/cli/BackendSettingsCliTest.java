@@ -50,7 +50,7 @@ class BackendSettingsCliTest {
     }
 
     private static final String DJL_KEYS =
-            "dtype, interop_threads, max_calls, omp_wait_policy, replicas, seed, threads";
+            "dtype, interop_threads, loss_scale, max_calls, omp_wait_policy, precision, replicas, seed, threads";
 
     @Test
     void aBadKeyInAnySweepPointFailsBeforeTheFirstRun() throws Exception {
@@ -115,7 +115,9 @@ class BackendSettingsCliTest {
                 e.getMessage());
         // A key only the other backend reads is not refused here (the run warns and records it).
         ConfigLoader.parse(
-                base.replace("backend: {name: djl, device: cpu}", "backend: {name: djl, settings: {precision: fp16}}"),
+                base.replace(
+                        "backend: {name: djl, device: cpu}",
+                        "backend: {name: djl, settings: {stochastic_rounding: true}}"),
                 "t.yaml");
         // auto: the machine decides the backend, so the loader cannot know the valid keys; the run checks them.
         ExperimentConfig auto = ConfigLoader.parse(
