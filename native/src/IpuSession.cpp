@@ -91,6 +91,340 @@ struct PopopsDialect {
     }
 };
 
+// ---- Program builders, PopLibs style: (graph, inputs..., prog, debugContext, options). Each appends to prog. ----
+
+using Chunks = std::vector<std::pair<std::size_t, std::size_t>>;
+
+/** The session's device variables. */
+struct SessionTensors {
+    Tensor master;     // fp32 master weights [P]
+    Tensor acc;        // per-replica clipped sum [P]
+    Tensor metrics;    // per call [kMetrics]
+    Tensor clipTable;  // per trainable tensor t: its clip bound C_t, then its clip group id (flat: one group) [2T]
+};
+
+/** The host streams of the train and eval programs. */
+struct CallStreams {
+    poplar::DataStream inputs, labels, mask;  // per replica (REPLICATE): each replica's own slots
+    poplar::DataStream clip;                  // BROADCAST: one host buffer to every replica
+    poplar::DataStream metrics, norms;        // device to host, per replica
+};
+
+/** One micro-batch's inputs, read from this replica's streams in order. */
+struct MicroBatch {
+    Tensor x, labelsK, mask;
+};
+
+/** Per-slot loss and correctness of one micro-batch, masked; and the loss-scaled output gradient. */
+struct SlotMetrics {
+    Tensor loss, hit, deltas;
+};
+
+SessionTensors addSessionTensors(poplar::Graph& graph, std::size_t params, std::size_t trainable,
+                                 const poplar::DebugContext& dc) {
+    SessionTensors v{graph.addVariable(poplar::FLOAT, {params}, {dc, "master"}),
+                     graph.addVariable(poplar::FLOAT, {params}, {dc, "clippedSum"}),
+                     graph.addVariable(poplar::FLOAT, {kMetrics}, {dc, "metrics"}),
+                     graph.addVariable(poplar::FLOAT, {2 * trainable}, {dc, "clipTable"})};
+    for (auto& t : {v.master, v.acc, v.metrics, v.clipTable}) poputil::mapTensorLinearly(graph, t);
+    return v;
+}
+
+/** The call streams (poplar/ReplicatedStreamMode.hpp for REPLICATE and BROADCAST). */
+CallStreams addCallStreams(poplar::Graph& graph, const HostLayout& layout, std::size_t trainable,
+                           const SessionOptions& options) {
+    const std::size_t m = options.microBatchSize;
+    return CallStreams{
+        graph.addHostToDeviceFIFO("inputs", poplar::FLOAT, layout.inputsPerMicroBatch()),
+        graph.addHostToDeviceFIFO("labels", poplar::UNSIGNED_INT, m),
+        graph.addHostToDeviceFIFO("mask", poplar::FLOAT, m),
+        graph.addHostToDeviceFIFO("clip", poplar::FLOAT, 2 * trainable, poplar::ReplicatedStreamMode::BROADCAST),
+        graph.addDeviceToHostFIFO("metrics", poplar::FLOAT, kMetrics),
+        graph.addDeviceToHostFIFO("norms", poplar::FLOAT, m)};
+}
+
+/** Parameters, gradients and noise: P floats each, chunked below Poplar's 128 MB per-stream limit. */
+void copyFromHost(poplar::Graph& graph, const std::string& name, const Chunks& chunks, const Tensor& dst,
+                  Sequence& prog, const poplar::DebugContext& dc) {
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        auto [b, e] = chunks[i];
+        auto stream = graph.addHostToDeviceFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b,
+                                                poplar::ReplicatedStreamMode::BROADCAST);
+        prog.add(Copy(stream, dst.slice(b, e), false, {dc, name}));
+    }
+}
+
+void copyToHost(poplar::Graph& graph, const std::string& name, const Chunks& chunks, const Tensor& src, Sequence& prog,
+                const poplar::DebugContext& dc) {
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        auto [b, e] = chunks[i];
+        auto stream = graph.addDeviceToHostFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b);
+        prog.add(Copy(src.slice(b, e), stream, false, {dc, name}));
+    }
+}
+
+/** The compute copy of the weights, refreshed from the master at the start of every call. */
+void syncWeights(poplar::Graph& graph, const GraphBuilder& net, const Tensor& master, Sequence& prog,
+                 const poplar::DebugContext& dc) {
+    for (const auto& p : net.params()) {
+        Tensor src = master.slice(p.info.offset, p.info.offset + p.info.size()).reshape(p.info.shape);
+        if (net.computeType() == poplar::FLOAT)
+            prog.add(Copy(src, p.compute));
+        else
+            popops::castWithOutput(graph, src, p.compute, prog, {dc, "weights/cast"});
+    }
+}
+
+MicroBatch readMicroBatch(poplar::Graph& graph, const CallStreams& streams, const Shape& in, poplar::Type type,
+                          Sequence& prog, const poplar::DebugContext& dc, const SessionOptions& options) {
+    const std::size_t m = options.microBatchSize, k = options.multiplicity, mk = m * k;
+    Tensor xf = graph.addVariable(poplar::FLOAT, {mk, in.c, in.h, in.w}, {dc, "x"});
+    Tensor lab = graph.addVariable(poplar::UNSIGNED_INT, {m}, {dc, "labels"});
+    Tensor msk = graph.addVariable(poplar::FLOAT, {m}, {dc, "mask"});
+    for (auto& t : {xf, lab, msk}) poputil::mapTensorLinearly(graph, t);
+    prog.add(Copy(streams.inputs, xf));
+    prog.add(Copy(streams.labels, lab));
+    prog.add(Copy(streams.mask, msk));
+    Tensor x = type == poplar::FLOAT ? xf : popops::cast(graph, xf, type, prog, {dc, "x/cast"});
+    // Each slot's label applies to its K copies: [m] -> [m][K] -> [m*K].
+    Tensor labelsK = lab.reshape({m, 1}).broadcast(static_cast<unsigned>(k), 1).reshape({mk});
+    return MicroBatch{x, labelsK, msk};
+}
+
+/** Loss, softmax output gradient and per-slot metrics of one micro-batch. */
+SlotMetrics lossAndMetrics(poplar::Graph& graph, const MicroBatch& mb, const Tensor& logits, poplar::Type type,
+                           Sequence& prog, const poplar::DebugContext& dc, const SessionOptions& options) {
+    const std::size_t m = options.microBatchSize, k = options.multiplicity, mk = m * k;
+    Tensor probs = popnn::nonLinearity(graph, popnn::NonLinearityType::SOFTMAX_STABLE, logits, prog, {dc, "softmax"});
+    Tensor loss = graph.addVariable(type, {mk}, {dc, "loss"});
+    poputil::mapTensorLinearly(graph, loss);
+    Tensor deltas = graph.clone(probs, {dc, "deltas"});
+    // popnn/Loss.hpp: cross entropy of softmax outputs; deltas = p - onehot(label) per copy.
+    prog.add(popnn::calcLoss(graph, probs, mb.labelsK, loss, deltas, popnn::CROSS_ENTROPY_LOSS, {dc, "loss"}));
+    // The mean over K copies and the static loss scale S (a power of two; 1 in fp32) in one multiply.
+    const float deltaScale = options.lossScale / static_cast<float>(k);
+    if (deltaScale != 1.0f) popops::mulInPlace(graph, deltas, deltaScale, prog, {dc, "deltas/scale"});
+    Tensor predicted = popnn::argMax(graph, probs, prog, {dc, "argmax"});
+    Tensor hit =
+        popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT), {predicted, mb.labelsK}, prog, {dc, "hit"});
+    Tensor lossF = popops::cast(graph, loss, poplar::FLOAT, prog, {dc, "loss/cast"});
+    // Per slot: mean over its K copies, then masked.
+    Tensor lossSlot = popops::reduce(graph, lossF.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, prog);
+    Tensor hitSlot = popops::reduce(graph, hit.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, prog);
+    // Masked by selection: a padding slot's NaN loss must not reach the metrics.
+    const float invK = 1.0f / static_cast<float>(k);
+    Tensor lossMasked =
+        popops::map(graph, clip::masked(PopopsDialect{}, invK), {lossSlot, mb.mask}, prog, {dc, "loss/masked"});
+    Tensor hitMasked =
+        popops::map(graph, clip::masked(PopopsDialect{}, invK), {hitSlot, mb.mask}, prog, {dc, "hit/masked"});
+    return SlotMetrics{lossMasked, hitMasked, deltas};
+}
+
+Tensor sumAll(poplar::Graph& graph, const Tensor& t, Sequence& prog) {
+    return popops::reduce(graph, t, poplar::FLOAT, {0}, {popops::Operation::ADD}, prog).reshape({1});
+}
+
+/** One micro-batch's sums for the call's metrics, and each slot's gradient norm (for the norms stream). */
+struct ClipResult {
+    Tensor step;  // {loss, correct, clipped, norm sum, non-finite}
+    Tensor norm;  // [m]
+};
+
+/** The per-slot clipped sum of one micro-batch's gradients, added to accTrainable (fp32, by selection). */
+ClipResult clipAndAccumulate(poplar::Graph& graph, const std::vector<Tensor>& grads,
+                             const std::vector<std::size_t>& trainable, const MicroBatch& mb, const SlotMetrics& slot,
+                             const Tensor& bounds, const Tensor& sameGroup, const Tensor& accTrainable,
+                             poplar::Type type, Sequence& body, const poplar::DebugContext& dc,
+                             const SessionOptions& options) {
+    const std::size_t m = options.microBatchSize, T = trainable.size();
+    // Per-slot gradients of the trainable tensors side by side, [m][P'] in fp32 (fp16 is cast once, so squares,
+    // norms and products are all fp32: no fp16 subnormal products). Everything below is loss-scaled by S.
+    PopopsDialect x;
+    const float S = options.lossScale;
+    std::vector<Tensor> flat;
+    for (std::size_t i : trainable) flat.push_back(grads[i].reshape({m, grads[i].numElements() / m}));
+    Tensor all = poplar::concat(flat, 1);
+    Tensor g32 = type == poplar::FLOAT ? all : popops::cast(graph, all, poplar::FLOAT, body, {dc, "grads/fp32"});
+    // Per-slot sums of squares per tensor, [m][T], each reduced in two pieces of at most kMaxReductionTerms
+    // terms (clip::normSplit): the rounding error is then bounded whatever PopLibs' reduction order.
+    std::vector<Tensor> sqCols;
+    for (std::size_t t = 0, off = 0; t < T; ++t) {
+        const std::size_t n = flat[t].dim(1), c = clip::normSplit(n);
+        Tensor g = g32.slice(off, off + n, 1);
+        off += n;
+        Tensor sqT = popops::reduce(graph, g.reshape({m, n / c, c}), poplar::FLOAT, {2},
+                                    {popops::Operation::SQUARE_ADD}, body, {dc, "norm/sq"});
+        if (n / c > 1)
+            sqT =
+                popops::reduce(graph, sqT, poplar::FLOAT, {1}, {popops::Operation::ADD}, body, {dc, "norm/sq_pieces"});
+        sqCols.push_back(sqT.reshape({m, 1}));
+    }
+    Tensor sq = poplar::concat(sqCols, 1);
+    // Each tensor's group sum of squares, [m][T] = sq x same (same[u][t] = 1 when u and t share a clip group):
+    // flat clipping is one group, per-layer clipping one group per layer or tensor (ClipPolicy).
+    Tensor groupSq = poplin::matMul(graph, sq, sameGroup, body, poplar::FLOAT, {dc, "clip/group_sq"});
+    Tensor total = popops::reduce(graph, sq, poplar::FLOAT, {1}, {popops::Operation::ADD}, body, {dc, "norm/total_sq"});
+    auto perTensor = [&](const Tensor& slotValue) {
+        return slotValue.reshape({m, 1}).broadcast(static_cast<unsigned>(T), 1);
+    };
+    Tensor boundsT = bounds.reshape({1, T}).broadcast(static_cast<unsigned>(m), 0);
+    // factor[i][t] = min(1, C_t / ||g_i,group(t)||) (1 - margin) / S; exactly 0 for padding and non-finite
+    // slots.
+    Tensor factor = popops::map(graph, clip::factor(x, S), {groupSq, boundsT, perTensor(total), perTensor(mb.mask)},
+                                body, {dc, "clip/factor"});
+    // Each tensor's factor spread over its elements (views, no copy): [m][P'].
+    std::vector<Tensor> spread;
+    for (std::size_t t = 0; t < T; ++t)
+        spread.push_back(factor.slice(t, t + 1, 1).broadcast(static_cast<unsigned>(flat[t].dim(1)), 1));
+    // acc += sum_i factor_i * g_i in fp32, by selection (a NaN gradient times a zero factor adds 0, not NaN),
+    // in place on the fp32 gradients (no further [m][P'] temporary).
+    popops::mapInPlace(graph, clip::weighted(x), {g32, poplar::concat(spread, 1)}, body, {dc, "clip/scale"});
+    popops::reduceWithOutput(graph, g32, accTrainable, {0}, {popops::Operation::ADD, true}, body,
+                             {dc, "clip/accumulate"});
+
+    // Metrics: clipped (any group above its bound), norm sum and non-finite count, all of real finite slots
+    // only.
+    Tensor clippedT =
+        popops::map(graph, clip::clippedIndicator(x, S), {groupSq, boundsT}, body, {dc, "clip/clipped_groups"});
+    Tensor clippedAny =
+        popops::reduce(graph, clippedT, poplar::FLOAT, {1}, {popops::Operation::MAX}, body, {dc, "clip/clipped_any"});
+    Tensor clipped =
+        popops::map(graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2) && (pe::_3 > pe::Const(0.0f))),
+                    {clippedAny, total, mb.mask}, body, {dc, "clip/count"});
+    Tensor normMasked = popops::map(graph, clip::metricNorm(x, S), {total, mb.mask}, body, {dc, "norm/masked"});
+    Tensor nonFinite = popops::map(graph, clip::nonFinite(x), {total, mb.mask}, body, {dc, "norm/non_finite"});
+    Tensor norm = popops::map(graph, clip::norm(x, S), {total}, body, {dc, "norm"});
+
+    // A non-finite slot's loss and correctness stay out of the metrics too (BatchStats' policy); it is counted
+    // instead.
+    auto finiteOnly = [&](const Tensor& v, const char* name) {
+        return popops::map(graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2)), {v, total}, body,
+                           {dc, name});
+    };
+    Tensor step = poplar::concat({sumAll(graph, finiteOnly(slot.loss, "loss/finite"), body),
+                                  sumAll(graph, finiteOnly(slot.hit, "hit/finite"), body), sumAll(graph, clipped, body),
+                                  sumAll(graph, normMasked, body), sumAll(graph, nonFinite, body)});
+    return ClipResult{step, norm};
+}
+
+/** TRAIN: one device call = Repeat(A) over micro-batches: forward, backward, per-slot clip, mask, accumulate. */
+void buildTrainProgram(poplar::Graph& graph, GraphBuilder& net, const SessionTensors& vars, const CallStreams& streams,
+                       const std::vector<std::size_t>& trainable, const Shape& in, Sequence& prog,
+                       const poplar::DebugContext& dc, const SessionOptions& options) {
+    const poplar::Type type = net.computeType();
+    const std::size_t T = trainable.size();
+    if (type == poplar::HALF && options.stochasticRounding)
+        poplar::setStochasticRounding(graph, prog, true, {dc, "sr"});
+    prog.add(Copy(streams.clip, vars.clipTable));
+    popops::zero(graph, vars.metrics, prog, {dc, "zero/metrics"});
+    syncWeights(graph, net, vars.master, prog, dc);
+    // Once per call: the bounds and the same-group matrix from the streamed group ids.
+    Tensor bounds = vars.clipTable.slice(0, T);
+    Tensor ids = vars.clipTable.slice(T, 2 * T);
+    Tensor sameGroup = popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT),
+                                   {ids.reshape({T, 1}).broadcast(static_cast<unsigned>(T), 1),
+                                    ids.reshape({1, T}).broadcast(static_cast<unsigned>(T), 0)},
+                                   prog, {dc, "clip/same_group"});
+    // The accumulator's trainable coordinates (a view); frozen coordinates stay exactly 0.
+    std::vector<Tensor> accParts;
+    for (std::size_t i : trainable) {
+        const auto& info = net.params()[i].info;
+        accParts.push_back(vars.acc.slice(info.offset, info.offset + info.size()));
+    }
+    Tensor accTrainable = poplar::concat(accParts, 0);
+
+    Sequence body;
+    MicroBatch mb = readMicroBatch(graph, streams, in, type, body, dc, options);
+    Tensor logits = net.forward(mb.x, body, /*record=*/true);
+    SlotMetrics slot = lossAndMetrics(graph, mb, logits, type, body, dc, options);
+    std::vector<Tensor> grads = net.backward(slot.deltas, body);
+    ClipResult clipped =
+        clipAndAccumulate(graph, grads, trainable, mb, slot, bounds, sameGroup, accTrainable, type, body, dc, options);
+    popops::addInPlace(graph, vars.metrics, clipped.step, body, {dc, "metrics/add"});
+    body.add(Copy(clipped.norm, streams.norms));
+
+    prog.add(Repeat(static_cast<unsigned>(options.accumulation), body, {dc, "microbatches"}));
+    prog.add(Copy(vars.metrics, streams.metrics));
+}
+
+/** EVAL: forward only, same streams and layout; the clip stream is unused. */
+void buildEvalProgram(poplar::Graph& graph, GraphBuilder& net, const SessionTensors& vars, const CallStreams& streams,
+                      const Shape& in, Sequence& prog, const poplar::DebugContext& dc, const SessionOptions& options) {
+    const poplar::Type type = net.computeType();
+    popops::zero(graph, vars.metrics, prog, {dc, "zero/metrics"});
+    syncWeights(graph, net, vars.master, prog, dc);
+    Sequence body;
+    MicroBatch mb = readMicroBatch(graph, streams, in, type, body, dc, options);
+    Tensor logits = net.forward(mb.x, body, /*record=*/false);
+    SlotMetrics slot = lossAndMetrics(graph, mb, logits, type, body, dc, options);
+    Tensor zero = graph.addConstant(poplar::FLOAT, {kMetrics - 2}, 0.0f, {dc, "zeroMetrics"});
+    graph.setTileMapping(zero, 0);
+    Tensor step = poplar::concat({sumAll(graph, slot.loss, body), sumAll(graph, slot.hit, body), zero});
+    popops::addInPlace(graph, vars.metrics, step, body, {dc, "metrics/add"});
+    prog.add(Repeat(static_cast<unsigned>(options.accumulation), body, {dc, "microbatches"}));
+    prog.add(Copy(vars.metrics, streams.metrics));
+}
+
+/** The cross-replica sum of the clipped gradients over every instance's replicas, in place (GCL; none for one). */
+void allReduceClippedSum(poplar::Graph& graph, Tensor acc, Sequence& prog, const poplar::DebugContext& dc,
+                         const SessionOptions& options) {
+    if (options.globalReplicas() > 1)  // every replica of every instance
+        gcl::allReduceInPlaceCrossReplica(graph, acc, gcl::CollectiveOperator::ADD, prog, {dc, "allReduce"});
+}
+
+/** DRAIN: the cross-replica clipped sum goes to the host; common/ adds noise and steps (the SPI path). */
+void buildDrainProgram(poplar::Graph& graph, const Tensor& acc, const Chunks& chunks, Sequence& prog,
+                       const poplar::DebugContext& dc, const SessionOptions& options) {
+    allReduceClippedSum(graph, acc, prog, dc, options);
+    copyToHost(graph, "gradOut", chunks, acc, prog, dc);
+    popops::zero(graph, acc, prog, {dc, "zero/acc"});
+}
+
+/**
+ * UPDATE (update=device): noise, 1/(qN) scaling and SGD with momentum on every replica, identically. The momentum
+ * buffer's zeroing goes to init.
+ */
+void buildUpdateProgram(poplar::Graph& graph, const SessionTensors& vars, const Chunks& chunks, Sequence& init,
+                        Sequence& prog, const poplar::DebugContext& dc, const SessionOptions& options) {
+    const Tensor& master = vars.master;
+    const Tensor& acc = vars.acc;
+    Tensor hyper = graph.addVariable(poplar::FLOAT, {3}, {dc, "hyper"});  // {-lr, scale, sigma*C (fast mode)}
+    graph.setTileMapping(hyper, 0);
+    auto hyperIn = graph.addHostToDeviceFIFO("hyper", poplar::FLOAT, 3, poplar::ReplicatedStreamMode::BROADCAST);
+    prog.add(Copy(hyperIn, hyper));
+    allReduceClippedSum(graph, acc, prog, dc, options);
+    Tensor noise;
+    if (options.secureNoise) {
+        // Secure mode: the host's CSPRNG noise, the same buffer for every replica.
+        noise = graph.clone(master, {dc, "noise"});
+        copyFromHost(graph, "noise", chunks, noise, prog, dc);
+    } else {
+        // Fast (insecure, seeded) mode: poprand::normal with one seed for all replicas
+        // (poprand/RandomGen.hpp), so every replica draws the same noise; the seed advances every step.
+        Tensor seed = graph.addVariable(poplar::UNSIGNED_INT, {2}, {dc, "seed"});
+        graph.setTileMapping(seed, 0);
+        std::vector<unsigned> seedValue{static_cast<unsigned>(options.seed), static_cast<unsigned>(options.seed >> 32)};
+        graph.setInitialValue(seed, poplar::ArrayRef<unsigned>(seedValue));
+        noise = poprand::normal(graph, &seed, 0, acc, poplar::FLOAT, 0.0, 1.0, prog, {dc, "noise"});
+        popops::mulInPlace(graph, noise, hyper.slice(2, 3), prog, {dc, "noise/std"});
+        popops::mapInPlace(graph, pe::_1 + pe::Const(1u), {seed.slice(0, 1)}, prog, {dc, "seed/advance"});
+    }
+    Tensor g = popops::add(graph, acc, noise, prog, {dc, "noisy"});
+    popops::mulInPlace(graph, g, hyper.slice(1, 2), prog, {dc, "scale"});
+    Tensor direction = g;
+    if (options.momentum > 0) {
+        Tensor velocity = graph.clone(master, {dc, "momentum"});
+        popops::zero(graph, velocity, init, {dc, "zero/momentum"});
+        const float mu = static_cast<float>(options.momentum);
+        popops::scaledAddTo(graph, velocity, mu, g, 1.0f, prog, {dc, "momentum"});  // v = mu v + g
+        direction = options.nesterov
+                        ? popops::map(graph, pe::_1 + pe::Const(mu) * pe::_2, {g, velocity}, prog, {dc, "nesterov"})
+                        : velocity;
+    }
+    popops::scaledAddTo(graph, master, direction, hyper.slice(0, 1), prog, {dc, "sgd"});  // master += (-lr) d
+    popops::zero(graph, acc, prog, {dc, "zero/acc"});
+}
+
 }  // namespace
 
 class IpuSessionImpl {
@@ -313,313 +647,36 @@ class IpuSessionImpl {
         return flags;
     }
 
-    /** Builds every program; indices as in enum Program. */
+    /** Builds every program; indices as in enum Program. Each program has its own builder (below the class). */
     std::vector<poplar::program::Program> build(poplar::Graph& graph) {
         GraphBuilder net(graph, spec_, opts_);
-        const poplar::Type type = net.computeType();
-        const std::size_t m = opts_.microBatchSize, k = opts_.multiplicity, mk = m * k, P = params_;
-        const Shape in = spec_.input;
-
-        Tensor master = graph.addVariable(poplar::FLOAT, {P}, "master");           // fp32 master weights
-        Tensor acc = graph.addVariable(poplar::FLOAT, {P}, "clippedSum");          // per-replica clipped sum
-        Tensor metrics = graph.addVariable(poplar::FLOAT, {kMetrics}, "metrics");  // per call
-        const std::size_t T = trainable_;
-        // Per trainable parameter tensor t: its clip bound C_t, then its clip group id (flat: one group).
-        Tensor clipTable = graph.addVariable(poplar::FLOAT, {2 * T}, "clipTable");
-        for (auto& t : {master, acc, metrics, clipTable}) poputil::mapTensorLinearly(graph, t);
-
-        // Host streams. Per-replica FIFOs (REPLICATE) carry each replica's own slots; BROADCAST ones carry
-        // one host buffer to every replica (poplar/ReplicatedStreamMode.hpp).
-        auto inputs = graph.addHostToDeviceFIFO("inputs", poplar::FLOAT, layout_.inputsPerMicroBatch());
-        auto labels = graph.addHostToDeviceFIFO("labels", poplar::UNSIGNED_INT, m);
-        auto mask = graph.addHostToDeviceFIFO("mask", poplar::FLOAT, m);
-        auto clipIn = graph.addHostToDeviceFIFO("clip", poplar::FLOAT, 2 * T, poplar::ReplicatedStreamMode::BROADCAST);
-        auto metricsOut = graph.addDeviceToHostFIFO("metrics", poplar::FLOAT, kMetrics);
-        auto normsOut = graph.addDeviceToHostFIFO("norms", poplar::FLOAT, m);
-        // Parameters, gradients and noise: P floats each, chunked below Poplar's 128 MB per-stream limit.
-        auto copyIn = [&](const std::string& name, const Tensor& dst, Sequence& prog) {
-            for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
-                auto [b, e] = paramChunks_[i];
-                auto stream = graph.addHostToDeviceFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b,
-                                                        poplar::ReplicatedStreamMode::BROADCAST);
-                prog.add(Copy(stream, dst.slice(b, e)));
-            }
-        };
-        auto copyOut = [&](const std::string& name, const Tensor& src, Sequence& prog) {
-            for (std::size_t i = 0; i < paramChunks_.size(); ++i) {
-                auto [b, e] = paramChunks_[i];
-                auto stream = graph.addDeviceToHostFIFO(name + "/" + std::to_string(i), poplar::FLOAT, e - b);
-                prog.add(Copy(src.slice(b, e), stream));
-            }
-        };
+        SessionTensors vars = addSessionTensors(graph, params_, trainable_, {"session"});
+        CallStreams streams = addCallStreams(graph, layout_, trainable_, opts_);
         // The trainable parameter tensors (frozen ones get no gradient and add nothing to the sum).
         std::vector<std::size_t> trainable;
         for (std::size_t i = 0; i < net.params().size(); ++i)
             if (net.trainable(i)) trainable.push_back(i);
-        if (trainable.size() != T)
+        if (trainable.size() != trainable_)
             throw std::logic_error("trainable parameter count disagrees between the session and the graph");
 
-        // The compute copy of the weights, refreshed from the master at the start of every call.
-        auto syncWeights = [&](Sequence& prog) {
-            for (const auto& p : net.params()) {
-                Tensor src = master.slice(p.info.offset, p.info.offset + p.info.size()).reshape(p.info.shape);
-                if (type == poplar::FLOAT)
-                    prog.add(Copy(src, p.compute));
-                else
-                    popops::castWithOutput(graph, src, p.compute, prog, {"weights/cast"});
-            }
-        };
-
-        // One micro-batch's inputs, read from this replica's streams in order.
-        struct MicroBatch {
-            Tensor x, labelsK, mask;
-        };
-        auto readMicroBatch = [&](Sequence& body) {
-            Tensor xf = graph.addVariable(poplar::FLOAT, {mk, in.c, in.h, in.w}, "x");
-            Tensor lab = graph.addVariable(poplar::UNSIGNED_INT, {m}, "labels");
-            Tensor msk = graph.addVariable(poplar::FLOAT, {m}, "mask");
-            for (auto& t : {xf, lab, msk}) poputil::mapTensorLinearly(graph, t);
-            body.add(Copy(inputs, xf));
-            body.add(Copy(labels, lab));
-            body.add(Copy(mask, msk));
-            Tensor x = type == poplar::FLOAT ? xf : popops::cast(graph, xf, type, body, {"x/cast"});
-            // Each slot's label applies to its K copies: [m] -> [m][K] -> [m*K].
-            Tensor labelsK = lab.reshape({m, 1}).broadcast(static_cast<unsigned>(k), 1).reshape({mk});
-            return MicroBatch{x, labelsK, msk};
-        };
-
-        // Loss, softmax output gradient and per-slot metrics of one micro-batch.
-        auto lossAndMetrics = [&](Sequence& body, const MicroBatch& mb, Tensor logits, Tensor* deltasOut) {
-            Tensor probs =
-                popnn::nonLinearity(graph, popnn::NonLinearityType::SOFTMAX_STABLE, logits, body, {"softmax"});
-            Tensor loss = graph.addVariable(type, {mk}, "loss");
-            poputil::mapTensorLinearly(graph, loss);
-            Tensor deltas = graph.clone(probs, "deltas");
-            // popnn/Loss.hpp: cross entropy of softmax outputs; deltas = p - onehot(label) per copy.
-            body.add(popnn::calcLoss(graph, probs, mb.labelsK, loss, deltas, popnn::CROSS_ENTROPY_LOSS, {"loss"}));
-            // The mean over K copies and the static loss scale S (a power of two; 1 in fp32) in one multiply.
-            const float deltaScale = opts_.lossScale / static_cast<float>(k);
-            if (deltaScale != 1.0f) popops::mulInPlace(graph, deltas, deltaScale, body, {"deltas/scale"});
-            if (deltasOut) *deltasOut = deltas;
-            Tensor predicted = popnn::argMax(graph, probs, body, {"argmax"});
-            Tensor hit =
-                popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT), {predicted, mb.labelsK}, body, {"hit"});
-            Tensor lossF = popops::cast(graph, loss, poplar::FLOAT, body, {"loss/cast"});
-            // Per slot: mean over its K copies, then masked.
-            Tensor lossSlot =
-                popops::reduce(graph, lossF.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, body);
-            Tensor hitSlot =
-                popops::reduce(graph, hit.reshape({m, k}), poplar::FLOAT, {1}, {popops::Operation::ADD}, body);
-            // Masked by selection: a padding slot's NaN loss must not reach the metrics.
-            const float invK = 1.0f / static_cast<float>(k);
-            Tensor lossMasked =
-                popops::map(graph, clip::masked(PopopsDialect{}, invK), {lossSlot, mb.mask}, body, {"loss/masked"});
-            Tensor hitMasked =
-                popops::map(graph, clip::masked(PopopsDialect{}, invK), {hitSlot, mb.mask}, body, {"hit/masked"});
-            return std::make_pair(lossMasked, hitMasked);
-        };
-
-        auto sumAll = [&](Sequence& prog, const Tensor& t) {
-            return popops::reduce(graph, t, poplar::FLOAT, {0}, {popops::Operation::ADD}, prog).reshape({1});
-        };
-
         std::vector<poplar::program::Program> programs(NUM_PROGRAMS);
-
-        // INIT: variables start undefined on the device (assigned to programs[INIT] at the end).
-        Sequence init;
-        popops::zero(graph, acc, init, {"zero/acc"});
-        popops::zero(graph, metrics, init, {"zero/metrics"});
-
-        // The accumulator's trainable coordinates (a view); frozen coordinates stay exactly 0.
-        std::vector<Tensor> accParts;
-        for (std::size_t i : trainable) {
-            const auto& info = net.params()[i].info;
-            accParts.push_back(acc.slice(info.offset, info.offset + info.size()));
-        }
-        Tensor accTrainable = poplar::concat(accParts, 0);
-        Tensor bounds, sameGroup;
-
-        // TRAIN: one device call = Repeat(A) over micro-batches: forward, backward, per-slot clip, mask, accumulate.
-        {
-            Sequence train;
-            if (type == poplar::HALF && opts_.stochasticRounding)
-                poplar::setStochasticRounding(graph, train, true, {"sr"});
-            train.add(Copy(clipIn, clipTable));
-            popops::zero(graph, metrics, train, {"zero/metrics"});
-            syncWeights(train);
-            // Once per call: the bounds and the same-group matrix from the streamed group ids.
-            bounds = clipTable.slice(0, T);
-            Tensor ids = clipTable.slice(T, 2 * T);
-            sameGroup = popops::map(graph, pe::Cast(pe::_1 == pe::_2, poplar::FLOAT),
-                                    {ids.reshape({T, 1}).broadcast(static_cast<unsigned>(T), 1),
-                                     ids.reshape({1, T}).broadcast(static_cast<unsigned>(T), 0)},
-                                    train, {"clip/same_group"});
-
-            Sequence body;
-            MicroBatch mb = readMicroBatch(body);
-            Tensor logits = net.forward(mb.x, body, /*record=*/true);
-            Tensor deltas;
-            auto [lossMasked, hitMasked] = lossAndMetrics(body, mb, logits, &deltas);
-            std::vector<Tensor> grads = net.backward(deltas, body);
-
-            // Per-slot gradients of the trainable tensors side by side, [m][P'] in fp32 (fp16 is cast once, so squares,
-            // norms and products are all fp32: no fp16 subnormal products). Everything below is loss-scaled by S.
-            PopopsDialect x;
-            const float S = opts_.lossScale;
-            std::vector<Tensor> flat;
-            for (std::size_t i : trainable) flat.push_back(grads[i].reshape({m, grads[i].numElements() / m}));
-            Tensor all = poplar::concat(flat, 1);
-            Tensor g32 = type == poplar::FLOAT ? all : popops::cast(graph, all, poplar::FLOAT, body, {"grads/fp32"});
-            // Per-slot sums of squares per tensor, [m][T], each reduced in two pieces of at most kMaxReductionTerms
-            // terms (clip::normSplit): the rounding error is then bounded whatever PopLibs' reduction order.
-            std::vector<Tensor> sqCols;
-            for (std::size_t t = 0, off = 0; t < T; ++t) {
-                const std::size_t n = flat[t].dim(1), c = clip::normSplit(n);
-                Tensor g = g32.slice(off, off + n, 1);
-                off += n;
-                Tensor sqT = popops::reduce(graph, g.reshape({m, n / c, c}), poplar::FLOAT, {2},
-                                            {popops::Operation::SQUARE_ADD}, body, {"norm/sq"});
-                if (n / c > 1)
-                    sqT = popops::reduce(graph, sqT, poplar::FLOAT, {1}, {popops::Operation::ADD}, body,
-                                         {"norm/sq_pieces"});
-                sqCols.push_back(sqT.reshape({m, 1}));
-            }
-            Tensor sq = poplar::concat(sqCols, 1);
-            // Each tensor's group sum of squares, [m][T] = sq x same (same[u][t] = 1 when u and t share a clip group):
-            // flat clipping is one group, per-layer clipping one group per layer or tensor (ClipPolicy).
-            Tensor groupSq = poplin::matMul(graph, sq, sameGroup, body, poplar::FLOAT, {"clip/group_sq"});
-            Tensor total =
-                popops::reduce(graph, sq, poplar::FLOAT, {1}, {popops::Operation::ADD}, body, {"norm/total_sq"});
-            auto perTensor = [&](const Tensor& slotValue) {
-                return slotValue.reshape({m, 1}).broadcast(static_cast<unsigned>(T), 1);
-            };
-            Tensor boundsT = bounds.reshape({1, T}).broadcast(static_cast<unsigned>(m), 0);
-            // factor[i][t] = min(1, C_t / ||g_i,group(t)||) (1 - margin) / S; exactly 0 for padding and non-finite
-            // slots.
-            Tensor factor =
-                popops::map(graph, clip::factor(x, S), {groupSq, boundsT, perTensor(total), perTensor(mb.mask)}, body,
-                            {"clip/factor"});
-            // Each tensor's factor spread over its elements (views, no copy): [m][P'].
-            std::vector<Tensor> spread;
-            for (std::size_t t = 0; t < T; ++t)
-                spread.push_back(factor.slice(t, t + 1, 1).broadcast(static_cast<unsigned>(flat[t].dim(1)), 1));
-            // acc += sum_i factor_i * g_i in fp32, by selection (a NaN gradient times a zero factor adds 0, not NaN),
-            // in place on the fp32 gradients (no further [m][P'] temporary).
-            popops::mapInPlace(graph, clip::weighted(x), {g32, poplar::concat(spread, 1)}, body, {"clip/scale"});
-            popops::reduceWithOutput(graph, g32, accTrainable, {0}, {popops::Operation::ADD, true}, body,
-                                     {"clip/accumulate"});
-
-            // Metrics: clipped (any group above its bound), norm sum and non-finite count, all of real finite slots
-            // only.
-            Tensor clippedT =
-                popops::map(graph, clip::clippedIndicator(x, S), {groupSq, boundsT}, body, {"clip/clipped_groups"});
-            Tensor clippedAny = popops::reduce(graph, clippedT, poplar::FLOAT, {1}, {popops::Operation::MAX}, body,
-                                               {"clip/clipped_any"});
-            Tensor clipped = popops::map(
-                graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2) && (pe::_3 > pe::Const(0.0f))),
-                {clippedAny, total, mb.mask}, body, {"clip/count"});
-            Tensor normMasked = popops::map(graph, clip::metricNorm(x, S), {total, mb.mask}, body, {"norm/masked"});
-            Tensor nonFinite = popops::map(graph, clip::nonFinite(x), {total, mb.mask}, body, {"norm/non_finite"});
-            Tensor norm = popops::map(graph, clip::norm(x, S), {total}, body, {"norm"});
-
-            // A non-finite slot's loss and correctness stay out of the metrics too (BatchStats' policy); it is counted
-            // instead.
-            auto finiteOnly = [&](const Tensor& v, const char* name) {
-                return popops::map(graph, pe::Select(pe::_1, pe::Const(0.0f), pe::IsFinite(pe::_2)), {v, total}, body,
-                                   {name});
-            };
-            Tensor step = poplar::concat({sumAll(body, finiteOnly(lossMasked, "loss/finite")),
-                                          sumAll(body, finiteOnly(hitMasked, "hit/finite")), sumAll(body, clipped),
-                                          sumAll(body, normMasked), sumAll(body, nonFinite)});
-            popops::addInPlace(graph, metrics, step, body, {"metrics/add"});
-            body.add(Copy(norm, normsOut));
-
-            train.add(Repeat(static_cast<unsigned>(opts_.accumulation), body, {"microbatches"}));
-            train.add(Copy(metrics, metricsOut));
-            programs[TRAIN] = train;
-        }
-
-        // EVAL: forward only, same streams and layout; the clip stream is unused.
-        {
-            Sequence eval;
-            popops::zero(graph, metrics, eval, {"zero/metrics"});
-            syncWeights(eval);
-            Sequence body;
-            MicroBatch mb = readMicroBatch(body);
-            Tensor logits = net.forward(mb.x, body, /*record=*/false);
-            auto [lossMasked, hitMasked] = lossAndMetrics(body, mb, logits, nullptr);
-            Tensor zero = graph.addConstant(poplar::FLOAT, {kMetrics - 2}, 0.0f, "zeroMetrics");
-            graph.setTileMapping(zero, 0);
-            Tensor step = poplar::concat({sumAll(body, lossMasked), sumAll(body, hitMasked), zero});
-            popops::addInPlace(graph, metrics, step, body, {"metrics/add"});
-            eval.add(Repeat(static_cast<unsigned>(opts_.accumulation), body, {"microbatches"}));
-            eval.add(Copy(metrics, metricsOut));
-            programs[EVAL] = eval;
-        }
-
-        auto allReduce = [&](Sequence& prog) {
-            if (opts_.globalReplicas() > 1)  // every replica of every instance
-                gcl::allReduceInPlaceCrossReplica(graph, acc, gcl::CollectiveOperator::ADD, prog, {"allReduce"});
-        };
-
-        // DRAIN: the cross-replica clipped sum goes to the host; common/ adds noise and steps (the SPI path).
-        {
-            Sequence drain;
-            allReduce(drain);
-            copyOut("gradOut", acc, drain);
-            popops::zero(graph, acc, drain, {"zero/acc"});
-            programs[DRAIN] = drain;
-        }
-        Sequence writeParams, readParams;
-        copyIn("paramsIn", master, writeParams);
-        copyOut("paramsOut", master, readParams);
+        // INIT: variables start undefined on the device; UPDATE adds the momentum's zeroing to it.
+        Sequence init, train, eval, drain, writeParams, readParams, update;
+        popops::zero(graph, vars.acc, init, {"zero/acc"});
+        popops::zero(graph, vars.metrics, init, {"zero/metrics"});
+        buildTrainProgram(graph, net, vars, streams, trainable, spec_.input, train, {"train"}, opts_);
+        buildEvalProgram(graph, net, vars, streams, spec_.input, eval, {"eval"}, opts_);
+        buildDrainProgram(graph, vars.acc, paramChunks_, drain, {"drain"}, opts_);
+        copyFromHost(graph, "paramsIn", paramChunks_, vars.master, writeParams, {"writeParams"});
+        copyToHost(graph, "paramsOut", paramChunks_, vars.master, readParams, {"readParams"});
+        if (opts_.update == UpdateMode::Device)
+            buildUpdateProgram(graph, vars, paramChunks_, init, update, {"update"}, opts_);
+        programs[TRAIN] = train;
+        programs[EVAL] = eval;
+        programs[DRAIN] = drain;
         programs[WRITE_PARAMS] = writeParams;
         programs[READ_PARAMS] = readParams;
-
-        // UPDATE (update=device): noise, 1/(qN) scaling and SGD with momentum on every replica, identically.
-        {
-            Sequence update;
-            if (opts_.update == UpdateMode::Device) {
-                Tensor hyper = graph.addVariable(poplar::FLOAT, {3}, "hyper");  // {-lr, scale, sigma*C (fast mode)}
-                graph.setTileMapping(hyper, 0);
-                auto hyperIn =
-                    graph.addHostToDeviceFIFO("hyper", poplar::FLOAT, 3, poplar::ReplicatedStreamMode::BROADCAST);
-                update.add(Copy(hyperIn, hyper));
-                allReduce(update);
-                Tensor noise;
-                if (opts_.secureNoise) {
-                    // Secure mode: the host's CSPRNG noise, the same buffer for every replica.
-                    noise = graph.clone(master, "noise");
-                    copyIn("noise", noise, update);
-                } else {
-                    // Fast (insecure, seeded) mode: poprand::normal with one seed for all replicas
-                    // (poprand/RandomGen.hpp), so every replica draws the same noise; the seed advances every step.
-                    Tensor seed = graph.addVariable(poplar::UNSIGNED_INT, {2}, "seed");
-                    graph.setTileMapping(seed, 0);
-                    std::vector<unsigned> seedValue{static_cast<unsigned>(opts_.seed),
-                                                    static_cast<unsigned>(opts_.seed >> 32)};
-                    graph.setInitialValue(seed, poplar::ArrayRef<unsigned>(seedValue));
-                    noise = poprand::normal(graph, &seed, 0, acc, poplar::FLOAT, 0.0, 1.0, update, {"noise"});
-                    popops::mulInPlace(graph, noise, hyper.slice(2, 3), update, {"noise/std"});
-                    popops::mapInPlace(graph, pe::_1 + pe::Const(1u), {seed.slice(0, 1)}, update, {"seed/advance"});
-                }
-                Tensor g = popops::add(graph, acc, noise, update, {"noisy"});
-                popops::mulInPlace(graph, g, hyper.slice(1, 2), update, {"scale"});
-                Tensor direction = g;
-                if (opts_.momentum > 0) {
-                    Tensor velocity = graph.clone(master, "momentum");
-                    popops::zero(graph, velocity, init, {"zero/momentum"});
-                    const float mu = static_cast<float>(opts_.momentum);
-                    popops::scaledAddTo(graph, velocity, mu, g, 1.0f, update, {"momentum"});  // v = mu v + g
-                    direction = opts_.nesterov ? popops::map(graph, pe::_1 + pe::Const(mu) * pe::_2, {g, velocity},
-                                                             update, {"nesterov"})
-                                               : velocity;
-                }
-                popops::scaledAddTo(graph, master, direction, hyper.slice(0, 1), update, {"sgd"});  // master += (-lr) d
-                popops::zero(graph, acc, update, {"zero/acc"});
-            }
-            programs[UPDATE] = update;
-        }
+        programs[UPDATE] = update;
         programs[INIT] = init;
         return programs;
     }

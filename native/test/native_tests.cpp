@@ -40,6 +40,28 @@ static void expectError(const std::function<void()>& f, const std::string& fragm
     }
 }
 
+// Named test cases: each registers itself; main runs them all (or those whose name contains argv[1]) and names
+// each one that fails, so a failure says which behaviour broke.
+struct TestCase {
+    const char* name;
+    void (*run)();
+};
+
+static std::vector<TestCase>& testCases() {
+    static std::vector<TestCase> cases;
+    return cases;
+}
+
+static bool registerCase(const char* name, void (*run)()) {
+    testCases().push_back({name, run});
+    return true;
+}
+
+#define TEST_CASE(name)                                              \
+    static void name();                                              \
+    static const bool name##Registered = registerCase(#name, &name); \
+    static void name()
+
 // A tiny residual net. Parameters by hand: c1 4*3*3*3 = 108; g1 4 + 4; r.c 4*4*3*3 + 4 = 148;
 // r.d 4*4 = 16; fc 4*5 + 5 = 25; total 305. The trailer below is deliberately wrong (337).
 static const char* kTiny = R"(dpsgd-network v1
@@ -167,7 +189,7 @@ static double groupNorm(const std::vector<float>& flat, const std::vector<std::s
     return std::sqrt(s);
 }
 
-static void clipExpressionTests() {
+TEST_CASE(clipExpressionsSelectNonFiniteAndPaddingSlotsOutAndKeepTheBound) {
     const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
     bool nonFinite = false, clipped = false;
     // NaN or Inf anywhere in a slot, real or padding: the slot adds exactly 0 (selection, not 0 * NaN).
@@ -228,7 +250,7 @@ static void clipExpressionTests() {
     }
 }
 
-static void normSplitTests() {
+TEST_CASE(normSplitBoundsBothReductionPieces) {
     // Every split divides n and bounds both pieces; the zoo's largest tensors split well.
     for (std::size_t n :
          {std::size_t(1), std::size_t(4096), std::size_t(4097 * 2), std::size_t(512 * 512 * 9),
@@ -243,7 +265,7 @@ static void normSplitTests() {
 
 // The device's longest summations (4096 x 4096 elements, pieces of 4096 summed sequentially in fp32,
 // values of one sign and similar size so rounding errors pile up): still never above C.
-static void clipMarginStressTest() {
+TEST_CASE(clipMarginCoversTheLongestFp32Summation) {
     const std::size_t n = clip::kMaxReductionTerms * clip::kMaxReductionTerms;
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> u(0.999f, 1.0f);
@@ -268,7 +290,7 @@ static void clipMarginStressTest() {
     CHECK(std::sqrt(after) >= 0.5 * (1 - 2 * clip::kMargin));
 }
 
-static void streamAndCacheTests() {
+TEST_CASE(streamChunksCacheKeysAndSessionOptionValues) {
     // Chunks tile [0, n) in order, each within the byte limit; 33.5 M fp32 parameters need two streams.
     for (std::size_t n : {std::size_t(1), std::size_t(31999999), std::size_t(32000000), std::size_t(32000001),
                           std::size_t(33554433), std::size_t(100000000)}) {
@@ -306,7 +328,7 @@ static void streamAndCacheTests() {
     expectError([] { parseSessionOptions("frozen=0,x\n"); }, "parameter indices");
 }
 
-static void multiInstanceTests() {
+TEST_CASE(multiInstanceReplicaOptionsAndPoprunTargetOptions) {
     // One instance: no runtime replica options; the graph's replicas are the instance's.
     SessionOptions one = parseSessionOptions("replicas=16\n");
     CHECK(one.instances == 1 && one.instanceIndex == 0 && one.globalReplicas() == 16);
@@ -348,12 +370,7 @@ static void multiInstanceTests() {
     expectError([] { parseTargetOptions(R"({"a":"1")"); }, "expected ',' or '}'");
 }
 
-int main() {
-    clipExpressionTests();
-    multiInstanceTests();
-    normSplitTests();
-    clipMarginStressTest();
-    streamAndCacheTests();
+TEST_CASE(networkSpecReaderDerivesParametersAndShapes) {
     {
         // A trailer that disagrees with the layers must be refused.
         expectError([] { parseNetworkSpec(kTiny); }, "trailer says 337");
@@ -374,6 +391,9 @@ int main() {
               s.layers[3].shortcut.size() == 1);
         CHECK(s.layers[1].groups == 2 && s.layers[1].eps == 1e-5);
     }
+}
+
+TEST_CASE(networkSpecReaderRefusesBadSpecsNamingTheProblem) {
     expectError([] { parseNetworkSpec("dpsgd-network v2\n"); }, "header");
     expectError([] { parseNetworkSpec("dpsgd-network v1\nname n\ninput 1 4 4\nclasses 2\nbatchnorm b 1\n"); },
                 "unknown layer 'batchnorm'");
@@ -387,7 +407,9 @@ int main() {
                 "not divisible");
     expectError([] { parseNetworkSpec("dpsgd-network v1\nname n\ninput 1 4 4\nclasses 2\nconv c 1 2 x 1 0 0 0\n"); },
                 "line 5");
+}
 
+TEST_CASE(sessionOptionsAndHostLayout) {
     {
         SessionOptions o = parseSessionOptions(
             "replicas=4\nmicro_batch_size=2\naccumulation=8\nmultiplicity=3\nprecision=fp16\n"
@@ -411,7 +433,9 @@ int main() {
     expectError([] { parseSessionOptions("available_memory_proportion=1.5\n"); }, "(0, 1]");
     expectError([] { parseSessionOptions("colour=blue\n"); }, "unknown IPU option 'colour'");
     expectError([] { parseSessionOptions("nesterov=true\n"); }, "momentum > 0");
+}
 
+TEST_CASE(hostFeederDeliversEverySlotOnceToItsReplica) {
     {
         // HostFeeder: R=3 replicas, A=2 micro-batches, m=2 slots, K=2 copies of a 3-element sample, 2 calls.
         // Every buffer element encodes its slot, so each delivery can be traced back to the slot it came from.
@@ -477,11 +501,33 @@ int main() {
         }
         CHECK(incomplete);
     }
+}
 
-    if (failures) {
-        std::cerr << failures << " native test failure(s)\n";
+int main(int argc, char** argv) {
+    const std::string filter = argc > 1 ? argv[1] : "";
+    int failedCases = 0, ran = 0;
+    for (const TestCase& c : testCases()) {
+        if (std::string(c.name).find(filter) == std::string::npos) continue;
+        ++ran;
+        const int before = failures;
+        try {
+            c.run();
+        } catch (const std::exception& e) {
+            std::cerr << c.name << ": unexpected exception: " << e.what() << "\n";
+            ++failures;
+        }
+        const bool ok = failures == before;
+        if (!ok) ++failedCases;
+        std::cout << (ok ? "[ ok ] " : "[FAIL] ") << c.name << "\n";
+    }
+    if (ran == 0) {
+        std::cerr << "no native test case matches '" << filter << "'\n";
         return 1;
     }
-    std::cout << "native tests passed\n";
+    if (failures) {
+        std::cerr << failedCases << " native test case(s) failed, " << failures << " check(s)\n";
+        return 1;
+    }
+    std::cout << "native tests passed (" << ran << " cases)\n";
     return 0;
 }

@@ -1,10 +1,13 @@
 package org.dpsgd.accounting;
 
+import java.util.Arrays;
 import java.util.List;
 
 /** The accountants by name, and ε of a plain DP-SGD run in one call. */
 public final class Accountants {
-    private static final List<String> NAMES = List.of(RdpAccountant.NAME, PldAccountant.NAME);
+    private static final List<String> NAMES = Arrays.stream(AccountantKind.values())
+            .map(AccountantKind::configName)
+            .toList();
 
     private Accountants() {}
 
@@ -13,23 +16,24 @@ public final class Accountants {
         return NAMES;
     }
 
-    /** A fresh accountant with default settings. */
-    public static Accountant create(String name) {
-        if (RdpAccountant.NAME.equals(name)) return new RdpAccountant();
-        if (PldAccountant.NAME.equals(name)) return new PldAccountant();
-        throw new IllegalArgumentException("unknown accountant '" + name + "': use one of " + NAMES);
+    /** A fresh accountant of {@code kind} with default settings. */
+    public static Accountant create(AccountantKind kind) {
+        return switch (kind) {
+            case RDP -> new RdpAccountant();
+            case PLD -> new PldAccountant();
+        };
     }
 
     /** A fresh accountant that has replayed {@code ledger} (for resumed runs). */
-    public static Accountant restore(String name, PrivacyLedger ledger) {
-        Accountant a = create(name);
+    public static Accountant restore(AccountantKind kind, PrivacyLedger ledger) {
+        Accountant a = create(kind);
         ledger.replayInto(a);
         return a;
     }
 
     /** ε after {@code steps} DP-SGD steps with sampling rate q and noise multiplier σ, at δ. */
     public static double epsilon(
-            double samplingRate, double noiseMultiplier, long steps, double delta, String accountant) {
+            double samplingRate, double noiseMultiplier, long steps, double delta, AccountantKind accountant) {
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         Accountant a = create(accountant);
         a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(samplingRate, noiseMultiplier), steps));

@@ -20,12 +20,12 @@ public final class NoiseCalibration {
     /**
      * The smallest σ (within {@link #RELATIVE_TOLERANCE}) whose ε after {@code steps} steps at sampling rate
      * {@code samplingRate} in (0, 1] is at most {@code targetEpsilon} at {@code delta} in (0, 1), according to the
-     * accountant named {@code accountant} ("rdp" or "pld"); the returned ε is that accountant's ε for the returned σ
+     * accountant {@code accountant}; the returned ε is that accountant's ε for the returned σ
      * (σ = 0.01 when even that meets the target). Throws IllegalArgumentException for out-of-range arguments or when
      * the target needs σ above 1e4.
      */
     public static Result calibrate(
-            double targetEpsilon, double delta, double samplingRate, long steps, String accountant) {
+            double targetEpsilon, double delta, double samplingRate, long steps, AccountantKind accountant) {
         if (!(targetEpsilon > 0) || Double.isInfinite(targetEpsilon)) {
             throw new IllegalArgumentException("target epsilon must be a finite number > 0, got " + targetEpsilon);
         }
@@ -33,12 +33,11 @@ public final class NoiseCalibration {
         if (!(samplingRate > 0 && samplingRate <= 1))
             throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + samplingRate);
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
-        Accountants.create(accountant); // validates the name before any work
         // PLD evaluations are costly and PLD ε is close to (usually below) RDP ε: start the PLD
         // search at the RDP answer with small bracket steps. Correctness never depends on the guess.
-        boolean seeded = !accountant.equals(RdpAccountant.NAME);
+        boolean seeded = accountant != AccountantKind.RDP;
         double guess = seeded
-                ? calibrate(targetEpsilon, delta, samplingRate, steps, RdpAccountant.NAME)
+                ? calibrate(targetEpsilon, delta, samplingRate, steps, AccountantKind.RDP)
                         .noiseMultiplier()
                 : 1.0;
         double factor = seeded ? 1.1 : 2.0;
@@ -81,7 +80,7 @@ public final class NoiseCalibration {
         return new Result(hi, epsHi);
     }
 
-    private static double eps(double q, double sigma, long steps, double delta, String accountant) {
+    private static double eps(double q, double sigma, long steps, double delta, AccountantKind accountant) {
         return Accountants.epsilon(q, sigma, steps, delta, accountant);
     }
 }

@@ -1,6 +1,7 @@
 package org.dpsgd.audit;
 
 import org.dpsgd.config.OptimizerConfig;
+import org.dpsgd.config.OptimizerKind;
 import org.dpsgd.train.DpMechanism;
 
 /**
@@ -38,7 +39,7 @@ public final class CanaryObserver {
     public CanaryObserver(int[] coordinates, DpMechanism mechanism, OptimizerConfig optimizer, CanaryScore score) {
         if (mechanism == null)
             throw new IllegalArgumentException("a privacy audit needs a private run (privacy.enabled: true)");
-        if (!optimizer.name().equals("sgd")) {
+        if (optimizer.name() != OptimizerKind.SGD) {
             throw new IllegalArgumentException(
                     "the white-box audit reads the released gradient through the optimizer and supports optimizer.name: sgd; got "
                             + optimizer.name() + " (audit with sgd, or use --kind blackbox)");

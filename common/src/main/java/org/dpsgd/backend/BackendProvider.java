@@ -27,6 +27,14 @@ public interface BackendProvider {
         return java.util.List.of();
     }
 
+    /**
+     * The backend's planner, when it can plan a config's layout on its hardware without the hardware (the IPU backend
+     * does); empty otherwise.
+     */
+    default java.util.Optional<DevicePlanner> planner() {
+        return java.util.Optional.empty();
+    }
+
     /** Opens the backend on a device ("cpu", "gpu", "gpu:1", "ipu"...). */
     Backend open(BackendOptions options);
 }

@@ -20,6 +20,22 @@ public final class Backends {
     }
 
     /**
+     * The planner of the backend named {@code name}, whether or not that backend can run here (planning needs no
+     * device).
+     *
+     * @throws UserError when no such backend is on the class path, or it has no planner
+     */
+    public static DevicePlanner planner(String name) {
+        for (BackendProvider p : providers()) {
+            if (p.name().equals(name))
+                return p.planner()
+                        .orElseThrow(() -> new UserError("the " + name + " backend has no planner (nothing to plan)"));
+        }
+        throw new UserError("the " + name + " backend is not on the class path (expected dpsgd-" + name
+                + "-backend); it is needed to plan for it");
+    }
+
+    /**
      * Picks a provider. "auto" takes the highest-ranked available one and reports each skipped
      * provider (with its reason) to {@code notice}; a named provider that is unavailable fails with
      * its reason rather than silently running somewhere else.

@@ -17,33 +17,30 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  */
 public record AuditConfig(
         @JsonProperty("canaries") Integer canaries,
-        @JsonProperty("kind") String kind,
+        @JsonProperty("kind") AuditKind kind,
         @JsonProperty("confidence") Double confidence,
-        @JsonProperty("score") String score,
+        @JsonProperty("score") AuditScore score,
         @JsonProperty("bound") String bound) {
 
     public AuditConfig {
         if (canaries == null) canaries = 1000;
         if (canaries < 2) throw new IllegalArgumentException("audit.canaries must be >= 2, got " + canaries);
-        if (kind == null) kind = "whitebox";
-        if (!kind.equals("whitebox") && !kind.equals("blackbox"))
-            throw new IllegalArgumentException("audit.kind must be whitebox or blackbox, got '" + kind + "'");
+        // An unknown kind or score never gets here: ConfigLoader refuses it while binding, naming the valid ones.
+        if (kind == null) kind = AuditKind.WHITEBOX;
         if (confidence == null) confidence = 0.95;
         if (!(confidence > 0 && confidence < 1))
             throw new IllegalArgumentException("audit.confidence must be in (0, 1), e.g. 0.95; got " + confidence);
-        if (kind.equals("blackbox")) {
+        if (kind == AuditKind.BLACKBOX) {
             // Input canaries are scored by their loss under the final model; the gradient scores need white-box
             // canaries.
-            if (score == null) score = "loss";
-            if (!score.equals("loss"))
+            if (score == null) score = AuditScore.LOSS;
+            if (score != AuditScore.LOSS)
                 throw new IllegalArgumentException(
                         "audit.score for blackbox canaries must be loss (minus the canary's loss), got '" + score
                                 + "'");
         } else {
-            if (score == null) score = "observed_likelihood_ratio";
-            if (!score.equals("observed_likelihood_ratio")
-                    && !score.equals("likelihood_ratio")
-                    && !score.equals("sum")) {
+            if (score == null) score = AuditScore.OBSERVED_LIKELIHOOD_RATIO;
+            if (score == AuditScore.LOSS) {
                 throw new IllegalArgumentException(
                         "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
             }
@@ -54,7 +51,7 @@ public record AuditConfig(
     }
 
     /** The settings with the default bound (steinke). */
-    public AuditConfig(Integer canaries, String kind, Double confidence, String score) {
+    public AuditConfig(Integer canaries, AuditKind kind, Double confidence, AuditScore score) {
         this(canaries, kind, confidence, score, null);
     }
 

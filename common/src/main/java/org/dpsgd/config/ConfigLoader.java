@@ -28,6 +28,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import org.dpsgd.ConfigChoice;
+import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.BackendSettings;
+import org.dpsgd.backend.Backends;
 
 /**
  * Reads {@link ExperimentConfig} from YAML or JSON (JSON is read by the JSON parser when the file
@@ -49,6 +53,7 @@ public final class ConfigLoader {
         return m.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // batch_size: 12.5 must fail, not become 12
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS) // noise: 1 must fail, not pick a mode
                 .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
@@ -207,6 +212,36 @@ public final class ConfigLoader {
 
     private static ExperimentConfig fromTree(ObjectNode tree, String source) {
         checkKeys(tree, ExperimentConfig.class, "", source);
+        ExperimentConfig config = bind(tree, source);
+        try {
+            checkBackendSettings(config, null);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+        return config;
+    }
+
+    /**
+     * Checks {@code backend.settings} against the table of the backend the config fixes ({@code backend.name}, or
+     * {@code backendOverride} when that is given, as by {@code --backend}), so that a bad key or value fails when the
+     * config is read rather than when training starts. Nothing is checked when the backend is {@code auto} (which keys
+     * are valid depends on the machine) or its provider is not on the class path ({@code Backends.select} refuses that
+     * later). A key that only another backend reads passes here; the run warns about it and records it.
+     *
+     * @throws IllegalArgumentException as {@link BackendSettings#check}: the key, the backend and the valid keys
+     */
+    public static void checkBackendSettings(ExperimentConfig config, String backendOverride) {
+        String name =
+                backendOverride != null ? backendOverride : config.backend().name();
+        if (name == null || name.equals("auto")) return;
+        List<BackendProvider> all = Backends.providers();
+        for (BackendProvider p : all) {
+            if (p.name().equals(name))
+                BackendSettings.check(p, all, config.backend().settings());
+        }
+    }
+
+    private static ExperimentConfig bind(ObjectNode tree, String source) {
         try {
             return YAML.treeToValue(tree, ExperimentConfig.class);
         } catch (UnrecognizedPropertyException e) {
@@ -288,6 +323,7 @@ public final class ConfigLoader {
         if (type == Double.class || type == double.class || type == Float.class) return "a number";
         if (type == Boolean.class || type == boolean.class) return "true or false";
         if (type == String.class) return "a string";
+        if (type.isEnum()) return ConfigChoice.choices(type);
         if (Map.class.isAssignableFrom(type)) return "a mapping of key: value";
         if (List.class.isAssignableFrom(type)) return "a list";
         return "a section (a mapping of key: value)";

@@ -3,7 +3,10 @@ package org.dpsgd.config;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
+import org.dpsgd.noise.NoiseMode;
+import org.dpsgd.sampling.SamplingMode;
 
 /** Settings that are valid but weaken or void the privacy claim; each warning says why. */
 public final class ConfigWarnings {
@@ -47,11 +50,11 @@ public final class ConfigWarnings {
                     + String.format("%.0e", Math.pow(10, Math.floor(Math.log10(1.0 / datasetSize)) - 1)) + ")");
         }
         plannedEpsilonWarning(config, datasetSize, out);
-        if (p.sampling().equals("shuffle")) {
+        if (p.sampling() == SamplingMode.SHUFFLE) {
             out.add(
                     "WARNING: privacy.sampling is shuffle: the accountant's ε assumes Poisson sampling and does NOT hold for this run");
         }
-        if (p.noise().equals("fast-insecure")) {
+        if (p.noise() == NoiseMode.FAST_INSECURE) {
             out.add(
                     "WARNING: privacy.noise is fast-insecure: noise and batches are reproducible from the seed; the model has no privacy");
         }
@@ -72,7 +75,11 @@ public final class ConfigWarnings {
         TrainingConfig t = config.training();
         if (datasetSize <= 0 || t.batchSize() > datasetSize) return; // the trainer refuses these with its own message
         double eps = Accountants.epsilon(
-                t.samplingRate(datasetSize), p.noiseMultiplier(), t.totalSteps(datasetSize), p.delta(), "rdp");
+                t.samplingRate(datasetSize),
+                p.noiseMultiplier(),
+                t.totalSteps(datasetSize),
+                p.delta(),
+                AccountantKind.RDP);
         if (meaninglessEpsilon(eps))
             out.add(meaninglessEpsilonWarning(eps, p.delta()) + " (planned ε over " + t.totalSteps(datasetSize)
                     + " steps)");

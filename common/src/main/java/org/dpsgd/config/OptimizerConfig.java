@@ -3,7 +3,7 @@ package org.dpsgd.config;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * @param name sgd or adam
+ * @param name sgd, adam or adamw
  * @param lr base learning rate
  * @param momentum SGD momentum (0 = none)
  * @param nesterov Nesterov momentum (SGD)
@@ -11,12 +11,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param beta1 Adam
  * @param beta2 Adam
  * @param eps Adam
- * @param schedule constant, cosine or step
+ * @param schedule constant or cosine
  * @param warmupSteps linear warm-up from 0 over this many steps
  * @param minLr cosine floor
  */
 public record OptimizerConfig(
-        @JsonProperty("name") String name,
+        @JsonProperty("name") OptimizerKind name,
         @JsonProperty("lr") Double lr,
         @JsonProperty("momentum") Double momentum,
         @JsonProperty("nesterov") Boolean nesterov,
@@ -24,15 +24,13 @@ public record OptimizerConfig(
         @JsonProperty("beta1") Double beta1,
         @JsonProperty("beta2") Double beta2,
         @JsonProperty("eps") Double eps,
-        @JsonProperty("schedule") String schedule,
+        @JsonProperty("schedule") ScheduleKind schedule,
         @JsonProperty("warmup_steps") Integer warmupSteps,
         @JsonProperty("min_lr") Double minLr) {
 
     public OptimizerConfig {
-        if (name == null) name = "sgd";
-        if (!name.equals("sgd") && !name.equals("adam") && !name.equals("adamw")) {
-            throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + name + "'");
-        }
+        // An unknown name or schedule never gets here: ConfigLoader refuses it while binding, naming the valid ones.
+        if (name == null) name = OptimizerKind.SGD;
         if (lr == null) throw new IllegalArgumentException("optimizer.lr is required");
         if (!(lr > 0) || Double.isInfinite(lr))
             throw new IllegalArgumentException("optimizer.lr must be a finite number > 0, got " + lr);
@@ -52,10 +50,7 @@ public record OptimizerConfig(
         if (!(beta2 >= 0 && beta2 < 1))
             throw new IllegalArgumentException("optimizer.beta2 must be in [0, 1), got " + beta2);
         if (!(eps > 0)) throw new IllegalArgumentException("optimizer.eps must be > 0, got " + eps);
-        if (schedule == null) schedule = "constant";
-        if (!schedule.equals("constant") && !schedule.equals("cosine")) {
-            throw new IllegalArgumentException("optimizer.schedule must be constant or cosine, got '" + schedule + "'");
-        }
+        if (schedule == null) schedule = ScheduleKind.CONSTANT;
         if (warmupSteps == null) warmupSteps = 0;
         if (warmupSteps < 0)
             throw new IllegalArgumentException("optimizer.warmup_steps must be >= 0, got " + warmupSteps);
@@ -66,11 +61,11 @@ public record OptimizerConfig(
 
     /** Plain SGD at constant learning rate {@code lr}, no momentum or weight decay. */
     public static OptimizerConfig sgd(double lr) {
-        return new OptimizerConfig("sgd", lr, null, null, null, null, null, null, null, null, null);
+        return new OptimizerConfig(OptimizerKind.SGD, lr, null, null, null, null, null, null, null, null, null);
     }
 
     /** SGD with heavy-ball {@code momentum} in [0, 1) at constant learning rate {@code lr}. */
     public static OptimizerConfig sgdMomentum(double lr, double momentum) {
-        return new OptimizerConfig("sgd", lr, momentum, null, null, null, null, null, null, null, null);
+        return new OptimizerConfig(OptimizerKind.SGD, lr, momentum, null, null, null, null, null, null, null, null);
     }
 }

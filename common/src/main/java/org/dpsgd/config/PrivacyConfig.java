@@ -2,6 +2,9 @@ package org.dpsgd.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.dpsgd.accounting.AccountantKind;
+import org.dpsgd.noise.NoiseMode;
+import org.dpsgd.sampling.SamplingMode;
 
 /**
  * DP settings. Give either {@code noiseMultiplier} (σ) or {@code targetEpsilon} (σ is then
@@ -28,31 +31,22 @@ public record PrivacyConfig(
         @JsonProperty("noise_multiplier") Double noiseMultiplier,
         @JsonProperty("target_epsilon") Double targetEpsilon,
         @JsonProperty("delta") Double delta,
-        @JsonProperty("accountant") String accountant,
-        @JsonProperty("sampling") String sampling,
-        @JsonProperty("noise") String noise,
-        @JsonProperty("diagnostics") String diagnostics,
-        @JsonProperty("clipping") String clipping,
+        @JsonProperty("accountant") AccountantKind accountant,
+        @JsonProperty("sampling") SamplingMode sampling,
+        @JsonProperty("noise") NoiseMode noise,
+        @JsonProperty("diagnostics") DiagnosticsMode diagnostics,
+        @JsonProperty("clipping") ClippingMode clipping,
         @JsonProperty("per_layer") PerLayerClipping perLayer) {
-
-    /** Diagnostics policy: only DP releases leave the process. */
-    public static final String DIAGNOSTICS_NONE = "none";
-    /** Diagnostics policy: raw training-set statistics are written, marked as not covered by ε. */
-    public static final String DIAGNOSTICS_RAW = "raw";
 
     @JsonCreator
     public PrivacyConfig {
         if (enabled == null) enabled = true;
-        if (accountant == null) accountant = "rdp";
-        if (sampling == null) sampling = "poisson";
-        if (noise == null) noise = "secure";
-        if (diagnostics == null) diagnostics = DIAGNOSTICS_NONE;
-        if (clipping == null) clipping = "flat";
-        if (!diagnostics.equals(DIAGNOSTICS_NONE) && !diagnostics.equals(DIAGNOSTICS_RAW)) {
-            throw new IllegalArgumentException(
-                    "privacy.diagnostics must be 'none' (only DP releases leave the process) or 'raw' "
-                            + "(training-batch statistics, not covered by ε), got '" + diagnostics + "'");
-        }
+        // An unknown name never gets here: ConfigLoader refuses it while binding the enum, naming the valid ones.
+        if (accountant == null) accountant = AccountantKind.RDP;
+        if (sampling == null) sampling = SamplingMode.POISSON;
+        if (noise == null) noise = NoiseMode.SECURE;
+        if (diagnostics == null) diagnostics = DiagnosticsMode.NONE;
+        if (clipping == null) clipping = ClippingMode.FLAT;
         if (enabled) {
             if (clipNorm == null) throw new IllegalArgumentException("privacy.clip_norm is required (e.g. 1.0)");
             if (!(clipNorm > 0) || Double.isInfinite(clipNorm))
@@ -77,27 +71,11 @@ public record PrivacyConfig(
                         "privacy.delta is required (e.g. 1e-5; below 1/N for N training examples)");
             if (!(delta > 0 && delta < 1))
                 throw new IllegalArgumentException("privacy.delta must be in (0, 1), got " + delta);
-            if (!accountant.equals("rdp") && !accountant.equals("pld")) {
-                throw new IllegalArgumentException(
-                        "privacy.accountant must be 'rdp' or 'pld', got '" + accountant + "'");
-            }
-            if (!sampling.equals("poisson") && !sampling.equals("shuffle")) {
-                throw new IllegalArgumentException(
-                        "privacy.sampling must be 'poisson' or 'shuffle', got '" + sampling + "'");
-            }
-            if (!noise.equals("secure") && !noise.equals("fast-insecure")) {
-                throw new IllegalArgumentException(
-                        "privacy.noise must be 'secure' or 'fast-insecure', got '" + noise + "'");
-            }
-            if (!clipping.equals("flat") && !clipping.equals("per_layer")) {
-                throw new IllegalArgumentException(
-                        "privacy.clipping must be 'flat' or 'per_layer', got '" + clipping + "'");
-            }
-            if (clipping.equals("flat") && perLayer != null) {
+            if (clipping == ClippingMode.FLAT && perLayer != null) {
                 throw new IllegalArgumentException(
                         "privacy.per_layer is set but privacy.clipping is flat; set clipping: per_layer or remove per_layer");
             }
-            if (clipping.equals("per_layer")) {
+            if (clipping == ClippingMode.PER_LAYER) {
                 if (perLayer == null) perLayer = PerLayerClipping.DEFAULT;
                 perLayer.checkTotal(clipNorm);
             }
@@ -111,10 +89,10 @@ public record PrivacyConfig(
             Double noiseMultiplier,
             Double targetEpsilon,
             Double delta,
-            String accountant,
-            String sampling,
-            String noise,
-            String diagnostics) {
+            AccountantKind accountant,
+            SamplingMode sampling,
+            NoiseMode noise,
+            DiagnosticsMode diagnostics) {
         this(
                 enabled,
                 clipNorm,
@@ -136,20 +114,20 @@ public record PrivacyConfig(
             Double noiseMultiplier,
             Double targetEpsilon,
             Double delta,
-            String accountant,
-            String sampling,
-            String noise) {
+            AccountantKind accountant,
+            SamplingMode sampling,
+            NoiseMode noise) {
         this(enabled, clipNorm, noiseMultiplier, targetEpsilon, delta, accountant, sampling, noise, null, null, null);
     }
 
     /** True for {@code clipping: per_layer} (build the bounds with {@code ClipPolicies.from}). */
     public boolean perLayerClipping() {
-        return "per_layer".equals(clipping);
+        return clipping == ClippingMode.PER_LAYER;
     }
 
     /** DP with a fixed noise multiplier σ, clip norm C and δ; rdp accounting, Poisson sampling and secure noise. */
     public static PrivacyConfig withSigma(double clipNorm, double sigma, double delta) {
-        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null, null);
+        return new PrivacyConfig(true, clipNorm, sigma, null, delta, null, null, null, (DiagnosticsMode) null);
     }
 
     /**
@@ -157,12 +135,12 @@ public record PrivacyConfig(
      * spent.
      */
     public static PrivacyConfig withTarget(double clipNorm, double epsilon, double delta) {
-        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null, null);
+        return new PrivacyConfig(true, clipNorm, null, epsilon, delta, null, null, null, (DiagnosticsMode) null);
     }
 
     /** No privacy: a non-private baseline; all other privacy settings are ignored. */
     public static PrivacyConfig disabled() {
-        return new PrivacyConfig(false, null, null, null, null, null, null, null, null);
+        return new PrivacyConfig(false, null, null, null, null, null, null, null, (DiagnosticsMode) null);
     }
 
     /** This config with noise multiplier σ = {@code sigma} and no target ε (ε then follows from σ and the steps run). */
@@ -175,7 +153,7 @@ public record PrivacyConfig(
      * This config with noise mode {@code noiseMode}: secure (CSPRNG) or fast-insecure (seeded; not for private
      * releases).
      */
-    public PrivacyConfig withNoise(String noiseMode) {
+    public PrivacyConfig withNoise(NoiseMode noiseMode) {
         return new PrivacyConfig(
                 enabled,
                 clipNorm,
@@ -202,12 +180,12 @@ public record PrivacyConfig(
                 sampling,
                 noise,
                 diagnostics,
-                split == null ? "flat" : "per_layer",
+                split == null ? ClippingMode.FLAT : ClippingMode.PER_LAYER,
                 split);
     }
 
     /** True when raw (non-private) training-set diagnostics may be written. */
     public boolean rawDiagnostics() {
-        return DIAGNOSTICS_RAW.equals(diagnostics);
+        return diagnostics == DiagnosticsMode.RAW;
     }
 }

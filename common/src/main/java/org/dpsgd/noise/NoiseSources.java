@@ -10,31 +10,29 @@ public final class NoiseSources {
 
     private NoiseSources() {}
 
-    /** "secure" (the default when null) or "fast-insecure" (emits {@link #INSECURE_WARNING} to {@code warn}). */
-    public static NoiseSource create(String mode, long seed, Consumer<String> warn) {
+    /** Secure (also when {@code mode} is null) or fast-insecure (emits {@link #INSECURE_WARNING} to {@code warn}). */
+    public static NoiseSource create(NoiseMode mode, long seed, Consumer<String> warn) {
         return create(mode, seed, warn, false);
     }
 
     /**
-     * As {@link #create(String, long, Consumer)}; with {@code prefetch}, secure noise draws the next
+     * As {@link #create(NoiseMode, long, Consumer)}; with {@code prefetch}, secure noise draws the next
      * step's noise in the background (for backends that leave the host's cores idle, see
      * {@code Backend.computesOnHostCores}). Seeded noise is never prefetched: its resume state is a call count.
      */
-    public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch) {
+    public static NoiseSource create(NoiseMode mode, long seed, Consumer<String> warn, boolean prefetch) {
         return create(mode, seed, warn, prefetch, NoisePool.allCores());
     }
 
     /**
-     * As {@link #create(String, long, Consumer, boolean)}, drawing on {@code pool}'s threads (see
+     * As {@link #create(NoiseMode, long, Consumer, boolean)}, drawing on {@code pool}'s threads (see
      * {@link NoisePool#recommendedThreads}); the values do not depend on the pool.
      */
-    public static NoiseSource create(String mode, long seed, Consumer<String> warn, boolean prefetch, NoisePool pool) {
-        if (mode == null || mode.equals("secure"))
+    public static NoiseSource create(
+            NoiseMode mode, long seed, Consumer<String> warn, boolean prefetch, NoisePool pool) {
+        if (mode == null || mode == NoiseMode.SECURE)
             return prefetch ? SecureGaussianNoise.createWithPrefetch(pool) : SecureGaussianNoise.create(pool);
-        if (mode.equals("fast-insecure")) {
-            warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
-            return new FastInsecureGaussianNoise(seed, pool);
-        }
-        throw new IllegalArgumentException("privacy.noise must be 'secure' or 'fast-insecure', got '" + mode + "'");
+        warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
+        return new FastInsecureGaussianNoise(seed, pool);
     }
 }

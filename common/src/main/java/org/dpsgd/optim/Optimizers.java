@@ -7,15 +7,13 @@ public final class Optimizers {
     private Optimizers() {}
 
     /**
-     * A fresh optimizer as named in {@code c} ("sgd", "adam", "adamw"), updating only the coordinates {@code mask} trains.
+     * A fresh optimizer as named in {@code c} (sgd, adam, adamw), updating only the coordinates {@code mask} trains.
      */
     public static Optimizer create(OptimizerConfig c, TrainableMask mask) {
         return switch (c.name()) {
-            case "sgd" -> new Sgd(c.momentum(), c.nesterov(), c.weightDecay(), mask);
-            case "adam" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), false, mask);
-            case "adamw" -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), true, mask);
-            default ->
-                throw new IllegalArgumentException("optimizer.name must be sgd, adam or adamw, got '" + c.name() + "'");
+            case SGD -> new Sgd(c.momentum(), c.nesterov(), c.weightDecay(), mask);
+            case ADAM -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), false, mask);
+            case ADAMW -> new Adam(c.beta1(), c.beta2(), c.eps(), c.weightDecay(), true, mask);
         };
     }
 

@@ -6,25 +6,22 @@ import java.util.function.Consumer;
 public final class RandomSources {
     private RandomSources() {}
 
-    /** "secure" → DRBG-keyed ChaCha20; "fast-insecure" → seeded, with a warning to {@code warn}. */
-    public static RandomSource create(String mode, long seed, Consumer<String> warn) {
-        return switch (mode) {
-            case "secure" -> SecureRandomSource.create();
-            case "fast-insecure" -> {
-                warnInsecure(seed, warn);
-                yield new SeededRandomSource(seed);
-            }
-            default ->
-                throw new IllegalArgumentException(
-                        "sampling randomness mode must be 'secure' or 'fast-insecure', got '" + mode + "'");
-        };
+    /** The sampling randomness of secure runs: ChaCha20 keyed from the JDK's DRBG. */
+    public static RandomSource secure() {
+        return SecureRandomSource.create();
+    }
+
+    /** Seeded sampling randomness (privacy.noise: fast-insecure), announced to {@code warn}. */
+    public static RandomSource seeded(long seed, Consumer<String> warn) {
+        warnInsecure(seed, warn);
+        return new SeededRandomSource(seed);
     }
 
     /**
      * Fast-insecure sampling for the process holding examples [offset, offset + shardSize) of
      * {@code population}, in which example g joins step t by a function of (seed, t, g) only
      * ({@link CounterRandomSource}): any split of the set over processes samples the same batches.
-     * Warns as {@link #create} does.
+     * Warns as {@link #seeded} does.
      */
     public static RandomSource counterBased(
             long seed, long population, long offset, int shardSize, Consumer<String> warn) {

@@ -19,6 +19,7 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.BatchAssembler;
 import org.dpsgd.data.Dataset;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import org.dpsgd.optim.LearningRateSchedule;
@@ -31,6 +32,7 @@ import org.dpsgd.sampling.BatchSampler;
 import org.dpsgd.sampling.PoissonSampler;
 import org.dpsgd.sampling.RandomSource;
 import org.dpsgd.sampling.RandomSources;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.sampling.ShuffleSampler;
 
 /**
@@ -108,8 +110,12 @@ public final class DpSgdTrainer implements AutoCloseable {
 
         this.noise =
                 b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
-        this.sampling = b.sampling != null ? b.sampling : RandomSources.create(p.noise(), config.seed(), this.log);
-        if (p.enabled() && p.noise().equals("secure") && !(this.noise.isSecure() && this.sampling.isSecure())) {
+        this.sampling = b.sampling != null
+                ? b.sampling
+                : p.noise() == NoiseMode.SECURE
+                        ? RandomSources.secure()
+                        : RandomSources.seeded(config.seed(), this.log);
+        if (p.enabled() && p.noise() == NoiseMode.SECURE && !(this.noise.isSecure() && this.sampling.isSecure())) {
             throw new IllegalArgumentException("privacy.noise is secure but an insecure "
                     + (this.noise.isSecure() ? "sampling source" : "noise source")
                     + " was supplied; pass secure sources or set privacy.noise: fast-insecure explicitly");
@@ -129,7 +135,7 @@ public final class DpSgdTrainer implements AutoCloseable {
             this.budget = null;
         }
         int sampled = n + (extra == null ? 0 : extra.count());
-        this.sampler = p.sampling().equals("shuffle")
+        this.sampler = p.sampling() == SamplingMode.SHUFFLE
                 ? new ShuffleSampler(sampled, config.training().batchSize(), sampling, this.log)
                 : new PoissonSampler(sampled, samplingRate, sampling);
         BatchLayout layout = b.layout != null

@@ -23,7 +23,7 @@ class NoiseCalibrationTest {
         double delta = row.d("delta");
         double q = row.d("q");
         long steps = row.l("steps");
-        String accountant = row.s("accountant");
+        AccountantKind accountant = AccountantKind.parse("accountant", row.s("accountant"));
         NoiseCalibration.Result r = NoiseCalibration.calibrate(target, delta, q, steps, accountant);
         assertEquals(row.d("sigma"), r.noiseMultiplier(), 0.005 * row.d("sigma"), "σ within 0.5% of dp_accounting");
         double eps = Accountants.epsilon(q, r.noiseMultiplier(), steps, delta, accountant);
@@ -36,10 +36,14 @@ class NoiseCalibrationTest {
 
     @Test
     void rejectsNonsense() {
-        assertThrows(IllegalArgumentException.class, () -> NoiseCalibration.calibrate(0, 1e-5, 0.01, 100, "rdp"));
-        assertThrows(IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 0, 0.01, 100, "rdp"));
-        assertThrows(IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 1e-5, 0, 100, "rdp"));
-        assertThrows(IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 1e-5, 0.01, 0, "rdp"));
-        assertThrows(IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 1e-5, 0.01, 100, "gdp"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> NoiseCalibration.calibrate(0, 1e-5, 0.01, 100, AccountantKind.RDP));
+        assertThrows(
+                IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 0, 0.01, 100, AccountantKind.RDP));
+        assertThrows(
+                IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 1e-5, 0, 100, AccountantKind.RDP));
+        assertThrows(
+                IllegalArgumentException.class, () -> NoiseCalibration.calibrate(1, 1e-5, 0.01, 0, AccountantKind.RDP));
     }
 }

@@ -148,7 +148,7 @@ class PldAccountantTest {
     @MethodSource("randomSettings")
     void monotoneAndNoLooserThanRdp(double q, double sigma, long steps, double delta) {
         double eps = run(q, sigma, steps).epsilon(delta);
-        double rdp = Accountants.epsilon(q, sigma, steps, delta, "rdp");
+        double rdp = Accountants.epsilon(q, sigma, steps, delta, AccountantKind.RDP);
         assertTrue(eps <= rdp * 1.01 + 1e-3, "PLD " + eps + " should not exceed RDP " + rdp);
         assertTrue(run(q, sigma * 1.2, steps).epsilon(delta) <= eps);
         assertTrue(run(q, sigma, steps * 2).epsilon(delta) >= eps);

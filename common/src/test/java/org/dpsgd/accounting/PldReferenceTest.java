@@ -16,7 +16,8 @@ class PldReferenceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void matchesDpAccountingWithinTwoPercent(ReferenceTables.Row row) {
-        double ours = Accountants.epsilon(row.d("q"), row.d("sigma"), row.l("steps"), row.d("delta"), "pld");
+        double ours =
+                Accountants.epsilon(row.d("q"), row.d("sigma"), row.l("steps"), row.d("delta"), AccountantKind.PLD);
         double theirs = row.d("epsilon");
         assertEquals(theirs, ours, 0.02 * theirs, row.toString());
     }

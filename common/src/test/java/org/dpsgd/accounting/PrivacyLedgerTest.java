@@ -42,24 +42,24 @@ class PrivacyLedgerTest {
         assertTrue(json.contains("\"type\":\"self_composed\"") && json.contains("\"type\":\"poisson_sampled\""), json);
         PrivacyLedger back = PrivacyLedger.fromJson(json);
         assertEquals(ledger.events(), back.events());
-        for (String name : Accountants.names()) {
+        for (AccountantKind name : AccountantKind.values()) {
             Accountant live = Accountants.create(name);
             ledger.replayInto(live);
             Accountant resumed = Accountants.restore(name, back);
-            assertEquals(live.epsilon(1e-5), resumed.epsilon(1e-5), 0, name);
+            assertEquals(live.epsilon(1e-5), resumed.epsilon(1e-5), 0, name.configName());
             assertEquals(ledger.events(), resumed.ledger());
         }
     }
 
     @Test
     void resumingAndContinuingEqualsAnUninterruptedRun() {
-        Accountant uninterrupted = Accountants.create("rdp");
+        Accountant uninterrupted = Accountants.create(AccountantKind.RDP);
         for (int i = 0; i < 2000; i++) uninterrupted.compose(DpEvent.dpSgdStep(0.004, 1.1));
-        Accountant first = Accountants.create("rdp");
+        Accountant first = Accountants.create(AccountantKind.RDP);
         for (int i = 0; i < 1200; i++) first.compose(DpEvent.dpSgdStep(0.004, 1.1));
         PrivacyLedger saved = new PrivacyLedger();
         first.ledger().forEach(saved::append);
-        Accountant resumed = Accountants.restore("rdp", PrivacyLedger.fromJson(saved.toJson()));
+        Accountant resumed = Accountants.restore(AccountantKind.RDP, PrivacyLedger.fromJson(saved.toJson()));
         for (int i = 0; i < 800; i++) resumed.compose(DpEvent.dpSgdStep(0.004, 1.1));
         assertEquals(uninterrupted.epsilon(1e-5), resumed.epsilon(1e-5), 1e-12);
         assertEquals(1, resumed.ledger().size());

@@ -50,9 +50,10 @@ class SampledGaussianTest {
 
     @Test
     void registryKnowsBothAccountantsAndRejectsOthers() {
-        assertEquals("rdp", Accountants.create("rdp").name());
-        assertEquals("pld", Accountants.create("pld").name());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Accountants.create("moments"));
-        assertTrue(e.getMessage().contains("rdp") && e.getMessage().contains("pld"), e.getMessage());
+        assertEquals("rdp", Accountants.create(AccountantKind.RDP).name());
+        assertEquals("pld", Accountants.create(AccountantKind.PLD).name());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> AccountantKind.parse("--accountant", "moments"));
+        assertEquals("--accountant must be 'rdp' or 'pld', got 'moments'", e.getMessage());
     }
 }

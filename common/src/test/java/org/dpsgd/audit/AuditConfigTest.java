@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.dpsgd.config.AuditConfig;
+import org.dpsgd.config.AuditKind;
+import org.dpsgd.config.AuditScore;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.junit.jupiter.api.Test;
@@ -22,7 +24,7 @@ class AuditConfigTest {
     void sectionIsOptionalAndFilledWithDefaults() {
         assertNull(ConfigLoader.parse(BASE, "a.yaml").audit());
         ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {canaries: 5000}\n", "a.yaml");
-        assertEquals(new AuditConfig(5000, "whitebox", 0.95, "observed_likelihood_ratio"), c.audit());
+        assertEquals(new AuditConfig(5000, AuditKind.WHITEBOX, 0.95, AuditScore.OBSERVED_LIKELIHOOD_RATIO), c.audit());
         // Round trip through the provenance YAML keeps it.
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
         assertEquals(c.audit(), c.withPrivacy(c.privacy()).audit());
@@ -37,8 +39,15 @@ class AuditConfigTest {
         e = assertThrows(
                 IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {canary: 5}\n", "a.yaml"));
         assertTrue(e.getMessage().contains("canary"), e.getMessage());
-        assertThrows(
+        e = assertThrows(
                 IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {kind: greybox}\n", "a.yaml"));
+        assertEquals("a.yaml: audit.kind must be 'whitebox' or 'blackbox', got 'greybox'", e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {score: best}\n", "a.yaml"));
+        assertEquals(
+                "a.yaml: audit.score must be 'observed_likelihood_ratio', 'likelihood_ratio', 'sum' or 'loss', got"
+                        + " 'best'",
+                e.getMessage());
         // Each kind has its own scores: a gradient score makes no sense for input canaries, nor loss for gradient ones.
         e = assertThrows(
                 IllegalArgumentException.class,
@@ -52,7 +61,7 @@ class AuditConfigTest {
     @Test
     void blackboxDefaultsToTheLossScore() {
         ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {kind: blackbox, canaries: 300}\n", "a.yaml");
-        assertEquals(new AuditConfig(300, "blackbox", 0.95, "loss"), c.audit());
+        assertEquals(new AuditConfig(300, AuditKind.BLACKBOX, 0.95, AuditScore.LOSS), c.audit());
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
     }
 
@@ -60,7 +69,9 @@ class AuditConfigTest {
     void boundDefaultsToSteinkeAndAcceptsFdp() {
         assertEquals("steinke", AuditConfig.defaults().bound());
         ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {bound: fdp}\n", "a.yaml");
-        assertEquals(new AuditConfig(1000, "whitebox", 0.95, "observed_likelihood_ratio", "fdp"), c.audit());
+        assertEquals(
+                new AuditConfig(1000, AuditKind.WHITEBOX, 0.95, AuditScore.OBSERVED_LIKELIHOOD_RATIO, "fdp"),
+                c.audit());
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {bound: gdp}\n", "a.yaml"));

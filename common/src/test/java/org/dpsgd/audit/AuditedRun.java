@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.dpsgd.accounting.Accountant;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.NoiseCalibration;
@@ -17,11 +18,11 @@ import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.InMemoryDataset;
-import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.testing.ForwardingTrainableModel;
 import org.dpsgd.testing.LogisticRegressionModel;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.ExtraExamples;
@@ -98,6 +99,10 @@ final class AuditedRun {
 
     private AuditedRun() {}
 
+    private static AccountantKind kind(Settings s) {
+        return AccountantKind.parse("accountant", s.accountant());
+    }
+
     /** A trainer ready to run, its defect planted, with its canaries and what the run claims. */
     record Prepared(
             DpSgdTrainer trainer, ExperimentConfig config, GradientCanaries canaries, double sigma, Shape shape) {}
@@ -132,7 +137,7 @@ final class AuditedRun {
         InMemoryDataset train = blankBordered(shape, s.n(), s.seed());
         double q = (double) s.batch() / s.n();
         long charged = defect == Defect.HALF_THE_STEPS_CHARGED ? s.steps() / 2 : s.steps();
-        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, s.accountant())
+        double sigma = NoiseCalibration.calibrate(s.epsilon(), DELTA, q, charged, kind(s))
                 .noiseMultiplier();
         ExperimentConfig config = ConfigLoader.applyOverrides(
                 ConfigLoader.parse("""
@@ -173,13 +178,13 @@ final class AuditedRun {
         DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
                 .log(m -> {})
                 .extraExamples(counted)
-                .accountants(() -> Accountants.create(s.accountant()));
+                .accountants(() -> Accountants.create(kind(s)));
         NoiseSource noise = NoiseSources.create(config.privacy().noise(), config.seed(), m -> {}, false);
         switch (defect) {
             case NONE -> {}
             case NOISE_ON_HALF_THE_COORDINATES -> b.noise(new HalfCoordinateNoise(noise));
             case NOISE_HALVED -> b.noise(new ScaledNoise(noise, 0.5));
-            case HALF_THE_STEPS_CHARGED -> b.accountants(() -> new EverySecondStep(Accountants.create(s.accountant())));
+            case HALF_THE_STEPS_CHARGED -> b.accountants(() -> new EverySecondStep(Accountants.create(kind(s))));
             case DIVIDED_BY_REALISED_BATCH_SIZE -> b.reduction(new RealisedBatchDivisor(model, counted, q * s.n()));
         }
         if (defect != Defect.NOISE_ON_HALF_THE_COORDINATES && defect != Defect.NOISE_HALVED) b.noise(noise);
@@ -299,59 +304,18 @@ final class AuditedRun {
     }
 
     /** Counts the real examples the backend clipped in the current step. */
-    static final class CountingModel implements TrainableModel {
-        private final TrainableModel inner;
+    static final class CountingModel extends ForwardingTrainableModel {
         long examples;
 
         CountingModel(TrainableModel inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public Network network() {
-            return inner.network();
+            super(inner);
         }
 
         @Override
         public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
-            BatchStats s = inner.accumulateClipped(batch, clipNorm);
+            BatchStats s = super.accumulateClipped(batch, clipNorm);
             examples += s.samples();
             return s;
-        }
-
-        @Override
-        public BatchStats accumulateUnclipped(DeviceBatch batch) {
-            return inner.accumulateUnclipped(batch);
-        }
-
-        @Override
-        public double[] perSampleGradientNorms(DeviceBatch batch) {
-            return inner.perSampleGradientNorms(batch);
-        }
-
-        @Override
-        public void drainGradientSum(float[] into) {
-            inner.drainGradientSum(into);
-        }
-
-        @Override
-        public void readParameters(float[] into) {
-            inner.readParameters(into);
-        }
-
-        @Override
-        public void writeParameters(float[] from) {
-            inner.writeParameters(from);
-        }
-
-        @Override
-        public BatchStats evaluate(DeviceBatch batch) {
-            return inner.evaluate(batch);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 

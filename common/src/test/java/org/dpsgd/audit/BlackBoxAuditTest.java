@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.backend.ClipPolicy;
@@ -40,8 +41,8 @@ class BlackBoxAuditTest {
     static Outcome run(int n, int batch, int steps, double epsilon, double lr, boolean secure, InputCanaries canaries) {
         InMemoryDataset train = AuditedRun.blankBordered(SHAPE, n, 11);
         double q = (double) batch / n;
-        double sigma =
-                NoiseCalibration.calibrate(epsilon, DELTA, q, steps, "rdp").noiseMultiplier();
+        double sigma = NoiseCalibration.calibrate(epsilon, DELTA, q, steps, AccountantKind.RDP)
+                .noiseMultiplier();
         ExperimentConfig config = ConfigLoader.applyOverrides(
                 ConfigLoader.parse("""
                 model: {name: small-cnn}
@@ -61,7 +62,7 @@ class BlackBoxAuditTest {
         try (DpSgdTrainer trainer = DpSgdTrainer.builder(config, train, model)
                 .log(m -> {})
                 .extraExamples(canaries)
-                .accountants(() -> Accountants.create("rdp"))
+                .accountants(() -> Accountants.create(AccountantKind.RDP))
                 .build()) {
             while (trainer.canStep()) trainer.step();
             double[] scores = canaries.scores();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.SplittableRandom;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.config.OptimizerConfig;
+import org.dpsgd.config.OptimizerKind;
 import org.dpsgd.optim.Sgd;
 import org.dpsgd.optim.TrainableMask;
 import org.dpsgd.train.DpMechanism;
@@ -16,7 +17,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CanaryObserverTest {
 
     private static OptimizerConfig sgd(double lr, double momentum, boolean nesterov, double wd) {
-        return new OptimizerConfig("sgd", lr, momentum, nesterov, wd, null, null, null, null, null, null);
+        return new OptimizerConfig(OptimizerKind.SGD, lr, momentum, nesterov, wd, null, null, null, null, null, null);
     }
 
     /** The library's own SGD takes known noisy sums; the observer must read them back from the parameters alone. */
@@ -67,7 +68,8 @@ class CanaryObserverTest {
     @Test
     void refusesAdamAndZeroLearningRate() {
         DpMechanism mech = new DpMechanism(0.05, 1.5, ClipPolicy.flat(1), 100);
-        OptimizerConfig adam = new OptimizerConfig("adam", 0.1, null, null, null, null, null, null, null, null, null);
+        OptimizerConfig adam =
+                new OptimizerConfig(OptimizerKind.ADAM, 0.1, null, null, null, null, null, null, null, null, null);
         assertThrows(
                 IllegalArgumentException.class, () -> new CanaryObserver(new int[] {0}, mech, adam, CanaryScore.SUM));
         CanaryObserver o = new CanaryObserver(new int[] {0}, mech, sgd(0.1, 0, false, 0), CanaryScore.SUM);

@@ -2,6 +2,7 @@ package org.dpsgd.audit;
 
 import java.util.SplittableRandom;
 import org.dpsgd.accounting.Accountant;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.NoiseCalibration;
@@ -23,7 +24,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 @EnabledIfSystemProperty(named = "idealised", matches = ".+")
 class IdealisedAudit {
     private static final double DELTA = 1e-5;
-    private static final String ACCOUNTANT = System.getProperty("accountant", "rdp");
+    private static final AccountantKind ACCOUNTANT =
+            AccountantKind.parse("-Daccountant", System.getProperty("accountant", "rdp"));
 
     @Test
     void explore() {

@@ -3,6 +3,7 @@ package org.dpsgd.audit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.audit.AuditedRun.Defect;
 import org.dpsgd.audit.AuditedRun.Prepared;
@@ -38,7 +39,8 @@ class StepChargingGuardTest {
                     sigma = trainer.mechanism().noiseMultiplier();
             while (trainer.canStep()) {
                 trainer.step();
-                double expected = Accountants.epsilon(q, sigma, trainer.stepsDone(), AuditedRun.DELTA, "rdp");
+                double expected =
+                        Accountants.epsilon(q, sigma, trainer.stepsDone(), AuditedRun.DELTA, AccountantKind.RDP);
                 if (Math.abs(trainer.epsilon() - expected) <= 1e-9 * expected) matching++;
             }
         }

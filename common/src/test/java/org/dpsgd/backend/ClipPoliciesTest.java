@@ -15,6 +15,7 @@ import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.model.ParamSpec;
 import org.dpsgd.model.Shape;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import org.junit.jupiter.api.Test;
@@ -168,7 +169,7 @@ class ClipPoliciesTest {
             }
             for (double x : v) delta.add(x / Math.sqrt(n) * th[g]); // this group clipped to exactly C_l
         }
-        NoiseSource noise = NoiseSources.create("fast-insecure", 11, w -> {});
+        NoiseSource noise = NoiseSources.create(NoiseMode.FAST_INSECURE, 11, w -> {});
         double std = sigma * p.sensitivity();
         int samples = 40_000;
         double sum = 0;

@@ -26,7 +26,7 @@ class ClippingConfigTest {
     @Test
     void flatIsTheDefault() {
         PrivacyConfig p = ConfigLoader.parse(ConfigLoaderTest.VALID, "t.yaml").privacy();
-        assertEquals("flat", p.clipping());
+        assertEquals(ClippingMode.FLAT, p.clipping());
         assertNull(p.perLayer());
         assertTrue(!p.perLayerClipping());
     }

@@ -9,6 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
+import org.dpsgd.noise.NoiseMode;
+import org.dpsgd.sampling.SamplingMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,9 +64,9 @@ class ConfigLoaderTest {
         assertEquals(7L, c.seed());
         assertEquals(1e-5, c.privacy().delta());
         assertEquals(2.15, c.privacy().noiseMultiplier());
-        assertEquals("pld", c.privacy().accountant());
-        assertEquals("poisson", c.privacy().sampling());
-        assertEquals("secure", c.privacy().noise());
+        assertEquals(AccountantKind.PLD, c.privacy().accountant());
+        assertEquals(SamplingMode.POISSON, c.privacy().sampling());
+        assertEquals(NoiseMode.SECURE, c.privacy().noise());
         assertEquals(2048, c.training().batchSize());
         assertEquals(4, c.data().augmentation().multiplicity());
         assertEquals(0.9, c.optimizer().momentum());
@@ -131,7 +134,7 @@ class ConfigLoaderTest {
                 "accountant: pld|accountant: gdp|privacy.accountant must be 'rdp' or 'pld'",
                 "batch_size: 2048|batch_size: 0|training.batch_size must be > 0",
                 "epochs: 40|epoch: 40|unknown key 'epoch' in section 'training'",
-                "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be sgd, adam or adamw",
+                "name: sgd, lr: 4|name: rmsprop, lr: 4|optimizer.name must be 'sgd', 'adam' or 'adamw', got 'rmsprop'",
                 "format: idx|format: png|data.format 'png' is not one of",
                 "model: {name: fmnist-cnn}|model: {name: fmnist-cnn, norm: batch}|BatchNorm is refused",
                 "model: {name: fmnist-cnn}|model: {name: vgg}|unknown model 'vgg'"
@@ -179,7 +182,7 @@ class ConfigLoaderTest {
         assertEquals(1.5, o.privacy().noiseMultiplier());
         assertEquals(512, o.training().batchSize());
         assertEquals("4", o.backend().settings().get("threads"));
-        assertEquals("fast-insecure", o.privacy().noise());
+        assertEquals(NoiseMode.FAST_INSECURE, o.privacy().noise());
         assertEquals(null, o.training().ema());
         assertEquals(c.model(), o.model());
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +55,7 @@ class ConfigWarningsTest {
         ExperimentConfig c = ConfigLoader.applyOverrides(BASE, Map.of("privacy.noise_multiplier", "1e-9"));
         List<String> w = ConfigWarnings.check(c, 60000);
         assertEquals(1, w.size(), w.toString());
-        double planned = Accountants.epsilon(2048.0 / 60000, 1e-9, 1172, 1e-5, "rdp");
+        double planned = Accountants.epsilon(2048.0 / 60000, 1e-9, 1172, 1e-5, AccountantKind.RDP);
         assertTrue(planned > 1e15, "RDP ε of σ = 1e-9: " + planned);
         assertTrue(
                 w.get(0)
@@ -72,7 +73,7 @@ class ConfigWarningsTest {
         double lo = 0.01, hi = 10; // ε(σ) decreases in σ
         for (int i = 0; i < 60; i++) {
             double mid = Math.sqrt(lo * hi);
-            if (Accountants.epsilon(2048.0 / 60000, mid, 1172, 1e-5, "rdp") > 100) lo = mid;
+            if (Accountants.epsilon(2048.0 / 60000, mid, 1172, 1e-5, AccountantKind.RDP) > 100) lo = mid;
             else hi = mid;
         }
         ExperimentConfig below =

@@ -59,7 +59,7 @@ class GaussianNoiseTest {
     @ValueSource(longs = {1, 2})
     void fastInsecureNoiseIsGaussianWithTheRequestedStd(long seed) {
         float[] v = new float[150_000];
-        NoiseSources.create("fast-insecure", seed, w -> {}).addGaussian(v, 3.0);
+        NoiseSources.create(NoiseMode.FAST_INSECURE, seed, w -> {}).addGaussian(v, 3.0);
         checkGaussian(v, 0, 3.0);
     }
 
@@ -111,18 +111,18 @@ class GaussianNoiseTest {
     void secureIsTheDefaultAndKeepsNoState() {
         List<String> warnings = new ArrayList<>();
         NoiseSource d = NoiseSources.create(null, 1, warnings::add);
-        NoiseSource s = NoiseSources.create("secure", 1, warnings::add);
+        NoiseSource s = NoiseSources.create(NoiseMode.SECURE, 1, warnings::add);
         assertTrue(d.isSecure() && s.isSecure());
         assertTrue(warnings.isEmpty());
         assertNull(s.exportState());
         assertThrows(IllegalStateException.class, () -> s.restoreState(3));
-        assertThrows(IllegalArgumentException.class, () -> NoiseSources.create("fast", 1, warnings::add));
+        assertThrows(IllegalArgumentException.class, () -> NoiseMode.parse("privacy.noise", "fast"));
     }
 
     @Test
     void insecureNoiseWarnsAndIsReproducibleFromItsState() {
         List<String> warnings = new ArrayList<>();
-        NoiseSource a = NoiseSources.create("fast-insecure", 42, warnings::add);
+        NoiseSource a = NoiseSources.create(NoiseMode.FAST_INSECURE, 42, warnings::add);
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).startsWith("WARNING: INSECURE NOISE")
                 && warnings.get(0).contains("not for private data"));
@@ -133,11 +133,11 @@ class GaussianNoiseTest {
         float[] second = new float[70_000];
         a.addGaussian(second, 1.0);
 
-        NoiseSource b = NoiseSources.create("fast-insecure", 42, w -> {});
+        NoiseSource b = NoiseSources.create(NoiseMode.FAST_INSECURE, 42, w -> {});
         float[] again = new float[70_000];
         b.addGaussian(again, 1.0);
         assertArrayEquals(first, again, "same seed, same noise");
-        NoiseSource c = NoiseSources.create("fast-insecure", 42, w -> {});
+        NoiseSource c = NoiseSources.create(NoiseMode.FAST_INSECURE, 42, w -> {});
         c.restoreState(state);
         float[] resumed = new float[70_000];
         c.addGaussian(resumed, 1.0);
@@ -214,7 +214,7 @@ class GaussianNoiseTest {
 
     @Test
     void onlySecureNoiseIsPrefetchedAndSeededNoiseKeepsItsState() {
-        NoiseSource seeded = NoiseSources.create("fast-insecure", 3, w -> {}, true);
+        NoiseSource seeded = NoiseSources.create(NoiseMode.FAST_INSECURE, 3, w -> {}, true);
         float[] v = new float[100];
         seeded.addGaussian(v, 1.0);
         seeded.awaitPrefetch();

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.List;
 import java.util.stream.Stream;
 import org.dpsgd.config.OptimizerConfig;
+import org.dpsgd.config.OptimizerKind;
+import org.dpsgd.config.ScheduleKind;
 import org.dpsgd.model.Layer;
 import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
@@ -24,7 +26,18 @@ class OptimizerTest {
     private static final float[][] GRADS = {{0.1f, -0.2f, 0.3f}, {-0.4f, 0.05f, 0.2f}, {0.3f, 0.3f, -0.1f}};
 
     private static OptimizerConfig config(String name, double momentum, boolean nesterov, double wd) {
-        return new OptimizerConfig(name, 0.1, momentum, nesterov, wd, null, null, null, null, null, null);
+        return new OptimizerConfig(
+                OptimizerKind.parse("optimizer.name", name),
+                0.1,
+                momentum,
+                nesterov,
+                wd,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
     }
 
     static Stream<Arguments> torchReference() {
@@ -117,19 +130,20 @@ class OptimizerTest {
 
     @Test
     void schedules() {
-        LearningRateSchedule constant = new LearningRateSchedule("constant", 0.4, 0, 4, 100);
+        LearningRateSchedule constant = new LearningRateSchedule(ScheduleKind.CONSTANT, 0.4, 0, 4, 100);
         assertEquals(0.1, constant.at(0), 1e-15);
         assertEquals(0.4, constant.at(3), 1e-15);
         assertEquals(0.4, constant.at(99), 1e-15);
-        LearningRateSchedule cosine = new LearningRateSchedule("cosine", 1.0, 0.1, 0, 10);
+        LearningRateSchedule cosine = new LearningRateSchedule(ScheduleKind.COSINE, 1.0, 0.1, 0, 10);
         assertEquals(1.0, cosine.at(0), 1e-15);
         assertEquals(0.55, cosine.at(5), 1e-12); // halfway: min + (lr - min)/2
         assertEquals(0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * 0.9)), cosine.at(9), 1e-12);
-        LearningRateSchedule warm = new LearningRateSchedule("cosine", 2.0, 0, 2, 12);
+        LearningRateSchedule warm = new LearningRateSchedule(ScheduleKind.COSINE, 2.0, 0, 2, 12);
         assertEquals(1.0, warm.at(0), 1e-15);
         assertEquals(2.0, warm.at(2), 1e-15);
         assertEquals(1.0, warm.at(7), 1e-12);
-        assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule("constant", 1, 0, 20, 10));
-        assertThrows(IllegalArgumentException.class, () -> new LearningRateSchedule("step", 1, 0, 0, 10));
+        assertThrows(
+                IllegalArgumentException.class, () -> new LearningRateSchedule(ScheduleKind.CONSTANT, 1, 0, 20, 10));
+        assertThrows(IllegalArgumentException.class, () -> ScheduleKind.parse("optimizer.schedule", "step"));
     }
 }

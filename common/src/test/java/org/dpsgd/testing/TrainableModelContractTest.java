@@ -7,7 +7,6 @@ import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.data.InMemoryDataset;
-import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.junit.jupiter.api.Test;
 
@@ -30,48 +29,11 @@ class TrainableModelContractTest {
     /** A model that (wrongly) treats padding as real must be caught. */
     @Test
     void aModelThatIgnoresTheMaskIsCaught() {
-        TrainableModel leaky = new TrainableModel() {
-            final LogisticRegressionModel inner = model();
-
-            @Override
-            public Network network() {
-                return inner.network();
-            }
-
+        TrainableModel leaky = new ForwardingTrainableModel(model()) {
             @Override
             public BatchStats accumulateClipped(DeviceBatch b, double c) {
                 java.util.Arrays.fill(b.mask(), 1f);
-                return inner.accumulateClipped(b, c);
-            }
-
-            @Override
-            public BatchStats accumulateUnclipped(DeviceBatch b) {
-                return inner.accumulateUnclipped(b);
-            }
-
-            @Override
-            public double[] perSampleGradientNorms(DeviceBatch b) {
-                return inner.perSampleGradientNorms(b);
-            }
-
-            @Override
-            public void drainGradientSum(float[] into) {
-                inner.drainGradientSum(into);
-            }
-
-            @Override
-            public void readParameters(float[] into) {
-                inner.readParameters(into);
-            }
-
-            @Override
-            public void writeParameters(float[] from) {
-                inner.writeParameters(from);
-            }
-
-            @Override
-            public BatchStats evaluate(DeviceBatch b) {
-                return inner.evaluate(b);
+                return super.accumulateClipped(b, c);
             }
 
             @Override

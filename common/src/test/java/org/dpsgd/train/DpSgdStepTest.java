@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.dpsgd.config.OptimizerConfig;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import org.dpsgd.optim.Optimizers;
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class DpSgdStepTest {
     private static NoiseSource seeded() {
-        return NoiseSources.create("fast-insecure", 11, w -> {});
+        return NoiseSources.create(NoiseMode.FAST_INSECURE, 11, w -> {});
     }
 
     @Test

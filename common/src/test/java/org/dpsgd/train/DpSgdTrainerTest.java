@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.dpsgd.accounting.Accountant;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.NoiseCalibration;
@@ -23,6 +24,7 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.BatchAssembler;
 import org.dpsgd.data.InMemoryDataset;
 import org.dpsgd.model.Shape;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import org.dpsgd.plan.DeviceCall;
@@ -30,6 +32,7 @@ import org.dpsgd.plan.StaticShapePlanner;
 import org.dpsgd.sampling.PoissonSampler;
 import org.dpsgd.sampling.SecureRandomSource;
 import org.dpsgd.sampling.SeededRandomSource;
+import org.dpsgd.testing.ForwardingTrainableModel;
 import org.dpsgd.testing.LogisticRegressionModel;
 import org.dpsgd.testing.SyntheticData;
 import org.dpsgd.testing.UnamplifiedRdpAccountant;
@@ -102,7 +105,7 @@ class DpSgdTrainerTest {
                 "0.7"));
         LogisticRegressionModel m = model();
         PoissonSampler replay = new PoissonSampler(400, 0.005, new SeededRandomSource(5));
-        NoiseSource noise = NoiseSources.create("fast-insecure", 5, w -> {});
+        NoiseSource noise = NoiseSources.create(NoiseMode.FAST_INSECURE, 5, w -> {});
         List<Integer> sizes = new ArrayList<>();
         try (DpSgdTrainer t = builder(c, m).build()) {
             float[] before = t.parameters();
@@ -309,10 +312,10 @@ class DpSgdTrainerTest {
     void withTheRealRdpAccountantACalibratedSigmaRunsAllStepsAndASmallerOneStopsEarly() {
         ExperimentConfig c = config(
                 Map.of("privacy.noise_multiplier", "null", "privacy.target_epsilon", "2", "training.steps", "30"));
-        NoiseCalibration.Result cal = NoiseCalibration.calibrate(2.0, 1e-4, 0.1, 30, "rdp");
+        NoiseCalibration.Result cal = NoiseCalibration.calibrate(2.0, 1e-4, 0.1, 30, AccountantKind.RDP);
         for (double sigma : new double[] {cal.noiseMultiplier(), cal.noiseMultiplier() * 0.8}) {
             try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
-                    .accountants(() -> Accountants.create("rdp"))
+                    .accountants(() -> Accountants.create(AccountantKind.RDP))
                     .noiseMultiplier(sigma)
                     .log(s -> {})
                     .build()) {
@@ -322,7 +325,7 @@ class DpSgdTrainerTest {
                     assertEquals(30, t.stepsDone(), "the calibrated σ affords every planned step");
                 } else {
                     assertTrue(t.stepsDone() < 30, "a smaller σ stops early");
-                    assertTrue(Accountants.epsilon(0.1, sigma, t.stepsDone() + 1, 1e-4, "rdp") > 2.0);
+                    assertTrue(Accountants.epsilon(0.1, sigma, t.stepsDone() + 1, 1e-4, AccountantKind.RDP) > 2.0);
                 }
             }
         }
@@ -340,7 +343,7 @@ class DpSgdTrainerTest {
                 "training.steps",
                 "40"));
         try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, model())
-                .accountants(() -> Accountants.create("pld"))
+                .accountants(() -> Accountants.create(AccountantKind.PLD))
                 .noiseMultiplier(1.2)
                 .log(s -> {})
                 .build()) {
@@ -348,7 +351,7 @@ class DpSgdTrainerTest {
             long steps = t.stepsDone();
             assertTrue(steps > 0 && steps < 40, "stopped by the budget after " + steps);
             assertTrue(t.epsilon() <= 1.5, "ε=" + t.epsilon());
-            assertTrue(Accountants.epsilon(0.1, 1.2, steps + 1, 1e-4, "pld") > 1.5);
+            assertTrue(Accountants.epsilon(0.1, 1.2, steps + 1, 1e-4, AccountantKind.PLD) > 1.5);
         }
     }
 
@@ -411,7 +414,7 @@ class DpSgdTrainerTest {
     @Test
     void refusesUnsafeOrInconsistentSetups() {
         ExperimentConfig secure = config(Map.of("privacy.noise", "secure"));
-        NoiseSource insecure = NoiseSources.create("fast-insecure", 1, w -> {});
+        NoiseSource insecure = NoiseSources.create(NoiseMode.FAST_INSECURE, 1, w -> {});
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
                 () -> builder(secure, model()).noise(insecure).build());
@@ -473,46 +476,11 @@ class DpSgdTrainerTest {
     void aFailedDeviceCallLeavesNoHalfAccumulatedSumBehind(boolean prefetch) {
         LogisticRegressionModel inner = model();
         int[] calls = {0};
-        org.dpsgd.backend.TrainableModel failing = new org.dpsgd.backend.TrainableModel() {
-            @Override
-            public org.dpsgd.model.Network network() {
-                return inner.network();
-            }
-
+        org.dpsgd.backend.TrainableModel failing = new ForwardingTrainableModel(inner) {
             @Override
             public org.dpsgd.backend.BatchStats accumulateClipped(DeviceBatch b, double c) {
                 if (++calls[0] == 2) throw new IllegalStateException("device lost");
-                return inner.accumulateClipped(b, c);
-            }
-
-            @Override
-            public org.dpsgd.backend.BatchStats accumulateUnclipped(DeviceBatch b) {
-                return inner.accumulateUnclipped(b);
-            }
-
-            @Override
-            public double[] perSampleGradientNorms(DeviceBatch b) {
-                return inner.perSampleGradientNorms(b);
-            }
-
-            @Override
-            public void drainGradientSum(float[] into) {
-                inner.drainGradientSum(into);
-            }
-
-            @Override
-            public void readParameters(float[] into) {
-                inner.readParameters(into);
-            }
-
-            @Override
-            public void writeParameters(float[] from) {
-                inner.writeParameters(from);
-            }
-
-            @Override
-            public org.dpsgd.backend.BatchStats evaluate(DeviceBatch b) {
-                return inner.evaluate(b);
+                return super.accumulateClipped(b, c);
             }
 
             @Override

@@ -8,8 +8,10 @@ import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.Datasets;
 import org.dpsgd.data.ShardDataset;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.sampling.CounterRandomSource;
 import org.dpsgd.sampling.RandomSources;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.StepResult;
 
@@ -68,7 +70,7 @@ public final class DataParallel {
                     "privacy.enabled: false is not supported in a data-parallel run (the non-private update has no "
                             + "cross-process sum); run it as one process");
         }
-        if (p.sampling().equals("shuffle")) {
+        if (p.sampling() == SamplingMode.SHUFFLE) {
             throw new IllegalArgumentException(
                     "privacy.sampling: shuffle is not supported in a data-parallel run (each rank would draw B examples); "
                             + "use sampling: poisson");
@@ -118,7 +120,7 @@ public final class DataParallel {
             throw new IllegalArgumentException(
                     "extra examples (audit canaries) belong to rank 0 only; rank " + comm.rank() + " got " + extras);
         b.reduction(new MpiGradientReduction(comm)).populationSize(population);
-        if (config.privacy().noise().equals("fast-insecure")) {
+        if (config.privacy().noise() == NoiseMode.FAST_INSECURE) {
             long offset = shard instanceof ShardDataset s ? s.offset() : 0;
             b.sampling(RandomSources.counterBased(config.seed(), population, offset, shard.size(), extras, log));
         }

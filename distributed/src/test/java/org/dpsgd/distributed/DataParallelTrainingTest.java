@@ -25,6 +25,7 @@ import org.dpsgd.data.InMemoryDataset;
 import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.dpsgd.sampling.RandomSources;
+import org.dpsgd.testing.ForwardingTrainableModel;
 import org.dpsgd.testing.LogisticRegressionModel;
 import org.dpsgd.testing.SyntheticData;
 import org.dpsgd.testing.UnamplifiedRdpAccountant;
@@ -386,53 +387,13 @@ class DataParallelTrainingTest {
     /** A backend that fails in its {@code call}-th clipped sum (a device or driver error on one rank). */
     private static TrainableModel failingAt(int call) {
         LogisticRegressionModel base = LogisticRegressionModel.zeros(SHAPE, 3);
-        return new TrainableModel() {
+        return new ForwardingTrainableModel(base) {
             int calls;
-
-            @Override
-            public Network network() {
-                return base.network();
-            }
 
             @Override
             public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
                 if (++calls == call) throw new IllegalStateException("device fault on purpose");
-                return base.accumulateClipped(batch, clipNorm);
-            }
-
-            @Override
-            public BatchStats accumulateUnclipped(DeviceBatch batch) {
-                return base.accumulateUnclipped(batch);
-            }
-
-            @Override
-            public double[] perSampleGradientNorms(DeviceBatch batch) {
-                return base.perSampleGradientNorms(batch);
-            }
-
-            @Override
-            public void drainGradientSum(float[] into) {
-                base.drainGradientSum(into);
-            }
-
-            @Override
-            public void readParameters(float[] into) {
-                base.readParameters(into);
-            }
-
-            @Override
-            public void writeParameters(float[] from) {
-                base.writeParameters(from);
-            }
-
-            @Override
-            public BatchStats evaluate(DeviceBatch batch) {
-                return base.evaluate(batch);
-            }
-
-            @Override
-            public void close() {
-                base.close();
+                return super.accumulateClipped(batch, clipNorm);
             }
         };
     }

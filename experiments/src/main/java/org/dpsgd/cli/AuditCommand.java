@@ -8,13 +8,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dpsgd.config.AuditConfig;
+import org.dpsgd.config.AuditKind;
+import org.dpsgd.config.AuditScore;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.Json;
 import org.dpsgd.run.Progress;
 import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code dpsgd audit}: trains the config's run once with white-box gradient or black-box input canaries and reports the
@@ -31,6 +35,9 @@ import picocli.CommandLine.Option;
             "--bound fdp: the f-DP one-run bound (Mahloujifar, Melis & Chaudhuri 2024), tighter, full-batch runs only."
         })
 final class AuditCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--config", required = true, description = "Experiment config (YAML or JSON).")
     Path config;
 
@@ -84,13 +91,13 @@ final class AuditCommand implements Callable<Integer> {
         ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
         AuditConfig a0 = cfg.audit() != null ? cfg.audit() : AuditConfig.defaults();
         // The flags win over the config's audit: section; its constructor checks the result.
-        String kind = kindOption != null ? kindOption : a0.kind();
+        AuditKind kind = kindOption != null ? AuditKind.parse("--kind", kindOption) : a0.kind();
         AuditConfig settings = new AuditConfig(
                 canariesOption != null ? canariesOption : a0.canaries(),
                 kind,
                 confidenceOption != null ? confidenceOption : a0.confidence(),
                 // The config's score belongs to its kind; another kind from the flag takes that kind's default.
-                scoreOption != null ? scoreOption : kind.equals(a0.kind()) ? a0.score() : null,
+                scoreOption != null ? AuditScore.parse("--score", scoreOption) : kind == a0.kind() ? a0.score() : null,
                 boundOption != null ? boundOption : a0.bound());
         if (!cfg.privacy().enabled())
             throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
@@ -109,33 +116,44 @@ final class AuditCommand implements Callable<Integer> {
         TrainingRun.Result r = TrainingRun.start(
                 audited,
                 dir,
-                new TrainingRun.Options(null, null, System.out, System.err, Progress.forConsole(System.err), null));
+                new TrainingRun.Options(
+                        null,
+                        null,
+                        CliOutput.stream(CliOutput.out(spec)),
+                        CliOutput.stream(CliOutput.err(spec)),
+                        Progress.forConsole(CliOutput.stream(CliOutput.err(spec))),
+                        null));
         Map<String, Object> summary = new LinkedHashMap<>(r.audit());
         summary.put("epsilon_holds", r.epsilonHolds());
         summary.put("steps", r.steps());
         summary.put("seconds", r.trainSeconds());
         double lower = ((Number) summary.get("epsilon_lower")).doubleValue();
-        System.out.printf(
-                Locale.ROOT,
-                "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %s bound, %.0f%% confidence)  m = %s  r = %s  v = %s  "
-                        + "test accuracy %s  %.0f s; run folder %s%n",
-                r.epsilon(),
-                r.delta(),
-                lower,
-                settings.bound(),
-                100 * settings.confidence(),
-                summary.get("canaries"),
-                summary.get("guesses"),
-                summary.get("correct"),
-                Double.isNaN(r.testAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
-                r.trainSeconds(),
-                dir);
+        CliOutput.out(spec)
+                .printf(
+                        Locale.ROOT,
+                        "ε = %.3f (accountant, δ = %s)  ε_lower = %.3f (audit, %s bound, %.0f%% confidence)  m = %s  r = %s  v = %s  "
+                                + "test accuracy %s  %.0f s; run folder %s%n",
+                        r.epsilon(),
+                        r.delta(),
+                        lower,
+                        settings.bound(),
+                        100 * settings.confidence(),
+                        summary.get("canaries"),
+                        summary.get("guesses"),
+                        summary.get("correct"),
+                        Double.isNaN(r.testAccuracy())
+                                ? "n/a"
+                                : String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
+                        r.trainSeconds(),
+                        dir);
         if (lower > r.epsilon())
-            System.out.println(
-                    "AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
+            CliOutput.out(spec)
+                    .println(
+                            "AUDIT FAILED: the audited lower bound exceeds the reported ε; this implementation does not deliver its ε");
         if (!r.epsilonHolds())
-            System.out.println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
-        if (json) System.out.println(Json.MAPPER.valueToTree(summary).toString());
+            CliOutput.out(spec)
+                    .println("note: this run's ε is NOT a valid guarantee (insecure noise or non-Poisson sampling)");
+        if (json) CliOutput.out(spec).println(Json.MAPPER.valueToTree(summary).toString());
         return lower > r.epsilon() ? 1 : 0;
     }
 

@@ -12,7 +12,9 @@ import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.backend.Backends;
 import org.dpsgd.backend.SettingSpec;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "backends",
@@ -20,6 +22,9 @@ import picocli.CommandLine.Option;
         description = "Lists every backend, whether it can run here, and why not when it cannot (--json: also each"
                 + " backend's backend.settings keys).")
 final class BackendsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--json", description = "One JSON object on one line.")
     boolean json;
 
@@ -37,16 +42,17 @@ final class BackendsCommand implements Callable<Integer> {
             rows.add(row);
         }
         if (json) {
-            System.out.println(new ObjectMapper().writeValueAsString(Map.of("backends", rows)));
+            CliOutput.out(spec).println(new ObjectMapper().writeValueAsString(Map.of("backends", rows)));
         } else {
             for (Map<String, Object> r : rows) {
-                System.out.printf(
-                        "%-5s %-12s %s%n",
-                        r.get("name"),
-                        Boolean.TRUE.equals(r.get("available")) ? "available" : "unavailable",
-                        r.get("reason"));
+                CliOutput.out(spec)
+                        .printf(
+                                "%-5s %-12s %s%n",
+                                r.get("name"),
+                                Boolean.TRUE.equals(r.get("available")) ? "available" : "unavailable",
+                                r.get("reason"));
             }
-            if (rows.isEmpty()) System.out.println("no backends on the class path");
+            if (rows.isEmpty()) CliOutput.out(spec).println("no backends on the class path");
         }
         return 0;
     }

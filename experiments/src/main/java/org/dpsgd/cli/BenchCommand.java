@@ -16,10 +16,13 @@ import org.dpsgd.model.ModelSpec;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "bench",
@@ -27,6 +30,9 @@ import picocli.CommandLine.Option;
         description =
                 "Times full training steps of several clipping strategies side by side on one fixed random batch.")
 final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(
             names = "--model",
             required = true,
@@ -208,6 +214,7 @@ final class BenchCommand implements Callable<Integer> {
         Network net = ModelZoo.build(ModelSpec.of(model).withStem(stem), Shape.parse(input), classes);
         if (noiseOnly) {
             BenchNoise.run(
+                    CliOutput.out(spec),
                     model,
                     Math.toIntExact(net.parameterCount()),
                     BenchNoise.threadCounts(noiseThreads),
@@ -218,9 +225,18 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (dataOnly) {
             if (microBatch < 0) throw new IllegalArgumentException("--micro-batch must be >= 0, got " + microBatch);
-            try (Backend backend =
-                    Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
-                BenchData.run(net, model, batch, microBatch == 0 ? batch : microBatch, warmup, steps, backend, json);
+            try (Backend backend = Backends.select(backendName, CliOutput.err(spec)::println)
+                    .open(new BackendOptions(device, settings))) {
+                BenchData.run(
+                        CliOutput.out(spec),
+                        net,
+                        model,
+                        batch,
+                        microBatch == 0 ? batch : microBatch,
+                        warmup,
+                        steps,
+                        backend,
+                        json);
             }
             return 0;
         }
@@ -234,10 +250,10 @@ final class BenchCommand implements Callable<Integer> {
         List<BenchResult> results = new ArrayList<>();
         String header;
         try (Backend backend =
-                Backends.select(backendName, System.err::println).open(new BackendOptions(device, settings))) {
+                Backends.select(backendName, CliOutput.err(spec)::println).open(new BackendOptions(device, settings))) {
             // As the trainer does: prefetch noise only where the backend leaves the host's cores idle.
             boolean prefetch = !backend.computesOnHostCores();
-            NoiseSource noise = NoiseSources.create("secure", 0, System.err::println, prefetch);
+            NoiseSource noise = NoiseSources.create(NoiseMode.SECURE, 0, CliOutput.err(spec)::println, prefetch);
             // With background noise a block must span several steps for the overlap to show; without it,
             // rotating every step spreads load changes most evenly.
             if (block == 0) block = prefetch ? 5 : 1;
@@ -248,7 +264,7 @@ final class BenchCommand implements Callable<Integer> {
                 for (String p : precisionList) names.add(s + BenchRun.AT + p);
             }
             results.addAll(run.run(names, warmup, steps, block, msg -> {
-                if (!json) System.err.println("bench: " + msg);
+                if (!json) CliOutput.err(spec).println("bench: " + msg);
             }));
             // Each precision's baseline is its own nonprivate step.
             List<BenchResult> withRatios = new ArrayList<>();
@@ -281,7 +297,7 @@ final class BenchCommand implements Callable<Integer> {
             boolean leader = comm.rank() == 0;
             comm.close();
             if (!leader) return 0;
-            System.err.println(AllreduceBench.line(comm, net.parameterCount(), commMs, stepMs));
+            CliOutput.err(spec).println(AllreduceBench.line(comm, net.parameterCount(), commMs, stepMs));
         }
         // The peer runs once our backend is closed, so our engine's threads do not compete with it.
         BenchPeer.Outcome peerOutcome = torchPeer == null ? null : new BenchPeer(this, net).run(torchPeer, results);
@@ -330,42 +346,47 @@ final class BenchCommand implements Callable<Integer> {
             out.put("headline", headline);
             out.put("peer_versions", peerOutcome.report().versions());
         }
-        System.out.println(new ObjectMapper().writeValueAsString(out));
+        CliOutput.out(spec).println(new ObjectMapper().writeValueAsString(out));
     }
 
     private void printTable(String header, List<BenchResult> results, BenchPeer.Outcome peerOutcome) {
-        System.out.println(header);
+        CliOutput.out(spec).println(header);
         if (peerOutcome != null)
-            System.out.println("peer: " + peerOutcome.report().versions());
+            CliOutput.out(spec).println("peer: " + peerOutcome.report().versions());
         List<BenchResult> rows =
                 peerOutcome == null ? results : peerOutcome.comparison().rows();
-        System.out.printf(
-                "%-22s %10s %10s %12s %7s %10s %10s%n",
-                "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
+        CliOutput.out(spec)
+                .printf(
+                        "%-22s %10s %10s %12s %7s %10s %10s%n",
+                        "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
         for (BenchResult r : rows) {
-            System.out.printf(
-                    "%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n",
-                    r.strategy(),
-                    r.medianMs(),
-                    f1(r.clipMedianMs()),
-                    r.examplesPerS(),
-                    Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()),
-                    f1(r.noiseMedianMs()),
-                    r.peakMb());
+            CliOutput.out(spec)
+                    .printf(
+                            "%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n",
+                            r.strategy(),
+                            r.medianMs(),
+                            f1(r.clipMedianMs()),
+                            r.examplesPerS(),
+                            Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()),
+                            f1(r.noiseMedianMs()),
+                            r.peakMb());
         }
-        System.out.println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps
-                + " steps per strategy, strategies rotating) after " + warmup
-                + " warm-up steps each; step = gradient + noise (private only) + update; peak MB = process resident-set"
-                + " high-water mark (VmHWM) during that strategy's warm-up");
+        CliOutput.out(spec)
+                .println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps
+                        + " steps per strategy, strategies rotating) after " + warmup
+                        + " warm-up steps each; step = gradient + noise (private only) + update; peak MB = process resident-set"
+                        + " high-water mark (VmHWM) during that strategy's warm-up");
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
-            System.out.println(
-                    "peer rows ran after ours, in their own process (same model, batch, steps, σ, C, threads); every ratio is"
-                            + " relative to our nonprivate");
-            System.out.printf(
-                    "headline (below 1: ours is faster): ours nonprivate / torch nonprivate = %s; ours auto / opacus = %s%n",
-                    Double.isNaN(c.nonprivateVsTorch()) ? "-" : String.format("%.2f", c.nonprivateVsTorch()),
-                    Double.isNaN(c.autoVsOpacus()) ? "-" : String.format("%.2f", c.autoVsOpacus()));
+            CliOutput.out(spec)
+                    .println(
+                            "peer rows ran after ours, in their own process (same model, batch, steps, σ, C, threads); every ratio is"
+                                    + " relative to our nonprivate");
+            CliOutput.out(spec)
+                    .printf(
+                            "headline (below 1: ours is faster): ours nonprivate / torch nonprivate = %s; ours auto / opacus = %s%n",
+                            Double.isNaN(c.nonprivateVsTorch()) ? "-" : String.format("%.2f", c.nonprivateVsTorch()),
+                            Double.isNaN(c.autoVsOpacus()) ? "-" : String.format("%.2f", c.autoVsOpacus()));
         }
     }
 

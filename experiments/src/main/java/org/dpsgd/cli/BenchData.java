@@ -2,6 +2,7 @@ package org.dpsgd.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,7 +44,15 @@ final class BenchData {
     record Wait(boolean prefetch, int calls, double waitMs, double stepMs) {}
 
     static void run(
-            Network net, String model, int batch, int micro, int warmup, int reps, Backend backend, boolean json)
+            PrintWriter stdout,
+            Network net,
+            String model,
+            int batch,
+            int micro,
+            int warmup,
+            int reps,
+            Backend backend,
+            boolean json)
             throws IOException {
         Shape shape = net.input();
         int crop = Math.max(1, Math.min(shape.height(), shape.width()) / 8);
@@ -63,7 +72,7 @@ final class BenchData {
                     for (boolean prefetch : new boolean[] {false, true})
                         waits.add(wait(data, aug, m, batch, micro, prefetch, warmup, reps));
                 }
-                print(model, shape, batch, micro, backend, rates, waits, json);
+                print(stdout, model, shape, batch, micro, backend, rates, waits, json);
             }
         } finally {
             Files.deleteIfExists(file);
@@ -171,6 +180,7 @@ final class BenchData {
     }
 
     private static void print(
+            PrintWriter stdout,
             String model,
             Shape shape,
             int batch,
@@ -210,28 +220,28 @@ final class BenchData {
                 w.add(row);
             }
             out.put("backend_wait", w);
-            System.out.println(new ObjectMapper().writeValueAsString(out));
+            stdout.println(new ObjectMapper().writeValueAsString(out));
             return;
         }
-        System.out.printf(
+        stdout.printf(
                 "data path alone: synthetic uint8 shard %s, batch %d, 1 loader thread, memory-mapped + table normalisation%n",
                 shape, batch);
         for (Throughput t : rates)
-            System.out.printf(
+            stdout.printf(
                     "data %-16s CPU median %8.2f ms per batch = %,10.0f images/s per core  (wall median %.2f ms)%n",
                     t.what(), t.cpuMedianMs(), t.imagesPerSecond(), t.medianMs());
-        System.out.printf(
+        stdout.printf(
                 "backend waits for data (auto step of %s on %s, crop + flip, calls of %d slots):%n",
                 model, backend.device(), micro);
         for (Wait x : waits)
-            System.out.printf(
+            stdout.printf(
                     "data wait %-12s %d call%s per step  median %8.2f ms waiting per step of %8.1f ms%n",
                     x.prefetch() ? "prefetch" : "in line",
                     x.calls(),
                     x.calls() == 1 ? " " : "s",
                     x.waitMs(),
                     x.stepMs());
-        System.out.printf(
+        stdout.printf(
                 "medians of the timed steps; load average %.1f (other load on the machine counts)%n",
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                         .getSystemLoadAverage());

@@ -1,6 +1,7 @@
 package org.dpsgd.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +37,14 @@ final class BenchNoise {
         return out;
     }
 
-    static void run(String model, int coordinates, List<Integer> threads, int warmup, int reps, boolean json)
+    static void run(
+            PrintWriter stdout,
+            String model,
+            int coordinates,
+            List<Integer> threads,
+            int warmup,
+            int reps,
+            boolean json)
             throws Exception {
         List<NoiseThroughput.Result> results = new ArrayList<>();
         for (int t : threads) results.add(NoiseThroughput.measure(coordinates, t, Math.max(1, warmup), reps));
@@ -65,10 +73,10 @@ final class BenchNoise {
                 rows.add(row);
             }
             out.put("noise_only", rows);
-            System.out.println(new ObjectMapper().writeValueAsString(out));
+            stdout.println(new ObjectMapper().writeValueAsString(out));
             return;
         }
-        System.out.printf(
+        stdout.printf(
                 "secure noise alone (AES-256-CTR, (z1+z2+z3+z4)/2): %,d coordinates (%s parameters), %d cores, %.2f GHz (/proc/cpuinfo)%n",
                 coordinates,
                 model,
@@ -76,7 +84,7 @@ final class BenchNoise {
                 results.get(0).ghz());
         System.out.println("ziggurat fast path: " + SamplerPath.description());
         for (NoiseThroughput.Result r : results) {
-            System.out.printf(
+            stdout.printf(
                     "noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"
                             + "  (CPU time: %.1f cycles/coordinate)%n",
                     r.threads(),
@@ -88,7 +96,7 @@ final class BenchNoise {
                     r.cyclesPerCoordinate(),
                     r.cpuCyclesPerCoordinate());
         }
-        System.out.println(
+        stdout.println(
                 "medians [min, max] of " + reps + " draws after " + Math.max(1, warmup)
                         + " warm-up draws; per core and cycles from wall time"
                         + " (other load on the machine counts), CPU time = the process's, summed over its threads, mean per draw");

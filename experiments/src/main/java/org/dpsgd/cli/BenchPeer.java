@@ -31,9 +31,10 @@ final class BenchPeer {
     }
 
     Outcome run(TorchPeer peer, List<BenchResult> ours) throws IOException, InterruptedException {
-        if (!bench.json) System.err.println("bench: running the peer (PyTorch/Opacus) on the same model and batch");
+        if (!bench.json)
+            CliOutput.err(bench.spec).println("bench: running the peer (PyTorch/Opacus) on the same model and batch");
         TorchPeer.Report report = peer.run(arguments(), environment(), line -> {
-            if (!bench.json) System.err.println("peer: " + line);
+            if (!bench.json) CliOutput.err(bench.spec).println("peer: " + line);
         });
         if (report.parameters() >= 0 && report.parameters() != net.parameterCount()) {
             throw new UserError("the peer's " + bench.model + " has " + report.parameters() + " parameters, ours "

@@ -8,8 +8,10 @@ import org.dpsgd.report.HtmlReport;
 import org.dpsgd.report.RunLoader;
 import org.dpsgd.report.RunSummary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "compare",
@@ -19,6 +21,9 @@ import picocli.CommandLine.Parameters;
             "and the same charts as PNG files next to it."
         })
 final class CompareCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Parameters(
             arity = "1..*",
             paramLabel = "RUN_DIR_OR_CSV",
@@ -33,8 +38,8 @@ final class CompareCommand implements Callable<Integer> {
         List<RunSummary> runs = new ArrayList<>();
         for (Path s : sources) runs.addAll(RunLoader.load(s));
         List<Path> pngs = HtmlReport.write(runs, out);
-        System.out.println(
-                "wrote " + out + " (" + runs.size() + " runs) and " + pngs.size() + " PNG charts next to it");
+        CliOutput.out(spec)
+                .println("wrote " + out + " (" + runs.size() + " runs) and " + pngs.size() + " PNG charts next to it");
         return 0;
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +23,9 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.Progress;
 import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "demo",
@@ -32,6 +35,9 @@ import picocli.CommandLine.Option;
             "and prints the test accuracy and ε. The recipe is embedded (experiments/configs/fashion-mnist-eps3.yaml)."
         })
 final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     static final String RECIPE = "/demo/fashion-mnist-eps3.yaml";
 
     @Option(
@@ -56,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ExperimentConfig cfg = ConfigLoader.applyOverrides(recipe(), ConfigLoader.parseOverrides(sets));
         Path dir = out != null ? out : Files.createTempDirectory("dpsgd-demo-").resolve("run");
-        PrintStream say = System.err;
+        PrintStream say = CliOutput.stream(CliOutput.err(spec));
         say.println("dpsgd demo: " + cfg.model().name() + " on Fashion-MNIST, target ε = "
                 + cfg.privacy().targetEpsilon()
                 + ", δ = " + cfg.privacy().delta() + ", Poisson sampling, "
@@ -65,22 +71,26 @@ final class DemoCommand implements Callable<Integer> {
         TrainingRun.Result r;
         try {
             r = TrainingRun.start(
-                    cfg, dir, new TrainingRun.Options(null, null, System.out, say, Progress.forConsole(say), null));
+                    cfg,
+                    dir,
+                    new TrainingRun.Options(
+                            null, null, CliOutput.stream(CliOutput.out(spec)), say, Progress.forConsole(say), null));
         } finally {
-            if (out == null) deleteTree(dir.getParent());
+            if (out == null) deleteTree(dir.getParent(), CliOutput.err(spec));
         }
         double seconds = (System.nanoTime() - t0) * 1e-9;
         double accuracy = reportedAccuracy(r);
-        System.out.printf(
-                Locale.ROOT,
-                "test accuracy %.2f%%%s at ε = %.3f (δ = %s) after %d steps in %.0f s%s%n",
-                100 * accuracy,
-                Double.isNaN(r.emaTestAccuracy()) ? "" : " (EMA parameters)",
-                r.epsilon(),
-                r.delta(),
-                r.steps(),
-                seconds,
-                out == null ? "" : "; run folder " + out);
+        CliOutput.out(spec)
+                .printf(
+                        Locale.ROOT,
+                        "test accuracy %.2f%%%s at ε = %.3f (δ = %s) after %d steps in %.0f s%s%n",
+                        100 * accuracy,
+                        Double.isNaN(r.emaTestAccuracy()) ? "" : " (EMA parameters)",
+                        r.epsilon(),
+                        r.delta(),
+                        r.steps(),
+                        seconds,
+                        out == null ? "" : "; run folder " + out);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("test_accuracy", accuracy);
@@ -88,7 +98,7 @@ final class DemoCommand implements Callable<Integer> {
             m.put("delta", r.delta());
             m.put("steps", r.steps());
             m.put("seconds", seconds);
-            System.out.println(new ObjectMapper().writeValueAsString(m));
+            CliOutput.out(spec).println(new ObjectMapper().writeValueAsString(m));
         }
         return 0;
     }
@@ -109,12 +119,12 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    static void deleteTree(Path root) {
+    static void deleteTree(Path root, PrintWriter err) {
         if (root == null || !Files.exists(root)) return;
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         } catch (IOException e) {
-            System.err.println("note: could not remove the temporary run folder " + root + ": " + e.getMessage());
+            err.println("note: could not remove the temporary run folder " + root + ": " + e.getMessage());
         }
     }
 }

@@ -88,7 +88,7 @@ final class DistributedTraining {
             comm.close();
             return result;
         } catch (RuntimeException e) {
-            RankFailure.abort(comm, e, System.err);
+            RankFailure.abort(comm, e, opts.err());
             throw e; // not reached with MPI (abort ends the process)
         }
     }

@@ -2,12 +2,15 @@ package org.dpsgd.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.dpsgd.backend.Backends;
+import org.dpsgd.backend.DevicePlanner;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
-import org.dpsgd.ipu.IpuPlanReport;
 import org.dpsgd.model.Shape;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code dpsgd ipu plan}: the IPU batch layout and memory estimate of a config (no IPU needed). */
 @Command(
@@ -16,9 +19,12 @@ import picocli.CommandLine.Option;
         description = "Graphcore IPU tools.",
         subcommands = {IpuCommand.Plan.class})
 final class IpuCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        spec.commandLine().usage(CliOutput.out(spec));
     }
 
     @Command(
@@ -28,6 +34,9 @@ final class IpuCommand implements Runnable {
                     "Prints the IPU layout (replicas x accumulation x micro-batch), whether the model fits one IPU Mk2 per replica, "
                             + "and a pipeline split over several IPUs when it does not (or with --stages).")
     static final class Plan implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
         @Option(names = "--config", required = true, description = "Experiment config (YAML or JSON).")
         Path config;
 
@@ -66,9 +75,11 @@ final class IpuCommand implements Runnable {
                 throw new IllegalArgumentException("--stages " + stages + " with --instances " + instances
                         + ": a graph over several poprun instances puts each replica on one IPU (no pipeline)");
             ExperimentConfig cfg = ConfigLoader.applyOverrides(ConfigLoader.load(config), overrides);
+            // Through the backend SPI: this command does not depend on the IPU backend's module.
+            DevicePlanner planner = Backends.planner("ipu");
             Shape shape = input == null ? null : Shape.parse(input);
             if (instances == 1) {
-                System.out.print(IpuPlanReport.render(cfg, shape, classes, stages));
+                CliOutput.out(spec).print(planner.plan(cfg, shape, classes, stages));
                 return 0;
             }
             // Each instance Poisson-samples its shard at the global q, so it expects B/W of each step's examples.
@@ -76,7 +87,7 @@ final class IpuCommand implements Runnable {
             int share = Math.max(1, (b + instances - 1) / instances);
             ExperimentConfig perInstance =
                     ConfigLoader.applyOverrides(cfg, java.util.Map.of("training.batch_size", String.valueOf(share)));
-            String plan = IpuPlanReport.render(perInstance, shape, classes, stages);
+            String plan = planner.plan(perInstance, shape, classes, stages);
             int replicas = Integer.parseInt(
                     cfg.backend().settings().getOrDefault("replicas", "1").trim());
             // The plan's own parameter count (it knows the data format's input shape and classes).
@@ -129,7 +140,7 @@ final class IpuCommand implements Runnable {
                             .filter(e -> !e.getKey().equals("backend.settings.replicas"))
                             .map(e -> " --set " + e.getKey() + "=" + e.getValue())
                             .collect(java.util.stream.Collectors.joining())));
-            System.out.print(sb);
+            CliOutput.out(spec).print(sb);
             return 0;
         }
     }

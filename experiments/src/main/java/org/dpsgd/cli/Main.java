@@ -52,7 +52,13 @@ public final class Main implements Runnable {
                             + String.join(" ", args));
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally {
+            // A command's last print may lack a newline (the writers flush on println only).
+            cl.getOut().flush();
+            cl.getErr().flush();
+        }
     }
 
     /**
@@ -68,6 +74,6 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(CliOutput.out(spec));
     }
 }

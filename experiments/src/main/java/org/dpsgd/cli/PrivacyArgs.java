@@ -1,30 +1,27 @@
 package org.dpsgd.cli;
 
-import org.dpsgd.accounting.Accountants;
+import java.io.PrintWriter;
+import org.dpsgd.accounting.AccountantKind;
 
 /** Checks shared by the privacy subcommands; every message names the option and the fix. */
 final class PrivacyArgs {
     private PrivacyArgs() {}
 
-    static double delta(Double delta, Long datasetSize) {
+    static double delta(Double delta, Long datasetSize, PrintWriter err) {
         if (delta == null)
             throw new IllegalArgumentException(
                     "missing --delta D (e.g. 1e-5; keep it below 1/N for N training examples)");
         if (!(delta > 0 && delta < 1)) throw new IllegalArgumentException("--delta must be in (0, 1), got " + delta);
         if (datasetSize != null && delta >= 1.0 / datasetSize) {
-            System.err.printf(
+            err.printf(
                     "warning: --delta %s is not below 1/N = %s: such a δ allows leaking a whole record; use δ < 1/N%n",
                     delta, 1.0 / datasetSize);
         }
         return delta;
     }
 
-    static String accountant(String name) {
-        if (!Accountants.names().contains(name)) {
-            throw new IllegalArgumentException(
-                    "--accountant must be one of " + Accountants.names() + ", got '" + name + "'");
-        }
-        return name;
+    static AccountantKind accountant(String name) {
+        return AccountantKind.parse("--accountant", name);
     }
 
     static double noiseMultiplier(Double sigma) {

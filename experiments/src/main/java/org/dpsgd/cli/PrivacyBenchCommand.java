@@ -8,10 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.RdpAccountant;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "bench",
@@ -19,6 +22,9 @@ import picocli.CommandLine.Option;
         description =
                 "Times ε(δ) for T steps with each accountant, from scratch (one warm-up, then the median of several runs).")
 final class PrivacyBenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     @Option(
@@ -60,11 +66,11 @@ final class PrivacyBenchCommand implements Callable<Integer> {
         if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
         if (repeats < 1) throw new IllegalArgumentException("--repeats must be >= 1, got " + repeats);
         PrivacyArgs.noiseMultiplier(noiseMultiplier);
-        PrivacyArgs.delta(delta, null);
+        PrivacyArgs.delta(delta, null, CliOutput.err(spec));
         if (!(samplingRate > 0 && samplingRate <= 1))
             throw new IllegalArgumentException("--sampling-rate must be in (0, 1], got " + samplingRate);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (String name : Accountants.names()) {
+        for (AccountantKind name : AccountantKind.values()) {
             RdpAccountant.clearCurveCache();
             double eps = Accountants.epsilon(samplingRate, noiseMultiplier, steps, delta, name); // warm-up
             double[] ms = new double[repeats];
@@ -98,25 +104,27 @@ final class PrivacyBenchCommand implements Callable<Integer> {
             out.put("repeats", repeats);
             out.put("cores", Runtime.getRuntime().availableProcessors());
             out.put("results", rows);
-            PrivacyReport.printJson(out);
+            PrivacyReport.printJson(CliOutput.out(spec), out);
         } else {
-            System.out.printf(
-                    "q = %s, σ = %s, T = %d, δ = %s; median of %d runs after one warm-up (%d cores)%n",
-                    samplingRate,
-                    noiseMultiplier,
-                    steps,
-                    delta,
-                    repeats,
-                    Runtime.getRuntime().availableProcessors());
+            CliOutput.out(spec)
+                    .printf(
+                            "q = %s, σ = %s, T = %d, δ = %s; median of %d runs after one warm-up (%d cores)%n",
+                            samplingRate,
+                            noiseMultiplier,
+                            steps,
+                            delta,
+                            repeats,
+                            Runtime.getRuntime().availableProcessors());
             for (Map<String, Object> r : rows) {
-                System.out.printf(
-                        "  %-4s ε = %-10s median %8.1f ms wall (min %.1f, max %.1f), %8.1f ms CPU%n",
-                        r.get("accountant"),
-                        PrivacyReport.number((Double) r.get("epsilon")),
-                        r.get("median_ms"),
-                        r.get("min_ms"),
-                        r.get("max_ms"),
-                        r.get("median_cpu_ms"));
+                CliOutput.out(spec)
+                        .printf(
+                                "  %-4s ε = %-10s median %8.1f ms wall (min %.1f, max %.1f), %8.1f ms CPU%n",
+                                r.get("accountant"),
+                                PrivacyReport.number((Double) r.get("epsilon")),
+                                r.get("median_ms"),
+                                r.get("min_ms"),
+                                r.get("max_ms"),
+                                r.get("median_cpu_ms"));
             }
         }
         return 0;

@@ -3,10 +3,13 @@ package org.dpsgd.cli;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.NoiseCalibration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "calibrate",
@@ -14,6 +17,9 @@ import picocli.CommandLine.Option;
         description =
                 "The smallest noise multiplier σ whose ε after T steps at rate q is at most the target (bisection).")
 final class PrivacyCalibrateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     PrivacyRunShape shape;
 
@@ -37,8 +43,8 @@ final class PrivacyCalibrateCommand implements Callable<Integer> {
     public Integer call() {
         PrivacyRunShape.Resolved run = shape.resolve();
         double target = PrivacyArgs.targetEpsilon(targetEpsilon);
-        double d = PrivacyArgs.delta(delta, run.datasetSize());
-        String name = PrivacyArgs.accountant(accountant);
+        double d = PrivacyArgs.delta(delta, run.datasetSize(), CliOutput.err(spec));
+        AccountantKind name = PrivacyArgs.accountant(accountant);
         NoiseCalibration.Result r = NoiseCalibration.calibrate(target, d, run.samplingRate(), run.steps(), name);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("epsilon", r.epsilon());
@@ -50,12 +56,18 @@ final class PrivacyCalibrateCommand implements Callable<Integer> {
         out.put("target_epsilon", target);
         shape.describe(out);
         if (json) {
-            PrivacyReport.printJson(out);
+            PrivacyReport.printJson(CliOutput.out(spec), out);
         } else {
-            System.out.printf(
-                    "σ = %s reaches ε = %s <= %s at δ = %s (%s accountant)%n",
-                    PrivacyReport.number(r.noiseMultiplier()), PrivacyReport.number(r.epsilon()), target, d, name);
-            System.out.printf("  q = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), run.steps());
+            CliOutput.out(spec)
+                    .printf(
+                            "σ = %s reaches ε = %s <= %s at δ = %s (%s accountant)%n",
+                            PrivacyReport.number(r.noiseMultiplier()),
+                            PrivacyReport.number(r.epsilon()),
+                            target,
+                            d,
+                            name);
+            CliOutput.out(spec)
+                    .printf("  q = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), run.steps());
         }
         return 0;
     }

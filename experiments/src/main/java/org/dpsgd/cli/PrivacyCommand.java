@@ -15,6 +15,6 @@ final class PrivacyCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(CliOutput.out(spec));
     }
 }

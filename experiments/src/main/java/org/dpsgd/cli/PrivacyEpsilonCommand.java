@@ -4,19 +4,25 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dpsgd.accounting.Accountant;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.RdpAccountant;
 import org.dpsgd.accounting.RdpConversion;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "epsilon",
         mixinStandardHelpOptions = true,
         description = "ε(δ) after T DP-SGD steps with Poisson sampling rate q and noise multiplier σ.")
 final class PrivacyEpsilonCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     PrivacyRunShape shape;
 
@@ -40,8 +46,8 @@ final class PrivacyEpsilonCommand implements Callable<Integer> {
     public Integer call() {
         PrivacyRunShape.Resolved run = shape.resolve();
         double sigma = PrivacyArgs.noiseMultiplier(noiseMultiplier);
-        double d = PrivacyArgs.delta(delta, run.datasetSize());
-        String name = PrivacyArgs.accountant(accountant);
+        double d = PrivacyArgs.delta(delta, run.datasetSize(), CliOutput.err(spec));
+        AccountantKind name = PrivacyArgs.accountant(accountant);
         Accountant a = Accountants.create(name);
         a.compose(new DpEvent.SelfComposed(DpEvent.dpSgdStep(run.samplingRate(), sigma), run.steps()));
         Map<String, Object> out = new LinkedHashMap<>();
@@ -63,13 +69,16 @@ final class PrivacyEpsilonCommand implements Callable<Integer> {
         if (!Double.isNaN(order)) out.put("order", order);
         shape.describe(out);
         if (json) {
-            PrivacyReport.printJson(out);
+            PrivacyReport.printJson(CliOutput.out(spec), out);
         } else {
-            System.out.printf(
-                    "ε = %s at δ = %s (%s accountant%s)%n",
-                    PrivacyReport.number(eps), d, name, Double.isNaN(order) ? "" : ", best RDP order " + order);
-            System.out.printf(
-                    "  q = %s, σ = %s, T = %d steps%n", PrivacyReport.number(run.samplingRate()), sigma, run.steps());
+            CliOutput.out(spec)
+                    .printf(
+                            "ε = %s at δ = %s (%s accountant%s)%n",
+                            PrivacyReport.number(eps), d, name, Double.isNaN(order) ? "" : ", best RDP order " + order);
+            CliOutput.out(spec)
+                    .printf(
+                            "  q = %s, σ = %s, T = %d steps%n",
+                            PrivacyReport.number(run.samplingRate()), sigma, run.steps());
         }
         return 0;
     }

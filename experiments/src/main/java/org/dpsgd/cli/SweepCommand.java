@@ -1,6 +1,7 @@
 package org.dpsgd.cli;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,8 +19,10 @@ import org.dpsgd.report.Csv;
 import org.dpsgd.run.Progress;
 import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "sweep",
@@ -30,6 +33,9 @@ import picocli.CommandLine.Parameters;
             "and writes sweep.csv (one row per run) that `dpsgd compare` reads."
         })
 final class SweepCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     static final List<String> RESULT_COLUMNS = List.of(
             "status",
             "test_accuracy",
@@ -68,11 +74,15 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        PrintStream stdout = CliOutput.stream(CliOutput.out(spec));
+        PrintStream stderr = CliOutput.stream(CliOutput.err(spec));
         Map<String, List<String>> grid = parseGrid(sets);
         ExperimentConfig base = ConfigLoader.load(config);
         List<Map<String, String>> points = zip ? zipped(grid) : cartesian(grid);
-        // Validate every point before the first (possibly long) run starts.
-        for (Map<String, String> p : points) ConfigLoader.applyOverrides(base, p);
+        // Validate every point before the first (possibly long) run starts, backend.settings included (against
+        // --backend when given, else the config's backend when it names one).
+        for (Map<String, String> p : points)
+            ConfigLoader.checkBackendSettings(ConfigLoader.applyOverrides(base, p), backend);
         Path root = out != null
                 ? out
                 : TrainCommand.defaultOut(base)
@@ -92,7 +102,7 @@ final class SweepCommand implements Callable<Integer> {
         for (int i = 0; i < points.size(); i++) {
             Map<String, String> p = points.get(i);
             String name = runName(i, p);
-            System.err.println("sweep " + (i + 1) + "/" + points.size() + ": " + p);
+            CliOutput.err(spec).println("sweep " + (i + 1) + "/" + points.size() + ": " + p);
             List<String> row = new ArrayList<>();
             for (String k : swept) row.add(p.get(k));
             try {
@@ -100,8 +110,7 @@ final class SweepCommand implements Callable<Integer> {
                 TrainingRun.Result r = TrainingRun.start(
                         cfg,
                         root.resolve(name),
-                        new TrainingRun.Options(
-                                backend, device, System.out, System.err, Progress.forConsole(System.err), null));
+                        new TrainingRun.Options(backend, device, stdout, stderr, Progress.forConsole(stderr), null));
                 row.addAll(List.of(
                         r.status(),
                         num(r.testAccuracy()),
@@ -112,16 +121,17 @@ final class SweepCommand implements Callable<Integer> {
                         num(r.trainSeconds()),
                         Long.toString(r.steps()),
                         name));
-                System.err.println(TrainCommand.summary(r));
+                CliOutput.err(spec).println(TrainCommand.summary(r));
             } catch (RuntimeException e) {
                 failed++;
-                System.err.println("sweep run " + name + " failed: " + e.getMessage());
+                CliOutput.err(spec).println("sweep run " + name + " failed: " + e.getMessage());
                 row.addAll(List.of("failed: " + e.getMessage(), "", "", "", "", "", "", "", name));
             }
             append(csv, Csv.line(row));
         }
-        System.out.println(
-                "wrote " + csv + " (" + points.size() + " runs" + (failed > 0 ? ", " + failed + " failed" : "") + ")");
+        CliOutput.out(spec)
+                .println("wrote " + csv + " (" + points.size() + " runs" + (failed > 0 ? ", " + failed + " failed" : "")
+                        + ")");
         return failed > 0 ? 1 : 0;
     }
 

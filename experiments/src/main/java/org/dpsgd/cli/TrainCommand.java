@@ -1,5 +1,6 @@
 package org.dpsgd.cli;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -12,7 +13,9 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.Progress;
 import org.dpsgd.run.TrainingRun;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "train",
@@ -20,6 +23,9 @@ import picocli.CommandLine.Option;
         description =
                 "Trains a model with DP-SGD as a config file describes; writes a run folder (run.json, metrics.jsonl, checkpoints).")
 final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--config", description = "Experiment config (YAML or JSON). Not needed with --resume.")
     Path config;
 
@@ -60,22 +66,23 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        PrintStream stderr = CliOutput.stream(CliOutput.err(spec));
         TrainingRun.Options opts = new TrainingRun.Options(
                 backend,
                 DistributedTraining.device(device, System.getenv()),
-                System.out,
-                System.err,
-                Progress.forConsole(System.err),
+                CliOutput.stream(CliOutput.out(spec)),
+                stderr,
+                Progress.forConsole(stderr),
                 null);
         java.util.Optional<String> mpi = DistributedTraining.reason(distributed, System.getenv());
         if (mpi.isPresent()) {
             checkArguments();
             TrainingRun.Result r = DistributedTraining.run(mpi.get(), checkEvery, opts, this::runOnce);
-            if (r != null) System.out.println(summary(r));
+            if (r != null) CliOutput.out(spec).println(summary(r));
             return 0;
         }
         checkArguments();
-        System.out.println(summary(runOnce(opts)));
+        CliOutput.out(spec).println(summary(runOnce(opts)));
         return 0;
     }
 
@@ -95,6 +102,8 @@ final class TrainCommand implements Callable<Integer> {
             r = TrainingRun.resume(resume, opts);
         } else {
             ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
+            // The config's own backend was checked on load; --backend may name another one.
+            ConfigLoader.checkBackendSettings(cfg, backend);
             r = TrainingRun.start(cfg, out != null ? out : defaultOut(cfg), opts);
         }
         return r;

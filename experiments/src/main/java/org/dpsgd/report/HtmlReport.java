@@ -228,7 +228,7 @@ public final class HtmlReport {
             sb.append("<tr><td class=\"k\" title=\"")
                     .append(Html.attr(r.source()))
                     .append("\">")
-                    .append(Html.text(short_(r.label())))
+                    .append(Html.text(shortLabel(r.label())))
                     .append("</td>")
                     .append(k(r.backend()))
                     .append(k(r.device()))
@@ -275,7 +275,7 @@ public final class HtmlReport {
                         .append(Html.text(r.hardware()))
                         .append("</th>");
             sb.append("</tr>\n");
-            row(sb, "run", cols, r -> short_(r.label()));
+            row(sb, "run", cols, r -> shortLabel(r.label()));
             row(sb, "batch plan", cols, RunSummary::batchPlan);
             row(sb, "ε", cols, HtmlReport::eps);
             row(sb, "test accuracy", cols, r -> pct(r.testAccuracy()));
@@ -332,7 +332,7 @@ public final class HtmlReport {
             sb.append("<th title=\"")
                     .append(Html.attr(r.source()))
                     .append("\">")
-                    .append(Html.text(short_(r.label())))
+                    .append(Html.text(shortLabel(r.label())))
                     .append("</th>");
         sb.append("</tr>\n");
         boolean anyIgnored = false;
@@ -375,7 +375,7 @@ public final class HtmlReport {
     }
 
     /** Folder names can be 150 characters long: the tables show 40 (the full path is the cell's tooltip). */
-    static String short_(String label) {
+    static String shortLabel(String label) {
         return label.length() <= 40 ? label : label.substring(0, 39) + "…";
     }
 

@@ -7,7 +7,9 @@ import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.distributed.DataParallel;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.sampling.RandomSources;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.train.DpSgdTrainer;
 
 /**
@@ -62,8 +64,7 @@ final class ParallelSetup {
             Consumer<String> log) {
         if (parallel != null) return b -> parallel.configure(b, config, shard, population, extras, log);
         PrivacyConfig p = config.privacy();
-        boolean counter =
-                p.enabled() && p.noise().equals("fast-insecure") && p.sampling().equals("poisson");
+        boolean counter = p.enabled() && p.noise() == NoiseMode.FAST_INSECURE && p.sampling() == SamplingMode.POISSON;
         return b -> {
             if (counter)
                 b.sampling(RandomSources.counterBased(config.seed(), shard.size(), 0, shard.size(), extras, log));

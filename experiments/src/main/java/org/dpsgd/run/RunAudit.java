@@ -13,11 +13,13 @@ import org.dpsgd.audit.GuessRule;
 import org.dpsgd.audit.InputCanaries;
 import org.dpsgd.audit.PrivacyAudit;
 import org.dpsgd.config.AuditConfig;
+import org.dpsgd.config.AuditKind;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.sampling.SamplingMode;
 import org.dpsgd.sampling.SecureRandomSource;
 import org.dpsgd.train.DpSgdTrainer;
 import org.dpsgd.train.PrivateTraining;
@@ -45,7 +47,7 @@ final class RunAudit {
         this.config = config;
         this.canaries = canaries;
         this.inputs = inputs;
-        this.score = canaries != null ? CanaryScore.parse(settings.score()) : null;
+        this.score = canaries != null ? CanaryScore.parse(settings.score().configName()) : null;
         this.bound = AuditBound.parse(settings.bound());
     }
 
@@ -61,7 +63,7 @@ final class RunAudit {
         if (!config.privacy().enabled())
             throw new IllegalArgumentException(
                     "an audit needs a private run; set privacy.enabled: true or drop the audit section");
-        if (!config.privacy().sampling().equals("poisson")) {
+        if (config.privacy().sampling() != SamplingMode.POISSON) {
             throw new IllegalArgumentException(
                     "the audit tests the Poisson-sampled mechanism that ε is computed for; set privacy.sampling: poisson");
         }
@@ -78,7 +80,7 @@ final class RunAudit {
                     + config.training().batchSize() + "/" + population
                     + " < 1. Use audit.bound: steinke, or training.batch_size >= " + population);
         }
-        if (a.kind().equals("blackbox")) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
+        if (a.kind() == AuditKind.BLACKBOX) return new RunAudit(a, config, null, blackBoxCanaries(a, train, test));
         Network net = ModelZoo.build(config.model(), train.shape(), train.numClasses());
         return new RunAudit(
                 a,
@@ -156,15 +158,21 @@ final class RunAudit {
         if (inputs != null) {
             double[] scores = inputs.scores();
             AuditResult a = PrivacyAudit.audit(scores, inputs.coins(), rule, delta, settings.confidence(), bound);
-            Map<String, Object> summary =
-                    AuditFile.summary(settings.kind(), epsilon, delta, a, rule, settings.score(), testAccuracy);
+            Map<String, Object> summary = AuditFile.summary(
+                    settings.kind().configName(),
+                    epsilon,
+                    delta,
+                    a,
+                    rule,
+                    settings.score().configName(),
+                    testAccuracy);
             AuditFile.write(dir, summary, inputs, scores);
             return summary;
         }
         double[] scores = observer.scores();
         AuditResult a = PrivacyAudit.audit(scores, canaries.coins(), rule, delta, settings.confidence(), bound);
         Map<String, Object> summary =
-                AuditFile.summary(settings.kind(), epsilon, delta, a, rule, score.key(), testAccuracy);
+                AuditFile.summary(settings.kind().configName(), epsilon, delta, a, rule, score.key(), testAccuracy);
         AuditFile.write(dir, summary, canaries, scores);
         return summary;
     }

@@ -385,7 +385,7 @@ public final class TrainingRun {
                             trainer.noiseMultiplier(),
                             planned,
                             config.privacy().delta(),
-                            "rdp");
+                            org.dpsgd.accounting.AccountantKind.RDP);
             if (ConfigWarnings.meaninglessEpsilon(planEps)) info.put("epsilon_meaningless", true);
         }
         info.put("sampling_rate", trainer.samplingRate());

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.run.RunDirectory;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,7 @@ class AuditCommandTest {
         assertEquals("whitebox", j.get("kind").asText());
         // The canaries are part of the private dataset; the run's ε is the plain accountant's for q = B/N and T.
         assertEquals(
-                Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, "rdp"),
+                Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, AccountantKind.RDP),
                 j.get("epsilon").asDouble(),
                 1e-9);
         assertTrue(j.get("epsilon_lower").asDouble() <= j.get("epsilon").asDouble());
@@ -85,7 +86,7 @@ class AuditCommandTest {
         assertEquals("loss", j.get("score").asText());
         assertEquals(30, j.get("canaries").asInt());
         assertEquals(
-                Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, "rdp"),
+                Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, AccountantKind.RDP),
                 j.get("epsilon").asDouble(),
                 1e-9);
         assertTrue(j.get("epsilon_lower").asDouble() <= j.get("epsilon").asDouble());

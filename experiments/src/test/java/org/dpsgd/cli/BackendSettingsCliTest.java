@@ -2,6 +2,7 @@ package org.dpsgd.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.dpsgd.config.ConfigLoader;
+import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.RunDirectory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,10 +41,89 @@ class BackendSettingsCliTest {
         String err = (String) r[2];
         assertEquals(2, r[0], err);
         String last = err.lines().reduce((a, b) -> b).orElse("");
+        // Refused when the config is read (its backend is fixed: djl), so the message names the config and the --set.
         assertEquals(
-                "error: unknown key backend.settings.thread for backend djl; valid keys: dtype, interop_threads,"
-                        + " loss_scale, max_calls, omp_wait_policy, precision, replicas, seed, threads",
+                "error: " + tinyConfig() + " with overrides {backend.settings.thread=2}: unknown key"
+                        + " backend.settings.thread for backend djl; valid keys: " + DJL_KEYS,
                 last);
+        assertFalse(Files.exists(dir.resolve("run")), "nothing is created for a config that fails to load");
+    }
+
+    private static final String DJL_KEYS =
+            "dtype, interop_threads, loss_scale, max_calls, omp_wait_policy, precision, replicas, seed, threads";
+
+    @Test
+    void aBadKeyInAnySweepPointFailsBeforeTheFirstRun() throws Exception {
+        Path sweep = dir.resolve("sweep");
+        Object[] r = CommandsTest.cli(
+                "sweep", tinyConfig().toString(), "--set", "backend.settings.threads=1,2,x", "--out", sweep.toString());
+        String err = (String) r[2];
+        assertEquals(2, r[0], err);
+        assertTrue(
+                err.strip().endsWith("backend.settings.threads (backend djl) must be a whole number > 0, got 'x'"),
+                err);
+        assertFalse(Files.exists(sweep), "no run started: " + err);
+    }
+
+    @Test
+    void theBackendFlagOfASweepIsTheBackendTheSettingsAreCheckedFor() throws Exception {
+        // The config leaves the backend to the machine (auto): which keys are valid is known only with --backend.
+        Path cfg = dir.resolve("auto.yaml");
+        Files.writeString(
+                cfg, CommandsTest.TINY.replace("backend: {name: djl, device: cpu}", "backend: {device: cpu}"));
+        Path sweep = dir.resolve("sweep");
+        Object[] r = CommandsTest.cli(
+                "sweep",
+                cfg.toString(),
+                "--backend",
+                "djl",
+                "--set",
+                "backend.settings.thread=1,2",
+                "--out",
+                sweep.toString());
+        String err = (String) r[2];
+        assertEquals(2, r[0], err);
+        assertTrue(
+                err.strip()
+                        .endsWith(
+                                "error: unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS),
+                err);
+        assertFalse(Files.exists(sweep), "no run started: " + err);
+    }
+
+    @Test
+    void theLoaderChecksTheFixedBackendOnlyAndLetsOtherBackendsKeysThrough() {
+        String base = CommandsTest.TINY;
+        // Fixed backend: refused on load, naming the key, the backend and the valid keys.
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.parse(
+                        base.replace(
+                                "backend: {name: djl, device: cpu}", "backend: {name: djl, settings: {thread: 2}}"),
+                        "t.yaml"));
+        assertEquals(
+                "t.yaml: unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS, e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.parse(
+                        base.replace(
+                                "backend: {name: djl, device: cpu}",
+                                "backend: {name: ipu, settings: {precision: fp8}}"),
+                        "t.yaml"));
+        assertTrue(
+                e.getMessage().startsWith("t.yaml: backend.settings.precision (backend ipu) must be one of"),
+                e.getMessage());
+        // A key only the other backend reads is not refused here (the run warns and records it).
+        ConfigLoader.parse(
+                base.replace(
+                        "backend: {name: djl, device: cpu}",
+                        "backend: {name: djl, settings: {stochastic_rounding: true}}"),
+                "t.yaml");
+        // auto: the machine decides the backend, so the loader cannot know the valid keys; the run checks them.
+        ExperimentConfig auto = ConfigLoader.parse(
+                base.replace("backend: {name: djl, device: cpu}", "backend: {settings: {thread: 2}}"), "t.yaml");
+        e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.checkBackendSettings(auto, "djl"));
+        assertEquals("unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS, e.getMessage());
     }
 
     @Test

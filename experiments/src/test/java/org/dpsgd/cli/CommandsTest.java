@@ -5,16 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
+import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.report.Csv;
 import org.dpsgd.run.RunDirectory;
+import org.dpsgd.sampling.SamplingMode;
+import org.dpsgd.testing.ConsoleCapture;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,20 +38,8 @@ class CommandsTest {
 
     /** Runs the CLI and returns [exit code, stdout, stderr]. */
     static Object[] cli(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Object[] {code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        ConsoleCapture c = ConsoleCapture.run(() -> Main.run(args));
+        return new Object[] {c.code(), c.out(), c.err()};
     }
 
     @Test
@@ -70,7 +60,7 @@ class CommandsTest {
         assertEquals(3, lines.size(), lines.toString());
         List<String> header = lines.get(0);
         assertEquals(List.of("training.micro_batch_size", "optimizer.lr"), header.subList(0, 2));
-        double expectedEps = Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, "rdp");
+        double expectedEps = Accountants.epsilon(16.0 / 128, 1.0, 3, 1e-5, AccountantKind.RDP);
         for (int i = 1; i < 3; i++) {
             List<String> row = lines.get(i);
             assertEquals("finished", row.get(header.indexOf("status")));
@@ -180,8 +170,8 @@ class CommandsTest {
                     "experiments/src/main/resources/demo/fashion-mnist-eps3.yaml must equal experiments/configs/fashion-mnist-eps3.yaml");
         }
         assertEquals(3.0, DemoCommand.recipe().privacy().targetEpsilon());
-        assertEquals("poisson", DemoCommand.recipe().privacy().sampling());
-        assertEquals("secure", DemoCommand.recipe().privacy().noise());
+        assertEquals(SamplingMode.POISSON, DemoCommand.recipe().privacy().sampling());
+        assertEquals(NoiseMode.SECURE, DemoCommand.recipe().privacy().noise());
     }
 
     @Test

@@ -18,27 +18,27 @@ class CompareIgnoredSettingsTest {
     void theConfigDiffMarksASettingTheBackendIgnored() throws Exception {
         Path cfg = dir.resolve("tiny.yaml");
         Files.writeString(cfg, CommandsTest.TINY);
-        Path ipuOnly = dir.resolve("ipu-only");
+        Path fp16 = dir.resolve("fp16");
         Path plain = dir.resolve("plain");
         Object[] r = CommandsTest.cli(
                 "train",
                 "--config",
                 cfg.toString(),
                 "--set",
-                "backend.settings.stochastic_rounding=false",
+                "backend.settings.stochastic_rounding=true",
                 "--out",
-                ipuOnly.toString());
+                fp16.toString());
         assertEquals(0, r[0], (String) r[2]);
         r = CommandsTest.cli("train", "--config", cfg.toString(), "--out", plain.toString());
         assertEquals(0, r[0], (String) r[2]);
         Path report = dir.resolve("report.html");
-        r = CommandsTest.cli("compare", ipuOnly.toString(), plain.toString(), "--out", report.toString());
+        r = CommandsTest.cli("compare", fp16.toString(), plain.toString(), "--out", report.toString());
         assertEquals(0, r[0], (String) r[2]);
         String html = Files.readString(report, StandardCharsets.UTF_8);
         assertTrue(
                 html.contains(
                         "<tr><td class=\"k\">backend.settings.stochastic_rounding</td><td class=\"ignored\" title=\"the djl"
-                                + " backend did not use this setting\"><s>false</s> (ignored by djl)</td><td>—</td></tr>"),
+                                + " backend did not use this setting\"><s>true</s> (ignored by djl)</td><td>—</td></tr>"),
                 html);
         assertTrue(html.contains("Struck-through settings were ignored"), html);
     }

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.NoiseCalibration;
 import org.junit.jupiter.api.Test;
@@ -18,20 +16,7 @@ class PrivacyCommandTest {
 
     /** Runs the CLI; returns {exit code, stdout, stderr}. */
     private static Object[] cli(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Object[] {code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        return CommandsTest.cli(args);
     }
 
     private static JsonNode json(Object[] r) throws Exception {
@@ -56,7 +41,7 @@ class PrivacyCommandTest {
                 "1e-5",
                 "--json"));
         assertEquals(
-                Accountants.epsilon(0.01, 4, 10000, 1e-5, "rdp"),
+                Accountants.epsilon(0.01, 4, 10000, 1e-5, AccountantKind.RDP),
                 j.get("epsilon").asDouble(),
                 0);
         assertEquals(1.0354900660362436, j.get("epsilon").asDouble(), 1e-9); // dp_accounting's value
@@ -148,7 +133,10 @@ class PrivacyCommandTest {
         assertTrue(j.get("epsilon").asDouble() <= 3.0);
         assertEquals(3.0, j.get("target_epsilon").asDouble());
         assertEquals(
-                NoiseCalibration.calibrate(3, 1e-5, 256 / 60000.0, 14063, "rdp").noiseMultiplier(), sigma, 0);
+                NoiseCalibration.calibrate(3, 1e-5, 256 / 60000.0, 14063, AccountantKind.RDP)
+                        .noiseMultiplier(),
+                sigma,
+                0);
         for (String key :
                 new String[] {"epsilon", "delta", "noise_multiplier", "sampling_rate", "steps", "accountant"}) {
             assertTrue(j.has(key), key);
@@ -187,7 +175,7 @@ class PrivacyCommandTest {
                 "privacy epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10 --delta 1|--delta must be in (0, 1)",
                 "privacy epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10 --delta 0|--delta must be in (0, 1)",
                 "privacy epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 0 --delta 1e-5|--steps must be >= 1",
-                "privacy epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10 --delta 1e-5 --accountant gdp|--accountant must be one of",
+                "privacy epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10 --delta 1e-5 --accountant gdp|--accountant must be 'rdp' or 'pld', got 'gdp'",
                 "privacy epsilon --sampling-rate 0.1 --steps 10 --dataset-size 100 --batch-size 10 --epochs 1 --noise-multiplier 1 --delta 1e-5|not both",
                 "privacy epsilon --dataset-size 100 --batch-size 10 --noise-multiplier 1 --delta 1e-5|go together",
                 "privacy epsilon --dataset-size 100 --batch-size 200 --epochs 1 --noise-multiplier 1 --delta 1e-5|exceeds --dataset-size",
@@ -231,7 +219,7 @@ class PrivacyCommandTest {
         assertEquals("rdp", j.get("results").get(0).get("accountant").asText());
         assertEquals("pld", j.get("results").get(1).get("accountant").asText());
         assertEquals(
-                Accountants.epsilon(0.01, 1.0, 1000, 1e-5, "pld"),
+                Accountants.epsilon(0.01, 1.0, 1000, 1e-5, AccountantKind.PLD),
                 j.get("results").get(1).get("epsilon").asDouble(),
                 0);
     }

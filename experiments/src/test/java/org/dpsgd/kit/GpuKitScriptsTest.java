@@ -27,6 +27,8 @@ import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
+import org.dpsgd.noise.NoiseMode;
+import org.dpsgd.sampling.SamplingMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -339,8 +341,8 @@ class GpuKitScriptsTest {
     void theKitConfigLoadsAndIsPrivate() throws IOException {
         ExperimentConfig c = ConfigLoader.load(GPU.resolve("fmnist-short.yaml"));
         assertEquals("fmnist-cnn", c.model().name());
-        assertEquals("poisson", c.privacy().sampling());
-        assertEquals("secure", c.privacy().noise());
+        assertEquals(SamplingMode.POISSON, c.privacy().sampling());
+        assertEquals(NoiseMode.SECURE, c.privacy().noise());
         assertEquals(3.0, c.privacy().targetEpsilon());
     }
 

@@ -308,8 +308,8 @@ class ReportRoughEdgesTest {
 
     @Test
     void longFolderNamesAreShortenedInTables() {
-        assertEquals(40, HtmlReport.short_("y".repeat(150)).length());
-        assertEquals("short", HtmlReport.short_("short"));
+        assertEquals(40, HtmlReport.shortLabel("y".repeat(150)).length());
+        assertEquals("short", HtmlReport.shortLabel("short"));
     }
 
     /** A run folder with train records that carry only what the default diagnostics policy releases, and two evaluations. */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.LedgerJournal;
 import org.dpsgd.config.ConfigLoader;
@@ -91,7 +92,7 @@ class CrashResumeTest {
         long ran = charged.get();
         assertTrue(ran >= 12, "at least every planned step was charged: " + ran);
         assertEquals(ran, r.stepsCharged());
-        double expected = Accountants.epsilon(Q, SIGMA, ran, DELTA, "rdp");
+        double expected = Accountants.epsilon(Q, SIGMA, ran, DELTA, AccountantKind.RDP);
         assertEquals(expected, r.epsilon(), 1e-9 * expected, point + ": ε of the " + ran + " noisy steps that ran");
         Map<?, ?> fin = (Map<?, ?>) RunDirectory.readRunInfo(run).get("final");
         assertEquals(expected, ((Number) fin.get("epsilon")).doubleValue(), 1e-9 * expected);
@@ -121,7 +122,7 @@ class CrashResumeTest {
         assertTrue(crashes >= 3, "crashed " + crashes + " times");
         assertEquals("finished", r.status());
         assertEquals(charged.get(), r.stepsCharged());
-        assertEquals(Accountants.epsilon(Q, SIGMA, charged.get(), DELTA, "rdp"), r.epsilon(), 1e-9);
+        assertEquals(Accountants.epsilon(Q, SIGMA, charged.get(), DELTA, AccountantKind.RDP), r.epsilon(), 1e-9);
         assertEquals(
                 charged.get(),
                 LedgerJournal.read(run.resolve(TrainingRun.LEDGER)).steps());
@@ -192,6 +193,6 @@ class CrashResumeTest {
         TrainingRun.Result r = TrainingRun.resume(run, quiet().withFaults(new Crash(charged, "none", 0)));
         assertEquals(12, r.steps());
         assertEquals(15, r.stepsCharged());
-        assertEquals(Accountants.epsilon(Q, SIGMA, 15, DELTA, "rdp"), r.epsilon(), 1e-9);
+        assertEquals(Accountants.epsilon(Q, SIGMA, 15, DELTA, AccountantKind.RDP), r.epsilon(), 1e-9);
     }
 }

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.distributed.Mpi;
@@ -170,7 +171,7 @@ class MpiTrainIntegrationTest {
                 (Map<?, ?>) RunDirectory.readRunInfo(dir.resolve("killed")).get("final");
         // Rank 0's write-ahead ledger keeps steps 9 and 10 of the killed run charged: 14 steps in all.
         assertEquals(
-                org.dpsgd.accounting.Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, "rdp"),
+                org.dpsgd.accounting.Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, AccountantKind.RDP),
                 ((Number) fin.get("epsilon")).doubleValue(),
                 1e-9);
         DataParallelRunTest.assertClose(straight.parameters(), finalParameters(dir.resolve("killed")));

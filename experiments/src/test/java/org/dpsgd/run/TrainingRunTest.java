@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
@@ -62,7 +63,7 @@ class TrainingRunTest {
         assertEquals(straight.testAccuracy(), resumed.testAccuracy());
         // ...but steps 9 and 10 were released twice, and both releases are charged.
         assertEquals(14, resumed.stepsCharged());
-        assertEquals(Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, "rdp"), resumed.epsilon(), 1e-9);
+        assertEquals(Accountants.epsilon(32.0 / 256, 1.1, 14, 1e-5, AccountantKind.RDP), resumed.epsilon(), 1e-9);
         assertTrue(resumed.epsilon() > straight.epsilon());
 
         // Metrics of the resumed run: each step once, identical test losses to the straight run;
@@ -97,7 +98,7 @@ class TrainingRunTest {
                 org.dpsgd.noise.SamplerPath.description(), ((Map<?, ?>) info.get("provenance")).get("noise_sampler"));
         assertTrue(info.get("started_at") != null && info.get("ended_at") != null);
         // ε recomputed from (q, σ, T) by the accountant directly
-        double expected = Accountants.epsilon(32.0 / 256, 1.1, 12, 1e-5, "rdp");
+        double expected = Accountants.epsilon(32.0 / 256, 1.1, 12, 1e-5, AccountantKind.RDP);
         assertEquals(expected, r.epsilon(), 1e-9);
         assertEquals(expected, ((Number) ((Map<?, ?>) info.get("final")).get("epsilon")).doubleValue(), 1e-9);
         // config_yaml loads back to the same config
@@ -116,7 +117,7 @@ class TrainingRunTest {
         assertTrue(r.epsilon() > 1.9, "σ is calibrated tightly, ε " + r.epsilon());
         Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("run"));
         double sigma = ((Number) info.get("noise_multiplier")).doubleValue();
-        assertEquals(r.epsilon(), Accountants.epsilon(32.0 / 256, sigma, 12, 1e-5, "rdp"), 1e-9);
+        assertEquals(r.epsilon(), Accountants.epsilon(32.0 / 256, sigma, 12, 1e-5, AccountantKind.RDP), 1e-9);
     }
 
     @Test

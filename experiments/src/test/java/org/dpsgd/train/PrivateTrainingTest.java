@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.accounting.AccountantKind;
+import org.dpsgd.config.BackendConfig;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
@@ -81,9 +83,16 @@ class PrivateTrainingTest {
             }
             assertTrue(sizes.stream().distinct().count() > 1, "realised batch sizes vary: " + sizes);
         }
-        ExperimentConfig bad = ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1"));
-        IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(bad, train, s -> {}));
+        // A bad value is refused when the config is read (its backend, djl, is fixed) ...
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1")));
+        assertTrue(e.getMessage().contains("backend.settings.max_calls"), e.getMessage());
+        // ... and by PrivateTraining when the config is built in code.
+        BackendConfig b = config.backend();
+        ExperimentConfig bad =
+                config.withBackend(new BackendConfig(b.name(), b.device(), b.strategy(), Map.of("max_calls", "-1")));
+        e = assertThrows(IllegalArgumentException.class, () -> PrivateTraining.open(bad, train, s -> {}));
         assertTrue(e.getMessage().contains("backend.settings.max_calls"), e.getMessage());
     }
 
@@ -126,7 +135,7 @@ class PrivateTrainingTest {
             assertEquals(q, run.trainer().samplingRate(), 1e-15);
             long steps = config.training().totalSteps(2 * train.size());
             assertEquals(
-                    org.dpsgd.accounting.NoiseCalibration.calibrate(8.0, 1e-4, q, steps, "rdp")
+                    org.dpsgd.accounting.NoiseCalibration.calibrate(8.0, 1e-4, q, steps, AccountantKind.RDP)
                             .noiseMultiplier(),
                     run.trainer().noiseMultiplier(),
                     1e-12,

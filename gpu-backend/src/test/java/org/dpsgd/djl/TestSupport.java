@@ -76,14 +76,7 @@ final class TestSupport {
 
     /** ‖a − b‖ / ‖b‖ in double. */
     static double relativeError(float[] a, float[] b) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-300);
+        return org.dpsgd.testing.Numerics.relativeError(a, b); // shared with the IPU parity tests (common's test jar)
     }
 
     static double maxRelativeError(double[] a, double[] b) {

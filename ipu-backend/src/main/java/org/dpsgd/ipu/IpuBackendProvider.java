@@ -1,11 +1,13 @@
 package org.dpsgd.ipu;
 
 import java.util.List;
+import java.util.Optional;
 import org.dpsgd.UserError;
 import org.dpsgd.backend.Availability;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BackendProvider;
+import org.dpsgd.backend.DevicePlanner;
 import org.dpsgd.backend.SettingSpec;
 
 /** ServiceLoader entry of the Graphcore IPU backend. Ranked above DJL so {@code backend: auto} prefers IPUs. */
@@ -73,6 +75,12 @@ public final class IpuBackendProvider implements BackendProvider {
     @Override
     public List<SettingSpec> settings() {
         return SETTINGS;
+    }
+
+    /** {@code dpsgd ipu plan}: the layout, memory estimate and pipeline split, computed without an IPU. */
+    @Override
+    public Optional<DevicePlanner> planner() {
+        return Optional.of(IpuPlanReport::render);
     }
 
     @Override

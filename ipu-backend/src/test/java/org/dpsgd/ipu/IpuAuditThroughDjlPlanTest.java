@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.dpsgd.accounting.AccountantKind;
 import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.audit.AuditResult;
@@ -61,7 +62,8 @@ class IpuAuditThroughDjlPlanTest {
     /** Sound: an honest run with secure noise and secure coins audits at or below the ε it reports. */
     @Test
     void honestSecureRunAuditsBelowItsEpsilon() {
-        double sigma = NoiseCalibration.calibrate(3, DELTA, 0.1, 100, "rdp").noiseMultiplier();
+        double sigma = NoiseCalibration.calibrate(3, DELTA, 0.1, 100, AccountantKind.RDP)
+                .noiseMultiplier();
         Audited a = run(sigma, "secure", new SecureRandom());
         assertEquals(3, a.epsilon(), 0.01);
         assertTrue(a.audit().epsilonLower() <= a.epsilon(), a.toString());
@@ -105,8 +107,8 @@ class IpuAuditThroughDjlPlanTest {
                         .layout(layout)
                         .maxCalls(settings.maxCalls())
                         .log(m -> {})
-                        .noise(NoiseSources.create(noise, 4, m -> {}, false))
-                        .accountants(() -> Accountants.create("rdp"))
+                        .noise(NoiseSources.create(config.privacy().noise(), 4, m -> {}, false))
+                        .accountants(() -> Accountants.create(AccountantKind.RDP))
                         .extraExamples(canaries)
                         .build()) {
             double[] scores = WhiteBoxAudit.train(

@@ -1,5 +1,6 @@
 package org.dpsgd.ipu;
 
+import static org.dpsgd.testing.Numerics.relativeError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -197,15 +198,5 @@ class IpuDeviceParityTest {
         List<Integer> ids = new ArrayList<>();
         for (int i = 0; i < n; i++) if (rng.nextDouble() < q) ids.add(i);
         return ids.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static double relativeError(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-300);
     }
 }

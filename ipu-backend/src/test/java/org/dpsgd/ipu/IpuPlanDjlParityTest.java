@@ -1,5 +1,6 @@
 package org.dpsgd.ipu;
 
+import static org.dpsgd.testing.Numerics.relativeError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -186,15 +187,5 @@ class IpuPlanDjlParityTest {
         double[] s = v.clone();
         java.util.Arrays.sort(s);
         return 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
-    }
-
-    private static double relativeError(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-300);
     }
 }

@@ -82,6 +82,20 @@ class NativeCodeTest {
         Result r = run(List.of(unitTests.toString()));
         assertEquals(0, r.code, r.output);
         assertTrue(r.output.contains("native tests passed"), r.output);
+        // Named cases, each reported on its own line.
+        long cases = r.output.lines().filter(l -> l.startsWith("[ ok ] ")).count();
+        assertTrue(cases >= 8, "expected the named cases, got:\n" + r.output);
+        assertTrue(r.output.contains("[ ok ] hostFeederDeliversEverySlotOnceToItsReplica"), r.output);
+    }
+
+    @Test
+    void oneNativeCaseRunsByNameAndAnUnknownNameFails() throws Exception {
+        Result one = run(List.of(unitTests.toString(), "normSplit"));
+        assertEquals(0, one.code, one.output);
+        assertEquals(1, one.output.lines().filter(l -> l.startsWith("[ ok ] ")).count(), one.output);
+        Result none = run(List.of(unitTests.toString(), "noSuchCase"));
+        assertEquals(1, none.code, none.output);
+        assertTrue(none.output.contains("no native test case matches 'noSuchCase'"), none.output);
     }
 
     @Test
