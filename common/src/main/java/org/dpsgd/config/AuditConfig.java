@@ -1,6 +1,7 @@
 package org.dpsgd.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.dpsgd.audit.AuditBound;
 
 /**
  * The optional {@code audit:} section: a one-run privacy audit with secret canaries
@@ -20,7 +21,7 @@ public record AuditConfig(
         @JsonProperty("kind") AuditKind kind,
         @JsonProperty("confidence") Double confidence,
         @JsonProperty("score") AuditScore score,
-        @JsonProperty("bound") String bound) {
+        @JsonProperty("bound") AuditBound bound) {
 
     public AuditConfig {
         if (canaries == null) canaries = 1000;
@@ -45,9 +46,8 @@ public record AuditConfig(
                         "audit.score must be observed_likelihood_ratio, likelihood_ratio or sum, got '" + score + "'");
             }
         }
-        if (bound == null) bound = "steinke";
-        if (!bound.equals("steinke") && !bound.equals("fdp"))
-            throw new IllegalArgumentException("audit.bound must be steinke or fdp, got '" + bound + "'");
+        // An unknown bound never gets here: ConfigLoader refuses it while binding, naming the valid ones.
+        if (bound == null) bound = AuditBound.STEINKE;
     }
 
     /** The settings with the default bound (steinke). */

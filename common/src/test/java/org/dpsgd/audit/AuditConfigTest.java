@@ -67,14 +67,14 @@ class AuditConfigTest {
 
     @Test
     void boundDefaultsToSteinkeAndAcceptsFdp() {
-        assertEquals("steinke", AuditConfig.defaults().bound());
+        assertEquals(AuditBound.STEINKE, AuditConfig.defaults().bound());
         ExperimentConfig c = ConfigLoader.parse(BASE + "audit: {bound: fdp}\n", "a.yaml");
         assertEquals(
-                new AuditConfig(1000, AuditKind.WHITEBOX, 0.95, AuditScore.OBSERVED_LIKELIHOOD_RATIO, "fdp"),
+                new AuditConfig(1000, AuditKind.WHITEBOX, 0.95, AuditScore.OBSERVED_LIKELIHOOD_RATIO, AuditBound.FDP),
                 c.audit());
         assertEquals(c, ConfigLoader.parse(ConfigLoader.toYaml(c), "b.yaml"));
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class, () -> ConfigLoader.parse(BASE + "audit: {bound: gdp}\n", "a.yaml"));
-        assertTrue(e.getMessage().contains("audit.bound"), e.getMessage());
+        assertTrue(e.getMessage().contains("audit.bound must be 'steinke' or 'fdp', got 'gdp'"), e.getMessage());
     }
 }

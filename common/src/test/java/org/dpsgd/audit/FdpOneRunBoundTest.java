@@ -144,9 +144,9 @@ class FdpOneRunBoundTest {
         assertThrows(IllegalArgumentException.class, () -> FdpOneRunBound.epsilonLowerBound(10, 5, 3, 1.0, 0.95));
         assertThrows(IllegalArgumentException.class, () -> FdpOneRunBound.gaussianMu(-1, 1e-5));
         assertThrows(IllegalArgumentException.class, () -> FdpOneRunBound.gaussianDelta(1, Double.NaN));
-        assertThrows(IllegalArgumentException.class, () -> AuditBound.parse("gdp"));
-        assertEquals(AuditBound.STEINKE, AuditBound.parse(null));
-        assertEquals(AuditBound.FDP, AuditBound.parse("fdp"));
+        assertThrows(IllegalArgumentException.class, () -> AuditBound.parse("audit.bound", "gdp"));
+        assertEquals(AuditBound.STEINKE, AuditBound.parse("audit.bound", null));
+        assertEquals(AuditBound.FDP, AuditBound.parse("audit.bound", "fdp"));
     }
 
     private static int rightGuesses(SplittableRandom rng, int m, double mu, int k) {

@@ -30,7 +30,7 @@ class IdealisedAudit {
     @Test
     void explore() {
         String defect = System.getProperty("defect", "NOISE_HALVED");
-        AuditBound bound = AuditBound.parse(System.getProperty("bound"));
+        AuditBound bound = AuditBound.parse("-Dbound", System.getProperty("bound"));
         String ks = System.getProperty("ks");
         for (String c : System.getProperty("idealised").split(";")) {
             String[] f = c.split(",");

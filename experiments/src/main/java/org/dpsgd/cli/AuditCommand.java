@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dpsgd.audit.AuditBound;
 import org.dpsgd.config.AuditConfig;
 import org.dpsgd.config.AuditKind;
 import org.dpsgd.config.AuditScore;
@@ -98,7 +99,7 @@ final class AuditCommand implements Callable<Integer> {
                 confidenceOption != null ? confidenceOption : a0.confidence(),
                 // The config's score belongs to its kind; another kind from the flag takes that kind's default.
                 scoreOption != null ? AuditScore.parse("--score", scoreOption) : kind == a0.kind() ? a0.score() : null,
-                boundOption != null ? boundOption : a0.bound());
+                boundOption != null ? AuditBound.parse("--bound", boundOption) : a0.bound());
         if (!cfg.privacy().enabled())
             throw new IllegalArgumentException("an audit needs a private run; set privacy.enabled: true");
         ExperimentConfig audited = new ExperimentConfig(

@@ -82,7 +82,7 @@ final class BenchNoise {
                 model,
                 Runtime.getRuntime().availableProcessors(),
                 results.get(0).ghz());
-        System.out.println("ziggurat fast path: " + SamplerPath.description());
+        stdout.println("ziggurat fast path: " + SamplerPath.description());
         for (NoiseThroughput.Result r : results) {
             stdout.printf(
                     "noise-only %2d thread%s  median %8.1f ms  [%.1f, %.1f]  %6.1f M coordinates/s per core  %5.1f cycles/coordinate"

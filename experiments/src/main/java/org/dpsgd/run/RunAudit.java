@@ -48,7 +48,7 @@ final class RunAudit {
         this.canaries = canaries;
         this.inputs = inputs;
         this.score = canaries != null ? CanaryScore.parse(settings.score().configName()) : null;
-        this.bound = AuditBound.parse(settings.bound());
+        this.bound = settings.bound();
     }
 
     /**
@@ -72,7 +72,7 @@ final class RunAudit {
                     "an audited run cannot be resumed: its canaries are scored on every step of one process, "
                             + "and their secret coins are not checkpointed; start the audit again");
         }
-        if (a.bound().equals("fdp") && config.training().batchSize() < population) {
+        if (a.bound() == AuditBound.FDP && config.training().batchSize() < population) {
             // The f-DP test rejects "μ-GDP"; only a full-batch Gaussian run is exactly GDP. A subsampled run could
             // honour its (ε, δ) and still fail it, so a failed audit would prove nothing.
             throw new IllegalArgumentException("audit.bound: fdp tests a Gaussian (μ-GDP) claim, which only full-batch "
