@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.dpsgd.config.ExperimentConfig;
 
 /**
  * Validates a config's {@code backend.settings} against the selected backend's declared table
@@ -95,5 +96,39 @@ public final class BackendSettings {
                 + (ignored.size() == 1 ? "it" : "them") + " run with --backend " + others.first()
                 + "; to silence this, remove " + (ignored.size() == 1 ? "it" : "them") + " from the config";
         return new Check(ignored, warning);
+    }
+
+    /**
+     * Checks {@code backend.settings} against the table of the backend the config fixes ({@code backend.name}, or
+     * {@code backendOverride} when that is given, as by {@code --backend}), so that a bad key or value fails when the
+     * config is read rather than when training starts (the commands call it right after loading; it lives here, not in
+     * {@code ConfigLoader}, so that the config package does not depend on the backend SPI). Nothing is checked when the backend is {@code auto} (which keys
+     * are valid depends on the machine) or its provider is not on the class path ({@code Backends.select} refuses that
+     * later). A key that only another backend reads passes here; the run warns about it and records it.
+     *
+     * @param source how messages name the config (see {@code ConfigLoader.source}), their prefix
+     * @throws IllegalArgumentException as {@link #check}: the key, the backend and the valid keys
+     */
+    public static void checkConfig(ExperimentConfig config, String backendOverride, String source) {
+        try {
+            checkConfig(config, backendOverride);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As {@link #checkConfig(ExperimentConfig, String, String)}, with messages that do not name the config's source.
+     *
+     * @throws IllegalArgumentException naming the key, the backend and the valid keys
+     */
+    public static void checkConfig(ExperimentConfig config, String backendOverride) {
+        String name =
+                backendOverride != null ? backendOverride : config.backend().name();
+        if (name == null || name.equals("auto")) return;
+        List<BackendProvider> all = Backends.providers();
+        for (BackendProvider p : all) {
+            if (p.name().equals(name)) check(p, all, config.backend().settings());
+        }
     }
 }

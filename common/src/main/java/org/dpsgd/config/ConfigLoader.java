@@ -29,9 +29,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import org.dpsgd.ConfigChoice;
-import org.dpsgd.backend.BackendProvider;
-import org.dpsgd.backend.BackendSettings;
-import org.dpsgd.backend.Backends;
 
 /**
  * Reads {@link ExperimentConfig} from YAML or JSON (JSON is read by the JSON parser when the file
@@ -63,6 +60,14 @@ public final class ConfigLoader {
      */
     public static ExperimentConfig load(Path file) {
         return load(file, Map.of());
+    }
+
+    /**
+     * How messages name a config read from {@code source} with {@code overrides}: "{@code f.yaml}" or "{@code f.yaml
+     * with overrides {k=v}}", the prefix of every error about it.
+     */
+    public static String source(String source, Map<String, String> overrides) {
+        return overrides.isEmpty() ? source : source + " with overrides " + new TreeMap<>(overrides);
     }
 
     /** Loads {@code file} and applies dotted-key overrides to the file's own keys before validation. */
@@ -115,12 +120,8 @@ public final class ConfigLoader {
             throw new IllegalArgumentException(
                     source + ": the config must be a mapping of sections (model:, data:, ...)");
         ObjectNode obj = (ObjectNode) tree;
-        String where = source;
-        if (!overrides.isEmpty()) {
-            setAll(obj, overrides);
-            where = source + " with overrides " + new TreeMap<>(overrides);
-        }
-        return fromTree(obj, where);
+        if (!overrides.isEmpty()) setAll(obj, overrides);
+        return fromTree(obj, source(source, overrides));
     }
 
     /**
@@ -212,33 +213,7 @@ public final class ConfigLoader {
 
     private static ExperimentConfig fromTree(ObjectNode tree, String source) {
         checkKeys(tree, ExperimentConfig.class, "", source);
-        ExperimentConfig config = bind(tree, source);
-        try {
-            checkBackendSettings(config, null);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
-        return config;
-    }
-
-    /**
-     * Checks {@code backend.settings} against the table of the backend the config fixes ({@code backend.name}, or
-     * {@code backendOverride} when that is given, as by {@code --backend}), so that a bad key or value fails when the
-     * config is read rather than when training starts. Nothing is checked when the backend is {@code auto} (which keys
-     * are valid depends on the machine) or its provider is not on the class path ({@code Backends.select} refuses that
-     * later). A key that only another backend reads passes here; the run warns about it and records it.
-     *
-     * @throws IllegalArgumentException as {@link BackendSettings#check}: the key, the backend and the valid keys
-     */
-    public static void checkBackendSettings(ExperimentConfig config, String backendOverride) {
-        String name =
-                backendOverride != null ? backendOverride : config.backend().name();
-        if (name == null || name.equals("auto")) return;
-        List<BackendProvider> all = Backends.providers();
-        for (BackendProvider p : all) {
-            if (p.name().equals(name))
-                BackendSettings.check(p, all, config.backend().settings());
-        }
+        return bind(tree, source);
     }
 
     private static ExperimentConfig bind(ObjectNode tree, String source) {

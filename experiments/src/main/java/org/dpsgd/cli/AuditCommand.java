@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.dpsgd.audit.AuditBound;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.config.AuditConfig;
 import org.dpsgd.config.AuditKind;
 import org.dpsgd.config.AuditScore;
@@ -89,7 +90,9 @@ final class AuditCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
+        Map<String, String> overrides = ConfigLoader.parseOverrides(sets);
+        ExperimentConfig cfg = ConfigLoader.load(config, overrides);
+        BackendSettings.checkConfig(cfg, null, ConfigLoader.source(config.toString(), overrides));
         AuditConfig a0 = cfg.audit() != null ? cfg.audit() : AuditConfig.defaults();
         // The flags win over the config's audit: section; its constructor checks the result.
         AuditKind kind = kindOption != null ? AuditKind.parse("--kind", kindOption) : a0.kind();

@@ -2,6 +2,7 @@ package org.dpsgd.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.backend.Backends;
 import org.dpsgd.backend.DevicePlanner;
 import org.dpsgd.config.ConfigLoader;
@@ -75,6 +76,7 @@ final class IpuCommand implements Runnable {
                 throw new IllegalArgumentException("--stages " + stages + " with --instances " + instances
                         + ": a graph over several poprun instances puts each replica on one IPU (no pipeline)");
             ExperimentConfig cfg = ConfigLoader.applyOverrides(ConfigLoader.load(config), overrides);
+            BackendSettings.checkConfig(cfg, null, ConfigLoader.source(config.toString(), overrides));
             // Through the backend SPI: this command does not depend on the IPU backend's module.
             DevicePlanner planner = Backends.planner("ipu");
             Shape shape = input == null ? null : Shape.parse(input);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.report.Csv;
@@ -78,11 +79,13 @@ final class SweepCommand implements Callable<Integer> {
         PrintStream stderr = CliOutput.stream(CliOutput.err(spec));
         Map<String, List<String>> grid = parseGrid(sets);
         ExperimentConfig base = ConfigLoader.load(config);
+        BackendSettings.checkConfig(base, backend, config.toString());
         List<Map<String, String>> points = zip ? zipped(grid) : cartesian(grid);
         // Validate every point before the first (possibly long) run starts, backend.settings included (against
         // --backend when given, else the config's backend when it names one).
         for (Map<String, String> p : points)
-            ConfigLoader.checkBackendSettings(ConfigLoader.applyOverrides(base, p), backend);
+            BackendSettings.checkConfig(
+                    ConfigLoader.applyOverrides(base, p), backend, ConfigLoader.source(config.toString(), p));
         Path root = out != null
                 ? out
                 : TrainCommand.defaultOut(base)

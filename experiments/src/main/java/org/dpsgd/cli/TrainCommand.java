@@ -7,7 +7,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.Progress;
@@ -101,9 +103,10 @@ final class TrainCommand implements Callable<Integer> {
         if (resume != null) {
             r = TrainingRun.resume(resume, opts);
         } else {
-            ExperimentConfig cfg = ConfigLoader.load(config, ConfigLoader.parseOverrides(sets));
-            // The config's own backend was checked on load; --backend may name another one.
-            ConfigLoader.checkBackendSettings(cfg, backend);
+            Map<String, String> overrides = ConfigLoader.parseOverrides(sets);
+            ExperimentConfig cfg = ConfigLoader.load(config, overrides);
+            // backend.settings against --backend when given, else the config's backend, before the run starts.
+            BackendSettings.checkConfig(cfg, backend, ConfigLoader.source(config.toString(), overrides));
             r = TrainingRun.start(cfg, out != null ? out : defaultOut(cfg), opts);
         }
         return r;

@@ -207,6 +207,6 @@ class AuditCommandTest {
         assertEquals("fdp", audit.get("bound"), String.valueOf(audit));
         Object[] bad = CommandsTest.cli("audit", "--config", cfg.toString(), "--bound", "gdp");
         assertEquals(2, bad[0]);
-        assertTrue(((String) bad[2]).contains("steinke or fdp"), (String) bad[2]);
+        assertTrue(((String) bad[2]).contains("--bound must be 'steinke' or 'fdp', got 'gdp'"), (String) bad[2]);
     }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.run.RunDirectory;
@@ -83,46 +84,53 @@ class BackendSettingsCliTest {
                 sweep.toString());
         String err = (String) r[2];
         assertEquals(2, r[0], err);
+        // One line naming the config, the sweep point, the key, the backend and the valid keys.
         assertTrue(
                 err.strip()
-                        .endsWith(
-                                "error: unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS),
+                        .endsWith("error: " + cfg + " with overrides {backend.settings.thread=1}: unknown key"
+                                + " backend.settings.thread for backend djl; valid keys: " + DJL_KEYS),
                 err);
         assertFalse(Files.exists(sweep), "no run started: " + err);
     }
 
     @Test
-    void theLoaderChecksTheFixedBackendOnlyAndLetsOtherBackendsKeysThrough() {
+    void theCheckCoversTheFixedBackendOnlyAndLetsOtherBackendsKeysThrough() {
         String base = CommandsTest.TINY;
-        // Fixed backend: refused on load, naming the key, the backend and the valid keys.
+        // Fixed backend: refused, naming the key, the backend and the valid keys.
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> ConfigLoader.parse(
-                        base.replace(
-                                "backend: {name: djl, device: cpu}", "backend: {name: djl, settings: {thread: 2}}"),
-                        "t.yaml"));
-        assertEquals(
-                "t.yaml: unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS, e.getMessage());
+                () -> BackendSettings.checkConfig(
+                        ConfigLoader.parse(
+                                base.replace(
+                                        "backend: {name: djl, device: cpu}",
+                                        "backend: {name: djl, settings: {thread: 2}}"),
+                                "t.yaml"),
+                        null));
+        assertEquals("unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS, e.getMessage());
         e = assertThrows(
                 IllegalArgumentException.class,
-                () -> ConfigLoader.parse(
+                () -> BackendSettings.checkConfig(
+                        ConfigLoader.parse(
+                                base.replace(
+                                        "backend: {name: djl, device: cpu}",
+                                        "backend: {name: ipu, settings: {precision: fp8}}"),
+                                "t.yaml"),
+                        null));
+        assertTrue(
+                e.getMessage().startsWith("backend.settings.precision (backend ipu) must be one of"), e.getMessage());
+        // A key only the other backend reads is not refused here (the run warns and records it).
+        BackendSettings.checkConfig(
+                ConfigLoader.parse(
                         base.replace(
                                 "backend: {name: djl, device: cpu}",
-                                "backend: {name: ipu, settings: {precision: fp8}}"),
-                        "t.yaml"));
-        assertTrue(
-                e.getMessage().startsWith("t.yaml: backend.settings.precision (backend ipu) must be one of"),
-                e.getMessage());
-        // A key only the other backend reads is not refused here (the run warns and records it).
-        ConfigLoader.parse(
-                base.replace(
-                        "backend: {name: djl, device: cpu}",
-                        "backend: {name: djl, settings: {stochastic_rounding: true}}"),
-                "t.yaml");
-        // auto: the machine decides the backend, so the loader cannot know the valid keys; the run checks them.
+                                "backend: {name: djl, settings: {stochastic_rounding: true}}"),
+                        "t.yaml"),
+                null);
+        // auto: the machine decides the backend, so the check cannot know the valid keys; the run checks them.
         ExperimentConfig auto = ConfigLoader.parse(
                 base.replace("backend: {name: djl, device: cpu}", "backend: {settings: {thread: 2}}"), "t.yaml");
-        e = assertThrows(IllegalArgumentException.class, () -> ConfigLoader.checkBackendSettings(auto, "djl"));
+        BackendSettings.checkConfig(auto, null);
+        e = assertThrows(IllegalArgumentException.class, () -> BackendSettings.checkConfig(auto, "djl"));
         assertEquals("unknown key backend.settings.thread for backend djl; valid keys: " + DJL_KEYS, e.getMessage());
     }
 
