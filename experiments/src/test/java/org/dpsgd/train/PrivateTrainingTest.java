@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.dpsgd.accounting.AccountantKind;
+import org.dpsgd.backend.BackendSettings;
 import org.dpsgd.config.BackendConfig;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
@@ -83,10 +84,12 @@ class PrivateTrainingTest {
             }
             assertTrue(sizes.stream().distinct().count() > 1, "realised batch sizes vary: " + sizes);
         }
-        // A bad value is refused when the config is read (its backend, djl, is fixed) ...
+        // A bad value is refused by the check the commands run right after reading a config (its backend, djl, is
+        // fixed) ...
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1")));
+                () -> BackendSettings.checkConfig(
+                        ConfigLoader.applyOverrides(config, Map.of("backend.settings.max_calls", "-1")), null));
         assertTrue(e.getMessage().contains("backend.settings.max_calls"), e.getMessage());
         // ... and by PrivateTraining when the config is built in code.
         BackendConfig b = config.backend();
