@@ -22,7 +22,6 @@ import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.data.InMemoryDataset;
-import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.dpsgd.sampling.RandomSources;
 import org.dpsgd.testing.ForwardingTrainableModel;
@@ -322,56 +321,16 @@ class DataParallelTrainingTest {
 
     /** {@code base} whose drained sum is already summed over {@code device}'s ranks, reporting {@code scope}. */
     private static TrainableModel deviceSummed(LogisticRegressionModel base, Communicator device, GradientScope scope) {
-        return new TrainableModel() {
+        return new ForwardingTrainableModel(base) {
             @Override
             public GradientScope gradientScope() {
                 return scope;
             }
 
             @Override
-            public Network network() {
-                return base.network();
-            }
-
-            @Override
-            public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
-                return base.accumulateClipped(batch, clipNorm);
-            }
-
-            @Override
-            public BatchStats accumulateUnclipped(DeviceBatch batch) {
-                return base.accumulateUnclipped(batch);
-            }
-
-            @Override
-            public double[] perSampleGradientNorms(DeviceBatch batch) {
-                return base.perSampleGradientNorms(batch);
-            }
-
-            @Override
             public void drainGradientSum(float[] into) {
                 base.drainGradientSum(into);
                 device.allreduceSum(into);
-            }
-
-            @Override
-            public void readParameters(float[] into) {
-                base.readParameters(into);
-            }
-
-            @Override
-            public void writeParameters(float[] from) {
-                base.writeParameters(from);
-            }
-
-            @Override
-            public BatchStats evaluate(DeviceBatch batch) {
-                return base.evaluate(batch);
-            }
-
-            @Override
-            public void close() {
-                base.close();
             }
         };
     }
