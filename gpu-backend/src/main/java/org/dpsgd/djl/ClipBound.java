@@ -12,7 +12,9 @@ import org.dpsgd.UserError;
  *   <li>Where a slot's gradient is formed (microbatch; explicit conv gradients, biases, GroupNorm),
  *       its norm and its clipped sum come from the same formed float64 values, so every rounding
  *       error is relative: each float64 reduction of fewer than 2^32 terms is off by at most
- *       {@link #GAMMA} relative to its (here all non-negative, or per-entry) terms.
+ *       {@link #GAMMA} relative to its (here all non-negative, or per-entry) terms. The forming itself
+ *       may round (an explicit conv of a float32 model forms its gradient in float32): what is
+ *       bounded is the formed value, a function of its own example, cast up exactly.
  *   <li>Where it is not (ghost norms ⟨aaᵀ, ggᵀ⟩ and the one-matmul sum (c∘g)ᵀa over T' rows per
  *       slot), errors are bounded by M_i = Σ_t ‖a_t‖‖g_t‖, not by ‖G_i‖: a tap reports
  *       {@code normSlack} = γ(d + p + T'²)·M² ≥ |n̂² − ‖G‖²| and {@code sumSlack} = (γ(rows)·M)²,
@@ -20,7 +22,13 @@ import org.dpsgd.UserError;
  *   <li>The norm the factor is computed from is n_eff = sqrt(n̂² + Σ normSlack)·(1 + γ) + sqrt(Σ sumSlack)
  *       per group, so c·n_eff ≥ ‖value summed‖ before the last relative roundings; {@link #MARGIN}
  *       η covers those (scaling, the slot sum, the float64 accumulator over calls, each (1 + γ),
- *       and the final rounding to float32, 1 + 2^−24): (1 + 2^−20)^4 (1 + 2^−24) (1 − 2^−16) < 1.
+ *       and the final rounding to float32, 1 + 2^−24) and the cross terms below:
+ *       (1 + 2^−20)^4 (1 + 2^−24) (1 − 2^−16) + 2^−18 + 2^−19 < 1.
+ *   <li>Neighbouring datasets: removing one example changes how the other slots' terms round. In a
+ *       one-matmul sum that moves the sum by up to 2·Σ_j c_j·sqrt(sumSlack_j), so the factor is taken
+ *       from max(n_eff, κ·sqrt(sumSlack)) with κ = 2·slots/{@link #CROSS}: then that is ≤ η'·C. Formed
+ *       terms' float64 slot sum moves by ≤ 4N(N + 4)·2^−53·C ≤ 2^−19·C ({@link #MAX_SLOTS}).
+ *       Not covered: a repacking of later calls, and the drain to float32 before noise (docs/core.md).
  * </ul>
  */
 final class ClipBound {
@@ -42,15 +50,42 @@ final class ClipBound {
         return 2.0 * (n + 4) * 0x1p-53;
     }
 
+    /**
+     * Share of C that the rounding of the OTHER slots' terms in a one-matmul sum may move when one
+     * example is added or removed: factors are capped so that Σ_j 2·c_j·sqrt(sumSlack_j) ≤ η'·C.
+     */
+    static final double CROSS = 0x1p-18;
+
+    /** Most slots per call for which the formed slot sums' cross term (≤ 4N(N + 4)·2^−53·C) stays below 2^−18·C. */
+    static final int MAX_SLOTS = 1 << 16;
+
     /** The norm the factor is computed from: ≥ the true norm of the summed value (see class comment). */
     static double boundingNorm(double squaredNorm, double normSlack, double sumSlack) {
         return Math.sqrt(Math.max(0, squaredNorm) + normSlack) * (1 + GAMMA) + Math.sqrt(sumSlack);
+    }
+
+    /**
+     * {@link #boundingNorm}, raised where needed to κ·sqrt(sumSlack) with κ = 2·slots/η' ({@link #CROSS}):
+     * then c·sqrt(sumSlack) ≤ η'·C/(2·slots) for every slot, so the rounding of the one-matmul sums that
+     * moves with the other slots' terms, ≤ 2·Σ_j c_j·sqrt(sumSlack_j), stays ≤ η'·C (docs/core.md,
+     * "Float margin", item 5). It binds only under heavy cancellation (M far above ‖G‖); 0 slack, no change.
+     */
+    static double boundingNorm(double squaredNorm, double normSlack, double sumSlack, int slots) {
+        double cross = 2.0 * slots / CROSS * Math.sqrt(sumSlack);
+        return Math.max(boundingNorm(squaredNorm, normSlack, sumSlack), cross);
     }
 
     /** min(1, C(1 − η)/n) for a bounding norm n. */
     static double factor(double boundingNorm, double threshold) {
         double c = threshold * (1 - MARGIN);
         return boundingNorm <= c ? 1.0 : c / boundingNorm;
+    }
+
+    static void checkSlots(int slots) {
+        if (slots > MAX_SLOTS) {
+            throw new UserError("a device call has " + slots + " slots, beyond the " + MAX_SLOTS
+                    + " the clipping error bound is proven for; use a smaller micro_batch_size");
+        }
     }
 
     static void checkSize(long elements, String what) {

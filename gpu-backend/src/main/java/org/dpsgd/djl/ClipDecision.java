@@ -34,6 +34,7 @@ final class ClipDecision {
         double[][] sumSlack = sn.sumSlack();
         int groups = policy.groups();
         int slots = real.length;
+        ClipBound.checkSlots(slots);
         ClipDecision d = new ClipDecision(groups, slots);
         double[] thresholds = policy.thresholds();
         for (int i = 0; i < slots; i++) {
@@ -62,7 +63,7 @@ final class ClipDecision {
             boolean clippedHere = false;
             for (int g = 0; g < groups; g++) {
                 double f = ClipBound.factor(
-                        ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i]), thresholds[g]);
+                        ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i], slots), thresholds[g]);
                 d.factors[g][i] = f;
                 clippedHere |= f < 1;
             }

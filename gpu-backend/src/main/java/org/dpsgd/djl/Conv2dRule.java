@@ -3,6 +3,7 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,10 +75,18 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         };
     }
 
-    /** Whether the weight's norm is taken by the ghost norm, for T' positions per slot, p outputs and d = in·k·k. */
-    static boolean useGhost(RuleOptions.Norm choice, long positions, long p, long d, boolean standardized) {
+    /**
+     * Whether the weight's norm is taken by the ghost norm, for T' positions per slot, p outputs, d = in·k·k,
+     * and per-sample gradients formed in {@code formedBytes}-byte floats (8 in a float64 model, else 4).
+     * {@code MIXED} is Bu et al.'s memory rule in bytes: ghost when its two float64 Gram matrices per slot,
+     * 2·8·T'², take no more than the formed gradient, formedBytes·p·d (2T'² ≤ p·d in float64, as in the paper;
+     * 4T'² ≤ p·d when the gradient is formed in float32). Time agrees: the ghost path also pays a float64
+     * matmul of the same size as the float32 batched one that forms the gradient.
+     */
+    static boolean useGhost(
+            RuleOptions.Norm choice, long positions, long p, long d, boolean standardized, int formedBytes) {
         return switch (choice) {
-            case MIXED -> !standardized && 2 * positions * positions <= p * d;
+            case MIXED -> !standardized && 16 * positions * positions <= formedBytes * p * d;
             case GHOST -> true;
             case EXPLICIT -> false;
         };
@@ -253,7 +262,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final NDArray input;
         private final NDArray zero;
         private final NDArray[] standardized;
-        private NDArray perSample; // [S, p, d] when formed explicitly
+        private NDArray perSample; // [S, p, d] float64 when formed explicitly in a float64 model or standardised
+        private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
 
@@ -279,7 +289,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
         private NDArray unfolded(long tPrime) {
             return TapScope.one(() -> {
-                NDArray u = Precision.f64(op.unfold(input));
+                // RESHAPE and SLICES only copy: unfolding the float64 input gives the same values as casting the
+                // float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute type.
+                NDArray u = op.unfold == RuleOptions.Unfold.ONE_HOT
+                        ? Precision.f64(op.unfold(input))
+                        : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
             });
@@ -287,13 +301,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         @Override
         public void measure(SlotNorms norms) {
+            Shape y = zero.getShape();
+            long tPrime = y.get(2) * y.get(3) * copies;
+            long p = y.get(1);
+            long d = (long) op.layer.in() * op.layer.kernel() * op.layer.kernel();
+            boolean float64 = zero.getDataType() == DataType.FLOAT64;
+            boolean ghost =
+                    op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, float64 ? 8 : 4);
+            if (!ghost && !float64) {
+                measureFormed(norms, tPrime, p, d);
+                return;
+            }
             NDArray outGrad = outGrad();
-            long tPrime = outGrad.getShape().get(1);
-            long p = outGrad.getShape().get(2);
             if (op.weightTrainable()) {
                 NDArray unfolded = unfolded(tPrime);
-                long d = unfolded.getShape().get(2);
-                if (useGhost(op.norm, tPrime, p, d, standardized != null)) {
+                if (ghost) {
                     ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                     NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
                     NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
@@ -332,10 +354,55 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             }
         }
 
+        /**
+         * The explicit path of a float32 or 16-bit model: per-sample weight gradients formed by one batched
+         * float32 matmul of the float32 output gradient [S, p, T'] and unfold [S, T', d], biases by a float32
+         * sum over positions (16-bit tensors are cast up first, exactly). Each formed value is a function of
+         * its own example only, and its norm and its share of the clipped sum are both computed in float64
+         * from that same formed value (cast and loss-scale division exact), so {@link ClipBound}'s "formed"
+         * case holds unchanged: only the float64 unfold and output gradient, and a float64 matmul, are saved.
+         */
+        private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
+            LossScale scale = op.store.lossScale();
+            NDArray g = TapScope.one(() -> slotMajor(op.store.rawGradient(zero), p));
+            if (op.weightTrainable()) {
+                NDArray formed = TapScope.one(() -> {
+                    NDArray u = Precision.atLeast32(op.unfold(input));
+                    ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
+                    return g.matMul(u.reshape(slots, tPrime, d));
+                });
+                if (standardized != null) {
+                    perSample = TapScope.one(() -> op.standardizationBackward(
+                            op.toWeightOrder(scale.unscaled(formed)),
+                            new NDArray[] {Precision.f64(standardized[0]), Precision.f64(standardized[1])}));
+                    formed.close();
+                    norms.add(op.weight, TapScope.one(() -> perSample.square().sum(new int[] {1, 2})));
+                } else {
+                    perSample32 = formed;
+                    norms.add(op.weight, TapScope.one(() -> {
+                        NDArray x = scale.unscaled(formed); // a fresh float64 copy: squared in place
+                        return x.muli(x).sum(new int[] {1, 2});
+                    }));
+                }
+            }
+            if (op.biasTrainable()) {
+                biasPerSample = TapScope.one(() -> scale.unscaled(g.sum(new int[] {2})));
+                norms.add(op.bias, TapScope.one(() -> biasPerSample.square().sum(new int[] {1})));
+            }
+            g.close();
+        }
+
+        /** A leaf gradient [S·K, p, Ho, Wo] as [S, p, K·Ho·Wo], columns in the unfold's row order (a view for K = 1). */
+        private NDArray slotMajor(NDArray g, long p) {
+            if (copies == 1) return g.reshape(slots, p, -1);
+            return g.reshape(slots, copies, p, -1).transpose(0, 2, 1, 3).reshape(slots, p, -1);
+        }
+
         @Override
         public List<NDArray> kept() {
-            List<NDArray> out = new ArrayList<>(2);
+            List<NDArray> out = new ArrayList<>(3);
             if (perSample != null) out.add(perSample);
+            if (perSample32 != null) out.add(perSample32);
             if (biasPerSample != null) out.add(biasPerSample);
             if (keptUnfold != null) out.add(keptUnfold);
             return out;
@@ -346,7 +413,14 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (op.weightTrainable()) {
                 NDArray c = f.of(op.weight);
                 NDArray sum;
-                if (perSample != null) {
+                if (perSample32 != null) {
+                    // The same float64 values measure squared: the cast and the division by 2^k are exact.
+                    NDArray formed = op.store.lossScale().unscaled(perSample32);
+                    sum = op.toWeightOrder(
+                            f.select(formed).mul(c.reshape(slots, 1, 1)).sum(new int[] {0}));
+                    perSample32.close();
+                    perSample32 = null;
+                } else if (perSample != null) {
                     sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
                     if (standardized == null) sum = op.toWeightOrder(sum);
                     perSample.close(); // its share is taken: free it before the next layer's

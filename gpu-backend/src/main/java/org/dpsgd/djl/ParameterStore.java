@@ -90,6 +90,14 @@ final class ParameterStore {
         return lossScale.unscaled(leaf.getGradient());
     }
 
+    /**
+     * The gradient of {@code leaf} as the backward pass produced it, cast up to at least float32 (exact),
+     * the loss scale still in: for forming per-sample gradients before {@link LossScale#unscaled}.
+     */
+    NDArray rawGradient(NDArray leaf) {
+        return Precision.atLeast32(leaf.getGradient());
+    }
+
     LossScale lossScale() {
         return lossScale;
     }

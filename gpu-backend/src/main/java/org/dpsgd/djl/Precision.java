@@ -113,6 +113,15 @@ enum Precision {
         }
     }
 
+    /**
+     * {@code x} in float32 or float64, whichever is wider than or as wide as its type (a 16-bit array is
+     * cast up, exactly): the type a per-sample gradient is formed in ({@link Conv2dRule}).
+     */
+    static NDArray atLeast32(NDArray x) {
+        DataType t = x.getDataType();
+        return t == DataType.FLOAT64 || t == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+    }
+
     /** {@code x} in float64 (itself if it already is): clipping arithmetic always runs in float64. */
     static NDArray f64(NDArray x) {
         return x.getDataType() == DataType.FLOAT64 ? x : x.toType(DataType.FLOAT64, false);

@@ -137,10 +137,17 @@ class Conv2dRuleTest {
                         RuleOptions.Unfold.ONE_HOT),
                 chosen);
         // 1->4 k3 on 6x6: T' = 36K positions, p·d = 36; 12->6 k3 s2: T' = 9K, p·d = 648.
-        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 36, 4, 9, false));
-        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 108, false));
-        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 18, 6, 108, false));
-        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 108, true));
+        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 36, 4, 9, false, 8));
+        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 108, false, 8));
+        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 18, 6, 108, false, 8));
+        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 108, true, 8));
+        // Formed in float32 (4 bytes) the per-sample gradient costs half: 2T'² = p·d is now explicit, 4T'² = p·d
+        // ghost.
+        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 18, 6, 108, false, 4));
+        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 54, false, 4));
+        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 53, false, 4));
+        assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.GHOST, 36, 4, 9, false, 4));
+        assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.EXPLICIT, 1, 64, 576, false, 4));
     }
 
     @Test
