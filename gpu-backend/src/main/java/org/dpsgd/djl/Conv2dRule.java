@@ -18,14 +18,17 @@ import org.dpsgd.model.Layer;
  *   <li>norm ({@link RuleOptions.Norm}): ghost ⟨aaᵀ, ggᵀ⟩, the gradient never formed, with error
  *       bounds in M = Σ_t ‖a_t‖‖g_t‖ ({@link ClipBound}) and the clipped sum (c∘g)ᵀa as one matmul
  *       over all positions; or explicit, the per-sample gradient [S, p, d] formed by a batched
- *       matmul, norm and sum Σ c_i G_i from it (no slack). {@code MIXED} takes the ghost norm when
- *       2T'² ≤ p·d (Bu et al.); weight-standardised convs are always explicit (their Jacobian,
- *       applied to the formed gradient, is not of the form gᵀa);
+ *       matmul (float32 in a float32 or 16-bit model, float64 in a float64 one), norm and sum
+ *       Σ c_i G_i from it in float64 (no slack). {@code MIXED} takes the ghost norm when its Gram
+ *       matrices take no more bytes than the formed gradient ({@link #useGhost}: Bu et al.'s
+ *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32); weight-standardised convs are
+ *       always explicit (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
  *   <li>unfold ({@link RuleOptions.Unfold}): reshape (1x1, stride 1, no padding), one-hot
  *       convolution, or strided slices; see {@link Forward#unfold}.
  * </ul>
  *
- * Biases: Σ_positions g, formed. Everything after the unfold is float64.
+ * Biases: Σ_positions g, formed (float32 where the weight's gradient is). Ghost paths are float64
+ * after the unfold; formed gradients are cast to float64 for their norm and sum.
  */
 final class Conv2dRule implements LayerRule<Layer.Conv2d> {
     /** Epsilon of weight standardisation (inside the square root), as in timm's StdConv2d. */
@@ -246,8 +249,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * gradient [S, T', p] and unfolded input [S, T', d] are the largest tensors of a step (the
      * unfold is k² times the input, the cast doubles it), so they live only inside one phase of one
      * layer ({@link TapScope}). The explicit path keeps its per-sample gradient [S, p, d] for the
-     * clipped sum (MIXED takes it only where p·d < 2T'², so it is smaller than the Gram matrices it
-     * replaces); the ghost path rebuilds both tensors from the step's input and output gradient in
+     * clipped sum (in float32 unless the model is float64; MIXED takes it only where it is smaller
+     * than the Gram matrices it replaces); the ghost path rebuilds both tensors from the step's input and output gradient in
      * {@link #accumulateClipped}. The rebuild must be bit-identical to what {@link #measure} saw, so
      * that the slack it reported still bounds the sum's error ({@link ClipBound}): a cast and a
      * reshape of the output gradient, and the RESHAPE and SLICES unfolds, are pure copies. The
@@ -379,9 +382,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     norms.add(op.weight, TapScope.one(() -> perSample.square().sum(new int[] {1, 2})));
                 } else {
                     perSample32 = formed;
+                    // Σ x² per slot as a batched dot product of the float64 copy with itself: one pass, no [S, p, d]
+                    // of squares (all terms non-negative, so its error is relative as before).
                     norms.add(op.weight, TapScope.one(() -> {
-                        NDArray x = scale.unscaled(formed); // a fresh float64 copy: squared in place
-                        return x.muli(x).sum(new int[] {1, 2});
+                        NDArray x = scale.unscaled(formed).reshape(slots, 1, -1);
+                        return x.matMul(x.transpose(0, 2, 1)).reshape(slots);
                     }));
                 }
             }
@@ -415,9 +420,12 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 NDArray sum;
                 if (perSample32 != null) {
                     // The same float64 values measure squared: the cast and the division by 2^k are exact.
+                    // Σ_i c_i G̃_i as one float64 product cᵀ[S, p·d] (a per-coordinate dot product, error relative).
+                    Shape ps = perSample32.getShape();
                     NDArray formed = op.store.lossScale().unscaled(perSample32);
-                    sum = op.toWeightOrder(
-                            f.select(formed).mul(c.reshape(slots, 1, 1)).sum(new int[] {0}));
+                    sum = op.toWeightOrder(c.reshape(1, slots)
+                            .matMul(f.select(formed).reshape(slots, -1))
+                            .reshape(ps.get(1), ps.get(2)));
                     perSample32.close();
                     perSample32 = null;
                 } else if (perSample != null) {

@@ -20,7 +20,10 @@ record RuleOptions(Norm norm, Unfold unfold) {
 
     /** Ghost norm ⟨aaᵀ, ggᵀ⟩ (the gradient never formed) versus the explicit per-sample gradient gᵀa. */
     enum Norm {
-        /** Conv: ghost when 2T'² ≤ p·d (Bu et al.), explicit otherwise and always with weight standardisation; linear: ghost. */
+        /**
+         * Conv: ghost when 2T'² ≤ p·d (Bu et al.; 4T'² ≤ p·d where the explicit gradient is formed in float32, see
+         * {@link Conv2dRule#useGhost}), explicit otherwise and always with weight standardisation; linear: ghost.
+         */
         MIXED,
         /** Always the ghost norm (refused for weight-standardised convs, whose Jacobian is not of the form gᵀa). */
         GHOST,

@@ -109,6 +109,54 @@ class Conv2dRuleTest {
                 new RuleHarness.Check(g.net(ws), new RuleOptions(norm, unfold), copies, frozen, groups, seed));
     }
 
+    static Stream<Arguments> formedInFloat32() {
+        List<Arguments> out = new ArrayList<>();
+        for (Geometry g : GEOMETRIES) {
+            List<RuleOptions.Unfold> unfolds =
+                    new ArrayList<>(List.of(RuleOptions.Unfold.ONE_HOT, RuleOptions.Unfold.SLICES));
+            if (g.pointwise()) unfolds.add(RuleOptions.Unfold.RESHAPE);
+            for (RuleOptions.Unfold u : unfolds)
+                for (boolean ws : new boolean[] {false, true})
+                    for (int k = 1; k <= 2; k++) {
+                        out.add(Arguments.of(g, u, ws, k, List.of()));
+                        if (g.bias()) out.add(Arguments.of(g, u, ws, k, List.of("conv.weight")));
+                    }
+        }
+        return out.stream();
+    }
+
+    /**
+     * The explicit path of a float32 model forms per-sample gradients in float32 (docs/djl.md, "Float64
+     * clipping arithmetic"): its per-slot norms and clipped sum (C at the median norm, so some slots are
+     * clipped) agree with the float64 model's (itself equal to the batch-size-1 loop, above) to 1e-4, for
+     * every unfold, with weight standardisation, K = 1, 2, padding, and the bias alone.
+     */
+    @ParameterizedTest(name = "{0} unfold={1} ws={2} K={3} frozen={4}")
+    @MethodSource("formedInFloat32")
+    void formedInFloat32AgreesWithFloat64(
+            Geometry g, RuleOptions.Unfold unfold, boolean ws, int copies, List<String> frozen) {
+        Network net = g.net(ws);
+        RuleOptions rules = new RuleOptions(RuleOptions.Norm.EXPLICIT, unfold);
+        try (DjlTrainableModel f32 = TestSupport.model(net, "bookkeeping", "float32", frozen, rules);
+                DjlTrainableModel f64 = TestSupport.model(net, "bookkeeping", "float64", frozen, rules)) {
+            org.dpsgd.backend.DeviceBatch b = TestSupport.batch(net, 5, copies, 31, 1.0, 3);
+            double[] n32 = f32.perSampleGradientNorms(b);
+            double[] n64 = f64.perSampleGradientNorms(b);
+            assertEquals(0.0, n32[3], "padding slot");
+            double clip = TestSupport.median(new double[] {n64[0], n64[1], n64[2], n64[4]});
+            for (int i = 0; i < n64.length; i++)
+                assertEquals(n64[i], n32[i], 1e-4 * n64[i] + 1e-30, "slot " + i + " norm");
+            f32.accumulateClipped(b, clip);
+            f64.accumulateClipped(b, clip);
+            float[] s32 = new float[(int) net.parameterCount()];
+            float[] s64 = new float[s32.length];
+            f32.drainGradientSum(s32);
+            f64.drainGradientSum(s64);
+            double err = TestSupport.relativeError(s32, s64);
+            assertTrue(err < 1e-4, "clipped sum differs from float64's by " + err + " (relative)");
+        }
+    }
+
     /** Only the bias of the conv trains (the weight's unfold and norm are skipped). */
     @ParameterizedTest(name = "{0}")
     @MethodSource("biasOnly")
