@@ -1,6 +1,5 @@
 package org.dpsgd.noise;
 
-import java.util.SplittableRandom;
 import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
 
@@ -14,14 +13,6 @@ import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
  * distribution is Commons' (checked independently in {@code GaussianTailTest}) and the values are
  * Commons' (checked bit for bit in {@code ZigguratBlockTest}).
  *
- * <p>The edge (1.2% of words) runs inline too, over the same array ({@link #edge}): Commons'
- * {@code edgeSample} step for step, on Commons' own tables ({@link CommonsZigguratTables}), for
- * the overhangs of layers 1..255, 97% of edge cases. The tail beyond the last layer, the
- * inflection layer and any case that would read past the block's end are handed to Commons'
- * sampler from the edge word on, so every case gives Commons' value. Before it is used, the
- * inline edge is checked against Commons on a seeded stream rich in edge words; if that or
- * reading the tables fails, all edge cases go to Commons (same values, slower).
- *
  * <p>With a {@link FastPathProducts} kernel (the Vector API's gathers, {@link SamplerPath}), the
  * fast-path products of each block are computed in one SIMD pass and the loop over coordinates only
  * sums four of them; a NaN sum sends the coordinate down the same case-by-case path as without.
@@ -33,16 +24,6 @@ final class ZigguratBlock implements UniformRandomProvider {
     // Commons' ziggurat returns X[j]·w for a word w whose low byte j is below I_MAX (its fast path).
     private static final int I_MAX = 253;
     private static final double[] X = layerTable();
-    // Commons' edge tables (null when unreadable; then INLINE_EDGE is false and they are never read).
-    private static final double[] EX = CommonsZigguratTables.X;
-    private static final double[] EY = CommonsZigguratTables.Y;
-    private static final long[] IPMF = CommonsZigguratTables.IPMF;
-    private static final byte[] MAP = CommonsZigguratTables.MAP;
-    private static final int J_INFLECTION = CommonsZigguratTables.J_INFLECTION;
-    private static final long CONVEX_E_MAX = CommonsZigguratTables.CONVEX_E_MAX;
-    private static final long CONCAVE_E_MAX = CommonsZigguratTables.CONCAVE_E_MAX;
-    /** Whether edge cases run inline in this JVM: the tables were read and reproduce Commons. */
-    static final boolean INLINE_EDGE = CommonsZigguratTables.AVAILABLE && inlineEdgeReproducesCommons();
 
     /** Where the words come from: an AES-CTR keystream in production, any word stream in tests. */
     interface Words {
@@ -61,8 +42,6 @@ final class ZigguratBlock implements UniformRandomProvider {
     private final FastPathProducts kernel;
     private final double[] products;
     private boolean productsCurrent;
-    // False: every edge case through Commons' sampler (tests compare the two ways).
-    private final boolean inlineEdge;
 
     /** Normals from {@code stream} on the path chosen for this JVM ({@link SamplerPath}). */
     ZigguratBlock(Words stream) {
@@ -71,16 +50,7 @@ final class ZigguratBlock implements UniformRandomProvider {
 
     /** Normals from {@code stream}; {@code kernel} null = the scalar loop. Tests pick the path with this. */
     ZigguratBlock(Words stream, FastPathProducts kernel) {
-        this(stream, kernel, INLINE_EDGE);
-    }
-
-    /** As {@link #ZigguratBlock(Words, FastPathProducts)}, with the edge inline or all through Commons. */
-    ZigguratBlock(Words stream, FastPathProducts kernel, boolean inlineEdge) {
-        if (inlineEdge && !CommonsZigguratTables.AVAILABLE)
-            throw new IllegalStateException(
-                    "Commons' ziggurat tables are unavailable: " + CommonsZigguratTables.PROBLEM);
         this.stream = stream;
-        this.inlineEdge = inlineEdge;
         this.kernel = kernel;
         this.products = kernel == null ? null : new double[BLOCK];
     }
@@ -116,7 +86,7 @@ final class ZigguratBlock implements UniformRandomProvider {
         return products;
     }
 
-    /** One standard normal: the fast case and the edge inline, the rest (or a block's last word) through Commons. */
+    /** One standard normal: the fast case inline, anything else (or a word at a block's end) through Commons. */
     double sample() {
         if (next < BLOCK) {
             long w = words[next];
@@ -125,68 +95,7 @@ final class ZigguratBlock implements UniformRandomProvider {
                 next++;
                 return X[j] * w;
             }
-            if (inlineEdge) return edge(w);
         }
-        return commons.sample();
-    }
-
-    /**
-     * Commons' {@code edgeSample} for the edge word xx = words[next], reading the words after it
-     * from the array as Commons reads them from its generator (alias word, then 63-bit uniforms;
-     * rejections repeat with fresh ones). The tail (layer 0), the inflection layer (0.03% of draws
-     * together) and any draw that would need a word past the block go back to xx and through
-     * Commons' sampler, which re-reads the same words: the value is Commons' in every case.
-     */
-    private double edge(long xx) {
-        final int start = next;
-        final long[] w = words;
-        int q = start + 1;
-        if (q >= BLOCK) return commonsFrom(start);
-        long a = w[q++];
-        int k = (int) a & 0xff;
-        int j = a >= IPMF[k] ? MAP[k] & 0xff : k;
-        long u1 = xx & Long.MAX_VALUE;
-        double sign = ((xx >>> 62) & 2L) - 1.0;
-        double x;
-        if (j > J_INFLECTION) {
-            // Convex overhang: accept below the diagonal, or under the curve near it.
-            for (; ; ) {
-                x = interpolate(EX, j, u1);
-                if (q >= BLOCK) return commonsFrom(start);
-                long uDiff = (w[q++] >>> 1) - u1;
-                if (uDiff >= 0) break;
-                if (uDiff >= CONVEX_E_MAX && interpolate(EY, j, u1 + uDiff) < Math.exp(-0.5 * x * x)) break;
-                if (q >= BLOCK) return commonsFrom(start);
-                u1 = w[q++] >>> 1;
-            }
-        } else if (j < J_INFLECTION && j != 0) {
-            // Concave overhang: the lower-left triangle, reflected, under the curve.
-            for (; ; ) {
-                if (q >= BLOCK) return commonsFrom(start);
-                long u2 = w[q++] >>> 1;
-                long uy = u1 < u2 ? u2 : u1;
-                u1 = u1 < u2 ? u1 : u2;
-                x = interpolate(EX, j, u1);
-                if (uy - u1 > CONCAVE_E_MAX) break;
-                if (interpolate(EY, j, uy) < Math.exp(-0.5 * x * x)) break;
-                if (q >= BLOCK) return commonsFrom(start);
-                u1 = w[q++] >>> 1;
-            }
-        } else {
-            return commonsFrom(start);
-        }
-        next = q;
-        return sign * x;
-    }
-
-    /** Commons' interpolation within layer j, the same operations in the same order. */
-    private static double interpolate(double[] t, int j, long u) {
-        return t[j] * 0x1p63 + u * (t[j - 1] - t[j]);
-    }
-
-    /** Commons' sampler from word {@code start} on (words not yet consumed: the same draw). */
-    private double commonsFrom(int start) {
-        next = start;
         return commons.sample();
     }
 
@@ -294,42 +203,6 @@ final class ZigguratBlock implements UniformRandomProvider {
                 i++;
             }
         }
-    }
-
-    /**
-     * The inline edge against Commons on a seeded stream in which 30% of words are edge words
-     * (with all 256 low bytes among the rest), across block ends: bit for bit, or it is not used.
-     */
-    private static boolean inlineEdgeReproducesCommons() {
-        for (int j = 0; j < I_MAX; j++)
-            if (Double.doubleToRawLongBits(X[j] * 0x1p63) != Double.doubleToRawLongBits(EX[j] * 0x1p63)) return false;
-        SplittableRandom r = new SplittableRandom(20261201);
-        long[] src = new long[3 * BLOCK + 17];
-        for (int i = 0; i < src.length; i++) {
-            long word = r.nextLong();
-            src[i] = r.nextInt(10) < 3 ? (word & ~0xffL) | (I_MAX + r.nextInt(256 - I_MAX)) : word;
-        }
-        Words words = new Words() {
-            private int at;
-
-            @Override
-            public void next(long[] out, int off, int len) {
-                for (int i = 0; i < len; i++) out[off + i] = src[at++ % src.length];
-            }
-
-            @Override
-            public void restart(long streamId) {
-                at = 0;
-            }
-        };
-        ZigguratBlock inline = new ZigguratBlock(words, null, true);
-        int[] at = {0};
-        ZigguratSampler.NormalizedGaussian commons =
-                ZigguratSampler.NormalizedGaussian.of(() -> src[at[0]++ % src.length]);
-        for (int i = 0; i < 3 * BLOCK; i++)
-            if (Double.doubleToRawLongBits(commons.sample()) != Double.doubleToRawLongBits(inline.sample()))
-                return false;
-        return true;
     }
 
     /** The layer table with NaN where a low byte leaves the fast path: a kernel's products table. */
