@@ -12,8 +12,9 @@ import org.dpsgd.model.Layer;
  * covers the affine only (the normalisation has no parameters). Its per-sample gradients (Σ g·x̂
  * and Σ g per channel) are formed by the backward pass itself: each trainable γ and β enters the
  * affine as a per-row leaf [N, C, 1, 1] ({@link Tape#perRowLeaf}), whose gradient is exactly the
- * per-row gradient, in the compute type. So no full-size tensor (output gradient, x̂) is kept past
- * the backward pass (issue 12 §3), and the norm and the clipped sum come from the same formed values
+ * per-row gradient, in the compute type. So the tap keeps nothing full-size, and the output
+ * gradient is freed as soon as autograd has used it instead of waiting on a zero leaf for the
+ * clipped sum (issue 12 §3); the norm and the clipped sum come from the same formed values
  * cast to float64 ({@link ClipBound}: a formed gradient needs no slack). One path; {@link
  * RuleOptions} do not apply.
  */
@@ -63,7 +64,7 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
             boolean b = store.trainable(bias);
             if (!tape.recording() || !(w || b)) return normalized.mul(gamma).add(beta);
             // Book-keeping: each trainable γ, β as one leaf row per batch row, so that the backward pass
-            // forms the per-row gradients itself and neither x̂ nor the output gradient outlives it.
+            // forms the per-row gradients itself and the output gradient need not outlive it.
             if (w) gamma = tape.perRowLeaf(gamma, n);
             if (b) beta = tape.perRowLeaf(beta, n);
             tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
