@@ -140,4 +140,84 @@ class ZigguratBlockTest {
         reused.restart(9L << 32 | 8);
         checkAgainstCommons(reused, new AesCtrStream(key, 9L << 32 | 8), 7);
     }
+
+    /**
+     * Every alias entry, one by one: half the words are edge words and the words after them run
+     * through all 256 low bytes with random high bits, so Commons' alias step picks every overhang
+     * (convex, concave, the inflection layer) and the tail, thousands of times, across block ends;
+     * the block's normals equal Commons' bit for bit.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {11, 12})
+    void everyAliasEntryEqualsCommons(long seed) {
+        long[] src = new long[600_000];
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < src.length; i++) {
+            long w = r.nextLong();
+            src[i] = i % 2 == 0 ? (w & ~0xffL) | (253 + r.nextInt(3)) : (w & ~0xffL) | ((i / 2) & 0xff);
+        }
+        int[] at = {0};
+        UniformRandomProvider sameWords = () -> src[at[0]++];
+        ZigguratBlock block = new ZigguratBlock(arrayWords(src), null);
+        ZigguratSampler.NormalizedGaussian g = ZigguratSampler.NormalizedGaussian.of(sameWords);
+        int[] aliasWord = new int[256];
+        int tail = 0;
+        while (at[0] < src.length - 10_000) {
+            int before = at[0];
+            double z = block.sample();
+            assertSameBits(g.sample(), z, "normal from word " + before);
+            // For coverage: the low byte of the alias word after each edge word, and tail draws
+            // (beyond the last layer's edge, 3.636).
+            if (((int) src[before] & 0xff) >= 253) aliasWord[(int) src[before + 1] & 0xff]++;
+            if (Math.abs(z) > 3.6360066255009458) tail++;
+        }
+        for (int k = 0; k < 256; k++) assertTrue(aliasWord[k] > 20, "alias low byte " + k + ": " + aliasWord[k]);
+        assertTrue(tail > 30, "tail draws: " + tail);
+    }
+
+    /**
+     * Edge words on a block's last words: those draws read on into the next block (a refill in the
+     * middle of Commons' edge sampling) and must still give Commons' values.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 7})
+    void edgeDrawsThatCrossABlockEndEqualCommons(int lastWords) {
+        long[] src = new long[40 * ZigguratBlock.BLOCK];
+        SplittableRandom r = new SplittableRandom(lastWords);
+        for (int i = 0; i < src.length; i++) {
+            long w = r.nextLong();
+            boolean nearEnd = ZigguratBlock.BLOCK - i % ZigguratBlock.BLOCK <= lastWords;
+            src[i] = nearEnd || r.nextInt(50) == 0 ? (w & ~0xffL) | (253 + r.nextInt(3)) : w;
+        }
+        int[] at = {0};
+        UniformRandomProvider sameWords = () -> src[at[0]++];
+        ZigguratBlock block = new ZigguratBlock(arrayWords(src), null);
+        ZigguratSampler.NormalizedGaussian g = ZigguratSampler.NormalizedGaussian.of(sameWords);
+        double[] out = new double[1000];
+        while (at[0] < src.length - 5 * ZigguratBlock.BLOCK) {
+            // Sums of four through the block loop, then single normals, as the noise draws them.
+            block.sumsOfFour(out, 0, out.length, 0.5);
+            for (int i = 0; i < out.length; i++)
+                assertSameBits(0.5 * (g.sample() + g.sample() + g.sample() + g.sample()), out[i], "sum " + i);
+            for (int i = 0; i < 100; i++) assertSameBits(g.sample(), block.sample(), "normal " + i);
+        }
+    }
+
+    /** The words of src in order, from the start again on restart. */
+    private static ZigguratBlock.Words arrayWords(long[] src) {
+        return new ZigguratBlock.Words() {
+            private int at;
+
+            @Override
+            public void next(long[] out, int off, int len) {
+                System.arraycopy(src, at, out, off, len);
+                at += len;
+            }
+
+            @Override
+            public void restart(long streamId) {
+                at = 0;
+            }
+        };
+    }
 }

@@ -9,9 +9,14 @@ import org.dpsgd.model.Layer;
 /**
  * GroupNorm: one native layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance
  * by hand), then the per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
- * covers the affine only (the normalisation has no parameters): per slot, weight gradient Σ g·x̂
- * and bias gradient Σ g per channel, formed in float64, so the norm and the clipped sum use the
- * same formed values and need no slack ({@link ClipBound}). One path; {@link RuleOptions} do not apply.
+ * covers the affine only (the normalisation has no parameters). Its per-sample gradients (Σ g·x̂
+ * and Σ g per channel) are formed by the backward pass itself: each trainable γ and β enters the
+ * affine as a per-row leaf [N, C, 1, 1] ({@link Tape#perRowLeaf}), whose gradient is exactly the
+ * per-row gradient, in the compute type. So the tap keeps nothing full-size, and the output
+ * gradient is freed as soon as autograd has used it instead of waiting on a zero leaf for the
+ * clipped sum (issue 12 §3); the norm and the clipped sum come from the same formed values
+ * cast to float64 ({@link ClipBound}: a formed gradient needs no slack). One path; {@link
+ * RuleOptions} do not apply.
  */
 final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
     @Override
@@ -55,55 +60,59 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
                     .reshape(s);
             NDArray gamma = store.value(weight).reshape(1, layer.channels(), 1, 1);
             NDArray beta = store.value(bias).reshape(1, layer.channels(), 1, 1);
-            NDArray y = normalized.mul(gamma).add(beta);
             boolean w = store.trainable(weight);
             boolean b = store.trainable(bias);
-            if (!tape.recording() || !(w || b)) return y;
-            NDArray[] yz = tape.withLeaf(y);
-            tape.add(new Record(this, tape.slots, tape.copies, normalized, yz[1]));
-            return yz[0];
+            if (!tape.recording() || !(w || b)) return normalized.mul(gamma).add(beta);
+            // Book-keeping: each trainable γ, β as one leaf row per batch row, so that the backward pass
+            // forms the per-row gradients itself and the output gradient need not outlive it.
+            if (w) gamma = tape.perRowLeaf(gamma, n);
+            if (b) beta = tape.perRowLeaf(beta, n);
+            tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
+            return normalized.mul(gamma).add(beta);
         }
     }
 
-    /** What one GroupNorm records for book-keeping. */
+    /** What one GroupNorm records for book-keeping: its per-row γ and β leaves (null where frozen). */
     static final class Record implements Tap {
         private final Forward op;
         private final int slots;
         private final int copies;
-        private final NDArray normalized;
-        private final NDArray zero;
+        private final NDArray gammaRows; // [N, C, 1, 1] leaf, or null
+        private final NDArray betaRows; // [N, C, 1, 1] leaf, or null
         private NDArray weightGrad; // [S, C]
         private NDArray biasGrad; // [S, C]
 
-        Record(Forward op, int slots, int copies, NDArray normalized, NDArray zero) {
+        Record(Forward op, int slots, int copies, NDArray gammaRows, NDArray betaRows) {
             this.op = op;
             this.slots = slots;
             this.copies = copies;
-            this.normalized = normalized;
-            this.zero = zero;
+            this.gammaRows = gammaRows;
+            this.betaRows = betaRows;
         }
 
         @Override
         public void measure(SlotNorms norms) {
-            NDArray g = op.store.gradient(zero);
-            int c = op.layer.channels();
-            int[] axes = {1, 3};
-            if (op.store.trainable(op.weight)) {
-                weightGrad = g.mul(Precision.f64(normalized))
-                        .reshape(slots, copies, c, -1)
-                        .sum(axes);
+            if (gammaRows != null) {
+                weightGrad = perSlot(gammaRows);
                 norms.add(op.weight, weightGrad.square().sum(new int[] {1}));
             }
-            if (op.store.trainable(op.bias)) {
-                biasGrad = g.reshape(slots, copies, c, -1).sum(axes);
+            if (betaRows != null) {
+                biasGrad = perSlot(betaRows);
                 norms.add(op.bias, biasGrad.square().sum(new int[] {1}));
             }
         }
 
+        /** A per-row leaf's gradient (float64, loss scale divided out) summed over each slot's K copies: [S, C]. */
+        private NDArray perSlot(NDArray leaf) {
+            return op.store
+                    .gradient(leaf)
+                    .reshape(slots, copies, op.layer.channels())
+                    .sum(new int[] {1});
+        }
+
         @Override
         public List<NDArray> kept() {
-            // [S, C] each; the float64 casts of the output gradient and x̂ they come from are freed with measure's
-            // scope.
+            // [S, C] each; the leaves' gradients they come from are [N, C]: nothing full-size is held by this tap.
             List<NDArray> out = new ArrayList<>(2);
             if (weightGrad != null) out.add(weightGrad);
             if (biasGrad != null) out.add(biasGrad);

@@ -8,8 +8,9 @@ import java.util.List;
 
 /**
  * What the book-keeping strategy records during the forward pass: for every layer with trainable
- * parameters, the layer's input (or normalised input) and a zero leaf added to its output, whose
- * gradient after the backward pass is the per-sample output gradient.
+ * parameters, its {@link Tap}: for conv and linear layers the layer's input and a zero leaf added
+ * to its output, whose gradient after the backward pass is the per-sample output gradient; for
+ * GroupNorm per-row leaves of γ and β, whose gradients are the per-sample gradients themselves.
  */
 final class Tape {
     static final Tape NONE = new Tape(null, 0, 0);
@@ -38,6 +39,24 @@ final class Tape {
         // In place: the layers that call this (conv, linear, GroupNorm affine) produce y by ops whose
         // backward does not need y itself, so autograd allows y += leaf and one allocation is saved.
         return new NDArray[] {y.addi(zero), zero};
+    }
+
+    /**
+     * A per-row copy of a parameter {@code p} of shape [1, ...]: a leaf [rows, ...] that requires a
+     * gradient, each row equal to p. Used in p's place, its gradient after the backward pass is
+     * row n's gradient of p, formed by autograd in the compute type: a per-sample gradient with no
+     * full-size tensor kept for it (GroupNorm's γ and β, issue 12 §3). A real copy, not a stride-0
+     * view, so every row's gradient is its own.
+     */
+    NDArray perRowLeaf(NDArray p, long rows) {
+        long[] dims = p.getShape().getShape();
+        if (dims.length == 0 || dims[0] != 1)
+            throw new IllegalArgumentException("expected [1, ...], got " + p.getShape());
+        dims[0] = rows;
+        // stopGradient: the copy must be a leaf whatever p is (the store's values are leaves themselves).
+        NDArray leaf = p.stopGradient().broadcast(new Shape(dims)).duplicate();
+        leaf.setRequiresGradient(true);
+        return leaf;
     }
 
     void add(Tap tap) {
