@@ -34,9 +34,12 @@ final class ParameterStore {
     private final NDArray[] values;
     private final NDArray[] masters; // == values unless mixed
     private final LossScale lossScale;
-    // null = all zeros: allocated by the first add after a drain (the non-private step then writes each
-    // once, as a cast of the gradient, instead of a zero fill and an add).
+    // null = all zeros: allocated by the first add after a drain. A sum of one unscaled float32/float64
+    // gradient (the non-private step's) is kept as that gradient itself (pending[i]) and cast to float64
+    // only if a second add comes; a drain copies it out directly. Either way the values are exactly those
+    // of a float64 zero array plus the gradient, without the zero fill, the add and two casts.
     private final NDArray[] accumulators;
+    private final NDArray[] pending;
     private final Map<String, Integer> index = new HashMap<>();
 
     ParameterStore(
@@ -55,6 +58,7 @@ final class ParameterStore {
         this.values = new NDArray[specs.size()];
         this.masters = precision.mixed() ? new NDArray[specs.size()] : values;
         this.accumulators = new NDArray[specs.size()];
+        this.pending = new NDArray[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
             index.put(specs.get(i).name(), i);
         }
@@ -102,23 +106,37 @@ final class ParameterStore {
 
     /** Parameter i's float64 accumulator, allocated as zeros if nothing was added since the last drain. */
     NDArray accumulator(int i) {
+        if (pending[i] != null) {
+            NDArray p = pending[i];
+            // Into storage of its own: a copy (float64) or the widening cast (float32), never the gradient itself.
+            accumulators[i] =
+                    keep(p.getDataType() == DataType.FLOAT64 ? p.duplicate() : p.toType(DataType.FLOAT64, false));
+            p.close();
+            pending[i] = null;
+        }
         if (accumulators[i] == null) accumulators[i] = keep(manager.zeros(shape(i), DataType.FLOAT64));
         return accumulators[i];
     }
 
     /**
      * Adds trainable parameter i's autograd gradient ({@link #gradient} of its {@link #value}) to its
-     * accumulator. The first add after a drain is the float64 cast alone (0 + g is g exactly), into an
-     * array of its own: a gradient tensor PyTorch shares between parameters is never aliased.
+     * accumulator. The first add after a drain keeps the gradient as it is when it needs no unscaling
+     * and is float32 or float64 (0 + g is g exactly, and float32 widens to float64 exactly); nothing ever
+     * writes into it (a second add or {@link #accumulator} copies it first), so a gradient tensor that
+     * PyTorch shares between parameters is never changed through another.
      */
     void accumulateGradient(int i) {
-        if (accumulators[i] != null) {
-            accumulators[i].addi(gradient(values[i]));
+        if (accumulators[i] == null && pending[i] == null) {
+            NDArray raw = values[i].getGradient();
+            DataType t = raw.getDataType();
+            if (lossScale.isOne() && (t == DataType.FLOAT32 || t == DataType.FLOAT64)) {
+                pending[i] = keep(raw);
+                return;
+            }
+            accumulators[i] = keep(lossScale.unscaled(raw));
             return;
         }
-        NDArray raw = values[i].getGradient();
-        NDArray g = lossScale.unscaled(raw);
-        accumulators[i] = keep(g == raw ? raw.duplicate() : g);
+        accumulator(i).addi(gradient(values[i]));
     }
 
     Shape shape(int i) {
@@ -202,14 +220,15 @@ final class ParameterStore {
         checkLength(into.length);
         for (int i = 0; i < values.length; i++) {
             int len = specs.get(i).size();
-            if (accumulators[i] == null) {
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) {
                 java.util.Arrays.fill(into, offsets[i], offsets[i] + len, 0f);
                 continue;
             }
             // The scope frees the cast, its host copy (other devices) and any contiguous copy toByteBuffer makes.
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray host = accumulators[i].toType(DataType.FLOAT32, false).toDevice(Device.cpu(), false);
+                NDArray host = sum.toType(DataType.FLOAT32, false).toDevice(Device.cpu(), false);
                 ((PtNDArray) host).toByteBuffer(true).asFloatBuffer().get(into, offsets[i], len);
             }
             resetAccumulator(i);
@@ -221,11 +240,12 @@ final class ParameterStore {
         checkLength(into.length);
         for (int i = 0; i < values.length; i++) {
             int len = specs.get(i).size();
-            if (accumulators[i] == null) {
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) {
                 java.util.Arrays.fill(into, offsets[i], offsets[i] + len, 0.0);
                 continue;
             }
-            double[] a = Precision.toDoubles(accumulators[i]);
+            double[] a = Precision.toDoubles(sum);
             System.arraycopy(a, 0, into, offsets[i], a.length);
             resetAccumulator(i);
         }
@@ -234,7 +254,9 @@ final class ParameterStore {
     private void resetAccumulator(int i) {
         // Dropped, not zeroed in place (nor x - x): a non-finite value can never survive a drain, and the
         // next add allocates a fresh array.
-        accumulators[i].close();
+        if (pending[i] != null) pending[i].close();
+        if (accumulators[i] != null) accumulators[i].close();
+        pending[i] = null;
         accumulators[i] = null;
     }
 

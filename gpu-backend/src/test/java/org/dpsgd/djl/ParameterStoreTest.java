@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The parameter store's host hand-offs: parameters written into the tensors' own memory read back
  * bit for bit (signed zeros, subnormals, extremes included); the non-private sum's first add after a
  * drain (a cast, no zero fill) and later adds give exactly g, 2g, ...; the float drain is the double
- * drain rounded by Java's (float) cast, bit for bit; a drain empties the sum.
+ * drain rounded by Java's (float) cast, bit for bit; a drain empties the sum; clipped and unclipped
+ * sums added in either order without a drain between them give both.
  */
 class ParameterStoreTest {
     @ParameterizedTest
@@ -67,6 +68,38 @@ class ParameterStoreTest {
                 if (once[i] != 0) nonZero++;
             }
             assertEquals(true, nonZero > n / 2, "only " + nonZero + " of " + n + " gradient entries are non-zero");
+        }
+    }
+
+    /** A clipped sum added after a kept (not yet widened) unclipped one, and the other way round, adds both. */
+    @ParameterizedTest
+    @ValueSource(strings = {"float32", "float64"})
+    void clippedAndUnclippedSumsAddInEitherOrder(String precision) {
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), Shape.parse("1x12x12"), 10);
+        int n = (int) net.parameterCount();
+        DeviceBatch b = TestSupport.batch(net, 5, 1, 11, 1.0, 1);
+        try (DjlTrainableModel plain = TestSupport.model(net, "bookkeeping", precision, List.of());
+                DjlTrainableModel mixed = TestSupport.model(net, "bookkeeping", precision, List.of())) {
+            double[] unclipped = new double[n];
+            double[] clipped = new double[n];
+            plain.accumulateUnclipped(b);
+            plain.drainGradientSum(unclipped);
+            plain.accumulateClipped(b, 0.5);
+            plain.drainGradientSum(clipped);
+            double[] a = new double[n];
+            double[] c = new double[n];
+            mixed.accumulateUnclipped(b);
+            mixed.accumulateClipped(b, 0.5);
+            mixed.drainGradientSum(a);
+            mixed.accumulateClipped(b, 0.5);
+            mixed.accumulateUnclipped(b);
+            mixed.drainGradientSum(c);
+            for (int i = 0; i < n; i++) {
+                // Up to float64 rounding: a rule may add its clipped sum in more than one term.
+                double tol = 1e-12 * (Math.abs(unclipped[i]) + Math.abs(clipped[i]));
+                assertEquals(unclipped[i] + clipped[i], a[i], tol, "parameter " + i + ": unclipped then clipped");
+                assertEquals(clipped[i] + unclipped[i], c[i], tol, "parameter " + i + ": clipped then unclipped");
+            }
         }
     }
 }
