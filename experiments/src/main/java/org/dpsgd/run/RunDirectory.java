@@ -46,6 +46,20 @@ public final class RunDirectory {
         return new RunDirectory(root);
     }
 
+    /**
+     * Deletes this folder if it holds nothing but its lock file: a run refused before its first write
+     * leaves no empty folder behind. Anything else in it (run.json, a ledger, a user's file) keeps it.
+     */
+    public void removeIfNothingWritten() {
+        try (var entries = Files.list(root)) {
+            if (!entries.allMatch(p -> p.getFileName().toString().equals(RunLock.FILE))) return;
+            Files.deleteIfExists(root.resolve(RunLock.FILE));
+            Files.deleteIfExists(root);
+        } catch (IOException e) {
+            // Best effort: the refusal the caller is about to report matters more than an empty folder.
+        }
+    }
+
     /** An existing run folder (for --resume and compare). */
     public static RunDirectory open(Path root) {
         if (!Files.isRegularFile(root.resolve(RUN_JSON))) {

@@ -145,7 +145,18 @@ public final class TrainingRun {
     /** A fresh run of {@code config} into {@code out} (which must not hold a run yet). */
     public static Result start(ExperimentConfig config, Path out, Options opts) {
         ExperimentConfig cfg = withCommandLineBackend(config, opts);
+        boolean madeHere = !Files.exists(out);
         RunDirectory rd = RunDirectory.create(out);
+        try {
+            return startLocked(cfg, rd, out, opts);
+        } catch (RuntimeException | Error e) {
+            // Refused before anything was written (bad data path, audit settings, backend): leave no empty folder.
+            if (madeHere) rd.removeIfNothingWritten();
+            throw e;
+        }
+    }
+
+    private static Result startLocked(ExperimentConfig cfg, RunDirectory rd, Path out, Options opts) {
         try (RunLock lock = RunLock.acquire(rd.root())) {
             if (Files.exists(rd.root().resolve(RunDirectory.RUN_JSON))) {
                 throw new IllegalArgumentException(out

@@ -41,6 +41,22 @@ class TrainingRunTest {
     }
 
     @Test
+    void aRunRefusedBeforeItsFirstWriteLeavesNoFolderButKeepsAFolderThatHeldFiles() throws IOException {
+        ExperimentConfig bad = ConfigLoader.parse(
+                CONFIG.replace("format: synthetic, path: 1x8x8/4", "format: idx, path: " + dir.resolve("missing")),
+                "test");
+        Path fresh = dir.resolve("runs").resolve("fresh");
+        assertThrows(RuntimeException.class, () -> TrainingRun.start(bad, fresh, quiet()));
+        assertFalse(Files.exists(fresh), "the refused run left its folder behind");
+        assertTrue(Files.isDirectory(dir.resolve("runs")), "only the run's own folder is removed");
+
+        Path existing = Files.createDirectories(dir.resolve("mine"));
+        Files.writeString(existing.resolve("notes.txt"), "kept");
+        assertThrows(RuntimeException.class, () -> TrainingRun.start(bad, existing, quiet()));
+        assertEquals("kept", Files.readString(existing.resolve("notes.txt")));
+    }
+
+    @Test
     void resumedRunEndsWithTheSameParametersAndChargesTheRepeatedSteps() {
         ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
         TrainingRun.Result straight = TrainingRun.start(cfg, dir.resolve("straight"), quiet());

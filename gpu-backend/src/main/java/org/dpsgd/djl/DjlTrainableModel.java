@@ -51,12 +51,18 @@ public final class DjlTrainableModel implements TrainableModel {
         }
         long seed = Long.parseLong(options.settings().getOrDefault("seed", "0"));
         this.manager = NDManager.newBaseManager(device);
-        Constants constants = new Constants(manager, precision);
-        ParameterStore store = new ParameterStore(
-                manager, precision, lossScale, network, trainable, Initializer.initialize(network, seed));
-        this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
-        this.strategyName = options.strategy();
-        this.strategy = ClippingStrategy.create(options.strategy(), rt);
+        try {
+            Constants constants = new Constants(manager, precision);
+            ParameterStore store = new ParameterStore(
+                    manager, precision, lossScale, network, trainable, Initializer.initialize(network, seed));
+            this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
+            this.strategyName = options.strategy();
+            this.strategy = ClippingStrategy.create(options.strategy(), rt);
+        } catch (RuntimeException | Error e) {
+            // A refused strategy or path must not leave the parameters' native memory behind.
+            manager.close();
+            throw e;
+        }
     }
 
     public String strategy() {

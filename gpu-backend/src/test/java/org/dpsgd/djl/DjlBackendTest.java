@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.ndarray.BaseNDManager;
+import ai.djl.ndarray.NDManager;
+import java.lang.reflect.Field;
 import java.util.List;
 import java.util.Map;
 import org.dpsgd.backend.Availability;
@@ -29,6 +32,29 @@ class DjlBackendTest {
         Availability a = p.availability();
         assertTrue(a.available(), a.reason());
         assertTrue(a.reason().startsWith("PyTorch 2.7.1 on "), a.reason());
+    }
+
+    @Test
+    void aRefusedStrategyLeavesNoNativeMemoryBehind() throws Exception {
+        DjlBackend b = TestSupport.backend();
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), Shape.parse("1x8x8"), 10);
+        int before = openChildrenOfSystemManager();
+        for (int i = 0; i < 3; i++) {
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> b.createModel(net, new ModelOptions("ghostly", BatchLayout.of(4), List.of(), Map.of())));
+        }
+        assertEquals(before, openChildrenOfSystemManager(), "each refused construction leaked its NDManager");
+    }
+
+    /** The engine's system manager keeps every base manager it hands out until that manager is closed. */
+    private static int openChildrenOfSystemManager() throws Exception {
+        try (NDManager probe = NDManager.newBaseManager()) {
+            NDManager system = probe.getParentManager();
+            Field resources = BaseNDManager.class.getDeclaredField("resources");
+            resources.setAccessible(true);
+            return ((Map<?, ?>) resources.get(system)).size() - 1; // minus the probe itself
+        }
     }
 
     @Test
