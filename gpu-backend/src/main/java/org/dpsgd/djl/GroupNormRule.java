@@ -82,13 +82,15 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
      * x̂·γ + β per channel as ONE native op and one backward op, where the composed {@code mul} and
      * {@code add} take two of each plus two reductions: PyTorch's batch-norm in inference mode with
      * running mean 0, running variance 1 and eps 0, whose scale 1/sqrt(1 + 0) is exactly 1, so it
-     * computes x̂·γ + β (the weight gradient Σ g·x̂, the bias gradient Σ g). Null for 16-bit types,
-     * which keep the composed form. Used where nothing is recorded for book-keeping (non-private
-     * steps, evaluation).
+     * computes x̂·γ + β (the weight gradient Σ g·x̂, the bias gradient Σ g). Null (keep the composed
+     * form) for 16-bit types and off the CPU: CUDA's kernel takes 1/sqrt through an approximate
+     * rsqrt, whose value at 1 has not been checked on a GPU. Used where nothing is recorded for
+     * book-keeping (non-private steps, evaluation).
      */
     static NDArray fusedAffine(NDArray normalized, NDArray gamma, NDArray beta, Constants constants) {
         ai.djl.ndarray.types.DataType t = normalized.getDataType();
         if (t != ai.djl.ndarray.types.DataType.FLOAT32 && t != ai.djl.ndarray.types.DataType.FLOAT64) return null;
+        if (!normalized.getDevice().equals(ai.djl.Device.cpu())) return null;
         long c = normalized.getShape().get(1);
         return ai.djl.pytorch.jni.JniUtils.batchNorm(
                 (ai.djl.pytorch.engine.PtNDArray) normalized,
