@@ -245,8 +245,11 @@ final class ParameterStore {
                 java.util.Arrays.fill(into, offsets[i], offsets[i] + len, 0.0);
                 continue;
             }
-            double[] a = Precision.toDoubles(sum);
-            System.arraycopy(a, 0, into, offsets[i], a.length);
+            try (NDScope scope = new NDScope()) { // frees the widening cast of a kept float32 gradient
+                scope.suppressNotUsedWarning();
+                double[] a = Precision.toDoubles(sum);
+                System.arraycopy(a, 0, into, offsets[i], a.length);
+            }
             resetAccumulator(i);
         }
     }
