@@ -51,7 +51,7 @@ final class DjlThreads {
             appliedPolicy = want.equals("DEFAULT") ? "unset" : want;
         } else if (setting != null && !(want.equals("DEFAULT") ? "unset" : want).equalsIgnoreCase(effectivePolicy())) {
             throw new UserError("omp_wait_policy=" + want + " must be set before the PyTorch engine loads; "
-                    + (want.equals("DEFAULT") ? "unset OMP_WAIT_POLICY" : "export OMP_WAIT_POLICY=" + want)
+                    + "export OMP_WAIT_POLICY=" + (want.equals("DEFAULT") ? "default" : want)
                     + " before starting the JVM instead");
         }
         String threads = options.setting("threads", null);
@@ -105,9 +105,14 @@ final class DjlThreads {
         return env == null ? "unset" : env.toUpperCase(java.util.Locale.ROOT);
     }
 
-    /** What to set before the engine loads: the setting if given, else nothing if the environment chose, else the default. */
+    /**
+     * What to set before the engine loads: the setting if given, else nothing if the environment chose
+     * ACTIVE or PASSIVE, else DEFAULT (the variable removed, so libgomp spins then sleeps) if it says
+     * {@code default} (libgomp itself does not know that word), else the default policy.
+     */
     static String policyToApply(String setting, String env) {
         if (setting != null) return checkPolicy(setting);
+        if (env != null && env.trim().equalsIgnoreCase("default")) return "DEFAULT";
         return env != null ? null : DEFAULT_POLICY;
     }
 

@@ -110,7 +110,7 @@ public final class DjlTrainableModel implements TrainableModel {
                 return new NDArray[] {logits, loss};
             });
             for (int i = 0; i < store.count(); i++) {
-                if (store.trainable(i)) store.accumulator(i).addi(store.gradient(store.value(i)));
+                if (store.trainable(i)) store.accumulateGradient(i);
             }
             store.freshLeaves(false);
             return stats(batch, out[0], out[1]);

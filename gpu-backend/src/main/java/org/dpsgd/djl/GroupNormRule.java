@@ -47,30 +47,71 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public NDArray forward(NDArray x, Tape tape) {
-            Shape s = x.getShape();
-            long n = s.get(0);
-            long perGroup = s.size() / n / layer.groups();
-            NDArray normalized = ai.djl.nn.norm.LayerNorm.layerNorm(
-                            x.reshape(n, layer.groups(), perGroup),
-                            new Shape(perGroup),
-                            constants.ones(perGroup),
-                            constants.zeros(perGroup),
-                            (float) layer.eps())
-                    .singletonOrThrow()
-                    .reshape(s);
-            NDArray gamma = store.value(weight).reshape(1, layer.channels(), 1, 1);
-            NDArray beta = store.value(bias).reshape(1, layer.channels(), 1, 1);
+            NDArray normalized = normalize(x, layer.groups(), layer.eps(), constants);
             boolean w = store.trainable(weight);
             boolean b = store.trainable(bias);
+            if (!tape.recording() || !(w || b)) {
+                NDArray fused = fusedAffine(normalized, store.value(weight), store.value(bias), constants);
+                if (fused != null) return fused;
+            }
+            NDArray gamma = store.value(weight).reshape(1, layer.channels(), 1, 1);
+            NDArray beta = store.value(bias).reshape(1, layer.channels(), 1, 1);
             if (!tape.recording() || !(w || b)) return normalized.mul(gamma).add(beta);
             // Book-keeping: each trainable γ, β as one leaf row per batch row, so that the backward pass
             // forms the per-row gradients itself and the output gradient need not outlive it.
+            long n = x.getShape().get(0);
             if (w) gamma = tape.perRowLeaf(gamma, n);
             if (b) beta = tape.perRowLeaf(beta, n);
             tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
             return normalized.mul(gamma).add(beta);
         }
     }
+
+    /**
+     * x̂ = (x − mean) / sqrt(var + eps) per sample and group, same shape as {@code x} [N, C, ...]: one
+     * native layer-norm over [N, G, C/G·H·W] with a unit weight and zero bias (fused into the kernel; as
+     * constants they need no gradient, so its backward computes the input gradient only).
+     */
+    static NDArray normalize(NDArray x, int groups, double eps, Constants constants) {
+        Shape s = x.getShape();
+        long n = s.get(0);
+        long perGroup = s.size() / n / groups;
+        return ai.djl.nn.norm.LayerNorm.layerNorm(
+                        x.reshape(n, groups, perGroup),
+                        new Shape(perGroup),
+                        constants.ones(perGroup),
+                        constants.zeros(perGroup),
+                        (float) eps)
+                .singletonOrThrow()
+                .reshape(s);
+    }
+
+    /**
+     * x̂·γ + β per channel as ONE native op and one backward op, where the composed {@code mul} and
+     * {@code add} take two of each plus two reductions: PyTorch's batch-norm in inference mode with
+     * running mean 0, running variance 1 and eps 0, whose scale 1/sqrt(1 + 0) is exactly 1, so it
+     * computes x̂·γ + β (the weight gradient Σ g·x̂, the bias gradient Σ g). Null (keep the composed
+     * form) for 16-bit types and off the CPU: CUDA's kernel takes 1/sqrt through an approximate
+     * rsqrt, whose value at 1 has not been checked on a GPU. Used where nothing is recorded for
+     * book-keeping (non-private steps, evaluation).
+     */
+    static NDArray fusedAffine(NDArray normalized, NDArray gamma, NDArray beta, Constants constants) {
+        ai.djl.ndarray.types.DataType t = normalized.getDataType();
+        if (t != ai.djl.ndarray.types.DataType.FLOAT32 && t != ai.djl.ndarray.types.DataType.FLOAT64) return null;
+        if (!normalized.getDevice().equals(ai.djl.Device.cpu())) return null;
+        long c = normalized.getShape().get(1);
+        return ai.djl.pytorch.jni.JniUtils.batchNorm(
+                (ai.djl.pytorch.engine.PtNDArray) normalized,
+                (ai.djl.pytorch.engine.PtNDArray) constants.zeros(c),
+                (ai.djl.pytorch.engine.PtNDArray) constants.ones(c),
+                (ai.djl.pytorch.engine.PtNDArray) gamma,
+                (ai.djl.pytorch.engine.PtNDArray) beta,
+                false,
+                0.0,
+                0.0);
+    }
+
+    /** What one GroupNorm records for book-keeping. */
 
     /** What one GroupNorm records for book-keeping: its per-row γ and β leaves (null where frozen). */
     static final class Record implements Tap {

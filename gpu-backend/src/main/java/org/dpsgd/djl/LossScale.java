@@ -59,6 +59,11 @@ final class LossScale {
                 : manager.full(scalar.getShape(), (float) value, scalar.getDataType());
     }
 
+    /** Whether S is 1 (no scaling: gradients are read as they are). */
+    boolean isOne() {
+        return value == 1;
+    }
+
     /** A leaf's gradient in float64 with S divided out (exact: S is a power of two). */
     NDArray unscaled(NDArray gradient) {
         NDArray g = Precision.f64(gradient);

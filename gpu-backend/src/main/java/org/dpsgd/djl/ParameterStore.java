@@ -1,9 +1,14 @@
 package org.dpsgd.djl;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import java.nio.ByteBuffer;
+import java.nio.DoubleBuffer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +34,12 @@ final class ParameterStore {
     private final NDArray[] values;
     private final NDArray[] masters; // == values unless mixed
     private final LossScale lossScale;
+    // null = all zeros: allocated by the first add after a drain. A sum of one unscaled float32/float64
+    // gradient (the non-private step's) is kept as that gradient itself (pending[i]) and cast to float64
+    // only if a second add comes; a drain copies it out directly. Either way the values are exactly those
+    // of a float64 zero array plus the gradient, without the zero fill, the add and two casts.
     private final NDArray[] accumulators;
+    private final NDArray[] pending;
     private final Map<String, Integer> index = new HashMap<>();
 
     ParameterStore(
@@ -48,9 +58,9 @@ final class ParameterStore {
         this.values = new NDArray[specs.size()];
         this.masters = precision.mixed() ? new NDArray[specs.size()] : values;
         this.accumulators = new NDArray[specs.size()];
+        this.pending = new NDArray[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
             index.put(specs.get(i).name(), i);
-            accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
         }
         write(initial);
     }
@@ -102,8 +112,39 @@ final class ParameterStore {
         return lossScale;
     }
 
+    /** Parameter i's float64 accumulator, allocated as zeros if nothing was added since the last drain. */
     NDArray accumulator(int i) {
+        if (pending[i] != null) {
+            NDArray p = pending[i];
+            // Into storage of its own: a copy (float64) or the widening cast (float32), never the gradient itself.
+            accumulators[i] =
+                    keep(p.getDataType() == DataType.FLOAT64 ? p.duplicate() : p.toType(DataType.FLOAT64, false));
+            p.close();
+            pending[i] = null;
+        }
+        if (accumulators[i] == null) accumulators[i] = keep(manager.zeros(shape(i), DataType.FLOAT64));
         return accumulators[i];
+    }
+
+    /**
+     * Adds trainable parameter i's autograd gradient ({@link #gradient} of its {@link #value}) to its
+     * accumulator. The first add after a drain keeps the gradient as it is when it needs no unscaling
+     * and is float32 or float64 (0 + g is g exactly, and float32 widens to float64 exactly); nothing ever
+     * writes into it (a second add or {@link #accumulator} copies it first), so a gradient tensor that
+     * PyTorch shares between parameters is never changed through another.
+     */
+    void accumulateGradient(int i) {
+        if (accumulators[i] == null && pending[i] == null) {
+            NDArray raw = values[i].getGradient();
+            DataType t = raw.getDataType();
+            if (lossScale.isOne() && (t == DataType.FLOAT32 || t == DataType.FLOAT64)) {
+                pending[i] = keep(raw);
+                return;
+            }
+            accumulators[i] = keep(lossScale.unscaled(raw));
+            return;
+        }
+        accumulator(i).addi(gradient(values[i]));
     }
 
     Shape shape(int i) {
@@ -142,12 +183,7 @@ final class ParameterStore {
     void write(float[] from) {
         checkLength(from.length);
         for (int i = 0; i < values.length; i++) {
-            NDArray host =
-                    precision.create(manager, from, offsets[i], specs.get(i).size(), shape(i));
-            // Arrays made from Java data borrow a Java-owned buffer; parameters must own native
-            // memory, because freshLeaves() keeps detached views after the original handle is closed.
-            NDArray fresh = keep(host.duplicate());
-            host.close();
+            NDArray fresh = keep(owned(from, offsets[i], specs.get(i).size(), shape(i)));
             if (precision.mixed()) {
                 if (masters[i] != null) masters[i].close();
                 masters[i] = fresh;
@@ -158,10 +194,51 @@ final class ParameterStore {
         }
     }
 
+    /**
+     * A new array of the master type that owns its native memory, holding {@code len} floats of
+     * {@code src} from {@code off}. Parameters must own their memory (arrays made from Java data
+     * borrow a Java-owned buffer), because freshLeaves() keeps detached views after the original
+     * handle is closed. On the CPU the values are written straight into an empty tensor's memory (one
+     * copy); on other devices through a host array and a copy to the device.
+     */
+    private NDArray owned(float[] src, int off, int len, Shape shape) {
+        if (!manager.getDevice().equals(Device.cpu())) {
+            NDArray host = precision.create(manager, src, off, len, shape);
+            NDArray fresh = host.duplicate();
+            host.close();
+            return fresh;
+        }
+        NDArray fresh = manager.create(shape, precision.master); // uninitialised; every element written below
+        ByteBuffer view = ((PtNDArray) fresh).toByteBuffer(true); // the tensor's own memory, native order
+        if (precision.master == DataType.FLOAT32) {
+            view.asFloatBuffer().put(src, off, len);
+        } else {
+            DoubleBuffer d = view.asDoubleBuffer();
+            for (int k = 0; k < len; k++) d.put(k, src[off + k]);
+        }
+        return fresh;
+    }
+
+    /**
+     * Copies the accumulated sums to the host, rounded to float32, and empties the accumulators. The
+     * rounding is the engine's float64 to float32 cast (round to nearest even, as Java's (float) cast):
+     * one native pass and one copy instead of a float64 copy to the host and a Java loop.
+     */
     void drain(float[] into) {
         checkLength(into.length);
         for (int i = 0; i < values.length; i++) {
-            Precision.copyOut(accumulators[i], into, offsets[i]);
+            int len = specs.get(i).size();
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) {
+                java.util.Arrays.fill(into, offsets[i], offsets[i] + len, 0f);
+                continue;
+            }
+            // The scope frees the cast, its host copy (other devices) and any contiguous copy toByteBuffer makes.
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray host = sum.toType(DataType.FLOAT32, false).toDevice(Device.cpu(), false);
+                ((PtNDArray) host).toByteBuffer(true).asFloatBuffer().get(into, offsets[i], len);
+            }
             resetAccumulator(i);
         }
     }
@@ -170,16 +247,28 @@ final class ParameterStore {
     void drain(double[] into) {
         checkLength(into.length);
         for (int i = 0; i < values.length; i++) {
-            double[] a = Precision.toDoubles(accumulators[i]);
-            System.arraycopy(a, 0, into, offsets[i], a.length);
+            int len = specs.get(i).size();
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) {
+                java.util.Arrays.fill(into, offsets[i], offsets[i] + len, 0.0);
+                continue;
+            }
+            try (NDScope scope = new NDScope()) { // frees the widening cast of a kept float32 gradient
+                scope.suppressNotUsedWarning();
+                double[] a = Precision.toDoubles(sum);
+                System.arraycopy(a, 0, into, offsets[i], a.length);
+            }
             resetAccumulator(i);
         }
     }
 
     private void resetAccumulator(int i) {
-        // A fresh zero array (not x - x), so a non-finite value can never survive a drain.
-        accumulators[i].close();
-        accumulators[i] = keep(manager.zeros(shape(i), ai.djl.ndarray.types.DataType.FLOAT64));
+        // Dropped, not zeroed in place (nor x - x): a non-finite value can never survive a drain, and the
+        // next add allocates a fresh array.
+        if (pending[i] != null) pending[i].close();
+        if (accumulators[i] != null) accumulators[i].close();
+        pending[i] = null;
+        accumulators[i] = null;
     }
 
     private void checkLength(int n) {

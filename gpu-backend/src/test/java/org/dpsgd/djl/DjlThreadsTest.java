@@ -28,6 +28,10 @@ class DjlThreadsTest {
         assertNull(DjlThreads.policyToApply(null, "ACTIVE"), "an exported OMP_WAIT_POLICY is left alone");
         assertEquals("ACTIVE", DjlThreads.policyToApply("active", "PASSIVE"), "the setting wins over the environment");
         assertEquals("DEFAULT", DjlThreads.policyToApply("default", null));
+        assertEquals(
+                "DEFAULT",
+                DjlThreads.policyToApply(null, "Default"),
+                "an exported OMP_WAIT_POLICY=default (a word libgomp rejects) removes the variable");
         assertThrows(IllegalArgumentException.class, () -> DjlThreads.policyToApply("spin", null));
         TestSupport.backend();
         assertTrue(

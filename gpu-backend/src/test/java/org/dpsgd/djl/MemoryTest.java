@@ -33,6 +33,8 @@ class MemoryTest {
         m.perSampleGradientNorms(b);
         m.evaluate(b);
         m.drainGradientSum(g);
+        m.accumulateUnclipped(b); // a kept float32 gradient drained as doubles
+        m.drainGradientSum(new double[g.length]);
         m.readParameters(g);
         m.writeParameters(g);
     }
