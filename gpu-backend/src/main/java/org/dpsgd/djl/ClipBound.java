@@ -56,8 +56,11 @@ final class ClipBound {
      */
     static final double CROSS = 0x1p-18;
 
-    /** Most slots per call for which the formed slot sums' cross term (≤ 4N(N + 4)·2^−53·C) stays below 2^−18·C. */
-    static final int MAX_SLOTS = 1 << 16;
+    /**
+     * Most slots per call for which the formed slot sums' cross term 4N(N + 4)·2^−53·C stays ≤ 2^−19·C
+     * (it holds up to N = 2^16 − 2; the round 2^15 leaves room).
+     */
+    static final int MAX_SLOTS = 1 << 15;
 
     /** The norm the factor is computed from: ≥ the true norm of the summed value (see class comment). */
     static double boundingNorm(double squaredNorm, double normSlack, double sumSlack) {

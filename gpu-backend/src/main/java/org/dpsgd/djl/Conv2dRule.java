@@ -369,6 +369,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             LossScale scale = op.store.lossScale();
             NDArray g = TapScope.one(() -> slotMajor(op.store.rawGradient(zero), p));
             if (op.weightTrainable()) {
+                ClipBound.checkSize(p * d, "the per-sample gradient of " + op.layer.name());
                 NDArray formed = TapScope.one(() -> {
                     NDArray u = Precision.atLeast32(op.unfold(input));
                     ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
