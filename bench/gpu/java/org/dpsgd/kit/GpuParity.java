@@ -21,7 +21,8 @@ import org.dpsgd.model.Shape;
  * The GPU kit's parity check (bench/gpu/run.sh): every clipping strategy of the DJL backend, in float64 and
  * float32 on the device under test, against the CPU float64 microbatch reference (the strategy that the
  * finite-difference oracle test pins down) on the same batch: per-sample gradient norms, the number of
- * clipped samples and the clipped sum. It is the GPU counterpart of StrategyExactnessTest, which runs on
+ * clipped samples and the clipped sum; and for every non-float64 type, that an example moved to another slot
+ * among other neighbours keeps its norm bit for bit (the clip bound's premise for formed gradients). It is the GPU counterpart of StrategyExactnessTest, which runs on
  * the CPU only.
  *
  * <p>Usage: {@code GpuParity --device gpu|cpu [--quick] [--half bf16,fp16|none]}. Prints one line per comparison
@@ -125,6 +126,10 @@ public final class GpuParity {
                 List<String> dtypes = new ArrayList<>(List.of("float64", "float32"));
                 dtypes.addAll(halves);
                 for (String dtype : dtypes) {
+                    if (!dtype.equals("float64")) {
+                        checks++;
+                        if (!samePositionBits(target, net, c, dtype)) failures++;
+                    }
                     boolean mixed = halves.contains(dtype);
                     for (String strategy : List.of("microbatch", "bookkeeping")) {
                         checks++;
@@ -156,6 +161,32 @@ public final class GpuParity {
         }
         System.out.printf("parity: %d of %d comparisons passed in %.1f s%n", checks - failures, checks, (System.nanoTime() - t0) / 1e9);
         return failures == 0;
+    }
+
+    /**
+     * The premise of the clip bound's formed path (docs/core.md, "Float margin", item 2): an example's norm is
+     * the same bit for bit in another slot beside other neighbours. A device kernel that splits a batched
+     * reduction by batch position would break it; the CPU passes (the backend's SlotPositionTest).
+     */
+    static boolean samePositionBits(DjlBackend target, Network net, Case c, String dtype) {
+        DeviceBatch first = batch(net, c.slots(), 11, c.padded());
+        DeviceBatch moved = batch(net, c.slots(), 12, c.padded());
+        int from = c.padded() == 0 ? 1 : 0;
+        int to = c.slots() - 1 == c.padded() ? c.slots() - 2 : c.slots() - 1;
+        int per = first.inputs().length / c.slots();
+        System.arraycopy(first.inputs(), from * per, moved.inputs(), to * per, per);
+        moved.labels()[to] = first.labels()[from];
+        try (TrainableModel m = model(target, net, "bookkeeping", dtype)) {
+            double a = m.perSampleGradientNorms(first)[from];
+            double b = m.perSampleGradientNorms(moved)[to];
+            boolean ok = Double.doubleToLongBits(a) == Double.doubleToLongBits(b);
+            System.out.printf("parity: %-22s %-7s position    slot %d -> %d among other neighbours: norm %s vs %s  %s%n",
+                    c.label(), dtype, from, to, a, b, ok ? "PASS" : "FAIL");
+            return ok;
+        } catch (RuntimeException e) {
+            System.out.printf("parity: %-22s %-7s position    FAIL: %s%n", c.label(), dtype, e);
+            return false;
+        }
     }
 
     static TrainableModel model(DjlBackend backend, Network net, String strategy, String precision) {
