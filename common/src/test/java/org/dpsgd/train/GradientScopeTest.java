@@ -6,15 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
-import org.dpsgd.backend.BatchStats;
-import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.InMemoryDataset;
-import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
+import org.dpsgd.testing.ForwardingTrainableModel;
 import org.dpsgd.testing.LogisticRegressionModel;
 import org.dpsgd.testing.SyntheticData;
 import org.dpsgd.testing.UnamplifiedRdpAccountant;
@@ -62,9 +60,15 @@ class GradientScopeTest {
     }
 
     /** The reference model, reporting a device-summed gradient (as the IPU backend does across poprun instances). */
-    private record DeviceSummed(LogisticRegressionModel inner, float[][] lastDrain) implements TrainableModel {
+    private static final class DeviceSummed extends ForwardingTrainableModel {
+        private final float[][] lastDrain = new float[1][];
+
         DeviceSummed(LogisticRegressionModel inner) {
-            this(inner, new float[1][]);
+            super(inner);
+        }
+
+        float[][] lastDrain() {
+            return lastDrain;
         }
 
         @Override
@@ -73,48 +77,10 @@ class GradientScopeTest {
         }
 
         @Override
-        public Network network() {
-            return inner.network();
-        }
-
-        @Override
-        public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
-            return inner.accumulateClipped(batch, clipNorm);
-        }
-
-        @Override
-        public BatchStats accumulateUnclipped(DeviceBatch batch) {
-            return inner.accumulateUnclipped(batch);
-        }
-
-        @Override
-        public double[] perSampleGradientNorms(DeviceBatch batch) {
-            return inner.perSampleGradientNorms(batch);
-        }
-
-        @Override
         public void drainGradientSum(float[] into) {
-            inner.drainGradientSum(into);
+            super.drainGradientSum(into);
             lastDrain[0] = into.clone();
         }
-
-        @Override
-        public void readParameters(float[] into) {
-            inner.readParameters(into);
-        }
-
-        @Override
-        public void writeParameters(float[] from) {
-            inner.writeParameters(from);
-        }
-
-        @Override
-        public BatchStats evaluate(DeviceBatch batch) {
-            return inner.evaluate(batch);
-        }
-
-        @Override
-        public void close() {}
     }
 
     private static float[] train(TrainableModel model, GradientReduction reduction) {
