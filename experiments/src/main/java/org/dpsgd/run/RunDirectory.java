@@ -49,6 +49,7 @@ public final class RunDirectory {
     /**
      * Deletes this folder if it holds nothing but its lock file: a run refused before its first write
      * leaves no empty folder behind. Anything else in it (run.json, a ledger, a user's file) keeps it.
+     * Call it while holding the folder's {@link RunLock}, so no other process can be starting a run in it.
      */
     public void removeIfNothingWritten() {
         try (var entries = Files.list(root)) {

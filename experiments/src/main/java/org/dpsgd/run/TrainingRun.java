@@ -147,16 +147,6 @@ public final class TrainingRun {
         ExperimentConfig cfg = withCommandLineBackend(config, opts);
         boolean madeHere = !Files.exists(out);
         RunDirectory rd = RunDirectory.create(out);
-        try {
-            return startLocked(cfg, rd, out, opts);
-        } catch (RuntimeException | Error e) {
-            // Refused before anything was written (bad data path, audit settings, backend): leave no empty folder.
-            if (madeHere) rd.removeIfNothingWritten();
-            throw e;
-        }
-    }
-
-    private static Result startLocked(ExperimentConfig cfg, RunDirectory rd, Path out, Options opts) {
         try (RunLock lock = RunLock.acquire(rd.root())) {
             if (Files.exists(rd.root().resolve(RunDirectory.RUN_JSON))) {
                 throw new IllegalArgumentException(out
@@ -166,7 +156,14 @@ public final class TrainingRun {
             info.put("name", cfg.name());
             info.put("status", "starting");
             info.put("started_at", Instant.now().toString());
-            return new TrainingRun(cfg, rd, opts, info, null).execute(false);
+            try {
+                return new TrainingRun(cfg, rd, opts, info, null).execute(false);
+            } catch (RuntimeException | Error e) {
+                // Refused before anything was written (bad data path, audit settings, backend): leave no empty
+                // folder. Only while holding its lock, so a folder another process is starting in is never touched.
+                if (madeHere) rd.removeIfNothingWritten();
+                throw e;
+            }
         }
     }
 
