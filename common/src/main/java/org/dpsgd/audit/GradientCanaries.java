@@ -102,9 +102,9 @@ public final class GradientCanaries implements ExtraExamples {
     }
 
     @Override
-    public void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip) {
+    public void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip) {
         int c = coordinates[included[index]];
-        clippedSum[c] = (float) (clippedSum[c] + clip.sensitivity());
+        clippedSum[c] += clip.sensitivity();
     }
 
     /** m. */

@@ -38,7 +38,7 @@ public final class InputCanaries implements ExtraExamples {
     private final int[] included; // canary of each extra example, in index order
     private TrainableModel model;
     private DeviceBatch batch;
-    private float[] gradient;
+    private double[] gradient;
 
     /**
      * Canaries with given inputs, labels and coins (tests, or an auditor's own draw).
@@ -133,7 +133,7 @@ public final class InputCanaries implements ExtraExamples {
                     + model.network().input());
         this.model = model;
         this.batch = new DeviceBatch(inputs.shape(), slots, multiplicity);
-        this.gradient = new float[Math.toIntExact(model.network().parameterCount())];
+        this.gradient = new double[Math.toIntExact(model.network().parameterCount())];
     }
 
     /** The IN canaries: only they are examples the sampler draws from. */
@@ -144,11 +144,12 @@ public final class InputCanaries implements ExtraExamples {
 
     /**
      * Runs the backend's own per-sample clipping on the canary (alone in a call, other slots
-     * masked) and adds the clipped gradient to {@code clippedSum}. The trainer calls this after it
+     * masked) and adds the clipped gradient, drained in float64, to {@code clippedSum} (float64,
+     * before the noise). The trainer calls this after it
      * has drained the step's real sum, with the step's parameters still on the model.
      */
     @Override
-    public void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip) {
+    public void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip) {
         if (model == null)
             throw new IllegalStateException("input canaries are not bound to the run's model (call bind first)");
         fillAlone(included[index], batch.multiplicity());

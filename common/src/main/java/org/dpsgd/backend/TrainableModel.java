@@ -61,6 +61,15 @@ public interface TrainableModel extends AutoCloseable {
     }
 
     /**
+     * Tells the model B_cap, a data-independent bound on the real examples of one logical step over
+     * all its calls (the trainer refuses a draw above it). A backend whose clipping margin counts
+     * rounding terms across the whole step uses it (the DJL backend's cross-slot cap: removing one
+     * example repacks every later one into other slots and calls); until it is told, such a backend
+     * assumes a step of one call. This default ignores it: a backend with a per-call margin of its own.
+     */
+    default void boundStepExamples(int maxExamples) {}
+
+    /**
      * Copies the current parameters into {@code into} (length = parameter count), in {@link Network#parameters()}
      * order.
      */

@@ -23,16 +23,26 @@ abstract class ChunkedGaussian implements NoiseSource {
     /** Adds std·N(0,1) to v[from..to) using the generator of (call, chunk). */
     abstract void fillChunk(float[] v, int from, int to, double std, long call, int chunk);
 
+    /** Adds std·N(0,1) to v[from..to) in double using the generator of (call, chunk): the same draws as the float overload. */
+    abstract void fillChunk(double[] v, int from, int to, double std, long call, int chunk);
+
     @Override
     public void addGaussian(float[] v, int from, int to, double std) {
-        checkArguments(v, from, to, std);
+        checkArguments(v.length, from, to, std);
         long call = nextCall();
         forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
     }
 
-    static void checkArguments(float[] v, int from, int to, double std) {
-        if (from < 0 || to > v.length || from > to)
-            throw new IllegalArgumentException("bad range [" + from + ", " + to + ") of " + v.length);
+    @Override
+    public void addGaussian(double[] v, int from, int to, double std) {
+        checkArguments(v.length, from, to, std);
+        long call = nextCall();
+        forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
+    }
+
+    static void checkArguments(int length, int from, int to, double std) {
+        if (from < 0 || to > length || from > to)
+            throw new IllegalArgumentException("bad range [" + from + ", " + to + ") of " + length);
         if (!(std >= 0) || Double.isInfinite(std))
             throw new IllegalArgumentException("noise std must be finite and >= 0, got " + std);
     }

@@ -22,10 +22,20 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
 
     @Override
     void fillChunk(float[] v, int from, int to, double std, long call, int chunk) {
-        long s = mix(mix(seed ^ 0x5DEECE66DL, call), chunk);
-        ZigguratSampler.NormalizedGaussian g = ZigguratSampler.NormalizedGaussian.of(
-                org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(s));
+        ZigguratSampler.NormalizedGaussian g = normals(call, chunk);
         for (int i = from; i < to; i++) v[i] = (float) (v[i] + std * g.sample());
+    }
+
+    @Override
+    void fillChunk(double[] v, int from, int to, double std, long call, int chunk) {
+        ZigguratSampler.NormalizedGaussian g = normals(call, chunk);
+        for (int i = from; i < to; i++) v[i] = v[i] + std * g.sample();
+    }
+
+    private ZigguratSampler.NormalizedGaussian normals(long call, int chunk) {
+        long s = mix(mix(seed ^ 0x5DEECE66DL, call), chunk);
+        return ZigguratSampler.NormalizedGaussian.of(
+                org.apache.commons.rng.simple.RandomSource.XO_RO_SHI_RO_128_PP.create(s));
     }
 
     private static long mix(long h, long x) {

@@ -19,6 +19,9 @@ interface FastPathProducts {
      */
     int addSums(double[] p, int q, float[] v, int i, int end, double scale);
 
+    /** As {@link #addSums}, but on a double vector with no rounding: v[i + k] = v[i + k] + scale·s_k. */
+    int addSums64(double[] p, int q, double[] v, int i, int end, double scale);
+
     /** As {@link #addSums}, but out[i + k] = scale·s_k. */
     int sums(double[] p, int q, double[] out, int i, int end, double scale);
 

@@ -11,6 +11,20 @@ public interface NoiseSource {
     }
 
     /**
+     * Adds N(0, std²) independently to each of {@code v[from..to)}, in double with no rounding to
+     * float: the same draws, from the same stream positions, as {@link #addGaussian(float[], int, int,
+     * double)} would add for the same call, so {@code (float) v[i]} afterwards equals what the float
+     * path gives for {@code v[i]} widened from a float. The trainer adds noise to its float64 clipped
+     * sum this way and rounds after it, so that rounding is post-processing.
+     */
+    void addGaussian(double[] v, int from, int to, double std);
+
+    /** Adds N(0, std²) independently to every element of {@code v}, in double. */
+    default void addGaussian(double[] v, double std) {
+        addGaussian(v, 0, v.length, std);
+    }
+
+    /**
      * Blocks until any noise this source is preparing in the background is ready. Training never
      * needs it; benchmarks call it so that background work is charged to the steps that started it.
      */

@@ -8,8 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Times secure noise alone ({@code SecureGaussianNoise.addGaussian} on one vector, on a pool of a
- * given size): what {@code dpsgd bench --noise-only} prints. Wall-clock times, so on a shared
+ * Times secure noise alone as the trainer adds it ({@code SecureGaussianNoise.addGaussian} on one
+ * float64 vector, on a pool of a given size, then the one rounding of the noisy sum to float): what
+ * {@code dpsgd bench --noise-only} prints. Wall-clock times, so on a shared
  * machine they include whatever else ran; hence the median and the spread of several repetitions.
  */
 public final class NoiseThroughput {
@@ -44,19 +45,26 @@ public final class NoiseThroughput {
         if (coordinates < 1) throw new IllegalArgumentException("noise coordinates must be >= 1, got " + coordinates);
         if (reps < 1) throw new IllegalArgumentException("repetitions must be >= 1, got " + reps);
         NoiseSource noise = SecureGaussianNoise.create(NoisePool.of(threads));
-        float[] v = new float[coordinates];
-        for (int r = 0; r < warmup; r++) noise.addGaussian(v, 1.0);
+        double[] v = new double[coordinates];
+        float[] rounded = new float[coordinates];
+        for (int r = 0; r < warmup; r++) addAndRound(noise, v, rounded);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         double[] ms = new double[reps];
         long cpu0 = os.getProcessCpuTime();
         for (int r = 0; r < reps; r++) {
             long t0 = System.nanoTime();
-            noise.addGaussian(v, 1.0);
+            addAndRound(noise, v, rounded);
             ms[r] = (System.nanoTime() - t0) / 1e6;
         }
         double cpuMs = (os.getProcessCpuTime() - cpu0) / 1e6 / reps;
         Arrays.sort(ms);
         return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], cpuMs, cpuGhz());
+    }
+
+    /** The trainer's noise: added to the float64 sum, then rounded to float once (DpSgdStep.round). */
+    private static void addAndRound(NoiseSource noise, double[] v, float[] rounded) {
+        noise.addGaussian(v, 1.0);
+        for (int i = 0; i < v.length; i++) rounded[i] = (float) v[i];
     }
 
     private static double median(double[] sorted) {

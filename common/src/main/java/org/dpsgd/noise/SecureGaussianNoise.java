@@ -12,8 +12,8 @@ import org.dpsgd.sampling.SecureRandomSource;
  * in blocks ({@link ZigguratBlock}: the same values as Commons' sampler, bit for bit); each
  * coordinate gets (z1 + z2 + z3 + z4) / 2, which is N(0, 1), as Opacus' secure mode does following
  * Holohan & Braghin (2021): summing several normals smooths the floating-point artefacts of a
- * single draw that Mironov-style attacks exploit. The noise is added in double and rounded to
- * float once. The key has no accessor and is never serialised.
+ * single draw that Mironov-style attacks exploit. The noise is added in double and, on a float vector, rounded to
+ * float once; on a double vector it stays unrounded (the same draws). The key has no accessor and is never serialised.
  *
  * <p>Chunks are drawn on a {@link NoisePool} of a chosen size (default: all cores); the values do
  * not depend on it. {@link #createWithPrefetch()} prepares the next draw on a background thread
@@ -79,10 +79,23 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
             super.addGaussian(v, from, to, std);
             return;
         }
-        checkArguments(v, from, to, std);
+        checkArguments(v.length, from, to, std);
         int n = to - from;
         double[] noise = prefetcher.take(n, std);
         for (int i = from; i < to; i++) v[i] = (float) (v[i] + noise[i - from]);
+        prefetcher.prepare(n, std, noise);
+    }
+
+    @Override
+    public void addGaussian(double[] v, int from, int to, double std) {
+        if (prefetcher == null) {
+            super.addGaussian(v, from, to, std);
+            return;
+        }
+        checkArguments(v.length, from, to, std);
+        int n = to - from;
+        double[] noise = prefetcher.take(n, std);
+        for (int i = from; i < to; i++) v[i] = v[i] + noise[i - from];
         prefetcher.prepare(n, std, noise);
     }
 
@@ -105,6 +118,14 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
 
     @Override
     void fillChunk(float[] v, int from, int to, double std, long call, int chunk) {
+        checkCall(call);
+        ZigguratBlock normals = normals(call, chunk);
+        normals.addSumsOfFour(v, from, to, 0.5 * std);
+        spare.offer(normals);
+    }
+
+    @Override
+    void fillChunk(double[] v, int from, int to, double std, long call, int chunk) {
         checkCall(call);
         ZigguratBlock normals = normals(call, chunk);
         normals.addSumsOfFour(v, from, to, 0.5 * std);

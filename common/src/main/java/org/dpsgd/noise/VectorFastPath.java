@@ -73,6 +73,18 @@ final class VectorFastPath implements FastPathProducts {
     }
 
     @Override
+    public int addSums64(double[] p, int q, double[] v, int i, int end, double scale) {
+        final int lanes = DOUBLES.length();
+        int n = 0;
+        for (; end - (i + n) >= lanes; n += lanes) {
+            DoubleVector s = sumOfFour(p, q + 4 * n);
+            if (s.test(VectorOperators.IS_NAN).anyTrue()) break;
+            DoubleVector.fromArray(DOUBLES, v, i + n).add(s.mul(scale)).intoArray(v, i + n);
+        }
+        return n;
+    }
+
+    @Override
     public int sums(double[] p, int q, double[] out, int i, int end, double scale) {
         final int lanes = DOUBLES.length();
         int n = 0;

@@ -128,6 +128,35 @@ final class ZigguratBlock implements UniformRandomProvider {
         }
     }
 
+    /**
+     * v[i] = v[i] + scale·(z1 + z2 + z3 + z4) for i in [from, to), in double with no rounding to
+     * float: the same normals, summed in the same order, as the float overload adds.
+     */
+    void addSumsOfFour(double[] v, int from, int to, double scale) {
+        if (kernel != null) {
+            addSumsOfFourFromProducts(v, from, to, scale);
+            return;
+        }
+        final double[] x = X;
+        final long[] w = words;
+        int i = from;
+        while (i < to) {
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            for (; i < end; i++, q += 4) {
+                long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
+                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
+                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
+                v[i] = v[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3);
+            }
+            next = q;
+            if (i < to) {
+                v[i] = v[i] + scale * (sample() + sample() + sample() + sample());
+                i++;
+            }
+        }
+    }
+
     /** out[i] = scale·(z1 + z2 + z3 + z4) for i in [from, to), the same values addSumsOfFour adds. */
     void sumsOfFour(double[] out, int from, int to, double scale) {
         if (kernel != null) {
@@ -177,6 +206,29 @@ final class ZigguratBlock implements UniformRandomProvider {
             next = q;
             if (i < to) {
                 v[i] = (float) (v[i] + scale * (sample() + sample() + sample() + sample()));
+                i++;
+            }
+        }
+    }
+
+    /** The double overload of addSumsOfFourFromProducts: the same sums, added without rounding to float. */
+    private void addSumsOfFourFromProducts(double[] v, int from, int to, double scale) {
+        int i = from;
+        while (i < to) {
+            final double[] p = products();
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            int done = kernel.addSums64(p, q, v, i, end, scale);
+            i += done;
+            q += 4 * done;
+            for (; i < end; i++, q += 4) {
+                double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
+                if (s != s) break;
+                v[i] = v[i] + scale * s;
+            }
+            next = q;
+            if (i < to) {
+                v[i] = v[i] + scale * (sample() + sample() + sample() + sample());
                 i++;
             }
         }

@@ -97,4 +97,14 @@ public final class TrainableMask {
         }
         java.util.Arrays.fill(v, prev, size, 0f);
     }
+
+    /** Sets every frozen coordinate of {@code v} to 0 (the float64 clipped sum before the noise). */
+    public void zeroFrozen(double[] v) {
+        int prev = 0;
+        for (int i = 0; i < from.length; i++) {
+            java.util.Arrays.fill(v, prev, from[i], 0.0);
+            prev = to[i];
+        }
+        java.util.Arrays.fill(v, prev, size, 0.0);
+    }
 }

@@ -8,7 +8,8 @@ import org.dpsgd.optim.TrainableMask;
  * The arithmetic of one update, written once for every backend.
  *
  * <p>Private: g = (Σ_i clip_C(g_i) + N(0, σ²C²)) / (q·N) on trainable coordinates (frozen ones
- * are zeroed), then the optimizer. The divisor is the EXPECTED batch size q·N: the realised
+ * are zeroed), then the optimizer. The noise is added to the float64 clipped sum and the result
+ * is rounded to float once, after it, so the rounding is post-processing. The divisor is the EXPECTED batch size q·N: the realised
  * Poisson size L is not an argument here at all, because dividing by it would publish L through
  * the update and the accountant does not pay for that.
  *
@@ -30,12 +31,13 @@ public final class DpSgdStep {
     }
 
     /**
-     * @param clippedSum Σ clip_C(g_i) over the sampled examples; overwritten with the noisy gradient
+     * @param clippedSum Σ clip_C(g_i) over the sampled examples, in float64 as the backend drained it;
+     *     the noise is added to it (overwritten with the noisy sum) before anything is rounded to float
      * @param expectedBatchSize q·N
      */
     public void privateUpdate(
             float[] params,
-            float[] clippedSum,
+            double[] clippedSum,
             double clipNorm,
             double noiseMultiplier,
             double expectedBatchSize,
@@ -45,22 +47,31 @@ public final class DpSgdStep {
                     + ", σ=" + noiseMultiplier + ", q·N=" + expectedBatchSize);
         }
         addNoise(clippedSum, noiseMultiplier * clipNorm);
-        applyPrivate(params, clippedSum, expectedBatchSize, lr);
+        float[] noisy = new float[clippedSum.length];
+        round(clippedSum, noisy);
+        applyPrivate(params, noisy, expectedBatchSize, lr);
     }
 
-    /** Zeroes frozen coordinates and adds N(0, std²) to every trainable one, in place. */
-    public void addNoise(float[] clippedSum, double std) {
+    /**
+     * Zeroes frozen coordinates and adds N(0, std²) to every trainable one, in place and in float64:
+     * the clipped sum is never rounded before the noise, so the rounding after it
+     * ({@link #round}) is post-processing and the sensitivity is that of the float64 sum
+     * (docs/core.md, "Float margin", item 5).
+     */
+    public void addNoise(double[] clippedSum, double std) {
         if (!(std > 0) || Double.isInfinite(std))
             throw new IllegalArgumentException("noise std must be finite and > 0, got " + std);
-        check(clippedSum, clippedSum);
+        checkLength(clippedSum.length);
         mask.zeroFrozen(clippedSum);
         for (int r = 0; r < mask.ranges(); r++) noise.addGaussian(clippedSum, mask.from(r), mask.to(r), std);
     }
 
-    /** Zeroes frozen coordinates only (a process that does not draw the noise of a data-parallel run). */
-    public void zeroFrozen(float[] sum) {
-        check(sum, sum);
-        mask.zeroFrozen(sum);
+    /** into[i] = (float) noisySum[i]: the one rounding of the noisy sum to the parameters' type. */
+    public static void round(double[] noisySum, float[] into) {
+        if (noisySum.length != into.length)
+            throw new IllegalArgumentException(
+                    "sum of " + noisySum.length + " coordinates rounded into " + into.length);
+        for (int i = 0; i < into.length; i++) into[i] = (float) noisySum[i];
     }
 
     /** Divides the noisy sum by q·N and takes the optimizer step. */
@@ -79,6 +90,12 @@ public final class DpSgdStep {
         scale(sum, 1.0 / realizedBatchSize);
         optimizer.step(params, sum, lr);
         return true;
+    }
+
+    private void checkLength(int length) {
+        if (length != mask.size())
+            throw new IllegalArgumentException(
+                    "gradient length " + length + " differs from the model's " + mask.size());
     }
 
     private void check(float[] params, float[] grad) {

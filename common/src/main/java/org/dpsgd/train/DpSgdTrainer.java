@@ -68,6 +68,12 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final double samplingRate;
     private final float[] params;
     private final float[] grad;
+    // The step's clipped sum in float64, as drained: noise is added here and only then rounded into
+    // grad, so that rounding is post-processing (docs/core.md, "Float margin", item 5). Reused.
+    private final double[] sum64;
+    // B_cap: the data-independent bound on one step's examples the backend's clip margin is
+    // computed for (StepBound); a draw beyond it is refused. 0 when privacy is off.
+    private final int stepCap;
     private final Double emaDecay;
     private final float[] ema;
     private long step;
@@ -143,6 +149,11 @@ public final class DpSgdTrainer implements AutoCloseable {
                 : new BatchLayout(
                         config.training().microBatchSize(), config.training().accumulation(), 1);
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
+        this.stepCap = mechanism == null ? 0 : stepCap(p, population, layout.slotsPerCall(), b.maxCalls);
+        if (mechanism != null) {
+            StepBound.check(stepCap, reduction.processes());
+            model.boundStepExamples(stepCap);
+        }
         this.assembler = new BatchAssembler(
                 train,
                 config.data().augmentation(),
@@ -164,9 +175,24 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.update = new DpSgdStep(noise, optimizer, mask);
         this.params = new float[size];
         this.grad = new float[size];
+        this.sum64 = new double[size];
         model.readParameters(params);
         this.emaDecay = config.training().ema();
         this.ema = emaDecay == null ? null : params.clone();
+    }
+
+    /**
+     * B_cap for this run: Poisson's tail bound over the whole run's population and the extra
+     * examples (a shard's draw is never larger in distribution, so one bound serves every process),
+     * the batch size under shuffle sampling, and at most maxCalls·S + extras with a fixed call count.
+     */
+    private int stepCap(PrivacyConfig p, long population, int slotsPerCall, int maxCalls) {
+        int extras = extra == null ? 0 : extra.count();
+        long cap = p.sampling() == SamplingMode.SHUFFLE
+                ? config.training().batchSize()
+                : StepBound.poisson(population + extras, samplingRate);
+        if (maxCalls > 0) cap = Math.min(cap, (long) maxCalls * slotsPerCall + extras);
+        return (int) cap;
     }
 
     private static double resolveSigma(PrivacyConfig p, Double given) {
@@ -207,6 +233,13 @@ public final class DpSgdTrainer implements AutoCloseable {
         phases.accept(StepPhase.SAMPLED);
         if (budget != null) budget.charge(); // write-ahead: before anything is computed from the drawn batch
         phases.accept(StepPhase.CHARGED);
+        if (mechanism != null && drawn.length > stepCap) {
+            // Probability ≤ 2^-100 per step under Poisson sampling (StepBound): the clip margin was
+            // computed for at most stepCap examples, so a larger step is refused, never run.
+            throw new IllegalStateException("step " + (step + 1) + " drew " + drawn.length
+                    + " examples, above the bound of " + stepCap
+                    + " the clipping's float margin is computed for (docs/core.md, \"Float margin\")");
+        }
         int[] examples = datasetExamples(drawn);
         StepPlan plan = planner.plan(examples);
         BatchStats stats = clippedSum(plan);
@@ -214,13 +247,17 @@ public final class DpSgdTrainer implements AutoCloseable {
         phases.accept(StepPhase.SUMMED);
         double lr = schedule.at(step);
         if (mechanism != null) {
-            if (reduction.drawsNoise()) update.addNoise(grad, mechanism.noiseStd());
-            else update.zeroFrozen(grad);
-            // Exactly one cross-process sum: by the host here, or already by the device (never both).
-            if (scope == GradientScope.RUN) reduction.shareNoisySum(grad);
-            else reduction.sumAcrossProcesses(grad);
+            // Exactly one cross-process sum, in float64 and before the noise: by the host here, or
+            // already by the device (never both). Then the noise on the float64 global sum, one
+            // rounding, and rank 0's noisy sum to every process.
+            if (scope == GradientScope.PROCESS) reduction.sumAcrossProcesses(sum64);
+            if (reduction.drawsNoise()) {
+                update.addNoise(sum64, mechanism.noiseStd());
+                DpSgdStep.round(sum64, grad);
+            }
+            reduction.shareNoisySum(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
-        } else if (!update.nonPrivateUpdate(params, grad, examples.length, lr)) {
+        } else if (!update.nonPrivateUpdate(params, rounded(), examples.length, lr)) {
             log.accept("step " + (step + 1) + ": empty batch, no update (non-private mode)");
         }
         model.writeParameters(params);
@@ -246,9 +283,15 @@ public final class DpSgdTrainer implements AutoCloseable {
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice).
-            model.drainGradientSum(grad);
+            model.drainGradientSum(sum64);
         }
         return stats[0];
+    }
+
+    /** The non-private baseline's sum, rounded to float (no noise, so no privacy question). */
+    private float[] rounded() {
+        DpSgdStep.round(sum64, grad);
+        return grad;
     }
 
     /** The drawn indices that belong to the dataset (extra examples are numbered after it). */
@@ -260,7 +303,7 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     private void addExtraExamples(int[] drawn) {
         int n = train.size();
-        for (int i : drawn) if (i >= n) extra.addClippedGradient(i - n, grad, mechanism.clip());
+        for (int i : drawn) if (i >= n) extra.addClippedGradient(i - n, sum64, mechanism.clip());
     }
 
     private DoubleSupplier epsilonAfterThisStep() {
@@ -412,6 +455,10 @@ public final class DpSgdTrainer implements AutoCloseable {
     /** The noise source of the private steps (secure unless the config asks for fast-insecure). */
     public NoiseSource noise() {
         return noise;
+    }
+    /** B_cap: the most examples one step may hold, as given to the model (0 when privacy is off). */
+    public int stepCap() {
+        return stepCap;
     }
     /** The fixed shape of every device call this trainer makes. */
     public BatchLayout layout() {

@@ -14,7 +14,8 @@ public interface ExtraExamples {
 
     /**
      * Adds extra example {@code index}'s clipped gradient to {@code clippedSum} (flat, in
-     * Network.parameters() order). Its norm must not exceed {@code clip.sensitivity()}.
+     * Network.parameters() order), in float64: the step's sum is not rounded before the noise. Its
+     * norm must not exceed {@code clip.sensitivity()}.
      */
-    void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip);
+    void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip);
 }

@@ -2,12 +2,14 @@ package org.dpsgd.train;
 
 /**
  * How several processes of one data-parallel run combine their clipped sums (MPI ranks, say). Each
- * process samples and clips its own shard; the one process that {@link #drawsNoise()} adds the
- * single Gaussian noise draw to its sum; then every process must hold the same noisy global sum, from
- * which each applies the same update. The trainer takes one of two paths per the model's
- * {@link org.dpsgd.backend.GradientScope}: {@link #sumAcrossProcesses} when each process drained its own clipped sum
- * (PROCESS), or {@link #shareNoisySum} when the device already summed across processes (RUN) and only
- * the noise draw remains to be shared.
+ * process samples and clips its own shard; the clipped sums are combined in float64, the one process
+ * that {@link #drawsNoise()} adds the single Gaussian noise draw to the float64 global sum and rounds
+ * it, and every process then holds that same noisy global sum, from which each applies the same
+ * update. Per the model's {@link org.dpsgd.backend.GradientScope}: when each process drained its own
+ * clipped sum (PROCESS) the trainer calls {@link #sumAcrossProcesses} (float64, before the noise) and
+ * then {@link #shareNoisySum}; when the device already summed across processes (RUN) only
+ * {@link #shareNoisySum}. Nothing is summed after the noise, so every rounding after it is
+ * post-processing.
  */
 public interface GradientReduction {
     /** A single process: it draws the noise and its sum is already the global one. */
@@ -18,7 +20,7 @@ public interface GradientReduction {
         }
 
         @Override
-        public void sumAcrossProcesses(float[] sum) {}
+        public void sumAcrossProcesses(double[] sum) {}
 
         @Override
         public void shareNoisySum(float[] sum) {}
@@ -27,16 +29,20 @@ public interface GradientReduction {
     /** True on exactly one process of the run. */
     boolean drawsNoise();
 
-    /** Replaces {@code sum} by its element-wise sum over every process; identical on every process afterwards. */
-    void sumAcrossProcesses(float[] sum);
+    /** P: how many processes' sums {@link #sumAcrossProcesses} adds (1 for a single process); the clip margin counts its roundings. */
+    default int processes() {
+        return 1;
+    }
 
     /**
-     * For a {@link org.dpsgd.backend.GradientScope#RUN} model: {@code sum} is already the whole run's clipped sum on every
-     * process, plus the noise on the one that {@link #drawsNoise()}; replaces every process's {@code sum}
-     * by that process's (a broadcast), so every process applies the same noisy update. Never sums.
+     * Replaces {@code sum} (this process's float64 clipped sum, no noise yet) by its element-wise
+     * float64 sum over every process; identical on every process afterwards.
      */
-    default void shareNoisySum(float[] sum) {
-        throw new UnsupportedOperationException(getClass().getSimpleName()
-                + " cannot share a device-summed gradient (GradientScope.RUN); it only sums across processes");
-    }
+    void sumAcrossProcesses(double[] sum);
+
+    /**
+     * Replaces every process's {@code sum} by that of the process that {@link #drawsNoise()} (a
+     * broadcast): there it is the whole run's clipped sum plus the noise, rounded to float. Never sums.
+     */
+    void shareNoisySum(float[] sum);
 }

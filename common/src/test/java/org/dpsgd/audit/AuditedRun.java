@@ -221,6 +221,11 @@ final class AuditedRun {
         }
 
         @Override
+        public void addGaussian(double[] v, int from, int to, double std) {
+            inner.addGaussian(v, from, to, std * factor);
+        }
+
+        @Override
         public boolean isSecure() {
             return inner.isSecure();
         }
@@ -244,6 +249,11 @@ final class AuditedRun {
     private record HalfCoordinateNoise(NoiseSource inner) implements NoiseSource {
         @Override
         public void addGaussian(float[] v, int from, int to, double std) {
+            inner.addGaussian(v, from, from + (to - from) / 2, std);
+        }
+
+        @Override
+        public void addGaussian(double[] v, int from, int to, double std) {
             inner.addGaussian(v, from, from + (to - from) / 2, std);
         }
 
@@ -334,7 +344,7 @@ final class AuditedRun {
         }
 
         @Override
-        public void addClippedGradient(int index, float[] clippedSum, ClipPolicy clip) {
+        public void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip) {
             sampled++;
             inner.addClippedGradient(index, clippedSum, clip);
         }
@@ -349,7 +359,11 @@ final class AuditedRun {
         }
 
         @Override
-        public void sumAcrossProcesses(float[] sum) {
+        public void sumAcrossProcesses(double[] sum) {}
+
+        /** After the noise: the noisy sum times q·N/L, so the trainer's division by q·N becomes one by L. */
+        @Override
+        public void shareNoisySum(float[] sum) {
             long l = model.examples + canaries.sampled;
             model.examples = 0;
             canaries.sampled = 0;

@@ -150,8 +150,8 @@ class BlackBoxAuditTest {
         int extra = 0;
         for (int k = 0; k < canaries.size(); k++) {
             if (!coins[k]) continue;
-            float[] sum = new float[p];
-            sum[0] = 3f; // the step's real clipped sum: the canary's gradient is added to it
+            double[] sum = new double[p];
+            sum[0] = 3; // the step's real clipped sum (float64, before the noise): the canary's gradient is added to it
             canaries.addClippedGradient(extra++, sum, ClipPolicy.flat(clipNorm));
             float[] x = new float[d];
             test.read(ids[k], x, 0);

@@ -39,10 +39,15 @@ class GradientCanariesTest {
     void anIncludedCanaryAddsTheSensitivityOnItsOwnCoordinateOnly() {
         GradientCanaries c = new GradientCanaries(new int[] {5, 2, 9}, new boolean[] {false, true, true});
         assertEquals(2, c.count());
-        float[] sum = new float[12];
+        double[] sum = new double[12];
         ClipPolicy perLayer = new ClipPolicy(new double[] {3, 4}, new int[] {0, 1});
         c.addClippedGradient(1, sum, perLayer); // the second IN canary: coordinate 9
-        for (int i = 0; i < sum.length; i++) assertEquals(i == 9 ? 5.0f : 0f, sum[i]);
+        for (int i = 0; i < sum.length; i++) assertEquals(i == 9 ? 5.0 : 0.0, sum[i]);
+        // Added in float64: a sensitivity below half a float ulp of the sum is not rounded away before the noise.
+        double[] big = new double[12];
+        big[9] = 1e8;
+        c.addClippedGradient(1, big, new ClipPolicy(new double[] {0.5}, new int[] {0, 0}));
+        assertEquals(1e8 + 0.5, big[9]);
     }
 
     @Test

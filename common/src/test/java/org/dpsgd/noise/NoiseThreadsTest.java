@@ -42,6 +42,29 @@ class NoiseThreadsTest {
         return out;
     }
 
+    /** The reference in double: v[from..to) plus the same words' noise, with no rounding to float. */
+    private static double[] reference(double[] v, int from, int to, double std, long call) {
+        double[] out = v.clone();
+        int n = to - from;
+        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
+            ZigguratSampler.NormalizedGaussian g =
+                    ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(KEY, call << 32 | c));
+            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
+            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
+                out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());
+            }
+        }
+        return out;
+    }
+
+    /** A double vector whose entries are not floats (so a rounding to float anywhere would show). */
+    private static double[] start64(int length, long seed) {
+        double[] v = new double[length];
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < length; i++) v[i] = r.nextGaussian() * (1 + 0x1p-40);
+        return v;
+    }
+
     private static float[] start(int length, long seed) {
         float[] v = new float[length];
         SplittableRandom r = new SplittableRandom(seed);
@@ -58,6 +81,86 @@ class NoiseThreadsTest {
             noise.addGaussian(v, 7, 7 + n, 1.3);
             assertArrayEquals(expected, v, "call " + call);
         }
+    }
+
+    /** The double path: three calls against the double reference, bit for bit. */
+    private static void checkCalls64(NoiseSource noise) {
+        int n = 5 * ChunkedGaussian.CHUNK + 777;
+        for (long call = 0; call < 3; call++) {
+            double[] v = start64(n + 20, call);
+            double[] expected = reference(v, 7, 7 + n, 1.3, call);
+            noise.addGaussian(v, 7, 7 + n, 1.3);
+            assertArrayEquals(expected, v, "call " + call);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 7})
+    void theDoublePathGivesTheReferenceValuesOnEveryThreadCount(int threads) {
+        checkCalls64(SecureGaussianNoise.withKey(KEY, false, NoisePool.of(threads)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void prefetchedDoubleDrawsGiveTheReferenceValues(int threads) {
+        checkCalls64(SecureGaussianNoise.withKey(KEY, true, NoisePool.of(threads)));
+    }
+
+    /**
+     * The double path adds the float path's draws: for a float vector widened to double, rounding
+     * the double result to float gives the float path's result bit for bit, call after call (so
+     * both paths take call indices alike), on the secure source with and without prefetch and on
+     * the seeded one; and the double results are not all floats (no hidden rounding).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void roundingTheDoublePathGivesTheFloatPath(int kind) {
+        NoiseSource f = source(kind), d = source(kind);
+        int n = 3 * ChunkedGaussian.CHUNK + 11;
+        boolean notAllFloats = false;
+        for (int call = 0; call < 3; call++) {
+            float[] v = start(n, 40 + call);
+            double[] w = new double[n];
+            for (int i = 0; i < n; i++) w[i] = v[i];
+            f.addGaussian(v, 3, n - 2, 0.7);
+            d.addGaussian(w, 3, n - 2, 0.7);
+            float[] rounded = new float[n];
+            for (int i = 0; i < n; i++) {
+                rounded[i] = (float) w[i];
+                notAllFloats |= rounded[i] != w[i];
+            }
+            assertArrayEquals(v, rounded, "call " + call + " of source " + kind);
+        }
+        assertEquals(true, notAllFloats);
+    }
+
+    private static NoiseSource source(int kind) {
+        return switch (kind) {
+            case 0 -> SecureGaussianNoise.withKey(KEY, false, NoisePool.of(2));
+            case 1 -> SecureGaussianNoise.withKey(KEY, true, NoisePool.of(1));
+            default -> new FastInsecureGaussianNoise(9, NoisePool.of(2));
+        };
+    }
+
+    /** Seeded noise on the double path: the same on every pool, and a restored call count resumes the same draws. */
+    @Test
+    void seededDoubleNoiseIsTheSameOnEveryPoolAndResumes() {
+        int n = 4 * ChunkedGaussian.CHUNK + 1;
+        double[] one = new double[n], many = new double[n];
+        new FastInsecureGaussianNoise(5, NoisePool.of(1)).addGaussian(one, 1.0);
+        new FastInsecureGaussianNoise(5, NoisePool.of(3)).addGaussian(many, 1.0);
+        assertArrayEquals(one, many);
+        assertEquals(false, Arrays.equals(one, new double[n]));
+        FastInsecureGaussianNoise straight = new FastInsecureGaussianNoise(5, NoisePool.of(2));
+        double[] first = new double[n], second = new double[n];
+        straight.addGaussian(first, 1.0);
+        straight.addGaussian(second, 1.0);
+        FastInsecureGaussianNoise resumed = new FastInsecureGaussianNoise(5, NoisePool.of(2));
+        resumed.restoreState(straight.exportState() - 1);
+        double[] again = new double[n];
+        resumed.addGaussian(again, 1.0);
+        assertArrayEquals(second, again);
+        assertEquals(false, Arrays.equals(first, second));
     }
 
     @ParameterizedTest

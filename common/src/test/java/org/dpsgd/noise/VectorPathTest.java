@@ -72,7 +72,10 @@ class VectorPathTest {
             float[] b = new float[a.length];
             double[] da = new double[a.length];
             double[] db = new double[a.length];
+            double[] ea = new double[a.length];
+            double[] eb = new double[a.length];
             for (int i = 0; i < a.length; i++) a[i] = b[i] = (float) lengths.nextGaussian();
+            for (int i = 0; i < a.length; i++) ea[i] = eb[i] = lengths.nextGaussian();
             for (int round = 0; round < 12; round++) {
                 int from = lengths.nextInt(a.length);
                 int to = from + lengths.nextInt(a.length - from + 1);
@@ -80,6 +83,9 @@ class VectorPathTest {
                 if (round % 3 == 2) {
                     scalar.sumsOfFour(da, from, to, scale);
                     vector.sumsOfFour(db, from, to, scale);
+                } else if (round % 3 == 1) {
+                    scalar.addSumsOfFour(ea, from, to, scale);
+                    vector.addSumsOfFour(eb, from, to, scale);
                 } else {
                     scalar.addSumsOfFour(a, from, to, scale);
                     vector.addSumsOfFour(b, from, to, scale);
@@ -93,6 +99,7 @@ class VectorPathTest {
                 assertEquals(
                         Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]), "float " + i + ", seed " + seed);
                 assertEquals(Double.doubleToRawLongBits(da[i]), Double.doubleToRawLongBits(db[i]), "double " + i);
+                assertEquals(Double.doubleToRawLongBits(ea[i]), Double.doubleToRawLongBits(eb[i]), "added double " + i);
             }
             // Restarted on a new stream, both read it from its start.
             scalar.restart(99 + seed);
@@ -124,6 +131,14 @@ class VectorPathTest {
                         Float.floatToRawIntBits(a[i]),
                         Float.floatToRawIntBits(b[i]),
                         "call " + call + ", coordinate " + i);
+            double[] c = new double[length + 5], d = new double[length + 5];
+            scalar.addGaussian(c, 2, 2 + length, 1.7);
+            vector.addGaussian(d, 2, 2 + length, 1.7);
+            for (int i = 0; i < c.length; i++)
+                assertEquals(
+                        Double.doubleToRawLongBits(c[i]),
+                        Double.doubleToRawLongBits(d[i]),
+                        "double call " + call + ", coordinate " + i);
         }
         scalar.awaitPrefetch();
         vector.awaitPrefetch();
@@ -188,6 +203,11 @@ class VectorPathTest {
                 @Override
                 public int addSums(double[] p, int q, float[] v, int i, int end, double scale) {
                     return good.addSums(p, q, v, i, end, scale);
+                }
+
+                @Override
+                public int addSums64(double[] p, int q, double[] v, int i, int end, double scale) {
+                    return good.addSums64(p, q, v, i, end, scale);
                 }
 
                 @Override

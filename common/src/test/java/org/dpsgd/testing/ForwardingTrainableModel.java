@@ -52,6 +52,11 @@ public class ForwardingTrainableModel implements TrainableModel {
     }
 
     @Override
+    public void boundStepExamples(int maxExamples) {
+        delegate.boundStepExamples(maxExamples);
+    }
+
+    @Override
     public GradientScope gradientScope() {
         return delegate.gradientScope();
     }

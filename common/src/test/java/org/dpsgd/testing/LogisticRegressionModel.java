@@ -145,6 +145,13 @@ public final class LogisticRegressionModel implements TrainableModel {
         }
     }
 
+    /** Its float64 accumulator as it is, as a backend with float64 sums hands it over. */
+    @Override
+    public void drainGradientSum(double[] into) {
+        System.arraycopy(acc, 0, into, 0, acc.length);
+        java.util.Arrays.fill(acc, 0);
+    }
+
     @Override
     public void readParameters(float[] into) {
         System.arraycopy(params, 0, into, 0, params.length);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.dpsgd.config.OptimizerConfig;
 import org.dpsgd.noise.NoiseMode;
@@ -21,26 +22,55 @@ class DpSgdStepTest {
     @Test
     void privateUpdateAddsSigmaCNoiseAndDividesByTheExpectedBatchSize() {
         int n = 1000;
-        float[] sum = new float[n];
-        for (int i = 0; i < n; i++) sum[i] = (float) Math.sin(i);
+        double[] sum = new double[n];
+        for (int i = 0; i < n; i++) sum[i] = Math.sin(i);
         float[] params = new float[n];
         double c = 0.5, sigma = 2.0, b = 64, lr = 0.1;
         new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(lr), TrainableMask.all(n)), TrainableMask.all(n))
                 .privateUpdate(params, sum.clone(), c, sigma, b, lr);
         // reference: the same seeded noise drawn directly
-        float[] noisy = sum.clone();
+        double[] noisy = sum.clone();
         seeded().addGaussian(noisy, sigma * c);
         for (int i = 0; i < n; i++) assertEquals(-lr * noisy[i] / b, params[i], 1e-7, "coordinate " + i);
+    }
+
+    /**
+     * The noise goes on the float64 sum and the result is rounded once: the noisy sum is
+     * round32(sum + noise) bit for bit, with the noise drawn independently by a second source of
+     * the same seed; rounding the sum first (the order before) gives other floats here.
+     */
+    @Test
+    void theNoiseIsAddedToTheFloat64SumAndRoundedOnceAfterIt() {
+        int n = 4000;
+        double[] sum = new double[n];
+        for (int i = 0; i < n; i++) sum[i] = 1000 * Math.sin(i) * (1 + 0x1p-30); // not floats
+        double std = 1e-3; // small beside the sum, so the float32 rounding of the sum shows
+        double[] noisy = sum.clone();
+        DpSgdStep step = new DpSgdStep(
+                seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(n)), TrainableMask.all(n));
+        step.addNoise(noisy, std);
+        float[] rounded = new float[n];
+        DpSgdStep.round(noisy, rounded);
+
+        NoiseSource reference = seeded();
+        double[] noise = new double[n];
+        reference.addGaussian(noise, std); // 0 + std·z = std·z exactly
+        int differsFromRoundingFirst = 0;
+        for (int i = 0; i < n; i++) {
+            assertEquals((float) (sum[i] + noise[i]), rounded[i], 0f, "coordinate " + i);
+            if ((float) ((float) sum[i] + noise[i]) != rounded[i]) differsFromRoundingFirst++;
+        }
+        assertTrue(differsFromRoundingFirst > 0, "the test cannot tell the two orders apart");
     }
 
     @Test
     void theRealisedBatchSizeIsNotAnInputOfThePrivateUpdate() throws Exception {
         // The signature itself is the guarantee: no parameter can carry L.
         var m = DpSgdStep.class.getMethod(
-                "privateUpdate", float[].class, float[].class, double.class, double.class, double.class, double.class);
+                "privateUpdate", float[].class, double[].class, double.class, double.class, double.class, double.class);
         assertEquals(6, m.getParameterCount());
         float[] a = new float[10], b = new float[10];
-        float[] sum = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        double[] sum = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
         new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(10)), TrainableMask.all(10))
                 .privateUpdate(a, sum.clone(), 1, 1, 32, 1);
         new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(10)), TrainableMask.all(10))
@@ -59,13 +89,13 @@ class DpSgdStepTest {
                         new org.dpsgd.model.Layer.Linear("b", 2, 2, true)));
         TrainableMask mask = TrainableMask.of(net, java.util.List.of("a."));
         float[] params = new float[12];
-        float[] sum = new float[12];
-        java.util.Arrays.fill(sum, 5f);
+        double[] sum = new double[12];
+        java.util.Arrays.fill(sum, 5.0);
         new DpSgdStep(seeded(), Optimizers.create(OptimizerConfig.sgd(1), mask), mask)
                 .privateUpdate(params, sum, 1, 3, 4, 1);
         for (int i = 0; i < 6; i++) {
             assertEquals(0f, params[i]);
-            assertEquals(0f, sum[i], "frozen gradient coordinates are zeroed, not noised");
+            assertEquals(0.0, sum[i], "frozen gradient coordinates are zeroed, not noised");
         }
         for (int i = 6; i < 12; i++) assertFalse(params[i] == 0f);
     }
@@ -79,6 +109,6 @@ class DpSgdStepTest {
         assertArrayEquals(new float[] {-0.5f, -1f}, params);
         assertEquals(false, s.nonPrivateUpdate(params, new float[2], 0, 0.5));
         assertArrayEquals(new float[] {-0.5f, -1f}, params);
-        assertThrows(IllegalArgumentException.class, () -> s.privateUpdate(params, new float[2], 1, 0, 4, 1));
+        assertThrows(IllegalArgumentException.class, () -> s.privateUpdate(params, new double[2], 1, 0, 4, 1));
     }
 }

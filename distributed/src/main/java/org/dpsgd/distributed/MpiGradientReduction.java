@@ -3,13 +3,13 @@ package org.dpsgd.distributed;
 import org.dpsgd.train.GradientReduction;
 
 /**
- * The cross-process sum of a data-parallel DP-SGD step: rank 0 alone draws the one Gaussian noise vector
- * (the trainer adds it to rank 0's local clipped sum), then one allreduce per logical step leaves every
- * rank with Σ_ranks (local clipped sum) + noise, the same on every rank. When the device already summed
+ * The cross-process sum of a data-parallel DP-SGD step: one float64 allreduce of the ranks' clipped
+ * sums (before any noise), then rank 0 alone adds the one Gaussian noise vector to that float64 sum
+ * and rounds it to float, and one broadcast gives every rank rank 0's noisy sum. So the noise is
+ * added to the unrounded global sum and nothing is summed after it. When the device already summed
  * across ranks (the IPU backend under {@code poprun}: GCL over the replicas of every instance,
- * {@link org.dpsgd.backend.GradientScope#RUN}), the trainer calls {@link #shareNoisySum} instead: rank 0's
- * global sum + noise is broadcast, with no second sum. Privacy arithmetic stays in the trainer; this
- * class only decides who draws and moves the numbers.
+ * {@link org.dpsgd.backend.GradientScope#RUN}), the trainer skips the allreduce and only broadcasts.
+ * Privacy arithmetic stays in the trainer; this class only decides who draws and moves the numbers.
  */
 public final class MpiGradientReduction implements GradientReduction {
     private final Communicator comm;
@@ -25,7 +25,13 @@ public final class MpiGradientReduction implements GradientReduction {
     }
 
     @Override
-    public void sumAcrossProcesses(float[] sum) {
+    public int processes() {
+        return comm.size();
+    }
+
+    /** One float64 allreduce (8·P bytes per logical step), before the noise. */
+    @Override
+    public void sumAcrossProcesses(double[] sum) {
         comm.allreduceSum(sum);
     }
 

@@ -153,7 +153,7 @@ final class BenchData {
             int reps) {
         double[] waitMs = new double[reps];
         double[] stepMs = new double[reps];
-        float[] grad = new float[Math.toIntExact(m.network().parameterCount())];
+        double[] grad = new double[Math.toIntExact(m.network().parameterCount())]; // the trainer drains in float64
         int nCalls = 0;
         try (BatchAssembler a = new BatchAssembler(data, aug, 7, 1);
                 CallFeeder f = new CallFeeder(a, data.shape(), micro, 1, prefetch)) {

@@ -15,6 +15,7 @@ import org.dpsgd.config.PerLayerClipping;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.model.Network;
 import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.train.DpSgdStep;
 
 /**
  * Times full training steps of several strategies on one fixed batch. A step is the gradient
@@ -74,6 +75,7 @@ final class BenchRun {
         final ClipPolicy policy;
         final float[] params;
         final float[] grad;
+        final double[] sum64;
         final double[] stepMs;
         final double[] gradMs;
         final double[] noiseMs;
@@ -103,6 +105,7 @@ final class BenchRun {
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
             this.grad = new float[n];
+            this.sum64 = new double[n];
             this.stepMs = new double[steps];
             this.gradMs = new double[steps];
             this.noiseMs = new double[steps];
@@ -113,9 +116,11 @@ final class BenchRun {
             long t0 = System.nanoTime();
             if (nonPrivate) model.accumulateUnclipped(batch);
             else model.accumulateClipped(batch, policy);
-            model.drainGradientSum(grad);
+            // As the trainer: drained in float64, noise added to it, rounded once after the noise.
+            model.drainGradientSum(sum64);
             long t1 = System.nanoTime();
-            if (!nonPrivate) noise.addGaussian(grad, sigma * policy.sensitivity());
+            if (!nonPrivate) noise.addGaussian(sum64, sigma * policy.sensitivity());
+            DpSgdStep.round(sum64, grad);
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];

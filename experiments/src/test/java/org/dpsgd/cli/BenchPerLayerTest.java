@@ -27,6 +27,11 @@ class BenchPerLayerTest {
         }
 
         @Override
+        public void addGaussian(double[] v, int from, int to, double std) {
+            stds.add(std);
+        }
+
+        @Override
         public boolean isSecure() {
             return true;
         }

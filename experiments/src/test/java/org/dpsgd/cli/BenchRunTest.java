@@ -35,6 +35,12 @@ class BenchRunTest {
         }
 
         @Override
+        public void addGaussian(double[] v, int from, int to, double std) {
+            draws++;
+            pending = 1;
+        }
+
+        @Override
         public void awaitPrefetch() {
             if (pending == 0) return;
             pending = 0;

@@ -46,7 +46,7 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 for (Tap t : tape.taps()) TapScope.run(() -> t.measure(sn), () -> keptBy(t, sn));
                 boolean[] real = new boolean[slots];
                 for (int i = 0; i < slots; i++) real[i] = b.mask()[i] != 0f;
-                ClipDecision d = ClipDecision.decide(policy, sn, real, norms);
+                ClipDecision d = ClipDecision.decide(policy, sn, real, norms, rt.stepExamples);
                 long samples = 0;
                 long correct = 0;
                 double lossSum = 0;

@@ -6,7 +6,8 @@ import org.dpsgd.UserError;
  * The float margin that makes ‖clipped g_i‖ ≤ C_l hold for the value actually summed, not just in
  * exact arithmetic. Norms, error bounds and clipped sums are computed in float64 (whatever the
  * model's dtype) from the per-sample tensors the backward pass produced; the accumulator is
- * float64 and is rounded to float32 once, when drained. Derivation: docs/core.md, "Clipping".
+ * float64 and is drained in float64: the trainer adds the noise to it before any rounding to
+ * float32, so that rounding is post-processing. Derivation: docs/core.md, "Float margin".
  *
  * <ul>
  *   <li>Where a slot's gradient is formed (microbatch; explicit conv gradients, biases, GroupNorm),
@@ -21,14 +22,17 @@ import org.dpsgd.UserError;
  *       the square of a bound on the clipped sum's error per unit factor, with γ(n) from {@link #gamma}.
  *   <li>The norm the factor is computed from is n_eff = sqrt(n̂² + Σ normSlack)·(1 + γ) + sqrt(Σ sumSlack)
  *       per group, so c·n_eff ≥ ‖value summed‖ before the last relative roundings; {@link #MARGIN}
- *       η covers those (scaling, the slot sum, the float64 accumulator over calls, each (1 + γ),
- *       and the final rounding to float32, 1 + 2^−24) and the cross terms below:
- *       (1 + 2^−20)^4 (1 + 2^−24) (1 − 2^−16) + 2^−18 + 2^−19 < 1.
- *   <li>Neighbouring datasets: removing one example changes how the other slots' terms round. In a
- *       one-matmul sum that moves the sum by up to 2·Σ_j c_j·sqrt(sumSlack_j), so the factor is taken
- *       from max(n_eff, κ·sqrt(sumSlack)) with κ = 2·slots/{@link #CROSS}: then that is ≤ η'·C. Formed
- *       terms' float64 slot sum moves by ≤ 4N(N + 4)·2^−53·C ≤ 2^−19·C ({@link #MAX_SLOTS}).
- *       Not covered: a repacking of later calls, and the drain to float32 before noise (docs/core.md).
+ *       η covers those (scaling, the slot sum, the float64 accumulator over calls, each (1 + γ))
+ *       and the cross terms below: (1 + 2^−20)^4 (1 − 2^−16) + 2^−18 + 2^−19 + 2^−19 < 1.
+ *   <li>Neighbouring datasets: removing one example changes how the other examples' terms round,
+ *       in every call of the step (later examples are repacked into other slots and calls). With
+ *       B the trainer's data-independent bound on the step's examples
+ *       ({@code TrainableModel.boundStepExamples}; the call's slots when not told): a one-matmul sum
+ *       moves by up to 2·Σ_j c_j·sqrt(sumSlack_j) over the step, so the factor is taken from
+ *       max(n_eff, κ·sqrt(sumSlack)) with κ = 2·B/{@link #CROSS}: then that is ≤ η'·C. Formed
+ *       terms' float64 slot sums move by ≤ 4(N + 4)·B·2^−53·C ≤ 2^−19·C ({@link #MAX_SLOTS},
+ *       {@link #MAX_STEP_EXAMPLES}); the float64 accumulator and the cross-process sum by
+ *       ≤ 2^−19·C (the trainer's StepBound.check).
  * </ul>
  */
 final class ClipBound {
@@ -62,16 +66,25 @@ final class ClipBound {
      */
     static final int MAX_SLOTS = 1 << 15;
 
+    /**
+     * Most examples per step (B) the margin covers: with N ≤ {@link #MAX_SLOTS}, 4(N + 4)·B·2^−53 ≤
+     * 2^−19 needs (N + 4)·B ≤ 2^32, which holds for B ≤ 2^16 (the trainer's StepBound.check, which
+     * also covers the accumulators, is stricter).
+     */
+    static final int MAX_STEP_EXAMPLES = 1 << 16;
+
     /** The norm the factor is computed from: ≥ the true norm of the summed value (see class comment). */
     static double boundingNorm(double squaredNorm, double normSlack, double sumSlack) {
         return Math.sqrt(Math.max(0, squaredNorm) + normSlack) * (1 + GAMMA) + Math.sqrt(sumSlack);
     }
 
     /**
-     * {@link #boundingNorm}, raised where needed to κ·sqrt(sumSlack) with κ = 2·slots/η' ({@link #CROSS}):
-     * then c·sqrt(sumSlack) ≤ η'·C/(2·slots) for every slot, so the rounding of the one-matmul sums that
-     * moves with the other slots' terms, ≤ 2·Σ_j c_j·sqrt(sumSlack_j), stays ≤ η'·C (docs/core.md,
-     * "Float margin", item 5). It binds only under heavy cancellation (M far above ‖G‖); 0 slack, no change.
+     * {@link #boundingNorm}, raised where needed to κ·sqrt(sumSlack) with κ = 2·slots/η' ({@link #CROSS}),
+     * {@code slots} being the most real examples of the step (B): then c·sqrt(sumSlack) ≤ η'·C/(2·B)
+     * for every example, so the rounding of the one-matmul sums that moves with the other examples'
+     * terms, ≤ 2·Σ_j c_j·sqrt(sumSlack_j) over the step with and without one example, stays ≤ η'·C
+     * (docs/core.md, "Float margin", item 5). It binds only under heavy cancellation (M far above
+     * ‖G‖); 0 slack, no change.
      */
     static double boundingNorm(double squaredNorm, double normSlack, double sumSlack, int slots) {
         double cross = 2.0 * slots / CROSS * Math.sqrt(sumSlack);
@@ -88,6 +101,14 @@ final class ClipBound {
         if (slots > MAX_SLOTS) {
             throw new UserError("a device call has " + slots + " slots, beyond the " + MAX_SLOTS
                     + " the clipping error bound is proven for; use a smaller micro_batch_size");
+        }
+    }
+
+    /** Refuses a step bound B outside [1, {@link #MAX_STEP_EXAMPLES}]. */
+    static void checkStepExamples(int examples) {
+        if (examples < 1 || examples > MAX_STEP_EXAMPLES) {
+            throw new UserError("a logical step may hold up to " + examples + " examples, beyond the "
+                    + MAX_STEP_EXAMPLES + " the clipping error bound is proven for; use a smaller batch_size");
         }
     }
 

@@ -26,15 +26,20 @@ final class ClipDecision {
 
     /**
      * Decides from a call's {@link SlotNorms}; {@code real} says which slots are real examples and
-     * {@code norms} receives each slot's total norm (0 for padding).
+     * {@code norms} receives each slot's total norm (0 for padding). {@code stepExamples} is B_cap,
+     * the data-independent bound on the step's real examples the cross-slot cap counts (0 = not
+     * known: a step of this one call, at most {@code slots} examples).
      */
-    static ClipDecision decide(ClipPolicy policy, SlotNorms sn, boolean[] real, double[] norms) {
+    static ClipDecision decide(ClipPolicy policy, SlotNorms sn, boolean[] real, double[] norms, int stepExamples) {
         double[][] squared = sn.squared();
         double[][] normSlack = sn.normSlack();
         double[][] sumSlack = sn.sumSlack();
         int groups = policy.groups();
         int slots = real.length;
         ClipBound.checkSlots(slots);
+        // The cross-slot cap counts every real example whose rounding can move when one is removed:
+        // the whole step's (repacking shifts later examples into other calls), at most B_cap.
+        int crossSlots = stepExamples > 0 ? stepExamples : slots;
         ClipDecision d = new ClipDecision(groups, slots);
         double[] thresholds = policy.thresholds();
         for (int i = 0; i < slots; i++) {
@@ -63,7 +68,8 @@ final class ClipDecision {
             boolean clippedHere = false;
             for (int g = 0; g < groups; g++) {
                 double f = ClipBound.factor(
-                        ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i], slots), thresholds[g]);
+                        ClipBound.boundingNorm(squared[g][i], normSlack[g][i], sumSlack[g][i], crossSlots),
+                        thresholds[g]);
                 d.factors[g][i] = f;
                 clippedHere |= f < 1;
             }

@@ -128,6 +128,13 @@ public final class DjlTrainableModel implements TrainableModel {
         return norms;
     }
 
+    /** The cross-slot cap counts the whole step's examples, B_cap, not one call's slots (ClipBound). */
+    @Override
+    public void boundStepExamples(int maxExamples) {
+        ClipBound.checkStepExamples(maxExamples);
+        rt.stepExamples = maxExamples;
+    }
+
     @Override
     public void drainGradientSum(float[] into) {
         rt.store.drain(into);

@@ -53,7 +53,7 @@ final class MicrobatchStrategy implements ClippingStrategy {
                     sn.add(i, grads[i].square().sum().reshape(1));
                 }
                 double[] norm = new double[1];
-                ClipDecision d = ClipDecision.decide(policy, sn, new boolean[] {true}, norm);
+                ClipDecision d = ClipDecision.decide(policy, sn, new boolean[] {true}, norm, rt.stepExamples);
                 norms[s] = norm[0];
                 // Selection on the host: a dropped slot's gradients are never touched.
                 if (accumulate && d.keep[0]) {

@@ -15,6 +15,9 @@ final class ModelRuntime {
     final Precision precision;
     final ParameterStore store;
     final LoweredNetwork lowered;
+    // B_cap, the step bound the trainer gave (TrainableModel.boundStepExamples); 0 = not told: a
+    // step of one call, whose real examples are at most its slots.
+    int stepExamples;
     // One copy per batch into reused native buffers (padding slots as zeros).
     private final HostStaging staging = new HostStaging();
 

@@ -1,12 +1,14 @@
 package org.dpsgd.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.dpsgd.UserError;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
@@ -235,6 +237,57 @@ class ClipBoundTest {
                         "cross share " + share / cw + " of C exceeds η' = " + ClipBound.CROSS);
             }
         }
+    }
+
+    /**
+     * The cap counts the step's examples B (TrainableModel.boundStepExamples), not the call's slots:
+     * removing one example repacks every later one into other slots and calls. The same heavily
+     * cancelling slot as above, in a call of 64 slots, on a model told B = 4096: the observed factor
+     * keeps 2·B·c·γ(rows)·M within η'·C, and is about 64× below the factor of a model that was not told
+     * (which counts the call's 64 slots); a bound above 2^16 is refused.
+     */
+    @org.junit.jupiter.api.Test
+    void theCrossSlotCapCountsTheStepBoundNotTheCallsSlots() {
+        int slots = 64;
+        int copies = 2;
+        int stepBound = 4096;
+        Network net = new Network(
+                "linear",
+                Shape.parse("4x1x1"),
+                3,
+                List.of(new org.dpsgd.model.Layer.Flatten(), new org.dpsgd.model.Layer.Linear("fc", 4, 3, true)));
+        int[] groupOf = {0, 1};
+        int[] padded = new int[slots - 1];
+        for (int i = 0; i < padded.length; i++) padded[i] = i + 1;
+        double[] factor = new double[2];
+        for (int told = 0; told < 2; told++) {
+            try (DjlTrainableModel m = TestSupport.model(net, "bookkeeping", "float64", List.of())) {
+                if (told == 1) m.boundStepExamples(stepBound);
+                scaleLayer(net, m, "fc.weight", 1e-12);
+                DeviceBatch b = TestSupport.batch(net, slots, copies, 11, 1.0, padded);
+                for (int k = 0; k < 4; k++) {
+                    float v = b.inputs()[b.inputOffset(0, 0) + k];
+                    b.inputs()[b.inputOffset(0, 1) + k] = -v;
+                }
+                m.accumulateUnclipped(b);
+                double[] raw = groupNorms(net, drain(m, net), groupOf, 2);
+                double cw = 10 * raw[0];
+                m.accumulateClipped(b, new ClipPolicy(new double[] {cw, 10 * raw[1]}, groupOf));
+                double[] got = groupNorms(net, drain(m, net), groupOf, 2);
+                factor[told] = got[0] / raw[0];
+                if (told == 1) {
+                    double mSum = outerProductNormSum(net, m, b, copies);
+                    double share = 2.0 * stepBound * factor[1] * ClipBound.gamma((long) slots * copies) * mSum;
+                    assertTrue(
+                            share <= ClipBound.CROSS * cw * 1.25,
+                            "step cross share " + share / cw + " of C exceeds η' = " + ClipBound.CROSS);
+                }
+                assertThrows(UserError.class, () -> m.boundStepExamples(ClipBound.MAX_STEP_EXAMPLES + 1));
+                assertThrows(UserError.class, () -> m.boundStepExamples(0));
+            }
+        }
+        double ratio = factor[0] / factor[1];
+        assertTrue(ratio > 48 && ratio < 80, "factor not told / told B = " + ratio + ", expected about 4096/64 = 64");
     }
 
     /** M = Σ_t ‖a_t‖‖g_t‖ of slot 0 of the one-linear-layer net, g_t = (softmax(W a_t + b) − e_y)/K, in float64. */

@@ -1,0 +1,72 @@
+package org.dpsgd.train;
+
+import org.dpsgd.UserError;
+
+/**
+ * A data-independent bound on the examples of one logical step, B_cap, which the clipping's float
+ * margin needs (docs/core.md, "Float margin", item 5): removing one example repacks every later
+ * example into other slots and calls, so the rounding terms that move with it are summed over the
+ * whole step, and their count must not depend on the draw (which depends on that example).
+ *
+ * <p>Under Poisson sampling of n examples at rate q the bound is a Chernoff tail:
+ * the smallest b with P[Binomial(n, q) > b] ≤ 2^−{@value #TAIL_BITS}, so a draw beyond it, which the
+ * trainer refuses, has probability ≤ 2^−100 per step (n itself when no smaller b qualifies: then
+ * no draw exceeds it). It depends only on n and q, which the run already treats as public (q·N is
+ * the divisor). A fixed call count or shuffle sampling may give a smaller deterministic bound.
+ *
+ * <p>The margin holds while (B_cap + P)·P·B_cap ≤ 2^32 for P processes ({@link #check}): then the
+ * float64 accumulators and the cross-process float64 sum move by at most 2^−19·C when one example
+ * is removed.
+ */
+public final class StepBound {
+    /** P[draw > bound] ≤ 2^−TAIL_BITS per step. */
+    public static final int TAIL_BITS = 100;
+    /** (B_cap + P)·P·B_cap must not exceed this (docs/core.md, "Float margin", item 5). */
+    public static final double MAX_PRODUCT = 0x1p32;
+
+    private StepBound() {}
+
+    /**
+     * The smallest b ≥ 0 with P[Binomial(n, q) > b] ≤ 2^−{@value #TAIL_BITS} by the Chernoff bound
+     * P[X ≥ a] ≤ exp(−n·KL(a/n ‖ q)) for a > nq, or n when none below n qualifies.
+     */
+    public static int poisson(long n, double q) {
+        if (n < 0 || n > Integer.MAX_VALUE) throw new IllegalArgumentException("population " + n + " out of range");
+        if (!(q > 0 && q <= 1)) throw new IllegalArgumentException("sampling rate must be in (0, 1], got " + q);
+        if (q == 1) return (int) n;
+        // One bit more than asked for, to cover the rounding of the logarithms below.
+        double needed = (TAIL_BITS + 1) * Math.log(2);
+        for (long a = (long) Math.floor(n * q) + 1; a <= n; a++) {
+            if (n * kl((double) a / n, q) >= needed) return (int) (a - 1); // P[X > a−1] = P[X ≥ a]
+        }
+        return (int) n;
+    }
+
+    /** KL(a ‖ q) between Bernoulli(a) and Bernoulli(q), for q < a ≤ 1. */
+    static double kl(double a, double q) {
+        double first = a * Math.log(a / q);
+        double second = a == 1 ? 0 : (1 - a) * (Math.log1p(-a) - Math.log1p(-q));
+        return first + second;
+    }
+
+    /**
+     * Refuses a bound the margin does not cover: (bound + processes)·processes·bound above 2^32,
+     * with one line naming the fix.
+     */
+    public static void check(int bound, int processes) {
+        if (processes < 1) throw new IllegalArgumentException("processes must be >= 1, got " + processes);
+        double product = ((double) bound + processes) * processes * bound;
+        if (product > MAX_PRODUCT) {
+            throw new UserError("a logical step may hold up to " + bound + " examples (the bound the float margin"
+                    + " of clipping is computed for) on " + processes + " process(es); the margin covers"
+                    + " (B + P)·P·B ≤ 2^32, i.e. about " + (long) Math.floor(maxBound(processes))
+                    + " examples here; use a smaller training.batch_size");
+        }
+    }
+
+    /** The largest B with (B + P)·P·B ≤ 2^32, for the message. */
+    private static double maxBound(int processes) {
+        double p = processes;
+        return (-p + Math.sqrt(p * p + 4 * MAX_PRODUCT / p)) / 2;
+    }
+}
