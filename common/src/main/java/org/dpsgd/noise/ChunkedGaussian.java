@@ -33,6 +33,16 @@ abstract class ChunkedGaussian implements NoiseSource {
         forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
     }
 
+    /** out[from..to) = (float) (sum + std·N(0,1)) using the generator of (call, chunk): the same draws again. */
+    abstract void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk);
+
+    @Override
+    public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+        checkArguments(Math.min(sum.length, out.length), from, to, std);
+        long call = nextCall();
+        forEachChunk(to - from, (c, lo, hi) -> fillChunk(sum, out, from + lo, from + hi, std, call, c));
+    }
+
     @Override
     public void addGaussian(double[] v, int from, int to, double std) {
         checkArguments(v.length, from, to, std);

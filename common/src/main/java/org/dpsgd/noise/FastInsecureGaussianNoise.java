@@ -32,6 +32,12 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
         for (int i = from; i < to; i++) v[i] = v[i] + std * g.sample();
     }
 
+    @Override
+    void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk) {
+        ZigguratSampler.NormalizedGaussian g = normals(call, chunk);
+        for (int i = from; i < to; i++) out[i] = (float) (sum[i] + std * g.sample());
+    }
+
     private ZigguratSampler.NormalizedGaussian normals(long call, int chunk) {
         long s = mix(mix(seed ^ 0x5DEECE66DL, call), chunk);
         return ZigguratSampler.NormalizedGaussian.of(

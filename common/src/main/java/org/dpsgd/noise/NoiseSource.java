@@ -19,6 +19,14 @@ public interface NoiseSource {
      */
     void addGaussian(double[] v, int from, int to, double std);
 
+    /**
+     * {@code out[i] = (float) (sum[i] + z_i)} for i in [from, to), z_i the draws {@link
+     * #addGaussian(double[], int, int, double)} would add (N(0, std²), same stream positions), in one
+     * pass: the noise goes on the unrounded float64 sum and the result is rounded once, after it;
+     * {@code sum} itself is not changed. What the trainer does, at the float path's cost.
+     */
+    void addGaussianRounded(double[] sum, float[] out, int from, int to, double std);
+
     /** Adds N(0, std²) independently to every element of {@code v}, in double. */
     default void addGaussian(double[] v, double std) {
         addGaussian(v, 0, v.length, std);

@@ -63,8 +63,7 @@ public final class NoiseThroughput {
 
     /** The trainer's noise: added to the float64 sum, then rounded to float once (DpSgdStep.round). */
     private static void addAndRound(NoiseSource noise, double[] v, float[] rounded) {
-        noise.addGaussian(v, 1.0);
-        for (int i = 0; i < v.length; i++) rounded[i] = (float) v[i];
+        noise.addGaussianRounded(v, rounded, 0, v.length, 1.0);
     }
 
     private static double median(double[] sorted) {

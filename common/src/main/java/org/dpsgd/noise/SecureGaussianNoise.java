@@ -100,6 +100,19 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     }
 
     @Override
+    public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+        if (prefetcher == null) {
+            super.addGaussianRounded(sum, out, from, to, std);
+            return;
+        }
+        checkArguments(Math.min(sum.length, out.length), from, to, std);
+        int n = to - from;
+        double[] noise = prefetcher.take(n, std);
+        for (int i = from; i < to; i++) out[i] = (float) (sum[i] + noise[i - from]);
+        prefetcher.prepare(n, std, noise);
+    }
+
+    @Override
     public void awaitPrefetch() {
         if (prefetcher != null) prefetcher.settle();
     }
@@ -121,6 +134,14 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         checkCall(call);
         ZigguratBlock normals = normals(call, chunk);
         normals.addSumsOfFour(v, from, to, 0.5 * std);
+        spare.offer(normals);
+    }
+
+    @Override
+    void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk) {
+        checkCall(call);
+        ZigguratBlock normals = normals(call, chunk);
+        normals.addSumsOfFour(sum, out, from, to, 0.5 * std);
         spare.offer(normals);
     }
 

@@ -157,6 +157,35 @@ final class ZigguratBlock implements UniformRandomProvider {
         }
     }
 
+    /**
+     * out[i] = (float) (sum[i] + scale·(z1 + z2 + z3 + z4)) for i in [from, to): the float overload's
+     * arithmetic with a double operand, so the noisy float64 sum rounded once; sum is only read.
+     */
+    void addSumsOfFour(double[] sum, float[] out, int from, int to, double scale) {
+        if (kernel != null) {
+            addSumsOfFourFromProducts(sum, out, from, to, scale);
+            return;
+        }
+        final double[] x = X;
+        final long[] w = words;
+        int i = from;
+        while (i < to) {
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            for (; i < end; i++, q += 4) {
+                long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
+                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
+                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
+                out[i] = (float) (sum[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3));
+            }
+            next = q;
+            if (i < to) {
+                out[i] = (float) (sum[i] + scale * (sample() + sample() + sample() + sample()));
+                i++;
+            }
+        }
+    }
+
     /** out[i] = scale·(z1 + z2 + z3 + z4) for i in [from, to), the same values addSumsOfFour adds. */
     void sumsOfFour(double[] out, int from, int to, double scale) {
         if (kernel != null) {
@@ -229,6 +258,29 @@ final class ZigguratBlock implements UniformRandomProvider {
             next = q;
             if (i < to) {
                 v[i] = v[i] + scale * (sample() + sample() + sample() + sample());
+                i++;
+            }
+        }
+    }
+
+    /** The rounded overload of addSumsOfFourFromProducts: (float) (sum + scale·s), sum only read. */
+    private void addSumsOfFourFromProducts(double[] sum, float[] out, int from, int to, double scale) {
+        int i = from;
+        while (i < to) {
+            final double[] p = products();
+            int q = next;
+            int end = Math.min(to, i + (BLOCK - q) / 4);
+            int done = kernel.addSumsRounded(p, q, sum, out, i, end, scale);
+            i += done;
+            q += 4 * done;
+            for (; i < end; i++, q += 4) {
+                double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
+                if (s != s) break;
+                out[i] = (float) (sum[i] + scale * s);
+            }
+            next = q;
+            if (i < to) {
+                out[i] = (float) (sum[i] + scale * (sample() + sample() + sample() + sample()));
                 i++;
             }
         }

@@ -46,32 +46,34 @@ public final class DpSgdStep {
             throw new IllegalArgumentException("private update needs C > 0, σ > 0 and q·N > 0; got C=" + clipNorm
                     + ", σ=" + noiseMultiplier + ", q·N=" + expectedBatchSize);
         }
-        addNoise(clippedSum, noiseMultiplier * clipNorm);
         float[] noisy = new float[clippedSum.length];
-        round(clippedSum, noisy);
+        addNoise(clippedSum, noiseMultiplier * clipNorm, noisy);
         applyPrivate(params, noisy, expectedBatchSize, lr);
     }
 
     /**
-     * Zeroes frozen coordinates and adds N(0, std²) to every trainable one, in place and in float64:
-     * the clipped sum is never rounded before the noise, so the rounding after it
-     * ({@link #round}) is post-processing and the sensitivity is that of the float64 sum
-     * (docs/core.md, "Float margin", item 5).
+     * Writes into {@code noisy} the float64 clipped sum plus N(0, std²) on every trainable
+     * coordinate, rounded to float once, after the noise (0 on frozen coordinates, which are also
+     * zeroed in {@code clippedSum}): the clipped sum is never rounded before the noise, so the
+     * rounding is post-processing and the sensitivity is that of the float64 sum (docs/core.md,
+     * "Float margin", item 5). One pass per coordinate ({@link NoiseSource#addGaussianRounded}).
      */
-    public void addNoise(double[] clippedSum, double std) {
+    public void addNoise(double[] clippedSum, double std, float[] noisy) {
         if (!(std > 0) || Double.isInfinite(std))
             throw new IllegalArgumentException("noise std must be finite and > 0, got " + std);
         checkLength(clippedSum.length);
+        checkLength(noisy.length);
         mask.zeroFrozen(clippedSum);
-        for (int r = 0; r < mask.ranges(); r++) noise.addGaussian(clippedSum, mask.from(r), mask.to(r), std);
+        mask.zeroFrozen(noisy);
+        for (int r = 0; r < mask.ranges(); r++)
+            noise.addGaussianRounded(clippedSum, noisy, mask.from(r), mask.to(r), std);
     }
 
-    /** into[i] = (float) noisySum[i]: the one rounding of the noisy sum to the parameters' type. */
-    public static void round(double[] noisySum, float[] into) {
-        if (noisySum.length != into.length)
-            throw new IllegalArgumentException(
-                    "sum of " + noisySum.length + " coordinates rounded into " + into.length);
-        for (int i = 0; i < into.length; i++) into[i] = (float) noisySum[i];
+    /** into[i] = (float) sum[i]: the rounding of a sum that gets no noise (the non-private baseline's). */
+    public static void round(double[] sum, float[] into) {
+        if (sum.length != into.length)
+            throw new IllegalArgumentException("sum of " + sum.length + " coordinates rounded into " + into.length);
+        for (int i = 0; i < into.length; i++) into[i] = (float) sum[i];
     }
 
     /** Divides the noisy sum by q·N and takes the optimizer step. */

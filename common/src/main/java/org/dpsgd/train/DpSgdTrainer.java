@@ -252,8 +252,7 @@ public final class DpSgdTrainer implements AutoCloseable {
             // rounding, and rank 0's noisy sum to every process.
             if (scope == GradientScope.PROCESS) reduction.sumAcrossProcesses(sum64);
             if (reduction.drawsNoise()) {
-                update.addNoise(sum64, mechanism.noiseStd());
-                DpSgdStep.round(sum64, grad);
+                update.addNoise(sum64, mechanism.noiseStd(), grad);
             }
             reduction.shareNoisySum(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);

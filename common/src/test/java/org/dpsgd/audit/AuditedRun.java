@@ -226,6 +226,11 @@ final class AuditedRun {
         }
 
         @Override
+        public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+            inner.addGaussianRounded(sum, out, from, to, std * factor);
+        }
+
+        @Override
         public boolean isSecure() {
             return inner.isSecure();
         }
@@ -255,6 +260,13 @@ final class AuditedRun {
         @Override
         public void addGaussian(double[] v, int from, int to, double std) {
             inner.addGaussian(v, from, from + (to - from) / 2, std);
+        }
+
+        @Override
+        public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+            int half = from + (to - from) / 2;
+            inner.addGaussianRounded(sum, out, from, half, std);
+            for (int i = half; i < to; i++) out[i] = (float) sum[i];
         }
 
         @Override

@@ -94,6 +94,35 @@ class NoiseThreadsTest {
         }
     }
 
+    /** The fused path: out = round32(sum + noise) against the double reference rounded, sum untouched. */
+    private static void checkRoundedCalls(NoiseSource noise) {
+        int n = 5 * ChunkedGaussian.CHUNK + 777;
+        for (long call = 0; call < 3; call++) {
+            double[] sum = start64(n + 20, call);
+            double[] copy = sum.clone();
+            double[] expected = reference(sum, 7, 7 + n, 1.3, call);
+            float[] out = new float[n + 20];
+            noise.addGaussianRounded(sum, out, 7, 7 + n, 1.3);
+            assertArrayEquals(copy, sum, "the sum is only read");
+            for (int i = 0; i < n + 20; i++) {
+                float want = i >= 7 && i < 7 + n ? (float) expected[i] : 0f;
+                assertEquals(want, out[i], 0f, "call " + call + ", coordinate " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 7})
+    void theRoundedPathGivesTheReferenceValuesOnEveryThreadCount(int threads) {
+        checkRoundedCalls(SecureGaussianNoise.withKey(KEY, false, NoisePool.of(threads)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void prefetchedRoundedDrawsGiveTheReferenceValues(int threads) {
+        checkRoundedCalls(SecureGaussianNoise.withKey(KEY, true, NoisePool.of(threads)));
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4, 7})
     void theDoublePathGivesTheReferenceValuesOnEveryThreadCount(int threads) {
@@ -115,15 +144,19 @@ class NoiseThreadsTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 2})
     void roundingTheDoublePathGivesTheFloatPath(int kind) {
-        NoiseSource f = source(kind), d = source(kind);
+        NoiseSource f = source(kind), d = source(kind), fused = source(kind);
         int n = 3 * ChunkedGaussian.CHUNK + 11;
         boolean notAllFloats = false;
         for (int call = 0; call < 3; call++) {
             float[] v = start(n, 40 + call);
             double[] w = new double[n];
             for (int i = 0; i < n; i++) w[i] = v[i];
+            double[] w0 = w.clone();
+            float[] direct = v.clone();
+            fused.addGaussianRounded(w0, direct, 3, n - 2, 0.7);
             f.addGaussian(v, 3, n - 2, 0.7);
             d.addGaussian(w, 3, n - 2, 0.7);
+            assertArrayEquals(v, direct, "fused, call " + call + " of source " + kind);
             float[] rounded = new float[n];
             for (int i = 0; i < n; i++) {
                 rounded[i] = (float) w[i];

@@ -131,6 +131,16 @@ class VectorPathTest {
                         Float.floatToRawIntBits(a[i]),
                         Float.floatToRawIntBits(b[i]),
                         "call " + call + ", coordinate " + i);
+            double[] sum = new double[length + 5];
+            for (int i = 0; i < sum.length; i++) sum[i] = Math.sin(i) * (1 + 0x1p-35);
+            float[] e = new float[length + 5], f = new float[length + 5];
+            scalar.addGaussianRounded(sum, e, 2, 2 + length, 1.7);
+            vector.addGaussianRounded(sum, f, 2, 2 + length, 1.7);
+            for (int i = 0; i < e.length; i++)
+                assertEquals(
+                        Float.floatToRawIntBits(e[i]),
+                        Float.floatToRawIntBits(f[i]),
+                        "rounded call " + call + ", coordinate " + i);
             double[] c = new double[length + 5], d = new double[length + 5];
             scalar.addGaussian(c, 2, 2 + length, 1.7);
             vector.addGaussian(d, 2, 2 + length, 1.7);
@@ -208,6 +218,11 @@ class VectorPathTest {
                 @Override
                 public int addSums64(double[] p, int q, double[] v, int i, int end, double scale) {
                     return good.addSums64(p, q, v, i, end, scale);
+                }
+
+                @Override
+                public int addSumsRounded(double[] p, int q, double[] sum, float[] out, int i, int end, double scale) {
+                    return good.addSumsRounded(p, q, sum, out, i, end, scale);
                 }
 
                 @Override

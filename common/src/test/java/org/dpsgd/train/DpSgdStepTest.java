@@ -45,12 +45,12 @@ class DpSgdStepTest {
         double[] sum = new double[n];
         for (int i = 0; i < n; i++) sum[i] = 1000 * Math.sin(i) * (1 + 0x1p-30); // not floats
         double std = 1e-3; // small beside the sum, so the float32 rounding of the sum shows
-        double[] noisy = sum.clone();
+        double[] unchanged = sum.clone();
         DpSgdStep step = new DpSgdStep(
                 seeded(), Optimizers.create(OptimizerConfig.sgd(1), TrainableMask.all(n)), TrainableMask.all(n));
-        step.addNoise(noisy, std);
         float[] rounded = new float[n];
-        DpSgdStep.round(noisy, rounded);
+        step.addNoise(sum, std, rounded);
+        assertArrayEquals(unchanged, sum, "the float64 sum itself is only read");
 
         NoiseSource reference = seeded();
         double[] noise = new double[n];

@@ -64,6 +64,12 @@ class NoiseAfterFloat64SumTest {
         }
 
         @Override
+        public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+            before.add(Arrays.copyOfRange(sum, from, to));
+            inner.addGaussianRounded(sum, out, from, to, std);
+        }
+
+        @Override
         public boolean isSecure() {
             return inner.isSecure();
         }

@@ -119,8 +119,8 @@ final class BenchRun {
             // As the trainer: drained in float64, noise added to it, rounded once after the noise.
             model.drainGradientSum(sum64);
             long t1 = System.nanoTime();
-            if (!nonPrivate) noise.addGaussian(sum64, sigma * policy.sensitivity());
-            DpSgdStep.round(sum64, grad);
+            if (!nonPrivate) noise.addGaussianRounded(sum64, grad, 0, grad.length, sigma * policy.sensitivity());
+            else DpSgdStep.round(sum64, grad);
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];

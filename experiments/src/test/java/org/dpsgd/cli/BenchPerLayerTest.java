@@ -32,6 +32,11 @@ class BenchPerLayerTest {
         }
 
         @Override
+        public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+            stds.add(std);
+        }
+
+        @Override
         public boolean isSecure() {
             return true;
         }
