@@ -101,6 +101,12 @@ public final class GradientCanaries implements ExtraExamples {
         return included.length;
     }
 
+    /** Each canary owns a distinct coordinate, so at most one canary adds to any coordinate. */
+    @Override
+    public int addsPerCoordinate() {
+        return 1;
+    }
+
     @Override
     public void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip) {
         int c = coordinates[included[index]];

@@ -151,7 +151,8 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.planner = new StaticShapePlanner(layout, b.maxCalls);
         this.stepCap = mechanism == null ? 0 : stepCap(p, population, layout.slotsPerCall(), b.maxCalls);
         if (mechanism != null) {
-            StepBound.check(stepCap, reduction.processes());
+            int extras = extra == null ? 0 : extra.count();
+            StepBound.check(stepCap, extras, extra == null ? 0 : extra.addsPerCoordinate(), reduction.processes());
             model.boundStepExamples(stepCap);
         }
         this.assembler = new BatchAssembler(
@@ -182,16 +183,16 @@ public final class DpSgdTrainer implements AutoCloseable {
     }
 
     /**
-     * B_cap for this run: Poisson's tail bound over the whole run's population and the extra
-     * examples (a shard's draw is never larger in distribution, so one bound serves every process),
-     * the batch size under shuffle sampling, and at most maxCalls·S + extras with a fixed call count.
+     * B_cap for this run, over the examples the backend clips (extra examples are counted apart,
+     * by their number): Poisson's tail bound over the whole run's population (a shard's draw is never
+     * larger in distribution, so one bound serves every process), the batch size under shuffle
+     * sampling, and at most maxCalls·S with a fixed call count.
      */
     private int stepCap(PrivacyConfig p, long population, int slotsPerCall, int maxCalls) {
-        int extras = extra == null ? 0 : extra.count();
         long cap = p.sampling() == SamplingMode.SHUFFLE
                 ? config.training().batchSize()
-                : StepBound.poisson(population + extras, samplingRate);
-        if (maxCalls > 0) cap = Math.min(cap, (long) maxCalls * slotsPerCall + extras);
+                : StepBound.poisson(population, samplingRate);
+        if (maxCalls > 0) cap = Math.min(cap, (long) maxCalls * slotsPerCall);
         return (int) cap;
     }
 
@@ -233,14 +234,14 @@ public final class DpSgdTrainer implements AutoCloseable {
         phases.accept(StepPhase.SAMPLED);
         if (budget != null) budget.charge(); // write-ahead: before anything is computed from the drawn batch
         phases.accept(StepPhase.CHARGED);
-        if (mechanism != null && drawn.length > stepCap) {
+        int[] examples = datasetExamples(drawn);
+        if (mechanism != null && examples.length > stepCap) {
             // Probability ≤ 2^-100 per step under Poisson sampling (StepBound): the clip margin was
             // computed for at most stepCap examples, so a larger step is refused, never run.
-            throw new IllegalStateException("step " + (step + 1) + " drew " + drawn.length
+            throw new IllegalStateException("step " + (step + 1) + " drew " + examples.length
                     + " examples, above the bound of " + stepCap
                     + " the clipping's float margin is computed for (docs/core.md, \"Float margin\")");
         }
-        int[] examples = datasetExamples(drawn);
         StepPlan plan = planner.plan(examples);
         BatchStats stats = clippedSum(plan);
         if (extra != null) addExtraExamples(drawn);

@@ -18,4 +18,13 @@ public interface ExtraExamples {
      * norm must not exceed {@code clip.sensitivity()}.
      */
     void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip);
+
+    /**
+     * The most extra examples whose clipped gradients can touch one coordinate: each is one host
+     * float64 add there, which the clip margin counts (docs/core.md, "Float margin", item 5 (A)).
+     * Default: all of them.
+     */
+    default int addsPerCoordinate() {
+        return count();
+    }
 }

@@ -14,14 +14,16 @@ import org.dpsgd.UserError;
  * no draw exceeds it). It depends only on n and q, which the run already treats as public (q·N is
  * the divisor). A fixed call count or shuffle sampling may give a smaller deterministic bound.
  *
- * <p>The margin holds while (B_cap + P)·P·B_cap ≤ 2^32 for P processes ({@link #check}): then the
- * float64 accumulators and the cross-process float64 sum move by at most 2^−19·C when one example
- * is removed.
+ * <p>B_cap counts the examples the backend clips in the step's calls; extra examples (audit
+ * canaries, added on the host) are counted apart, by their public number E and by how many of
+ * them can add to one coordinate, a. The margin holds while (B_cap + a + P)·P·(B_cap + E) ≤ 2^32 for
+ * P processes ({@link #check}): then the float64 accumulators and the cross-process float64 sum
+ * move by at most 2^−20·C(1 + 2^−14) when one example is removed.
  */
 public final class StepBound {
     /** P[draw > bound] ≤ 2^−TAIL_BITS per step. */
     public static final int TAIL_BITS = 100;
-    /** (B_cap + P)·P·B_cap must not exceed this (docs/core.md, "Float margin", item 5). */
+    /** (B_cap + a + P)·P·(B_cap + E) must not exceed this (docs/core.md, "Float margin", item 5). */
     public static final double MAX_PRODUCT = 0x1p32;
 
     private StepBound() {}
@@ -50,17 +52,21 @@ public final class StepBound {
     }
 
     /**
-     * Refuses a bound the margin does not cover: (bound + processes)·processes·bound above 2^32,
-     * with one line naming the fix.
+     * Refuses what the margin does not cover: (bound + extraAdds + processes)·processes·(bound +
+     * extras) above 2^32, with one line naming the fix. {@code bound} is B_cap, {@code extras} the
+     * number of extra examples, {@code extraAdds} how many of them can add to one coordinate.
      */
-    public static void check(int bound, int processes) {
+    public static void check(int bound, int extras, int extraAdds, int processes) {
         if (processes < 1) throw new IllegalArgumentException("processes must be >= 1, got " + processes);
-        double product = ((double) bound + processes) * processes * bound;
+        if (extras < 0 || extraAdds < 0 || extraAdds > extras)
+            throw new IllegalArgumentException("extra examples " + extras + ", adds per coordinate " + extraAdds);
+        double product = ((double) bound + extraAdds + processes) * processes * ((double) bound + extras);
         if (product > MAX_PRODUCT) {
             throw new UserError("a logical step may hold up to " + bound + " examples (the bound the float margin"
-                    + " of clipping is computed for) on " + processes + " process(es); the margin covers"
-                    + " (B + P)·P·B ≤ 2^32, i.e. about " + (long) Math.floor(maxBound(processes))
-                    + " examples here; use a smaller training.batch_size");
+                    + " of clipping is computed for) and " + extras + " extra examples on " + processes
+                    + " process(es); the margin covers (B + a + P)·P·(B + E) ≤ 2^32, i.e. about "
+                    + (long) Math.floor(maxBound(processes)) + " examples on their own here;"
+                    + " use a smaller training.batch_size (or fewer canaries)");
         }
     }
 

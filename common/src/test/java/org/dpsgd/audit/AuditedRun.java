@@ -356,6 +356,11 @@ final class AuditedRun {
         }
 
         @Override
+        public int addsPerCoordinate() {
+            return inner.addsPerCoordinate();
+        }
+
+        @Override
         public void addClippedGradient(int index, double[] clippedSum, ClipPolicy clip) {
             sampled++;
             inner.addClippedGradient(index, clippedSum, clip);

@@ -48,6 +48,8 @@ class GradientCanariesTest {
         big[9] = 1e8;
         c.addClippedGradient(1, big, new ClipPolicy(new double[] {0.5}, new int[] {0, 0}));
         assertEquals(1e8 + 0.5, big[9]);
+        // Distinct coordinates: at most one canary adds to any coordinate (the clip margin counts it).
+        assertEquals(1, c.addsPerCoordinate());
     }
 
     @Test

@@ -57,13 +57,19 @@ class StepBoundTest {
         assertThrows(IllegalArgumentException.class, () -> StepBound.poisson(10, 0));
     }
 
-    /** (B + P)·P·B ≤ 2^32: 65,535 on one process, refused one above; far fewer across 8 processes. */
+    /**
+     * (B + a + P)·P·(B + E) ≤ 2^32: 65,535 on one process, refused one above; far fewer across 8
+     * processes; 500,000 gradient canaries (a = 1) beside 1,000 examples, but not input canaries (a = E).
+     */
     @Test
     void theMarginRefusesBoundsItDoesNotCover() {
-        StepBound.check(65_535, 1);
-        assertThrows(UserError.class, () -> StepBound.check(65_536, 1));
-        StepBound.check(23_000, 8);
-        UserError e = assertThrows(UserError.class, () -> StepBound.check(23_200, 8));
+        StepBound.check(65_535, 0, 0, 1);
+        assertThrows(UserError.class, () -> StepBound.check(65_536, 0, 0, 1));
+        StepBound.check(23_000, 0, 0, 8);
+        UserError e = assertThrows(UserError.class, () -> StepBound.check(23_200, 0, 0, 8));
         assertTrue(e.getMessage().contains("batch_size"), e.getMessage());
+        StepBound.check(1_000, 500_000, 1, 1);
+        assertThrows(UserError.class, () -> StepBound.check(1_000, 500_000, 500_000, 1));
+        assertThrows(IllegalArgumentException.class, () -> StepBound.check(1_000, 5, 6, 1));
     }
 }
