@@ -101,10 +101,10 @@ public final class GradientCanaries implements ExtraExamples {
         return included.length;
     }
 
-    /** Each canary owns a distinct coordinate, so at most one canary adds to any coordinate. */
+    /** Each canary owns a distinct coordinate, so at most one canary adds to any coordinate (none without IN canaries). */
     @Override
     public int addsPerCoordinate() {
-        return 1;
+        return Math.min(1, count());
     }
 
     @Override
