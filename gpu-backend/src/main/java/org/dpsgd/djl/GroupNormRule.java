@@ -47,6 +47,13 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public NDArray forward(NDArray x, Tape tape) {
+            if (!tape.recording()) {
+                // Nothing recorded (non-private steps, evaluation): PyTorch's one fused kernel each way.
+                NDArray out = constants
+                        .groupNorm()
+                        .apply(x, layer.groups(), layer.eps(), store.value(weight), store.value(bias));
+                if (out != null) return out;
+            }
             NDArray normalized = normalize(x, layer.groups(), layer.eps(), constants);
             boolean w = store.trainable(weight);
             boolean b = store.trainable(bias);
