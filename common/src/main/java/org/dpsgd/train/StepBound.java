@@ -16,15 +16,20 @@ import org.dpsgd.UserError;
  *
  * <p>B_cap counts the examples the backend clips in the step's calls; extra examples (audit
  * canaries, added on the host) are counted apart, by their public number E and by how many of
- * them can add to one coordinate, a. The margin holds while (B_cap + a + P)·P·(B_cap + E) ≤ 2^32 for
+ * them can add to one coordinate, a. The margin holds while (B_cap + a + P)·P·(B_cap + E) ≤ 2^37 for
  * P processes ({@link #check}): then the float64 accumulators and the cross-process float64 sum
- * move by at most 2^−20·C(1 + 2^−14) when one example is removed.
+ * move by at most 2^−15·C(1 + 2^−14) when one example is removed (about 370,000 examples on one
+ * process, 131,000 on 8).
  */
 public final class StepBound {
     /** P[draw > bound] ≤ 2^−TAIL_BITS per step. */
     public static final int TAIL_BITS = 100;
-    /** (B_cap + a + P)·P·(B_cap + E) must not exceed this (docs/core.md, "Float margin", item 5). */
-    public static final double MAX_PRODUCT = 0x1p32;
+    /**
+     * (B_cap + a + P)·P·(B_cap + E) must not exceed this (docs/core.md, "Float margin", item 5): the
+     * accumulators' term is 2·γ_n·P·(B_cap + E)·C(1 + 2^−15) with n = B_cap + a + P, so a product X
+     * gives 2X·2^−53/(1 − n·2^−53)·(1 + 2^−15), which is ≤ 2^−15·(1 + 2^−14) for X ≤ 2^37.
+     */
+    public static final double MAX_PRODUCT = 0x1p37;
 
     private StepBound() {}
 
@@ -53,7 +58,7 @@ public final class StepBound {
 
     /**
      * Refuses what the margin does not cover: (bound + extraAdds + processes)·processes·(bound +
-     * extras) above 2^32, with one line naming the fix. {@code bound} is B_cap, {@code extras} the
+     * extras) above 2^37, with one line naming the fix. {@code bound} is B_cap, {@code extras} the
      * number of extra examples, {@code extraAdds} how many of them can add to one coordinate.
      */
     public static void check(int bound, int extras, int extraAdds, int processes) {
@@ -64,13 +69,13 @@ public final class StepBound {
         if (product > MAX_PRODUCT) {
             throw new UserError("a logical step may hold up to " + bound + " examples (the bound the float margin"
                     + " of clipping is computed for) and " + extras + " extra examples on " + processes
-                    + " process(es); the margin covers (B + a + P)·P·(B + E) ≤ 2^32, i.e. about "
+                    + " process(es); the margin covers (B + a + P)·P·(B + E) ≤ 2^37, i.e. about "
                     + (long) Math.floor(maxBound(processes)) + " examples on their own here;"
                     + " use a smaller training.batch_size (or fewer canaries)");
         }
     }
 
-    /** The largest B with (B + P)·P·B ≤ 2^32, for the message. */
+    /** The largest B with (B + P)·P·B ≤ 2^37, for the message. */
     private static double maxBound(int processes) {
         double p = processes;
         return (-p + Math.sqrt(p * p + 4 * MAX_PRODUCT / p)) / 2;

@@ -58,18 +58,38 @@ class StepBoundTest {
     }
 
     /**
-     * (B + a + P)·P·(B + E) ≤ 2^32: 65,535 on one process, refused one above; far fewer across 8
-     * processes; 500,000 gradient canaries (a = 1) beside 1,000 examples, but not input canaries (a = E).
+     * (B + a + P)·P·(B + E) ≤ 2^37: 370,727 on one process, refused one above (370,728·370,729 >
+     * 2^37); 131,068 on 8 processes, refused at 131,069; 500,000 gradient canaries (a = 1) beside
+     * 1,000 examples, but not input canaries (a = E).
      */
     @Test
     void theMarginRefusesBoundsItDoesNotCover() {
-        StepBound.check(65_535, 0, 0, 1);
-        assertThrows(UserError.class, () -> StepBound.check(65_536, 0, 0, 1));
-        StepBound.check(23_000, 0, 0, 8);
-        UserError e = assertThrows(UserError.class, () -> StepBound.check(23_200, 0, 0, 8));
+        StepBound.check(370_727, 0, 0, 1);
+        assertThrows(UserError.class, () -> StepBound.check(370_728, 0, 0, 1));
+        StepBound.check(131_068, 0, 0, 8);
+        UserError e = assertThrows(UserError.class, () -> StepBound.check(131_069, 0, 0, 8));
         assertTrue(e.getMessage().contains("batch_size"), e.getMessage());
+        assertTrue(e.getMessage().contains("about 131068 examples"), e.getMessage());
         StepBound.check(1_000, 500_000, 1, 1);
         assertThrows(UserError.class, () -> StepBound.check(1_000, 500_000, 500_000, 1));
         assertThrows(IllegalArgumentException.class, () -> StepBound.check(1_000, 5, 6, 1));
+    }
+
+    /**
+     * The project's large-batch targets fit: Kurakin et al.'s logical batch 32,768 of ImageNet's
+     * 1,281,167 examples under Poisson sampling on 8 processes (B_cap = 34,904), and De et al.'s 16,384
+     * (CIFAR-10, N = 50,000) on one process; 3× Kurakin's expected batch on 8 processes still fits, 4×
+     * (B_cap = 135,149 > 131,068) is refused.
+     */
+    @Test
+    void largeLogicalBatchesOnManyProcessesAreAccepted() {
+        int kurakin = StepBound.poisson(1_281_167, 32_768.0 / 1_281_167);
+        assertTrue(kurakin > 32_768 && kurakin < 36_000, "B_cap " + kurakin);
+        StepBound.check(kurakin, 0, 0, 8);
+        StepBound.check(StepBound.poisson(50_000, 16_384.0 / 50_000), 0, 0, 1);
+        StepBound.check(StepBound.poisson(1_281_167, 3 * 32_768.0 / 1_281_167), 0, 0, 8);
+        assertThrows(
+                UserError.class,
+                () -> StepBound.check(StepBound.poisson(1_281_167, 4 * 32_768.0 / 1_281_167), 0, 0, 8));
     }
 }

@@ -23,23 +23,27 @@ import org.dpsgd.UserError;
  *   <li>The norm the factor is computed from is n_eff = sqrt(n̂² + Σ normSlack)·(1 + γ) + sqrt(Σ sumSlack)
  *       per group, so c·n_eff ≥ ‖value summed‖ before the last relative roundings; {@link #MARGIN}
  *       η covers those (scaling, the slot sum, the float64 accumulator over calls, each (1 + γ))
- *       and the cross terms below: (1 + 2^−20)^4 (1 − 2^−16) + 2^−18 + 2^−19 + 2^−19 < 1.
+ *       and the cross terms below: (1 + 2^−20)^4 (1 − 2^−12) + 2^−14 + 2^−15 + 2^−15·(1 + 2^−14) < 1
+ *       (exact rationals: 1 − 0.969·2^−13; MarginBudgetTest).
  *   <li>Neighbouring datasets: removing one example changes how the other examples' terms round,
  *       in every call of the step (later examples are repacked into other slots and calls). With
  *       B the trainer's data-independent bound on the step's examples
  *       ({@code TrainableModel.boundStepExamples}; the call's slots when not told): a one-matmul sum
  *       moves by up to 2·Σ_j c_j·sqrt(sumSlack_j) over the step, so the factor is taken from
  *       max(n_eff, κ·sqrt(sumSlack)) with κ = 2·B/{@link #CROSS}: then that is ≤ η'·C. Formed
- *       terms' float64 slot sums move by ≤ 4(N + 4)·B·2^−53·C ≤ 2^−19·C ({@link #MAX_SLOTS},
- *       {@link #MAX_STEP_EXAMPLES}); the float64 accumulator and the cross-process sum by
- *       ≤ 2^−19·C (the trainer's StepBound.check).
+ *       terms' float64 slot sums move by ≤ 4(N + 4)·B·2^−53·C ≤ 2^−16·(1 + 2^−13)·C ≤ 2^−15·C
+ *       ({@link #MAX_SLOTS}, {@link #MAX_STEP_EXAMPLES}); the float64 accumulator and the
+ *       cross-process sum by ≤ 2^−15·(1 + 2^−14)·C (the trainer's StepBound.check).
  * </ul>
  */
 final class ClipBound {
     /** Relative error bound of a float64 reduction of fewer than 2^32 terms: 2^32 · 2^−53, rounded up to 2^−20. */
     static final double GAMMA = 0x1p-20;
-    /** Relative shrink of every bound: factors are min(1, C(1 − η)/n_eff). */
-    static final double MARGIN = 0x1p-16;
+    /**
+     * Relative shrink of every bound: factors are min(1, C(1 − η)/n_eff). η = 2^−12 (0.024%) pays for
+     * the cross terms η' = 2^−14 and 2·2^−15 (F and A) with room: the sum stays below 1 − 2^−14.
+     */
+    static final double MARGIN = 0x1p-12;
     /** Tensors a tap reduces over must stay below this many elements for {@link #GAMMA} to hold. */
     static final long MAX_REDUCTION = 1L << 31;
 
@@ -57,21 +61,23 @@ final class ClipBound {
     /**
      * Share of C that the rounding of the OTHER slots' terms in a one-matmul sum may move when one
      * example is added or removed: factors are capped so that Σ_j 2·c_j·sqrt(sumSlack_j) ≤ η'·C.
+     * The cap binds when M/‖G‖ ≳ η'·2^51/(B·rows) = 2^37/(B·rows) on a ghost layer.
      */
-    static final double CROSS = 0x1p-18;
+    static final double CROSS = 0x1p-14;
 
     /**
-     * Most slots per call for which the formed slot sums' cross term 4N(N + 4)·2^−53·C stays ≤ 2^−19·C
-     * (it holds up to N = 2^16 − 2; the round 2^15 leaves room).
+     * Most slots per call (N). With B ≤ {@link #MAX_STEP_EXAMPLES} the formed slot sums' cross term
+     * 4(N + 4)·B·2^−53·C stays ≤ 2^−15·C.
      */
     static final int MAX_SLOTS = 1 << 15;
 
     /**
      * Most examples per step (B) the margin covers: with N ≤ {@link #MAX_SLOTS}, 4(N + 4)·B·2^−53 ≤
-     * 2^−19 needs (N + 4)·B ≤ 2^32, which holds for B ≤ 2^16 (the trainer's StepBound.check, which
-     * also covers the accumulators, is stricter).
+     * 2^−15 needs (N + 4)·B ≤ 2^36, i.e. B ≤ 2,096,896; 2^20 gives (2^15 + 4)·2^20 = 2^35(1 + 2^−13),
+     * half the budget. The trainer's StepBound.check, which also covers the accumulators, is
+     * stricter (about 370,000 on one process).
      */
-    static final int MAX_STEP_EXAMPLES = 1 << 16;
+    static final int MAX_STEP_EXAMPLES = 1 << 20;
 
     /** The norm the factor is computed from: ≥ the true norm of the summed value (see class comment). */
     static double boundingNorm(double squaredNorm, double normSlack, double sumSlack) {

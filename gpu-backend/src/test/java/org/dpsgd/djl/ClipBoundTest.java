@@ -108,7 +108,8 @@ class ClipBoundTest {
                                     + got + " (excess " + (got / clip - 1) + ")");
                     if (clip < norm * (1 - 1e-5)) {
                         assertEquals(1, s.clipped());
-                        assertTrue(got >= clip * (1 - 1e-4), "over-shrunk: " + got + " for C = " + clip);
+                        assertTrue(
+                                got >= clip * (1 - 2 * ClipBound.MARGIN), "over-shrunk: " + got + " for C = " + clip);
                     }
                 }
             }
@@ -154,7 +155,7 @@ class ClipBoundTest {
      * The one-matmul sum's rounding moves with the other slots' terms when one example is added or
      * removed, by ≤ 2·Σ_j c_j·sqrt(sumSlack_j) (docs/core.md, "Float margin", item 5): every factor must
      * keep its slot's share at ≤ η'·C/(2·slots), whatever M/‖G‖ (cancellation up to 1e20 here), and
-     * still bound the slot's own summed value. Where slots·rows·M/‖G‖ < 2^30 the norm is unchanged.
+     * still bound the slot's own summed value. Where slots·rows·M/‖G‖ < 2^34 the norm is unchanged.
      */
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
@@ -179,8 +180,8 @@ class ClipBoundTest {
             assertTrue(
                     share <= ClipBound.CROSS * c,
                     "slots " + slots + ", M/‖G‖ " + ratio + ": cross share " + share / c + " of C");
-            // The cap binds only when 2·slots·γ(rows)·M/η' > ‖G‖, i.e. slots·rows·M/‖G‖ ≳ 2^33.
-            if ((double) slots * rows * ratio < 0x1p30)
+            // The cap binds only when 2·slots·γ(rows)·M/η' > ‖G‖, i.e. slots·(rows + 4)·M/‖G‖ > 2^37.
+            if ((double) slots * rows * ratio < 0x1p34)
                 assertEquals(ClipBound.boundingNorm(g * g, normSlack, sumSlack), n, "changed without cancellation");
         }
     }
@@ -189,14 +190,14 @@ class ClipBoundTest {
      * Heavy cancellation through the real strategy: a linear layer whose two augmented copies see
      * inputs a and −a with weights ~1e−12, so their output gradients nearly agree and the weight
      * gradient (g₁ − g₂)aᵀ is ~1e−12 of M = Σ‖a_t‖‖g_t‖ (M recomputed here from the parameters,
-     * g_t = (softmax(z_t) − y)/K). One real slot among 64 (the cap grows with the slots): the observed
+     * g_t = (softmax(z_t) − y)/K). One real slot among 256 (the cap grows with the slots): the observed
      * weight factor c must keep the slot's cross share 2·N·c·γ(rows)·M within η'·C, which the old bound
-     * (n_eff only) misses by ~10×. The formed bias and the same layer without cancellation (inputs a
+     * (n_eff only) misses by ~17× (at 64 slots it would miss η' = 2^−14 by only 7%). The formed bias and the same layer without cancellation (inputs a
      * and a) keep factor 1 at C = 10‖G‖.
      */
     @org.junit.jupiter.api.Test
     void heavyCancellationIsClippedByTheCrossSlotCap() {
-        int slots = 64;
+        int slots = 256;
         int copies = 2;
         Network net = new Network(
                 "linear",
@@ -244,7 +245,7 @@ class ClipBoundTest {
      * removing one example repacks every later one into other slots and calls. The same heavily
      * cancelling slot as above, in a call of 64 slots, on a model told B = 4096: the observed factor
      * keeps 2·B·c·γ(rows)·M within η'·C, and is about 64× below the factor of a model that was not told
-     * (which counts the call's 64 slots); a bound above 2^16 is refused.
+     * (which counts the call's 64 slots); a bound above 2^20 is refused.
      */
     @org.junit.jupiter.api.Test
     void theCrossSlotCapCountsTheStepBoundNotTheCallsSlots() {
