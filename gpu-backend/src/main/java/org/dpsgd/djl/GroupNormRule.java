@@ -47,7 +47,16 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public NDArray forward(NDArray x, Tape tape) {
-            NDArray normalized = normalize(x, layer.groups(), layer.eps(), constants);
+            // x̂ in a scope of its own, so that no view of x or of the layer-norm's output outlives the call; and
+            // x̂'s own handle closed once the affine has used it: autograd keeps x̂ and x for their backward
+            // and frees them once it has run, instead of the step's scope holding both to its end (Op.chain).
+            NDArray normalized = TapScope.one(() -> normalize(x, layer.groups(), layer.eps(), constants));
+            NDArray y = affine(normalized, tape);
+            normalized.close();
+            return y;
+        }
+
+        private NDArray affine(NDArray normalized, Tape tape) {
             boolean w = store.trainable(weight);
             boolean b = store.trainable(bias);
             if (!tape.recording() || !(w || b)) {
@@ -59,11 +68,14 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
             if (!tape.recording() || !(w || b)) return normalized.mul(gamma).add(beta);
             // Book-keeping: each trainable γ, β as one leaf row per batch row, so that the backward pass
             // forms the per-row gradients itself and the output gradient need not outlive it.
-            long n = x.getShape().get(0);
+            long n = normalized.getShape().get(0);
             if (w) gamma = tape.perRowLeaf(gamma, n);
             if (b) beta = tape.perRowLeaf(beta, n);
             tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
-            return normalized.mul(gamma).add(beta);
+            // β added in place: the product is not saved by any backward (mul saves x̂ and γ, add nothing), so
+            // autograd allows it, and the step's scope holds one [N, C, H, W] tensor per GroupNorm instead of
+            // two, as the non-private step's fused affine does (issue 12 §3). Same values and gradients.
+            return normalized.mul(gamma).addi(beta);
         }
     }
 
@@ -118,8 +130,8 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
         private final Forward op;
         private final int slots;
         private final int copies;
-        private final NDArray gammaRows; // [N, C, 1, 1] leaf, or null
-        private final NDArray betaRows; // [N, C, 1, 1] leaf, or null
+        private NDArray gammaRows; // [N, C, 1, 1] leaf, or null; after harvest, its gradient
+        private NDArray betaRows; // [N, C, 1, 1] leaf, or null; after harvest, its gradient
         private NDArray weightGrad; // [S, C]
         private NDArray biasGrad; // [S, C]
 
@@ -132,21 +144,34 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
         }
 
         @Override
+        public List<NDArray> harvest() {
+            List<NDArray> out = new ArrayList<>(2);
+            if (gammaRows != null) out.add(gammaRows = gammaRows.getGradient());
+            if (betaRows != null) out.add(betaRows = betaRows.getGradient());
+            return out;
+        }
+
+        @Override
         public void measure(SlotNorms norms) {
             if (gammaRows != null) {
                 weightGrad = perSlot(gammaRows);
                 norms.add(op.weight, weightGrad.square().sum(new int[] {1}));
+                gammaRows.close();
+                gammaRows = null;
             }
             if (betaRows != null) {
                 biasGrad = perSlot(betaRows);
                 norms.add(op.bias, biasGrad.square().sum(new int[] {1}));
+                betaRows.close();
+                betaRows = null;
             }
         }
 
         /** A per-row leaf's gradient (float64, loss scale divided out) summed over each slot's K copies: [S, C]. */
-        private NDArray perSlot(NDArray leaf) {
+        private NDArray perSlot(NDArray rowGradient) {
             return op.store
-                    .gradient(leaf)
+                    .lossScale()
+                    .unscaled(rowGradient)
                     .reshape(slots, copies, op.layer.channels())
                     .sum(new int[] {1});
         }

@@ -59,6 +59,31 @@ final class Tape {
         return leaf;
     }
 
+    /**
+     * A layer input {@code x} for a tap to keep: a detached alias, same storage, no autograd history, a
+     * handle of the tap's own. The forward pass may close x's handle as soon as the next op has used it
+     * ({@link Op#chain}), and keeping the alias past the backward pass ({@link Tap#harvest}) keeps neither
+     * the graph nor, through it, any leaf's gradient alive; the tap closes it when done.
+     */
+    static NDArray alias(NDArray x) {
+        return x.stopGradient();
+    }
+
+    /**
+     * What a tap must also keep open with {@link #alias}'s result: x itself where x has no autograd
+     * history and so may be the batch input, whose staging buffer is lent out for as long as that array
+     * is open ({@link HostStaging}); null otherwise. See {@link #keepInput}.
+     */
+    static NDArray lent(NDArray x) {
+        return x.hasGradient() ? null : x;
+    }
+
+    /** Adds a tap's input alias, and its {@link #lent} array where that is still open, to {@code keep}. */
+    static void keepInput(List<NDArray> keep, NDArray alias, NDArray lent) {
+        keep.add(alias);
+        if (lent != null && !lent.isReleased()) keep.add(lent);
+    }
+
     void add(Tap tap) {
         taps.add(tap);
     }
