@@ -8,9 +8,10 @@ import java.util.List;
 
 /**
  * What the book-keeping strategy records during the forward pass: for every layer with trainable
- * parameters, its {@link Tap}: for conv and linear layers the layer's input and a zero leaf added
- * to its output, whose gradient after the backward pass is the per-sample output gradient; for
- * GroupNorm per-row leaves of γ and β, whose gradients are the per-sample gradients themselves.
+ * parameters, its {@link Tap}: for conv and linear layers the layer's input (a detached alias,
+ * {@link #alias}) and a zero leaf added to its output, whose gradient after the backward pass is the
+ * per-sample output gradient; for GroupNorm per-row leaves of γ and β, whose gradients are the
+ * per-sample gradients themselves.
  */
 final class Tape {
     static final Tape NONE = new Tape(null, 0, 0);
