@@ -7,8 +7,10 @@ import java.util.List;
 import org.dpsgd.model.Layer;
 
 /**
- * GroupNorm: one native layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance
- * by hand), then the per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
+ * GroupNorm. Where nothing is recorded (non-private steps, evaluation) on the CPU in float32/float64:
+ * PyTorch's own fused kernel, one op each way ({@link NativeGroupNorm}). Otherwise: one native
+ * layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance by hand), then the
+ * per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
  * covers the affine only (the normalisation has no parameters). Its per-sample gradients (Σ g·x̂
  * and Σ g per channel) are formed by the backward pass itself: each trainable γ and β enters the
  * affine as a per-row leaf [N, C, 1, 1] ({@link Tape#perRowLeaf}), whose gradient is exactly the
@@ -48,6 +50,13 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public NDArray forward(NDArray x, Tape tape) {
+            if (!tape.recording()) {
+                // Nothing recorded (non-private steps, evaluation): PyTorch's one fused kernel each way.
+                NDArray out = constants
+                        .groupNorm()
+                        .apply(x, layer.groups(), layer.eps(), store.value(weight), store.value(bias));
+                if (out != null) return out;
+            }
             NDArray normalized = normalize(x, layer.groups(), layer.eps(), constants);
             boolean w = store.trainable(weight);
             boolean b = store.trainable(bias);
