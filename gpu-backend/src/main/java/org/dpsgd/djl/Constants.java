@@ -8,11 +8,15 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Function;
 
-/** Long-lived constant arrays (layer-norm unit weights and zero biases, im2col kernels), created once per model. */
+/**
+ * Long-lived constants (layer-norm unit weights and zero biases, im2col kernels, the compiled GroupNorm
+ * kernel), created once per model.
+ */
 final class Constants {
     private final NDManager manager;
     private final Precision precision;
     private final Map<String, NDArray> cache = new HashMap<>();
+    private NativeGroupNorm groupNorm;
 
     Constants(NDManager manager, Precision precision) {
         this.manager = manager;
@@ -41,6 +45,12 @@ final class Constants {
             }
             return precision.toCompute(precision.create(m, w, new Shape(d, channels, k, k)));
         });
+    }
+
+    /** PyTorch's fused GroupNorm kernel, compiled once per model (see {@link NativeGroupNorm}). */
+    synchronized NativeGroupNorm groupNorm() {
+        if (groupNorm == null) groupNorm = new NativeGroupNorm(manager);
+        return groupNorm;
     }
 
     private NDArray get(String key, Function<NDManager, NDArray> make) {

@@ -7,12 +7,15 @@ import java.util.List;
 import org.dpsgd.model.Layer;
 
 /**
- * GroupNorm: one native layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance
- * by hand), then the per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
+ * GroupNorm. Where nothing is recorded (non-private steps, evaluation) on the CPU in float32/float64:
+ * PyTorch's own fused kernel, one op each way ({@link NativeGroupNorm}). Otherwise: one native
+ * layer-norm over [N, G, C/G·H·W] (3x faster than composing mean and variance by hand), then the
+ * per-channel affine. Statistics are per sample: no batch mixing. Book-keeping
  * covers the affine only (the normalisation has no parameters). Its per-sample gradients (Σ g·x̂
  * and Σ g per channel) are formed by the backward pass itself: each trainable γ and β enters the
  * affine as a per-row leaf [N, C, 1, 1] ({@link Tape#perRowLeaf}), whose gradient is exactly the
- * per-row gradient, in the compute type. So the tap keeps nothing full-size, and the output
+ * per-row gradient, in the compute type (one fused native op on the CPU in fp32/fp64, {@link
+ * #fusedRowAffine}). So the tap keeps nothing full-size, and the output
  * gradient is freed as soon as autograd has used it instead of waiting on a zero leaf for the
  * clipped sum (issue 12 §3); the norm and the clipped sum come from the same formed values
  * cast to float64 ({@link ClipBound}: a formed gradient needs no slack). One path; {@link
@@ -47,6 +50,13 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public NDArray forward(NDArray x, Tape tape) {
+            if (!tape.recording()) {
+                // Nothing recorded (non-private steps, evaluation): PyTorch's one fused kernel each way.
+                NDArray out = constants
+                        .groupNorm()
+                        .apply(x, layer.groups(), layer.eps(), store.value(weight), store.value(bias));
+                if (out != null) return out;
+            }
             // x̂ in a scope of its own, so that no view of x or of the layer-norm's output outlives the call; and
             // x̂'s own handle closed once the affine has used it: autograd keeps x̂ and x for their backward
             // and frees them once it has run, instead of the step's scope holding both to its end (Op.chain).
@@ -72,10 +82,16 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
             if (w) gamma = tape.perRowLeaf(gamma, n);
             if (b) beta = tape.perRowLeaf(beta, n);
             tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
-            // β added in place: the product is not saved by any backward (mul saves x̂ and γ, add nothing), so
-            // autograd allows it, and the step's scope holds one [N, C, H, W] tensor per GroupNorm instead of
-            // two, as the non-private step's fused affine does (issue 12 §3). Same values and gradients.
-            return normalized.mul(gamma).addi(beta);
+            // In a scope of its own: the fused op's reshaped views of x̂ and of its output die with the call.
+            NDArray[] fused = new NDArray[1];
+            NDArray g = gamma;
+            NDArray bt = beta;
+            TapScope.run(
+                    () -> fused[0] = fusedRowAffine(normalized, g, bt, constants),
+                    () -> fused[0] == null ? List.of() : List.of(fused[0]));
+            // Composed (16-bit, off the CPU): β added in place, since mul's product is saved by no backward
+            // (mul saves x̂ and γ), so one [N, C, H, W] tensor is made instead of two. Same values, gradients.
+            return fused[0] != null ? fused[0] : normalized.mul(gamma).addi(beta);
         }
     }
 
@@ -108,16 +124,45 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
      * book-keeping (non-private steps, evaluation).
      */
     static NDArray fusedAffine(NDArray normalized, NDArray gamma, NDArray beta, Constants constants) {
+        if (!fusable(normalized)) return null;
+        return batchNormAffine(normalized, gamma, beta, constants);
+    }
+
+    /**
+     * The book-keeping form of {@link #fusedAffine}: x̂·γ_n + β_n with one γ and β row per batch row
+     * n ({@link Tape#perRowLeaf}, [N, C, 1, 1]; a frozen parameter may stay [1, C, 1, 1]), as the same
+     * inference-mode batch-norm over [1, N·C, H·W]: N·C channels, each (n, c) its own channel, so the
+     * kernel's per-channel weight and bias gradients are Σ_hw g·x̂ and Σ_hw g of row n alone — the
+     * per-sample gradients, formed in the compute type as the composed mul/add's backward forms them,
+     * with one fused op forward and one backward instead of two of each plus two reductions. Null
+     * where {@link #fusedAffine} is (16-bit types, off the CPU): the caller composes instead.
+     */
+    static NDArray fusedRowAffine(NDArray normalized, NDArray gamma, NDArray beta, Constants constants) {
+        if (!fusable(normalized)) return null;
+        Shape s = normalized.getShape();
+        long rows = s.get(0) * s.get(1);
+        Shape perRow = new Shape(s.get(0), s.get(1), 1, 1);
+        // A frozen parameter is [1, C, 1, 1]: broadcast and copy it to one value per row (no gradient).
+        NDArray w = (gamma.getShape().get(0) == 1 ? gamma.broadcast(perRow) : gamma).reshape(rows);
+        NDArray b = (beta.getShape().get(0) == 1 ? beta.broadcast(perRow) : beta).reshape(rows);
+        return batchNormAffine(normalized.reshape(1, rows, -1), w, b, constants).reshape(s);
+    }
+
+    private static boolean fusable(NDArray normalized) {
         ai.djl.ndarray.types.DataType t = normalized.getDataType();
-        if (t != ai.djl.ndarray.types.DataType.FLOAT32 && t != ai.djl.ndarray.types.DataType.FLOAT64) return null;
-        if (!normalized.getDevice().equals(ai.djl.Device.cpu())) return null;
-        long c = normalized.getShape().get(1);
+        if (t != ai.djl.ndarray.types.DataType.FLOAT32 && t != ai.djl.ndarray.types.DataType.FLOAT64) return false;
+        return normalized.getDevice().equals(ai.djl.Device.cpu());
+    }
+
+    /** Inference-mode batch-norm of x [B, C', ...] with running mean 0, variance 1, eps 0: x·w + b per channel. */
+    private static NDArray batchNormAffine(NDArray x, NDArray w, NDArray b, Constants constants) {
+        long c = x.getShape().get(1);
         return ai.djl.pytorch.jni.JniUtils.batchNorm(
-                (ai.djl.pytorch.engine.PtNDArray) normalized,
+                (ai.djl.pytorch.engine.PtNDArray) x,
                 (ai.djl.pytorch.engine.PtNDArray) constants.zeros(c),
                 (ai.djl.pytorch.engine.PtNDArray) constants.ones(c),
-                (ai.djl.pytorch.engine.PtNDArray) gamma,
-                (ai.djl.pytorch.engine.PtNDArray) beta,
+                (ai.djl.pytorch.engine.PtNDArray) w,
+                (ai.djl.pytorch.engine.PtNDArray) b,
                 false,
                 0.0,
                 0.0);

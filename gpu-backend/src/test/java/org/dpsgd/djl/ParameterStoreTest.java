@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The parameter store's host hand-offs: parameters written into the tensors' own memory read back
- * bit for bit (signed zeros, subnormals, extremes included); the non-private sum's first add after a
+ * bit for bit (signed zeros, subnormals, extremes included); later writes, in place, are what every
+ * later call computes with; the non-private sum's first add after a
  * drain (a cast, no zero fill) and later adds give exactly g, 2g, ...; the float drain is the double
  * drain rounded by Java's (float) cast, bit for bit; a drain empties the sum; clipped and unclipped
  * sums added in either order without a drain between them give both.
@@ -39,6 +40,60 @@ class ParameterStoreTest {
             for (int i = 0; i < n; i++)
                 assertEquals(Float.floatToRawIntBits(p[i]), Float.floatToRawIntBits(back[i]), "parameter " + i);
         }
+    }
+
+    /**
+     * Writes after the first go into the parameters' memory in place: a model that ran steps at
+     * parameters A and was then given B computes, in every strategy and in evaluation, exactly what a
+     * fresh model given B computes (bit for bit), and reads B back.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"nonprivate,float32", "nonprivate,float64", "auto,float32", "microbatch,float64"})
+    void inPlaceWritesAreSeenByEveryLaterCall(String strategyAndPrecision) {
+        String strategy = strategyAndPrecision.split(",")[0];
+        String precision = strategyAndPrecision.split(",")[1];
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), Shape.parse("1x12x12"), 10);
+        int n = (int) net.parameterCount();
+        DeviceBatch b = TestSupport.batch(net, 6, 1, 13, 1.0, 2);
+        SplittableRandom r = new SplittableRandom(17);
+        float[] a = new float[n];
+        float[] pb = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (0.3 * TestSupport.gaussian(r));
+            pb[i] = (float) (0.3 * TestSupport.gaussian(r));
+        }
+        double[] reused = new double[n];
+        double[] fresh = new double[n];
+        double[] reusedLogits;
+        double[] freshLogits;
+        float[] back = new float[n];
+        try (DjlTrainableModel m = TestSupport.model(net, strategy, precision, List.of())) {
+            m.writeParameters(a);
+            step(m, strategy, b);
+            m.drainGradientSum(new double[n]);
+            m.logits(b);
+            m.writeParameters(pb);
+            step(m, strategy, b);
+            m.drainGradientSum(reused);
+            reusedLogits = m.logits(b);
+            m.readParameters(back);
+        }
+        try (DjlTrainableModel m = TestSupport.model(net, strategy, precision, List.of())) {
+            m.writeParameters(pb);
+            step(m, strategy, b);
+            m.drainGradientSum(fresh);
+            freshLogits = m.logits(b);
+        }
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(pb[i]), Float.floatToRawIntBits(back[i]), "parameter " + i);
+            assertEquals(fresh[i], reused[i], "gradient " + i);
+        }
+        for (int i = 0; i < freshLogits.length; i++) assertEquals(freshLogits[i], reusedLogits[i], "logit " + i);
+    }
+
+    private static void step(DjlTrainableModel m, String strategy, DeviceBatch b) {
+        if (strategy.equals("nonprivate")) m.accumulateUnclipped(b);
+        else m.accumulateClipped(b, 0.5);
     }
 
     @ParameterizedTest
