@@ -57,6 +57,9 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
                         .apply(x, layer.groups(), layer.eps(), store.value(weight), store.value(bias));
                 if (out != null) return out;
             }
+            if (tape.recording() && (store.trainable(weight) || store.trainable(bias)) && fusable(x)) {
+                return nativeRows(x, tape);
+            }
             // x̂ in a scope of its own, so that no view of x or of the layer-norm's output outlives the call; and
             // x̂'s own handle closed once the affine has used it: autograd keeps x̂ and x for their backward
             // and frees them once it has run, instead of the step's scope holding both to its end (Op.chain).
@@ -64,6 +67,40 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
             NDArray y = affine(normalized, tape);
             normalized.close();
             return y;
+        }
+
+        /**
+         * Book-keeping on the CPU (float32/float64): PyTorch's native group_norm over x as [1, N·C, H·W] with
+         * N·G groups, weight and bias the per-row leaves as [N·C] ({@link Tape#perRowLeaf}; a frozen one
+         * broadcast and copied). A group never crosses a row (C/G consecutive channels of one row), so the
+         * statistics are each sample's own as before, and the kernel's weight and bias gradients for channel
+         * (n, c) are Σ_hw g·x̂ and Σ_hw g of row n: the per-sample gradients, formed in the compute type. The
+         * kernel saves only x and its per-group statistics for the backward pass, not x̂, as in the non-private
+         * step (issue 12 §3: one full-size tensor less per GroupNorm held during the backward pass).
+         */
+        private NDArray nativeRows(NDArray x, Tape tape) {
+            Shape s = x.getShape();
+            long n = s.get(0);
+            long c = s.get(1);
+            boolean w = store.trainable(weight);
+            boolean b = store.trainable(bias);
+            NDArray gamma = store.value(weight).reshape(1, c, 1, 1);
+            NDArray beta = store.value(bias).reshape(1, c, 1, 1);
+            if (w) gamma = tape.perRowLeaf(gamma, n);
+            if (b) beta = tape.perRowLeaf(beta, n);
+            tape.add(new Record(this, tape.slots, tape.copies, w ? gamma : null, b ? beta : null));
+            NDArray g = gamma;
+            NDArray bt = beta;
+            return TapScope.one(() -> {
+                Shape perRow = new Shape(n, c, 1, 1);
+                NDArray wv = (g.getShape().get(0) == 1 ? g.broadcast(perRow) : g).reshape(n * c);
+                NDArray bv = (bt.getShape().get(0) == 1 ? bt.broadcast(perRow) : bt).reshape(n * c);
+                NDArray y = constants
+                        .groupNorm()
+                        .apply(x.reshape(1, n * c, -1), Math.toIntExact(n * layer.groups()), layer.eps(), wv, bv);
+                if (y == null) throw new IllegalStateException("native group_norm refused a float32/64 CPU tensor");
+                return y.reshape(s);
+            });
         }
 
         private NDArray affine(NDArray normalized, Tape tape) {
