@@ -32,14 +32,27 @@ final class BookkeepingStrategy implements ClippingStrategy {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             Tape tape = new Tape(rt.manager, slots, k);
-            NDArray mask = rt.mask(b);
-            NDArray[] out = ModelRuntime.withGrad(() -> {
-                NDArray logits = rt.lowered.forward(rt.inputs(b, 0, slots), tape);
-                NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, 0, slots), slots, k);
-                // Masked slots' losses are multiplied by 0, so their output gradients are exactly 0.
-                if (!tape.taps().isEmpty()) rt.backward(loss.mul(mask).sum());
-                return new NDArray[] {logits, loss};
-            });
+            double[][] loss = new double[1][];
+            long[][] pred = new long[1][];
+            // The forward and backward pass in a scope of their own: once each tap has taken its leaf gradients
+            // and detached inputs (Tap.harvest), every other array of the pass is closed, and with them the
+            // autograd graph, whose nodes hold every leaf and so its gradient. The activations no tap reads are
+            // freed before the norms, and each tap frees its output gradient once its last use is done instead
+            // of at the end of the step (issue 12 §3). Lifetimes only: no value changes.
+            TapScope.run(
+                    () -> {
+                        NDArray mask = rt.mask(b);
+                        NDArray[] out = ModelRuntime.withGrad(() -> {
+                            NDArray logits = rt.lowered.forward(rt.inputs(b, 0, slots), tape);
+                            NDArray l = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, 0, slots), slots, k);
+                            // Masked slots' losses are multiplied by 0, so their output gradients are exactly 0.
+                            if (!tape.taps().isEmpty()) rt.backward(l.mul(mask).sum());
+                            return new NDArray[] {logits, l};
+                        });
+                        loss[0] = Precision.toDoubles(out[1]);
+                        pred[0] = ModelRuntime.predictions(out[0], slots, k);
+                    },
+                    () -> harvest(tape));
             return ModelRuntime.withoutGrad(() -> {
                 SlotNorms sn = new SlotNorms(policy, slots);
                 // Each tap's casts, unfold and temporaries are freed as soon as its norms are taken.
@@ -50,14 +63,12 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 long samples = 0;
                 long correct = 0;
                 double lossSum = 0;
-                double[] loss = Precision.toDoubles(out[1]);
-                long[] pred = ModelRuntime.predictions(out[0], slots, k);
                 for (int i = 0; i < slots; i++) {
                     if (!real[i]) continue;
                     samples++;
                     if (!d.keep[i]) continue; // a dropped example's loss says nothing useful and may be NaN
-                    lossSum += loss[i];
-                    if (pred[i] == b.labels()[i]) correct++;
+                    lossSum += loss[0][i];
+                    if (pred[0][i] == b.labels()[i]) correct++;
                 }
                 if (accumulate) {
                     ClipFactors f = new ClipFactors(rt.manager, policy, d);
@@ -66,6 +77,12 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 return new BatchStats(samples, lossSum, correct, d.clipped, d.normSum, d.nonFinite);
             });
         }
+    }
+
+    private static List<NDArray> harvest(Tape tape) {
+        List<NDArray> keep = new ArrayList<>();
+        for (Tap t : tape.taps()) keep.addAll(t.harvest());
+        return keep;
     }
 
     private static List<NDArray> keptBy(Tap t, SlotNorms sn) {

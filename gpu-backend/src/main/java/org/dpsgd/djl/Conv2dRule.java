@@ -262,8 +262,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final Forward op;
         private final int slots;
         private final int copies;
-        private final NDArray input;
-        private final NDArray zero;
+        private NDArray input; // the forward's input, detached (Tape.alias)
+        private final NDArray lent; // Tape.lent
+        private NDArray zero; // the zero leaf; null after harvest
+        private NDArray grad; // the leaf's gradient [S·K, p, Ho, Wo], compute type, loss scale in: from harvest
         private final NDArray[] standardized;
         private NDArray perSample; // [S, p, d] float64 when formed explicitly in a float64 model or standardised
         private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
@@ -274,15 +276,36 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             this.op = op;
             this.slots = slots;
             this.copies = copies;
-            this.input = input;
+            this.input = Tape.alias(input);
+            this.lent = Tape.lent(input);
             this.zero = zero;
             this.standardized = standardized;
+        }
+
+        @Override
+        public List<NDArray> harvest() {
+            List<NDArray> out = new ArrayList<>();
+            grad = zero.getGradient();
+            out.add(grad);
+            Tape.keepInput(out, input, lent);
+            zero = null;
+            // Made from the parameters during the forward pass (no autograd history): kept as they are.
+            if (standardized != null) out.addAll(List.of(standardized));
+            return out;
+        }
+
+        /** Closes the harvested gradient and input: called once their last use is done, to free them early. */
+        private void release() {
+            if (grad != null) grad.close();
+            if (input != null) input.close();
+            grad = null;
+            input = null;
         }
 
         /** The output gradient as [S, T', p] float64, rows position-major like {@link Forward#unfold}. */
         private NDArray outGrad() {
             return TapScope.one(() -> {
-                NDArray g = op.store.gradient(zero);
+                NDArray g = op.store.lossScale().unscaled(grad);
                 long p = g.getShape().get(1);
                 long tPrime = g.getShape().get(2) * g.getShape().get(3) * copies;
                 return g.reshape(g.getShape().get(0), p, -1).transpose(0, 2, 1).reshape(slots, tPrime, p);
@@ -304,11 +327,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         @Override
         public void measure(SlotNorms norms) {
-            Shape y = zero.getShape();
+            Shape y = grad.getShape();
             long tPrime = y.get(2) * y.get(3) * copies;
             long p = y.get(1);
             long d = (long) op.layer.in() * op.layer.kernel() * op.layer.kernel();
-            boolean float64 = zero.getDataType() == DataType.FLOAT64;
+            boolean float64 = grad.getDataType() == DataType.FLOAT64;
             boolean ghost =
                     op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, float64 ? 8 : 4);
             if (!ghost && !float64) {
@@ -355,6 +378,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 biasPerSample = outGrad.sum(new int[] {1});
                 norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
             }
+            // The clipped sum reads the output gradient and input again only on the ghost path.
+            if (!ghost) release();
         }
 
         /**
@@ -367,7 +392,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          */
         private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
             LossScale scale = op.store.lossScale();
-            NDArray g = TapScope.one(() -> slotMajor(op.store.rawGradient(zero), p));
+            NDArray g = TapScope.one(() -> slotMajor(Precision.atLeast32(grad), p));
             if (op.weightTrainable()) {
                 ClipBound.checkSize(p * d, "the per-sample gradient of " + op.layer.name());
                 NDArray formed = TapScope.one(() -> {
@@ -396,6 +421,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 norms.add(op.bias, TapScope.one(() -> biasPerSample.square().sum(new int[] {1})));
             }
             g.close();
+            release(); // everything the clipped sum needs is formed: free this layer's output gradient now
         }
 
         /** A leaf gradient [S·K, p, Ho, Wo] as [S, p, K·Ho·Wo], columns in the unfold's row order (a view for K = 1). */
@@ -447,6 +473,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
                     unfolded.close();
                     keptUnfold = null;
+                    release();
                 }
                 NDArray acc = op.store.accumulator(op.weight);
                 acc.addi(sum.reshape(acc.getShape()));

@@ -65,7 +65,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                     : ai.djl.nn.core.Linear.linear(flat, store.value(weight)).singletonOrThrow();
             if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
             NDArray[] yz = tape.withLeaf(y);
-            tape.add(new Record(this, tape.slots, tape.copies, flat, yz[1]));
+            tape.add(new Record(this, tape.slots, tape.copies, flat, Tape.lent(x), yz[1]));
             return yz[0];
         }
     }
@@ -75,24 +75,37 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         private final Forward op;
         private final int slots;
         private final int copies;
-        private final NDArray input;
-        private final NDArray zero;
+        private NDArray input; // the forward's input, detached (Tape.alias)
+        private final NDArray lent; // Tape.lent
+        private NDArray zero; // the zero leaf; null after harvest
+        private NDArray grad; // the leaf's gradient [N, p], compute type, loss scale in: from harvest
         private NDArray a; // [N, d] float64
         private NDArray outGrad; // [N, p] float64
         private NDArray perSample; // [S, p, d] float64, explicit path only
         private NDArray biasPerSample; // [S, p] float64
 
-        Record(Forward op, int slots, int copies, NDArray input, NDArray zero) {
+        Record(Forward op, int slots, int copies, NDArray input, NDArray lent, NDArray zero) {
             this.op = op;
             this.slots = slots;
             this.copies = copies;
-            this.input = input;
+            this.input = Tape.alias(input);
+            this.lent = lent;
             this.zero = zero;
         }
 
         @Override
+        public List<NDArray> harvest() {
+            List<NDArray> out = new ArrayList<>();
+            grad = zero.getGradient();
+            out.add(grad);
+            Tape.keepInput(out, input, lent);
+            zero = null;
+            return out;
+        }
+
+        @Override
         public void measure(SlotNorms norms) {
-            outGrad = op.store.gradient(zero);
+            outGrad = op.store.lossScale().unscaled(grad);
             long p = outGrad.getShape().get(1);
             if (op.weightTrainable()) {
                 a = Precision.f64(input);
@@ -133,6 +146,12 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                         : outGrad.reshape(slots, copies, p).sum(new int[] {1});
                 norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
             }
+            // The clipped sum reads outGrad and a only: close the harvested handles unless they are those
+            // very arrays (a float64 model's f64 and unscaled return their argument).
+            if (grad != outGrad) grad.close();
+            if (input != a) input.close();
+            grad = null;
+            input = null;
         }
 
         @Override

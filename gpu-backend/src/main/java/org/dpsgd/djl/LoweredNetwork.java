@@ -14,8 +14,7 @@ final class LoweredNetwork {
 
     /** Logits [N, classes] for inputs [N, C, H, W]. */
     NDArray forward(NDArray x, Tape tape) {
-        NDArray y = x;
-        for (Op o : ops) y = o.forward(y, tape);
+        NDArray y = Op.chain(ops, x, tape);
         return y.reshape(y.getShape().get(0), -1);
     }
 }

@@ -19,11 +19,13 @@ final class ResidualRule implements LayerRule<Layer.Residual> {
         List<Op> main = lowering.lower(layer.main());
         List<Op> shortcut = lowering.lower(layer.shortcut());
         return (x, t) -> {
-            NDArray m = x;
-            for (Op o : main) m = o.forward(m, t);
-            NDArray s = x;
-            for (Op o : shortcut) s = o.forward(s, t);
-            return m.add(s);
+            NDArray m = Op.chain(main, x, t);
+            NDArray s = Op.chain(shortcut, x, t);
+            NDArray y = m.add(s);
+            // The branches' outputs are not needed by add's backward: close their handles now (Op.chain).
+            if (m != x) m.close();
+            if (s != x) s.close();
+            return y;
         };
     }
 }

@@ -10,7 +10,16 @@ import java.util.List;
  */
 interface Tap {
     /**
-     * After the backward pass: adds each trainable parameter's per-slot squared gradient norm [slots]
+     * Right after the backward pass, while the pass's arrays are still open: takes what {@link #measure}
+     * and {@link #accumulateClipped} read (leaf gradients, and inputs detached from the autograd graph,
+     * {@link Tape#alias}) and returns those arrays. The strategy then closes every other array of the
+     * forward and backward pass, and with them the graph, whose nodes hold each leaf and so its gradient
+     * until the step ends; the tap closes what it took as soon as its last use is done (issue 12 §3).
+     */
+    List<NDArray> harvest();
+
+    /**
+     * After {@link #harvest}: adds each trainable parameter's per-slot squared gradient norm [slots]
      * to {@code norms}, with error bounds wherever that gradient is not formed per slot.
      */
     void measure(SlotNorms norms);

@@ -8,9 +8,10 @@ import java.util.List;
 
 /**
  * What the book-keeping strategy records during the forward pass: for every layer with trainable
- * parameters, its {@link Tap}: for conv and linear layers the layer's input and a zero leaf added
- * to its output, whose gradient after the backward pass is the per-sample output gradient; for
- * GroupNorm per-row leaves of γ and β, whose gradients are the per-sample gradients themselves.
+ * parameters, its {@link Tap}: for conv and linear layers the layer's input (a detached alias,
+ * {@link #alias}) and a zero leaf added to its output, whose gradient after the backward pass is the
+ * per-sample output gradient; for GroupNorm per-row leaves of γ and β, whose gradients are the
+ * per-sample gradients themselves.
  */
 final class Tape {
     static final Tape NONE = new Tape(null, 0, 0);
@@ -57,6 +58,31 @@ final class Tape {
         NDArray leaf = p.stopGradient().broadcast(new Shape(dims)).duplicate();
         leaf.setRequiresGradient(true);
         return leaf;
+    }
+
+    /**
+     * A layer input {@code x} for a tap to keep: a detached alias, same storage, no autograd history, a
+     * handle of the tap's own. The forward pass may close x's handle as soon as the next op has used it
+     * ({@link Op#chain}), and keeping the alias past the backward pass ({@link Tap#harvest}) keeps neither
+     * the graph nor, through it, any leaf's gradient alive; the tap closes it when done.
+     */
+    static NDArray alias(NDArray x) {
+        return x.stopGradient();
+    }
+
+    /**
+     * What a tap must also keep open with {@link #alias}'s result: x itself where x has no autograd
+     * history and so may be the batch input, whose staging buffer is lent out for as long as that array
+     * is open ({@link HostStaging}); null otherwise. See {@link #keepInput}.
+     */
+    static NDArray lent(NDArray x) {
+        return x.hasGradient() ? null : x;
+    }
+
+    /** Adds a tap's input alias, and its {@link #lent} array where that is still open, to {@code keep}. */
+    static void keepInput(List<NDArray> keep, NDArray alias, NDArray lent) {
+        keep.add(alias);
+        if (lent != null && !lent.isReleased()) keep.add(lent);
     }
 
     void add(Tap tap) {

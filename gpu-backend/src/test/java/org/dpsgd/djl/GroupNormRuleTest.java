@@ -166,6 +166,7 @@ class GroupNormRuleTest {
             }
             assertEquals(2, held, "the tap holds its γ and β leaves");
             ModelRuntime.withoutGrad(() -> {
+                tap.harvest();
                 tap.measure(new SlotNorms(org.dpsgd.backend.ClipPolicy.flat(1.0), slots));
                 return null;
             });
