@@ -112,7 +112,7 @@ class ArrayLifetimeTest {
             assertEquals(
                     !ghost, grad.isReleased(), "after measure, the output gradient is freed iff the path is explicit");
             double[] norms = new double[slots];
-            ClipDecision d = ClipDecision.decide(ClipPolicy.flat(1.0), sn, new boolean[] {true, true}, norms);
+            ClipDecision d = ClipDecision.decide(ClipPolicy.flat(1.0), sn, new boolean[] {true, true}, norms, 0);
             ModelRuntime.withoutGrad(() -> {
                 TapScope.run(() -> tap.accumulateClipped(new ClipFactors(m, ClipPolicy.flat(1.0), d)), List::of);
                 return null;
