@@ -61,7 +61,7 @@ public final class NoiseThroughput {
         return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], cpuMs, cpuGhz());
     }
 
-    /** The trainer's noise: added to the float64 sum, then rounded to float once (DpSgdStep.round). */
+    /** The trainer's noise: added to the float64 sum, then rounded to float once (DpSgdStep.addNoise). */
     private static void addAndRound(NoiseSource noise, double[] v, float[] rounded) {
         noise.addGaussianRounded(v, rounded, 0, v.length, 1.0);
     }

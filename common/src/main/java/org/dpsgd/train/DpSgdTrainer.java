@@ -186,13 +186,22 @@ public final class DpSgdTrainer implements AutoCloseable {
      * B_cap for this run, over the examples the backend clips (extra examples are counted apart,
      * by their number): Poisson's tail bound over the whole run's population (a shard's draw is never
      * larger in distribution, so one bound serves every process), the batch size under shuffle
-     * sampling, and at most maxCalls·S with a fixed call count.
+     * sampling, and at most maxCalls·S with a fixed call count (then warns when that is below the
+     * Poisson tail bound: the planner refuses larger draws, with a probability the user chose).
      */
     private int stepCap(PrivacyConfig p, long population, int slotsPerCall, int maxCalls) {
         long cap = p.sampling() == SamplingMode.SHUFFLE
                 ? config.training().batchSize()
                 : StepBound.poisson(population, samplingRate);
-        if (maxCalls > 0) cap = Math.min(cap, (long) maxCalls * slotsPerCall);
+        if (maxCalls > 0 && (long) maxCalls * slotsPerCall < cap) {
+            // Then the planner's refusal of a draw above maxCalls·S is a data-dependent halt of its own,
+            // not the 2^-100 tail of the δ statement (docs/core.md, "Float margin", item 5).
+            if (p.sampling() != SamplingMode.SHUFFLE)
+                log.accept("warning: maxCalls=" + maxCalls + " holds " + (long) maxCalls * slotsPerCall
+                        + " examples per step, below Poisson's 2^-" + StepBound.TAIL_BITS + " tail bound of " + cap
+                        + ": a larger draw stops the run (raise maxCalls to make that negligible)");
+            cap = (long) maxCalls * slotsPerCall;
+        }
         return (int) cap;
     }
 
@@ -235,14 +244,18 @@ public final class DpSgdTrainer implements AutoCloseable {
         if (budget != null) budget.charge(); // write-ahead: before anything is computed from the drawn batch
         phases.accept(StepPhase.CHARGED);
         int[] examples = datasetExamples(drawn);
+        // Planned first (shapes only, nothing computed from the data): a draw that does not fit a fixed
+        // maxCalls gets the planner's UserError naming that fix, so the check below can only trip on
+        // the tail bound.
+        StepPlan plan = planner.plan(examples);
         if (mechanism != null && examples.length > stepCap) {
-            // Probability ≤ 2^-100 per step under Poisson sampling (StepBound): the clip margin was
-            // computed for at most stepCap examples, so a larger step is refused, never run.
+            // Under Poisson sampling this is the Chernoff tail (StepBound), probability ≤ 2^-100 per step
+            // and process (the δ statement, docs/core.md item 5); the clip margin was computed for at most stepCap
+            // examples, so a larger step is refused, never run.
             throw new IllegalStateException("step " + (step + 1) + " drew " + examples.length
                     + " examples, above the bound of " + stepCap
                     + " the clipping's float margin is computed for (docs/core.md, \"Float margin\")");
         }
-        StepPlan plan = planner.plan(examples);
         BatchStats stats = clippedSum(plan);
         if (extra != null) addExtraExamples(drawn);
         phases.accept(StepPhase.SUMMED);

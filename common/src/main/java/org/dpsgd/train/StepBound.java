@@ -10,9 +10,12 @@ import org.dpsgd.UserError;
  *
  * <p>Under Poisson sampling of n examples at rate q the bound is a Chernoff tail:
  * the smallest b with P[Binomial(n, q) > b] ≤ 2^−{@value #TAIL_BITS}, so a draw beyond it, which the
- * trainer refuses, has probability ≤ 2^−100 per step (n itself when no smaller b qualifies: then
- * no draw exceeds it). It depends only on n and q, which the run already treats as public (q·N is
- * the divisor). A fixed call count or shuffle sampling may give a smaller deterministic bound.
+ * trainer refuses, has probability ≤ 2^−100 per step and process (n itself when no smaller b
+ * qualifies: then no draw exceeds it); halting on it adds (1 + e^ε)·P·T·2^−100 to δ over T steps on
+ * P processes. It depends only on n and q, which the run already treats as public (q·N is the
+ * divisor; neighbouring datasets are compared at the same N). A fixed call count or shuffle sampling
+ * may give a smaller deterministic bound; with maxCalls that bound is the user's, not the 2^−100
+ * tail, and the planner refuses a draw above it (docs/core.md, "Float margin", item 5).
  *
  * <p>B_cap counts the examples the backend clips in the step's calls; extra examples (audit
  * canaries, added on the host) are counted apart, by their public number E and by how many of

@@ -164,6 +164,32 @@ class BlackBoxAuditTest {
         assertEquals(canaries.count(), extra);
     }
 
+    @Test
+    void addsTheCanarysGradientToTheSumInFloat64() {
+        InMemoryDataset test = testSplit(50);
+        InputCanaries canaries = InputCanaries.fromTestSplit(20, test, new SplittableRandom(8));
+        int p = CLASSES * SHAPE.size() + CLASSES;
+        float[] params = new float[p];
+        SplittableRandom r = new SplittableRandom(9);
+        for (int i = 0; i < p; i++) params[i] = (float) (0.1 * r.nextGaussian());
+        LogisticRegressionModel model = LogisticRegressionModel.zeros(SHAPE, CLASSES);
+        model.writeParameters(params);
+        canaries.bind(model, 8, 1);
+        ClipPolicy clip = ClipPolicy.flat(0.1);
+        // The canary's clipped gradient alone (added to zeros: exact), then added to a large private sum.
+        double[] alone = new double[p];
+        canaries.addClippedGradient(0, alone, clip);
+        double[] sum = new double[p];
+        Arrays.fill(sum, 1e8); // a float ulp here is 8: every |g_i| ≤ 0.1 would be rounded away in float
+        canaries.addClippedGradient(0, sum, clip);
+        int belowFloatUlp = 0;
+        for (int i = 0; i < p; i++) {
+            assertEquals(1e8 + alone[i], sum[i], 0.0, "coordinate " + i);
+            if (alone[i] != 0 && (float) (1e8 + alone[i]) == 1e8f) belowFloatUlp++;
+        }
+        assertTrue(belowFloatUlp >= CLASSES, belowFloatUlp + " of " + p + " coordinates test the float64 add");
+    }
+
     /** Cross-entropy gradient of a linear softmax model, [K, D] weights then K biases, in float64. */
     private static double[] softmaxGradient(float[] params, float[] x, int label) {
         int d = x.length;

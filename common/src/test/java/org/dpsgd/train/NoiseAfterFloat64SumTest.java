@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.UserError;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.InMemoryDataset;
@@ -296,9 +297,72 @@ class NoiseAfterFloat64SumTest {
                 .sampling(zeros)
                 .log(s -> {})
                 .build()) {
+            assertEquals(0, t.stepsCharged());
             IllegalStateException e = assertThrows(IllegalStateException.class, t::step);
             assertTrue(e.getMessage().contains("drew 300 examples, above the bound"), e.getMessage());
             assertTrue(model.drained.isEmpty(), "nothing was computed from the refused draw");
+            // Write-ahead: the refused step was charged before the refusal, and its ε stays spent.
+            assertEquals(1, t.stepsCharged());
+            assertTrue(t.epsilon() > 0 && Double.isFinite(t.epsilon()), "ε " + t.epsilon());
         }
     }
+
+    /**
+     * With a fixed call count below the tail bound, a draw that does not fit maxCalls gets the
+     * planner's one-line UserError (exit 2, "raise maxCalls"), not the tail bound's refusal; and the
+     * trainer warns at construction that such draws are not negligible.
+     */
+    @Test
+    void aDrawAboveMaxCallsGetsThePlannersUserError() {
+        ExperimentConfig c = config(40, 2, 1.0, 1.0);
+        InMemoryDataset train = SyntheticData.blobs(300, SHAPE, 3, 1.0, 0.3, 4);
+        Drains model = new Drains(LogisticRegressionModel.zeros(SHAPE, 3));
+        List<String> log = new ArrayList<>();
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, train, model)
+                .accountants(UnamplifiedRdpAccountant::new)
+                .sampling(ZEROS)
+                .maxCalls(1)
+                .log(log::add)
+                .build()) {
+            assertEquals(64, t.stepCap());
+            assertTrue(
+                    log.stream().anyMatch(l -> l.startsWith("warning: maxCalls=1 holds 64 examples per step, below")),
+                    log.toString());
+            UserError e = assertThrows(UserError.class, t::step);
+            assertTrue(e.getMessage().contains("needs 5 device calls"), e.getMessage());
+            assertTrue(e.getMessage().contains("raise maxCalls"), e.getMessage());
+            assertTrue(model.drained.isEmpty(), "nothing was computed from the refused draw");
+            assertEquals(1, t.stepsCharged());
+        }
+        // No warning when maxCalls·S covers the tail bound.
+        List<String> quiet = new ArrayList<>();
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, train, new Drains(LogisticRegressionModel.zeros(SHAPE, 3)))
+                .accountants(UnamplifiedRdpAccountant::new)
+                .maxCalls(5)
+                .log(quiet::add)
+                .build()) {
+            assertEquals(StepBound.poisson(300, 40.0 / 300), t.stepCap());
+            assertTrue(quiet.stream().noneMatch(l -> l.contains("maxCalls")), quiet.toString());
+        }
+    }
+
+    private static final RandomSource ZEROS = new RandomSource() {
+        @Override
+        public long nextLong() {
+            return 0;
+        }
+
+        @Override
+        public boolean isSecure() {
+            return false;
+        }
+
+        @Override
+        public byte[] exportState() {
+            return new byte[0];
+        }
+
+        @Override
+        public void restoreState(byte[] state) {}
+    };
 }

@@ -19,7 +19,9 @@ import org.dpsgd.model.ParamSpec;
  * The network's parameters as device arrays (PyTorch layouts, {@link Network#parameters()} order),
  * which of them are trainable, and the device-side accumulator of the (clipped) gradient sum. The
  * accumulator is float64 whatever the dtype, so sums over many calls add no float32 rounding per
- * call; it is rounded to float32 once, when drained (part of {@link ClipBound}'s margin).
+ * call. A private step drains it in float64 ({@link #drain(double[])}) and the trainer adds the
+ * noise before any rounding to float32 (docs/core.md, "Float margin", item 5 (b)); the
+ * float32 drain ({@link #drain(float[])}) is never used before the noise of a private step.
  *
  * <p>Mixed precision ({@link Precision#mixed()}): the master weights stay in fp32 (what
  * {@link #read} returns, exactly what was written); {@link #value} is their copy in the compute
