@@ -185,7 +185,7 @@ final class ZigguratBlock {
             addSumsOfFourFromProducts(v, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
@@ -193,9 +193,10 @@ final class ZigguratBlock {
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                v[i] = v[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3);
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                v[i] = v[i]
+                        + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]);
             }
             next = q;
             if (i < to) {
@@ -214,7 +215,7 @@ final class ZigguratBlock {
             addSumsOfFourFromProducts(sum, out, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
@@ -222,9 +223,10 @@ final class ZigguratBlock {
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                out[i] = (float) (sum[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3));
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                out[i] = (float) (sum[i]
+                        + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]));
             }
             next = q;
             if (i < to) {

@@ -3,6 +3,7 @@ package org.dpsgd.noise;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.LongSupplier;
 import org.dpsgd.sampling.AesCtrStream;
@@ -90,7 +91,10 @@ class ZigguratBlockTest {
                 where + ": " + expected + " vs " + actual);
     }
 
-    /** Single normals, the sums of four (stored and added to floats) in sub-ranges of random lengths, one stream. */
+    /**
+     * Single normals, the sums of four (stored, added to floats, added to doubles, and added to
+     * doubles then rounded to floats) in sub-ranges of random lengths, one stream.
+     */
     private static void checkAgainstReference(ZigguratBlock block, LongSupplier sameWords, long seed) {
         ReferenceNormals g = new ReferenceNormals(sameWords);
         SplittableRandom r = new SplittableRandom(seed);
@@ -99,10 +103,34 @@ class ZigguratBlockTest {
         double[] out = new double[60_000];
         float[] v = new float[60_000];
         for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        double[] sum = new double[60_000];
+        for (int i = 0; i < sum.length; i++) sum[i] = r.nextGaussian() * (1 + 0x1p-40);
+        float[] rounded = new float[60_000];
         int at = 0;
         while (at < out.length) {
             int to = Math.min(out.length, at + r.nextInt(5000));
-            if (r.nextBoolean()) {
+            int path = r.nextInt(4);
+            if (path == 2) {
+                // The double path: the same normals in the same order, added to a double with no rounding.
+                double[] expected = new double[to - at];
+                for (int i = at; i < to; i++)
+                    expected[i - at] = sum[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample());
+                block.addSumsOfFour(sum, at, to, scale);
+                for (int i = at; i < to; i++) assertSameBits(expected[i - at], sum[i], "double coordinate " + i);
+            } else if (path == 3) {
+                // The fused path: (float) (sum + noise), the sum only read.
+                double[] before = sum.clone();
+                float[] expected = new float[to - at];
+                for (int i = at; i < to; i++)
+                    expected[i - at] = (float) (sum[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
+                block.addSumsOfFour(sum, rounded, at, to, scale);
+                for (int i = at; i < to; i++)
+                    assertEquals(
+                            Float.floatToRawIntBits(expected[i - at]),
+                            Float.floatToRawIntBits(rounded[i]),
+                            "rounded coordinate " + i);
+                assertTrue(Arrays.equals(before, sum), "the fused path only reads the sum");
+            } else if (path == 0) {
                 float[] expected = new float[to - at];
                 for (int i = at; i < to; i++)
                     expected[i - at] = (float) (v[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));

@@ -136,14 +136,22 @@ class ZigguratDistributionTest {
         return Math.round(u * 0x1p53) << 11;
     }
 
-    /** Draws from a fixed word sequence; returns the normal and the words it used. */
+    /**
+     * Draws from a fixed word sequence; returns the normal and the words it used. Both sides throw
+     * when they run out (the block after its first block, whose rest is zeros; the reference past the
+     * given words), so a draw that never accepts fails instead of looping forever.
+     */
     private static double[] sampleFrom(long... words) {
         long[] src = java.util.Arrays.copyOf(words, ZigguratBlock.BLOCK);
         int[] used = {0};
+        boolean[] read = {false};
         ZigguratBlock block = new ZigguratBlock(
                 new ZigguratBlock.Words() {
                     @Override
                     public void next(long[] out, int off, int len) {
+                        if (read[0] || len > src.length)
+                            throw new AssertionError("the sampler ran past the " + words.length + " words given");
+                        read[0] = true;
                         System.arraycopy(src, 0, out, off, len);
                     }
 
@@ -152,7 +160,7 @@ class ZigguratDistributionTest {
                 },
                 null);
         double z = block.sample();
-        ReferenceNormals ref = new ReferenceNormals(() -> src[used[0]++]);
+        ReferenceNormals ref = new ReferenceNormals(() -> words[used[0]++]);
         assertEquals(Double.doubleToRawLongBits(ref.sample()), Double.doubleToRawLongBits(z), "block vs reference");
         return new double[] {z, used[0]};
     }
