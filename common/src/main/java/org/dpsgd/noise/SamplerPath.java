@@ -48,7 +48,7 @@ public final class SamplerPath {
                     null,
                     "scalar (-Ddpsgd.noise.vector=on, but jdk.incubator.vector is not loaded: add java --add-modules jdk.incubator.vector)");
         try {
-            FastPathProducts kernel = new VectorFastPath(ZigguratBlock.fastPathTable());
+            FastPathProducts kernel = new VectorFastPath(ZigguratTables.EXACT);
             if (!reproducesScalar(kernel))
                 return new Choice(null, "scalar (the vector kernel failed its self-check against the scalar products)");
             return new Choice(kernel, kernel.description());
@@ -57,17 +57,17 @@ public final class SamplerPath {
         }
     }
 
-    /** The kernel's products equal the scalar loop's on a seeded block with every low byte, fast and slow. */
+    /** The kernel's products equal the scalar loop's on a seeded block with every layer, fast and slow. */
     static boolean reproducesScalar(FastPathProducts kernel) {
-        double[] x = ZigguratBlock.fastPathTable();
         SplittableRandom r = new SplittableRandom(12);
-        int n = ZigguratBlock.BLOCK + 7;
+        int n = ZigguratTables.SLOTS + 7;
         long[] w = new long[n];
-        for (int i = 0; i < n; i++) w[i] = i < 256 ? (r.nextLong() & ~0xffL) | i : r.nextLong();
+        for (int i = 0; i < n; i++)
+            w[i] = i < ZigguratTables.SLOTS ? (r.nextLong() & -ZigguratTables.SLOTS) | i : r.nextLong();
         double[] out = new double[n];
         kernel.products(w, out, n);
         for (int i = 0; i < n; i++) {
-            double expected = x[(int) w[i] & 0xff] * w[i];
+            double expected = ZigguratBlock.fastValue(w[i]);
             if (Double.doubleToLongBits(expected) != Double.doubleToLongBits(out[i])) return false;
         }
         return true;

@@ -8,8 +8,10 @@ import org.dpsgd.sampling.SecureRandomSource;
  * The default noise. Uniform bits come from AES-256-CTR (NIST CTR_DRBG's generator, run on the
  * CPU's AES instructions) keyed with 32 bytes from the JDK DRBG; chunk c of call t reads its own
  * stream (stream id = t·2^32 + c), so parallel chunks never share keystream.
- * Standard normals are Commons RNG's modified ziggurat in double precision, read from the keystream
- * in blocks ({@link ZigguratBlock}: the same values as Commons' sampler, bit for bit); each
+ * Standard normals are this package's own 1,024-slot ziggurat in double precision (1,021
+ * rectangles plus 3 residual slots; tables computed in double and checked against 60-digit math to
+ * 2.2e-13; {@link ZigguratBlock}, {@link ZigguratTables}), one 64-bit keystream word per normal in the
+ * common case, read from the keystream in blocks; each
  * coordinate gets (z1 + z2 + z3 + z4) / 2, which is N(0, 1), as Opacus' secure mode does following
  * Holohan & Braghin (2021): summing several normals smooths the floating-point artefacts of a
  * single draw that Mironov-style attacks exploit. The noise is added in double and, on a float vector, rounded to

@@ -9,9 +9,10 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link FastPathProducts} on the incubating Vector API: the low bytes of a vector of words are
- * narrowed to ints, the layer table is gathered with them, and the words are converted to double
- * lane by lane (the same round-to-nearest conversion as a Java cast) and multiplied. HotSpot 17's
+ * {@link FastPathProducts} on the incubating Vector API: the slot bits of a vector of words are
+ * narrowed to ints, the slot's scale is gathered with them (NaN for a residual slot), and the
+ * words shifted right (arithmetically, 54 bits) are converted to double lane by lane (exact) and
+ * multiplied. HotSpot 17's
  * auto-vectoriser emits no gathers, so the scalar loop cannot do this. Loaded only when asked for
  * and the {@code jdk.incubator.vector} module is in the boot layer ({@link SamplerPath}); nothing
  * else in the product refers to this class.
@@ -27,12 +28,13 @@ final class VectorFastPath implements FastPathProducts {
     // Lane k of a sum reads product q + 4k + r: gathers with stride 4 turn the interleaved words
     // (z1 z2 z3 z4 of one coordinate, then the next) into one vector per term.
     private static final int[] STRIDE4 = stride4(DOUBLES.length());
-    private final double[] table;
+    private static final int SLOT = ZigguratTables.SLOTS - 1;
+    private final double[] scale;
     private final ThreadLocal<int[]> indices;
 
-    /** A kernel at the CPU's preferred width over a 256-entry table, NaN off the fast path. */
-    VectorFastPath(double[] table) {
-        this.table = table.clone();
+    /** A kernel at the CPU's preferred width over {@code tables}' scales (NaN for residual slots). */
+    VectorFastPath(ZigguratTables tables) {
+        this.scale = tables.scale.clone();
         this.indices = ThreadLocal.withInitial(() -> new int[ZigguratBlock.BLOCK]);
     }
 
@@ -45,16 +47,17 @@ final class VectorFastPath implements FastPathProducts {
     public void products(long[] w, double[] out, int len) {
         int[] idx = indices.get();
         if (idx.length < len) indices.set(idx = new int[len]);
-        final double[] x = table;
+        final double[] s = scale;
         int q = 0;
         for (int bound = DOUBLES.loopBound(len); q < bound; q += DOUBLES.length()) {
             LongVector lv = LongVector.fromArray(LONGS, w, q);
-            ((IntVector) lv.and(0xffL).convertShape(VectorOperators.L2I, INTS, 0)).intoArray(idx, q);
-            DoubleVector xv = DoubleVector.fromArray(DOUBLES, x, 0, idx, q);
-            DoubleVector wd = (DoubleVector) lv.convertShape(VectorOperators.L2D, DOUBLES, 0);
-            xv.mul(wd).intoArray(out, q);
+            ((IntVector) lv.and(SLOT).convertShape(VectorOperators.L2I, INTS, 0)).intoArray(idx, q);
+            DoubleVector sv = DoubleVector.fromArray(DOUBLES, s, 0, idx, q);
+            DoubleVector md =
+                    (DoubleVector) lv.lanewise(VectorOperators.ASHR, 10).convertShape(VectorOperators.L2D, DOUBLES, 0);
+            md.mul(sv).intoArray(out, q);
         }
-        for (; q < len; q++) out[q] = x[(int) w[q] & 0xff] * w[q];
+        for (; q < len; q++) out[q] = ZigguratBlock.fastValue(w[q]);
     }
 
     @Override

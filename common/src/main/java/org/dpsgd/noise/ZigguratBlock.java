@@ -1,29 +1,34 @@
 package org.dpsgd.noise;
 
-import org.apache.commons.rng.UniformRandomProvider;
-import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
-
 /**
- * Standard normals read from an AES-CTR keystream in blocks of words: bit for bit the normals that
- * Commons RNG's {@code ZigguratSampler.NormalizedGaussian} (McFarland's modified ziggurat, 2016)
- * draws from the same word stream, only cheaper. Its common case, taken by about 98.8% of draws,
- * is one word, a table look-up and a multiply; here that case runs inline over an array of words
- * (no call, no refill check per word), four normals at a time, and every other case (the edge and
- * tail of the ziggurat) is handed to Commons' own sampler reading the same words. So the
- * distribution is Commons' (checked independently in {@code GaussianTailTest}) and the values are
- * Commons' (checked bit for bit in {@code ZigguratBlockTest}).
+ * Standard normals read from an AES-CTR keystream in blocks of words: a 1,024-slot ziggurat of
+ * equal-area rectangles over {@link ZigguratTables}, one 64-bit word per normal in its common case.
+ * Bits 0..9 of a word choose the slot k. For a rectangle slot (k &lt; N, about 99.6% of words) bits
+ * 10..63, read as a signed integer m in [-2^53, 2^53), give the normal m·a_k·2^-53, uniform over
+ * [-a_k, a_k): no comparison, as in McFarland's (2016) layout. A residual slot samples the rest of
+ * the density: bits 10..62 choose the piece (tail, a layer's wedge or the cap) in proportion to its
+ * area, bit 63 the sign, and fresh words then draw within the piece (the tail by Marsaglia's 1964
+ * method, the others by rejection from the piece's box against exp(-x²/2)). Layer, value and
+ * piece bits are disjoint (Doornik 2005: the classic 32-bit ziggurat reused index bits in the
+ * value). The common case runs inline over an array of words (no call, no refill check per word),
+ * four normals at a time.
  *
  * <p>With a {@link FastPathProducts} kernel (the Vector API's gathers, {@link SamplerPath}), the
- * fast-path products of each block are computed in one SIMD pass and the loop over coordinates only
+ * fast-path values of each block are computed in one SIMD pass and the loop over coordinates only
  * sums four of them; a NaN sum sends the coordinate down the same case-by-case path as without.
  */
-final class ZigguratBlock implements UniformRandomProvider {
+final class ZigguratBlock {
     // Words per keystream read: a multiple of AesCtrStream's 1,024-word block, so reads decode
-    // straight into this array, and 16 KiB, so it stays in the L1 cache.
+    // straight into this array, and 16 KiB, so it stays in the L1 cache with the 8 KiB scale table.
     static final int BLOCK = 2048;
-    // Commons' ziggurat returns X[j]·w for a word w whose low byte j is below I_MAX (its fast path).
-    private static final int I_MAX = 253;
-    private static final double[] X = layerTable();
+    private static final int SLOT = ZigguratTables.SLOTS - 1;
+    // Constants for C2 (static final): the fast test is one compare with N, and the table's length
+    // is known, so its look-ups need no bounds checks.
+    private static final ZigguratTables T = ZigguratTables.EXACT;
+    private static final int N = T.rectangles;
+    private static final double[] SCALE = T.scale;
+    private static final long[] KEEP = T.keep;
+    private static final int[] ALIAS = T.alias;
 
     /** Where the words come from: an AES-CTR keystream in production, any word stream in tests. */
     interface Words {
@@ -37,7 +42,6 @@ final class ZigguratBlock implements UniformRandomProvider {
     private final Words stream;
     private final long[] words = new long[BLOCK];
     private int next = BLOCK;
-    private final ZigguratSampler.NormalizedGaussian commons = ZigguratSampler.NormalizedGaussian.of(this);
     // The vector path: a kernel, the products of the current block, and whether they are current.
     private final FastPathProducts kernel;
     private final double[] products;
@@ -63,9 +67,8 @@ final class ZigguratBlock implements UniformRandomProvider {
         return this;
     }
 
-    /** The next keystream word: Commons' sampler reads its edge cases through this. */
-    @Override
-    public long nextLong() {
+    /** The next keystream word. */
+    long nextLong() {
         if (next == BLOCK) refill();
         return words[next++];
     }
@@ -86,17 +89,61 @@ final class ZigguratBlock implements UniformRandomProvider {
         return products;
     }
 
-    /** One standard normal: the fast case inline, anything else (or a word at a block's end) through Commons. */
+    /** The fast-case value of word {@code w}: m·a_k·2^-53 for a rectangle slot, NaN for a residual slot. */
+    static double fastValue(long w) {
+        return (w >> 10) * SCALE[(int) w & SLOT];
+    }
+
+    /** One standard normal: a rectangle slot inline, anything else (or a word at a block's end) word by word. */
     double sample() {
         if (next < BLOCK) {
             long w = words[next];
-            int j = (int) w & 0xff;
-            if (j < I_MAX) {
+            int k = (int) w & SLOT;
+            if (k < N) {
                 next++;
-                return X[j] * w;
+                return (w >> 10) * SCALE[k];
             }
         }
-        return commons.sample();
+        long w = nextLong();
+        int k = (int) w & SLOT;
+        return k < N ? (w >> 10) * SCALE[k] : residual(w);
+    }
+
+    /** A normal from the residual, for a word {@code w} whose slot is not a rectangle. */
+    private double residual(long w) {
+        int c = (int) (w >>> 10) & SLOT;
+        int p = ((w >>> 20) & ((1L << 43) - 1)) < KEEP[c] ? c : ALIAS[c];
+        double x = p == 0 ? tail() : inPiece(p);
+        return w < 0 ? -x : x;
+    }
+
+    /** A point of piece p ≥ 1, uniform under the curve in its box [a[p], a[p-1]] × [h[p], h[p+1]]: by rejection. */
+    private double inPiece(int p) {
+        final double[] a = T.a, h = T.h;
+        double left = a[p], width = a[p - 1] - a[p], bottom = h[p], height = h[p + 1] - h[p];
+        for (; ; ) {
+            double x = left + uniform() * width;
+            double y = bottom + uniform() * height;
+            if (y < ZigguratTables.f(x)) return x;
+        }
+    }
+
+    /**
+     * A point beyond r = a[0] from the normal's tail (Marsaglia 1964): e = -ln(u1)/r is exponential,
+     * and accepting it when -2·ln(u2) &gt; e² makes r + e the tail's law.
+     */
+    private double tail() {
+        double r = T.a[0];
+        for (; ; ) {
+            double e = -Math.log(1 - uniform()) / r;
+            double d = -Math.log(1 - uniform());
+            if (d + d > e * e) return r + e;
+        }
+    }
+
+    /** A uniform double in [0, 1) from the top 53 bits of the next word. */
+    private double uniform() {
+        return (nextLong() >>> 11) * 0x1p-53;
     }
 
     /** v[i] = (float) (v[i] + scale·(z1 + z2 + z3 + z4)) for i in [from, to), normals in stream order. */
@@ -105,20 +152,21 @@ final class ZigguratBlock implements UniformRandomProvider {
             addSumsOfFourFromProducts(v, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
-            // A run of coordinates whose four words are all in this block and all on the fast path,
+            // A run of coordinates whose four words are all in this block and all in rectangle slots,
             // with the cursor in a register; it stops at the first other case or the block's end.
             int q = next;
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                // ((z1 + z2) + z3) + z4, the order of g.sample() + g.sample() + g.sample() + g.sample().
-                v[i] = (float) (v[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3));
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                // ((z1 + z2) + z3) + z4, the order of sample() + sample() + sample() + sample().
+                v[i] = (float) (v[i]
+                        + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]));
             }
             next = q;
             if (i < to) {
@@ -137,7 +185,7 @@ final class ZigguratBlock implements UniformRandomProvider {
             addSumsOfFourFromProducts(v, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
@@ -145,9 +193,10 @@ final class ZigguratBlock implements UniformRandomProvider {
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                v[i] = v[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3);
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                v[i] = v[i]
+                        + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]);
             }
             next = q;
             if (i < to) {
@@ -166,7 +215,7 @@ final class ZigguratBlock implements UniformRandomProvider {
             addSumsOfFourFromProducts(sum, out, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
@@ -174,9 +223,10 @@ final class ZigguratBlock implements UniformRandomProvider {
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                out[i] = (float) (sum[i] + scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3));
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                out[i] = (float) (sum[i]
+                        + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]));
             }
             next = q;
             if (i < to) {
@@ -192,7 +242,7 @@ final class ZigguratBlock implements UniformRandomProvider {
             sumsOfFourFromProducts(out, from, to, scale);
             return;
         }
-        final double[] x = X;
+        final double[] s = SCALE;
         final long[] w = words;
         int i = from;
         while (i < to) {
@@ -200,9 +250,9 @@ final class ZigguratBlock implements UniformRandomProvider {
             int end = Math.min(to, i + (BLOCK - q) / 4);
             for (; i < end; i++, q += 4) {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
-                int j0 = (int) w0 & 0xff, j1 = (int) w1 & 0xff, j2 = (int) w2 & 0xff, j3 = (int) w3 & 0xff;
-                if (!(j0 < I_MAX & j1 < I_MAX & j2 < I_MAX & j3 < I_MAX)) break;
-                out[i] = scale * (x[j0] * w0 + x[j1] * w1 + x[j2] * w2 + x[j3] * w3);
+                int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
+                if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
+                out[i] = scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]);
             }
             next = q;
             if (i < to) {
@@ -211,7 +261,6 @@ final class ZigguratBlock implements UniformRandomProvider {
             }
         }
     }
-
     /**
      * addSumsOfFour on the kernel's products: the same ((p1 + p2) + p3) + p4 of the same products, so
      * the same values; a NaN sum (a word off the fast path) takes the case-by-case path. That path may
@@ -307,26 +356,5 @@ final class ZigguratBlock implements UniformRandomProvider {
                 i++;
             }
         }
-    }
-
-    /** The layer table with NaN where a low byte leaves the fast path: a kernel's products table. */
-    static double[] fastPathTable() {
-        double[] x = X.clone();
-        for (int j = I_MAX; j < x.length; j++) x[j] = Double.NaN;
-        return x;
-    }
-
-    /**
-     * Commons' fast-path table, read through its public API rather than copied: a word
-     * w = Long.MIN_VALUE | j takes the fast path for j below I_MAX and converts exactly to -2^63, so
-     * the sample is X[j]·(-2^63), a power-of-two scaling that division undoes exactly.
-     */
-    private static double[] layerTable() {
-        double[] x = new double[256];
-        for (int j = 0; j < I_MAX; j++) {
-            long w = Long.MIN_VALUE | j;
-            x[j] = ZigguratSampler.NormalizedGaussian.of(() -> w).sample() / -0x1p63;
-        }
-        return x;
     }
 }

@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
-import org.apache.commons.rng.sampling.distribution.ZigguratSampler;
 import org.dpsgd.sampling.AesCtrStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,8 +16,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Secure noise does not depend on who draws it: for a fixed key, every thread count, pool, caller
  * thread and the prefetching path give the same floats, bit for bit, as an independent reference
- * written out here: chunk c of call t is (z1+z2+z3+z4)/2·std from Commons RNG's ziggurat reading
- * AES-CTR stream t·2^32 + c word by word (the implementation before bulk sampling).
+ * written out here: chunk c of call t is (z1+z2+z3+z4)/2·std from the plain word-by-word sampler
+ * ({@link ReferenceNormals}) reading AES-CTR stream t·2^32 + c (Commons RNG's ziggurat until
+ * session 5).
  */
 class NoiseThreadsTest {
     private static final byte[] KEY = new byte[32];
@@ -32,8 +32,7 @@ class NoiseThreadsTest {
         float[] out = v.clone();
         int n = to - from;
         for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ZigguratSampler.NormalizedGaussian g =
-                    ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(KEY, call << 32 | c));
+            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
             int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
             for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
                 out[i] = (float) (out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample()));
@@ -47,8 +46,7 @@ class NoiseThreadsTest {
         double[] out = v.clone();
         int n = to - from;
         for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ZigguratSampler.NormalizedGaussian g =
-                    ZigguratSampler.NormalizedGaussian.of(new AesCtrStream(KEY, call << 32 | c));
+            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
             int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
             for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
                 out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());

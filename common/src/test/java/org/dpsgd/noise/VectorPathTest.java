@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the vector path ({@code secureNoiseOnTheVectorPathHasExactNormalTails}).
  */
 class VectorPathTest {
-    /** A deterministic word stream; a share of its words leave the fast path (low byte 253..255). */
+    /** A deterministic word stream; a share of its words leave the fast path (a residual slot). */
     private static final class Synthetic implements ZigguratBlock.Words {
         private final double slowShare;
         private SplittableRandom r;
@@ -37,7 +37,7 @@ class VectorPathTest {
         public void next(long[] out, int off, int len) {
             for (int i = 0; i < len; i++) {
                 long w = r.nextLong();
-                if (r.nextDouble() < slowShare) w = (w & ~0xffL) | (253 + r.nextInt(3));
+                if (r.nextDouble() < slowShare) w = ZigguratBlockTest.residual(w, r);
                 out[off + i] = w;
             }
         }
@@ -49,7 +49,7 @@ class VectorPathTest {
     }
 
     private static FastPathProducts vectorKernel() {
-        return new VectorFastPath(ZigguratBlock.fastPathTable());
+        return new VectorFastPath(ZigguratTables.EXACT);
     }
 
     @Test
@@ -169,16 +169,20 @@ class VectorPathTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 3, 7, 8, 9, 15, 17, 1000, 2048, 2051})
     void productsEqualTheScalarFormula(int len) {
-        double[] x = ZigguratBlock.fastPathTable();
+        ZigguratTables t = ZigguratTables.EXACT;
         SplittableRandom r = new SplittableRandom(len);
         long[] w = new long[len];
         for (int i = 0; i < len; i++) w[i] = r.nextLong();
         double[] out = new double[len];
         vectorKernel().products(w, out, len);
         for (int i = 0; i < len; i++) {
-            int j = (int) w[i] & 0xff;
-            if (j >= 253) assertTrue(Double.isNaN(out[i]), "word " + i);
-            else assertEquals(Double.doubleToRawLongBits(x[j] * w[i]), Double.doubleToRawLongBits(out[i]), "word " + i);
+            int k = (int) w[i] & 1023;
+            if (k >= t.rectangles) assertTrue(Double.isNaN(out[i]), "word " + i);
+            else
+                assertEquals(
+                        Double.doubleToRawLongBits((w[i] >> 10) * Math.scalb(t.a[k], -53)),
+                        Double.doubleToRawLongBits(out[i]),
+                        "word " + i);
         }
     }
 
@@ -196,18 +200,18 @@ class VectorPathTest {
         assertTrue(bad.getMessage().contains("on or off"), bad.getMessage());
     }
 
-    /** The self-check rejects a kernel that differs from the scalar products in one low byte, or in NaN-ness. */
+    /** The self-check rejects a kernel that differs from the scalar products in one slot, or in NaN-ness. */
     @Test
     void theSelfCheckRejectsAKernelThatDiffers() {
         FastPathProducts good = vectorKernel();
         assertTrue(SamplerPath.reproducesScalar(good));
-        for (int badByte : new int[] {0, 100, 252, 254}) {
+        for (int badSlot : new int[] {0, 500, 1020, 1022}) {
             FastPathProducts bad = new FastPathProducts() {
                 @Override
                 public void products(long[] w, double[] out, int len) {
                     good.products(w, out, len);
                     for (int q = 0; q < len; q++)
-                        if (((int) w[q] & 0xff) == badByte) out[q] = badByte < 253 ? Math.nextUp(out[q]) : 0.0;
+                        if (((int) w[q] & 1023) == badSlot) out[q] = badSlot < 1021 ? Math.nextUp(out[q]) : 0.0;
                 }
 
                 @Override
@@ -235,7 +239,7 @@ class VectorPathTest {
                     return "bad";
                 }
             };
-            assertFalse(SamplerPath.reproducesScalar(bad), "byte " + badByte);
+            assertFalse(SamplerPath.reproducesScalar(bad), "slot " + badSlot);
         }
     }
 }

@@ -19,7 +19,7 @@ public final class ZigguratSplitBenchmark {
         for (boolean allFast : new boolean[] {false, true}) {
             double[] scalar = new double[rounds], vector = new double[rounds];
             ZigguratBlock s = new ZigguratBlock(words(allFast), null);
-            ZigguratBlock v = new ZigguratBlock(words(allFast), new VectorFastPath(ZigguratBlock.fastPathTable()));
+            ZigguratBlock v = new ZigguratBlock(words(allFast), new VectorFastPath(ZigguratTables.EXACT));
             float[] f = new float[ChunkedGaussian.CHUNK];
             var threads = ManagementFactory.getThreadMXBean();
             for (int r = -3; r < rounds; r++) { // three warm-up rounds
@@ -48,11 +48,12 @@ public final class ZigguratSplitBenchmark {
         }
     }
 
-    /** 64 Ki fixed random words, served in order; allFast: every low byte below 253. */
+    /** 64 Ki fixed random words, served in order; allFast: every slot a rectangle. */
     private static ZigguratBlock.Words words(boolean allFast) {
         long[] src = new long[1 << 16];
         SplittableRandom r = new SplittableRandom(3);
-        for (int i = 0; i < src.length; i++) src[i] = allFast ? (r.nextLong() & ~0xffL) | r.nextInt(253) : r.nextLong();
+        for (int i = 0; i < src.length; i++)
+            src[i] = allFast ? (r.nextLong() & -1024L) | r.nextInt(ZigguratTables.EXACT.rectangles) : r.nextLong();
         return new ZigguratBlock.Words() {
             private int pos;
 
