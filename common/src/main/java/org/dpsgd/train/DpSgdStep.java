@@ -69,13 +69,6 @@ public final class DpSgdStep {
             noise.addGaussianRounded(clippedSum, noisy, mask.from(r), mask.to(r), std);
     }
 
-    /** into[i] = (float) sum[i]: the rounding of a sum that gets no noise (the non-private baseline's). */
-    public static void round(double[] sum, float[] into) {
-        if (sum.length != into.length)
-            throw new IllegalArgumentException("sum of " + sum.length + " coordinates rounded into " + into.length);
-        for (int i = 0; i < into.length; i++) into[i] = (float) sum[i];
-    }
-
     /** Divides the noisy sum by q·N and takes the optimizer step. */
     public void applyPrivate(float[] params, float[] noisySum, double expectedBatchSize, double lr) {
         if (!(expectedBatchSize > 0)) throw new IllegalArgumentException("q·N must be > 0, got " + expectedBatchSize);

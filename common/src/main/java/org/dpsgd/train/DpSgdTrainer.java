@@ -69,7 +69,8 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final float[] params;
     private final float[] grad;
     // The step's clipped sum in float64, as drained: noise is added here and only then rounded into
-    // grad, so that rounding is post-processing (docs/core.md, "Float margin", item 5). Reused.
+    // grad, so that rounding is post-processing (docs/core.md, "Float margin", item 5). Reused;
+    // null for the non-private baseline.
     private final double[] sum64;
     // B_cap: the data-independent bound on one step's examples the backend's clip margin is
     // computed for (StepBound); a draw beyond it is refused. 0 when privacy is off.
@@ -176,7 +177,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.update = new DpSgdStep(noise, optimizer, mask);
         this.params = new float[size];
         this.grad = new float[size];
-        this.sum64 = new double[size];
+        this.sum64 = mechanism != null ? new double[size] : null; // non-private: drained as float
         model.readParameters(params);
         this.emaDecay = config.training().ema();
         this.ema = emaDecay == null ? null : params.clone();
@@ -270,7 +271,7 @@ public final class DpSgdTrainer implements AutoCloseable {
             }
             reduction.shareNoisySum(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
-        } else if (!update.nonPrivateUpdate(params, rounded(), examples.length, lr)) {
+        } else if (!update.nonPrivateUpdate(params, grad, examples.length, lr)) {
             log.accept("step " + (step + 1) + ": empty batch, no update (non-private mode)");
         }
         model.writeParameters(params);
@@ -295,16 +296,13 @@ public final class DpSgdTrainer implements AutoCloseable {
                                     : model.accumulateUnclipped(batch)));
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
-            // step (an example sampled in both would then count twice).
-            model.drainGradientSum(sum64);
+            // step (an example sampled in both would then count twice). Private: in float64, for the
+            // noise to be added before any rounding; the non-private baseline has no noise, so its
+            // sum is rounded by the backend's own (one-pass) float drain.
+            if (sum64 != null) model.drainGradientSum(sum64);
+            else model.drainGradientSum(grad);
         }
         return stats[0];
-    }
-
-    /** The non-private baseline's sum, rounded to float (no noise, so no privacy question). */
-    private float[] rounded() {
-        DpSgdStep.round(sum64, grad);
-        return grad;
     }
 
     /** The drawn indices that belong to the dataset (extra examples are numbered after it). */

@@ -15,7 +15,6 @@ import org.dpsgd.config.PerLayerClipping;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.model.Network;
 import org.dpsgd.noise.NoiseSource;
-import org.dpsgd.train.DpSgdStep;
 
 /**
  * Times full training steps of several strategies on one fixed batch. A step is the gradient
@@ -105,7 +104,7 @@ final class BenchRun {
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
             this.grad = new float[n];
-            this.sum64 = new double[n];
+            this.sum64 = nonPrivate ? null : new double[n];
             this.stepMs = new double[steps];
             this.gradMs = new double[steps];
             this.noiseMs = new double[steps];
@@ -116,11 +115,12 @@ final class BenchRun {
             long t0 = System.nanoTime();
             if (nonPrivate) model.accumulateUnclipped(batch);
             else model.accumulateClipped(batch, policy);
-            // As the trainer: drained in float64, noise added to it, rounded once after the noise.
-            model.drainGradientSum(sum64);
+            // As the trainer: private sums drained in float64, noise added, rounded once after the
+            // noise; the non-private baseline drained as float (no noise, nothing to round after).
+            if (nonPrivate) model.drainGradientSum(grad);
+            else model.drainGradientSum(sum64);
             long t1 = System.nanoTime();
             if (!nonPrivate) noise.addGaussianRounded(sum64, grad, 0, grad.length, sigma * policy.sensitivity());
-            else DpSgdStep.round(sum64, grad);
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];
