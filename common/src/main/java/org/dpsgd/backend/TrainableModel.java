@@ -1,5 +1,6 @@
 package org.dpsgd.backend;
 
+import java.util.Optional;
 import org.dpsgd.model.Network;
 
 /**
@@ -77,6 +78,18 @@ public interface TrainableModel extends AutoCloseable {
 
     /** Replaces the parameters with {@code from} (length = parameter count), in {@link Network#parameters()} order. */
     void writeParameters(float[] from);
+
+    /**
+     * Optional capability: the non-private baseline's plain-SGD update done in place on the device
+     * ({@link DeviceSgd}), so the trainer skips the drain, the host update and
+     * {@link #writeParameters}. After it, a host copy of the parameters is stale until
+     * {@link #readParameters} is called. This default offers none (the trainer then updates on the host).
+     *
+     * @return the device update, or empty when this model has none
+     */
+    default Optional<DeviceSgd> deviceSgd() {
+        return Optional.empty();
+    }
 
     /** Loss and accuracy of the real slots, no gradients. */
     BatchStats evaluate(DeviceBatch batch);

@@ -12,10 +12,13 @@ import org.dpsgd.accounting.PrivacyLedger;
 import org.dpsgd.backend.BatchLayout;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
+import org.dpsgd.backend.DeviceSgd;
 import org.dpsgd.backend.GradientScope;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
+import org.dpsgd.config.OptimizerConfig;
+import org.dpsgd.config.OptimizerKind;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.data.BatchAssembler;
 import org.dpsgd.data.Dataset;
@@ -77,6 +80,11 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final int stepCap;
     private final Double emaDecay;
     private final float[] ema;
+    // The non-private baseline's in-place update on the device (TrainableModel#deviceSgd), or null: the
+    // host drains the sum, updates params and writes them back. With it, params is only a cache,
+    // stale after each step until current() re-reads it from the model.
+    private final DeviceSgd deviceSgd;
+    private boolean paramsStale;
     private long step;
 
     /**
@@ -181,6 +189,37 @@ public final class DpSgdTrainer implements AutoCloseable {
         model.readParameters(params);
         this.emaDecay = config.training().ema();
         this.ema = emaDecay == null ? null : params.clone();
+        this.deviceSgd = mechanism == null ? nonPrivateDeviceUpdate(config.optimizer(), mask) : null;
+    }
+
+    /**
+     * The model's in-place device update for the non-private baseline when it offers one and the run
+     * needs nothing more than it does (plain SGD on every coordinate, one process, no EMA); else null,
+     * and the host updates as in a private run. Logs which path runs and why.
+     */
+    private DeviceSgd nonPrivateDeviceUpdate(OptimizerConfig o, TrainableMask mask) {
+        String hostBecause = null;
+        if (o.name() != OptimizerKind.SGD)
+            hostBecause = "optimizer " + o.name().name().toLowerCase();
+        else if (o.momentum() != 0 || o.weightDecay() != 0) hostBecause = "SGD with momentum or weight decay";
+        else if (mask.trainableCount() != mask.size()) hostBecause = "frozen parameters";
+        else if (ema != null) hostBecause = "training.ema";
+        else if (reduction != GradientReduction.SINGLE_PROCESS || scope != GradientScope.PROCESS)
+            hostBecause = "data-parallel run";
+        DeviceSgd d = hostBecause == null ? model.deviceSgd().orElse(null) : null;
+        if (d == null && hostBecause == null) hostBecause = "the backend has no device update";
+        log.accept("non-private update: "
+                + (d != null ? "plain SGD in place on the device" : "on the host (" + hostBecause + ")"));
+        return d;
+    }
+
+    /** {@link #params}, re-read from the model if a device update has changed the parameters since. */
+    private float[] current() {
+        if (paramsStale) {
+            model.readParameters(params);
+            paramsStale = false;
+        }
+        return params;
     }
 
     /**
@@ -257,7 +296,10 @@ public final class DpSgdTrainer implements AutoCloseable {
                     + " examples, above the bound of " + stepCap
                     + " the clipping's float margin is computed for (docs/core.md, \"Float margin\")");
         }
-        BatchStats stats = clippedSum(plan);
+        // The device update takes the sum where it lies; with no examples nothing is updated and the
+        // (empty) accumulator is drained as usual.
+        boolean onDevice = deviceSgd != null && examples.length > 0;
+        BatchStats stats = clippedSum(plan, onDevice);
         if (extra != null) addExtraExamples(drawn);
         phases.accept(StepPhase.SUMMED);
         double lr = schedule.at(step);
@@ -271,10 +313,13 @@ public final class DpSgdTrainer implements AutoCloseable {
             }
             reduction.shareNoisySum(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
-        } else if (!update.nonPrivateUpdate(params, grad, examples.length, lr)) {
+        } else if (onDevice) {
+            deviceSgd.step(examples.length, lr);
+            paramsStale = true;
+        } else if (deviceSgd != null || !update.nonPrivateUpdate(params, grad, examples.length, lr)) {
             log.accept("step " + (step + 1) + ": empty batch, no update (non-private mode)");
         }
-        model.writeParameters(params);
+        if (!onDevice) model.writeParameters(current());
         if (ema != null) updateEma();
         phases.accept(StepPhase.UPDATED);
         step++;
@@ -283,9 +328,14 @@ public final class DpSgdTrainer implements AutoCloseable {
                 step, stats, eps, lr, examples.length, plan.calls().size(), (System.nanoTime() - t0) * 1e-9);
     }
 
-    /** Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}. */
-    private BatchStats clippedSum(StepPlan plan) {
+    /**
+     * Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}
+     * ({@link #sum64} when private), or, when {@code leaveOnDevice}, leaves the sum in the model's
+     * accumulator for {@link #deviceSgd} (drained only if a call fails).
+     */
+    private BatchStats clippedSum(StepPlan plan, boolean leaveOnDevice) {
         BatchStats[] stats = {BatchStats.EMPTY};
+        boolean summed = false;
         try {
             feeder.feed(
                     plan.calls(),
@@ -294,13 +344,14 @@ public final class DpSgdTrainer implements AutoCloseable {
                             mechanism != null
                                     ? model.accumulateClipped(batch, mechanism.clip())
                                     : model.accumulateUnclipped(batch)));
+            summed = true;
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice). Private: in float64, for the
             // noise to be added before any rounding; the non-private baseline has no noise, so its
             // sum is rounded by the backend's own (one-pass) float drain.
             if (sum64 != null) model.drainGradientSum(sum64);
-            else model.drainGradientSum(grad);
+            else if (!(summed && leaveOnDevice)) model.drainGradientSum(grad);
         }
         return stats[0];
     }
@@ -324,6 +375,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     }
 
     private void updateEma() {
+        float[] params = current();
         double d = emaDecay;
         for (int i = 0; i < ema.length; i++) ema[i] = (float) (d * ema[i] + (1 - d) * params[i]);
     }
@@ -337,7 +389,7 @@ public final class DpSgdTrainer implements AutoCloseable {
             try {
                 emaStats = evaluator.evaluate(test);
             } finally {
-                model.writeParameters(params);
+                model.writeParameters(current());
             }
         }
         return new Evaluation(current, emaStats);
@@ -347,7 +399,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     public TrainerState snapshot() {
         return new TrainerState(
                 step,
-                params.clone(),
+                current().clone(),
                 optimizer.exportState(),
                 ema == null ? null : ema.clone(),
                 budget != null ? budget.ledger() : List.of(),
@@ -404,6 +456,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         }
         optimizer.importState(s.optimizer());
         System.arraycopy(s.parameters(), 0, params, 0, params.length);
+        paramsStale = false;
         if (ema != null) System.arraycopy(s.ema(), 0, ema, 0, ema.length);
         if (budget != null) budget.resumeFrom(charged);
         if (sampling.isSecure()) {
@@ -483,9 +536,9 @@ public final class DpSgdTrainer implements AutoCloseable {
     public long stepsCharged() {
         return budget != null ? budget.charged() : 0;
     }
-    /** A copy of the current parameters. */
+    /** A copy of the current parameters (read back from the model after device updates). */
     public float[] parameters() {
-        return params.clone();
+        return current().clone();
     }
     /** A copy of the EMA parameters, or null when EMA is off. */
     public float[] emaParameters() {

@@ -11,7 +11,9 @@ import org.dpsgd.model.Network;
  * change (fail on the second call, count examples, ignore the mask) and inherit the rest. The per-policy
  * {@code accumulateClipped(DeviceBatch, ClipPolicy)} and the float64 {@code drainGradientSum(double[])} are
  * deliberately left to the interface's defaults, which call {@link #accumulateClipped(DeviceBatch, double)} and
- * {@link #drainGradientSum(float[])}, so an override of those sees every call the trainer makes.
+ * {@link #drainGradientSum(float[])}, so an override of those sees every call the trainer makes. The optional
+ * {@code deviceSgd()} is not forwarded either: a wrapped model offers none, so a non-private trainer over it takes the
+ * host path (drain, host update, write) and every drain and write is seen.
  */
 public class ForwardingTrainableModel implements TrainableModel {
     private final TrainableModel delegate;

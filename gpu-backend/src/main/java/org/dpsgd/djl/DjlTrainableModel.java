@@ -5,10 +5,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import java.util.List;
+import java.util.Optional;
 import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
+import org.dpsgd.backend.DeviceSgd;
 import org.dpsgd.backend.ModelOptions;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Initializer;
@@ -26,6 +28,10 @@ public final class DjlTrainableModel implements TrainableModel {
     private final ModelRuntime rt;
     private final ClippingStrategy strategy;
     private final String strategyName;
+    // Set by a clipped accumulation and cleared by a drain: a clipped (private) sum must get its noise
+    // on the host, so the device update refuses to apply it.
+    private boolean clippedSinceDrain;
+    private InPlaceSgd inPlaceSgd; // compiled on the first device update
 
     public DjlTrainableModel(Network network, ModelOptions options, Device device, BackendOptions backendOptions) {
         this(network, options, device, backendOptions, RuleOptions.DEFAULT);
@@ -79,6 +85,7 @@ public final class DjlTrainableModel implements TrainableModel {
         if (!(clipNorm > 0) || Double.isInfinite(clipNorm)) {
             throw new IllegalArgumentException("clip norm must be a positive finite number, got " + clipNorm);
         }
+        clippedSinceDrain = true;
         return strategy.run(batch, ClipPolicy.flat(clipNorm), true, new double[batch.slots()]);
     }
 
@@ -91,6 +98,7 @@ public final class DjlTrainableModel implements TrainableModel {
                     + " parameter tensors but " + network.name() + " has "
                     + network.parameters().size() + "; build it with ClipPolicies.from for this network");
         }
+        clippedSinceDrain = true;
         return strategy.run(batch, policy, true, new double[batch.slots()]);
     }
 
@@ -138,12 +146,36 @@ public final class DjlTrainableModel implements TrainableModel {
     @Override
     public void drainGradientSum(float[] into) {
         rt.store.drain(into);
+        clippedSinceDrain = false;
     }
 
     /** The accumulator is float64 in every dtype: this hands it over unrounded. */
     @Override
     public void drainGradientSum(double[] into) {
         rt.store.drain(into);
+        clippedSinceDrain = false;
+    }
+
+    /**
+     * Plain SGD in place on the parameter tensors from the device accumulator ({@link InPlaceSgd}: one
+     * fused pass in float32, the host's roundings replayed in float64); none under mixed precision.
+     */
+    @Override
+    public Optional<DeviceSgd> deviceSgd() {
+        return rt.precision.mixed() ? Optional.empty() : Optional.of(this::sgdStep);
+    }
+
+    private void sgdStep(int realizedBatchSize, double lr) {
+        if (realizedBatchSize < 1)
+            throw new IllegalArgumentException("the device update needs at least 1 example, got " + realizedBatchSize);
+        if (!(lr > 0) || Double.isInfinite(lr))
+            throw new IllegalArgumentException("learning rate must be a positive finite number, got " + lr);
+        if (clippedSinceDrain) {
+            throw new IllegalStateException("the gradient accumulator holds a clipped (private) sum, which gets its "
+                    + "noise on the host: drain it, never apply it with the device update");
+        }
+        if (inPlaceSgd == null) inPlaceSgd = new InPlaceSgd(manager);
+        rt.store.sgdStep(inPlaceSgd, realizedBatchSize, lr);
     }
 
     @Override

@@ -5,27 +5,17 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * PyTorch's own GroupNorm kernel ({@code torch.group_norm}: one fused native op forward,
  * normalisation and per-channel affine together, and one backward op for x, γ and β), which DJL's
  * JNI does not expose. It is reached through TorchScript, which DJL does expose: a module whose
- * forward is that single call, written here as source text (plus the few fixed bytes of a TorchScript
- * archive) and compiled by the engine's own libtorch when first used, one per group count and eps.
+ * forward is that single call, written here as source text ({@link TorchScriptModules}) and compiled
+ * by the engine's own libtorch when first used, one per group count and eps.
  * No binary file, no extra native code; the forward records autograd like any other op.
  *
  * <p>Used only where nothing is recorded for book-keeping (non-private steps, evaluation): the
@@ -55,19 +45,9 @@ final class NativeGroupNorm {
     }
 
     private synchronized PtSymbolBlock module(int groups, double eps) {
-        String key = groups + "/" + eps;
-        PtSymbolBlock m = modules.get(key);
-        if (m == null) {
-            try {
-                // The block belongs to the model's manager and is freed with it.
-                m = JniUtils.loadModule(
-                        (PtNDManager) manager, new ByteArrayInputStream(archive(groups, eps)), true, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            modules.put(key, m);
-        }
-        return m;
+        // One block per (groups, eps), owned by the model's manager and freed with it.
+        return modules.computeIfAbsent(
+                groups + "/" + eps, k -> TorchScriptModules.load(manager, "GroupNorm", source(groups, eps)));
     }
 
     /** The TorchScript source of the module's one method: group count and eps are constants in it. */
@@ -82,57 +62,5 @@ final class NativeGroupNorm {
                 + "  def forward(self: __torch__.GroupNorm, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
                 + "    return torch.group_norm(x, " + groups + ", weight, bias, " + Double.toString(eps)
                 + ", False)\n";
-    }
-
-    /**
-     * A TorchScript archive (format version 3, as {@code torch.jit.save} writes): a zip of the source,
-     * the pickled module object (class {@code __torch__.GroupNorm}, {@code training = True}), an empty
-     * constants table and the version. Entries are stored uncompressed, as PyTorch writes them.
-     */
-    static byte[] archive(int groups, double eps) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            put(zip, "gn/data.pkl", moduleObjectPickle());
-            put(zip, "gn/code/__torch__.py", source(groups, eps).getBytes(StandardCharsets.UTF_8));
-            put(zip, "gn/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple
-            put(zip, "gn/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // in-memory streams do not fail
-        }
-        return out.toByteArray();
-    }
-
-    /** Pickle (protocol 2) of {@code __torch__.GroupNorm} with state {'training': True}. */
-    private static byte[] moduleObjectPickle() {
-        ByteArrayOutputStream p = new ByteArrayOutputStream();
-        p.write(0x80); // PROTO 2
-        p.write(2);
-        p.writeBytes("c__torch__\nGroupNorm\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
-        p.write(')'); // EMPTY_TUPLE
-        p.write(0x81); // NEWOBJ
-        p.write('}'); // EMPTY_DICT
-        p.write('('); // MARK
-        byte[] name = "training".getBytes(StandardCharsets.US_ASCII);
-        p.write('X'); // BINUNICODE, 4-byte little-endian length
-        p.writeBytes(new byte[] {(byte) name.length, 0, 0, 0});
-        p.writeBytes(name);
-        p.write(0x88); // NEWTRUE
-        p.write('u'); // SETITEMS
-        p.write('b'); // BUILD
-        p.write('.'); // STOP
-        return p.toByteArray();
-    }
-
-    private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        zip.putNextEntry(e);
-        zip.write(data);
-        zip.closeEntry();
     }
 }

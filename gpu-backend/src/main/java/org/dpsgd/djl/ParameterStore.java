@@ -283,6 +283,29 @@ final class ParameterStore {
         }
     }
 
+    /**
+     * The non-private update in place ({@link InPlaceSgd}): every parameter with a sum since the last
+     * drain gets p ← p − lr · S / {@code realized}; the rest (frozen, or no examples) are unchanged,
+     * as the host's update leaves them. Then the accumulators are emptied, as by a drain, also when
+     * the update fails. Not for mixed precision (its fp32 masters have a compute copy to refresh).
+     */
+    void sgdStep(InPlaceSgd sgd, int realized, double lr) {
+        if (precision.mixed()) throw new IllegalStateException("in-place SGD does not support mixed precision");
+        List<NDArray> params = new java.util.ArrayList<>();
+        List<NDArray> sums = new java.util.ArrayList<>();
+        for (int i = 0; i < values.length; i++) {
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) continue;
+            params.add(masters[i]);
+            sums.add(sum);
+        }
+        try {
+            sgd.step(params, sums, realized, lr);
+        } finally {
+            for (int i = 0; i < values.length; i++) resetAccumulator(i);
+        }
+    }
+
     private void resetAccumulator(int i) {
         // Dropped, not zeroed in place (nor x - x): a non-finite value can never survive a drain, and the
         // next add allocates a fresh array.
