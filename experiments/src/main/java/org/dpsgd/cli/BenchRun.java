@@ -75,6 +75,9 @@ final class BenchRun {
         final float[] params;
         final float[] grad;
         final double[] sum64;
+        // The trainer's non-private update when the model has one: plain SGD in place on the device
+        // (no drain, no host update, no parameter write); null: the host round trip below.
+        final org.dpsgd.backend.DeviceSgd deviceSgd;
         final double[] stepMs;
         final double[] gradMs;
         final double[] noiseMs;
@@ -105,6 +108,7 @@ final class BenchRun {
             this.params = new float[n];
             this.grad = new float[n];
             this.sum64 = nonPrivate ? null : new double[n];
+            this.deviceSgd = nonPrivate ? model.deviceSgd().orElse(null) : null;
             this.stepMs = new double[steps];
             this.gradMs = new double[steps];
             this.noiseMs = new double[steps];
@@ -115,6 +119,13 @@ final class BenchRun {
             long t0 = System.nanoTime();
             if (nonPrivate) model.accumulateUnclipped(batch);
             else model.accumulateClipped(batch, policy);
+            if (deviceSgd != null) {
+                // As the trainer's non-private step on such a model: the same SGD at 0.01 / slots, in place.
+                long t1 = System.nanoTime();
+                deviceSgd.step(batch.slots(), 0.01);
+                record(index, t0, t1, t1, System.nanoTime());
+                return;
+            }
             // As the trainer: private sums drained in float64, noise added, rounded once after the
             // noise; the non-private baseline drained as float (no noise, nothing to round after).
             if (nonPrivate) model.drainGradientSum(grad);
@@ -125,7 +136,11 @@ final class BenchRun {
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];
             model.writeParameters(params);
-            long t3 = System.nanoTime();
+            record(index, t0, t1, t2, System.nanoTime());
+        }
+
+        /** Step i's times (index < 0: a warm-up step, not recorded): t0 start, t1 summed, t2 noised, t3 updated. */
+        private void record(int index, long t0, long t1, long t2, long t3) {
             if (index >= 0) {
                 stepMs[index] = (t3 - t0) / 1e6;
                 gradMs[index] = (t1 - t0) / 1e6;
