@@ -21,6 +21,11 @@ import org.dpsgd.model.Network;
  * with every call ({@link ClipTable}). Frozen tensors have no gradient on the device and add nothing.
  * A slot whose gradient norm is not finite adds exactly 0 (selected out on the device) and is counted
  * ({@link #nonFiniteExamples()}).
+ *
+ * <p>The device's accumulators and GCL's sum are float32, so removing one example changes how the
+ * others round: every bound is lowered by the coupling margin μ of {@link AccumulatorMargin}, computed
+ * from the step bound B_cap the trainer gives ({@link #boundStepExamples}); until told, the model
+ * covers one call per drain and refuses a second clipped call with real slots before the drain.
  */
 final class IpuTrainableModel implements TrainableModel {
     private static final int METRICS = 6;
@@ -31,23 +36,30 @@ final class IpuTrainableModel implements TrainableModel {
     private final long parameterCount;
     private final int[] trainable;
     private final GradientScope scope;
+    private final StepMargin stepMargin;
     private IpuSessionNative session;
     private long nonFinite;
 
     /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
     IpuTrainableModel(
             Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
-        this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS);
+        this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS, 1, false);
     }
 
-    /** @param scope RUN when the session's graph spans several poprun instances (its drain is then global) */
+    /**
+     * @param scope RUN when the session's graph spans several poprun instances (its drain is then global)
+     * @param instances poprun instances whose replicas the drain's GCL sum spans (1 without poprun)
+     * @param stochasticRounding whether the graph rounds stochastically (fp16 with stochastic_rounding)
+     */
     IpuTrainableModel(
             Network network,
             BatchLayout layout,
             int multiplicity,
             int[] trainable,
             IpuSessionNative session,
-            GradientScope scope) {
+            GradientScope scope,
+            int instances,
+            boolean stochasticRounding) {
         this.scope = scope;
         this.network = network;
         this.layout = layout;
@@ -55,6 +67,8 @@ final class IpuTrainableModel implements TrainableModel {
         this.parameterCount = network.parameterCount();
         this.trainable = trainable.clone();
         this.session = session;
+        this.stepMargin =
+                new StepMargin(layout, instances, stochasticRounding, trainableCoordinates(network, trainable));
         long nativeCount = session.parameterCount();
         long nativeTrainable = session.trainableTensors();
         if (nativeCount != parameterCount || nativeTrainable != trainable.length) {
@@ -93,7 +107,29 @@ final class IpuTrainableModel implements TrainableModel {
                             + network.name() + " has " + network.parameters().size());
         }
         check(batch);
-        return run(batch, ClipTable.of(policy, trainable), batch.mask());
+        return run(batch, stepMargin.tableForCall(policy, trainable, batch.mask()), batch.mask());
+    }
+
+    /**
+     * B_cap from the trainer: the coupling margin then covers a step of up to B_cap examples on each
+     * instance, in up to ceil(B_cap / slots per call) calls; refused (UserError) when it would lower
+     * the bounds by more than {@link AccumulatorMargin#CAP}.
+     */
+    @Override
+    public void boundStepExamples(int maxExamples) {
+        stepMargin.boundStepExamples(maxExamples);
+    }
+
+    /** The coupling margin in force (the one-call margin until {@link #boundStepExamples}). */
+    AccumulatorMargin margin() {
+        return stepMargin.margin();
+    }
+
+    /** d: the coordinates of the trainable tensors (frozen ones stay exactly 0 on the device). */
+    static long trainableCoordinates(Network network, int[] trainable) {
+        long d = 0;
+        for (int i : trainable) d += network.parameters().get(i).size();
+        return d;
     }
 
     @Override
@@ -143,6 +179,7 @@ final class IpuTrainableModel implements TrainableModel {
     public void drainGradientSum(float[] into) {
         checkLength(into);
         live().drainGradientSum(into, into.length);
+        stepMargin.drained();
     }
 
     @Override

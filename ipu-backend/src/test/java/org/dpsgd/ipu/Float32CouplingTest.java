@@ -1,0 +1,110 @@
+package org.dpsgd.ipu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.ClipPolicy;
+import org.dpsgd.plan.StaticShapePlanner;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A neighbouring pair whose float32 device sums differ by more than C under the 2^−10 margin alone,
+ * and by at most C with the coupling margin: the device's accumulators simulated in Java (the
+ * planner's packing; per replica and micro-batch acc += its slots in float32; GCL over replicas in
+ * float32), each example clipped as ClipExpr.hpp's factor does it, in float32, at the bound the
+ * production ClipTable / StepMargin sends.
+ *
+ * <p>The construction (one coordinate, C = 1, B = 361 on one replica, one slot per micro-batch: the
+ * largest step the cap accepts there): D = [x_i, 170 × 0.75, 190 × c], D' = D without x_i. After the
+ * 0.75s, D' holds 127.5 (ulp U = 2^−17) and D holds 127.5 + x_i ≥ 128 (ulp 2U). With c = 1.25·U
+ * every add of c rounds up to 2U in D and down to U in D': each of the 190 later examples moves the
+ * difference by U although none of them changed, so ‖S(D) − S(D')‖ = x_i + 190·2^−17 = x_i + 1.45·10⁻³,
+ * above C when x_i is clipped at C(1 − 2^−10) only.
+ */
+class Float32CouplingTest {
+    private static final int B = 361;
+    private static final int BIGS = 170;
+    private static final float BIG = 0.75f;
+    private static final float SMALL = 1.25f * 0x1p-17f;
+    /** ClipExpr.hpp kMargin. */
+    private static final float OWN_MARGIN = 1.0f / 1024.0f;
+
+    @ParameterizedTest(name = "accumulation {0}")
+    @ValueSource(ints = {1, 8, 19, 361})
+    void aNeighbouringPairExceedsCWithTheOwnMarginOnlyAndNotWithTheCouplingMargin(int accumulation) {
+        BatchLayout layout = new BatchLayout(1, accumulation, 1);
+        ClipPolicy flat = ClipPolicy.flat(1.0);
+        int[] trainable = {0};
+
+        float oldBound = ClipTable.of(flat, trainable, BigDecimal.ZERO)[0];
+        assertEquals(1.0f, oldBound);
+        double oldGap = gap(layout, oldBound);
+        assertTrue(oldGap > 1.0, "with the 2^-10 margin alone the pair differs by " + oldGap + " > C");
+
+        StepMargin margin = new StepMargin(layout, 1, false, 1);
+        margin.boundStepExamples(B); // accepted: the largest B the cap allows here
+        float[] mask = new float[layout.slotsPerCall()];
+        mask[0] = 1f;
+        float newBound = margin.tableForCall(flat, trainable, mask)[0];
+        double newGap = gap(layout, newBound);
+        assertTrue(newGap <= 1.0, "with the coupling margin the pair differs by " + newGap + " > C");
+
+        // The construction reaches a real share of the bound κ·C(1 − μ) (within 16×) and never passes it.
+        double kappa = margin.margin().coupling().doubleValue();
+        double excess = newGap - clipped(10f, newBound);
+        assertTrue(excess <= kappa * newBound, excess + " > κ·bound " + kappa * newBound);
+        assertTrue(excess >= kappa * newBound / 16, "the construction should be near worst case: " + excess);
+    }
+
+    /** ‖S(D) − S(D')‖ for the construction, each example clipped at {@code bound} as the device does. */
+    private static double gap(BatchLayout layout, float bound) {
+        float xi = clipped(10f, bound); // clipped to (about) bound·(1 − 2^-10)
+        float big = clipped(BIG, bound);
+        float small = clipped(SMALL, bound);
+        assertEquals(BIG, big, "the 0.75s are not clipped");
+        float[] d = new float[B];
+        float[] dPrime = new float[B - 1];
+        d[0] = xi;
+        for (int k = 1; k < B; k++) d[k] = k <= BIGS ? big : small;
+        System.arraycopy(d, 1, dPrime, 0, B - 1);
+        return Math.abs((double) deviceSum(d, layout) - deviceSum(dPrime, layout));
+    }
+
+    /**
+     * One example's clipped one-coordinate value as ClipExpr.hpp's factor computes it in float32 (loss
+     * scale 1): min(1, fl(C_t·(1 − 2^−10)) / ‖g‖) · g.
+     */
+    static float clipped(float g, float bound) {
+        float norm = (float) Math.sqrt(g * g);
+        float factor = Math.min(1.0f, bound * (1.0f - OWN_MARGIN) / Math.max(norm, 1e-30f));
+        return g * factor;
+    }
+
+    /**
+     * The device's float32 sum of one coordinate over a step: the planner's calls; per replica and
+     * micro-batch acc = (…(acc + s_1) + …) + s_m (padding adds exact zeros); then GCL over replicas.
+     */
+    static float deviceSum(float[] drawn, BatchLayout layout) {
+        StaticShapePlanner planner = new StaticShapePlanner(layout);
+        int s = layout.slotsPerCall();
+        int calls = (drawn.length + s - 1) / s;
+        float[] acc = new float[layout.replicas()];
+        for (int c = 0; c < calls; c++) {
+            float[] slot = new float[s];
+            for (int k = 0; k < Math.min(s, drawn.length - c * s); k++) slot[planner.slotOf(k)] = drawn[c * s + k];
+            for (int r = 0; r < layout.replicas(); r++) {
+                for (int a = 0; a < layout.accumulation(); a++) {
+                    float t = acc[r];
+                    for (int p = 0; p < layout.microBatchSize(); p++) t += slot[layout.slot(r, a, p)];
+                    acc[r] = t;
+                }
+            }
+        }
+        float sum = acc[0];
+        for (int r = 1; r < acc.length; r++) sum += acc[r];
+        return sum;
+    }
+}
