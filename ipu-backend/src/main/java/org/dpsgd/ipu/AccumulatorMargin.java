@@ -27,8 +27,12 @@ import org.dpsgd.backend.BatchLayout;
  *   <li>Underflow (flush to zero or gradual) is outside the relative model: each of the at most W = 2 ·
  *       R_all·M·(m + 1) leaf reads and adds per coordinate errs by < 2^−126 absolutely, later roundings
  *       at most double it, over d coordinates: ν = 2·2·W·2^−126·√d / C for both datasets.
- *   <li>The host's float64 part (extras, the MPI sum across processes) is docs/core.md's (A), at most
+ *   <li>The host's float64 part (extras, the MPI sum across processes, and with {@code drainEveryCall}
+ *       the sum of the calls' drained float32 sums: ≤ K ≤ B adds) is docs/core.md's (A), at most
  *       2^−15(1 + 2^−14)·C once {@code StepBound.check} passed (the trainer checks it first).
+ *   <li>With {@code drainEveryCall} (one instance only) the device's sum starts from zero every call,
+ *       so a leaf sees m·min(A, B) + R − 1 roundings instead of m·M + R − 1; the bound on ‖A‖ sums
+ *       per call to the same γ_n·T·C(1 − μ).
  * </ul>
  *
  * So with every bound lowered by μ = κ + ν + 2^−14 (rounded up), the sensitivity is at most
@@ -41,9 +45,15 @@ import org.dpsgd.backend.BatchLayout;
  * @param instances poprun instances whose replicas GCL sums (1 without poprun)
  * @param stochasticRounding whether the device rounds stochastically (u = 2^−23)
  * @param coordinates d, the trainable coordinates the sum has
+ * @param drainEveryCall whether the model drains every call into a float64 host sum (else once a step)
  */
 record AccumulatorMargin(
-        int examples, BatchLayout layout, int instances, boolean stochasticRounding, long coordinates) {
+        int examples,
+        BatchLayout layout,
+        int instances,
+        boolean stochasticRounding,
+        long coordinates,
+        boolean drainEveryCall) {
     /** The largest lowering accepted: beyond it the float32 bound is loose and utility suffers. */
     static final double CAP = 0x1p-6;
     /** The share of C kept for docs/core.md's float64 host part (A): 2^−15(1 + 2^−14). */
@@ -57,6 +67,28 @@ record AccumulatorMargin(
         if (examples < 1) throw new IllegalArgumentException("step bound must be >= 1, got " + examples);
         if (instances < 1) throw new IllegalArgumentException("instances must be >= 1, got " + instances);
         if (coordinates < 1) throw new IllegalArgumentException("coordinates must be >= 1, got " + coordinates);
+        if (drainEveryCall && instances > 1)
+            throw new IllegalArgumentException("a drain per call is a collective of every poprun instance: one only");
+    }
+
+    /** The device's accumulators span the step: drained once, after its last call. */
+    AccumulatorMargin(int examples, BatchLayout layout, int instances, boolean stochasticRounding, long coordinates) {
+        this(examples, layout, instances, stochasticRounding, coordinates, false);
+    }
+
+    /**
+     * The margin with the cheaper of the two drains: with one instance and more than one call per
+     * step, draining every call into a float64 host sum (each call's float32 sum then starts from
+     * zero, so a leaf passes through the roundings of its own call only) when that lowers the bounds
+     * less; under poprun the drain is a collective every instance must join, so once per step.
+     */
+    static AccumulatorMargin cheaper(
+            int examples, BatchLayout layout, int instances, boolean stochasticRounding, long coordinates) {
+        AccumulatorMargin step = new AccumulatorMargin(examples, layout, instances, stochasticRounding, coordinates);
+        if (instances > 1 || step.calls() == 1) return step;
+        AccumulatorMargin call =
+                new AccumulatorMargin(examples, layout, instances, stochasticRounding, coordinates, true);
+        return call.coupling().compareTo(step.coupling()) < 0 ? call : step;
     }
 
     /**
@@ -78,9 +110,14 @@ record AccumulatorMargin(
         return Math.min((long) layout.accumulation() * calls(), examples);
     }
 
-    /** n: the float32 roundings on any leaf's path to the drained sum. */
+    /**
+     * n: the float32 roundings on any leaf's path to the drained sum: m in each micro-batch after the
+     * leaf's own on its replica up to the drain (the step's M, or one call's min(A, B) when every call
+     * is drained), then GCL's R_all − 1.
+     */
     long roundings() {
-        return (long) layout.microBatchSize() * microBatches() + replicasAll() - 1;
+        long micro = drainEveryCall ? Math.min(layout.accumulation(), examples) : microBatches();
+        return (long) layout.microBatchSize() * micro + replicasAll() - 1;
     }
 
     /** T: the non-zero leaves of one dataset's step over all instances. */

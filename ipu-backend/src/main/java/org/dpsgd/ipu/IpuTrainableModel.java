@@ -37,6 +37,10 @@ final class IpuTrainableModel implements TrainableModel {
     private final int[] trainable;
     private final GradientScope scope;
     private final StepMargin stepMargin;
+    // With a drain per call (StepMargin.drainsEveryCall): the step's float64 host sum and one call's drain.
+    private double[] hostSum;
+    private float[] callSum;
+    private boolean hostPending;
     private IpuSessionNative session;
     private long nonFinite;
 
@@ -107,7 +111,23 @@ final class IpuTrainableModel implements TrainableModel {
                             + network.name() + " has " + network.parameters().size());
         }
         check(batch);
-        return run(batch, stepMargin.tableForCall(policy, trainable, batch.mask()), batch.mask());
+        BatchStats stats = run(batch, stepMargin.tableForCall(policy, trainable, batch.mask()), batch.mask());
+        if (stepMargin.drainsEveryCall()) drainCallIntoHostSum();
+        return stats;
+    }
+
+    /**
+     * The coupling margin assumes this call's float32 device sum starts from zero and goes to a float64
+     * host sum right after the call (docs/ipu.md "The coupling margin"): drain it (GCL, copy, zero) and add.
+     */
+    private void drainCallIntoHostSum() {
+        if (hostSum == null) {
+            hostSum = new double[Math.toIntExact(parameterCount)];
+            callSum = new float[hostSum.length];
+        }
+        live().drainGradientSum(callSum, callSum.length);
+        for (int i = 0; i < hostSum.length; i++) hostSum[i] += callSum[i];
+        hostPending = true;
     }
 
     /**
@@ -178,7 +198,25 @@ final class IpuTrainableModel implements TrainableModel {
     @Override
     public void drainGradientSum(float[] into) {
         checkLength(into);
+        if (hostPending) {
+            double[] sum = new double[into.length];
+            drainGradientSum(sum);
+            for (int i = 0; i < sum.length; i++) into[i] = (float) sum[i];
+            return;
+        }
         live().drainGradientSum(into, into.length);
+        stepMargin.drained();
+    }
+
+    /** The device's sum widened exactly, plus the calls already drained into the float64 host sum. */
+    @Override
+    public void drainGradientSum(double[] into) {
+        checkLength(into.length);
+        float[] device = new float[into.length];
+        live().drainGradientSum(device, device.length);
+        for (int i = 0; i < into.length; i++) into[i] = (hostPending ? hostSum[i] : 0.0) + device[i];
+        if (hostPending) java.util.Arrays.fill(hostSum, 0.0);
+        hostPending = false;
         stepMargin.drained();
     }
 
@@ -229,9 +267,13 @@ final class IpuTrainableModel implements TrainableModel {
     }
 
     private void checkLength(float[] v) {
-        if (v.length != parameterCount) {
+        checkLength(v.length);
+    }
+
+    private void checkLength(int length) {
+        if (length != parameterCount) {
             throw new IllegalArgumentException(
-                    "parameter vector has length " + v.length + ", " + network.name() + " has " + parameterCount);
+                    "parameter vector has length " + length + ", " + network.name() + " has " + parameterCount);
         }
     }
 

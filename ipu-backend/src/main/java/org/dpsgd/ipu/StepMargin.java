@@ -8,7 +8,8 @@ import org.dpsgd.backend.ClipPolicy;
  * The coupling margin in force for one IPU model ({@link AccumulatorMargin}) and the clip tables it
  * gives: until the trainer tells the step bound B_cap it covers one call per drain, and a second
  * clipped call with real slots before the drain is refused (the margin would not cover it); once
- * told, up to ceil(B_cap / slots per call) such calls. Kept apart from the native session so that
+ * told, up to ceil(B_cap / slots per call) such calls, and, when that lowers the bounds less (one
+ * instance, several calls), every call drained into a float64 host sum. Kept apart from the native session so that
  * the bounds the device receives are testable without an IPU.
  */
 final class StepMargin {
@@ -33,13 +34,18 @@ final class StepMargin {
      * refused (UserError, one line) when it would lower the bounds by more than {@link AccumulatorMargin#CAP}.
      */
     void boundStepExamples(int maxExamples) {
-        AccumulatorMargin next = new AccumulatorMargin(
+        AccumulatorMargin next = AccumulatorMargin.cheaper(
                 maxExamples, margin.layout(), instances, stochasticRounding, margin.coordinates());
         next.checkCoupling();
         if (realCalls > next.calls())
             throw new IllegalStateException("the step bound was lowered in the middle of a step");
         margin = next;
         loweredFor = Double.NaN;
+    }
+
+    /** Whether the model must drain every clipped call into its float64 host sum (the margin assumes it). */
+    boolean drainsEveryCall() {
+        return margin.drainEveryCall();
     }
 
     /** The margin in force. */

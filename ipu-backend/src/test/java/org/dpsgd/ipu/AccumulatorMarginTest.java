@@ -71,8 +71,12 @@ class AccumulatorMarginTest {
 
     /** γ_n·T·2 exactly, with n and T counted here from the layout (not by the production code). */
     private static Q exactCoupling(int b, BatchLayout l, int instances, boolean stochastic) {
+        return exactCoupling(b, l, instances, stochastic, false);
+    }
+
+    private static Q exactCoupling(int b, BatchLayout l, int instances, boolean stochastic, boolean everyCall) {
         long s = (long) l.microBatchSize() * l.accumulation() * l.replicas();
-        long calls = (b + s - 1) / s;
+        long calls = everyCall ? 1 : (b + s - 1) / s;
         long micro = Math.min(calls * l.accumulation(), b);
         long n = l.microBatchSize() * micro + (long) instances * l.replicas() - 1;
         Q nu = Q.of(n).times(Q.pow2(stochastic ? -23 : -24));
@@ -91,7 +95,7 @@ class AccumulatorMarginTest {
             boolean stochastic = rng.nextBoolean();
             int b = 1 + rng.nextInt(2_000);
             double c = Math.exp(rng.nextDouble(-25, 5));
-            AccumulatorMargin m = new AccumulatorMargin(b, l, instances, stochastic, D);
+            AccumulatorMargin m = AccumulatorMargin.cheaper(b, l, instances, stochastic, D);
             BigDecimal mu;
             try {
                 mu = m.checkedLowering(c);
@@ -99,7 +103,7 @@ class AccumulatorMarginTest {
                 continue;
             }
             accepted++;
-            Q kappa = exactCoupling(b, l, instances, stochastic);
+            Q kappa = exactCoupling(b, l, instances, stochastic, m.drainEveryCall());
             assertTrue(Q.of(m.coupling()).compareTo(kappa) >= 0, "κ is an upper bound");
             // ν from its definition, √d bounded by 3,317 ≥ √(11·10⁶).
             long w = 2L * instances * l.replicas() * m.microBatches() * (l.microBatchSize() + 1);
@@ -129,10 +133,13 @@ class AccumulatorMarginTest {
             int instances = 1 + rng.nextInt(3);
             int b = 1 + rng.nextInt(300);
             AccumulatorMargin m = new AccumulatorMargin(b, l, instances, false, D);
+            AccumulatorMargin perCall = new AccumulatorMargin(b, l, 1, false, D, true);
             // Any draw up to B: the worst is L = B (more leaves, more non-empty micro-batches).
             for (int drawn : new int[] {b, Math.max(1, b / 2), 1}) {
-                long worst = worstRoundings(l, drawn, instances);
+                long worst = worstRoundings(l, drawn, instances, false);
                 assertTrue(worst <= m.roundings(), () -> l + " B=" + b + ": " + worst + " > " + m.roundings());
+                long worstCall = worstRoundings(l, drawn, 1, true);
+                assertTrue(worstCall <= perCall.roundings(), () -> l + " B=" + b + " per call: " + worstCall);
                 assertTrue((long) instances * drawn <= m.leaves());
                 long realCalls = (drawn + l.slotsPerCall() - 1) / l.slotsPerCall();
                 assertTrue(realCalls <= m.calls());
@@ -140,7 +147,9 @@ class AccumulatorMarginTest {
         }
         // Tight to one rounding (the first leaf's own micro-batch adds to a zero accumulator, exactly).
         AccumulatorMargin sequential = new AccumulatorMargin(100, new BatchLayout(1, 7, 1), 1, false, D);
-        assertEquals(sequential.roundings() - 1, worstRoundings(new BatchLayout(1, 7, 1), 100, 1));
+        assertEquals(sequential.roundings() - 1, worstRoundings(new BatchLayout(1, 7, 1), 100, 1, false));
+        AccumulatorMargin call = new AccumulatorMargin(100, new BatchLayout(1, 7, 1), 1, false, D, true);
+        assertEquals(call.roundings() - 1, worstRoundings(new BatchLayout(1, 7, 1), 100, 1, true));
     }
 
     /**
@@ -148,7 +157,7 @@ class AccumulatorMarginTest {
      * tree over its real slots and the (non-zero) accumulator; a chain is the worst shape. Then GCL over
      * the replicas (all instances; each instance's shard as large as this one's).
      */
-    private static long worstRoundings(BatchLayout l, int drawn, int instances) {
+    private static long worstRoundings(BatchLayout l, int drawn, int instances, boolean everyCall) {
         StaticShapePlanner planner = new StaticShapePlanner(l);
         int s = l.slotsPerCall();
         int calls = (drawn + s - 1) / s;
@@ -171,6 +180,7 @@ class AccumulatorMarginTest {
             // Roundings a leaf added in micro-batch k sees: its own tree's chain, then each later non-empty one's.
             long[] depth = new long[micro.size()];
             for (int k = 0; k < micro.size(); k++) {
+                if (everyCall && k % l.accumulation() == 0) accNonZero = false; // drained: restarts at 0
                 int leaves = micro.get(k) + (accNonZero ? 1 : 0);
                 depth[k] = micro.get(k) == 0 ? 0 : leaves - 1;
                 if (micro.get(k) > 0) accNonZero = true;
@@ -178,7 +188,8 @@ class AccumulatorMarginTest {
             for (int k = 0; k < micro.size(); k++) {
                 if (micro.get(k) == 0) continue;
                 long path = depth[k];
-                for (int j = k + 1; j < micro.size(); j++) if (micro.get(j) > 0) path += micro.get(j); // acc + slots
+                int end = everyCall ? (k / l.accumulation() + 1) * l.accumulation() : micro.size();
+                for (int j = k + 1; j < end; j++) if (micro.get(j) > 0) path += micro.get(j); // acc + slots
                 worst = Math.max(worst, path + gcl);
             }
         }
