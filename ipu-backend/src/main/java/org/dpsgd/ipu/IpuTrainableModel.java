@@ -112,7 +112,8 @@ final class IpuTrainableModel implements TrainableModel {
         }
         check(batch);
         BatchStats stats = run(batch, stepMargin.tableForCall(policy, trainable, batch.mask()), batch.mask());
-        if (stepMargin.drainsEveryCall()) drainCallIntoHostSum();
+        // An all-padding call added exact zeros: nothing to drain.
+        if (stepMargin.drainsEveryCall() && hasRealSlot(batch.mask())) drainCallIntoHostSum();
         return stats;
     }
 
@@ -121,10 +122,8 @@ final class IpuTrainableModel implements TrainableModel {
      * host sum right after the call (docs/ipu.md "The coupling margin"): drain it (GCL, copy, zero) and add.
      */
     private void drainCallIntoHostSum() {
-        if (hostSum == null) {
-            hostSum = new double[Math.toIntExact(parameterCount)];
-            callSum = new float[hostSum.length];
-        }
+        if (hostSum == null) hostSum = new double[Math.toIntExact(parameterCount)];
+        float[] callSum = callBuffer();
         live().drainGradientSum(callSum, callSum.length);
         for (int i = 0; i < hostSum.length; i++) hostSum[i] += callSum[i];
         hostPending = true;
@@ -143,6 +142,16 @@ final class IpuTrainableModel implements TrainableModel {
     /** The coupling margin in force (the one-call margin until {@link #boundStepExamples}). */
     AccumulatorMargin margin() {
         return stepMargin.margin();
+    }
+
+    private float[] callBuffer() {
+        if (callSum == null) callSum = new float[Math.toIntExact(parameterCount)];
+        return callSum;
+    }
+
+    private static boolean hasRealSlot(float[] mask) {
+        for (float v : mask) if (v != 0f) return true;
+        return false;
     }
 
     /** d: the coordinates of the trainable tensors (frozen ones stay exactly 0 on the device). */
@@ -212,7 +221,7 @@ final class IpuTrainableModel implements TrainableModel {
     @Override
     public void drainGradientSum(double[] into) {
         checkLength(into.length);
-        float[] device = new float[into.length];
+        float[] device = callBuffer();
         live().drainGradientSum(device, device.length);
         for (int i = 0; i < into.length; i++) into[i] = (hostPending ? hostSum[i] : 0.0) + device[i];
         if (hostPending) java.util.Arrays.fill(hostSum, 0.0);
