@@ -78,6 +78,57 @@ class Float32CouplingTest {
         assertTrue(excess <= kappa * bound && excess >= kappa * bound / 16, excess + " vs κ·bound " + kappa * bound);
     }
 
+    /**
+     * Seeded neighbouring pairs over layouts with several slots per micro-batch and several replicas
+     * (removing an example repacks every later one into another slot, replica and call), at the
+     * largest step bound the cap accepts there: a big-then-small mix built to cross binades like the
+     * construction above, the removed example anywhere. The sums, as the model drains them, never
+     * differ by more than C.
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6})
+    void repackedNeighboursStayWithinCAtTheLargestAcceptedStep(long seed) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        for (int trial = 0; trial < 20; trial++) {
+            BatchLayout layout = new BatchLayout(1 + rng.nextInt(4), 1 + rng.nextInt(8), 1 << rng.nextInt(3));
+            int b = largestAccepted(layout);
+            StepMargin margin = new StepMargin(layout, 1, false, 1);
+            margin.boundStepExamples(b);
+            float[] mask = new float[layout.slotsPerCall()];
+            mask[0] = 1f;
+            float bound = margin.tableForCall(ClipPolicy.flat(1.0), new int[] {0}, mask)[0];
+            int bigs = b / 3 + rng.nextInt(b / 3 + 1);
+            int e = rng.nextInt(-24, -14);
+            float[] d = new float[b];
+            for (int k = 0; k < b; k++) {
+                float g = k < bigs
+                        ? (float) (rng.nextDouble(0.5, 1.0) * 10)
+                        : (float) Math.scalb(1.0 + rng.nextInt(4) * 0.25, e);
+                d[k] = clipped(rng.nextInt(8) == 0 ? -g : g, bound);
+            }
+            int i = rng.nextInt(b);
+            float[] without = new float[b - 1];
+            for (int k = 0, o = 0; k < b; k++) if (k != i) without[o++] = d[k];
+            double gap = Math.abs(deviceSum(d, layout, margin.drainsEveryCall())
+                    - deviceSum(without, layout, margin.drainsEveryCall()));
+            assertTrue(gap <= 1.0, layout + " B=" + b + " removing " + i + ": " + gap + " > C");
+        }
+    }
+
+    private static int largestAccepted(BatchLayout layout) {
+        int lo = 1, hi = 1 << 20;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            try {
+                AccumulatorMargin.cheaper(mid, layout, 1, false, 1).checkCoupling();
+                lo = mid;
+            } catch (org.dpsgd.UserError refused) {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
     /** ‖S(D) − S(D')‖ for the construction, each example clipped at {@code bound} as the device does. */
     private static double gap(BatchLayout layout, float bound, boolean drainEveryCall) {
         float xi = clipped(10f, bound); // clipped to (about) bound·(1 − 2^-10)
