@@ -3,7 +3,8 @@ package org.dpsgd.noise;
 /**
  * The tables of a 1,024-slot ziggurat of equal-area rectangles for the half-normal density's
  * shape f(x) = exp(-x²/2), x ≥ 0 (total area M = √(π/2)). Rectangle j is [0, a_j] × [h_j, h_{j+1}]
- * with h_0 = 0 and its top-right corner on the curve, h_{j+1} = f(a_j), and area M/1024, so
+ * with h_0 = 0, its top-right corner on the curve, h_{j+1} = f(a_j) (to ~1e-13 in the stored
+ * doubles, see below), and area M/1024, so
  * the rectangles stack under the curve from the base up and each is one slot of probability 1/1024:
  * a word whose slot is a rectangle gives x uniform in [0, a_j) with no test at all (the layout of
  * McFarland 2016; the classic Marsaglia &amp; Tsang 2000 ziggurat tests every draw against the
@@ -41,7 +42,7 @@ final class ZigguratTables {
     final int rectangles;
     /** a[j], rectangle j's width, j = 0..N-1; a[N] = 0 (the cap's left edge). */
     final double[] a;
-    /** h[j], rectangle j's bottom, j = 0..N; h[0] = 0, h[j+1] = f(a[j]); h[N+1] = 1 (the cap's top). */
+    /** h[j], rectangle j's bottom, j = 0..N; h[0] = 0, h[j+1] ≈ f(a[j]); h[N+1] = 1 (the cap's top). */
     final double[] h;
     /** scale[k] = a[k]·2^-53 for a rectangle slot k &lt; N, NaN for a residual slot. */
     final double[] scale;
