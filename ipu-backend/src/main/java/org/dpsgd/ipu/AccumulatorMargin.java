@@ -193,8 +193,8 @@ record AccumulatorMargin(
         throw new UserError(String.format(
                 "the IPU's float32 accumulators would need the clip bound lowered by %.3g (above the cap 2^-6)"
                         + " for a step of up to %d examples on %d instance(s) in %d call(s) of %s"
-                        + " (%d float32 roundings per sum); use a smaller training.batch_size, fewer calls per step"
-                        + " (larger training.accumulation or more replicas) or smaller micro-batches, or backend djl",
+                        + " (%d float32 roundings per sum); use a smaller training.batch_size, a smaller training.accumulation"
+                        + " or micro-batch, fewer replicas or instances, or backend djl",
                 mu.doubleValue(), examples, instances, calls(), layout, roundings()));
     }
 
@@ -204,8 +204,9 @@ record AccumulatorMargin(
     }
 
     /**
-     * The largest float ≤ bound·(1 − μ), exactly (+infinity and Float.MAX_VALUE-capped bounds stay as
-     * ClipTable gives them: the non-private baseline's bounds are not clip bounds).
+     * The largest float ≤ bound·(1 − μ), exactly. Finite bounds only: ClipTable caps bounds past float's
+     * range at Float.MAX_VALUE and lowers them like any other (it only shrinks them); the non-private
+     * baseline's +infinity table never comes here.
      */
     static float lower(double bound, BigDecimal mu) {
         BigDecimal exact = new BigDecimal(bound).multiply(BigDecimal.ONE.subtract(mu));
