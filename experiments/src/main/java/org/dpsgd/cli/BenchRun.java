@@ -15,6 +15,8 @@ import org.dpsgd.config.PerLayerClipping;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.model.Network;
 import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.train.PiecewiseNoisySum;
 
 /**
  * Times full training steps of several strategies on one fixed batch. A step is the gradient
@@ -74,7 +76,7 @@ final class BenchRun {
         final ClipPolicy policy;
         final float[] params;
         final float[] grad;
-        final double[] sum64;
+        final PiecewiseNoisySum noisySum; // null for "nonprivate"
         final double[] stepMs;
         final double[] gradMs;
         final double[] noiseMs;
@@ -104,7 +106,9 @@ final class BenchRun {
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
             this.grad = new float[n];
-            this.sum64 = nonPrivate ? null : new double[n];
+            this.noisySum = nonPrivate
+                    ? null
+                    : new PiecewiseNoisySum(model, TrainableMask.all(n), PiecewiseNoisySum.DEFAULT_PIECE, false);
             this.stepMs = new double[steps];
             this.gradMs = new double[steps];
             this.noiseMs = new double[steps];
@@ -113,14 +117,24 @@ final class BenchRun {
 
         void step(int index) {
             long t0 = System.nanoTime();
-            if (nonPrivate) model.accumulateUnclipped(batch);
-            else model.accumulateClipped(batch, policy);
-            // As the trainer: private sums drained in float64, noise added, rounded once after the
-            // noise; the non-private baseline drained as float (no noise, nothing to round after).
+            if (nonPrivate) {
+                model.accumulateUnclipped(batch);
+            } else {
+                noisySum.startAccumulating();
+                boolean failed = true;
+                try {
+                    model.accumulateClipped(batch, policy);
+                    failed = false;
+                } finally {
+                    noisySum.finishAccumulating(failed);
+                }
+            }
+            // As the trainer: private sums drained in float64 piece by piece, each piece's noise added
+            // and rounded once after it (so the drain is timed with the noise); the non-private
+            // baseline drained as float (no noise, nothing to round after).
             if (nonPrivate) model.drainGradientSum(grad);
-            else model.drainGradientSum(sum64);
             long t1 = System.nanoTime();
-            if (!nonPrivate) noise.addGaussianRounded(sum64, grad, 0, grad.length, sigma * policy.sensitivity());
+            if (!nonPrivate) noisySum.release(null, noise, sigma * policy.sensitivity(), grad);
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];
