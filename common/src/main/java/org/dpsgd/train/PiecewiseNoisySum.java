@@ -27,8 +27,12 @@ import org.dpsgd.optim.TrainableMask;
  * whatever a failed step left undrained, and a failed accumulation is drained at once.
  */
 public final class PiecewiseNoisySum {
-    /** The default piece: 2^20 coordinates, an 8 MB float64 buffer. */
-    public static final int DEFAULT_PIECE = 1 << 20;
+    /**
+     * The default piece: 2^16 coordinates, a 512 KB float64 buffer that stays in the core's cache
+     * between the drain, the noise and the rounding (measured faster than the whole-vector pass;
+     * docs/benchmarks.md, "Session 6").
+     */
+    public static final int DEFAULT_PIECE = 1 << 16;
 
     private final TrainableModel model;
     private final TrainableMask mask;

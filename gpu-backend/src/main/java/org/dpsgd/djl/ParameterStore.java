@@ -294,7 +294,7 @@ final class ParameterStore {
     /**
      * As {@link #drain(double[])} for the flat coordinates [from, to) alone, into {@code into[at ..]}:
      * each parameter's float64 sum is read where it lies (on the CPU straight from the tensor's memory,
-     * elsewhere through a host copy of that one tensor), so no full-length host copy is made. Ranges
+     * elsewhere through a host copy of the piece's slice of it), so no full-length host copy is made. Ranges
      * must come in ascending order within a parameter; a parameter's sum is dropped (as by the whole
      * drain) when its last coordinate has been drained, and nothing may be added to a partly drained one.
      */
@@ -322,13 +322,17 @@ final class ParameterStore {
                 // The scope frees a host copy (other devices) and any contiguous copy toByteBuffer makes.
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
-                    NDArray host = sum.toDevice(Device.cpu(), false);
+                    // On the CPU the tensor's own memory; elsewhere only the piece's slice is copied over.
+                    boolean cpu = sum.getDevice().equals(Device.cpu());
+                    NDArray host =
+                            cpu ? sum : sum.reshape(-1).get(lo + ":" + hi).toDevice(Device.cpu(), false);
+                    int first = cpu ? lo : 0;
                     ByteBuffer bytes = ((PtNDArray) host).toByteBuffer(true);
                     if (host.getDataType() == DataType.FLOAT64) {
-                        bytes.asDoubleBuffer().get(lo, into, dst, hi - lo);
+                        bytes.asDoubleBuffer().get(first, into, dst, hi - lo);
                     } else if (host.getDataType() == DataType.FLOAT32) { // a kept float32 gradient: widened exactly
                         java.nio.FloatBuffer f = bytes.asFloatBuffer();
-                        for (int k = 0; k < hi - lo; k++) into[dst + k] = f.get(lo + k);
+                        for (int k = 0; k < hi - lo; k++) into[dst + k] = f.get(first + k);
                     } else {
                         throw new IllegalStateException("gradient sum of type " + host.getDataType());
                     }
