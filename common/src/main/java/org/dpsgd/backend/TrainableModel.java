@@ -61,7 +61,7 @@ public interface TrainableModel extends AutoCloseable {
     }
 
     /**
-     * True when {@link #drainGradientSum(double[], int, int)} drains any coordinate range on its own,
+     * True when {@link #drainGradientSum(double[], int, int, int)} drains any coordinate range on its own,
      * so a caller can drain the float64 sum piece by piece through a small buffer. False by default:
      * the ranged drain then only takes the whole vector at once.
      */
