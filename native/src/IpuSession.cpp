@@ -277,7 +277,9 @@ ClipResult clipAndAccumulate(poplar::Graph& graph, const std::vector<Tensor>& gr
     for (std::size_t t = 0; t < T; ++t)
         spread.push_back(factor.slice(t, t + 1, 1).broadcast(static_cast<unsigned>(flat[t].dim(1)), 1));
     // acc += sum_i factor_i * g_i in fp32, by selection (a NaN gradient times a zero factor adds 0, not NaN),
-    // in place on the fp32 gradients (no further [m][P'] temporary).
+    // in place on the fp32 gradients (no further [m][P'] temporary). The host's coupling margin
+    // (AccumulatorMargin.java) counts this as a tree of m + 1 leaves of unknown shape: <= m roundings per
+    // leaf, in every micro-batch up to the drain. Changing it to something else must change that count.
     popops::mapInPlace(graph, clip::weighted(x), {g32, poplar::concat(spread, 1)}, body, {dc, "clip/scale"});
     popops::reduceWithOutput(graph, g32, accTrainable, {0}, {popops::Operation::ADD, true}, body,
                              {dc, "clip/accumulate"});
@@ -372,7 +374,10 @@ void allReduceClippedSum(poplar::Graph& graph, Tensor acc, Sequence& prog, const
         gcl::allReduceInPlaceCrossReplica(graph, acc, gcl::CollectiveOperator::ADD, prog, {dc, "allReduce"});
 }
 
-/** DRAIN: the cross-replica clipped sum goes to the host; common/ adds noise and steps (the SPI path). */
+/**
+ * DRAIN: the cross-replica clipped sum goes to the host; common/ adds noise and steps (the SPI path). GCL's
+ * float32 all-reduce is counted by the host's coupling margin as any tree over all replicas (R - 1 roundings).
+ */
 void buildDrainProgram(poplar::Graph& graph, const Tensor& acc, const Chunks& chunks, Sequence& prog,
                        const poplar::DebugContext& dc, const SessionOptions& options) {
     allReduceClippedSum(graph, acc, prog, dc, options);

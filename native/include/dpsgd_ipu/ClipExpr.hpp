@@ -28,7 +28,10 @@ constexpr std::size_t kMaxTrainableTensors = 4096;
  * covers the norm error above (3.7e-4), fp32 rounding of the square root, the division, the factor and
  * each product (a few 2^-24), so that the clipped gradient actually summed never has a norm above its
  * bound (the sensitivity the accountant assumes). Examples below C (1 - margin) are not touched;
- * clipped examples are under-clipped by at most 0.1%.
+ * clipped examples are under-clipped by at most 0.1%. It covers each example's OWN value only: the
+ * coupling of examples through the float32 accumulators and GCL's sum is covered by the host, which
+ * sends every bound already lowered by mu (ipu-backend AccumulatorMargin.java, docs/ipu.md "The
+ * coupling margin").
  */
 constexpr float kMargin = 1.0f / 1024.0f;
 

@@ -16,27 +16,32 @@ import org.dpsgd.plan.DeviceCall;
  * Fills a {@link DeviceBatch} for one device call: label, mask 1 and K augmented copies for a real
  * slot; mask 0, label 0, id -1 and all-zero inputs for padding (so stale data can never reach a
  * masked slot). Slots are filled in parallel on a small pool. Each copy's augmentation is seeded
- * from (seed, step, position in the logical batch, copy), so the result does not depend on the
- * layout, the thread count or the order of work.
+ * from (step, position in the logical batch, copy) by {@link AugmentationSeeds} (a secret key in
+ * private runs), so the result does not depend on the layout, the thread count or the order of work.
  */
 public final class BatchAssembler implements AutoCloseable {
     private final Dataset data;
     private final Augmenter augmenter;
-    private final long seed;
+    private final AugmentationSeeds seeds;
     private final int threads;
     private final ExecutorService pool;
     // Byte-to-float tables of a uint8 dataset (copied: ours alone), else null.
     private final float[][] tables;
 
     /**
-     * Reads from {@code data}, augments per {@code augmentation} seeded from {@code seed}, on {@code threads} (> 0)
-     * loader threads.
+     * Reads from {@code data}, augments per {@code augmentation} seeded from the public {@code seed}
+     * ({@link AugmentationSeeds#seeded}), on {@code threads} (> 0) loader threads.
      */
     public BatchAssembler(Dataset data, AugmentationConfig augmentation, long seed, int threads) {
+        this(data, augmentation, AugmentationSeeds.seeded(seed), threads);
+    }
+
+    /** Reads from {@code data}, augments per {@code augmentation} with {@code seeds}, on {@code threads} (> 0) loader threads. */
+    public BatchAssembler(Dataset data, AugmentationConfig augmentation, AugmentationSeeds seeds, int threads) {
         if (threads <= 0) throw new IllegalArgumentException("loader threads must be > 0, got " + threads);
         this.data = data;
         this.augmenter = new Augmenter(augmentation, data.shape());
-        this.seed = seed;
+        this.seeds = java.util.Objects.requireNonNull(seeds, "seeds");
         this.threads = threads;
         float[][] byteTables = data.byteTables();
         this.tables = byteTables == null
@@ -54,10 +59,14 @@ public final class BatchAssembler implements AutoCloseable {
     /** Fills {@code batch} for {@code call} of logical step {@code step}. */
     public void assemble(DeviceCall call, DeviceBatch batch, long step) {
         check(call.slots(), batch);
+        int k = batch.multiplicity();
+        // All the call's copy seeds at once (one AES call when secret), before the parallel fill.
+        long[] copySeeds = augmenter.enabled() ? new long[call.slots() * k] : null;
+        if (copySeeds != null) seeds.seeds(step, call.positions(), k, copySeeds);
         runParallel(call.slots(), (from, to) -> {
             Scratch scratch = augmenter.enabled() ? new Scratch(data.shape().size(), tables != null) : null;
             for (int s = from; s < to; s++)
-                fillSlot(call.exampleIds()[s], call.positions()[s], s, batch, step, scratch);
+                fillSlot(call.exampleIds()[s], call.positions()[s], s, batch, copySeeds, scratch);
         });
     }
 
@@ -65,7 +74,7 @@ public final class BatchAssembler implements AutoCloseable {
     public void assemblePlain(int[] exampleIds, DeviceBatch batch) {
         check(exampleIds.length, batch);
         runParallel(exampleIds.length, (from, to) -> {
-            for (int s = from; s < to; s++) fillSlot(exampleIds[s], -1, s, batch, 0, null);
+            for (int s = from; s < to; s++) fillSlot(exampleIds[s], -1, s, batch, null, null);
         });
     }
 
@@ -90,7 +99,7 @@ public final class BatchAssembler implements AutoCloseable {
         }
     }
 
-    private void fillSlot(int id, int position, int slot, DeviceBatch batch, long step, Scratch scratch) {
+    private void fillSlot(int id, int position, int slot, DeviceBatch batch, long[] copySeeds, Scratch scratch) {
         int k = batch.multiplicity();
         int n = data.shape().size();
         float[] in = batch.inputs();
@@ -113,17 +122,18 @@ public final class BatchAssembler implements AutoCloseable {
         if (scratch.bytes != null) {
             data.readBytes(id, scratch.bytes);
             for (int c = 0; c < k; c++) {
-                SplittableRandom rng = new SplittableRandom(mix(seed, step, position, c));
+                SplittableRandom rng = new SplittableRandom(copySeeds[slot * k + c]);
                 augmenter.apply(scratch.bytes, tables, in, off + c * n, rng);
             }
             return;
         }
         data.read(id, scratch.floats, 0);
         for (int c = 0; c < k; c++) {
-            augmenter.apply(scratch.floats, 0, in, off + c * n, new SplittableRandom(mix(seed, step, position, c)));
+            augmenter.apply(scratch.floats, 0, in, off + c * n, new SplittableRandom(copySeeds[slot * k + c]));
         }
     }
 
+    /** The public-seed copy seed ({@link AugmentationSeeds#seeded}). */
     static long mix(long seed, long step, long position, long copy) {
         long h = seed;
         h = splitmix(h ^ splitmix(step + 0x632BE59BD9B4E019L));

@@ -9,8 +9,8 @@ import org.dpsgd.sampling.SecureRandomSource;
  * CPU's AES instructions) keyed with 32 bytes from the JDK DRBG; chunk c of call t reads its own
  * stream (stream id = t·2^32 + c), so parallel chunks never share keystream.
  * Standard normals are this package's own 1,024-slot ziggurat in double precision (1,021
- * rectangles plus 3 residual slots; tables computed in double and checked against 60-digit math to
- * 2.2e-13; {@link ZigguratBlock}, {@link ZigguratTables}), one 64-bit keystream word per normal in the
+ * rectangles plus 3 residual slots; tables correctly rounded from a 70-digit construction, total
+ * variation from the normal below 1.5e-16; {@link ZigguratBlock}, {@link ZigguratTables}), one 64-bit keystream word per normal in the
  * common case, read from the keystream in blocks; each
  * coordinate gets (z1 + z2 + z3 + z4) / 2, which is N(0, 1), as Opacus' secure mode does following
  * Holohan & Braghin (2021): summing several normals smooths the floating-point artefacts of a

@@ -17,6 +17,7 @@ import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.config.ConfigWarnings;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.config.PrivacyConfig;
+import org.dpsgd.data.AugmentationSeeds;
 import org.dpsgd.data.BatchAssembler;
 import org.dpsgd.data.Dataset;
 import org.dpsgd.noise.NoiseMode;
@@ -59,6 +60,8 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final GradientScope scope;
     private final StaticShapePlanner planner;
     private final BatchAssembler assembler;
+    private final AugmentationSeeds augmentationSeeds;
+    private final boolean augmented;
     private final CallFeeder feeder;
     private final Optimizer optimizer;
     private final LearningRateSchedule schedule;
@@ -156,10 +159,16 @@ public final class DpSgdTrainer implements AutoCloseable {
             StepBound.check(stepCap, extras, extra == null ? 0 : extra.addsPerCoordinate(), reduction.processes());
             model.boundStepExamples(stepCap);
         }
+        // Augmentation is keyed by position in the step, so removing an example moves later examples'
+        // crops and flips: secret (DRBG) whenever sampling is, public-seeded only with seeded sampling
+        // (AugmentationSeeds says why).
+        this.augmentationSeeds =
+                this.sampling.isSecure() ? AugmentationSeeds.secret() : AugmentationSeeds.seeded(config.seed());
+        this.augmented = config.data().augmentation().enabled();
         this.assembler = new BatchAssembler(
                 train,
                 config.data().augmentation(),
-                config.seed(),
+                augmentationSeeds,
                 config.data().loaderThreads());
         this.feeder = new CallFeeder(
                 assembler,
@@ -231,9 +240,16 @@ public final class DpSgdTrainer implements AutoCloseable {
         return !canStep();
     }
 
-    /** True when the reported ε means what it says: private, Poisson sampling, secure noise and sampling. */
+    /**
+     * True when the reported ε means what it says: private, Poisson sampling, secure noise and sampling,
+     * and augmentation (if any) from a secret key.
+     */
     public boolean epsilonHolds() {
-        return mechanism != null && sampler.matchesAccounting() && noise.isSecure() && sampling.isSecure();
+        return mechanism != null
+                && sampler.matchesAccounting()
+                && noise.isSecure()
+                && sampling.isSecure()
+                && (!augmented || augmentationSeeds.isSecret());
     }
 
     /** One logical step; throws IllegalStateException when {@link #canStep()} is false. */
@@ -408,6 +424,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         if (budget != null) budget.resumeFrom(charged);
         if (sampling.isSecure()) {
             log.accept("resume: sampling re-keyed from the DRBG (secure keys are never saved)");
+            if (augmented) log.accept("resume: augmentation re-keyed from the DRBG (secure keys are never saved)");
         } else if (s.sampler() != null) {
             sampler.restoreState(s.sampler());
         } else {

@@ -93,9 +93,17 @@ class BatchAssemblerTest {
         InMemoryDataset data = SyntheticData.blobs(30, SHAPE, 2, 1, 1, 5);
         AugmentationConfig aug = new AugmentationConfig(2, true, 3);
         int[] batch = {1, 2, 5, 8, 13, 21, 29};
-        float[] reference = copiesByPosition(data, aug, new BatchLayout(8, 1, 1), batch, 1);
-        assertArrayEquals(reference, copiesByPosition(data, aug, new BatchLayout(2, 2, 1), batch, threads));
-        assertArrayEquals(reference, copiesByPosition(data, aug, new BatchLayout(1, 1, 3), batch, threads));
+        AugmentationSeeds seeded = AugmentationSeeds.seeded(77);
+        float[] reference = copiesByPosition(data, aug, new BatchLayout(8, 1, 1), batch, 1, seeded);
+        assertArrayEquals(reference, copiesByPosition(data, aug, new BatchLayout(2, 2, 1), batch, threads, seeded));
+        assertArrayEquals(reference, copiesByPosition(data, aug, new BatchLayout(1, 1, 3), batch, threads, seeded));
+        // The same with a secret key (private runs): layout- and thread-independent too, and not the
+        // public seed's augmentation.
+        AugmentationSeeds secret = AugmentationSeeds.secret();
+        float[] secretRef = copiesByPosition(data, aug, new BatchLayout(8, 1, 1), batch, 1, secret);
+        assertArrayEquals(secretRef, copiesByPosition(data, aug, new BatchLayout(2, 2, 1), batch, threads, secret));
+        assertArrayEquals(secretRef, copiesByPosition(data, aug, new BatchLayout(1, 1, 3), batch, threads, secret));
+        assertNotEquals(Arrays.toString(reference), Arrays.toString(secretRef));
         // K copies of one slot are augmented independently
         int n = SHAPE.size();
         assertNotEquals(
@@ -105,11 +113,16 @@ class BatchAssemblerTest {
 
     /** The augmented copies laid out by logical position, whatever the device layout. */
     private static float[] copiesByPosition(
-            InMemoryDataset data, AugmentationConfig aug, BatchLayout layout, int[] batch, int threads) {
+            InMemoryDataset data,
+            AugmentationConfig aug,
+            BatchLayout layout,
+            int[] batch,
+            int threads,
+            AugmentationSeeds seeds) {
         int n = SHAPE.size(), k = aug.multiplicity();
         float[] out = new float[batch.length * k * n];
         DeviceBatch b = new DeviceBatch(SHAPE, layout.slotsPerCall(), k);
-        try (BatchAssembler a = new BatchAssembler(data, aug, 77, threads)) {
+        try (BatchAssembler a = new BatchAssembler(data, aug, seeds, threads)) {
             for (DeviceCall call : new StaticShapePlanner(layout).plan(batch).calls()) {
                 a.assemble(call, b, 3);
                 for (int s = 0; s < call.slots(); s++) {

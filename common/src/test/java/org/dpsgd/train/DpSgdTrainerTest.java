@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.dpsgd.accounting.Accountant;
@@ -18,6 +19,7 @@ import org.dpsgd.accounting.Accountants;
 import org.dpsgd.accounting.DpEvent;
 import org.dpsgd.accounting.NoiseCalibration;
 import org.dpsgd.backend.BatchLayout;
+import org.dpsgd.backend.BatchStats;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
@@ -153,6 +155,52 @@ class DpSgdTrainerTest {
         assertArrayEquals(reference, run(c, new BatchLayout(16, 1, 1), 6), "fixed call count with all-padding calls");
         float[] replicas = run(c, new BatchLayout(3, 2, 3), 0); // other slot order: same sum up to rounding
         for (int i = 0; i < reference.length; i++) assertEquals(reference[i], replicas[i], 1e-5);
+    }
+
+    /**
+     * Augmentation is keyed by position in the step, so a private run must key it secretly: with the
+     * public config seed, removing one example would move every later example's crop and flip in a way
+     * anyone can compute (AugmentationSeeds). The first call's augmented inputs equal a public-seed
+     * assembly of the same slots exactly when the run is seeded (fast-insecure), never when secure.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"secure", "fast-insecure"})
+    void privateRunsAugmentWithASecretKeyAndSeededRunsWithTheConfigSeed(String noise) {
+        ExperimentConfig c = config(Map.of(
+                "data.augmentation.random_crop", "1",
+                "data.augmentation.flip", "true",
+                "data.augmentation.multiplicity", "2",
+                "privacy.noise", noise));
+        float[][] inputs = {null};
+        int[][] ids = {null};
+        ForwardingTrainableModel spy = new ForwardingTrainableModel(model()) {
+            @Override
+            public BatchStats accumulateClipped(DeviceBatch batch, double clipNorm) {
+                if (inputs[0] == null) {
+                    inputs[0] = batch.inputs().clone();
+                    ids[0] = Arrays.stream(batch.exampleIds())
+                            .mapToInt(Math::toIntExact)
+                            .toArray();
+                }
+                return super.accumulateClipped(batch, clipNorm);
+            }
+        };
+        try (DpSgdTrainer t = DpSgdTrainer.builder(c, TRAIN, spy)
+                .accountants(UnamplifiedRdpAccountant::new)
+                .log(s -> {})
+                .layout(BatchLayout.of(8))
+                .build()) {
+            assertEquals(noise.equals("secure"), t.epsilonHolds());
+            t.step();
+        }
+        int[] positions = new int[ids[0].length];
+        for (int s = 0; s < positions.length; s++) positions[s] = ids[0][s] < 0 ? -1 : s; // the first call: in order
+        DeviceBatch expected = new DeviceBatch(SHAPE, 8, 2);
+        try (BatchAssembler a = new BatchAssembler(TRAIN, c.data().augmentation(), c.seed(), 1)) {
+            a.assemble(new DeviceCall(ids[0], positions), expected, 0);
+        }
+        boolean samePublic = Arrays.equals(expected.inputs(), inputs[0]);
+        assertEquals(noise.equals("fast-insecure"), samePublic, "augmented with the public config seed");
     }
 
     @Test

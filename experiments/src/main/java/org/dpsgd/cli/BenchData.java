@@ -155,6 +155,9 @@ final class BenchData {
         double[] stepMs = new double[reps];
         double[] grad = new double[Math.toIntExact(m.network().parameterCount())]; // the trainer drains in float64
         int nCalls = 0;
+        // As the trainer: the model is told the step's example bound before several clipped calls share a
+        // drain (the IPU's coupling margin counts them and refuses calls beyond it).
+        m.boundStepExamples(batch);
         try (BatchAssembler a = new BatchAssembler(data, aug, 7, 1);
                 CallFeeder f = new CallFeeder(a, data.shape(), micro, 1, prefetch)) {
             for (int i = -Math.max(1, warmup); i < reps; i++) {

@@ -1,5 +1,6 @@
 package org.dpsgd.ipu;
 
+import java.math.BigDecimal;
 import java.util.Arrays;
 import org.dpsgd.backend.ClipPolicy;
 
@@ -10,6 +11,10 @@ import org.dpsgd.backend.ClipPolicy;
  * tensors with equal ids and clips each group to its bound, so one table expresses flat clipping (one
  * group, bound C), per-layer clipping (a {@link ClipPolicy}'s groups and thresholds) and the
  * non-private baseline (bounds +infinity: factor 1).
+ *
+ * <p>Every finite bound is sent as the largest float ≤ C_t·(1 − μ), μ the coupling margin of the
+ * device's float32 accumulators ({@link AccumulatorMargin}); the device lowers it once more by its own
+ * 2^−10 (ClipExpr.hpp kMargin), which covers each example's own clipped value.
  */
 final class ClipTable {
     private ClipTable() {}
@@ -20,8 +25,11 @@ final class ClipTable {
     /**
      * @param policy the clip policy over all parameter tensors (Network.parameters() order)
      * @param trainable indices of the trainable (not frozen) parameter tensors, ascending
+     * @param lowering μ, in [0, 1): each bound is sent as the largest float ≤ C_t·(1 − μ)
      */
-    static float[] of(ClipPolicy policy, int[] trainable) {
+    static float[] of(ClipPolicy policy, int[] trainable, BigDecimal lowering) {
+        if (lowering.signum() < 0 || lowering.compareTo(BigDecimal.ONE) >= 0)
+            throw new IllegalArgumentException("lowering must be in [0, 1), got " + lowering);
         int t = trainable.length;
         float[] table = new float[2 * t];
         for (int i = 0; i < t; i++) {
@@ -30,7 +38,8 @@ final class ClipTable {
                 throw new IllegalArgumentException("clip bound " + bound + " is below " + MIN_BOUND
                         + ", which the IPU's rounding margin does not cover");
             }
-            table[i] = bound >= Float.MAX_VALUE ? Float.MAX_VALUE : roundDown(bound);
+            // Bounds past float's range are lowered from Float.MAX_VALUE (still a bound: it only shrinks).
+            table[i] = AccumulatorMargin.lower(Math.min(bound, Float.MAX_VALUE), lowering);
             table[t + i] = policy.groupOf(trainable[i]);
         }
         return table;

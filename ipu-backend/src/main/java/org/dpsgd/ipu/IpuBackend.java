@@ -87,7 +87,17 @@ final class IpuBackend implements Backend {
         }
         // Several poprun instances: GCL's all-reduce in the drain spans every instance's replicas.
         GradientScope scope = instance == null ? GradientScope.PROCESS : GradientScope.RUN;
-        return new IpuTrainableModel(network, layout, multiplicity, trainable, session, scope);
+        // Stochastic rounding (fp16 only) may round either way: the coupling margin then counts u = 2^-23.
+        boolean stochastic = settings.precision() == IpuMemoryPlanner.Precision.FP16 && settings.stochasticRounding();
+        return new IpuTrainableModel(
+                network,
+                layout,
+                multiplicity,
+                trainable,
+                session,
+                scope,
+                instance == null ? 1 : instance.instances(),
+                stochastic);
     }
 
     /** Indices (ascending, Network.parameters() order) of the parameter tensors the options freeze. */

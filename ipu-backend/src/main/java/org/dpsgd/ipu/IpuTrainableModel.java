@@ -21,6 +21,11 @@ import org.dpsgd.model.Network;
  * with every call ({@link ClipTable}). Frozen tensors have no gradient on the device and add nothing.
  * A slot whose gradient norm is not finite adds exactly 0 (selected out on the device) and is counted
  * ({@link #nonFiniteExamples()}).
+ *
+ * <p>The device's accumulators and GCL's sum are float32, so removing one example changes how the
+ * others round: every bound is lowered by the coupling margin μ of {@link AccumulatorMargin}, computed
+ * from the step bound B_cap the trainer gives ({@link #boundStepExamples}); until told, the model
+ * covers one call per drain and refuses a second clipped call with real slots before the drain.
  */
 final class IpuTrainableModel implements TrainableModel {
     private static final int METRICS = 6;
@@ -31,23 +36,34 @@ final class IpuTrainableModel implements TrainableModel {
     private final long parameterCount;
     private final int[] trainable;
     private final GradientScope scope;
+    private final StepMargin stepMargin;
+    // With a drain per call (StepMargin.drainsEveryCall): the step's float64 host sum and one call's drain.
+    private double[] hostSum;
+    private float[] callSum;
+    private boolean hostPending;
     private IpuSessionNative session;
     private long nonFinite;
 
     /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
     IpuTrainableModel(
             Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
-        this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS);
+        this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS, 1, false);
     }
 
-    /** @param scope RUN when the session's graph spans several poprun instances (its drain is then global) */
+    /**
+     * @param scope RUN when the session's graph spans several poprun instances (its drain is then global)
+     * @param instances poprun instances whose replicas the drain's GCL sum spans (1 without poprun)
+     * @param stochasticRounding whether the graph rounds stochastically (fp16 with stochastic_rounding)
+     */
     IpuTrainableModel(
             Network network,
             BatchLayout layout,
             int multiplicity,
             int[] trainable,
             IpuSessionNative session,
-            GradientScope scope) {
+            GradientScope scope,
+            int instances,
+            boolean stochasticRounding) {
         this.scope = scope;
         this.network = network;
         this.layout = layout;
@@ -55,6 +71,8 @@ final class IpuTrainableModel implements TrainableModel {
         this.parameterCount = network.parameterCount();
         this.trainable = trainable.clone();
         this.session = session;
+        this.stepMargin =
+                new StepMargin(layout, instances, stochasticRounding, trainableCoordinates(network, trainable));
         long nativeCount = session.parameterCount();
         long nativeTrainable = session.trainableTensors();
         if (nativeCount != parameterCount || nativeTrainable != trainable.length) {
@@ -93,7 +111,54 @@ final class IpuTrainableModel implements TrainableModel {
                             + network.name() + " has " + network.parameters().size());
         }
         check(batch);
-        return run(batch, ClipTable.of(policy, trainable), batch.mask());
+        BatchStats stats = run(batch, stepMargin.tableForCall(policy, trainable, batch.mask()), batch.mask());
+        // An all-padding call added exact zeros: nothing to drain.
+        if (stepMargin.drainsEveryCall() && hasRealSlot(batch.mask())) drainCallIntoHostSum();
+        return stats;
+    }
+
+    /**
+     * The coupling margin assumes this call's float32 device sum starts from zero and goes to a float64
+     * host sum right after the call (docs/ipu.md "The coupling margin"): drain it (GCL, copy, zero) and add.
+     */
+    private void drainCallIntoHostSum() {
+        if (hostSum == null) hostSum = new double[Math.toIntExact(parameterCount)];
+        float[] callSum = callBuffer();
+        live().drainGradientSum(callSum, callSum.length);
+        for (int i = 0; i < hostSum.length; i++) hostSum[i] += callSum[i];
+        hostPending = true;
+    }
+
+    /**
+     * B_cap from the trainer: the coupling margin then covers a step of up to B_cap examples on each
+     * instance, in up to ceil(B_cap / slots per call) calls; refused (UserError) when it would lower
+     * the bounds by more than {@link AccumulatorMargin#CAP}.
+     */
+    @Override
+    public void boundStepExamples(int maxExamples) {
+        stepMargin.boundStepExamples(maxExamples);
+    }
+
+    /** The coupling margin in force (the one-call margin until {@link #boundStepExamples}). */
+    AccumulatorMargin margin() {
+        return stepMargin.margin();
+    }
+
+    private float[] callBuffer() {
+        if (callSum == null) callSum = new float[Math.toIntExact(parameterCount)];
+        return callSum;
+    }
+
+    private static boolean hasRealSlot(float[] mask) {
+        for (float v : mask) if (v != 0f) return true;
+        return false;
+    }
+
+    /** d: the coordinates of the trainable tensors (frozen ones stay exactly 0 on the device). */
+    static long trainableCoordinates(Network network, int[] trainable) {
+        long d = 0;
+        for (int i : trainable) d += network.parameters().get(i).size();
+        return d;
     }
 
     @Override
@@ -142,7 +207,26 @@ final class IpuTrainableModel implements TrainableModel {
     @Override
     public void drainGradientSum(float[] into) {
         checkLength(into);
+        if (hostPending) {
+            double[] sum = new double[into.length];
+            drainGradientSum(sum);
+            for (int i = 0; i < sum.length; i++) into[i] = (float) sum[i];
+            return;
+        }
         live().drainGradientSum(into, into.length);
+        stepMargin.drained();
+    }
+
+    /** The device's sum widened exactly, plus the calls already drained into the float64 host sum. */
+    @Override
+    public void drainGradientSum(double[] into) {
+        checkLength(into.length);
+        float[] device = callBuffer();
+        live().drainGradientSum(device, device.length);
+        for (int i = 0; i < into.length; i++) into[i] = (hostPending ? hostSum[i] : 0.0) + device[i];
+        if (hostPending) java.util.Arrays.fill(hostSum, 0.0);
+        hostPending = false;
+        stepMargin.drained();
     }
 
     @Override
@@ -192,9 +276,13 @@ final class IpuTrainableModel implements TrainableModel {
     }
 
     private void checkLength(float[] v) {
-        if (v.length != parameterCount) {
+        checkLength(v.length);
+    }
+
+    private void checkLength(int length) {
+        if (length != parameterCount) {
             throw new IllegalArgumentException(
-                    "parameter vector has length " + v.length + ", " + network.name() + " has " + parameterCount);
+                    "parameter vector has length " + length + ", " + network.name() + " has " + parameterCount);
         }
     }
 

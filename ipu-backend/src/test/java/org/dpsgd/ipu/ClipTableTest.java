@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -32,7 +33,7 @@ class ClipTableTest {
     @Test
     void flatClippingIsOneGroupWithTheBound() {
         int[] all = java.util.stream.IntStream.range(0, NET.parameters().size()).toArray();
-        float[] t = ClipTable.of(ClipPolicy.flat(0.75), all);
+        float[] t = ClipTable.of(ClipPolicy.flat(0.75), all, BigDecimal.ZERO);
         assertEquals(2 * all.length, t.length);
         for (int i = 0; i < all.length; i++) {
             assertEquals(0.75f, t[i]);
@@ -64,7 +65,7 @@ class ClipTableTest {
         assertTrue(frozen.length > 0 && trainable.length > 0);
         for (int f : frozen) assertTrue(NET.parameters().get(f).name().startsWith(prefix));
 
-        float[] table = ClipTable.of(policy, trainable);
+        float[] table = ClipTable.of(policy, trainable, BigDecimal.ZERO);
         int t = trainable.length;
         double sensitivitySent = 0;
         java.util.Set<Integer> groupsSeen = new java.util.HashSet<>();
@@ -83,7 +84,8 @@ class ClipTableTest {
     @Test
     void boundsBelowTheMarginsRangeAreRefused() {
         assertTrue(assertThrows(
-                        IllegalArgumentException.class, () -> ClipTable.of(ClipPolicy.flat(1e-31), new int[] {0}))
+                        IllegalArgumentException.class,
+                        () -> ClipTable.of(ClipPolicy.flat(1e-31), new int[] {0}, BigDecimal.ZERO))
                 .getMessage()
                 .contains("rounding margin"));
         assertEquals(Math.nextDown(0.1f), ClipTable.roundDown(0.1)); // (float) 0.1 is above 0.1

@@ -80,11 +80,14 @@ class IpuDeviceParityTest {
                     real.stream().mapToDouble(Double::doubleValue).sorted().toArray();
             double clip = 0.5 * (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]);
 
+            // A step of several calls: the model must be told the step bound (its coupling margin covers it).
+            onIpu.boundStepExamples(batch.length);
+            double mu = ((IpuTrainableModel) onIpu).margin().lowering(clip).doubleValue();
             BatchStats si = BatchStats.EMPTY, sr = BatchStats.EMPTY;
             for (IpuExecutionPlan.DeviceCall call : plan.calls()) {
                 call.fill(data, device);
                 si = si.plus(onIpu.accumulateClipped(device, clip));
-                sr = sr.plus(reference.accumulateClipped(device, clip * (1 - CLIP_MARGIN)));
+                sr = sr.plus(reference.accumulateClipped(device, clip * (1 - mu) * (1 - CLIP_MARGIN)));
             }
             float[] gi = new float[params.length];
             float[] gr = new float[params.length];
@@ -164,14 +167,20 @@ class IpuDeviceParityTest {
                         net, new ModelOptions("microbatch", layout, frozen, Map.of("dtype", "float32")))) {
             onIpu.writeParameters(params);
             reference.writeParameters(params);
-            IpuExecutionPlan plan = IpuExecutionPlan.of(layout, poissonSample(3, 200, 0.05));
+            int[] drawn = poissonSample(3, 200, 0.05);
+            IpuExecutionPlan plan = IpuExecutionPlan.of(layout, drawn);
             DeviceBatch device = new DeviceBatch(shape, layout.slotsPerCall(), 1);
+            onIpu.boundStepExamples(drawn.length);
             for (org.dpsgd.backend.ClipPolicy policy : List.of(org.dpsgd.backend.ClipPolicy.flat(0.05), perLayer)) {
+                double mu = ((IpuTrainableModel) onIpu)
+                        .margin()
+                        .lowering(policy.sensitivity())
+                        .doubleValue();
                 for (IpuExecutionPlan.DeviceCall call : plan.calls()) {
                     call.fill(data, device);
                     onIpu.accumulateClipped(device, policy);
                     try {
-                        reference.accumulateClipped(device, lowered(policy));
+                        reference.accumulateClipped(device, lowered(policy, mu));
                     } catch (UnsupportedOperationException e) {
                         assumeTrue(false, "the DJL backend here has no per-layer clipping: " + e.getMessage());
                     }
@@ -184,10 +193,10 @@ class IpuDeviceParityTest {
         }
     }
 
-    /** The policy with every bound times 1 - 2^-10: what the IPU effectively clips at. */
-    private static org.dpsgd.backend.ClipPolicy lowered(org.dpsgd.backend.ClipPolicy p) {
+    /** The policy with every bound times (1 - μ)(1 - 2^-10): what the IPU effectively clips at (μ: AccumulatorMargin). */
+    private static org.dpsgd.backend.ClipPolicy lowered(org.dpsgd.backend.ClipPolicy p, double mu) {
         double[] t = p.thresholds();
-        for (int i = 0; i < t.length; i++) t[i] *= 1 - CLIP_MARGIN;
+        for (int i = 0; i < t.length; i++) t[i] *= (1 - mu) * (1 - CLIP_MARGIN);
         return p.isFlat()
                 ? org.dpsgd.backend.ClipPolicy.flat(t[0])
                 : new org.dpsgd.backend.ClipPolicy(t, p.groupOfParameter());
