@@ -10,15 +10,10 @@ import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 /**
  * PyTorch's own GroupNorm kernel ({@code torch.group_norm}: one fused native op forward,
@@ -84,55 +79,8 @@ final class NativeGroupNorm {
                 + ", False)\n";
     }
 
-    /**
-     * A TorchScript archive (format version 3, as {@code torch.jit.save} writes): a zip of the source,
-     * the pickled module object (class {@code __torch__.GroupNorm}, {@code training = True}), an empty
-     * constants table and the version. Entries are stored uncompressed, as PyTorch writes them.
-     */
+    /** The module's TorchScript archive ({@link TorchScriptArchive}). */
     static byte[] archive(int groups, double eps) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            put(zip, "gn/data.pkl", moduleObjectPickle());
-            put(zip, "gn/code/__torch__.py", source(groups, eps).getBytes(StandardCharsets.UTF_8));
-            put(zip, "gn/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple
-            put(zip, "gn/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // in-memory streams do not fail
-        }
-        return out.toByteArray();
-    }
-
-    /** Pickle (protocol 2) of {@code __torch__.GroupNorm} with state {'training': True}. */
-    private static byte[] moduleObjectPickle() {
-        ByteArrayOutputStream p = new ByteArrayOutputStream();
-        p.write(0x80); // PROTO 2
-        p.write(2);
-        p.writeBytes("c__torch__\nGroupNorm\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
-        p.write(')'); // EMPTY_TUPLE
-        p.write(0x81); // NEWOBJ
-        p.write('}'); // EMPTY_DICT
-        p.write('('); // MARK
-        byte[] name = "training".getBytes(StandardCharsets.US_ASCII);
-        p.write('X'); // BINUNICODE, 4-byte little-endian length
-        p.writeBytes(new byte[] {(byte) name.length, 0, 0, 0});
-        p.writeBytes(name);
-        p.write(0x88); // NEWTRUE
-        p.write('u'); // SETITEMS
-        p.write('b'); // BUILD
-        p.write('.'); // STOP
-        return p.toByteArray();
-    }
-
-    private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {
-        ZipEntry e = new ZipEntry(name);
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(data.length);
-        e.setCompressedSize(data.length);
-        CRC32 crc = new CRC32();
-        crc.update(data);
-        e.setCrc(crc.getValue());
-        zip.putNextEntry(e);
-        zip.write(data);
-        zip.closeEntry();
+        return TorchScriptArchive.of("gn", "GroupNorm", source(groups, eps));
     }
 }
