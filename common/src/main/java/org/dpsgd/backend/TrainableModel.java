@@ -62,6 +62,35 @@ public interface TrainableModel extends AutoCloseable {
     }
 
     /**
+     * True when {@link #drainGradientSum(double[], int, int, int)} drains any coordinate range on its own,
+     * so a caller can drain the float64 sum piece by piece through a small buffer. False by default:
+     * the ranged drain then only takes the whole vector at once.
+     */
+    default boolean drainsRanges() {
+        return false;
+    }
+
+    /**
+     * Copies coordinates [from, to) of the float64 accumulated sum into {@code into[at .. at + to -
+     * from)}, unrounded, and zeroes them in the accumulator; the other coordinates are left as they
+     * are. The protocol: after an accumulation, disjoint ranges in ascending order until the whole
+     * vector is drained, with no accumulation in between (a model may refuse anything else); that
+     * hands over the same values as one {@link #drainGradientSum(double[])} and leaves the same empty
+     * accumulator. Without {@link #drainsRanges()} (this
+     * default) only the whole vector at once is accepted (from = 0, to = parameter count, at = 0);
+     * anything else is refused with {@link UnsupportedOperationException}.
+     */
+    default void drainGradientSum(double[] into, int from, int to, int at) {
+        long n = network().parameterCount();
+        if (from == 0 && to == n && at == 0 && into.length == n) {
+            drainGradientSum(into);
+            return;
+        }
+        throw new UnsupportedOperationException(getClass().getSimpleName()
+                + " drains its gradient sum only as a whole; asked for [" + from + ", " + to + ")");
+    }
+
+    /**
      * Tells the model B_cap, a data-independent bound on the real examples of one logical step over
      * all its calls (the trainer refuses a draw above it). A backend whose clipping margin counts
      * rounding terms across the whole step uses it (the DJL backend's cross-slot cap: removing one

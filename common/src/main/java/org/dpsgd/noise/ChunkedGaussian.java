@@ -12,6 +12,12 @@ abstract class ChunkedGaussian implements NoiseSource {
     // Small enough that a small model's ~20k parameters spread over two cores; large enough that the
     // per-chunk setup (a fresh cipher, ~20 us) stays a few percent of the chunk's work.
     static final int CHUNK = 1 << 14;
+
+    static {
+        // A noise piece boundary (GaussianDraw.ALIGNMENT) must never cut a chunk's keystream.
+        if (GaussianDraw.ALIGNMENT % CHUNK != 0) throw new AssertionError("piece alignment must be whole chunks");
+    }
+
     private final AtomicLong calls = new AtomicLong();
     private final NoisePool pool;
 
@@ -48,6 +54,31 @@ abstract class ChunkedGaussian implements NoiseSource {
         checkArguments(v.length, from, to, std);
         long call = nextCall();
         forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
+    }
+
+    /**
+     * One call index taken now; each piece fills its own chunks (chunk index = offset / CHUNK + c),
+     * so the pieces add exactly what one addGaussian(double[]) call over the n coordinates adds.
+     */
+    @Override
+    public GaussianDraw openDraw(int n, double std) {
+        checkArguments(n, 0, n, std);
+        long call = nextCall();
+        return new GaussianDraw() {
+            private int position;
+
+            @Override
+            public int length() {
+                return n;
+            }
+
+            @Override
+            public void addTo(double[] v, int at, int offset, int count) {
+                position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
+                int first = offset / CHUNK;
+                forEachChunk(count, (c, lo, hi) -> fillChunk(v, at + lo, at + hi, std, call, first + c));
+            }
+        };
     }
 
     static void checkArguments(int length, int from, int to, double std) {

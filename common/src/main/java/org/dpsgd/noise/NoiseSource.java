@@ -27,6 +27,32 @@ public interface NoiseSource {
      */
     void addGaussianRounded(double[] sum, float[] out, int from, int to, double std);
 
+    /**
+     * Opens one draw of N(0, std²) over {@code n} coordinates to be added in pieces ({@link
+     * GaussianDraw}): the same draws, from the same stream positions, as one {@link
+     * #addGaussian(double[], int, int, double)} call over n coordinates, and it counts as that one
+     * call. This default draws all n at once into a buffer of its own (n doubles); the built-in
+     * sources draw each piece when it is added.
+     */
+    default GaussianDraw openDraw(int n, double std) {
+        double[] z = new double[n];
+        addGaussian(z, 0, n, std);
+        return new GaussianDraw() {
+            private int position;
+
+            @Override
+            public int length() {
+                return n;
+            }
+
+            @Override
+            public void addTo(double[] v, int at, int offset, int count) {
+                position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
+                for (int k = 0; k < count; k++) v[at + k] += z[offset + k];
+            }
+        };
+    }
+
     /** Adds N(0, std²) independently to every element of {@code v}, in double. */
     default void addGaussian(double[] v, double std) {
         addGaussian(v, 0, v.length, std);

@@ -114,6 +114,32 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         prefetcher.prepare(n, std, noise);
     }
 
+    /**
+     * With prefetch: the whole prepared draw (n doubles, as the one-call overloads use), read piece by
+     * piece, and the next one prepared once the last piece is added. Without: as {@link ChunkedGaussian}.
+     */
+    @Override
+    public GaussianDraw openDraw(int n, double std) {
+        if (prefetcher == null) return super.openDraw(n, std);
+        checkArguments(n, 0, n, std);
+        double[] noise = prefetcher.take(n, std);
+        return new GaussianDraw() {
+            private int position;
+
+            @Override
+            public int length() {
+                return n;
+            }
+
+            @Override
+            public void addTo(double[] v, int at, int offset, int count) {
+                position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
+                for (int k = 0; k < count; k++) v[at + k] = v[at + k] + noise[offset + k];
+                if (position == n) prefetcher.prepare(n, std, noise);
+            }
+        };
+    }
+
     @Override
     public void awaitPrefetch() {
         if (prefetcher != null) prefetcher.settle();

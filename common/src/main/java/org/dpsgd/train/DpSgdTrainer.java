@@ -74,10 +74,11 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final double samplingRate;
     private final float[] params;
     private final float[] grad;
-    // The step's clipped sum in float64, as drained: noise is added here and only then rounded into
-    // grad, so that rounding is post-processing (docs/core.md, "Float margin", item 5). Reused;
-    // null for the non-private baseline.
-    private final double[] sum64;
+    // The step's clipped sum in float64, drained piece by piece (a whole buffer only with extra
+    // examples or a model that drains only whole): noise is added to each piece and only then rounded
+    // into grad, so that rounding is post-processing (docs/core.md, "Float margin", item 5). Null
+    // for the non-private baseline.
+    private final PiecewiseNoisySum noisySum;
     // B_cap: the data-independent bound on one step's examples the backend's clip margin is
     // computed for (StepBound); a draw beyond it is refused. 0 when privacy is off.
     private final int stepCap;
@@ -194,7 +195,9 @@ public final class DpSgdTrainer implements AutoCloseable {
         this.update = new DpSgdStep(noise, optimizer, mask);
         this.params = new float[size];
         this.grad = new float[size];
-        this.sum64 = mechanism != null ? new double[size] : null; // non-private: drained as float
+        this.noisySum = mechanism != null // non-private: drained as float
+                ? new PiecewiseNoisySum(model, mask, b.drainPiece, extra != null)
+                : null;
         model.readParameters(params);
         this.emaDecay = config.training().ema();
         this.ema = emaDecay == null ? null : params.clone();
@@ -323,10 +326,11 @@ public final class DpSgdTrainer implements AutoCloseable {
             // Exactly one cross-process sum, in float64 and before the noise: by the host here, or
             // already by the device (never both). Then the noise on the float64 global sum, one
             // rounding, and rank 0's noisy sum to every process.
-            if (scope == GradientScope.PROCESS) reduction.sumAcrossProcesses(sum64);
-            if (reduction.drawsNoise()) {
-                update.addNoise(sum64, mechanism.noiseStd(), grad);
-            }
+            noisySum.release(
+                    scope == GradientScope.PROCESS ? reduction : null,
+                    reduction.drawsNoise() ? noise : null,
+                    mechanism.noiseStd(),
+                    grad);
             reduction.shareNoisySum(grad);
             update.applyPrivate(params, grad, mechanism.expectedBatchSize(), lr);
         } else if (onDevice) {
@@ -346,12 +350,13 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     /**
      * Sums the clipped (or, non-private, raw) per-sample gradients of every device call into {@link #grad}
-     * ({@link #sum64} when private), or, when {@code leaveOnDevice}, leaves the sum in the model's
+     * ({@link #noisySum} when private), or, when {@code leaveOnDevice}, leaves the sum in the model's
      * accumulator for {@link #deviceSgd} (drained only if a call fails).
      */
     private BatchStats clippedSum(StepPlan plan, boolean leaveOnDevice) {
         BatchStats[] stats = {BatchStats.EMPTY};
-        boolean summed = false;
+        boolean failed = true;
+        if (noisySum != null) noisySum.startAccumulating();
         try {
             feeder.feed(
                     plan.calls(),
@@ -360,14 +365,16 @@ public final class DpSgdTrainer implements AutoCloseable {
                             mechanism != null
                                     ? model.accumulateClipped(batch, mechanism.clip())
                                     : model.accumulateUnclipped(batch)));
-            summed = true;
+            failed = false;
         } finally {
             // Drained on failure too: a half-accumulated, un-noised sum must not leak into the next
             // step (an example sampled in both would then count twice). Private: in float64, for the
-            // noise to be added before any rounding; the non-private baseline has no noise, so its
-            // sum is rounded by the backend's own (one-pass) float drain.
-            if (sum64 != null) model.drainGradientSum(sum64);
-            else if (!(summed && leaveOnDevice)) model.drainGradientSum(grad);
+            // noise to be added before any rounding, piece by piece in step() (on failure now, and
+            // anything a later failure leaves is dropped before the next step accumulates); the
+            // non-private baseline has no noise, so its sum is rounded by the backend's own (one-pass)
+            // float drain, unless the device update takes it where it lies.
+            if (noisySum != null) noisySum.finishAccumulating(failed);
+            else if (failed || !leaveOnDevice) model.drainGradientSum(grad);
         }
         return stats[0];
     }
@@ -381,7 +388,7 @@ public final class DpSgdTrainer implements AutoCloseable {
 
     private void addExtraExamples(int[] drawn) {
         int n = train.size();
-        for (int i : drawn) if (i >= n) extra.addClippedGradient(i - n, sum64, mechanism.clip());
+        for (int i : drawn) if (i >= n) extra.addClippedGradient(i - n, noisySum.wholeSum(), mechanism.clip());
     }
 
     private DoubleSupplier epsilonAfterThisStep() {
@@ -588,6 +595,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
         private boolean prefetchNoise;
+        private int drainPiece = PiecewiseNoisySum.DEFAULT_PIECE;
         private boolean prefetchBatches;
         private ExtraExamples extra;
         private GradientReduction reduction;
@@ -657,6 +665,16 @@ public final class DpSgdTrainer implements AutoCloseable {
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) {
             this.prefetchNoise = p;
+            return this;
+        }
+        /**
+         * Coordinates per piece of a private step's float64 drain, cross-process sum and noise (a
+         * positive multiple of {@link org.dpsgd.noise.GaussianDraw#ALIGNMENT}; default {@link
+         * PiecewiseNoisySum#DEFAULT_PIECE}); the released values do not depend on it. Every process
+         * of a data-parallel run must use the same.
+         */
+        public Builder drainPiece(int coordinates) {
+            this.drainPiece = coordinates;
             return this;
         }
         /** Assemble the next device call's batch in the background while the current one computes (for accelerators). */

@@ -23,6 +23,9 @@ public interface GradientReduction {
         public void sumAcrossProcesses(double[] sum) {}
 
         @Override
+        public void sumAcrossProcesses(double[] sum, int from, int to) {}
+
+        @Override
         public void shareNoisySum(float[] sum) {}
     };
 
@@ -39,6 +42,23 @@ public interface GradientReduction {
      * float64 sum over every process; identical on every process afterwards.
      */
     void sumAcrossProcesses(double[] sum);
+
+    /**
+     * As {@link #sumAcrossProcesses(double[])} on {@code sum[from .. to)} alone: the trainer sums its
+     * float64 clipped sum piece by piece (every process cuts the same pieces, in the same order), each
+     * before any noise goes on it. Element-wise, so the pieces give the whole vector's values. This
+     * default copies the piece into an array of its own (the piece's length) unless it is the whole
+     * array.
+     */
+    default void sumAcrossProcesses(double[] sum, int from, int to) {
+        if (from == 0 && to == sum.length) {
+            sumAcrossProcesses(sum);
+            return;
+        }
+        double[] piece = java.util.Arrays.copyOfRange(sum, from, to);
+        sumAcrossProcesses(piece);
+        System.arraycopy(piece, 0, sum, from, piece.length);
+    }
 
     /**
      * Replaces every process's {@code sum} by that of the process that {@link #drawsNoise()} (a

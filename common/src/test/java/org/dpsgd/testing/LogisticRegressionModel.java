@@ -153,6 +153,19 @@ public final class LogisticRegressionModel implements TrainableModel {
     }
 
     @Override
+    public boolean drainsRanges() {
+        return true;
+    }
+
+    /** The float64 accumulator's [from, to) as it is; zeroed there only. */
+    @Override
+    public void drainGradientSum(double[] into, int from, int to, int at) {
+        if (from < 0 || to > acc.length || from > to) throw new IllegalArgumentException("bad range");
+        System.arraycopy(acc, from, into, at, to - from);
+        java.util.Arrays.fill(acc, from, to, 0);
+    }
+
+    @Override
     public void readParameters(float[] into) {
         System.arraycopy(params, 0, into, 0, params.length);
     }

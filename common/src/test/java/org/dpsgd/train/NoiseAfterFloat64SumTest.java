@@ -14,6 +14,7 @@ import org.dpsgd.config.ConfigLoader;
 import org.dpsgd.config.ExperimentConfig;
 import org.dpsgd.data.InMemoryDataset;
 import org.dpsgd.model.Shape;
+import org.dpsgd.noise.GaussianDraw;
 import org.dpsgd.noise.NoiseMode;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
@@ -68,6 +69,26 @@ class NoiseAfterFloat64SumTest {
         public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
             before.add(Arrays.copyOfRange(sum, from, to));
             inner.addGaussianRounded(sum, out, from, to, std);
+        }
+
+        /** The trainer's path: records each piece before its noise, one vector per draw. */
+        @Override
+        public GaussianDraw openDraw(int n, double std) {
+            GaussianDraw d = inner.openDraw(n, std);
+            double[] seen = new double[n];
+            return new GaussianDraw() {
+                @Override
+                public int length() {
+                    return n;
+                }
+
+                @Override
+                public void addTo(double[] v, int at, int offset, int count) {
+                    System.arraycopy(v, at, seen, offset, count);
+                    d.addTo(v, at, offset, count);
+                    if (offset + count == n) before.add(seen);
+                }
+            };
         }
 
         @Override

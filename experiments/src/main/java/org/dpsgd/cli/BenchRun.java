@@ -15,6 +15,8 @@ import org.dpsgd.config.PerLayerClipping;
 import org.dpsgd.config.PrivacyConfig;
 import org.dpsgd.model.Network;
 import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.optim.TrainableMask;
+import org.dpsgd.train.PiecewiseNoisySum;
 
 /**
  * Times full training steps of several strategies on one fixed batch. A step is the gradient
@@ -74,7 +76,7 @@ final class BenchRun {
         final ClipPolicy policy;
         final float[] params;
         final float[] grad;
-        final double[] sum64;
+        final PiecewiseNoisySum noisySum; // null for "nonprivate"
         // The trainer's non-private update when the model has one: plain SGD in place on the device
         // (no drain, no host update, no parameter write); null: the host round trip below.
         final org.dpsgd.backend.DeviceSgd deviceSgd;
@@ -107,7 +109,9 @@ final class BenchRun {
             int n = Math.toIntExact(network.parameterCount());
             this.params = new float[n];
             this.grad = new float[n];
-            this.sum64 = nonPrivate ? null : new double[n];
+            this.noisySum = nonPrivate
+                    ? null
+                    : new PiecewiseNoisySum(model, TrainableMask.all(n), PiecewiseNoisySum.DEFAULT_PIECE, false);
             this.deviceSgd = nonPrivate ? model.deviceSgd().orElse(null) : null;
             this.stepMs = new double[steps];
             this.gradMs = new double[steps];
@@ -117,21 +121,31 @@ final class BenchRun {
 
         void step(int index) {
             long t0 = System.nanoTime();
-            if (nonPrivate) model.accumulateUnclipped(batch);
-            else model.accumulateClipped(batch, policy);
-            if (deviceSgd != null) {
-                // As the trainer's non-private step on such a model: the same SGD at 0.01 / slots, in place.
-                long t1 = System.nanoTime();
-                deviceSgd.step(batch.slots(), 0.01);
-                record(index, t0, t1, t1, System.nanoTime());
-                return;
+            if (nonPrivate) {
+                model.accumulateUnclipped(batch);
+                if (deviceSgd != null) {
+                    // As the trainer's non-private step on such a model: the same SGD at 0.01 / slots, in place.
+                    long t1 = System.nanoTime();
+                    deviceSgd.step(batch.slots(), 0.01);
+                    record(index, t0, t1, t1, System.nanoTime());
+                    return;
+                }
+            } else {
+                noisySum.startAccumulating();
+                boolean failed = true;
+                try {
+                    model.accumulateClipped(batch, policy);
+                    failed = false;
+                } finally {
+                    noisySum.finishAccumulating(failed);
+                }
             }
-            // As the trainer: private sums drained in float64, noise added, rounded once after the
-            // noise; the non-private baseline drained as float (no noise, nothing to round after).
+            // As the trainer: private sums drained in float64 piece by piece, each piece's noise added
+            // and rounded once after it (so the drain is timed with the noise); the non-private
+            // baseline drained as float (no noise, nothing to round after).
             if (nonPrivate) model.drainGradientSum(grad);
-            else model.drainGradientSum(sum64);
             long t1 = System.nanoTime();
-            if (!nonPrivate) noise.addGaussianRounded(sum64, grad, 0, grad.length, sigma * policy.sensitivity());
+            if (!nonPrivate) noisySum.release(null, noise, sigma * policy.sensitivity(), grad);
             long t2 = System.nanoTime();
             float scale = (float) (0.01 / batch.slots());
             for (int k = 0; k < params.length; k++) params[k] -= scale * grad[k];

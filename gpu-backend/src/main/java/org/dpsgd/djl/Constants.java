@@ -17,6 +17,7 @@ final class Constants {
     private final Precision precision;
     private final Map<String, NDArray> cache = new HashMap<>();
     private NativeGroupNorm groupNorm;
+    private NativeConvUnfold convUnfold;
 
     Constants(NDManager manager, Precision precision) {
         this.manager = manager;
@@ -51,6 +52,12 @@ final class Constants {
     synchronized NativeGroupNorm groupNorm() {
         if (groupNorm == null) groupNorm = new NativeGroupNorm(manager);
         return groupNorm;
+    }
+
+    /** Strided-view unfolds and per-sample conv gradients, compiled once per geometry (see {@link NativeConvUnfold}). */
+    synchronized NativeConvUnfold convUnfold() {
+        if (convUnfold == null) convUnfold = new NativeConvUnfold(manager);
+        return convUnfold;
     }
 
     private NDArray get(String key, Function<NDManager, NDArray> make) {

@@ -24,7 +24,10 @@ import org.dpsgd.model.Layer;
  *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32); weight-standardised convs are
  *       always explicit (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
  *   <li>unfold ({@link RuleOptions.Unfold}): reshape (1x1, stride 1, no padding), one-hot
- *       convolution, or strided slices; see {@link Forward#unfold}.
+ *       convolution, strided slices, or one strided view copied once; see {@link Forward#unfold}. Where
+ *       a float32 or 16-bit model forms the gradient explicitly, the view, its copy and the batched
+ *       matmul are one native call ({@link NativeConvUnfold#perSampleGradient}) for every k &gt; 1
+ *       kernel under {@code AUTO} ({@link Forward#fusedFormation}).
  * </ul>
  *
  * Biases: Σ_positions g, formed (float32 where the weight's gradient is). Ghost paths are float64
@@ -33,6 +36,13 @@ import org.dpsgd.model.Layer;
 final class Conv2dRule implements LayerRule<Layer.Conv2d> {
     /** Epsilon of weight standardisation (inside the square root), as in timm's StdConv2d. */
     static final double WS_EPS = 1e-5;
+
+    /**
+     * Largest formed float32 per-sample gradient (bytes of its float64 copy) whose float64 copy, made for its norm,
+     * is kept for the clipped sum instead of casting it again there: small layers (small-cnn's convs) trade a
+     * few MB held for a pass; large ones (resnet18-gn's explicit layers) keep only the float32 gradient.
+     */
+    static final long KEEP_WIDE_BYTES = 16L << 20;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -54,7 +64,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 lowering.store(),
                 lowering.constants(),
                 norm,
-                unfoldPath(layer, lowering.options().unfold()));
+                unfoldPath(layer, lowering.options().unfold()),
+                fusedFormation(layer, lowering.options().unfold()));
     }
 
     /** The unfold a layer uses: {@code choice}, or for {@code AUTO} the heuristic (never {@code AUTO} itself). */
@@ -74,7 +85,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 }
                 yield choice;
             }
-            case ONE_HOT, SLICES -> choice;
+            case ONE_HOT, SLICES, STRIDED -> choice;
+        };
+    }
+
+    /**
+     * Whether an explicit formation in float32 (a float32 or 16-bit model) takes {@link
+     * NativeConvUnfold#perSampleGradient}: forced by {@code STRIDED}, and under {@code AUTO} for every kernel
+     * that is not a pointwise reshape. Measured on small-cnn, batch 64 (docs/benchmarks.md "Session 6"):
+     * conv1 (one-hot unfold + bmm) and conv2 (slices + bmm) each form in about half the time.
+     */
+    static boolean fusedFormation(Layer.Conv2d layer, RuleOptions.Unfold choice) {
+        return switch (unfoldPath(layer, choice)) {
+            case STRIDED -> true;
+            case RESHAPE -> false;
+            default -> choice == RuleOptions.Unfold.AUTO;
         };
     }
 
@@ -102,20 +127,33 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         final ParameterStore store;
         final RuleOptions.Norm norm;
         final RuleOptions.Unfold unfold;
+        final boolean fusedFormation;
         final int weight;
         final int bias;
 
+        /** A forward on a resolved unfold path (never {@code AUTO}): fused formation only for {@code STRIDED}. */
         Forward(
                 Layer.Conv2d layer,
                 ParameterStore store,
                 Constants constants,
                 RuleOptions.Norm norm,
                 RuleOptions.Unfold unfold) {
+            this(layer, store, constants, norm, unfold, unfold == RuleOptions.Unfold.STRIDED);
+        }
+
+        Forward(
+                Layer.Conv2d layer,
+                ParameterStore store,
+                Constants constants,
+                RuleOptions.Norm norm,
+                RuleOptions.Unfold unfold,
+                boolean fusedFormation) {
             this.layer = layer;
             this.store = store;
             this.constants = constants;
             this.norm = norm;
             this.unfold = unfold;
+            this.fusedFormation = fusedFormation;
             this.weight = store.indexOf(layer.name() + ".weight");
             this.bias = layer.bias() ? store.indexOf(layer.name() + ".bias") : -1;
         }
@@ -170,7 +208,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * copy. Each slice then moves runs of C contiguous floats; stacking NCHW slices on a last axis
          * (the earlier layout, in weight order) moved single floats and was the step's largest op for
          * small-cnn. Position-major rows let the clipped sum use the unfolded input as a [S·T', d]
-         * matrix without copying it.
+         * matrix without copying it. STRIDED: {@link NativeConvUnfold#unfold}'s [N, d, T] copy in weight
+         * order, returned transposed (a view; the clipped sum's [S·T', d] then copies it).
          */
         NDArray unfold(NDArray x) {
             Shape s = x.getShape();
@@ -181,6 +220,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (unfold == RuleOptions.Unfold.RESHAPE)
                 return x.reshape(n, layer.in(), -1).transpose(0, 2, 1);
             long d = (long) layer.in() * k * k;
+            if (unfold == RuleOptions.Unfold.STRIDED)
+                return constants.convUnfold().unfold(x, k, st, p, 1).transpose(0, 2, 1);
             if (unfold == RuleOptions.Unfold.ONE_HOT) {
                 NDArray cols = ai.djl.nn.convolutional.Conv2d.conv2d(
                                 x,
@@ -220,7 +261,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         /** Reorders the last axis of [..., p, d] from {@link #unfold}'s order to the weight's (c, kh, kw). */
         NDArray toWeightOrder(NDArray m) {
-            if (!kernelMajor()) return m;
+            return kernelMajor() ? kernelMajorToWeightOrder(m) : m;
+        }
+
+        /** Reorders the last axis of [..., p, d] from (kh, kw, c) to the weight's (c, kh, kw). */
+        NDArray kernelMajorToWeightOrder(NDArray m) {
             Shape s = m.getShape();
             int kk = layer.kernel() * layer.kernel();
             long[] split = new long[s.dimension() + 1];
@@ -269,8 +314,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final NDArray[] standardized;
         private NDArray perSample; // [S, p, d] float64 when formed explicitly in a float64 model or standardised
         private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
+        private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
+        private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -395,25 +442,52 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             NDArray g = TapScope.one(() -> slotMajor(Precision.atLeast32(grad), p));
             if (op.weightTrainable()) {
                 ClipBound.checkSize(p * d, "the per-sample gradient of " + op.layer.name());
+                ClipBound.checkSize(slots * tPrime * d, "the unfolded input of " + op.layer.name());
+                Layer.Conv2d l = op.layer;
+                formedKernelMajor = op.fusedFormation
+                        ? l.kernel() > 1
+                                && NativeConvUnfold.kernelMajor(
+                                        l.in(), l.kernel(), grad.getShape().get(3))
+                        : op.kernelMajor();
                 NDArray formed = TapScope.one(() -> {
+                    if (op.fusedFormation) {
+                        // Unfold and batched matmul in one native call; a 16-bit input is cast up first (exact,
+                        // and the unfold copies, so cast-then-copy equals copy-then-cast).
+                        return op.constants
+                                .convUnfold()
+                                .perSampleGradient(
+                                        Precision.atLeast32(input),
+                                        g,
+                                        l.kernel(),
+                                        l.stride(),
+                                        l.padding(),
+                                        copies,
+                                        formedKernelMajor);
+                    }
                     NDArray u = Precision.atLeast32(op.unfold(input));
-                    ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                     return g.matMul(u.reshape(slots, tPrime, d));
                 });
                 if (standardized != null) {
                     perSample = TapScope.one(() -> op.standardizationBackward(
-                            op.toWeightOrder(scale.unscaled(formed)),
+                            weightOrder(scale.unscaled(formed)),
                             new NDArray[] {Precision.f64(standardized[0]), Precision.f64(standardized[1])}));
                     formed.close();
                     norms.add(op.weight, TapScope.one(() -> perSample.square().sum(new int[] {1, 2})));
                 } else {
-                    perSample32 = formed;
                     // Σ x² per slot as a batched dot product of the float64 copy with itself: one pass, no [S, p, d]
                     // of squares (all terms non-negative, so its error is relative as before).
-                    norms.add(op.weight, TapScope.one(() -> {
-                        NDArray x = scale.unscaled(formed).reshape(slots, 1, -1);
-                        return x.matMul(x.transpose(0, 2, 1)).reshape(slots);
-                    }));
+                    NDArray wide = scale.unscaled(formed);
+                    NDArray x = wide.reshape(slots, 1, -1);
+                    norms.add(
+                            op.weight,
+                            TapScope.one(() -> x.matMul(x.transpose(0, 2, 1)).reshape(slots)));
+                    if (wide.size() * 8 <= KEEP_WIDE_BYTES) {
+                        perSampleWide = wide; // the same float64 values the clipped sum would cast again
+                        formed.close();
+                    } else {
+                        perSample32 = formed;
+                        wide.close();
+                    }
                 }
             }
             if (op.biasTrainable()) {
@@ -422,6 +496,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             }
             g.close();
             release(); // everything the clipped sum needs is formed: free this layer's output gradient now
+        }
+
+        /** [..., p, d] formed by {@link #measureFormed}, with d in weight order (c, kh, kw). */
+        private NDArray weightOrder(NDArray m) {
+            return formedKernelMajor ? op.kernelMajorToWeightOrder(m) : m;
         }
 
         /** A leaf gradient [S·K, p, Ho, Wo] as [S, p, K·Ho·Wo], columns in the unfold's row order (a view for K = 1). */
@@ -435,6 +514,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             List<NDArray> out = new ArrayList<>(3);
             if (perSample != null) out.add(perSample);
             if (perSample32 != null) out.add(perSample32);
+            if (perSampleWide != null) out.add(perSampleWide);
             if (biasPerSample != null) out.add(biasPerSample);
             if (keptUnfold != null) out.add(keptUnfold);
             return out;
@@ -445,16 +525,20 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (op.weightTrainable()) {
                 NDArray c = f.of(op.weight);
                 NDArray sum;
-                if (perSample32 != null) {
+                if (perSample32 != null || perSampleWide != null) {
                     // The same float64 values measure squared: the cast and the division by 2^k are exact.
                     // Σ_i c_i G̃_i as one float64 product cᵀ[S, p·d] (a per-coordinate dot product, error relative).
-                    Shape ps = perSample32.getShape();
-                    NDArray formed = op.store.lossScale().unscaled(perSample32);
-                    sum = op.toWeightOrder(c.reshape(1, slots)
+                    NDArray formed = perSampleWide != null
+                            ? perSampleWide
+                            : op.store.lossScale().unscaled(perSample32);
+                    Shape ps = formed.getShape();
+                    sum = weightOrder(c.reshape(1, slots)
                             .matMul(f.select(formed).reshape(slots, -1))
                             .reshape(ps.get(1), ps.get(2)));
-                    perSample32.close();
+                    formed.close();
+                    if (perSample32 != null) perSample32.close();
                     perSample32 = null;
+                    perSampleWide = null;
                 } else if (perSample != null) {
                     sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
                     if (standardized == null) sum = op.toWeightOrder(sum);

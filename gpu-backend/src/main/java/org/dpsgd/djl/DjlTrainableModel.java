@@ -178,6 +178,18 @@ public final class DjlTrainableModel implements TrainableModel {
         rt.store.sgdStep(inPlaceSgd, realizedBatchSize, lr);
     }
 
+    /** Ranged float64 drains read each parameter's device sum in place: no full-length host copy. */
+    @Override
+    public boolean drainsRanges() {
+        return true;
+    }
+
+    @Override
+    public void drainGradientSum(double[] into, int from, int to, int at) {
+        rt.store.drain(into, from, to, at);
+        if (rt.store.isEmpty()) clippedSinceDrain = false; // only once every piece is out
+    }
+
     @Override
     public void readParameters(float[] into) {
         rt.store.read(into);

@@ -4,14 +4,19 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 
 /**
  * The non-private baseline's plain-SGD update in place on the parameter tensors, p ← p − lr · S/L,
- * in one native call for all of them (a TorchScript module, {@link TorchScriptModules}): PyTorch's
+ * in one native call for all of them (a TorchScript module, {@link TorchScriptArchive}): PyTorch's
  * own {@code SGD.step} is the same in-place pass. Two forms:
  *
  * <ul>
@@ -43,7 +48,16 @@ final class InPlaceSgd {
     private final PtSymbolBlock module;
 
     InPlaceSgd(NDManager manager) {
-        this.module = TorchScriptModules.load(manager, "InPlaceSgd", SOURCE);
+        try {
+            // The block belongs to the model's manager and is freed with it.
+            this.module = JniUtils.loadModule(
+                    (PtNDManager) manager,
+                    new ByteArrayInputStream(TorchScriptArchive.of("sgd", "InPlaceSgd", SOURCE)),
+                    true,
+                    false);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

@@ -5,8 +5,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,8 +19,8 @@ import java.util.Map;
  * PyTorch's own GroupNorm kernel ({@code torch.group_norm}: one fused native op forward,
  * normalisation and per-channel affine together, and one backward op for x, γ and β), which DJL's
  * JNI does not expose. It is reached through TorchScript, which DJL does expose: a module whose
- * forward is that single call, written here as source text ({@link TorchScriptModules}) and compiled
- * by the engine's own libtorch when first used, one per group count and eps.
+ * forward is that single call, written here as source text (plus the few fixed bytes of a TorchScript
+ * archive) and compiled by the engine's own libtorch when first used, one per group count and eps.
  * No binary file, no extra native code; the forward records autograd like any other op.
  *
  * <p>Used only where nothing is recorded for book-keeping (non-private steps, evaluation): the
@@ -45,9 +50,19 @@ final class NativeGroupNorm {
     }
 
     private synchronized PtSymbolBlock module(int groups, double eps) {
-        // One block per (groups, eps), owned by the model's manager and freed with it.
-        return modules.computeIfAbsent(
-                groups + "/" + eps, k -> TorchScriptModules.load(manager, "GroupNorm", source(groups, eps)));
+        String key = groups + "/" + eps;
+        PtSymbolBlock m = modules.get(key);
+        if (m == null) {
+            try {
+                // The block belongs to the model's manager and is freed with it.
+                m = JniUtils.loadModule(
+                        (PtNDManager) manager, new ByteArrayInputStream(archive(groups, eps)), true, false);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            modules.put(key, m);
+        }
+        return m;
     }
 
     /** The TorchScript source of the module's one method: group count and eps are constants in it. */
@@ -62,5 +77,10 @@ final class NativeGroupNorm {
                 + "  def forward(self: __torch__.GroupNorm, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
                 + "    return torch.group_norm(x, " + groups + ", weight, bias, " + Double.toString(eps)
                 + ", False)\n";
+    }
+
+    /** The module's TorchScript archive ({@link TorchScriptArchive}). */
+    static byte[] archive(int groups, double eps) {
+        return TorchScriptArchive.of("gn", "GroupNorm", source(groups, eps));
     }
 }

@@ -47,6 +47,9 @@ final class ParameterStore {
     // of a float64 zero array plus the gradient, without the zero fill, the add and two casts.
     private final NDArray[] accumulators;
     private final NDArray[] pending;
+    // How many leading coordinates of parameter i's sum a ranged drain (drain(double[], int, int, int))
+    // has handed over so far; 0 when none. The sum is dropped once its last coordinate is drained.
+    private final int[] drainedPrefix;
     private final Map<String, Integer> index = new HashMap<>();
 
     ParameterStore(
@@ -67,6 +70,7 @@ final class ParameterStore {
         this.memory = new ByteBuffer[specs.size()];
         this.accumulators = new NDArray[specs.size()];
         this.pending = new NDArray[specs.size()];
+        this.drainedPrefix = new int[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
             index.put(specs.get(i).name(), i);
         }
@@ -122,6 +126,7 @@ final class ParameterStore {
 
     /** Parameter i's float64 accumulator, allocated as zeros if nothing was added since the last drain. */
     NDArray accumulator(int i) {
+        checkNotPartlyDrained(i);
         if (pending[i] != null) {
             NDArray p = pending[i];
             // Into storage of its own: a copy (float64) or the widening cast (float32), never the gradient itself.
@@ -142,6 +147,7 @@ final class ParameterStore {
      * PyTorch shares between parameters is never changed through another.
      */
     void accumulateGradient(int i) {
+        checkNotPartlyDrained(i);
         if (accumulators[i] == null && pending[i] == null) {
             NDArray raw = values[i].getGradient();
             DataType t = raw.getDataType();
@@ -247,6 +253,7 @@ final class ParameterStore {
      */
     void drain(float[] into) {
         checkLength(into.length);
+        for (int i = 0; i < values.length; i++) checkNotPartlyDrained(i);
         for (int i = 0; i < values.length; i++) {
             int len = specs.get(i).size();
             NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
@@ -267,6 +274,7 @@ final class ParameterStore {
     /** As {@link #drain(float[])} without rounding: the float64 sums themselves. */
     void drain(double[] into) {
         checkLength(into.length);
+        for (int i = 0; i < values.length; i++) checkNotPartlyDrained(i);
         for (int i = 0; i < values.length; i++) {
             int len = specs.get(i).size();
             NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
@@ -296,6 +304,7 @@ final class ParameterStore {
         for (int i = 0; i < values.length; i++) {
             NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
             if (sum == null) continue;
+            checkNotPartlyDrained(i);
             params.add(masters[i]);
             sums.add(sum);
         }
@@ -304,6 +313,75 @@ final class ParameterStore {
         } finally {
             for (int i = 0; i < values.length; i++) resetAccumulator(i);
         }
+    }
+
+    /**
+     * As {@link #drain(double[])} for the flat coordinates [from, to) alone, into {@code into[at ..]}:
+     * each parameter's float64 sum is read where it lies (on the CPU straight from the tensor's memory,
+     * elsewhere through a host copy of the piece's slice of it), so no full-length host copy is made. Ranges
+     * must come in ascending order within a parameter; a parameter's sum is dropped (as by the whole
+     * drain) when its last coordinate has been drained, and nothing may be added to a partly drained one.
+     */
+    void drain(double[] into, int from, int to, int at) {
+        if (from < 0
+                || from > to
+                || to
+                        > offsets[offsets.length - 1]
+                                + specs.get(specs.size() - 1).size())
+            throw new IllegalArgumentException("bad drain range [" + from + ", " + to + ")");
+        if (at < 0 || at + (to - from) > into.length)
+            throw new IllegalArgumentException("drain range of " + (to - from) + " does not fit at " + at);
+        for (int i = 0; i < values.length; i++) {
+            int off = offsets[i], len = specs.get(i).size();
+            int lo = Math.max(from, off) - off, hi = Math.min(to, off + len) - off;
+            if (lo >= hi) continue;
+            if (lo != drainedPrefix[i])
+                throw new IllegalStateException("parameter " + specs.get(i).name() + " drained from " + lo + " but "
+                        + drainedPrefix[i] + " of it were drained so far");
+            int dst = at + off + lo - from;
+            NDArray sum = pending[i] != null ? pending[i] : accumulators[i];
+            if (sum == null) {
+                java.util.Arrays.fill(into, dst, dst + hi - lo, 0.0);
+            } else {
+                // The scope frees a host copy (other devices) and any contiguous copy toByteBuffer makes.
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    // On the CPU the tensor's own memory; elsewhere only the piece's slice is copied over.
+                    boolean cpu = sum.getDevice().equals(Device.cpu());
+                    NDArray host =
+                            cpu ? sum : sum.reshape(-1).get(lo + ":" + hi).toDevice(Device.cpu(), false);
+                    int first = cpu ? lo : 0;
+                    ByteBuffer bytes = ((PtNDArray) host).toByteBuffer(true);
+                    if (host.getDataType() == DataType.FLOAT64) {
+                        bytes.asDoubleBuffer().get(first, into, dst, hi - lo);
+                    } else if (host.getDataType() == DataType.FLOAT32) { // a kept float32 gradient: widened exactly
+                        java.nio.FloatBuffer f = bytes.asFloatBuffer();
+                        for (int k = 0; k < hi - lo; k++) into[dst + k] = f.get(first + k);
+                    } else {
+                        throw new IllegalStateException("gradient sum of type " + host.getDataType());
+                    }
+                }
+            }
+            if (hi == len) {
+                resetAccumulator(i);
+                drainedPrefix[i] = 0;
+            } else {
+                drainedPrefix[i] = hi;
+            }
+        }
+    }
+
+    /** True when no parameter holds a gradient sum (nothing added since the last drain, or all drained). */
+    boolean isEmpty() {
+        for (int i = 0; i < values.length; i++) if (pending[i] != null || accumulators[i] != null) return false;
+        return true;
+    }
+
+    private void checkNotPartlyDrained(int i) {
+        if (drainedPrefix[i] != 0)
+            throw new IllegalStateException(
+                    "the gradient sum of " + specs.get(i).name() + " is partly drained (" + drainedPrefix[i] + " of "
+                            + specs.get(i).size() + "): drain the rest first");
     }
 
     private void resetAccumulator(int i) {

@@ -33,14 +33,23 @@ record RuleOptions(Norm norm, Unfold unfold) {
 
     /** How {@link Conv2dRule} builds the unfolded input [N, T, d]. */
     enum Unfold {
-        /** RESHAPE for 1x1 kernels with stride 1 and no padding, ONE_HOT when in·d ≤ 1024, SLICES otherwise. */
+        /**
+         * RESHAPE for 1x1 kernels with stride 1 and no padding, ONE_HOT when in·d ≤ 1024, SLICES otherwise; where
+         * a float32 or 16-bit model forms the per-sample gradient explicitly, other kernels take STRIDED's fused
+         * call for that formation instead.
+         */
         AUTO,
         /** A reshape and transpose; only for 1x1 kernels with stride 1 and no padding. */
         RESHAPE,
         /** One convolution with a fixed one-hot kernel; columns in weight order (c, kh, kw). */
         ONE_HOT,
         /** k² strided slices of the padded NHWC input; columns in (kh, kw, c) order. */
-        SLICES
+        SLICES,
+        /**
+         * One strided view of the padded input, copied once, in one native call ({@link NativeConvUnfold}); columns in
+         * weight order. The explicit float32 formation fuses it with its batched matmul.
+         */
+        STRIDED
     }
 
     /** These options with {@code n} as the norm choice. */

@@ -72,8 +72,11 @@ class Conv2dRuleTest {
         List<Arguments> out = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(2024);
         for (Geometry g : GEOMETRIES) {
-            List<RuleOptions.Unfold> unfolds = new ArrayList<>(
-                    List.of(RuleOptions.Unfold.AUTO, RuleOptions.Unfold.ONE_HOT, RuleOptions.Unfold.SLICES));
+            List<RuleOptions.Unfold> unfolds = new ArrayList<>(List.of(
+                    RuleOptions.Unfold.AUTO,
+                    RuleOptions.Unfold.ONE_HOT,
+                    RuleOptions.Unfold.SLICES,
+                    RuleOptions.Unfold.STRIDED));
             if (g.pointwise()) unfolds.add(RuleOptions.Unfold.RESHAPE);
             for (RuleOptions.Unfold u : unfolds) {
                 for (RuleOptions.Norm n : RuleOptions.Norm.values()) {
@@ -112,8 +115,11 @@ class Conv2dRuleTest {
     static Stream<Arguments> formedInFloat32() {
         List<Arguments> out = new ArrayList<>();
         for (Geometry g : GEOMETRIES) {
-            List<RuleOptions.Unfold> unfolds =
-                    new ArrayList<>(List.of(RuleOptions.Unfold.ONE_HOT, RuleOptions.Unfold.SLICES));
+            List<RuleOptions.Unfold> unfolds = new ArrayList<>(List.of(
+                    RuleOptions.Unfold.AUTO,
+                    RuleOptions.Unfold.ONE_HOT,
+                    RuleOptions.Unfold.SLICES,
+                    RuleOptions.Unfold.STRIDED));
             if (g.pointwise()) unfolds.add(RuleOptions.Unfold.RESHAPE);
             for (RuleOptions.Unfold u : unfolds)
                 for (boolean ws : new boolean[] {false, true})
@@ -129,7 +135,8 @@ class Conv2dRuleTest {
      * The explicit path of a float32 model forms per-sample gradients in float32 (docs/djl.md, "Float64
      * clipping arithmetic"): its per-slot norms and clipped sum (C at the median norm, so some slots are
      * clipped) agree with the float64 model's (itself equal to the batch-size-1 loop, above) to 1e-4, for
-     * every unfold, with weight standardisation, K = 1, 2, padding, and the bias alone.
+     * every unfold, with weight standardisation, K = 1, 2, padding, and the bias alone. AUTO and STRIDED
+     * form through {@link NativeConvUnfold#perSampleGradient} here (the geometries take both its layouts).
      */
     @ParameterizedTest(name = "{0} unfold={1} ws={2} K={3} frozen={4}")
     @MethodSource("formedInFloat32")
@@ -184,6 +191,16 @@ class Conv2dRuleTest {
                         RuleOptions.Unfold.ONE_HOT,
                         RuleOptions.Unfold.ONE_HOT),
                 chosen);
+        // The float32 explicit formation: fused for every k > 1 or strided kernel under AUTO, never for a reshape
+        // or a forced ONE_HOT / SLICES; weight-order copy for 1 channel at width 6, kernel-major for 12 at width 3.
+        List<Boolean> fused = new ArrayList<>();
+        for (Geometry g : GEOMETRIES) fused.add(Conv2dRule.fusedFormation(g.conv(false), RuleOptions.Unfold.AUTO));
+        assertEquals(List.of(true, true, false, true, true), fused);
+        assertFalse(Conv2dRule.fusedFormation(GEOMETRIES.get(0).conv(false), RuleOptions.Unfold.ONE_HOT));
+        assertFalse(Conv2dRule.fusedFormation(GEOMETRIES.get(1).conv(false), RuleOptions.Unfold.SLICES));
+        assertTrue(Conv2dRule.fusedFormation(GEOMETRIES.get(1).conv(false), RuleOptions.Unfold.STRIDED));
+        assertFalse(NativeConvUnfold.kernelMajor(1, 3, 6));
+        assertTrue(NativeConvUnfold.kernelMajor(12, 3, 3));
         // 1->4 k3 on 6x6: T' = 36K positions, p·d = 36; 12->6 k3 s2: T' = 9K, p·d = 648.
         assertFalse(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 36, 4, 9, false, 8));
         assertTrue(Conv2dRule.useGhost(RuleOptions.Norm.MIXED, 9, 6, 108, false, 8));

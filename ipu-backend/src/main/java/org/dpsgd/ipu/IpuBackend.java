@@ -1,6 +1,7 @@
 package org.dpsgd.ipu;
 
 import java.util.Map;
+import java.util.function.BiFunction;
 import org.dpsgd.UserError;
 import org.dpsgd.backend.Backend;
 import org.dpsgd.backend.BatchLayout;
@@ -14,6 +15,7 @@ final class IpuBackend implements Backend {
     private final IpuSettings settings;
     private final String deviceDetail;
     private final PoprunInstance instance;
+    private final BiFunction<String, String, IpuSession> sessions;
 
     IpuBackend(IpuSettings settings, String deviceDetail) {
         this(settings, deviceDetail, null);
@@ -21,6 +23,19 @@ final class IpuBackend implements Backend {
 
     /** @param instance this process's poprun instance (null: not under poprun, or one instance) */
     IpuBackend(IpuSettings settings, String deviceDetail, PoprunInstance instance) {
+        this(settings, deviceDetail, instance, IpuSessionNative::new);
+    }
+
+    /**
+     * @param sessions builds the native session from the network spec and the native options (the
+     *     JavaCPP one; tests pass a Java stand-in to check what the model is built with)
+     */
+    IpuBackend(
+            IpuSettings settings,
+            String deviceDetail,
+            PoprunInstance instance,
+            BiFunction<String, String, IpuSession> sessions) {
+        this.sessions = sessions;
         this.settings = settings;
         this.deviceDetail = deviceDetail;
         this.instance = instance != null && instance.instances() > 1 ? instance : null;
@@ -79,9 +94,9 @@ final class IpuBackend implements Backend {
         String spec = NetworkSpecWriter.write(network);
         String nativeOptions = settings.toNativeOptions(
                 layout, multiplicity, IpuAvailability.useIpuModel(System.getenv()), frozen, instance);
-        IpuSessionNative session;
+        IpuSession session;
         try {
-            session = new IpuSessionNative(spec, nativeOptions);
+            session = sessions.apply(spec, nativeOptions);
         } catch (RuntimeException e) {
             throw new UserError("building the IPU graph for " + network.name() + " failed: " + e.getMessage(), e);
         }

@@ -18,11 +18,14 @@ import org.bytedeco.javacpp.annotation.StdString;
  * <p>Buffers follow {@link org.dpsgd.backend.DeviceBatch}: {@code calls} consecutive device calls, each of
  * R·A·m slots in {@link org.dpsgd.backend.BatchLayout#slot} order; inputs [slots, K, C, H, W] float32,
  * labels int32, mask float32 (1 real, 0 padding).
+ *
+ * <p>It implements {@link IpuSession}, the calls the model makes, so that tests can put a Java
+ * stand-in in its place; the interface adds no native method, so the generated JNI glue is unchanged.
  */
 @Platform(include = "dpsgd_ipu/IpuSession.hpp", link = "dpsgd_ipu")
 @Namespace("dpsgd::ipu")
 @Name("IpuSession")
-public class IpuSessionNative extends Pointer {
+public class IpuSessionNative extends Pointer implements IpuSession {
     /** Builds (or loads from the executable cache), compiles and loads the graph onto attached IPUs. */
     public IpuSessionNative(String modelSpec, String options) {
         allocate(modelSpec, options);

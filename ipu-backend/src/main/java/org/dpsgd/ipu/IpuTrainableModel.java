@@ -41,12 +41,11 @@ final class IpuTrainableModel implements TrainableModel {
     private double[] hostSum;
     private float[] callSum;
     private boolean hostPending;
-    private IpuSessionNative session;
+    private IpuSession session;
     private long nonFinite;
 
     /** @param trainable indices (Network.parameters() order, ascending) of the parameter tensors the graph trains */
-    IpuTrainableModel(
-            Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSessionNative session) {
+    IpuTrainableModel(Network network, BatchLayout layout, int multiplicity, int[] trainable, IpuSession session) {
         this(network, layout, multiplicity, trainable, session, GradientScope.PROCESS, 1, false);
     }
 
@@ -60,7 +59,7 @@ final class IpuTrainableModel implements TrainableModel {
             BatchLayout layout,
             int multiplicity,
             int[] trainable,
-            IpuSessionNative session,
+            IpuSession session,
             GradientScope scope,
             int instances,
             boolean stochasticRounding) {
@@ -286,7 +285,7 @@ final class IpuTrainableModel implements TrainableModel {
         }
     }
 
-    private IpuSessionNative live() {
+    private IpuSession live() {
         if (session == null) throw new IllegalStateException("IPU model is closed");
         return session;
     }

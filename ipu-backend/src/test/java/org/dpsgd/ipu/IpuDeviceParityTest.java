@@ -34,7 +34,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * at (C (1 - 2^-10), the IPU's rounding margin, docs/ipu.md), and the per-slot norms, sample and
  * clipped counts must match (the clip norm lies midway between two slots' norms, so no slot sits in
  * the margin's sliver). Also: frozen layers and weight standardisation, per-layer clipping, a NaN slot (adds 0,
- * counted), and fp16 with loss scaling (the clipped sum's per-example bound holds). Runs only where the IPU backend is available: an IPU, or the IPU Model simulator
+ * counted), fp16 with loss scaling (the clipped sum's per-example bound holds), and an example's clipped
+ * contribution the same bits in any slot and call (the coupling margin's premise). Runs only where the IPU backend is available: an IPU, or the IPU Model simulator
  * (Poplar SDK + DPSGD_IPU_MODEL=1). Elsewhere it is skipped with the availability reason; it is the
  * first test to run on an SDK machine (docs/ipu.md).
  */
@@ -191,6 +192,79 @@ class IpuDeviceParityTest {
                 assertTrue(relativeError(gi, gr) < 1e-4, policy + ": clipped sums differ: " + relativeError(gi, gr));
             }
         }
+    }
+
+    /**
+     * The coupling margin (docs/ipu.md "The coupling margin") writes S(D) − S(D') = t_i + A − A': every
+     * other example's clipped value t_j must be the same bits whichever slot, micro-batch or call the
+     * repacking puts it in, and whoever sits beside it (the IPU analogue of the DJL backend's
+     * SlotPositionTest). Here: the same norm beside other neighbours, and the same clipped contribution
+     * alone among padding in the first slot, in the last, and in the second call of a step.
+     */
+    @ParameterizedTest(name = "micro-batch {0}")
+    @ValueSource(ints = {1, 2})
+    void anExampleGetsTheSameNormAndClippedContributionInAnySlotAndCall(int microBatch) {
+        IpuBackendProvider provider = new IpuBackendProvider();
+        Availability a = provider.availability();
+        assumeTrue(a.available(), "IPU backend unavailable here: " + a.reason());
+        Shape shape = new Shape(1, 8, 8);
+        Network net = ModelZoo.build(ModelSpec.of("small-cnn"), shape, 10);
+        BatchLayout layout = new BatchLayout(microBatch, 4 / microBatch, 1);
+        int slots = layout.slotsPerCall();
+        float[] params = Initializer.initialize(net, 5);
+        try (Backend ipu = provider.open(new BackendOptions("ipu", Map.of("replicas", "1", "precision", "fp32")));
+                TrainableModel m = ipu.createModel(net, new ModelOptions("auto", layout, List.of(), Map.of()))) {
+            m.writeParameters(params);
+            DeviceBatch first = randomBatch(shape, slots, 11);
+            DeviceBatch moved = randomBatch(shape, slots, 12);
+            copySlot(first, 0, moved, slots - 1);
+            double normHere = m.perSampleGradientNorms(first)[0];
+            double normThere = m.perSampleGradientNorms(moved)[slots - 1];
+            assertEquals(
+                    Double.doubleToLongBits(normHere),
+                    Double.doubleToLongBits(normThere),
+                    "norm " + normHere + " vs " + normThere);
+
+            double clip = normHere / 2; // clipped, so the factor is exercised too
+            float[] inFirstSlot = alone(m, net, first, 0, clip, false);
+            float[] inLastSlot = alone(m, net, first, slots - 1, clip, false);
+            float[] inSecondCall = alone(m, net, first, 1, clip, true);
+            for (int i = 0; i < inFirstSlot.length; i++) {
+                assertEquals(Float.floatToIntBits(inFirstSlot[i]), Float.floatToIntBits(inLastSlot[i]), "slot, " + i);
+                assertEquals(Float.floatToIntBits(inFirstSlot[i]), Float.floatToIntBits(inSecondCall[i]), "call, " + i);
+            }
+        }
+    }
+
+    /** Slot 0 of {@code from} alone among padding in {@code slot}, after an all-padding call if asked; drained. */
+    private static float[] alone(
+            TrainableModel m, Network net, DeviceBatch from, int slot, double clip, boolean afterPadding) {
+        DeviceBatch b = new DeviceBatch(from.shape(), from.slots(), 1);
+        if (afterPadding) m.accumulateClipped(b, clip); // adds exact zeros
+        copySlot(from, 0, b, slot);
+        m.accumulateClipped(b, clip);
+        float[] sum = new float[Math.toIntExact(net.parameterCount())];
+        m.drainGradientSum(sum);
+        return sum;
+    }
+
+    private static DeviceBatch randomBatch(Shape shape, int slots, long seed) {
+        DeviceBatch b = new DeviceBatch(shape, slots, 1);
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int i = 0; i < b.inputs().length; i++) b.inputs()[i] = (float) (2 * rng.nextDouble() - 1);
+        for (int s = 0; s < slots; s++) {
+            b.labels()[s] = rng.nextInt(10);
+            b.mask()[s] = 1f;
+        }
+        return b;
+    }
+
+    private static void copySlot(DeviceBatch from, int fromSlot, DeviceBatch to, int toSlot) {
+        int perSlot = from.inputs().length / from.slots();
+        System.arraycopy(from.inputs(), fromSlot * perSlot, to.inputs(), toSlot * perSlot, perSlot);
+        to.labels()[toSlot] = from.labels()[fromSlot];
+        to.mask()[toSlot] = 1f;
+        to.exampleIds()[toSlot] = from.exampleIds()[fromSlot];
     }
 
     /** The policy with every bound times (1 - μ)(1 - 2^-10): what the IPU effectively clips at (μ: AccumulatorMargin). */

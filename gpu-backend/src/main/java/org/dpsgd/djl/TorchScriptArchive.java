@@ -1,10 +1,5 @@
 package org.dpsgd.djl;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,40 +9,23 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
- * TorchScript modules written here as source text and compiled by the engine's own libtorch: how
- * the backend reaches native ops that DJL's JNI does not expose ({@link NativeGroupNorm},
- * {@link InPlaceSgd}). No binary file and no extra native code: a module is a few fixed bytes of a
- * TorchScript archive around its source.
+ * A one-module TorchScript archive written in Java, so DJL's own libtorch can compile a kernel call
+ * it has no JNI binding for (PyTorch's group_norm, a strided unfold) without Python or a JNI build:
+ * format version 3, as {@code torch.jit.save} writes it, a zip of the source, the pickled module
+ * object (class {@code __torch__.<name>}, {@code training = True}), an empty constants table and the
+ * version, entries stored uncompressed as PyTorch writes them.
  */
-final class TorchScriptModules {
-    private TorchScriptModules() {}
+final class TorchScriptArchive {
+    private TorchScriptArchive() {}
 
-    /**
-     * Compiles module class {@code className} (the class in {@code source}, a stateless
-     * {@code Module} with {@code training = True}); the block belongs to {@code manager} and is freed
-     * with it.
-     */
-    static PtSymbolBlock load(NDManager manager, String className, String source) {
-        try {
-            return JniUtils.loadModule(
-                    (PtNDManager) manager, new ByteArrayInputStream(archive(className, source)), true, false);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /**
-     * A TorchScript archive (format version 3, as {@code torch.jit.save} writes): a zip of the source,
-     * the pickled module object (class {@code __torch__.<className>}, {@code training = True}), an
-     * empty constants table and the version. Entries are stored uncompressed, as PyTorch writes them.
-     */
-    static byte[] archive(String className, String source) {
+    /** The archive of module class {@code className} (defined in {@code source}) under folder {@code folder}. */
+    static byte[] of(String folder, String className, String source) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            put(zip, "m/data.pkl", moduleObjectPickle(className));
-            put(zip, "m/code/__torch__.py", source.getBytes(StandardCharsets.UTF_8));
-            put(zip, "m/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple
-            put(zip, "m/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            put(zip, folder + "/data.pkl", moduleObjectPickle(className));
+            put(zip, folder + "/code/__torch__.py", source.getBytes(StandardCharsets.UTF_8));
+            put(zip, folder + "/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple
+            put(zip, folder + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // in-memory streams do not fail
         }

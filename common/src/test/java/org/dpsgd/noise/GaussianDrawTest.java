@@ -1,0 +1,188 @@
+package org.dpsgd.noise;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.dpsgd.sampling.AesCtrStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A draw added in pieces ({@link NoiseSource#openDraw}) adds, coordinate by coordinate, exactly the
+ * noise of the one-call paths: against the independent word-by-word reference (chunk c of call t
+ * from AES-CTR stream t·2^32 + c, as {@code NoiseThreadsTest}) and against the whole-buffer rounded
+ * path {@code addGaussianRounded}, bit for bit, for several piece lengths, thread counts, with and
+ * without prefetch, over consecutive calls; and it takes one call index, as the one-call path does.
+ */
+class GaussianDrawTest {
+    private static final byte[] KEY = new byte[32];
+    private static final int A = GaussianDraw.ALIGNMENT;
+
+    static {
+        new SplittableRandom(2027).nextBytes(KEY);
+    }
+
+    /** v[from..to) plus call {@code call}'s secure noise, chunk by chunk, one word at a time, in double. */
+    private static double[] reference(double[] v, int from, int to, double std, long call) {
+        double[] out = v.clone();
+        int n = to - from;
+        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
+            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
+            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
+            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
+                out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());
+            }
+        }
+        return out;
+    }
+
+    private static double[] sums(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = r.nextGaussian() * 3 + 1e-9 * r.nextDouble();
+        return v;
+    }
+
+    /** Adds the draw to v's coordinates [from, from + n) through a piece buffer of {@code piece} doubles, as the trainer does. */
+    private static float[] piecewise(GaussianDraw draw, double[] v, int from, int piece) {
+        float[] out = new float[v.length];
+        double[] buffer = new double[piece];
+        int n = draw.length();
+        for (int off = 0; off < n; off += piece) {
+            int len = Math.min(piece, n - off);
+            System.arraycopy(v, from + off, buffer, 0, len);
+            draw.addTo(buffer, 0, off, len);
+            for (int k = 0; k < len; k++) out[from + off + k] = (float) buffer[k];
+        }
+        return out;
+    }
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (int threads : new int[] {1, 2, 3, 7})
+            for (boolean prefetch : new boolean[] {false, true})
+                for (int piece : new int[] {A, 3 * A, 1 << 20}) b.add(Arguments.of(threads, prefetch, piece));
+        return b.build();
+    }
+
+    @ParameterizedTest(name = "threads={0} prefetch={1} piece={2}")
+    @MethodSource("cases")
+    void piecesAddExactlyTheOneCallNoise(int threads, boolean prefetch, int piece) {
+        // Lengths: several chunks and a ragged end; exactly whole chunks; shorter than one chunk.
+        int[] lengths = {5 * A + 1234, 4 * A, 777};
+        NoisePool pool = NoisePool.of(threads);
+        for (int n : lengths) {
+            // One shape per source: with prefetch its next draw is prepared after each one, so call
+            // t is round t either way (the reference's call index).
+            SecureGaussianNoise pieces = SecureGaussianNoise.withKey(KEY, prefetch, pool);
+            SecureGaussianNoise whole = SecureGaussianNoise.withKey(KEY, prefetch, pool);
+            for (int round = 0; round < 3; round++) { // rounds 1, 2 read prefetched draws
+                int from = 3;
+                double[] v = sums(n + 10, 31L * n + round);
+                double std = 0.7;
+                float[] got = piecewise(pieces.openDraw(n, std), v, from, piece);
+                float[] viaWhole = new float[v.length];
+                whole.addGaussianRounded(v, viaWhole, from, from + n, std);
+                double[] ref = reference(v, from, from + n, std, round);
+                float[] expected = new float[v.length];
+                for (int i = from; i < from + n; i++) expected[i] = (float) ref[i];
+                assertArrayEquals(expected, got, "n=" + n + " round " + round + ": pieces vs the reference");
+                assertArrayEquals(viaWhole, got, "n=" + n + " round " + round + ": pieces vs addGaussianRounded");
+            }
+        }
+    }
+
+    /** Seeded noise: the same as the whole-vector paths, and one call per draw (its resume state). */
+    @ParameterizedTest(name = "piece={0}")
+    @MethodSource("pieceLengths")
+    void seededPiecesMatchTheWholePathAndCountOneCall(int piece) {
+        int n = 6 * A + 99;
+        NoiseSource pieces = new FastInsecureGaussianNoise(5, NoisePool.of(3));
+        NoiseSource whole = new FastInsecureGaussianNoise(5, NoisePool.of(1));
+        for (int round = 0; round < 3; round++) {
+            double[] v = sums(n, round);
+            float[] got = piecewise(pieces.openDraw(n, 1.1), v, 0, piece);
+            float[] expected = new float[n];
+            whole.addGaussianRounded(v, expected, 0, n, 1.1);
+            assertArrayEquals(expected, got, "round " + round);
+            assertEquals(whole.exportState(), pieces.exportState());
+        }
+        assertEquals(3L, pieces.exportState());
+    }
+
+    static Stream<Integer> pieceLengths() {
+        return Stream.of(A, 2 * A, 5 * A, 1 << 20);
+    }
+
+    /** A source that only has the one-call methods (the interface's default) gives the same values. */
+    @Test
+    void theDefaultDrawAddsTheOneCallNoise() {
+        int n = 3 * A + 5;
+        NoiseSource inner = new FastInsecureGaussianNoise(9, NoisePool.of(1));
+        NoiseSource plain = new NoiseSource() {
+            @Override
+            public void addGaussian(float[] v, int from, int to, double std) {
+                inner.addGaussian(v, from, to, std);
+            }
+
+            @Override
+            public void addGaussian(double[] v, int from, int to, double std) {
+                inner.addGaussian(v, from, to, std);
+            }
+
+            @Override
+            public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+                inner.addGaussianRounded(sum, out, from, to, std);
+            }
+
+            @Override
+            public boolean isSecure() {
+                return false;
+            }
+
+            @Override
+            public Long exportState() {
+                return inner.exportState();
+            }
+
+            @Override
+            public void restoreState(long calls) {
+                inner.restoreState(calls);
+            }
+
+            @Override
+            public String mode() {
+                return "test";
+            }
+        };
+        double[] v = sums(n, 4);
+        float[] got = piecewise(plain.openDraw(n, 0.3), v, 0, A);
+        float[] expected = new float[n];
+        new FastInsecureGaussianNoise(9, NoisePool.of(1)).addGaussianRounded(v, expected, 0, n, 0.3);
+        assertArrayEquals(expected, got);
+    }
+
+    /** Pieces out of order, repeated, or cutting a chunk are refused: no coordinate's noise is used twice or shifted. */
+    @Test
+    void piecesOutOfOrderOrMisalignedAreRefused() {
+        for (NoiseSource s : new NoiseSource[] {
+            SecureGaussianNoise.withKey(KEY, false),
+            SecureGaussianNoise.withKey(KEY, true),
+            new FastInsecureGaussianNoise(1, NoisePool.of(1))
+        }) {
+            double[] v = new double[4 * A];
+            GaussianDraw d = s.openDraw(4 * A, 1.0);
+            assertThrows(IllegalStateException.class, () -> d.addTo(v, 0, A, A), "skips the first piece");
+            assertThrows(IllegalArgumentException.class, () -> d.addTo(v, 0, 0, A - 1), "cuts a chunk");
+            d.addTo(v, 0, 0, A);
+            assertThrows(IllegalStateException.class, () -> d.addTo(v, 0, 0, A), "repeats a piece");
+            assertThrows(IllegalArgumentException.class, () -> d.addTo(v, 0, A, 4 * A), "past the end");
+            d.addTo(v, A, A, 3 * A);
+        }
+    }
+}

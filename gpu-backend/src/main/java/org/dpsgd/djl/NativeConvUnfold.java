@@ -1,0 +1,152 @@
+package org.dpsgd.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A convolution's unfolded input (im2col) as ONE strided view of the zero-padded input, copied once,
+ * and the per-sample weight gradient formed from it by one batched matmul, each in a single native
+ * call (issue 12 §1). DJL's JNI has neither {@code as_strided} nor an unfold op; like {@link
+ * NativeGroupNorm} these are reached through TorchScript: a module whose forward is a few aten calls,
+ * written here as source text (plus the fixed bytes of a TorchScript archive) and compiled by the
+ * engine's own libtorch when first used, one per geometry.
+ *
+ * <p>The view of the padded input [S·K, C, Hp, Wp] is [S, C, k, k, K, Ho, Wo] with element
+ * (s, c, i, j, q, h, w) = xp[s·K + q, c, h·st + i, w·st + j]; its copy is the unfold [S, C·k·k, K·Ho·Wo]
+ * with rows in PyTorch's weight order (c, kh, kw) and columns in the slot-major position order of
+ * {@code Conv2dRule.Record#slotMajor}. A copy moves values and pads with exact zeros, so the unfold is
+ * bit-identical to the slice and reshape unfolds on any device and in any type. Inner runs are
+ * Wo contiguous floats (stride 1), where the slice path moved runs of C after an NHWC copy and a
+ * k²-way stack, and PyTorch's own {@code im2col} kernel moves single floats with bounds checks.
+ */
+final class NativeConvUnfold {
+    private final NDManager manager;
+    private final Map<String, PtSymbolBlock> modules = new HashMap<>();
+
+    NativeConvUnfold(NDManager manager) {
+        this.manager = manager;
+    }
+
+    /**
+     * The unfold of {@code x} [S·K, C, H, W] (K = {@code copies}) as [S, C·k·k, K·Ho·Wo]: rows in weight
+     * order (c, kh, kw), columns slot-major (copy, ho, wo). A contiguous copy.
+     */
+    NDArray unfold(NDArray x, int kernel, int stride, int padding, int copies) {
+        String body = view(kernel, stride, padding, copies) + "    return torch.reshape(u, [s, torch.mul(c, "
+                + kernel * kernel + "), torch.mul(torch.mul(" + copies + ", ho), wo)])\n";
+        return call("x: Tensor) -> Tensor", body, new NDList(x));
+    }
+
+    /**
+     * Per-sample weight gradients [S, p, C·k·k] of the output gradient {@code g} [S, p, K·Ho·Wo] (columns slot-major
+     * as {@link #unfold}'s) and the input {@code x} [S·K, C, H, W]: g · U per slot with U [S, K·Ho·Wo, C·k·k] the
+     * unfold, one batched matmul in x's and g's type. {@code kernelMajor}: U's columns in (kh, kw, c) order,
+     * copied from a padded NHWC copy of x in runs of k·C floats, for many channels; else in weight order
+     * (c, kh, kw), copied from the padded NCHW input in runs of Wo floats and multiplied transposed.
+     */
+    NDArray perSampleGradient(
+            NDArray x, NDArray g, int kernel, int stride, int padding, int copies, boolean kernelMajor) {
+        String rows = "torch.mul(torch.mul(" + copies + ", ho), wo)";
+        String cols = "torch.mul(c, " + kernel * kernel + ")";
+        String body = kernelMajor
+                ? nhwcView(kernel, stride, padding, copies) + "    _u = torch.reshape(u, [s, " + rows + ", " + cols
+                        + "])\n    return torch.bmm(g, _u)\n"
+                : view(kernel, stride, padding, copies) + "    _u = torch.reshape(u, [s, " + cols + ", " + rows
+                        + "])\n    return torch.bmm(g, torch.transpose(_u, 1, 2))\n";
+        return call("x: Tensor, g: Tensor) -> Tensor", body, new NDList(x, g));
+    }
+
+    /**
+     * Whether {@link #perSampleGradient} copies kernel-major: when its runs of k·C contiguous floats are at
+     * least as long as the weight-order copy's runs of Wo (small-cnn: conv1, C = 1, weight order; conv2,
+     * C = 16 at 14×14, kernel-major).
+     */
+    static boolean kernelMajor(long channels, int kernel, long outWidth) {
+        return channels * kernel >= outWidth;
+    }
+
+    /** Like {@link #view} over a padded NHWC copy: u is [S, K, Ho, Wo, k, k, C]. */
+    static String nhwcView(int kernel, int stride, int padding, int copies) {
+        check(kernel, stride, padding, copies);
+        String p = Integer.toString(padding);
+        return "    xp = torch.contiguous(torch.constant_pad_nd(torch.permute(x, [0, 2, 3, 1]), [0, 0, " + p + ", " + p
+                + ", " + p + ", " + p + "], 0.))\n"
+                + "    hp = torch.size(xp, 1)\n"
+                + "    wp = torch.size(xp, 2)\n"
+                + "    c = torch.size(xp, 3)\n"
+                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
+                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
+                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
+                + "    hwc = torch.mul(torch.mul(hp, wp), c)\n"
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, " + kernel + ", " + kernel + ", c], "
+                + "[torch.mul(" + copies + ", hwc), hwc, torch.mul(" + stride + ", torch.mul(wp, c)), torch.mul("
+                + stride + ", c), torch.mul(wp, c), c, 1])\n";
+    }
+
+    private static void check(int kernel, int stride, int padding, int copies) {
+        if (kernel < 1 || stride < 1 || padding < 0 || copies < 1) {
+            throw new IllegalArgumentException("bad unfold geometry: kernel " + kernel + ", stride " + stride
+                    + ", padding " + padding + ", copies " + copies);
+        }
+    }
+
+    /** TorchScript lines that bind u (the strided view), s, c, ho and wo; x is made contiguous first. */
+    static String view(int kernel, int stride, int padding, int copies) {
+        check(kernel, stride, padding, copies);
+        String p = Integer.toString(padding);
+        // as_strided addresses the storage directly: the padded input must be a fresh contiguous tensor.
+        String padded = padding == 0
+                ? "torch.contiguous(x)"
+                : "torch.contiguous(torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p + "], 0.))";
+        return "    xp = " + padded + "\n"
+                + "    c = torch.size(xp, 1)\n"
+                + "    hp = torch.size(xp, 2)\n"
+                + "    wp = torch.size(xp, 3)\n"
+                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
+                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
+                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
+                + "    chw = torch.mul(torch.mul(c, hp), wp)\n"
+                + "    u = torch.as_strided(xp, [s, c, " + kernel + ", " + kernel + ", " + copies + ", ho, wo], "
+                + "[torch.mul(" + copies + ", chw), torch.mul(hp, wp), wp, 1, chw, torch.mul(" + stride + ", wp), "
+                + stride + "])\n";
+    }
+
+    private NDArray call(String signature, String body, NDList in) {
+        // isTrain = true only means "no no-grad guard": whether autograd records is the caller's grad mode.
+        return IValueUtils.forward(module(signature, body), in, true).singletonOrThrow();
+    }
+
+    private synchronized PtSymbolBlock module(String signature, String body) {
+        String src = "class ConvUnfold(Module):\n"
+                + "  __parameters__ = []\n"
+                + "  __buffers__ = []\n"
+                + "  training : bool\n"
+                + "  def forward(self: __torch__.ConvUnfold, " + signature + ":\n" + body;
+        PtSymbolBlock m = modules.get(src);
+        if (m == null) {
+            try {
+                // The block belongs to the model's manager and is freed with it.
+                m = JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive(src)), true, false);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            modules.put(src, m);
+        }
+        return m;
+    }
+
+    /** The module's TorchScript archive ({@link TorchScriptArchive}). */
+    static byte[] archive(String source) {
+        return TorchScriptArchive.of("unfold", "ConvUnfold", source);
+    }
+}
