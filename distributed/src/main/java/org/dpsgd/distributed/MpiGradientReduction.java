@@ -29,7 +29,11 @@ public final class MpiGradientReduction implements GradientReduction {
         return comm.size();
     }
 
-    /** One float64 allreduce (8·P bytes per logical step), before the noise. */
+    /**
+     * One float64 allreduce of the whole vector, before the noise (the trainer's whole-buffer mode: audit canaries or a
+     * backend that drains only whole); piece mode calls the ranged overload once per piece instead (8·P bytes per
+     * logical step either way).
+     */
     @Override
     public void sumAcrossProcesses(double[] sum) {
         comm.allreduceSum(sum);
