@@ -8,8 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Times secure noise alone as the trainer adds it ({@code SecureGaussianNoise.addGaussian} on one
- * float64 vector, on a pool of a given size, then the one rounding of the noisy sum to float): what
+ * Times secure noise alone as the trainer adds it (one {@link NoiseSource#openDraw draw} per vector, added
+ * to float64 pieces of a given length, each piece then rounded to float once, as
+ * {@code PiecewiseNoisySum.release} does; on a pool of a given size): what
  * {@code dpsgd bench --noise-only} prints. Wall-clock times, so on a shared
  * machine they include whatever else ran; hence the median and the spread of several repetitions.
  */
@@ -40,12 +41,16 @@ public final class NoiseThroughput {
         }
     }
 
-    /** Draws {@code warmup} untimed then {@code reps} timed secure noise vectors of {@code coordinates} on {@code threads} threads. */
-    public static Result measure(int coordinates, int threads, int warmup, int reps) {
+    /**
+     * Draws {@code warmup} untimed then {@code reps} timed secure noise vectors of {@code coordinates} on
+     * {@code threads} threads, in float64 pieces of {@code piece} coordinates (the trainer's drain piece).
+     */
+    public static Result measure(int coordinates, int threads, int warmup, int reps, int piece) {
         if (coordinates < 1) throw new IllegalArgumentException("noise coordinates must be >= 1, got " + coordinates);
         if (reps < 1) throw new IllegalArgumentException("repetitions must be >= 1, got " + reps);
+        if (piece < 1) throw new IllegalArgumentException("noise piece must be >= 1, got " + piece);
         NoiseSource noise = SecureGaussianNoise.create(NoisePool.of(threads));
-        double[] v = new double[coordinates];
+        double[] v = new double[Math.min(piece, coordinates)];
         float[] rounded = new float[coordinates];
         for (int r = 0; r < warmup; r++) addAndRound(noise, v, rounded);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -61,9 +66,20 @@ public final class NoiseThroughput {
         return new Result(threads, coordinates, median(ms), ms[0], ms[reps - 1], cpuMs, cpuGhz());
     }
 
-    /** The trainer's noise: added to the float64 sum, then rounded to float once (DpSgdStep.addNoise). */
-    private static void addAndRound(NoiseSource noise, double[] v, float[] rounded) {
-        noise.addGaussianRounded(v, rounded, 0, v.length, 1.0);
+    /**
+     * The trainer's noise (PiecewiseNoisySum.release): one draw over the vector, added piece by piece to a
+     * float64 buffer (zeroed here where the trainer drains the clipped sum into it), each piece rounded to
+     * float once, after its noise.
+     */
+    private static void addAndRound(NoiseSource noise, double[] piece, float[] rounded) {
+        int n = rounded.length;
+        GaussianDraw draw = noise.openDraw(n, 1.0);
+        for (int a = 0; a < n; a += piece.length) {
+            int len = Math.min(piece.length, n - a);
+            Arrays.fill(piece, 0, len, 0.0);
+            draw.addTo(piece, 0, a, len);
+            for (int k = 0; k < len; k++) rounded[a + k] = (float) piece[k];
+        }
     }
 
     private static double median(double[] sorted) {

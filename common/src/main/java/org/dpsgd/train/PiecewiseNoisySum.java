@@ -28,11 +28,12 @@ import org.dpsgd.optim.TrainableMask;
  */
 public final class PiecewiseNoisySum {
     /**
-     * The default piece: 2^16 coordinates, a 512 KB float64 buffer that stays in the core's cache
-     * between the drain, the noise and the rounding (measured faster than the whole-vector pass;
-     * docs/benchmarks.md, "Session 6").
+     * The default piece: 2^20 coordinates, an 8 MB float64 buffer. Each piece is 64 of the noise's
+     * 2^14-coordinate chunks, so a noise pool of up to 64 threads stays busy within one piece; 2^16
+     * pieces (4 chunks) were faster on one thread but slower on two than on one (docs/benchmarks.md,
+     * "Session 6", the paragraph on the piece size).
      */
-    public static final int DEFAULT_PIECE = 1 << 16;
+    public static final int DEFAULT_PIECE = 1 << 20;
 
     private final TrainableModel model;
     private final TrainableMask mask;

@@ -47,7 +47,9 @@ final class BenchNoise {
             boolean json)
             throws Exception {
         List<NoiseThroughput.Result> results = new ArrayList<>();
-        for (int t : threads) results.add(NoiseThroughput.measure(coordinates, t, Math.max(1, warmup), reps));
+        for (int t : threads)
+            results.add(NoiseThroughput.measure(
+                    coordinates, t, Math.max(1, warmup), reps, org.dpsgd.train.PiecewiseNoisySum.DEFAULT_PIECE));
         if (json) {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("model", model);
