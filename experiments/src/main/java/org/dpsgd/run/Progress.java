@@ -26,7 +26,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 public final class Progress {
     private final PrintStream out;
     private final boolean terminal;
-    private final ProgressBarConsumer consumer;
+    private final LineEndingConsumer consumer;
     private ProgressBar bar;
     /** The run's ETA (training time only, evaluation excluded), shown instead of the library's linear guess. */
     private volatile double etaSeconds = Double.NaN;
@@ -45,7 +45,7 @@ public final class Progress {
     private Progress(PrintStream out, boolean terminal, ProgressBarConsumer consumer) {
         this.out = out;
         this.terminal = terminal;
-        this.consumer = consumer;
+        this.consumer = consumer == null ? null : new LineEndingConsumer(consumer);
     }
 
     /** Progress on standard error: a bar when it is a terminal, plain lines when it is redirected. */
@@ -134,8 +134,52 @@ public final class Progress {
 
     /** Draws the bar's last state and ends its line; the next step starts a new bar. */
     public synchronized void finish() {
-        if (bar != null) bar.close();
+        if (bar != null) {
+            bar.close();
+            consumer.endLine();
+        }
         bar = null;
+    }
+
+    /**
+     * The terminal consumer, which remembers whether the bar's line is still open. The library ends the line only
+     * when its timer has run once before {@code close()}: closing a bar whose first timed draw has not run yet (a busy
+     * machine) draws the last state but skips the newline, and the next output would run on from the bar.
+     */
+    private static final class LineEndingConsumer implements ProgressBarConsumer {
+        private final ProgressBarConsumer terminal;
+        private volatile boolean lineOpen;
+
+        LineEndingConsumer(ProgressBarConsumer terminal) {
+            this.terminal = terminal;
+        }
+
+        @Override
+        public int getMaxRenderedLength() {
+            return terminal.getMaxRenderedLength();
+        }
+
+        @Override
+        public void accept(String draw) {
+            terminal.accept(draw);
+            lineOpen = true;
+        }
+
+        @Override
+        public void clear() {
+            terminal.clear();
+        }
+
+        @Override
+        public void close() {
+            terminal.close();
+            lineOpen = false;
+        }
+
+        /** Ends the bar's line unless the library already has. */
+        void endLine() {
+            if (lineOpen) close();
+        }
     }
 
     static String duration(double s) {

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -101,6 +104,45 @@ class ProgressTest {
         assertTrue(t.contains(nl + "eval at step 10: test accuracy 27.34%" + nl), t);
         assertTrue(lastDraw(t).contains("20/30") && lastDraw(t).contains("ε 2.500"), t);
         assertTrue(t.endsWith(nl), "finish ends the bar's line");
+    }
+
+    /**
+     * CI once saw the bar's line left open: the library ends it only if its timer thread has drawn once before
+     * {@code close()}. Here that thread is held busy until {@code finish()} waits on it, so the first timed draw
+     * never runs before the close, every time.
+     */
+    @Test
+    void finishEndsTheLineEvenWhenTheLibrarysTimerHasNotRunYet() throws Exception {
+        Field f = Class.forName("me.tongfei.progressbar.Util").getDeclaredField("executor");
+        f.setAccessible(true);
+        ScheduledThreadPoolExecutor timer = (ScheduledThreadPoolExecutor) f.get(null);
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        timer.execute(() -> {
+            busy.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        busy.await();
+        Thread caller = Thread.currentThread();
+        Thread releaser = new Thread(() -> {
+            // Released once finish() is blocked on the library's close, i.e. after the first timed draw was cancelled.
+            while (caller.getState() != Thread.State.WAITING) Thread.onSpinWait();
+            release.countDown();
+        });
+        releaser.start();
+        ByteArrayOutputStream term = new ByteArrayOutputStream();
+        Progress p = new Progress(new PrintStream(term, true, StandardCharsets.UTF_8), 100);
+        p.step(20, 30, Double.NaN, Double.NaN, 2.5, 800, 2);
+        p.finish();
+        releaser.join();
+        String t = term.toString(StandardCharsets.UTF_8);
+        assertTrue(lastDraw(t).contains("20/30"), t);
+        assertTrue(t.endsWith(System.lineSeparator()), "finish ends the bar's line: " + t);
+        assertEquals(1, t.split(System.lineSeparator(), -1).length - 1, "exactly one newline: " + t);
     }
 
     /** Redirected to a file: whole lines, no carriage returns or escape sequences. */
