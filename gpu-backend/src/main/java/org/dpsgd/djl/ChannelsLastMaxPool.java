@@ -1,0 +1,87 @@
+package org.dpsgd.djl;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * 2-D max pooling through PyTorch's channels-last (NHWC) CPU kernel, which is vectorised over the
+ * channels, where the NCHW kernel DJL reaches scans one plane at a time: resnet18-gn's stem pool
+ * ([64, 64, 16, 16], k 3, s 2, p 1) took 11.6 ms forward against 2 ms forward and backward this way
+ * (docs/benchmarks.md "Session 7"). The input is copied to channels-last, pooled, and the (4× smaller)
+ * output copied back to contiguous NCHW, so every other op still sees the layout it always did: a
+ * whole-network channels-last forward was measured 1.4–1.5× slower (GroupNorm's channels-last kernels
+ * and weight reorders). DJL has no memory_format argument, so the three calls are a TorchScript module
+ * compiled from source text ({@link TorchScriptArchive}), one per window, stride and padding.
+ *
+ * <p>Bit for bit the NCHW kernel's result, forward and backward: both kernels scan a window in the same
+ * order, keep the first strict maximum (NaN wins), and scatter the output gradient to that index in
+ * output order ({@code ChannelsLastMaxPoolTest}). Parameter-free, so the private strategies share it.
+ * Null (keep DJL's NCHW call) off the CPU and for 16-bit types, which are not checked.
+ */
+final class ChannelsLastMaxPool {
+    private final NDManager manager;
+    private final Map<String, PtSymbolBlock> modules = new HashMap<>();
+
+    ChannelsLastMaxPool(NDManager manager) {
+        this.manager = manager;
+    }
+
+    /** Max pooling of {@code x} [N, C, H, W] (k×k window, stride s, padding p, floor mode), or null (see above). */
+    NDArray apply(NDArray x, int k, int s, int p) {
+        DataType t = x.getDataType();
+        if (t != DataType.FLOAT32 && t != DataType.FLOAT64) return null;
+        if (!x.getDevice().equals(Device.cpu()) || x.getShape().dimension() != 4) return null;
+        // isTrain = true only means "no no-grad guard": whether autograd records is the caller's grad mode.
+        return IValueUtils.forward(module(k, s, p), new NDList(x), true).singletonOrThrow();
+    }
+
+    private synchronized PtSymbolBlock module(int k, int s, int p) {
+        String key = k + "/" + s + "/" + p;
+        PtSymbolBlock m = modules.get(key);
+        if (m == null) {
+            try {
+                // The block belongs to the model's manager and is freed with it.
+                m = JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive(k, s, p)), true, false);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            modules.put(key, m);
+        }
+        return m;
+    }
+
+    /**
+     * The module's source: memory_format=2 is torch.channels_last (serialized TorchScript spells the
+     * enum as its number); the final contiguous() restores NCHW.
+     */
+    static String source(int k, int s, int p) {
+        if (k < 1 || s < 1 || p < 0 || 2 * p > k) {
+            throw new IllegalArgumentException("bad max-pool window " + k + ", stride " + s + ", padding " + p);
+        }
+        return "class MaxPool(Module):\n"
+                + "  __parameters__ = []\n"
+                + "  __buffers__ = []\n"
+                + "  training : bool\n"
+                + "  def forward(self: __torch__.MaxPool, x: Tensor) -> Tensor:\n"
+                + "    y = torch.max_pool2d(x.contiguous(memory_format=2), [" + k + ", " + k + "], [" + s + ", " + s
+                + "], [" + p + ", " + p + "], [1, 1], False)\n"
+                + "    return y.contiguous()\n";
+    }
+
+    /** The module's TorchScript archive ({@link TorchScriptArchive}). */
+    static byte[] archive(int k, int s, int p) {
+        return TorchScriptArchive.of("maxpool", "MaxPool", source(k, s, p));
+    }
+}
