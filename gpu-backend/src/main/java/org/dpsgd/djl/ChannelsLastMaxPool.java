@@ -31,6 +31,9 @@ import java.util.Map;
  * Null (keep DJL's NCHW call) off the CPU and for 16-bit types, which are not checked.
  */
 final class ChannelsLastMaxPool {
+    // DJL's engine applies this property (default true) when it loads.
+    private static final boolean CONFIGURED_OPTIMIZE =
+            Boolean.parseBoolean(System.getProperty("ai.djl.pytorch.graph_optimizer", "true"));
     private final NDManager manager;
     private final Map<String, PtSymbolBlock> modules = new HashMap<>();
 
@@ -43,8 +46,18 @@ final class ChannelsLastMaxPool {
         DataType t = x.getDataType();
         if (t != DataType.FLOAT32 && t != DataType.FLOAT64) return null;
         if (!x.getDevice().equals(Device.cpu()) || x.getShape().dimension() != 4) return null;
-        // isTrain = true only means "no no-grad guard": whether autograd records is the caller's grad mode.
-        return IValueUtils.forward(module(k, s, p), new NDList(x), true).singletonOrThrow();
+        PtSymbolBlock m = module(k, s, p);
+        // The graph executor's optimiser (on by default in DJL) would, from the second call on, replace
+        // the three ops by a TorchScript autodiff graph whose backward adds copies (measured: slower than
+        // the NCHW kernel). Off, the module runs op by op and autograd records each op as in eager mode.
+        // The flag is thread-local; it is set back to the engine's configured value after the call.
+        JniUtils.setGraphExecutorOptimize(false);
+        try {
+            // isTrain = true only means "no no-grad guard": whether autograd records is the caller's grad mode.
+            return IValueUtils.forward(m, new NDList(x), true).singletonOrThrow();
+        } finally {
+            JniUtils.setGraphExecutorOptimize(CONFIGURED_OPTIMIZE);
+        }
     }
 
     private synchronized PtSymbolBlock module(int k, int s, int p) {
