@@ -22,7 +22,8 @@ import java.util.Map;
  * (docs/benchmarks.md "Session 7"). The input is copied to channels-last, pooled, and the (4× smaller)
  * output copied back to contiguous NCHW, so every other op still sees the layout it always did: a
  * whole-network channels-last forward was measured 1.4–1.5× slower (GroupNorm's channels-last kernels
- * and weight reorders). DJL has no memory_format argument, so the three calls are a TorchScript module
+ * and weight reorders); the input gradient goes back as NCHW too (see {@link #source}). DJL has no
+ * memory_format argument, so the three calls are a TorchScript module
  * compiled from source text ({@link TorchScriptArchive}), one per window, stride and padding.
  *
  * <p>Bit for bit the NCHW kernel's result, forward and backward: both kernels scan a window in the same
@@ -80,7 +81,11 @@ final class ChannelsLastMaxPool {
 
     /**
      * The module's source: memory_format=2 is torch.channels_last (serialized TorchScript spells the
-     * enum as its number); the final contiguous() restores NCHW.
+     * enum as its number); the final contiguous() restores NCHW. The two reshapes are views forward; they
+     * are there for the backward, which would otherwise hand the channels-last input gradient of the
+     * pool to the layers before it (the copies' backward is the identity), and their mixed-layout
+     * kernels were measured slower (small-cnn: ReLU backward and conv backward): the backward of the
+     * first reshape, merging N and C, cannot view a channels-last gradient and copies it to NCHW.
      */
     static String source(int k, int s, int p) {
         if (k < 1 || s < 1 || p < 0 || 2 * p > k) {
@@ -91,7 +96,9 @@ final class ChannelsLastMaxPool {
                 + "  __buffers__ = []\n"
                 + "  training : bool\n"
                 + "  def forward(self: __torch__.MaxPool, x: Tensor) -> Tensor:\n"
-                + "    y = torch.max_pool2d(x.contiguous(memory_format=2), [" + k + ", " + k + "], [" + s + ", " + s
+                + "    s = x.size()\n"
+                + "    v = x.reshape([s[0] * s[1], s[2], s[3]]).reshape(s)\n"
+                + "    y = torch.max_pool2d(v.contiguous(memory_format=2), [" + k + ", " + k + "], [" + s + ", " + s
                 + "], [" + p + ", " + p + "], [1, 1], False)\n"
                 + "    return y.contiguous()\n";
     }

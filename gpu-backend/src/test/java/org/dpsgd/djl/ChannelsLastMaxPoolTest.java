@@ -97,7 +97,7 @@ class ChannelsLastMaxPoolTest {
     void sourceNamesTheWindowAndRefusesBadOnes() {
         String src = ChannelsLastMaxPool.source(3, 2, 1);
         assertTrue(
-                src.contains("torch.max_pool2d(x.contiguous(memory_format=2), [3, 3], [2, 2], [1, 1], [1, 1], False)"),
+                src.contains("torch.max_pool2d(v.contiguous(memory_format=2), [3, 3], [2, 2], [1, 1], [1, 1], False)"),
                 src);
         assertTrue(src.contains("return y.contiguous()"), src);
         assertThrows(IllegalArgumentException.class, () -> ChannelsLastMaxPool.source(0, 1, 0));
