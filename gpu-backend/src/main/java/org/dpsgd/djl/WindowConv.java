@@ -14,8 +14,10 @@ import ai.djl.ndarray.types.DataType;
  *
  * <p>Exact in the sense the oracle tests use: the same sum without its zero terms, in another order
  * ({@code WindowConvTest}: forward and the gradients of x, w and b against DJL's convolution in
- * float64). Used only where nothing is recorded (non-private steps, evaluation); the private
- * strategies keep the convolution their per-sample rules were built and tested on. Null (keep the
+ * float64). Used only where nothing is recorded: non-private steps, evaluation, and the microbatch
+ * strategy's batch-1 loop (plain autograd per example, as for {@link NativeGroupNorm}; its products are
+ * shorter than the convolution's sums, so no float error bound grows). The book-keeping strategies keep
+ * the convolution their per-sample rules were built and tested on. Null (keep the
  * convolution) off the CPU, for 16-bit types, and wherever the output has more than one position.
  */
 final class WindowConv {
@@ -48,8 +50,8 @@ final class WindowConv {
         long cols = Math.min(wd, k - padding);
         if (rows <= 0 || cols <= 0) return null; // the window is all padding (p >= k): leave it to the convolution
         NDArray window = rows == h && cols == wd ? x : x.get(new NDIndex(":, :, :{}, :{}", rows, cols));
-        // One tap (a 1x1 map): one select on the flattened taps, whose backward writes the full-size weight
-        // gradient once (zeros, then the tap); two chained slices would add an intermediate [O, C, 1, k].
+        // One tap (a 1x1 map): a select on the flattened taps, whose backward fills one full-size zero
+        // weight gradient and writes the tap; two chained slices would fill an intermediate [O, C, 1, k] too.
         NDArray taps = rows == 1 && cols == 1
                 ? w.reshape(o, c, k * k).get(new NDIndex(":, :, {}", padding * k + padding))
                 : w.get(new NDIndex(":, :, {}:{}, {}:{}", padding, padding + rows, padding, padding + cols));
