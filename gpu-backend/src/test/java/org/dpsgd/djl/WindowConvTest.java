@@ -104,6 +104,36 @@ class WindowConvTest {
         for (int i = 0; i < plain.length; i++) assertEquals(conv[i], plain[i], 1e-11 * scale, "coordinate " + i);
     }
 
+    /**
+     * The microbatch strategy's batch-1 loop records nothing, so its per-example gradients go through
+     * WindowConv too: its clipped float64 sum (a clip norm between the examples' norms, so some are
+     * clipped and some not) must equal the book-keeping strategy's, which convolves.
+     */
+    @Test
+    void microbatchClippedSumEqualsTheConvolvingPath() {
+        Network net = ModelZoo.build(ModelSpec.of("resnet18-gn"), org.dpsgd.model.Shape.parse("3x32x32"), 4);
+        DeviceBatch b = TestSupport.batch(net, 4, 1, 33, 1.0);
+        double[] micro = new double[(int) net.parameterCount()];
+        double[] conv = new double[micro.length];
+        double clip;
+        try (DjlTrainableModel m = TestSupport.model(net, "microbatch", "float64", List.of())) {
+            double[] norms = m.perSampleGradientNorms(b).clone();
+            java.util.Arrays.sort(norms);
+            clip = (norms[1] + norms[2]) / 2; // two examples clipped, two not
+            assertTrue(norms[1] < clip && clip < norms[2], java.util.Arrays.toString(norms));
+            m.accumulateClipped(b, clip);
+            m.drainGradientSum(micro);
+        }
+        try (DjlTrainableModel m = TestSupport.model(net, "auto", "float64", List.of())) {
+            m.accumulateClipped(b, clip);
+            m.drainGradientSum(conv);
+        }
+        double scale = 0;
+        for (double v : conv) scale = Math.max(scale, Math.abs(v));
+        assertTrue(scale > 0, "the clipped sum is not all zeros");
+        for (int i = 0; i < micro.length; i++) assertEquals(conv[i], micro[i], 1e-10 * scale, "coordinate " + i);
+    }
+
     /** {y, dx, dw, db} through WindowConv ({@code window}) or DJL's conv2d. */
     private static double[][] run(
             NDManager m,
