@@ -10,7 +10,7 @@ import java.util.function.Function;
 
 /**
  * Long-lived constants (layer-norm unit weights and zero biases, im2col kernels, the compiled GroupNorm
- * and max-pool kernels), created once per model.
+ * kernel), created once per model.
  */
 final class Constants {
     private final NDManager manager;
@@ -18,7 +18,6 @@ final class Constants {
     private final Map<String, NDArray> cache = new HashMap<>();
     private NativeGroupNorm groupNorm;
     private NativeConvUnfold convUnfold;
-    private ChannelsLastMaxPool maxPool;
 
     Constants(NDManager manager, Precision precision) {
         this.manager = manager;
@@ -59,12 +58,6 @@ final class Constants {
     synchronized NativeConvUnfold convUnfold() {
         if (convUnfold == null) convUnfold = new NativeConvUnfold(manager);
         return convUnfold;
-    }
-
-    /** Max pooling through the channels-last kernel, compiled once per window (see {@link ChannelsLastMaxPool}). */
-    synchronized ChannelsLastMaxPool maxPool() {
-        if (maxPool == null) maxPool = new ChannelsLastMaxPool(manager);
-        return maxPool;
     }
 
     private NDArray get(String key, Function<NDManager, NDArray> make) {

@@ -1,6 +1,5 @@
 package org.dpsgd.djl;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import org.dpsgd.model.Layer;
 
@@ -16,11 +15,6 @@ final class MaxPool2dRule implements LayerRule<Layer.MaxPool2d> {
         Shape k = new Shape(p.kernel(), p.kernel());
         Shape s = new Shape(p.stride(), p.stride());
         Shape pad = new Shape(p.padding(), p.padding());
-        Constants constants = lowering.constants();
-        return (x, t) -> {
-            // The channels-last kernel where it applies (bit for bit the same values), else DJL's NCHW call.
-            NDArray y = constants.maxPool().apply(x, p.kernel(), p.stride(), p.padding());
-            return y != null ? y : ai.djl.nn.pooling.Pool.maxPool2d(x, k, s, pad, false);
-        };
+        return (x, t) -> ai.djl.nn.pooling.Pool.maxPool2d(x, k, s, pad, false);
     }
 }

@@ -12,10 +12,11 @@ import org.dpsgd.model.Shape;
 
 /**
  * Not a test: the bench's non-private step (gradient sum, then the in-place SGD update) at batch 64,
- * float32, with session 7's two forms switched on and off in one process, so every variant sees the
- * same load: 0 = neither, 1 = {@link ChannelsLastMaxPool}, 2 = {@link WindowConv}, 3 = both. Each round
- * runs every variant for {@code steps} steps, in a rotating order. java -cp ... org.dpsgd.djl.NonPrivateStepAb
- * model CxHxW rounds steps [trace prefix]. Prints median wall and process-CPU ms per step and the per-round ratio to 0.
+ * float32, with {@link WindowConv} switched off (0) and on (1) in one process, so both see the same
+ * load; each round runs both for {@code steps} steps, 0 1 in even rounds and 1 0 in odd ones.
+ * java -cp ... org.dpsgd.djl.NonPrivateStepAb model CxHxW rounds steps [trace prefix]. Prints median
+ * wall and process-CPU ms per step and the per-round wall ratio; with a prefix, also writes DJL
+ * profiler traces of 3 steps of each (prefix-0.json, prefix-1.json).
  */
 public final class NonPrivateStepAb {
     public static void main(String[] a) {
@@ -24,15 +25,14 @@ public final class NonPrivateStepAb {
         int steps = Integer.parseInt(a[3]);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         DeviceBatch b = TestSupport.batch(net, 64, 1, 1, 1.0);
-        double[][] wall = new double[4][rounds];
-        double[][] cpu = new double[4][rounds];
+        double[][] wall = new double[2][rounds];
+        double[][] cpu = new double[2][rounds];
         try (DjlTrainableModel m = TestSupport.model(net, "nonprivate", "float32", List.of())) {
             DeviceSgd sgd = m.deviceSgd().orElseThrow();
             for (int r = -1; r < rounds; r++) {
-                for (int j = 0; j < 4; j++) {
-                    int v = (j + Math.max(r, 0)) % 4;
-                    ChannelsLastMaxPool.enabled = (v & 1) != 0;
-                    WindowConv.enabled = (v & 2) != 0;
+                for (int j = 0; j < 2; j++) {
+                    int v = (r & 1) == 0 ? j : 1 - j;
+                    WindowConv.enabled = v == 1;
                     long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     for (int s = 0; s < steps; s++) {
@@ -45,10 +45,9 @@ public final class NonPrivateStepAb {
                     }
                 }
             }
-            if (a.length > 4) { // DJL profiler traces of 3 steps of "neither" and of "both"
-                for (int v : new int[] {0, 3}) {
-                    ChannelsLastMaxPool.enabled = v == 3;
-                    WindowConv.enabled = v == 3;
+            if (a.length > 4) {
+                for (int v = 0; v < 2; v++) {
+                    WindowConv.enabled = v == 1;
                     ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
                     for (int s = 0; s < 3; s++) {
                         m.accumulateUnclipped(b);
@@ -58,15 +57,14 @@ public final class NonPrivateStepAb {
                 }
             }
         } finally {
-            ChannelsLastMaxPool.enabled = true;
             WindowConv.enabled = true;
         }
-        String[] names = {"neither", "channels-last max-pool", "WindowConv", "both"};
-        for (int v = 0; v < 4; v++) {
+        String[] names = {"convolution", "WindowConv"};
+        for (int v = 0; v < 2; v++) {
             double[] ratio = new double[rounds];
             for (int r = 0; r < rounds; r++) ratio[r] = wall[v][r] / wall[0][r];
             System.out.printf(
-                    "%-24s wall %7.1f ms [%7.1f, %7.1f]  cpu %7.1f ms  wall/neither per round %.3f [%.3f, %.3f]%n",
+                    "%-12s wall %7.1f ms [%7.1f, %7.1f]  cpu %7.1f ms  wall ratio to 0 per round %.3f [%.3f, %.3f]%n",
                     names[v],
                     median(wall[v]),
                     min(wall[v]),

@@ -22,6 +22,9 @@ public final class WindowConvBenchmark {
         // {C_in, H, k, stride, padding, C_out, calls}
         int[][] convs = {{512, 1, 3, 1, 1, 512, 3}, {256, 2, 3, 2, 1, 512, 1}, {256, 2, 1, 2, 0, 512, 1}};
         double[][] wall = new double[2][rounds];
+        double[][] cpu = new double[2][rounds];
+        var os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             NDArray[] xs = new NDArray[convs.length];
             NDArray[] ws = new NDArray[convs.length];
@@ -35,6 +38,7 @@ public final class WindowConvBenchmark {
             for (int r = -1; r < rounds; r++) {
                 for (int way = 0; way < 2; way++) {
                     int w = (r & 1) == 0 ? way : 1 - way;
+                    long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     for (int i = 0; i < convs.length; i++) {
                         int[] g = convs[i];
@@ -64,7 +68,10 @@ public final class WindowConvBenchmark {
                             }
                         }
                     }
-                    if (r >= 0) wall[w][r] = (System.nanoTime() - t0) / 1e6;
+                    if (r >= 0) {
+                        wall[w][r] = (System.nanoTime() - t0) / 1e6;
+                        cpu[w][r] = (os.getProcessCpuTime() - c0) / 1e6;
+                    }
                 }
             }
             if (profile) JniUtils.stopProfile(a[1]);
@@ -73,9 +80,11 @@ public final class WindowConvBenchmark {
         for (int w = 0; w < 2; w++) {
             double[] s = wall[w].clone();
             Arrays.sort(s);
+            double[] c = cpu[w].clone();
+            Arrays.sort(c);
             System.out.printf(
-                    "%s: median %.2f ms per pass of layer4's five, forward + backward [%.2f, %.2f]%n",
-                    names[w], s[rounds / 2], s[0], s[rounds - 1]);
+                    "%s: median %.2f ms per pass of layer4's five, forward + backward [%.2f, %.2f], process CPU %.1f ms%n",
+                    names[w], s[rounds / 2], s[0], s[rounds - 1], c[rounds / 2]);
         }
         System.out.printf(
                 "load %.1f%n",
