@@ -63,6 +63,14 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static final long FORMED_PASSES = 32;
 
+    /**
+     * Largest float64 unfold [S, T', d] (bytes) a ghost layer keeps from its norm to its clipped sum instead of
+     * unfolding again ({@link Record}). Small on purpose: resnet18-gn at 3x32x32, batch 64, keeps all 15 ghost
+     * layers' (1.2–9.4 MB each, ~58 MB together); resnet50-gn at 224, batch 16, keeps only its small ghost layers
+     * (≤ 12.8 MB each, ~80 MB together against a ~2.8 GB peak).
+     */
+    static final long KEEP_UNFOLD_BYTES = 16L << 20;
+
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
 
@@ -354,7 +362,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * reshape of the output gradient, and the RESHAPE and SLICES unfolds, are pure copies. The
      * ONE_HOT unfold is a convolution, which a library may compute by a transform that rounds
      * (Winograd), so a ghost layer unfolded that way keeps its float64 unfold instead (it is used
-     * only where in·d ≤ 1024: few input channels, small).
+     * only where in·d ≤ 1024: few input channels, small). So does any ghost layer whose float64 unfold
+     * is at most {@link #KEEP_UNFOLD_BYTES}: unfolding twice cost resnet18-gn at 3x32x32 ~50 ms of CPU
+     * per step for ~58 MB held across its 15 ghost layers.
      */
     static final class Record implements Tap {
         private final Forward op;
@@ -369,7 +379,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
         private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
-        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
+        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
@@ -489,7 +499,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             m,
                             ClipBound.gamma(d + p + tPrime * tPrime),
                             ClipBound.gamma(slots * tPrime));
-                    if (op.unfold == RuleOptions.Unfold.ONE_HOT) keptUnfold = unfolded;
+                    if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= KEEP_UNFOLD_BYTES)
+                        keptUnfold = unfolded;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
