@@ -3,6 +3,7 @@ package org.dpsgd.train;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.noise.GaussianDraw;
 import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.noise.PieceBuffers;
 import org.dpsgd.optim.TrainableMask;
 
 /**
@@ -40,7 +41,8 @@ public final class PiecewiseNoisySum {
     private final int piece;
     private final int n;
     private final double[] whole; // whole mode only
-    private double[] buffer; // piece mode: allocated on first use, reused
+    // Piece mode: two piece buffers, allocated on first use, reused; both modes: the noise in flight.
+    private final PieceBuffers buffers;
     // Piece mode: coordinates [0, drained) of the model's accumulator are drained this step (n when
     // nothing is pending).
     private int drained;
@@ -62,6 +64,7 @@ public final class PiecewiseNoisySum {
         this.n = mask.size();
         this.whole = wholeSum || !model.drainsRanges() ? new double[n] : null;
         this.drained = n;
+        this.buffers = new PieceBuffers(Math.max(1, Math.min(piece, n)));
     }
 
     /** Coordinates per piece. */
@@ -108,6 +111,22 @@ public final class PiecewiseNoisySum {
             throw new IllegalArgumentException("gradient length " + out.length + " differs from the model's " + n);
         if (whole == null && drained != 0)
             throw new IllegalStateException("no accumulated sum to release: call startAccumulating() first");
+        try {
+            releasePieces(reduction, noise, std, out);
+        } catch (RuntimeException | Error e) {
+            // No noise work may still write into out or read a buffer once this returns.
+            buffers.awaitAllAfter(e);
+            throw e;
+        }
+        buffers.awaitAll();
+    }
+
+    /**
+     * The piece loop. The caller's thread drains and sums every piece, in order; each piece's noise
+     * and rounding are started on the noise threads and overlap the draining of the next piece (two
+     * buffers, {@link PieceBuffers}). A piece's noise depends only on its offset in its range's draw.
+     */
+    private void releasePieces(GradientReduction reduction, NoiseSource noise, double std, float[] out) {
         int pos = 0;
         for (int r = 0; r < mask.ranges(); r++) {
             int from = mask.from(r), to = mask.to(r);
@@ -118,19 +137,17 @@ public final class PiecewiseNoisySum {
                 double[] v;
                 int at;
                 if (whole != null) {
+                    buffers.rotate(); // at most two pieces in flight
                     v = whole;
                     at = a;
                 } else {
-                    v = buffer(len);
+                    v = buffers.next();
                     at = 0;
                     model.drainGradientSum(v, a, a + len, 0);
                     drained = a + len;
                 }
                 if (reduction != null) reduction.sumAcrossProcesses(v, at, at + len);
-                if (draw != null) {
-                    draw.addTo(v, at, a - from, len);
-                    for (int k = 0; k < len; k++) out[a + k] = (float) v[at + k];
-                }
+                if (draw != null) buffers.track(draw.startAddRounded(v, at, a - from, len, out, a));
             }
             pos = to;
         }
@@ -143,7 +160,7 @@ public final class PiecewiseNoisySum {
         if (whole != null) return;
         for (int a = from; a < to; a += piece) {
             int len = Math.min(piece, to - a);
-            model.drainGradientSum(buffer(len), a, a + len, 0);
+            model.drainGradientSum(buffers.next(), a, a + len, 0);
             drained = a + len;
         }
     }
@@ -156,14 +173,8 @@ public final class PiecewiseNoisySum {
         }
         for (int a = drained; a < n; a += piece) {
             int len = Math.min(piece, n - a);
-            model.drainGradientSum(buffer(len), a, a + len, 0);
+            model.drainGradientSum(buffers.next(), a, a + len, 0);
             drained = a + len;
         }
-    }
-
-    private double[] buffer(int len) {
-        if (buffer == null) buffer = new double[Math.min(piece, n)];
-        if (len > buffer.length) throw new IllegalStateException("piece of " + len + " > buffer " + buffer.length);
-        return buffer;
     }
 }
