@@ -8,12 +8,19 @@ import org.dpsgd.optim.TrainableMask;
 
 /**
  * Turns a private step's float64 clipped sum, as the model accumulated it, into the noisy float sum,
- * one piece of at most {@link #pieceLength()} coordinates at a time, so the host holds one piece of
- * the float64 sum (a reusable buffer) instead of all of it (8 bytes per parameter). Per piece: drain
+ * one piece of at most {@link #pieceLength()} coordinates at a time, so the host holds two pieces of
+ * the float64 sum (reusable buffers) instead of all of it (8 bytes per parameter). Per piece: drain
  * it from the model in float64, sum it across processes in float64, add its part of the noise (one
  * {@link GaussianDraw} per trainable range, the same draws the one-call path adds) and round each
  * coordinate to float once. Every released coordinate is therefore (float) (float64 sum + its noise)
  * as before, and the cross-process sum of a coordinate still happens before its noise.
+ *
+ * <p>Pieces in parallel: the caller's thread drains and sums every piece in order; each piece's noise
+ * and rounding then run on the noise source's threads ({@link GaussianDraw#startAddRounded}) while the
+ * caller drains the next piece into the other buffer ({@link PieceBuffers}). A coordinate's noise
+ * depends only on its place in its draw, so the values do not depend on the threads or on timing; a
+ * buffer is reused only after the noise that read it is done, and {@link #release} returns or throws
+ * only once no noise work of the step is left running.
  *
  * <p>Pieces start at each trainable range's first coordinate and are {@link #pieceLength()} long
  * (the last one of a range shorter), the same on every process, so the processes' cross-process
@@ -29,7 +36,7 @@ import org.dpsgd.optim.TrainableMask;
  */
 public final class PiecewiseNoisySum {
     /**
-     * The default piece: 2^20 coordinates, an 8 MB float64 buffer. Each piece is 64 of the noise's
+     * The default piece: 2^20 coordinates, two 8 MB float64 buffers. Each piece is 64 of the noise's
      * 2^14-coordinate chunks, so a noise pool of up to 64 threads stays busy within one piece; 2^16
      * pieces (4 chunks) were faster on one thread but slower on two than on one (docs/benchmarks.md,
      * "Session 6", the paragraph on the piece size).

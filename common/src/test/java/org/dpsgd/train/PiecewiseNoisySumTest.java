@@ -538,7 +538,7 @@ class PiecewiseNoisySumTest {
     }
 
     /**
-     * Models of seeded sizes (1 to ~10 pieces of ALIGNMENT), ranged or whole-only, with a seeded
+     * Models of seeded sizes (from under one to ~25 pieces of ALIGNMENT), ranged or whole-only, with a seeded
      * frozen layer or none: the pieces released with their noise running on 1–7 threads, overlapping
      * the next piece's drain, give the sequential whole-buffer path's bits (DpSgdStep.addNoise on the
      * whole drained sum, noise on one thread).
@@ -547,7 +547,7 @@ class PiecewiseNoisySumTest {
     @MethodSource("parallelCases")
     void parallelPiecesGiveTheSequentialBits(long seed, int threads, int piece) {
         SplittableRandom r = new SplittableRandom(seed * 7919 + threads * 31L + piece);
-        Network net = network(1 + r.nextInt(24), 1 + r.nextInt(24), 1 + r.nextInt(300), 2 + r.nextInt(9));
+        Network net = network(8 + r.nextInt(25), 8 + r.nextInt(25), 1 + r.nextInt(400), 2 + r.nextInt(9));
         ArrayModel model = new ArrayModel(net, r.nextBoolean());
         int n = model.acc.length;
         String[] freeze = {null, "a.bias", "b.weight", "a.weight"};
