@@ -21,8 +21,9 @@ import org.dpsgd.model.Layer;
  *       matmul (float32 in a float32 or 16-bit model, float64 in a float64 one), norm and sum
  *       Σ c_i G_i from it in float64 (no slack). {@code MIXED} takes the ghost norm when its Gram
  *       matrices take no more bytes than the formed gradient ({@link #useGhost}: Bu et al.'s
- *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32); weight-standardised convs are
- *       always explicit (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
+ *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32), except where a small float32
+ *       formation is faster ({@link #ghostNorm}); weight-standardised convs are always explicit
+ *       (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
  *   <li>unfold ({@link RuleOptions.Unfold}): reshape (1x1, stride 1, no padding), one-hot
  *       convolution, strided slices, or one strided view copied once; see {@link Forward#unfold}. Where
  *       a float32 or 16-bit model forms the gradient explicitly, the view, its copy and the batched
@@ -43,6 +44,32 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * few MB held for a pass; large ones (resnet18-gn's explicit layers) keep only the float32 gradient.
      */
     static final long KEEP_WIDE_BYTES = 16L << 20;
+
+    /**
+     * Largest per-sample gradient (bytes of its float64 copy, S·p·d·8) that {@code MIXED} forms in float32 for speed
+     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient is held from the norms to
+     * the clipped sum (in float32, half this), so this caps what one layer adds to the step's peak: resnet18-gn's
+     * layer1 at 3x32x32, batch 64, is 18.9 MB; resnet50-gn at 224, batch 16 (issue 12 §3's memory goal), has none
+     * below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
+     */
+    static final long FORMED_FOR_SPEED_BYTES = 24L << 20;
+
+    /**
+     * Cost of one element of a formed float32 per-sample gradient, in float64 multiply-adds, for {@link
+     * #formedIsFaster}: the bmm writes it, the norm casts and reads it, the clipped sum casts and reads it again,
+     * memory-bound passes. Fitted on resnet18-gn, 3x32x32, batch 64 (docs/benchmarks.md "Session 7: resnet18-gn
+     * auto"): layer1 (T' = 64) forms ~3× faster than its ghost path, layer2 (T' = 16) ~8× slower; 32 puts both on
+     * the measured side with room (16 and 64 would too).
+     */
+    static final long FORMED_PASSES = 32;
+
+    /**
+     * Largest float64 unfold [S, T', d] (bytes) a ghost layer keeps from its norm to its clipped sum instead of
+     * unfolding again ({@link Record}). Small on purpose: resnet18-gn at 3x32x32, batch 64, keeps all 15 ghost
+     * layers' (1.2–9.4 MB each, ~58 MB together); resnet50-gn at 224, batch 16, keeps only its small ghost layers
+     * (≤ 12.8 MB each, ~80 MB together against a ~2.8 GB peak).
+     */
+    static final long KEEP_UNFOLD_BYTES = 16L << 20;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -118,6 +145,40 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             case GHOST -> true;
             case EXPLICIT -> false;
         };
+    }
+
+    /**
+     * Whether a weight's norm is taken by the ghost norm in a step of {@code slots} slots: {@link #useGhost}, except that
+     * {@code MIXED} in a float32 or 16-bit model ({@code formedBytes} 4) forms the gradient instead where that is faster
+     * ({@link #formedIsFaster}) and small ({@link #FORMED_FOR_SPEED_BYTES}). Bu et al.'s rule counts memory only;
+     * at many positions and few channels (resnet18-gn's layer1 at 3x32x32: T' = 64, p = 64, d = 576) the ghost path's
+     * two float64 matmuls (the Gram aaᵀ, S·T'²·d, and the clipped sum, S·T'·p·d) cost ~3× the float32 bmm that forms
+     * the gradient. Either path is exact (the choice is speed and memory only, never privacy).
+     */
+    static boolean ghostNorm(
+            RuleOptions.Norm choice,
+            long slots,
+            long positions,
+            long p,
+            long d,
+            boolean standardized,
+            int formedBytes) {
+        if (!useGhost(choice, positions, p, d, standardized, formedBytes)) return false;
+        if (choice != RuleOptions.Norm.MIXED || formedBytes != 4) return true;
+        return slots * p * d * 8 > FORMED_FOR_SPEED_BYTES || !formedIsFaster(positions, p, d);
+    }
+
+    /**
+     * Whether forming a per-sample gradient in float32 costs less than the ghost path, per slot, in float64
+     * multiply-adds: ghost T'²·(d + p) (the two Gram matrices) + T'·p·d (its share of the clipped-sum matmul);
+     * formed T'·p·d/2 (the float32 bmm, at twice float64's rate) + {@link #FORMED_PASSES}·p·d (its passes over
+     * memory). Both unfold the input once per use; that cost is left out of both sides.
+     */
+    static boolean formedIsFaster(long positions, long p, long d) {
+        double t = positions;
+        double ghost = t * t * (d + p) + t * p * d;
+        double formed = t * p * d / 2 + (double) FORMED_PASSES * p * d;
+        return formed < ghost;
     }
 
     /** The lowered layer. */
@@ -301,7 +362,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * reshape of the output gradient, and the RESHAPE and SLICES unfolds, are pure copies. The
      * ONE_HOT unfold is a convolution, which a library may compute by a transform that rounds
      * (Winograd), so a ghost layer unfolded that way keeps its float64 unfold instead (it is used
-     * only where in·d ≤ 1024: few input channels, small).
+     * only where in·d ≤ 1024: few input channels, small). So does any ghost layer whose float64 unfold
+     * is at most {@link #KEEP_UNFOLD_BYTES}: unfolding twice cost resnet18-gn at 3x32x32 ~50 ms of CPU
+     * per step for ~58 MB held across its 15 ghost layers.
      */
     static final class Record implements Tap {
         private final Forward op;
@@ -316,7 +379,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
         private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
-        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
+        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
@@ -359,14 +422,35 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             });
         }
 
+        /**
+         * Whether {@link #unfolded} takes {@link NativeConvUnfold#unfoldRows} (weight-order columns, one strided copy)
+         * instead of the SLICES unfold: where {@code AUTO} chose SLICES (it then forms by the fused native call,
+         * {@link Forward#fusedFormation}); a forced SLICES keeps its own path, so tests still compare it.
+         */
+        private boolean nativeRows() {
+            return op.unfold == RuleOptions.Unfold.SLICES && op.fusedFormation;
+        }
+
+        /** Reorders [..., p, d] from {@link #unfolded}'s column order to the weight's (c, kh, kw). */
+        private NDArray fromUnfoldOrder(NDArray m) {
+            return op.kernelMajor() && !nativeRows() ? op.kernelMajorToWeightOrder(m) : m;
+        }
+
         /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
         private NDArray unfolded(long tPrime) {
             return TapScope.one(() -> {
-                // RESHAPE and SLICES only copy: unfolding the float64 input gives the same values as casting the
-                // float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute type.
+                // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
+                // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
+                // type. The native rows come in weight order: the clipped sum needs no reorder of its [p, d] result
+                // (measured: docs/benchmarks.md "Session 7: resnet18-gn auto").
+                Layer.Conv2d l = op.layer;
                 NDArray u = op.unfold == RuleOptions.Unfold.ONE_HOT
                         ? Precision.f64(op.unfold(input))
-                        : op.unfold(Precision.f64(input));
+                        : nativeRows()
+                                ? op.constants
+                                        .convUnfold()
+                                        .unfoldRows(Precision.f64(input), l.kernel(), l.stride(), l.padding(), copies)
+                                : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
             });
@@ -379,8 +463,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             long p = y.get(1);
             long d = (long) op.layer.in() * op.layer.kernel() * op.layer.kernel();
             boolean float64 = grad.getDataType() == DataType.FLOAT64;
-            boolean ghost =
-                    op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, float64 ? 8 : 4);
+            boolean ghost = op.weightTrainable()
+                    && ghostNorm(op.norm, slots, tPrime, p, d, standardized != null, float64 ? 8 : 4);
             if (!ghost && !float64) {
                 measureFormed(norms, tPrime, p, d);
                 return;
@@ -394,28 +478,35 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
                     NDArray prod = aa.mul(gg);
                     NDArray sq = prod.sum(new int[] {1, 2});
+                    // M = Σ_t ‖a_t‖‖g_t‖ from the Grams' diagonals: aa_tt = ‖a_t‖² is a float64 sum of d non-negative
+                    // products, as a separate square-and-sum over the [S, T', d] unfold would be (the same relative
+                    // error, which ClipBound.gamma covers), without that pass over the unfold (issue 12 §1).
+                    String diagonal = ":, ::" + (tPrime + 1);
+                    NDArray m = aa.reshape(slots, tPrime * tPrime)
+                            .get(diagonal)
+                            .sqrt()
+                            .mul(gg.reshape(slots, tPrime * tPrime)
+                                    .get(diagonal)
+                                    .sqrt())
+                            .sum(new int[] {1});
                     // The [S, T', T'] Gram matrices are the largest temporaries of a layer: free them now.
                     aa.close();
                     gg.close();
                     prod.close();
-                    NDArray m = unfolded.square()
-                            .sum(new int[] {2})
-                            .sqrt()
-                            .mul(outGrad.square().sum(new int[] {2}).sqrt())
-                            .sum(new int[] {1});
                     norms.addUnformed(
                             op.weight,
                             sq,
                             m,
                             ClipBound.gamma(d + p + tPrime * tPrime),
                             ClipBound.gamma(slots * tPrime));
-                    if (op.unfold == RuleOptions.Unfold.ONE_HOT) keptUnfold = unfolded;
+                    if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= KEEP_UNFOLD_BYTES)
+                        keptUnfold = unfolded;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
                     if (standardized != null) {
                         NDArray[] ws = {Precision.f64(standardized[0]), Precision.f64(standardized[1])};
-                        perSample = op.standardizationBackward(op.toWeightOrder(perSample), ws);
+                        perSample = op.standardizationBackward(fromUnfoldOrder(perSample), ws);
                     }
                     norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
                 }
@@ -541,7 +632,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     perSampleWide = null;
                 } else if (perSample != null) {
                     sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
-                    if (standardized == null) sum = op.toWeightOrder(sum);
+                    if (standardized == null) sum = fromUnfoldOrder(sum);
                     perSample.close(); // its share is taken: free it before the next layer's
                     perSample = null;
                 } else {
@@ -553,7 +644,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                    sum = op.toWeightOrder(
+                    sum = fromUnfoldOrder(
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
                     unfolded.close();
                     keptUnfold = null;

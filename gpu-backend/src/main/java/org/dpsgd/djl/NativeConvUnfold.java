@@ -48,6 +48,35 @@ final class NativeConvUnfold {
     }
 
     /**
+     * The unfold of {@code x} [S·K, C, H, W] (K = {@code copies}) position-major, as [S, K·Ho·Wo, C·k·k]: rows
+     * slot-major (copy, ho, wo) as {@link #unfold}'s columns, columns in weight order (c, kh, kw). A contiguous copy
+     * in runs of k floats. For the ghost path ({@code Conv2dRule}): its Gram matrices and its clipped sum read the
+     * unfold as [S·T', d] rows, and weight-order columns give the sum in the weight's layout with no reorder of
+     * the [p, d] result (a copy of p·d values per layer, the size of the weight, where this copy is S·T'·d).
+     */
+    NDArray unfoldRows(NDArray x, int kernel, int stride, int padding, int copies) {
+        check(kernel, stride, padding, copies);
+        String p = Integer.toString(padding);
+        String padded = padding == 0
+                ? "torch.contiguous(x)"
+                : "torch.contiguous(torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p + "], 0.))";
+        String body = "    xp = " + padded + "\n"
+                + "    c = torch.size(xp, 1)\n"
+                + "    hp = torch.size(xp, 2)\n"
+                + "    wp = torch.size(xp, 3)\n"
+                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
+                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
+                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
+                + "    chw = torch.mul(torch.mul(c, hp), wp)\n"
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + kernel + ", " + kernel + "], "
+                + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
+                + ", torch.mul(hp, wp), wp, 1])\n"
+                + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
+                + ", ho), wo), torch.mul(c, " + kernel * kernel + ")])\n";
+        return call("x: Tensor) -> Tensor", body, new NDList(x));
+    }
+
+    /**
      * Per-sample weight gradients [S, p, C·k·k] of the output gradient {@code g} [S, p, K·Ho·Wo] (columns slot-major
      * as {@link #unfold}'s) and the input {@code x} [S·K, C, H, W]: g · U per slot with U [S, K·Ho·Wo, C·k·k] the
      * unfold, one batched matmul in x's and g's type. {@code kernelMajor}: U's columns in (kh, kw, c) order,
