@@ -123,7 +123,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
     /**
      * The one-call formation of a layer ({@link Record#measureFormed} takes it where the float64 gradient is at
-     * most {@link #KEEP_WIDE_BYTES}, there is no weight standardisation and no loss scale): {@code GROUPED} forces
+     * most {@link #KEEP_WIDE_BYTES} and there is no weight standardisation): {@code GROUPED} forces
      * the grouped convolution; {@code AUTO} takes it from {@link #GROUPED_MIN_CHANNELS} input channels and the
      * unfold below, for every kernel but a pointwise reshape. Measured on small-cnn, batch 64, 2 threads
      * (docs/benchmarks.md "Session 7"): conv1 (1 channel) forms, casts and takes its norms in 1.2 ms by the
@@ -479,10 +479,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          */
         private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
             LossScale scale = op.store.lossScale();
-            if (op.oneCall != OneCall.NONE
-                    && standardized == null
-                    && scale.isOne()
-                    && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
+            if (op.oneCall != OneCall.NONE && standardized == null && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
                 measureInOneCall(norms);
                 return;
             }
@@ -546,7 +543,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         }
 
         /**
-         * {@link #measureFormed} for a small layer with no weight standardisation and no loss scale: formation,
+         * {@link #measureFormed} for a small layer with no weight standardisation: formation,
          * float64 casts and squared norms of the weight's and the bias's per-sample gradients in one native call
          * ({@link NativeConvUnfold#formedGradients}), the same formed-then-cast values as the stepwise path, in
          * weight order; both float64 gradients are kept for the clipped sum ({@link #perSampleWide}).
@@ -566,6 +563,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             copies,
                             w,
                             b,
+                            (long) op.store.lossScale().value,
                             op.oneCall == OneCall.GROUPED);
             int i = 0;
             if (w) {

@@ -76,8 +76,9 @@ final class NativeConvUnfold {
      * Returns, in this order and each only where asked: the weight gradients [S, p, C·k·k] in weight order
      * (c, kh, kw) and their squared norms [S], the bias gradients [S, p] (Σ over copies and positions) and
      * their squared norms [S]. The gradients are formed in x's and g's type (float32 or float64), each a
-     * function of its own slot's input and output gradient only, then cast to float64 (exact); the norms are
-     * float64 sums of squares of those same float64 values ({@link ClipBound}'s formed case).
+     * function of its own slot's input and output gradient only, then cast to float64 (exact) and divided by
+     * {@code lossScale} (a power of two: exact, as {@link LossScale#unscaled}); the norms are float64 sums of
+     * squares of those same float64 values ({@link ClipBound}'s formed case).
      *
      * <p>{@code grouped}: formed as the weight gradient of ONE grouped convolution with a group per slot
      * (Opacus's expanded-weights trick): x as [K, S·C, H, W], g as [K, S·p, Ho, Wo], PyTorch's convolution
@@ -96,8 +97,13 @@ final class NativeConvUnfold {
             int copies,
             boolean weight,
             boolean bias,
+            long lossScale,
             boolean grouped) {
         check(kernel, stride, padding, copies);
+        if (lossScale < 1 || Long.bitCount(lossScale) != 1)
+            throw new IllegalArgumentException("loss scale must be a power of two, got " + lossScale);
+        // Divided out in float64 after the cast, as LossScale.unscaled does: exact for a power of two.
+        String unscale = lossScale == 1 ? "" : ", " + lossScale + ".";
         if (!weight && !bias) throw new IllegalArgumentException("neither the weight nor the bias is asked for");
         String k = Integer.toString(kernel);
         String body = "    p = torch.size(g, 1)\n" + "    s = torch.floordiv(torch.size(x, 0), " + copies + ")\n";
@@ -125,13 +131,13 @@ final class NativeConvUnfold {
         StringBuilder ret = new StringBuilder();
         int outs = 0;
         if (weight) {
-            body += "    w64 = torch.reshape(torch.to(gw, 7), [s, p, -1])\n"
+            body += "    w64 = torch.reshape(" + divided("torch.to(gw, 7)", unscale) + ", [s, p, -1])\n"
                     + "    wsq = torch.sum(torch.square(torch.reshape(w64, [s, -1])), [1])\n";
             ret.append("w64, wsq");
             outs += 2;
         }
         if (bias) {
-            body += "    b64 = torch.reshape(torch.to(gb, 7), [s, p])\n"
+            body += "    b64 = torch.reshape(" + divided("torch.to(gb, 7)", unscale) + ", [s, p])\n"
                     + "    bsq = torch.sum(torch.square(b64), [1])\n";
             ret.append(outs > 0 ? ", " : "").append("b64, bsq");
             outs += 2;
@@ -151,6 +157,10 @@ final class NativeConvUnfold {
                 + ", torch.size("
                 + t + ", 2), torch.size(" + t + ", 3)]), 0, 1), [" + copies + ", torch.mul(s, " + channels
                 + "), torch.size(" + t + ", 2), torch.size(" + t + ", 3)])";
+    }
+
+    private static String divided(String expr, String unscale) {
+        return unscale.isEmpty() ? expr : "torch.div(" + expr + unscale + ")";
     }
 
     private static String pyBool(boolean b) {

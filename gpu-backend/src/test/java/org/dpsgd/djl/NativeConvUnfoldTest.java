@@ -164,7 +164,8 @@ class NativeConvUnfoldTest {
      * Σ_copies Σ_positions g, both float64 (cast from the compute type), and each squared norm the float64 sum of
      * squares of exactly those returned values. In float64 to 1e-13 of the sum of magnitudes, in float32 to 2^-20
      * of it (float32 forming); the gradient arrives as the leaf's [S·K, p, Ho, Wo], so the copies' regrouping is
-     * checked too. Three calls agree bit for bit (TorchScript re-optimises after its first runs).
+     * checked too. Three calls agree bit for bit (TorchScript re-optimises after its first runs), and so does a
+     * call on the output gradient times a loss scale of 2^10 that it divides out.
      */
     @ParameterizedTest(name = "S K C p k st pad H W = {0}, grouped {1}, weight {2}, bias {3}, float32 {4}")
     @CsvSource({
@@ -207,7 +208,7 @@ class NativeConvUnfoldTest {
             ai.djl.ndarray.NDList got = null;
             for (int call = 0; call < 3; call++) {
                 ai.djl.ndarray.NDList next =
-                        u.formedGradients(xa, ga, t.k(), t.st(), t.pad(), t.copies(), weight, bias, grouped);
+                        u.formedGradients(xa, ga, t.k(), t.st(), t.pad(), t.copies(), weight, bias, 1, grouped);
                 assertEquals((weight ? 2 : 0) + (bias ? 2 : 0), next.size());
                 for (NDArray a : next) assertEquals(DataType.FLOAT64, a.getDataType());
                 if (got != null)
@@ -216,6 +217,11 @@ class NativeConvUnfoldTest {
                                 got.get(i).toDoubleArray(), next.get(i).toDoubleArray(), 0.0, "call " + call);
                 got = next;
             }
+            // A loss scale of 2^10 on the output gradient, divided out inside: the very same values, bit for bit.
+            ai.djl.ndarray.NDList scaled = u.formedGradients(
+                    xa, ga.mul(1024), t.k(), t.st(), t.pad(), t.copies(), weight, bias, 1024, grouped);
+            for (int i = 0; i < got.size(); i++)
+                assertArrayEquals(got.get(i).toDoubleArray(), scaled.get(i).toDoubleArray(), 0.0, "scaled output " + i);
             double rel = float32 ? 0x1p-20 : 1e-13;
             int d = t.c() * t.k() * t.k();
             int out = 0;
