@@ -28,7 +28,11 @@ import org.dpsgd.model.Layer;
  *       convolution, strided slices, or one strided view copied once; see {@link Forward#unfold}. Where
  *       a float32 or 16-bit model forms the gradient explicitly, the view, its copy and the batched
  *       matmul are one native call ({@link NativeConvUnfold#perSampleGradient}) for every k &gt; 1
- *       kernel under {@code AUTO} ({@link Forward#fusedFormation}).
+ *       kernel under {@code AUTO} ({@link Forward#fusedFormation}). Where that formed gradient is small
+ *       ({@link #KEEP_WIDE_BYTES}; small-cnn's convs), the formation, both float64 casts and both squared
+ *       norms are one native call instead ({@link #oneCall}, {@link NativeConvUnfold#formedGradients}), by
+ *       the unfold for few input channels and as the weight gradient of one convolution grouped by slot for
+ *       more (no unfold at all).
  * </ul>
  *
  * Biases: Σ_positions g, formed (float32 where the weight's gradient is). Ghost paths are float64
@@ -92,14 +96,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 lowering.constants(),
                 norm,
                 unfoldPath(layer, lowering.options().unfold()),
-                fusedFormation(layer, lowering.options().unfold()));
+                fusedFormation(layer, lowering.options().unfold()),
+                oneCall(layer, lowering.options().unfold()));
     }
 
     /** The unfold a layer uses: {@code choice}, or for {@code AUTO} the heuristic (never {@code AUTO} itself). */
     static RuleOptions.Unfold unfoldPath(Layer.Conv2d layer, RuleOptions.Unfold choice) {
         boolean pointwise = layer.kernel() == 1 && layer.stride() == 1 && layer.padding() == 0;
         return switch (choice) {
-            case AUTO -> {
+            case AUTO, GROUPED -> {
                 if (pointwise) yield RuleOptions.Unfold.RESHAPE;
                 long d = (long) layer.in() * layer.kernel() * layer.kernel();
                 yield layer.in() * d <= ONE_HOT_LIMIT ? RuleOptions.Unfold.ONE_HOT : RuleOptions.Unfold.SLICES;
@@ -126,8 +131,37 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         return switch (unfoldPath(layer, choice)) {
             case STRIDED -> true;
             case RESHAPE -> false;
-            default -> choice == RuleOptions.Unfold.AUTO;
+            default -> choice == RuleOptions.Unfold.AUTO || choice == RuleOptions.Unfold.GROUPED;
         };
+    }
+
+    /** How a small explicit float32 formation is made in one native call ({@link NativeConvUnfold#formedGradients}). */
+    enum OneCall {
+        /** Not in one call: the formation of {@link #fusedFormation} or the unfold, then casts and norms. */
+        NONE,
+        /** The weight-order unfold and a batched matmul. */
+        UNFOLD,
+        /** The weight gradient of one grouped convolution, a group per slot. */
+        GROUPED
+    }
+
+    /** Fewest input channels for which {@code AUTO}'s one-call formation takes the grouped convolution. */
+    static final int GROUPED_MIN_CHANNELS = 8;
+
+    /**
+     * The one-call formation of a layer ({@link Record#measureFormed} takes it where the float64 gradient is at
+     * most {@link #KEEP_WIDE_BYTES} and there is no weight standardisation): {@code GROUPED} forces
+     * the grouped convolution; {@code AUTO} takes it from {@link #GROUPED_MIN_CHANNELS} input channels and the
+     * unfold below, for every kernel but a pointwise reshape. Measured on small-cnn, batch 64, 2 threads
+     * (docs/benchmarks.md "Session 7"): conv1 (1 channel) forms, casts and takes its norms in 1.2 ms by the
+     * unfold against 2.1 ms grouped and 2.0 ms before; conv2 (16 channels) in 1.9 ms grouped against 3.0 ms by
+     * the unfold and 4.2 ms before.
+     */
+    static OneCall oneCall(Layer.Conv2d layer, RuleOptions.Unfold choice) {
+        if (choice == RuleOptions.Unfold.GROUPED) return OneCall.GROUPED;
+        if (choice != RuleOptions.Unfold.AUTO || unfoldPath(layer, choice) == RuleOptions.Unfold.RESHAPE)
+            return OneCall.NONE;
+        return layer.in() >= GROUPED_MIN_CHANNELS ? OneCall.GROUPED : OneCall.UNFOLD;
     }
 
     /**
@@ -189,17 +223,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         final RuleOptions.Norm norm;
         final RuleOptions.Unfold unfold;
         final boolean fusedFormation;
+        final OneCall oneCall;
         final int weight;
         final int bias;
 
-        /** A forward on a resolved unfold path (never {@code AUTO}): fused formation only for {@code STRIDED}. */
+        /**
+         * A forward on a resolved unfold path (never {@code AUTO}): fused formation only for {@code STRIDED}, no
+         * one-call formation.
+         */
         Forward(
                 Layer.Conv2d layer,
                 ParameterStore store,
                 Constants constants,
                 RuleOptions.Norm norm,
                 RuleOptions.Unfold unfold) {
-            this(layer, store, constants, norm, unfold, unfold == RuleOptions.Unfold.STRIDED);
+            this(layer, store, constants, norm, unfold, unfold == RuleOptions.Unfold.STRIDED, OneCall.NONE);
         }
 
         Forward(
@@ -208,8 +246,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 Constants constants,
                 RuleOptions.Norm norm,
                 RuleOptions.Unfold unfold,
-                boolean fusedFormation) {
+                boolean fusedFormation,
+                OneCall oneCall) {
             this.layer = layer;
+            this.oneCall = oneCall;
             this.store = store;
             this.constants = constants;
             this.norm = norm;
@@ -530,6 +570,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          */
         private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
             LossScale scale = op.store.lossScale();
+            if (op.oneCall != OneCall.NONE && standardized == null && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
+                measureInOneCall(norms);
+                return;
+            }
             NDArray g = TapScope.one(() -> slotMajor(Precision.atLeast32(grad), p));
             if (op.weightTrainable()) {
                 ClipBound.checkSize(p * d, "the per-sample gradient of " + op.layer.name());
@@ -586,6 +630,42 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 norms.add(op.bias, TapScope.one(() -> biasPerSample.square().sum(new int[] {1})));
             }
             g.close();
+            release(); // everything the clipped sum needs is formed: free this layer's output gradient now
+        }
+
+        /**
+         * {@link #measureFormed} for a small layer with no weight standardisation: formation,
+         * float64 casts and squared norms of the weight's and the bias's per-sample gradients in one native call
+         * ({@link NativeConvUnfold#formedGradients}), the same formed-then-cast values as the stepwise path, in
+         * weight order; both float64 gradients are kept for the clipped sum ({@link #perSampleWide}).
+         */
+        private void measureInOneCall(SlotNorms norms) {
+            boolean w = op.weightTrainable();
+            boolean b = op.biasTrainable();
+            Layer.Conv2d l = op.layer;
+            NDList out = op.constants
+                    .convUnfold()
+                    .formedGradients(
+                            Precision.atLeast32(input),
+                            Precision.atLeast32(grad),
+                            l.kernel(),
+                            l.stride(),
+                            l.padding(),
+                            copies,
+                            w,
+                            b,
+                            (long) op.store.lossScale().value,
+                            op.oneCall == OneCall.GROUPED);
+            int i = 0;
+            if (w) {
+                formedKernelMajor = false;
+                perSampleWide = out.get(i++);
+                norms.add(op.weight, out.get(i++));
+            }
+            if (b) {
+                biasPerSample = out.get(i++);
+                norms.add(op.bias, out.get(i));
+            }
             release(); // everything the clipped sum needs is formed: free this layer's output gradient now
         }
 
