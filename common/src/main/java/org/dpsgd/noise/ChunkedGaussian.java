@@ -39,14 +39,17 @@ abstract class ChunkedGaussian implements NoiseSource {
         forEachChunk(to - from, (c, lo, hi) -> fillChunk(v, from + lo, from + hi, std, call, c));
     }
 
-    /** out[from..to) = (float) (sum + std·N(0,1)) using the generator of (call, chunk): the same draws again. */
-    abstract void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk);
+    /**
+     * out[i] = (float) (sum[i + d] + std·N(0,1)) for i in [from, to) using the generator of (call,
+     * chunk): the same draws again; {@code d} shifts where the sum is read (0: the same coordinates).
+     */
+    abstract void fillChunk(double[] sum, int d, float[] out, int from, int to, double std, long call, int chunk);
 
     @Override
     public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
         checkArguments(Math.min(sum.length, out.length), from, to, std);
         long call = nextCall();
-        forEachChunk(to - from, (c, lo, hi) -> fillChunk(sum, out, from + lo, from + hi, std, call, c));
+        forEachChunk(to - from, (c, lo, hi) -> fillChunk(sum, 0, out, from + lo, from + hi, std, call, c));
     }
 
     @Override
@@ -77,6 +80,25 @@ abstract class ChunkedGaussian implements NoiseSource {
                 position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
                 int first = offset / CHUNK;
                 forEachChunk(count, (c, lo, hi) -> fillChunk(v, at + lo, at + hi, std, call, first + c));
+            }
+
+            /**
+             * One pass per chunk, (float) (v + z) straight into out (v itself is only read, unlike
+             * addTo's), on the pool while the caller goes on: pieces of this draw (and of later draws)
+             * may overlap. A chunk's noise is fixed by (call, first + c), as in addTo.
+             */
+            @Override
+            public Pending startAddRounded(double[] v, int at, int offset, int count, float[] out, int outAt) {
+                if (outAt < 0 || outAt + count > out.length)
+                    throw new IllegalArgumentException(
+                            "bad output piece [" + outAt + ", " + (outAt + count) + ") of " + out.length);
+                position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
+                int first = offset / CHUNK;
+                int d = at - outAt;
+                return pool.start(
+                        count,
+                        CHUNK,
+                        (c, lo, hi) -> fillChunk(v, d, out, outAt + lo, outAt + hi, std, call, first + c));
             }
         };
     }

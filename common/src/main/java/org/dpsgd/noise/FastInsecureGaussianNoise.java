@@ -33,9 +33,9 @@ public final class FastInsecureGaussianNoise extends ChunkedGaussian {
     }
 
     @Override
-    void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk) {
+    void fillChunk(double[] sum, int d, float[] out, int from, int to, double std, long call, int chunk) {
         ZigguratSampler.NormalizedGaussian g = normals(call, chunk);
-        for (int i = from; i < to; i++) out[i] = (float) (sum[i] + std * g.sample());
+        for (int i = from; i < to; i++) out[i] = (float) (sum[i + d] + std * g.sample());
     }
 
     private ZigguratSampler.NormalizedGaussian normals(long call, int chunk) {

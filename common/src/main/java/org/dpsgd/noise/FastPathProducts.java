@@ -23,8 +23,11 @@ interface FastPathProducts {
     /** As {@link #addSums}, but on a double vector with no rounding: v[i + k] = v[i + k] + scale·s_k. */
     int addSums64(double[] p, int q, double[] v, int i, int end, double scale);
 
-    /** As {@link #addSums}, but from a double vector into a float one: out[i + k] = (float) (sum[i + k] + scale·s_k). */
-    int addSumsRounded(double[] p, int q, double[] sum, float[] out, int i, int end, double scale);
+    /**
+     * As {@link #addSums}, but from a double vector into a float one: out[i + k] = (float) (sum[i + d +
+     * k] + scale·s_k) ({@code d} shifts where the sum is read).
+     */
+    int addSumsRounded(double[] p, int q, double[] sum, int d, float[] out, int i, int end, double scale);
 
     /** As {@link #addSums}, but out[i + k] = scale·s_k. */
     int sums(double[] p, int q, double[] out, int i, int end, double scale);

@@ -3,6 +3,7 @@ package org.dpsgd.noise;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -63,6 +64,22 @@ public final class NoisePool {
             return;
         }
         pool.invoke(new Chunks(0, chunks, n, chunk, body));
+    }
+
+    /**
+     * As {@link #forEachChunk}, but returns at once with the work running on the pool's threads (its
+     * own pool only; a size of 1, or a single chunk, runs it now on the caller's thread): a caller
+     * can prepare the next piece of work meanwhile. Which chunk gets which (chunk, from, to) does
+     * not change.
+     */
+    GaussianDraw.Pending start(int n, int chunk, ChunkBody body) {
+        int chunks = (n + chunk - 1) / chunk;
+        if (pool == null || chunks <= 1) {
+            forEachChunk(n, chunk, body);
+            return GaussianDraw.Pending.DONE;
+        }
+        ForkJoinTask<Void> task = pool.submit(new Chunks(0, chunks, n, chunk, body));
+        return task::join;
     }
 
     private static int end(int n, int chunk, int c) {

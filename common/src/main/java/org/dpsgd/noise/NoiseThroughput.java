@@ -50,7 +50,7 @@ public final class NoiseThroughput {
         if (reps < 1) throw new IllegalArgumentException("repetitions must be >= 1, got " + reps);
         if (piece < 1) throw new IllegalArgumentException("noise piece must be >= 1, got " + piece);
         NoiseSource noise = SecureGaussianNoise.create(NoisePool.of(threads));
-        double[] v = new double[Math.min(piece, coordinates)];
+        PieceBuffers v = new PieceBuffers(Math.min(piece, coordinates));
         float[] rounded = new float[coordinates];
         for (int r = 0; r < warmup; r++) addAndRound(noise, v, rounded);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -67,18 +67,23 @@ public final class NoiseThroughput {
     }
 
     /**
-     * The trainer's noise (PiecewiseNoisySum.release): one draw over the vector, added piece by piece to a
-     * float64 buffer (zeroed here where the trainer drains the clipped sum into it), each piece rounded to
-     * float once, after its noise.
+     * The trainer's noise (PiecewiseNoisySum.release): one draw over the vector, added piece by piece to
+     * float64 buffers (zeroed here where the trainer drains the clipped sum into them), each piece
+     * rounded to float once, after its noise; a piece's noise runs on the pool while the next piece is
+     * filled (two buffers, as the trainer).
      */
-    private static void addAndRound(NoiseSource noise, double[] piece, float[] rounded) {
+    private static void addAndRound(NoiseSource noise, PieceBuffers buffers, float[] rounded) {
         int n = rounded.length;
         GaussianDraw draw = noise.openDraw(n, 1.0);
-        for (int a = 0; a < n; a += piece.length) {
-            int len = Math.min(piece.length, n - a);
-            Arrays.fill(piece, 0, len, 0.0);
-            draw.addTo(piece, 0, a, len);
-            for (int k = 0; k < len; k++) rounded[a + k] = (float) piece[k];
+        try {
+            for (int a = 0; a < n; a += buffers.length()) {
+                int len = Math.min(buffers.length(), n - a);
+                double[] piece = buffers.next();
+                Arrays.fill(piece, 0, len, 0.0);
+                buffers.track(draw.startAddRounded(piece, 0, a, len, rounded, a));
+            }
+        } finally {
+            buffers.awaitAll();
         }
     }
 

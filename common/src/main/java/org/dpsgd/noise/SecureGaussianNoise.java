@@ -166,10 +166,10 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     }
 
     @Override
-    void fillChunk(double[] sum, float[] out, int from, int to, double std, long call, int chunk) {
+    void fillChunk(double[] sum, int d, float[] out, int from, int to, double std, long call, int chunk) {
         checkCall(call);
         ZigguratBlock normals = normals(call, chunk);
-        normals.addSumsOfFour(sum, out, from, to, 0.5 * std);
+        normals.addSumsOfFour(sum, d, out, from, to, 0.5 * std);
         spare.offer(normals);
     }
 

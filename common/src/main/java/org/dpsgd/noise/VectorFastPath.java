@@ -88,13 +88,13 @@ final class VectorFastPath implements FastPathProducts {
     }
 
     @Override
-    public int addSumsRounded(double[] p, int q, double[] sum, float[] out, int i, int end, double scale) {
+    public int addSumsRounded(double[] p, int q, double[] sum, int d, float[] out, int i, int end, double scale) {
         final int lanes = DOUBLES.length();
         int n = 0;
         for (; end - (i + n) >= lanes; n += lanes) {
             DoubleVector s = sumOfFour(p, q + 4 * n);
             if (s.test(VectorOperators.IS_NAN).anyTrue()) break;
-            ((FloatVector) DoubleVector.fromArray(DOUBLES, sum, i + n)
+            ((FloatVector) DoubleVector.fromArray(DOUBLES, sum, i + d + n)
                             .add(s.mul(scale))
                             .convertShape(VectorOperators.D2F, FLOATS, 0))
                     .intoArray(out, i + n);

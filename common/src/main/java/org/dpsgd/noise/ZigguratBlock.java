@@ -207,12 +207,14 @@ final class ZigguratBlock {
     }
 
     /**
-     * out[i] = (float) (sum[i] + scale·(z1 + z2 + z3 + z4)) for i in [from, to): the float overload's
-     * arithmetic with a double operand, so the noisy float64 sum rounded once; sum is only read.
+     * out[i] = (float) (sum[i + d] + scale·(z1 + z2 + z3 + z4)) for i in [from, to): the float
+     * overload's arithmetic with a double operand, so the noisy float64 sum rounded once; sum is only
+     * read. {@code d} shifts where the sum is read (a piece buffer for a range of the output; 0 when
+     * both are the same vector's coordinates).
      */
-    void addSumsOfFour(double[] sum, float[] out, int from, int to, double scale) {
+    void addSumsOfFour(double[] sum, int d, float[] out, int from, int to, double scale) {
         if (kernel != null) {
-            addSumsOfFourFromProducts(sum, out, from, to, scale);
+            addSumsOfFourFromProducts(sum, d, out, from, to, scale);
             return;
         }
         final double[] s = SCALE;
@@ -225,12 +227,12 @@ final class ZigguratBlock {
                 long w0 = w[q], w1 = w[q + 1], w2 = w[q + 2], w3 = w[q + 3];
                 int k0 = (int) w0 & SLOT, k1 = (int) w1 & SLOT, k2 = (int) w2 & SLOT, k3 = (int) w3 & SLOT;
                 if (!(k0 < N & k1 < N & k2 < N & k3 < N)) break;
-                out[i] = (float) (sum[i]
+                out[i] = (float) (sum[i + d]
                         + scale * ((w0 >> 10) * s[k0] + (w1 >> 10) * s[k1] + (w2 >> 10) * s[k2] + (w3 >> 10) * s[k3]));
             }
             next = q;
             if (i < to) {
-                out[i] = (float) (sum[i] + scale * (sample() + sample() + sample() + sample()));
+                out[i] = (float) (sum[i + d] + scale * (sample() + sample() + sample() + sample()));
                 i++;
             }
         }
@@ -312,24 +314,24 @@ final class ZigguratBlock {
         }
     }
 
-    /** The rounded overload of addSumsOfFourFromProducts: (float) (sum + scale·s), sum only read. */
-    private void addSumsOfFourFromProducts(double[] sum, float[] out, int from, int to, double scale) {
+    /** The rounded overload of addSumsOfFourFromProducts: (float) (sum[i + d] + scale·s), sum only read. */
+    private void addSumsOfFourFromProducts(double[] sum, int d, float[] out, int from, int to, double scale) {
         int i = from;
         while (i < to) {
             final double[] p = products();
             int q = next;
             int end = Math.min(to, i + (BLOCK - q) / 4);
-            int done = kernel.addSumsRounded(p, q, sum, out, i, end, scale);
+            int done = kernel.addSumsRounded(p, q, sum, d, out, i, end, scale);
             i += done;
             q += 4 * done;
             for (; i < end; i++, q += 4) {
                 double s = p[q] + p[q + 1] + p[q + 2] + p[q + 3];
                 if (s != s) break;
-                out[i] = (float) (sum[i] + scale * s);
+                out[i] = (float) (sum[i + d] + scale * s);
             }
             next = q;
             if (i < to) {
-                out[i] = (float) (sum[i] + scale * (sample() + sample() + sample() + sample()));
+                out[i] = (float) (sum[i + d] + scale * (sample() + sample() + sample() + sample()));
                 i++;
             }
         }

@@ -3,16 +3,24 @@ package org.dpsgd.train;
 import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.noise.GaussianDraw;
 import org.dpsgd.noise.NoiseSource;
+import org.dpsgd.noise.PieceBuffers;
 import org.dpsgd.optim.TrainableMask;
 
 /**
  * Turns a private step's float64 clipped sum, as the model accumulated it, into the noisy float sum,
- * one piece of at most {@link #pieceLength()} coordinates at a time, so the host holds one piece of
- * the float64 sum (a reusable buffer) instead of all of it (8 bytes per parameter). Per piece: drain
+ * one piece of at most {@link #pieceLength()} coordinates at a time, so the host holds two pieces of
+ * the float64 sum (reusable buffers) instead of all of it (8 bytes per parameter). Per piece: drain
  * it from the model in float64, sum it across processes in float64, add its part of the noise (one
  * {@link GaussianDraw} per trainable range, the same draws the one-call path adds) and round each
  * coordinate to float once. Every released coordinate is therefore (float) (float64 sum + its noise)
  * as before, and the cross-process sum of a coordinate still happens before its noise.
+ *
+ * <p>Pieces in parallel: the caller's thread drains and sums every piece in order; each piece's noise
+ * and rounding then run on the noise source's threads ({@link GaussianDraw#startAddRounded}) while the
+ * caller drains the next piece into the other buffer ({@link PieceBuffers}). A coordinate's noise
+ * depends only on its place in its draw, so the values do not depend on the threads or on timing; a
+ * buffer is reused only after the noise that read it is done, and {@link #release} returns or throws
+ * only once no noise work of the step is left running.
  *
  * <p>Pieces start at each trainable range's first coordinate and are {@link #pieceLength()} long
  * (the last one of a range shorter), the same on every process, so the processes' cross-process
@@ -28,7 +36,7 @@ import org.dpsgd.optim.TrainableMask;
  */
 public final class PiecewiseNoisySum {
     /**
-     * The default piece: 2^20 coordinates, an 8 MB float64 buffer. Each piece is 64 of the noise's
+     * The default piece: 2^20 coordinates, two 8 MB float64 buffers. Each piece is 64 of the noise's
      * 2^14-coordinate chunks, so a noise pool of up to 64 threads stays busy within one piece; 2^16
      * pieces (4 chunks) were faster on one thread but slower on two than on one (docs/benchmarks.md,
      * "Session 6", the paragraph on the piece size).
@@ -40,7 +48,8 @@ public final class PiecewiseNoisySum {
     private final int piece;
     private final int n;
     private final double[] whole; // whole mode only
-    private double[] buffer; // piece mode: allocated on first use, reused
+    // Piece mode: two piece buffers, allocated on first use, reused; both modes: the noise in flight.
+    private final PieceBuffers buffers;
     // Piece mode: coordinates [0, drained) of the model's accumulator are drained this step (n when
     // nothing is pending).
     private int drained;
@@ -62,6 +71,7 @@ public final class PiecewiseNoisySum {
         this.n = mask.size();
         this.whole = wholeSum || !model.drainsRanges() ? new double[n] : null;
         this.drained = n;
+        this.buffers = new PieceBuffers(Math.max(1, Math.min(piece, n)));
     }
 
     /** Coordinates per piece. */
@@ -108,6 +118,22 @@ public final class PiecewiseNoisySum {
             throw new IllegalArgumentException("gradient length " + out.length + " differs from the model's " + n);
         if (whole == null && drained != 0)
             throw new IllegalStateException("no accumulated sum to release: call startAccumulating() first");
+        try {
+            releasePieces(reduction, noise, std, out);
+        } catch (RuntimeException | Error e) {
+            // No noise work may still write into out or read a buffer once this returns.
+            buffers.awaitAllAfter(e);
+            throw e;
+        }
+        buffers.awaitAll();
+    }
+
+    /**
+     * The piece loop. The caller's thread drains and sums every piece, in order; each piece's noise
+     * and rounding are started on the noise threads and overlap the draining of the next piece (two
+     * buffers, {@link PieceBuffers}). A piece's noise depends only on its offset in its range's draw.
+     */
+    private void releasePieces(GradientReduction reduction, NoiseSource noise, double std, float[] out) {
         int pos = 0;
         for (int r = 0; r < mask.ranges(); r++) {
             int from = mask.from(r), to = mask.to(r);
@@ -118,19 +144,17 @@ public final class PiecewiseNoisySum {
                 double[] v;
                 int at;
                 if (whole != null) {
+                    buffers.rotate(); // at most two pieces in flight
                     v = whole;
                     at = a;
                 } else {
-                    v = buffer(len);
+                    v = buffers.next();
                     at = 0;
                     model.drainGradientSum(v, a, a + len, 0);
                     drained = a + len;
                 }
                 if (reduction != null) reduction.sumAcrossProcesses(v, at, at + len);
-                if (draw != null) {
-                    draw.addTo(v, at, a - from, len);
-                    for (int k = 0; k < len; k++) out[a + k] = (float) v[at + k];
-                }
+                if (draw != null) buffers.track(draw.startAddRounded(v, at, a - from, len, out, a));
             }
             pos = to;
         }
@@ -143,7 +167,7 @@ public final class PiecewiseNoisySum {
         if (whole != null) return;
         for (int a = from; a < to; a += piece) {
             int len = Math.min(piece, to - a);
-            model.drainGradientSum(buffer(len), a, a + len, 0);
+            model.drainGradientSum(buffers.next(), a, a + len, 0);
             drained = a + len;
         }
     }
@@ -156,14 +180,8 @@ public final class PiecewiseNoisySum {
         }
         for (int a = drained; a < n; a += piece) {
             int len = Math.min(piece, n - a);
-            model.drainGradientSum(buffer(len), a, a + len, 0);
+            model.drainGradientSum(buffers.next(), a, a + len, 0);
             drained = a + len;
         }
-    }
-
-    private double[] buffer(int len) {
-        if (buffer == null) buffer = new double[Math.min(piece, n)];
-        if (len > buffer.length) throw new IllegalStateException("piece of " + len + " > buffer " + buffer.length);
-        return buffer;
     }
 }

@@ -185,4 +185,117 @@ class GaussianDrawTest {
             d.addTo(v, A, A, 3 * A);
         }
     }
+    // ---- Pieces started on the noise threads (startAddRounded, through PieceBuffers, as the trainer) ----
+
+    /** Today's sequential loop: per piece, addTo then a rounding loop on the caller's thread. */
+    private static float[] sequential(GaussianDraw draw, double[] v, int from, int piece, float[] out) {
+        double[] buffer = new double[piece];
+        int n = draw.length();
+        for (int off = 0; off < n; off += piece) {
+            int len = Math.min(piece, n - off);
+            System.arraycopy(v, from + off, buffer, 0, len);
+            draw.addTo(buffer, 0, off, len);
+            for (int k = 0; k < len; k++) out[from + off + k] = (float) buffer[k];
+        }
+        return out;
+    }
+
+    /**
+     * The pipelined loop: each piece copied into one of two buffers (the drain's stand-in) and started;
+     * the second draw's pieces start while the first draw's last pieces may still run, as the trainer
+     * moves from one trainable range to the next.
+     */
+    private static float[] started(GaussianDraw[] draws, double[] v, int[] froms, PieceBuffers buffers) {
+        float[] out = new float[v.length];
+        java.util.Arrays.fill(out, Float.NaN); // every noised coordinate must be written
+        int piece = buffers.length();
+        for (int d = 0; d < draws.length; d++) {
+            int n = draws[d].length();
+            for (int off = 0; off < n; off += piece) {
+                int len = Math.min(piece, n - off);
+                double[] b = buffers.next();
+                System.arraycopy(v, froms[d] + off, b, 0, len);
+                buffers.track(draws[d].startAddRounded(b, 0, off, len, out, froms[d] + off));
+            }
+        }
+        buffers.awaitAll();
+        return out;
+    }
+
+    static Stream<Arguments> startedCases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (int threads : new int[] {1, 2, 3, 7})
+            for (int piece : new int[] {A, 3 * A, 1 << 20})
+                for (String path : new String[] {"scalar", "vector", "prefetch", "seeded"})
+                    b.add(Arguments.of(threads, piece, path));
+        return b.build();
+    }
+
+    private static NoiseSource source(String path, int threads) {
+        NoisePool pool = NoisePool.of(threads);
+        return switch (path) {
+            case "scalar" -> SecureGaussianNoise.withKey(KEY, false, pool, null);
+            case "vector" -> SecureGaussianNoise.withKey(KEY, false, pool, new VectorFastPath(ZigguratTables.EXACT));
+            case "prefetch" -> SecureGaussianNoise.withKey(KEY, true, pool, null);
+            case "seeded" -> new FastInsecureGaussianNoise(13, pool);
+            default -> throw new IllegalArgumentException(path);
+        };
+    }
+
+    /**
+     * Pieces started on the pool, overlapping each other and the filling of the next, give the
+     * sequential loop's bits (a 1-thread scalar twin) whatever the threads, piece length, kernel and
+     * lengths (seeded: ragged, whole chunks, under one chunk), over consecutive rounds of two draws;
+     * the secure ones also equal the word-by-word reference.
+     */
+    @ParameterizedTest(name = "threads={0} piece={1} path={2}")
+    @MethodSource("startedCases")
+    void startedPiecesGiveTheSequentialBits(int threads, int piece, String path) {
+        SplittableRandom r = new SplittableRandom(1000L * threads + piece + path.hashCode());
+        NoiseSource parallel = source(path, threads);
+        NoiseSource reference = path.equals("seeded") ? source("seeded", 1) : source("scalar", 1);
+        PieceBuffers buffers = new PieceBuffers(piece);
+        // One shape per case (so that prefetch's background draws take calls 2, 3 while round 0 runs,
+        // and so on: call t is draw t either way); ragged, or whole chunks, or under one chunk.
+        int n1 = 1 + r.nextInt(7 * A), n2 = threads % 2 == 0 ? 2 * A : 1 + r.nextInt(A / 2);
+        int from1 = r.nextInt(5), from2 = from1 + n1 + r.nextInt(5);
+        double std = 0.1 + r.nextDouble();
+        long call = 0;
+        for (int round = 0; round < 3; round++) {
+            double[] v = sums(from2 + n2 + 3, r.nextLong());
+            GaussianDraw[] draws = {parallel.openDraw(n1, std), parallel.openDraw(n2, std)};
+            float[] got = started(draws, v, new int[] {from1, from2}, buffers);
+            float[] expected = new float[v.length];
+            java.util.Arrays.fill(expected, Float.NaN);
+            sequential(reference.openDraw(n1, std), v, from1, piece, expected);
+            sequential(reference.openDraw(n2, std), v, from2, piece, expected);
+            assertArrayEquals(expected, got, "round " + round + " n1=" + n1 + " n2=" + n2);
+            if (!path.equals("seeded")) {
+                double[] ref = reference(reference(v, from1, from1 + n1, std, call), from2, from2 + n2, std, call + 1);
+                for (int i = from1; i < from1 + n1; i++) assertEquals((float) ref[i], got[i], "reference at " + i);
+                for (int i = from2; i < from2 + n2; i++) assertEquals((float) ref[i], got[i], "reference at " + i);
+            }
+            call += 2;
+        }
+        if (path.equals("seeded")) assertEquals(6L, parallel.exportState(), "one call per draw");
+    }
+
+    /** A started piece is checked when started: order, alignment, and the output range. */
+    @Test
+    void startedPiecesOutOfOrderOrOutOfRangeAreRefused() {
+        for (NoiseSource s : new NoiseSource[] {source("scalar", 2), source("prefetch", 2), source("seeded", 3)}) {
+            double[] v = new double[4 * A];
+            float[] out = new float[4 * A];
+            GaussianDraw d = s.openDraw(4 * A, 1.0);
+            assertThrows(IllegalStateException.class, () -> d.startAddRounded(v, 0, A, A, out, 0), "skips a piece");
+            assertThrows(
+                    IllegalArgumentException.class, () -> d.startAddRounded(v, 0, 0, A - 1, out, 0), "cuts a chunk");
+            assertThrows(
+                    IllegalArgumentException.class, () -> d.startAddRounded(v, 0, 0, A, out, 3 * A + 1), "past out");
+            assertThrows(IllegalArgumentException.class, () -> d.startAddRounded(v, 0, 0, A, out, -1), "before out");
+            d.startAddRounded(v, 0, 0, A, out, 0).await();
+            assertThrows(IllegalStateException.class, () -> d.startAddRounded(v, 0, 0, A, out, 0), "repeats a piece");
+            d.startAddRounded(v, A, A, 3 * A, out, A).await();
+        }
+    }
 }

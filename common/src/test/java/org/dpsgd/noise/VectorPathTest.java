@@ -225,8 +225,9 @@ class VectorPathTest {
                 }
 
                 @Override
-                public int addSumsRounded(double[] p, int q, double[] sum, float[] out, int i, int end, double scale) {
-                    return good.addSumsRounded(p, q, sum, out, i, end, scale);
+                public int addSumsRounded(
+                        double[] p, int q, double[] sum, int d, float[] out, int i, int end, double scale) {
+                    return good.addSumsRounded(p, q, sum, d, out, i, end, scale);
                 }
 
                 @Override

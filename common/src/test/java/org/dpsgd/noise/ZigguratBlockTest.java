@@ -118,12 +118,14 @@ class ZigguratBlockTest {
                 block.addSumsOfFour(sum, at, to, scale);
                 for (int i = at; i < to; i++) assertSameBits(expected[i - at], sum[i], "double coordinate " + i);
             } else if (path == 3) {
-                // The fused path: (float) (sum + noise), the sum only read.
+                // The fused path: (float) (sum + noise), the sum only read, from a shifted place (d).
                 double[] before = sum.clone();
+                int d = Math.max(-at, Math.min(sum.length - to, r.nextInt(6001) - 3000));
                 float[] expected = new float[to - at];
                 for (int i = at; i < to; i++)
-                    expected[i - at] = (float) (sum[i] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
-                block.addSumsOfFour(sum, rounded, at, to, scale);
+                    expected[i - at] =
+                            (float) (sum[i + d] + scale * (g.sample() + g.sample() + g.sample() + g.sample()));
+                block.addSumsOfFour(sum, d, rounded, at, to, scale);
                 for (int i = at; i < to; i++)
                     assertEquals(
                             Float.floatToRawIntBits(expected[i - at]),

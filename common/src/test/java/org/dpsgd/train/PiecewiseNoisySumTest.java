@@ -67,12 +67,19 @@ class PiecewiseNoisySumTest {
 
     /** A model whose float64 accumulator the test sets; drains ranges or only whole. */
     private static final class ArrayModel implements TrainableModel {
-        final Network net = PiecewiseNoisySumTest.network();
-        final double[] acc = new double[Math.toIntExact(net.parameterCount())];
+        final Network net;
+        final double[] acc;
         final boolean ranged;
         int drains;
+        Runnable beforeRangedDrain = () -> {};
 
         ArrayModel(boolean ranged) {
+            this(PiecewiseNoisySumTest.network(), ranged);
+        }
+
+        ArrayModel(Network net, boolean ranged) {
+            this.net = net;
+            this.acc = new double[Math.toIntExact(net.parameterCount())];
             this.ranged = ranged;
         }
 
@@ -119,6 +126,7 @@ class PiecewiseNoisySumTest {
                 TrainableModel.super.drainGradientSum(into, from, to, at);
                 return;
             }
+            beforeRangedDrain.run();
             drains++;
             System.arraycopy(acc, from, into, at, to - from);
             Arrays.fill(acc, from, to, 0);
@@ -505,5 +513,235 @@ class PiecewiseNoisySumTest {
             for (int i = 0; i < n; i++) if ((float) sum[i] != 0 && expected[i] != (float) sum[i]) differs++;
         }
         assertTrue(differs > 0, "the noise changed nothing: the test cannot fail");
+    }
+    // ---- The piece loop overlaps a piece's noise with the next piece's drain: same bits, bounded. ----
+
+    /** Two linear layers of the given sizes (input 1×h×w). */
+    private static Network network(int h, int w, int hidden, int classes) {
+        return new Network(
+                "two-linear-" + h + "x" + w + "-" + hidden,
+                new Shape(1, h, w),
+                classes,
+                List.of(
+                        new Layer.Flatten(),
+                        new Layer.Linear("a", h * w, hidden, true),
+                        new Layer.Linear("b", hidden, classes, true)));
+    }
+
+    static Stream<Arguments> parallelCases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (long seed = 1; seed <= 3; seed++)
+            for (int threads : new int[] {1, 2, 3, 7})
+                for (int piece : new int[] {A, 2 * A, 5 * A, PiecewiseNoisySum.DEFAULT_PIECE})
+                    b.add(Arguments.of(seed, threads, piece));
+        return b.build();
+    }
+
+    /**
+     * Models of seeded sizes (from under one to ~25 pieces of ALIGNMENT), ranged or whole-only, with a seeded
+     * frozen layer or none: the pieces released with their noise running on 1–7 threads, overlapping
+     * the next piece's drain, give the sequential whole-buffer path's bits (DpSgdStep.addNoise on the
+     * whole drained sum, noise on one thread).
+     */
+    @ParameterizedTest(name = "seed={0} threads={1} piece={2}")
+    @MethodSource("parallelCases")
+    void parallelPiecesGiveTheSequentialBits(long seed, int threads, int piece) {
+        SplittableRandom r = new SplittableRandom(seed * 7919 + threads * 31L + piece);
+        Network net = network(8 + r.nextInt(25), 8 + r.nextInt(25), 1 + r.nextInt(400), 2 + r.nextInt(9));
+        ArrayModel model = new ArrayModel(net, r.nextBoolean());
+        int n = model.acc.length;
+        String[] freeze = {null, "a.bias", "b.weight", "a.weight"};
+        String frozen = freeze[r.nextInt(freeze.length)];
+        TrainableMask mask = frozen == null ? TrainableMask.all(n) : TrainableMask.of(net, List.of(frozen));
+        PiecewiseNoisySum pieces = new PiecewiseNoisySum(model, mask, piece, false);
+        NoiseSource noise = seeded(threads);
+        NoiseSource reference = seeded(1);
+        for (int step = 0; step < 2; step++) {
+            double[] s = sums(n, r.nextLong());
+            System.arraycopy(s, 0, model.acc, 0, n);
+            pieces.startAccumulating();
+            pieces.finishAccumulating(false);
+            float[] out = new float[n];
+            Arrays.fill(out, Float.NaN);
+            double std = 0.2 + r.nextDouble();
+            pieces.release(null, noise, std, out);
+            assertArrayEquals(
+                    wholeBuffer(s, mask, reference, std),
+                    out,
+                    "step " + step + ", n=" + n + ", frozen " + frozen + ", ranged " + model.ranged);
+            assertArrayEquals(new double[n], model.acc, "the accumulator is drained");
+        }
+        assertEquals(reference.exportState(), noise.exportState(), "one noise call per trainable range");
+    }
+
+    /**
+     * Noise whose pieces run only when awaited, at the latest moment the loop allows: a buffer drained
+     * into again before its piece's noise ran, or a release that returns with noise not yet run, gives
+     * other values (deterministically, no timing). Counts the pieces started and awaited.
+     */
+    private static final class DeferredNoise implements NoiseSource {
+        final NoiseSource inner = seeded(1);
+        int started, awaited;
+
+        int inFlight() {
+            return started - awaited;
+        }
+
+        @Override
+        public GaussianDraw openDraw(int n, double std) {
+            double[] z = new double[n];
+            inner.addGaussian(z, 0, n, std); // one call, the same draws (the interface's default)
+            return new GaussianDraw() {
+                int position;
+
+                @Override
+                public int length() {
+                    return n;
+                }
+
+                @Override
+                public void addTo(double[] v, int at, int offset, int count) {
+                    throw new AssertionError("the piece loop starts its pieces");
+                }
+
+                @Override
+                public Pending startAddRounded(double[] v, int at, int offset, int count, float[] out, int outAt) {
+                    position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
+                    started++;
+                    boolean[] done = {false};
+                    return () -> {
+                        if (done[0]) throw new AssertionError("a piece's work awaited twice");
+                        done[0] = true;
+                        awaited++;
+                        for (int k = 0; k < count; k++) out[outAt + k] = (float) (v[at + k] + z[offset + k]);
+                    };
+                }
+            };
+        }
+
+        @Override
+        public void addGaussian(float[] v, int from, int to, double std) {
+            throw new AssertionError();
+        }
+
+        @Override
+        public void addGaussian(double[] v, int from, int to, double std) {
+            throw new AssertionError();
+        }
+
+        @Override
+        public void addGaussianRounded(double[] sum, float[] out, int from, int to, double std) {
+            throw new AssertionError();
+        }
+
+        @Override
+        public boolean isSecure() {
+            return false;
+        }
+
+        @Override
+        public Long exportState() {
+            return inner.exportState();
+        }
+
+        @Override
+        public void restoreState(long calls) {
+            inner.restoreState(calls);
+        }
+
+        @Override
+        public String mode() {
+            return "deferred";
+        }
+    }
+
+    static Stream<Arguments> deferredCases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (int piece : new int[] {A, 2 * A})
+            for (boolean ranged : new boolean[] {true, false})
+                for (boolean frozen : new boolean[] {false, true}) b.add(Arguments.of(piece, ranged, frozen));
+        return b.build();
+    }
+
+    /**
+     * The loop overlaps exactly one piece's noise with the next piece's drain and cross-process sum:
+     * when piece j is drained and summed, piece j-1's noise may still be pending (one piece), never
+     * piece j's own buffer's earlier occupant; and nothing is pending when release returns.
+     */
+    @ParameterizedTest(name = "piece={0} ranged={1} frozen={2}")
+    @MethodSource("deferredCases")
+    void oneNoisyPieceOverlapsTheNextDrainAndNoneOutlivesRelease(int piece, boolean ranged, boolean frozen) {
+        ArrayModel model = new ArrayModel(ranged);
+        int n = model.acc.length;
+        TrainableMask mask = mask(frozen);
+        DeferredNoise noise = new DeferredNoise();
+        List<Integer> atDrain = new ArrayList<>(), atSum = new ArrayList<>();
+        model.beforeRangedDrain = () -> atDrain.add(noise.inFlight());
+        GradientReduction reduction = new GradientReduction() {
+            @Override
+            public boolean drawsNoise() {
+                return true;
+            }
+
+            @Override
+            public void sumAcrossProcesses(double[] sum) {
+                atSum.add(noise.inFlight());
+            }
+
+            @Override
+            public void shareNoisySum(float[] sum) {}
+        };
+        PiecewiseNoisySum pieces = new PiecewiseNoisySum(model, mask, piece, false);
+        NoiseSource reference = seeded(1);
+        for (int step = 0; step < 2; step++) {
+            double[] s = sums(n, 40 + step);
+            System.arraycopy(s, 0, model.acc, 0, n);
+            pieces.startAccumulating();
+            pieces.finishAccumulating(false);
+            float[] out = new float[n];
+            Arrays.fill(out, Float.NaN);
+            atDrain.clear();
+            atSum.clear();
+            pieces.release(reduction, noise, 0.9, out);
+            assertEquals(0, noise.inFlight(), "noise still pending after release returned");
+            assertArrayEquals(wholeBuffer(s, mask, reference, 0.9), out, "step " + step);
+            assertEquals(1, atSum.stream().mapToInt(Integer::intValue).max().orElse(-1), "pieces in flight at a sum");
+            if (ranged)
+                assertEquals(
+                        1, atDrain.stream().mapToInt(Integer::intValue).max().orElse(-1), "in flight at a drain");
+        }
+        assertTrue(noise.started >= 4, "at least two pieces a step: " + noise.started);
+    }
+
+    /** A drain that fails while a piece's noise is pending: release waits for that noise before it throws. */
+    @Test
+    void aFailedDrainWaitsForTheNoiseInFlight() {
+        ArrayModel model = new ArrayModel(true);
+        int n = model.acc.length;
+        TrainableMask mask = mask(false);
+        DeferredNoise noise = new DeferredNoise();
+        int[] drains = {0};
+        model.beforeRangedDrain = () -> {
+            if (++drains[0] == 3) throw new IllegalStateException("device lost");
+        };
+        PiecewiseNoisySum pieces = new PiecewiseNoisySum(model, mask, A, false);
+        System.arraycopy(sums(n, 5), 0, model.acc, 0, n);
+        pieces.startAccumulating();
+        pieces.finishAccumulating(false);
+        assertThrows(IllegalStateException.class, () -> pieces.release(null, noise, 0.9, new float[n]));
+        assertEquals(2, noise.started);
+        assertEquals(0, noise.inFlight(), "a piece's noise outlived the failed release");
+
+        model.beforeRangedDrain = () -> {};
+        pieces.startAccumulating(); // drops the leftover
+        assertArrayEquals(new double[n], model.acc);
+        double[] own = sums(n, 6);
+        System.arraycopy(own, 0, model.acc, 0, n);
+        pieces.finishAccumulating(false);
+        float[] out = new float[n];
+        pieces.release(null, noise, 0.9, out);
+        NoiseSource reference = seeded(1);
+        reference.restoreState(1); // the failed release opened its draw (call 0)
+        assertArrayEquals(wholeBuffer(own, mask, reference, 0.9), out);
     }
 }

@@ -21,13 +21,18 @@ import org.dpsgd.model.Layer;
  *       matmul (float32 in a float32 or 16-bit model, float64 in a float64 one), norm and sum
  *       Σ c_i G_i from it in float64 (no slack). {@code MIXED} takes the ghost norm when its Gram
  *       matrices take no more bytes than the formed gradient ({@link #useGhost}: Bu et al.'s
- *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32); weight-standardised convs are
- *       always explicit (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
+ *       2T'² ≤ p·d in float64, 4T'² ≤ p·d when formed in float32), except where a small float32
+ *       formation is faster ({@link #ghostNorm}); weight-standardised convs are always explicit
+ *       (their Jacobian, applied to the formed gradient, is not of the form gᵀa);
  *   <li>unfold ({@link RuleOptions.Unfold}): reshape (1x1, stride 1, no padding), one-hot
  *       convolution, strided slices, or one strided view copied once; see {@link Forward#unfold}. Where
  *       a float32 or 16-bit model forms the gradient explicitly, the view, its copy and the batched
  *       matmul are one native call ({@link NativeConvUnfold#perSampleGradient}) for every k &gt; 1
- *       kernel under {@code AUTO} ({@link Forward#fusedFormation}).
+ *       kernel under {@code AUTO} ({@link Forward#fusedFormation}). Where that formed gradient is small
+ *       ({@link #KEEP_WIDE_BYTES}; small-cnn's convs), the formation, both float64 casts and both squared
+ *       norms are one native call instead ({@link #oneCall}, {@link NativeConvUnfold#formedGradients}), by
+ *       the unfold for few input channels and as the weight gradient of one convolution grouped by slot for
+ *       more (no unfold at all).
  * </ul>
  *
  * Biases: Σ_positions g, formed (float32 where the weight's gradient is). Ghost paths are float64
@@ -43,6 +48,32 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * few MB held for a pass; large ones (resnet18-gn's explicit layers) keep only the float32 gradient.
      */
     static final long KEEP_WIDE_BYTES = 16L << 20;
+
+    /**
+     * Largest per-sample gradient (bytes of its float64 copy, S·p·d·8) that {@code MIXED} forms in float32 for speed
+     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient is held from the norms to
+     * the clipped sum (in float32, half this), so this caps what one layer adds to the step's peak: resnet18-gn's
+     * layer1 at 3x32x32, batch 64, is 18.9 MB; resnet50-gn at 224, batch 16 (issue 12 §3's memory goal), has none
+     * below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
+     */
+    static final long FORMED_FOR_SPEED_BYTES = 24L << 20;
+
+    /**
+     * Cost of one element of a formed float32 per-sample gradient, in float64 multiply-adds, for {@link
+     * #formedIsFaster}: the bmm writes it, the norm casts and reads it, the clipped sum casts and reads it again,
+     * memory-bound passes. Fitted on resnet18-gn, 3x32x32, batch 64 (docs/benchmarks.md "Session 7: resnet18-gn
+     * auto"): layer1 (T' = 64) forms ~3× faster than its ghost path, layer2 (T' = 16) ~8× slower; 32 puts both on
+     * the measured side with room (16 and 64 would too).
+     */
+    static final long FORMED_PASSES = 32;
+
+    /**
+     * Largest float64 unfold [S, T', d] (bytes) a ghost layer keeps from its norm to its clipped sum instead of
+     * unfolding again ({@link Record}). Small on purpose: resnet18-gn at 3x32x32, batch 64, keeps all 15 ghost
+     * layers' (1.2–9.4 MB each, ~58 MB together); resnet50-gn at 224, batch 16, keeps only its small ghost layers
+     * (≤ 12.8 MB each, ~80 MB together against a ~2.8 GB peak).
+     */
+    static final long KEEP_UNFOLD_BYTES = 16L << 20;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -65,14 +96,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 lowering.constants(),
                 norm,
                 unfoldPath(layer, lowering.options().unfold()),
-                fusedFormation(layer, lowering.options().unfold()));
+                fusedFormation(layer, lowering.options().unfold()),
+                oneCall(layer, lowering.options().unfold()));
     }
 
     /** The unfold a layer uses: {@code choice}, or for {@code AUTO} the heuristic (never {@code AUTO} itself). */
     static RuleOptions.Unfold unfoldPath(Layer.Conv2d layer, RuleOptions.Unfold choice) {
         boolean pointwise = layer.kernel() == 1 && layer.stride() == 1 && layer.padding() == 0;
         return switch (choice) {
-            case AUTO -> {
+            case AUTO, GROUPED -> {
                 if (pointwise) yield RuleOptions.Unfold.RESHAPE;
                 long d = (long) layer.in() * layer.kernel() * layer.kernel();
                 yield layer.in() * d <= ONE_HOT_LIMIT ? RuleOptions.Unfold.ONE_HOT : RuleOptions.Unfold.SLICES;
@@ -99,8 +131,37 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         return switch (unfoldPath(layer, choice)) {
             case STRIDED -> true;
             case RESHAPE -> false;
-            default -> choice == RuleOptions.Unfold.AUTO;
+            default -> choice == RuleOptions.Unfold.AUTO || choice == RuleOptions.Unfold.GROUPED;
         };
+    }
+
+    /** How a small explicit float32 formation is made in one native call ({@link NativeConvUnfold#formedGradients}). */
+    enum OneCall {
+        /** Not in one call: the formation of {@link #fusedFormation} or the unfold, then casts and norms. */
+        NONE,
+        /** The weight-order unfold and a batched matmul. */
+        UNFOLD,
+        /** The weight gradient of one grouped convolution, a group per slot. */
+        GROUPED
+    }
+
+    /** Fewest input channels for which {@code AUTO}'s one-call formation takes the grouped convolution. */
+    static final int GROUPED_MIN_CHANNELS = 8;
+
+    /**
+     * The one-call formation of a layer ({@link Record#measureFormed} takes it where the float64 gradient is at
+     * most {@link #KEEP_WIDE_BYTES} and there is no weight standardisation): {@code GROUPED} forces
+     * the grouped convolution; {@code AUTO} takes it from {@link #GROUPED_MIN_CHANNELS} input channels and the
+     * unfold below, for every kernel but a pointwise reshape. Measured on small-cnn, batch 64, 2 threads
+     * (docs/benchmarks.md "Session 7"): conv1 (1 channel) forms, casts and takes its norms in 1.2 ms by the
+     * unfold against 2.1 ms grouped and 2.0 ms before; conv2 (16 channels) in 1.9 ms grouped against 3.0 ms by
+     * the unfold and 4.2 ms before.
+     */
+    static OneCall oneCall(Layer.Conv2d layer, RuleOptions.Unfold choice) {
+        if (choice == RuleOptions.Unfold.GROUPED) return OneCall.GROUPED;
+        if (choice != RuleOptions.Unfold.AUTO || unfoldPath(layer, choice) == RuleOptions.Unfold.RESHAPE)
+            return OneCall.NONE;
+        return layer.in() >= GROUPED_MIN_CHANNELS ? OneCall.GROUPED : OneCall.UNFOLD;
     }
 
     /**
@@ -120,6 +181,40 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         };
     }
 
+    /**
+     * Whether a weight's norm is taken by the ghost norm in a step of {@code slots} slots: {@link #useGhost}, except that
+     * {@code MIXED} in a float32 or 16-bit model ({@code formedBytes} 4) forms the gradient instead where that is faster
+     * ({@link #formedIsFaster}) and small ({@link #FORMED_FOR_SPEED_BYTES}). Bu et al.'s rule counts memory only;
+     * at many positions and few channels (resnet18-gn's layer1 at 3x32x32: T' = 64, p = 64, d = 576) the ghost path's
+     * two float64 matmuls (the Gram aaᵀ, S·T'²·d, and the clipped sum, S·T'·p·d) cost ~3× the float32 bmm that forms
+     * the gradient. Either path is exact (the choice is speed and memory only, never privacy).
+     */
+    static boolean ghostNorm(
+            RuleOptions.Norm choice,
+            long slots,
+            long positions,
+            long p,
+            long d,
+            boolean standardized,
+            int formedBytes) {
+        if (!useGhost(choice, positions, p, d, standardized, formedBytes)) return false;
+        if (choice != RuleOptions.Norm.MIXED || formedBytes != 4) return true;
+        return slots * p * d * 8 > FORMED_FOR_SPEED_BYTES || !formedIsFaster(positions, p, d);
+    }
+
+    /**
+     * Whether forming a per-sample gradient in float32 costs less than the ghost path, per slot, in float64
+     * multiply-adds: ghost T'²·(d + p) (the two Gram matrices) + T'·p·d (its share of the clipped-sum matmul);
+     * formed T'·p·d/2 (the float32 bmm, at twice float64's rate) + {@link #FORMED_PASSES}·p·d (its passes over
+     * memory). Both unfold the input once per use; that cost is left out of both sides.
+     */
+    static boolean formedIsFaster(long positions, long p, long d) {
+        double t = positions;
+        double ghost = t * t * (d + p) + t * p * d;
+        double formed = t * p * d / 2 + (double) FORMED_PASSES * p * d;
+        return formed < ghost;
+    }
+
     /** The lowered layer. */
     static final class Forward implements Op {
         final Layer.Conv2d layer;
@@ -128,17 +223,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         final RuleOptions.Norm norm;
         final RuleOptions.Unfold unfold;
         final boolean fusedFormation;
+        final OneCall oneCall;
         final int weight;
         final int bias;
 
-        /** A forward on a resolved unfold path (never {@code AUTO}): fused formation only for {@code STRIDED}. */
+        /**
+         * A forward on a resolved unfold path (never {@code AUTO}): fused formation only for {@code STRIDED}, no
+         * one-call formation.
+         */
         Forward(
                 Layer.Conv2d layer,
                 ParameterStore store,
                 Constants constants,
                 RuleOptions.Norm norm,
                 RuleOptions.Unfold unfold) {
-            this(layer, store, constants, norm, unfold, unfold == RuleOptions.Unfold.STRIDED);
+            this(layer, store, constants, norm, unfold, unfold == RuleOptions.Unfold.STRIDED, OneCall.NONE);
         }
 
         Forward(
@@ -147,8 +246,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 Constants constants,
                 RuleOptions.Norm norm,
                 RuleOptions.Unfold unfold,
-                boolean fusedFormation) {
+                boolean fusedFormation,
+                OneCall oneCall) {
             this.layer = layer;
+            this.oneCall = oneCall;
             this.store = store;
             this.constants = constants;
             this.norm = norm;
@@ -304,7 +405,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * reshape of the output gradient, and the RESHAPE and SLICES unfolds, are pure copies. The
      * ONE_HOT unfold is a convolution, which a library may compute by a transform that rounds
      * (Winograd), so a ghost layer unfolded that way keeps its float64 unfold instead (it is used
-     * only where in·d ≤ 1024: few input channels, small).
+     * only where in·d ≤ 1024: few input channels, small). So does any ghost layer whose float64 unfold
+     * is at most {@link #KEEP_UNFOLD_BYTES}: unfolding twice cost resnet18-gn at 3x32x32 ~50 ms of CPU
+     * per step for ~58 MB held across its 15 ghost layers.
      */
     static final class Record implements Tap {
         private final Forward op;
@@ -319,7 +422,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray perSample32; // [S, p, d] float32, loss scale in: formed explicitly in any other model
         private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
-        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT unfold only
+        private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
@@ -362,14 +465,35 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             });
         }
 
+        /**
+         * Whether {@link #unfolded} takes {@link NativeConvUnfold#unfoldRows} (weight-order columns, one strided copy)
+         * instead of the SLICES unfold: where {@code AUTO} chose SLICES (it then forms by the fused native call,
+         * {@link Forward#fusedFormation}); a forced SLICES keeps its own path, so tests still compare it.
+         */
+        private boolean nativeRows() {
+            return op.unfold == RuleOptions.Unfold.SLICES && op.fusedFormation;
+        }
+
+        /** Reorders [..., p, d] from {@link #unfolded}'s column order to the weight's (c, kh, kw). */
+        private NDArray fromUnfoldOrder(NDArray m) {
+            return op.kernelMajor() && !nativeRows() ? op.kernelMajorToWeightOrder(m) : m;
+        }
+
         /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
         private NDArray unfolded(long tPrime) {
             return TapScope.one(() -> {
-                // RESHAPE and SLICES only copy: unfolding the float64 input gives the same values as casting the
-                // float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute type.
+                // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
+                // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
+                // type. The native rows come in weight order: the clipped sum needs no reorder of its [p, d] result
+                // (measured: docs/benchmarks.md "Session 7: resnet18-gn auto").
+                Layer.Conv2d l = op.layer;
                 NDArray u = op.unfold == RuleOptions.Unfold.ONE_HOT
                         ? Precision.f64(op.unfold(input))
-                        : op.unfold(Precision.f64(input));
+                        : nativeRows()
+                                ? op.constants
+                                        .convUnfold()
+                                        .unfoldRows(Precision.f64(input), l.kernel(), l.stride(), l.padding(), copies)
+                                : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
             });
@@ -382,8 +506,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             long p = y.get(1);
             long d = (long) op.layer.in() * op.layer.kernel() * op.layer.kernel();
             boolean float64 = grad.getDataType() == DataType.FLOAT64;
-            boolean ghost =
-                    op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, float64 ? 8 : 4);
+            boolean ghost = op.weightTrainable()
+                    && ghostNorm(op.norm, slots, tPrime, p, d, standardized != null, float64 ? 8 : 4);
             if (!ghost && !float64) {
                 measureFormed(norms, tPrime, p, d);
                 return;
@@ -397,28 +521,35 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     NDArray gg = outGrad.matMul(outGrad.transpose(0, 2, 1));
                     NDArray prod = aa.mul(gg);
                     NDArray sq = prod.sum(new int[] {1, 2});
+                    // M = Σ_t ‖a_t‖‖g_t‖ from the Grams' diagonals: aa_tt = ‖a_t‖² is a float64 sum of d non-negative
+                    // products, as a separate square-and-sum over the [S, T', d] unfold would be (the same relative
+                    // error, which ClipBound.gamma covers), without that pass over the unfold (issue 12 §1).
+                    String diagonal = ":, ::" + (tPrime + 1);
+                    NDArray m = aa.reshape(slots, tPrime * tPrime)
+                            .get(diagonal)
+                            .sqrt()
+                            .mul(gg.reshape(slots, tPrime * tPrime)
+                                    .get(diagonal)
+                                    .sqrt())
+                            .sum(new int[] {1});
                     // The [S, T', T'] Gram matrices are the largest temporaries of a layer: free them now.
                     aa.close();
                     gg.close();
                     prod.close();
-                    NDArray m = unfolded.square()
-                            .sum(new int[] {2})
-                            .sqrt()
-                            .mul(outGrad.square().sum(new int[] {2}).sqrt())
-                            .sum(new int[] {1});
                     norms.addUnformed(
                             op.weight,
                             sq,
                             m,
                             ClipBound.gamma(d + p + tPrime * tPrime),
                             ClipBound.gamma(slots * tPrime));
-                    if (op.unfold == RuleOptions.Unfold.ONE_HOT) keptUnfold = unfolded;
+                    if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= KEEP_UNFOLD_BYTES)
+                        keptUnfold = unfolded;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
                     if (standardized != null) {
                         NDArray[] ws = {Precision.f64(standardized[0]), Precision.f64(standardized[1])};
-                        perSample = op.standardizationBackward(op.toWeightOrder(perSample), ws);
+                        perSample = op.standardizationBackward(fromUnfoldOrder(perSample), ws);
                     }
                     norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
                 }
@@ -442,6 +573,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          */
         private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
             LossScale scale = op.store.lossScale();
+            if (op.oneCall != OneCall.NONE && standardized == null && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
+                measureInOneCall(norms);
+                return;
+            }
             NDArray g = TapScope.one(() -> slotMajor(Precision.atLeast32(grad), p));
             if (op.weightTrainable()) {
                 ClipBound.checkSize(p * d, "the per-sample gradient of " + op.layer.name());
@@ -501,6 +636,42 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             release(); // everything the clipped sum needs is formed: free this layer's output gradient now
         }
 
+        /**
+         * {@link #measureFormed} for a small layer with no weight standardisation: formation,
+         * float64 casts and squared norms of the weight's and the bias's per-sample gradients in one native call
+         * ({@link NativeConvUnfold#formedGradients}), the same formed-then-cast values as the stepwise path, in
+         * weight order; both float64 gradients are kept for the clipped sum ({@link #perSampleWide}).
+         */
+        private void measureInOneCall(SlotNorms norms) {
+            boolean w = op.weightTrainable();
+            boolean b = op.biasTrainable();
+            Layer.Conv2d l = op.layer;
+            NDList out = op.constants
+                    .convUnfold()
+                    .formedGradients(
+                            Precision.atLeast32(input),
+                            Precision.atLeast32(grad),
+                            l.kernel(),
+                            l.stride(),
+                            l.padding(),
+                            copies,
+                            w,
+                            b,
+                            (long) op.store.lossScale().value,
+                            op.oneCall == OneCall.GROUPED);
+            int i = 0;
+            if (w) {
+                formedKernelMajor = false;
+                perSampleWide = out.get(i++);
+                norms.add(op.weight, out.get(i++));
+            }
+            if (b) {
+                biasPerSample = out.get(i++);
+                norms.add(op.bias, out.get(i));
+            }
+            release(); // everything the clipped sum needs is formed: free this layer's output gradient now
+        }
+
         /** [..., p, d] formed by {@link #measureFormed}, with d in weight order (c, kh, kw). */
         private NDArray weightOrder(NDArray m) {
             return formedKernelMajor ? op.kernelMajorToWeightOrder(m) : m;
@@ -544,7 +715,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     perSampleWide = null;
                 } else if (perSample != null) {
                     sum = f.select(perSample).mul(c.reshape(slots, 1, 1)).sum(new int[] {0});
-                    if (standardized == null) sum = op.toWeightOrder(sum);
+                    if (standardized == null) sum = fromUnfoldOrder(sum);
                     perSample.close(); // its share is taken: free it before the next layer's
                     perSample = null;
                 } else {
@@ -556,7 +727,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                    sum = op.toWeightOrder(
+                    sum = fromUnfoldOrder(
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
                     unfolded.close();
                     keptUnfold = null;

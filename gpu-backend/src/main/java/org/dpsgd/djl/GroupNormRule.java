@@ -251,11 +251,11 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         /** A per-row leaf's gradient (float64, loss scale divided out) summed over each slot's K copies: [S, C]. */
         private NDArray perSlot(NDArray rowGradient) {
-            return op.store
-                    .lossScale()
-                    .unscaled(rowGradient)
-                    .reshape(slots, copies, op.layer.channels())
-                    .sum(new int[] {1});
+            NDArray g = op.store.lossScale().unscaled(rowGradient);
+            // K = 1: the row is the slot. A sum over one copy would be a copy and one more op per parameter,
+            // which on a loaded machine waits for a thread like any other (issue 12 §1; same values).
+            if (copies == 1) return g.reshape(slots, op.layer.channels());
+            return g.reshape(slots, copies, op.layer.channels()).sum(new int[] {1});
         }
 
         @Override

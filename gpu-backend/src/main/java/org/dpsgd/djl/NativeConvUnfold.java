@@ -28,6 +28,10 @@ import java.util.Map;
  * bit-identical to the slice and reshape unfolds on any device and in any type. Inner runs are
  * Wo contiguous floats (stride 1), where the slice path moved runs of C after an NHWC copy and a
  * k²-way stack, and PyTorch's own {@code im2col} kernel moves single floats with bounds checks.
+ *
+ * <p>{@link #formedGradients} goes one step further for small layers: formation, float64 casts and squared
+ * norms of the weight's and the bias's per-sample gradients in one call, the formation either as above or,
+ * with no unfold, as the weight gradient of a convolution grouped by slot.
  */
 final class NativeConvUnfold {
     private final NDManager manager;
@@ -48,6 +52,35 @@ final class NativeConvUnfold {
     }
 
     /**
+     * The unfold of {@code x} [S·K, C, H, W] (K = {@code copies}) position-major, as [S, K·Ho·Wo, C·k·k]: rows
+     * slot-major (copy, ho, wo) as {@link #unfold}'s columns, columns in weight order (c, kh, kw). A contiguous copy
+     * in runs of k floats. For the ghost path ({@code Conv2dRule}): its Gram matrices and its clipped sum read the
+     * unfold as [S·T', d] rows, and weight-order columns give the sum in the weight's layout with no reorder of
+     * the [p, d] result (a copy of p·d values per layer, the size of the weight, where this copy is S·T'·d).
+     */
+    NDArray unfoldRows(NDArray x, int kernel, int stride, int padding, int copies) {
+        check(kernel, stride, padding, copies);
+        String p = Integer.toString(padding);
+        String padded = padding == 0
+                ? "torch.contiguous(x)"
+                : "torch.contiguous(torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p + "], 0.))";
+        String body = "    xp = " + padded + "\n"
+                + "    c = torch.size(xp, 1)\n"
+                + "    hp = torch.size(xp, 2)\n"
+                + "    wp = torch.size(xp, 3)\n"
+                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
+                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
+                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
+                + "    chw = torch.mul(torch.mul(c, hp), wp)\n"
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + kernel + ", " + kernel + "], "
+                + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
+                + ", torch.mul(hp, wp), wp, 1])\n"
+                + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
+                + ", ho), wo), torch.mul(c, " + kernel * kernel + ")])\n";
+        return call("x: Tensor) -> Tensor", body, new NDList(x));
+    }
+
+    /**
      * Per-sample weight gradients [S, p, C·k·k] of the output gradient {@code g} [S, p, K·Ho·Wo] (columns slot-major
      * as {@link #unfold}'s) and the input {@code x} [S·K, C, H, W]: g · U per slot with U [S, K·Ho·Wo, C·k·k] the
      * unfold, one batched matmul in x's and g's type. {@code kernelMajor}: U's columns in (kh, kw, c) order,
@@ -64,6 +97,103 @@ final class NativeConvUnfold {
                 : view(kernel, stride, padding, copies) + "    _u = torch.reshape(u, [s, " + cols + ", " + rows
                         + "])\n    return torch.bmm(g, torch.transpose(_u, 1, 2))\n";
         return call("x: Tensor, g: Tensor) -> Tensor", body, new NDList(x, g));
+    }
+
+    /**
+     * A convolution's per-sample gradients and their squared norms in ONE native call, from its input x
+     * [S·K, C, H, W] and output gradient g [S·K, p, Ho, Wo] (the leaf's gradient as it is; K = {@code copies}).
+     * Returns, in this order and each only where asked: the weight gradients [S, p, C·k·k] in weight order
+     * (c, kh, kw) and their squared norms [S], the bias gradients [S, p] (Σ over copies and positions) and
+     * their squared norms [S]. The gradients are formed in x's and g's type (float32 or float64), each a
+     * function of its own slot's input and output gradient only, then cast to float64 (exact) and divided by
+     * {@code lossScale} (a power of two: exact, as {@link LossScale#unscaled}); the norms are float64 sums of
+     * squares of those same float64 values ({@link ClipBound}'s formed case).
+     *
+     * <p>{@code grouped}: formed as the weight gradient of ONE grouped convolution with a group per slot
+     * (Opacus's expanded-weights trick): x as [K, S·C, H, W], g as [K, S·p, Ho, Wo], PyTorch's convolution
+     * backward with S groups; group s reads slot s's channels only, summed over its K copies (the grouped
+     * call's batch axis). No unfold is made: fast for many input channels (small-cnn's conv2). Otherwise the
+     * weight-order unfold of {@link #view} and one batched matmul, as {@link #perSampleGradient}, biases by a
+     * sum over positions: for few input channels (a network's first layer), where S groups of C channels are
+     * too thin for the grouped kernel.
+     */
+    NDList formedGradients(
+            NDArray x,
+            NDArray g,
+            int kernel,
+            int stride,
+            int padding,
+            int copies,
+            boolean weight,
+            boolean bias,
+            long lossScale,
+            boolean grouped) {
+        check(kernel, stride, padding, copies);
+        if (lossScale < 1 || Long.bitCount(lossScale) != 1)
+            throw new IllegalArgumentException("loss scale must be a power of two, got " + lossScale);
+        // Divided out in float64 after the cast, as LossScale.unscaled does: exact for a power of two.
+        String unscale = lossScale == 1 ? "" : ", " + lossScale + ".";
+        if (!weight && !bias) throw new IllegalArgumentException("neither the weight nor the bias is asked for");
+        String k = Integer.toString(kernel);
+        String body = "    p = torch.size(g, 1)\n" + "    s = torch.floordiv(torch.size(x, 0), " + copies + ")\n";
+        if (grouped) {
+            body += "    c = torch.size(x, 1)\n"
+                    + "    xs = " + copiesFirst("x", "c", copies) + "\n"
+                    + "    gs = " + copiesFirst("g", "p", copies) + "\n"
+                    + "    wt = torch.new_empty(x, [torch.mul(s, p), c, " + k + ", " + k + "])\n"
+                    + "    _0, gw, gb = torch.convolution_backward(gs, xs, wt, [torch.mul(s, p)], [" + stride + ", "
+                    + stride + "], [" + padding + ", " + padding + "], [1, 1], False, [0, 0], s, [False, "
+                    + pyBool(weight) + ", " + pyBool(bias) + "])\n";
+        } else {
+            String slotMajor = copies == 1
+                    ? "torch.reshape(g, [s, p, -1])"
+                    : "torch.reshape(torch.transpose(torch.reshape(g, [s, " + copies + ", p, -1]), 1, 2), [s, p, -1])";
+            body += "    gm = " + slotMajor + "\n";
+            if (weight) {
+                body += view(kernel, stride, padding, copies)
+                        + "    _u = torch.reshape(u, [s, torch.mul(c, " + kernel * kernel + "), torch.mul(torch.mul("
+                        + copies + ", ho), wo)])\n"
+                        + "    gw = torch.bmm(gm, torch.transpose(_u, 1, 2))\n";
+            }
+            if (bias) body += "    gb = torch.sum(gm, [2])\n";
+        }
+        StringBuilder ret = new StringBuilder();
+        int outs = 0;
+        if (weight) {
+            body += "    w64 = torch.reshape(" + divided("torch.to(gw, 7)", unscale) + ", [s, p, -1])\n"
+                    + "    wsq = torch.sum(torch.square(torch.reshape(w64, [s, -1])), [1])\n";
+            ret.append("w64, wsq");
+            outs += 2;
+        }
+        if (bias) {
+            body += "    b64 = torch.reshape(" + divided("torch.to(gb, 7)", unscale) + ", [s, p])\n"
+                    + "    bsq = torch.sum(torch.square(b64), [1])\n";
+            ret.append(outs > 0 ? ", " : "").append("b64, bsq");
+            outs += 2;
+        }
+        body += "    return (" + ret + ")\n";
+        String types = String.join(", ", java.util.Collections.nCopies(outs, "Tensor"));
+        return IValueUtils.forward(
+                module("x: Tensor, g: Tensor) -> Tuple[" + types + "]", body), new NDList(x, g), true);
+    }
+
+    /** TorchScript for t [S·K, C, ...] as [K, S·C, ...] (a reshape for K = 1, else a transposed copy). */
+    private static String copiesFirst(String t, String channels, int copies) {
+        if (copies == 1)
+            return "torch.reshape(" + t + ", [1, torch.mul(s, " + channels + "), torch.size(" + t + ", 2), torch.size("
+                    + t + ", 3)])";
+        return "torch.reshape(torch.transpose(torch.reshape(" + t + ", [s, " + copies + ", " + channels
+                + ", torch.size("
+                + t + ", 2), torch.size(" + t + ", 3)]), 0, 1), [" + copies + ", torch.mul(s, " + channels
+                + "), torch.size(" + t + ", 2), torch.size(" + t + ", 3)])";
+    }
+
+    private static String divided(String expr, String unscale) {
+        return unscale.isEmpty() ? expr : "torch.div(" + expr + unscale + ")";
+    }
+
+    private static String pyBool(boolean b) {
+        return b ? "True" : "False";
     }
 
     /**

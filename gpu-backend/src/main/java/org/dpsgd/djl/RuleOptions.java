@@ -36,7 +36,8 @@ record RuleOptions(Norm norm, Unfold unfold) {
         /**
          * RESHAPE for 1x1 kernels with stride 1 and no padding, ONE_HOT when in·d ≤ 1024, SLICES otherwise; where
          * a float32 or 16-bit model forms the per-sample gradient explicitly, other kernels take STRIDED's fused
-         * call for that formation instead.
+         * call for that formation instead; small ones form, cast and take their norms in one call
+         * ({@link Conv2dRule#oneCall}).
          */
         AUTO,
         /** A reshape and transpose; only for 1x1 kernels with stride 1 and no padding. */
@@ -49,7 +50,12 @@ record RuleOptions(Norm norm, Unfold unfold) {
          * One strided view of the padded input, copied once, in one native call ({@link NativeConvUnfold}); columns in
          * weight order. The explicit float32 formation fuses it with its batched matmul.
          */
-        STRIDED
+        STRIDED,
+        /**
+         * AUTO's unfold, but every small explicit float32 formation ({@link Conv2dRule#oneCall}) takes the grouped
+         * convolution's weight gradient ({@link NativeConvUnfold#formedGradients}), whatever its channels.
+         */
+        GROUPED
     }
 
     /** These options with {@code n} as the norm choice. */

@@ -193,17 +193,25 @@ class ClipBoundTest {
      * g_t = (softmax(z_t) − y)/K). One real slot among 256 (the cap grows with the slots): the observed
      * weight factor c must keep the slot's cross share 2·N·c·γ(rows)·M within η'·C, which the old bound
      * (n_eff only) misses by ~17× (at 64 slots it would miss η' = 2^−14 by only 7%). The formed bias and the same layer without cancellation (inputs a
-     * and a) keep factor 1 at C = 10‖G‖.
+     * and a) keep factor 1 at C = 10‖G‖. The same for the equal 1x1 convolution (its ghost path: M from the Gram
+     * matrices' diagonals, Conv2dRule), whose parameters have the linear layer's layout.
      */
-    @org.junit.jupiter.api.Test
-    void heavyCancellationIsClippedByTheCrossSlotCap() {
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"linear", "conv"})
+    void heavyCancellationIsClippedByTheCrossSlotCap(String kind) {
         int slots = 256;
         int copies = 2;
         Network net = new Network(
-                "linear",
+                kind,
                 Shape.parse("4x1x1"),
                 3,
-                List.of(new org.dpsgd.model.Layer.Flatten(), new org.dpsgd.model.Layer.Linear("fc", 4, 3, true)));
+                kind.equals("conv")
+                        ? List.of(
+                                new org.dpsgd.model.Layer.Conv2d("fc", 4, 3, 1, 1, 0, true, false),
+                                new org.dpsgd.model.Layer.Flatten())
+                        : List.of(
+                                new org.dpsgd.model.Layer.Flatten(),
+                                new org.dpsgd.model.Layer.Linear("fc", 4, 3, true)));
         int[] groupOf = {0, 1};
         int[] padded = new int[slots - 1];
         for (int i = 0; i < padded.length; i++) padded[i] = i + 1;

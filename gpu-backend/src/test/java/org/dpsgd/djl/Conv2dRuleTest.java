@@ -119,7 +119,8 @@ class Conv2dRuleTest {
                     RuleOptions.Unfold.AUTO,
                     RuleOptions.Unfold.ONE_HOT,
                     RuleOptions.Unfold.SLICES,
-                    RuleOptions.Unfold.STRIDED));
+                    RuleOptions.Unfold.STRIDED,
+                    RuleOptions.Unfold.GROUPED));
             if (g.pointwise()) unfolds.add(RuleOptions.Unfold.RESHAPE);
             for (RuleOptions.Unfold u : unfolds)
                 for (boolean ws : new boolean[] {false, true})
@@ -135,8 +136,10 @@ class Conv2dRuleTest {
      * The explicit path of a float32 model forms per-sample gradients in float32 (docs/djl.md, "Float64
      * clipping arithmetic"): its per-slot norms and clipped sum (C at the median norm, so some slots are
      * clipped) agree with the float64 model's (itself equal to the batch-size-1 loop, above) to 1e-4, for
-     * every unfold, with weight standardisation, K = 1, 2, padding, and the bias alone. AUTO and STRIDED
-     * form through {@link NativeConvUnfold#perSampleGradient} here (the geometries take both its layouts).
+     * every unfold, with weight standardisation, K = 1, 2, padding, and the bias alone. STRIDED forms through
+     * {@link NativeConvUnfold#perSampleGradient} here (the geometries take both its layouts); AUTO (without weight
+     * standardisation) through {@link NativeConvUnfold#formedGradients}, by the unfold for few channels and grouped
+     * for 12, and GROUPED grouped on every geometry, the 1x1 reshape included.
      */
     @ParameterizedTest(name = "{0} unfold={1} ws={2} K={3} frozen={4}")
     @MethodSource("formedInFloat32")
@@ -199,6 +202,23 @@ class Conv2dRuleTest {
         assertFalse(Conv2dRule.fusedFormation(GEOMETRIES.get(0).conv(false), RuleOptions.Unfold.ONE_HOT));
         assertFalse(Conv2dRule.fusedFormation(GEOMETRIES.get(1).conv(false), RuleOptions.Unfold.SLICES));
         assertTrue(Conv2dRule.fusedFormation(GEOMETRIES.get(1).conv(false), RuleOptions.Unfold.STRIDED));
+        // The one-call formation: by the unfold below 8 input channels, grouped from 8 (12->6), none for a reshape
+        // or any forced unfold but GROUPED, which takes it everywhere.
+        List<Conv2dRule.OneCall> oneCall = new ArrayList<>();
+        for (Geometry g : GEOMETRIES) oneCall.add(Conv2dRule.oneCall(g.conv(false), RuleOptions.Unfold.AUTO));
+        assertEquals(
+                List.of(
+                        Conv2dRule.OneCall.UNFOLD,
+                        Conv2dRule.OneCall.GROUPED,
+                        Conv2dRule.OneCall.NONE,
+                        Conv2dRule.OneCall.UNFOLD,
+                        Conv2dRule.OneCall.UNFOLD),
+                oneCall);
+        for (Geometry g : GEOMETRIES) {
+            assertEquals(Conv2dRule.OneCall.GROUPED, Conv2dRule.oneCall(g.conv(false), RuleOptions.Unfold.GROUPED));
+            assertEquals(Conv2dRule.OneCall.NONE, Conv2dRule.oneCall(g.conv(false), RuleOptions.Unfold.STRIDED));
+            assertEquals(Conv2dRule.OneCall.NONE, Conv2dRule.oneCall(g.conv(false), RuleOptions.Unfold.SLICES));
+        }
         assertFalse(NativeConvUnfold.kernelMajor(1, 3, 6));
         assertTrue(NativeConvUnfold.kernelMajor(12, 3, 3));
         // 1->4 k3 on 6x6: T' = 36K positions, p·d = 36; 12->6 k3 s2: T' = 9K, p·d = 648.

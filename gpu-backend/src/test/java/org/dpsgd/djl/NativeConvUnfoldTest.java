@@ -157,4 +157,128 @@ class NativeConvUnfoldTest {
                             }
         }
     }
+
+    /**
+     * {@link NativeConvUnfold#formedGradients}, grouped and by the unfold, with the weight, the bias or both: each
+     * slot's weight gradient is its batch-size-1 sum Σ_copies Σ_positions g·x in weight order, its bias gradient
+     * Σ_copies Σ_positions g, both float64 (cast from the compute type), and each squared norm the float64 sum of
+     * squares of exactly those returned values. In float64 to 1e-13 of the sum of magnitudes, in float32 to 2^-20
+     * of it (float32 forming); the gradient arrives as the leaf's [S·K, p, Ho, Wo], so the copies' regrouping is
+     * checked too. Three calls agree bit for bit (TorchScript re-optimises after its first runs), and so does a
+     * call on the output gradient times a loss scale of 2^10 that it divides out.
+     */
+    @ParameterizedTest(name = "S K C p k st pad H W = {0}, grouped {1}, weight {2}, bias {3}, float32 {4}")
+    @CsvSource({
+        "3 1 1 4 3 1 1 6 6, true, true, true, false",
+        "3 1 1 4 3 1 1 6 6, false, true, true, false",
+        "2 1 16 5 3 1 1 5 5, true, true, true, false",
+        "2 1 16 5 3 1 1 5 5, true, true, true, true",
+        "2 1 16 5 3 1 1 5 5, false, true, true, true",
+        "2 2 3 4 3 2 1 7 6, true, true, true, false",
+        "2 2 3 4 3 2 1 7 6, false, true, true, false",
+        "2 2 3 4 3 2 1 7 6, true, true, false, true",
+        "2 1 3 2 2 2 0 6 6, true, false, true, false",
+        "2 1 3 2 2 2 0 6 6, false, false, true, true",
+        "3 2 2 3 1 2 0 5 5, true, true, true, false",
+        "3 2 2 3 1 2 0 5 5, false, true, false, false",
+        "1 1 4 2 5 1 2 4 4, true, true, true, true"
+    })
+    void formedGradientsAreEachSlotsOwnSums(
+            String geometry, boolean grouped, boolean weight, boolean bias, boolean float32) {
+        Case t = parse(geometry);
+        TestSupport.backend();
+        SplittableRandom r = new SplittableRandom(17L * geometry.hashCode() + (grouped ? 1 : 0));
+        double[] x = input(t, r);
+        int n = t.slots() * t.copies();
+        int hw = t.ho() * t.wo();
+        double[] g = new double[n * t.p() * hw]; // the leaf's layout [S·K, p, Ho, Wo]
+        for (int i = 0; i < g.length; i++) g[i] = r.nextDouble() * 2 - 1;
+        if (float32) { // the oracle sees the float32 values the call sees
+            for (int i = 0; i < x.length; i++) x[i] = (float) x[i];
+            for (int i = 0; i < g.length; i++) g[i] = (float) g[i];
+        }
+        try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+            NativeConvUnfold u = new NativeConvUnfold(m);
+            NDArray xa = m.create(x, new Shape(n, t.c(), t.h(), t.w()));
+            NDArray ga = m.create(g, new Shape(n, t.p(), t.ho(), t.wo()));
+            if (float32) {
+                xa = xa.toType(DataType.FLOAT32, false);
+                ga = ga.toType(DataType.FLOAT32, false);
+            }
+            ai.djl.ndarray.NDList got = null;
+            for (int call = 0; call < 3; call++) {
+                ai.djl.ndarray.NDList next =
+                        u.formedGradients(xa, ga, t.k(), t.st(), t.pad(), t.copies(), weight, bias, 1, grouped);
+                assertEquals((weight ? 2 : 0) + (bias ? 2 : 0), next.size());
+                for (NDArray a : next) assertEquals(DataType.FLOAT64, a.getDataType());
+                if (got != null)
+                    for (int i = 0; i < got.size(); i++)
+                        assertArrayEquals(
+                                got.get(i).toDoubleArray(), next.get(i).toDoubleArray(), 0.0, "call " + call);
+                got = next;
+            }
+            // A loss scale of 2^10 on the output gradient, divided out inside: the very same values, bit for bit.
+            ai.djl.ndarray.NDList scaled = u.formedGradients(
+                    xa, ga.mul(1024), t.k(), t.st(), t.pad(), t.copies(), weight, bias, 1024, grouped);
+            for (int i = 0; i < got.size(); i++)
+                assertArrayEquals(got.get(i).toDoubleArray(), scaled.get(i).toDoubleArray(), 0.0, "scaled output " + i);
+            double rel = float32 ? 0x1p-20 : 1e-13;
+            int d = t.c() * t.k() * t.k();
+            int out = 0;
+            if (weight) {
+                assertEquals(new Shape(t.slots(), t.p(), d), got.get(0).getShape());
+                double[] a = got.get(0).toDoubleArray();
+                double[] sq = got.get(1).toDoubleArray();
+                for (int s = 0; s < t.slots(); s++) {
+                    double ownSq = 0;
+                    for (int o = 0; o < t.p(); o++)
+                        for (int ch = 0; ch < t.c(); ch++)
+                            for (int i = 0; i < t.k(); i++)
+                                for (int j = 0; j < t.k(); j++) {
+                                    double want = 0;
+                                    double mag = 0;
+                                    for (int q = 0; q < t.copies(); q++)
+                                        for (int y = 0; y < t.ho(); y++)
+                                            for (int z = 0; z < t.wo(); z++) {
+                                                int row = s * t.copies() + q;
+                                                double gv = g[(row * t.p() + o) * hw + y * t.wo() + z];
+                                                double xv = t.at(x, row, ch, y * t.st() + i, z * t.st() + j);
+                                                want += gv * xv;
+                                                mag += Math.abs(gv * xv);
+                                            }
+                                    double v = a[(s * t.p() + o) * d + (ch * t.k() + i) * t.k() + j];
+                                    ownSq += v * v;
+                                    assertTrue(
+                                            Math.abs(v - want) <= rel * mag + 1e-300,
+                                            "slot " + s + " out " + o + " (c " + ch + ", " + i + ", " + j + "): " + v
+                                                    + " vs " + want);
+                                }
+                    assertEquals(ownSq, sq[s], 1e-14 * ownSq, "squared norm of slot " + s);
+                }
+                out = 2;
+            }
+            if (bias) {
+                assertEquals(new Shape(t.slots(), t.p()), got.get(out).getShape());
+                double[] b = got.get(out).toDoubleArray();
+                double[] sq = got.get(out + 1).toDoubleArray();
+                for (int s = 0; s < t.slots(); s++) {
+                    double ownSq = 0;
+                    for (int o = 0; o < t.p(); o++) {
+                        double want = 0;
+                        double mag = 0;
+                        for (int q = 0; q < t.copies(); q++)
+                            for (int i = 0; i < hw; i++) {
+                                double gv = g[((s * t.copies() + q) * t.p() + o) * hw + i];
+                                want += gv;
+                                mag += Math.abs(gv);
+                            }
+                        double v = b[s * t.p() + o];
+                        ownSq += v * v;
+                        assertTrue(Math.abs(v - want) <= rel * mag, "bias slot " + s + " out " + o);
+                    }
+                    assertEquals(ownSq, sq[s], 1e-14 * ownSq, "bias squared norm of slot " + s);
+                }
+            }
+        }
+    }
 }
