@@ -273,7 +273,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             NDArray[] standardized = layer.weightStandardized() ? standardize(w) : null;
             NDArray effective = standardized == null ? w : standardized[0];
             NDArray b = bias >= 0 ? store.value(bias) : null;
-            // Nothing recorded: a 1x1 output is one matrix product without the padding taps (WindowConv).
+            // Nothing recorded: a 1x1 output is one GEMM over its zero-padded window (WindowConv).
             NDArray y = tape.recording() ? null : WindowConv.apply(x, effective, b, layer.stride(), layer.padding());
             if (y == null) y = conv(x, effective, b);
             if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
