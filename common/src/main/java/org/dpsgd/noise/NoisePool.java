@@ -56,7 +56,10 @@ public final class NoisePool {
         void run(int chunk, int from, int to);
     }
 
-    /** Runs body over the {@code chunk}-sized pieces of [0, n), spread over the pool's threads; returns when all are done. */
+    /**
+     * Runs body over the {@code chunk}-sized pieces of [0, n), spread over the pool's threads; returns when all are
+     * done, and throws (the first failure) only when all are done too.
+     */
     void forEachChunk(int n, int chunk, ChunkBody body) {
         int chunks = (n + chunk - 1) / chunk;
         if (pool == null || chunks <= 1) {
@@ -106,7 +109,15 @@ public final class NoisePool {
                 return;
             }
             int mid = (lo + hi) >>> 1;
-            invokeAll(new Chunks(lo, mid, n, chunk, body), new Chunks(mid, hi, n, chunk, body));
+            // Both halves run to their end even when one fails: invokeAll rethrows the first half's failure
+            // without waiting for the second, and a caller told "done" must find no chunk still writing.
+            Chunks left = new Chunks(lo, mid, n, chunk, body);
+            Chunks right = new Chunks(mid, hi, n, chunk, body);
+            right.fork();
+            left.quietlyInvoke();
+            right.quietlyJoin();
+            left.join();
+            right.join();
         }
     }
 

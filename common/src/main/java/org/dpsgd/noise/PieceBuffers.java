@@ -54,18 +54,19 @@ public final class PieceBuffers {
 
     /** Waits for all tracked work, every slot even when one failed; then rethrows the first failure. */
     public void awaitAll() {
-        RuntimeException failure = null;
+        Throwable failure = null;
         for (int s = 0; s < 2; s++) {
             GaussianDraw.Pending p = pending[s];
             pending[s] = GaussianDraw.Pending.DONE;
             try {
                 p.await();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // an Error too: the other slot is still awaited
                 if (failure == null) failure = e;
                 else failure.addSuppressed(e);
             }
         }
-        if (failure != null) throw failure;
+        if (failure instanceof RuntimeException r) throw r;
+        if (failure instanceof Error e) throw e;
     }
 
     /**
@@ -75,7 +76,7 @@ public final class PieceBuffers {
     public void awaitAllAfter(Throwable primary) {
         try {
             awaitAll();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             primary.addSuppressed(e);
         }
     }

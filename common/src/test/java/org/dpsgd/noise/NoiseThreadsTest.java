@@ -3,10 +3,12 @@ package org.dpsgd.noise;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.dpsgd.sampling.AesCtrStream;
 import org.junit.jupiter.api.Test;
@@ -261,5 +263,37 @@ class NoiseThreadsTest {
                 "alongside host compute: the cores it leaves");
         assertEquals(1, NoisePool.recommendedThreads(true, true, cores), "at least one");
         assertEquals(3, NoisePool.of(3).threads());
+    }
+
+    /**
+     * A chunk that fails must not leave its siblings running: the caller reuses the buffers they write as soon as the
+     * call throws (review of noise7, M1: invokeAll rethrew the first half's failure without waiting for the second).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aFailedChunkThrowsOnlyOnceEveryOtherChunkIsDone(boolean started) {
+        NoisePool pool = NoisePool.of(2);
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger finished = new AtomicInteger();
+        NoisePool.ChunkBody body = (c, from, to) -> {
+            if (c == 0) throw new IllegalStateException("chunk 0 failed");
+            running.incrementAndGet();
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            running.decrementAndGet();
+            finished.incrementAndGet();
+        };
+        int chunks = 64;
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
+            if (started) pool.start(chunks * 8, 8, body).await();
+            else pool.forEachChunk(chunks * 8, 8, body);
+        });
+        // (fork-join may rethrow a copy made on the caller's thread, the original as its cause)
+        assertTrue(e.getMessage().contains("chunk 0 failed"), e.getMessage());
+        assertEquals(0, running.get(), "chunks still running when the call threw");
+        assertEquals(chunks - 1, finished.get(), "every other chunk ran to its end");
     }
 }

@@ -39,6 +39,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The float64 clipped sum released piece by piece gives, bit for bit, what the whole-buffer path
@@ -582,6 +583,8 @@ class PiecewiseNoisySumTest {
     private static final class DeferredNoise implements NoiseSource {
         final NoiseSource inner = seeded(1);
         int started, awaited;
+        /** The piece (in start order) whose noise fails when awaited; -1 for none. */
+        int failAt = -1;
 
         int inFlight() {
             return started - awaited;
@@ -607,12 +610,13 @@ class PiecewiseNoisySumTest {
                 @Override
                 public Pending startAddRounded(double[] v, int at, int offset, int count, float[] out, int outAt) {
                     position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
-                    started++;
+                    int index = started++;
                     boolean[] done = {false};
                     return () -> {
                         if (done[0]) throw new AssertionError("a piece's work awaited twice");
                         done[0] = true;
                         awaited++;
+                        if (index == failAt) throw new IllegalStateException("noise failed in piece " + index);
                         for (int k = 0; k < count; k++) out[outAt + k] = (float) (v[at + k] + z[offset + k]);
                     };
                 }
@@ -711,6 +715,36 @@ class PiecewiseNoisySumTest {
                         1, atDrain.stream().mapToInt(Integer::intValue).max().orElse(-1), "in flight at a drain");
         }
         assertTrue(noise.started >= 4, "at least two pieces a step: " + noise.started);
+    }
+
+    /**
+     * Noise that fails in a middle piece or in the last one: release throws that failure (never a sum released with
+     * a piece un-noised) and waits for every other piece first (review of noise7, S1: a swallowed failure survived).
+     */
+    @ParameterizedTest(name = "last={0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedPieceNoiseFailsTheRelease(boolean last) {
+        ArrayModel model = new ArrayModel(true);
+        int n = model.acc.length;
+        TrainableMask mask = mask(false);
+        DeferredNoise counting = new DeferredNoise();
+        PiecewiseNoisySum pieces = new PiecewiseNoisySum(model, mask, A, false);
+        System.arraycopy(sums(n, 7), 0, model.acc, 0, n);
+        pieces.startAccumulating();
+        pieces.finishAccumulating(false);
+        pieces.release(null, counting, 0.9, new float[n]);
+        int total = counting.started;
+        assertTrue(total >= 3, "a middle piece needs three pieces: " + total);
+
+        DeferredNoise noise = new DeferredNoise();
+        noise.failAt = last ? total - 1 : 1;
+        System.arraycopy(sums(n, 8), 0, model.acc, 0, n);
+        pieces.startAccumulating();
+        pieces.finishAccumulating(false);
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> pieces.release(null, noise, 0.9, new float[n]));
+        assertEquals("noise failed in piece " + noise.failAt, e.getMessage());
+        assertEquals(0, noise.inFlight(), "a piece's noise outlived the failed release");
     }
 
     /** A drain that fails while a piece's noise is pending: release waits for that noise before it throws. */

@@ -52,7 +52,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
     /**
      * Largest per-sample gradient (bytes of its float64 copy, S·p·d·8) that {@code MIXED} forms in float32 for speed
      * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient is held from the norms to
-     * the clipped sum (in float32, half this), so this caps what one layer adds to the step's peak: resnet18-gn's
+     * the clipped sum (its float64 copy where that is at most {@link #KEEP_WIDE_BYTES}, else in float32, half this),
+     * so this caps what one layer adds to the step's peak: resnet18-gn's
      * layer1 at 3x32x32, batch 64, is 18.9 MB; resnet50-gn at 224, batch 16 (issue 12 §3's memory goal), has none
      * below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
      */
@@ -74,6 +75,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * (≤ 12.8 MB each, ~80 MB together against a ~2.8 GB peak).
      */
     static final long KEEP_UNFOLD_BYTES = 16L << 20;
+
+    /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
+    static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -542,7 +546,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             m,
                             ClipBound.gamma(d + p + tPrime * tPrime),
                             ClipBound.gamma(slots * tPrime));
-                    if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= KEEP_UNFOLD_BYTES)
+                    if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= keepUnfoldBytes)
                         keptUnfold = unfolded;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);

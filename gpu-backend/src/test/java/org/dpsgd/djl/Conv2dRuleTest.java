@@ -112,6 +112,35 @@ class Conv2dRuleTest {
                 new RuleHarness.Check(g.net(ws), new RuleOptions(norm, unfold), copies, frozen, groups, seed));
     }
 
+    static Stream<Arguments> ghostPaths() {
+        return paths().filter(a -> a.get()[2] != RuleOptions.Norm.EXPLICIT);
+    }
+
+    /**
+     * The ghost cases again with no unfold kept from the norms to the clipped sum: the sum then unfolds afresh (the
+     * path of resnet50-gn's large ghost layers), and must still give what the norms bounded (review of r18x7, S1).
+     */
+    @ParameterizedTest(name = "{0} unfold={1} norm={2} ws={3} K={4} frozen={5} {6}")
+    @MethodSource("ghostPaths")
+    void equalsTheBatchSizeOneLoopWhenTheSumUnfoldsAfresh(
+            Geometry g,
+            RuleOptions.Unfold unfold,
+            RuleOptions.Norm norm,
+            boolean ws,
+            int copies,
+            List<String> frozen,
+            RuleHarness.Groups groups,
+            long seed) {
+        long kept = Conv2dRule.keepUnfoldBytes;
+        Conv2dRule.keepUnfoldBytes = 0;
+        try {
+            RuleHarness.assertMatchesBatchSizeOneLoop(
+                    new RuleHarness.Check(g.net(ws), new RuleOptions(norm, unfold), copies, frozen, groups, seed));
+        } finally {
+            Conv2dRule.keepUnfoldBytes = kept;
+        }
+    }
+
     static Stream<Arguments> formedInFloat32() {
         List<Arguments> out = new ArrayList<>();
         for (Geometry g : GEOMETRIES) {
