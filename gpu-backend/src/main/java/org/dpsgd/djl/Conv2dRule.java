@@ -276,7 +276,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             NDArray w = store.value(weight);
             NDArray[] standardized = layer.weightStandardized() ? standardize(w) : null;
             NDArray effective = standardized == null ? w : standardized[0];
-            NDArray y = conv(x, effective, bias >= 0 ? store.value(bias) : null);
+            NDArray b = bias >= 0 ? store.value(bias) : null;
+            // Nothing recorded: a 1x1 output is one GEMM over its zero-padded window (WindowConv).
+            NDArray y = tape.recording() ? null : WindowConv.apply(x, effective, b, layer.stride(), layer.padding());
+            if (y == null) y = conv(x, effective, b);
             if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
             NDArray[] yz = tape.withLeaf(y);
             tape.add(new Record(this, tape.slots, tape.copies, x, yz[1], standardized));
