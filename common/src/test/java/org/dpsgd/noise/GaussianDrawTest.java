@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.dpsgd.sampling.AesCtrStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,16 +28,7 @@ class GaussianDrawTest {
 
     /** v[from..to) plus call {@code call}'s secure noise, chunk by chunk, one word at a time, in double. */
     private static double[] reference(double[] v, int from, int to, double std, long call) {
-        double[] out = v.clone();
-        int n = to - from;
-        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
-            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
-            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
-                out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());
-            }
-        }
-        return out;
+        return ReferenceNormals.addSecureNoise(KEY, v, from, to, std, call);
     }
 
     private static double[] sums(int n, long seed) {

@@ -10,7 +10,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.dpsgd.sampling.AesCtrStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,30 +30,17 @@ class NoiseThreadsTest {
 
     /** The reference: v[from..to) plus call {@code call}'s noise, chunk by chunk, one word at a time. */
     private static float[] reference(float[] v, int from, int to, double std, long call) {
-        float[] out = v.clone();
-        int n = to - from;
-        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
-            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
-            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
-                out[i] = (float) (out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample()));
-            }
-        }
+        double[] wide = new double[v.length];
+        for (int i = 0; i < v.length; i++) wide[i] = v[i];
+        double[] noisy = ReferenceNormals.addSecureNoise(KEY, wide, from, to, std, call);
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = (float) noisy[i]; // one rounding, as the float path does
         return out;
     }
 
     /** The reference in double: v[from..to) plus the same words' noise, with no rounding to float. */
     private static double[] reference(double[] v, int from, int to, double std, long call) {
-        double[] out = v.clone();
-        int n = to - from;
-        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
-            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(KEY, call << 32 | c)::nextLong);
-            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
-            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
-                out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());
-            }
-        }
-        return out;
+        return ReferenceNormals.addSecureNoise(KEY, v, from, to, std, call);
     }
 
     /** A double vector whose entries are not floats (so a rounding to float anywhere would show). */

@@ -1,6 +1,7 @@
 package org.dpsgd.noise;
 
 import java.util.function.LongSupplier;
+import org.dpsgd.sampling.AesCtrStream;
 
 /**
  * The sampler of {@link ZigguratBlock} written out plainly, one word at a time from any word
@@ -15,6 +16,24 @@ final class ReferenceNormals {
 
     ReferenceNormals(LongSupplier words) {
         this.words = words;
+    }
+
+    /**
+     * v[from..to) plus call {@code call}'s secure noise under {@code key}, in double with no rounding: chunk c of the
+     * range reads keystream (call, c), one word at a time, and each coordinate gets 0.5·std·(z1 + z2 + z3 + z4).
+     * The reference the secure source's chunked, threaded and piecewise paths are compared with.
+     */
+    static double[] addSecureNoise(byte[] key, double[] v, int from, int to, double std, long call) {
+        double[] out = v.clone();
+        int n = to - from;
+        for (int c = 0; (long) c * ChunkedGaussian.CHUNK < n; c++) {
+            ReferenceNormals g = new ReferenceNormals(new AesCtrStream(key, call << 32 | c)::nextLong);
+            int hi = Math.min(n, (c + 1) * ChunkedGaussian.CHUNK);
+            for (int i = from + c * ChunkedGaussian.CHUNK; i < from + hi; i++) {
+                out[i] = out[i] + 0.5 * std * (g.sample() + g.sample() + g.sample() + g.sample());
+            }
+        }
+        return out;
     }
 
     double sample() {

@@ -358,9 +358,25 @@ class PiecewiseNoisySumTest {
         assertThrows(IllegalStateException.class, () -> pieces.release(failsOnSecond, noise, 0.9, new float[n]));
         assertTrue(Arrays.stream(model.acc).anyMatch(v -> v != 0), "the failure left part of the sum in the model");
 
+        nextStepReleasesItsOwnSum(pieces, model, mask, noise, 2);
+
+        pieces.startAccumulating();
+        System.arraycopy(sums(n, 3), 0, model.acc, 0, n);
+        pieces.finishAccumulating(true);
+        assertArrayEquals(new double[n], model.acc, "a failed accumulation is drained at once");
+        assertThrows(IllegalStateException.class, () -> pieces.release(null, noise, 0.9, new float[n]));
+    }
+
+    /**
+     * The step after a failed release (call 0 of seeded(1) opened and lost): startAccumulating drops the leftover, and
+     * the step releases its own sum alone, with call 1's noise.
+     */
+    private static void nextStepReleasesItsOwnSum(
+            PiecewiseNoisySum pieces, ArrayModel model, TrainableMask mask, NoiseSource noise, long seed) {
+        int n = model.acc.length;
         pieces.startAccumulating(); // the next step: drops the leftover before accumulating
         assertArrayEquals(new double[n], model.acc);
-        double[] own = sums(n, 2);
+        double[] own = sums(n, seed);
         System.arraycopy(own, 0, model.acc, 0, n);
         pieces.finishAccumulating(false);
         float[] out = new float[n];
@@ -368,12 +384,6 @@ class PiecewiseNoisySumTest {
         NoiseSource reference = seeded(1);
         reference.restoreState(1); // the failed release opened its draw (call 0)
         assertArrayEquals(wholeBuffer(own, mask, reference, 0.9), out);
-
-        pieces.startAccumulating();
-        System.arraycopy(sums(n, 3), 0, model.acc, 0, n);
-        pieces.finishAccumulating(true);
-        assertArrayEquals(new double[n], model.acc, "a failed accumulation is drained at once");
-        assertThrows(IllegalStateException.class, () -> pieces.release(null, noise, 0.9, new float[n]));
     }
 
     @Test
@@ -767,15 +777,6 @@ class PiecewiseNoisySumTest {
         assertEquals(0, noise.inFlight(), "a piece's noise outlived the failed release");
 
         model.beforeRangedDrain = () -> {};
-        pieces.startAccumulating(); // drops the leftover
-        assertArrayEquals(new double[n], model.acc);
-        double[] own = sums(n, 6);
-        System.arraycopy(own, 0, model.acc, 0, n);
-        pieces.finishAccumulating(false);
-        float[] out = new float[n];
-        pieces.release(null, noise, 0.9, out);
-        NoiseSource reference = seeded(1);
-        reference.restoreState(1); // the failed release opened its draw (call 0)
-        assertArrayEquals(wholeBuffer(own, mask, reference, 0.9), out);
+        nextStepReleasesItsOwnSum(pieces, model, mask, noise, 6);
     }
 }

@@ -367,11 +367,6 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return layer.kernel() > 1 && unfold == RuleOptions.Unfold.SLICES;
         }
 
-        /** Reorders the last axis of [..., p, d] from {@link #unfold}'s order to the weight's (c, kh, kw). */
-        NDArray toWeightOrder(NDArray m) {
-            return kernelMajor() ? kernelMajorToWeightOrder(m) : m;
-        }
-
         /** Reorders the last axis of [..., p, d] from (kh, kw, c) to the weight's (c, kh, kw). */
         NDArray kernelMajorToWeightOrder(NDArray m) {
             Shape s = m.getShape();

@@ -59,19 +59,7 @@ final class NativeConvUnfold {
      * the [p, d] result (a copy of p·d values per layer, the size of the weight, where this copy is S·T'·d).
      */
     NDArray unfoldRows(NDArray x, int kernel, int stride, int padding, int copies) {
-        check(kernel, stride, padding, copies);
-        String p = Integer.toString(padding);
-        String padded = padding == 0
-                ? "torch.contiguous(x)"
-                : "torch.contiguous(torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p + "], 0.))";
-        String body = "    xp = " + padded + "\n"
-                + "    c = torch.size(xp, 1)\n"
-                + "    hp = torch.size(xp, 2)\n"
-                + "    wp = torch.size(xp, 3)\n"
-                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
-                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
-                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
-                + "    chw = torch.mul(torch.mul(c, hp), wp)\n"
+        String body = paddedSizes(kernel, stride, padding, copies)
                 + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + kernel + ", " + kernel + "], "
                 + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
                 + ", torch.mul(hp, wp), wp, 1])\n"
@@ -230,8 +218,11 @@ final class NativeConvUnfold {
         }
     }
 
-    /** TorchScript lines that bind u (the strided view), s, c, ho and wo; x is made contiguous first. */
-    static String view(int kernel, int stride, int padding, int copies) {
+    /**
+     * TorchScript lines that bind xp (x padded, as a fresh contiguous NCHW tensor), c, hp, wp, ho, wo, s (slots) and
+     * chw, for {@link #view} and {@link #unfoldRows} to take their strided views of.
+     */
+    private static String paddedSizes(int kernel, int stride, int padding, int copies) {
         check(kernel, stride, padding, copies);
         String p = Integer.toString(padding);
         // as_strided addresses the storage directly: the padded input must be a fresh contiguous tensor.
@@ -245,7 +236,12 @@ final class NativeConvUnfold {
                 + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
                 + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
                 + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
-                + "    chw = torch.mul(torch.mul(c, hp), wp)\n"
+                + "    chw = torch.mul(torch.mul(c, hp), wp)\n";
+    }
+
+    /** TorchScript lines that bind u (the strided view), s, c, ho and wo; x is made contiguous first. */
+    static String view(int kernel, int stride, int padding, int copies) {
+        return paddedSizes(kernel, stride, padding, copies)
                 + "    u = torch.as_strided(xp, [s, c, " + kernel + ", " + kernel + ", " + copies + ", ho, wo], "
                 + "[torch.mul(" + copies + ", chw), torch.mul(hp, wp), wp, 1, chw, torch.mul(" + stride + ", wp), "
                 + stride + "])\n";
