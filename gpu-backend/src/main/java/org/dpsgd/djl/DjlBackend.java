@@ -24,6 +24,7 @@ public final class DjlBackend implements Backend {
         this.engine = Engine.getEngine("PyTorch");
         DjlThreads.markLoaded();
         DjlThreads.applyAfterEngineLoads(options);
+        NativeHeap.apply(options);
         this.device = parseDevice(options.device(), engine.getGpuCount());
     }
 
@@ -78,6 +79,7 @@ public final class DjlBackend implements Backend {
         v.put("djl", Engine.getDjlVersion());
         v.put("pytorch", engine.getVersion());
         v.put("threads", DjlThreads.describe());
+        v.put("malloc", NativeHeap.describe());
         return v;
     }
 
