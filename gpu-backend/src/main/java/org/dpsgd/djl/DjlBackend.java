@@ -68,6 +68,12 @@ public final class DjlBackend implements Backend {
         return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
     }
 
+    /** Freed tensor memory that {@link NativeHeap} keeps goes back to the kernel. */
+    @Override
+    public void releaseFreeMemory() {
+        NativeHeap.trim();
+    }
+
     /** Threads and OpenMP policy in force, for run provenance. */
     public String threadInfo() {
         return DjlThreads.describe();

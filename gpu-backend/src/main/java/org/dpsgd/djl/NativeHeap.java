@@ -67,6 +67,33 @@ final class NativeHeap {
         }
     }
 
+    /**
+     * Returns the free memory the allocator kept to the kernel: for peak-memory measurements of one model
+     * after another in the same process, which would otherwise start from the earlier model's retained
+     * pages. glibc's {@code malloc_trim(0)} releases free pages inside its bins, but not a per-thread
+     * arena's free top, where a step's freed tensors coalesce; that is trimmed by a free next to it while
+     * the trim threshold is 0, so a small block is allocated and freed on the calling thread (the thread
+     * that ran the model, whose arena holds its tensors) in between. Nothing where no mallopt was applied.
+     */
+    static synchronized void trim() {
+        if (!"retained".equals(applied)) return;
+        LibC libc = Native.load("c", LibC.class);
+        libc.mallopt(M_TRIM_THRESHOLD, 0);
+        try {
+            long block = Native.malloc(TRIM_PROBE);
+            if (block != 0) Native.free(block);
+            // malloc_trim(size_t pad), looked up by name (the Java method name would break the naming rule).
+            com.sun.jna.NativeLibrary.getInstance("c")
+                    .getFunction("malloc_trim")
+                    .invokeInt(new Object[] {0L});
+        } finally {
+            libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
+    }
+
+    /** Big enough that its free consolidates with the arena's top at once (not a fastbin block). */
+    private static final long TRIM_PROBE = 256 << 10;
+
     /** What is in force, for run provenance: "retained", or "default" with the reason when not applied. */
     static String describe() {
         return applied == null ? "default" : applied;

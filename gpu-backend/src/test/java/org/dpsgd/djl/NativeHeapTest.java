@@ -56,6 +56,25 @@ class NativeHeapTest {
         assertTrue(faults < pages / 4, faults + " minor faults over 3 rounds touching " + pages + " pages");
     }
 
+    /** What the allocator kept goes back to the kernel on request (the bench's per-strategy peak memory). */
+    @Test
+    void trimHandsTheKeptBlocksBack() throws IOException {
+        TestSupport.backend();
+        assumeTrue(glibc() && Files.isReadable(Path.of("/proc/self/status")), "glibc on Linux only");
+        round(); // written and freed: kept, still resident
+        long before = residentKb();
+        TestSupport.backend().releaseFreeMemory();
+        long released = before - residentKb();
+        assertTrue(released >= BLOCKS * BLOCK / 1024 / 2, "resident set fell by only " + released + " KiB");
+    }
+
+    private static long residentKb() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+            if (line.startsWith("VmRSS:"))
+                return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+        throw new IllegalStateException("no VmRSS");
+    }
+
     private static void round() {
         long[] peers = new long[BLOCKS];
         for (int b = 0; b < BLOCKS; b++) {
