@@ -29,11 +29,11 @@ import java.util.Map;
  * ({@code NativeGroupNormTest} does that on the CPU for float32 and float64).
  *
  * <p>Small maps (at most 4 positions, e.g. resnet18-gn's 1×1 and 2×2 maps at 3×32×32)
- * take a two-op form instead: {@code torch.layer_norm} over each (sample, group) row [N, G, C/G·H·W]
- * without affine, then {@code addcmul} with γ and β per channel. libtorch 2.7.1's group_norm kernel
+ * take another form: {@code torch.layer_norm} over each (sample, group) row [N, G, C/G·H·W] without
+ * affine, then one {@code addcmul} on [N, C·H·W] with γ and β repeated H·W times. libtorch 2.7.1's group_norm kernel
  * works per channel in vectors of 16 floats and is slow when a channel has one to four values:
- * forward + backward of [64, 512, 1, 1] took 1.5–4.2 ms against 0.8 ms in this form, [64, 256, 2, 2]
- * 2.2–2.3 against 1.8–2.0 ms, while at 4×4 and up the fused kernel is faster (docs/benchmarks.md
+ * forward + backward of [64, 512, 1, 1] took 1.9–4.2 ms against 0.8 ms in this form, [64, 256, 2, 2]
+ * 2.2 against 0.9 ms, while at 4×4 and up the fused kernel is faster (docs/benchmarks.md
  * "Session 8: the non-private step"). The same definition (biased variance, eps inside the root),
  * checked against the float64 definition like the fused kernel.
  */
@@ -104,14 +104,20 @@ final class NativeGroupNorm {
         }
         // Rows (sample, group) of C/G·H·W values: NCHW keeps a group's channels together (apply checks that
         // the group count divides C, which torch.group_norm checks itself and this reshape alone would not).
+        // The affine on [N, C·H·W] with γ and β repeated H·W times: their gradients are then column sums over
+        // N (a contiguous reduction) and a [C, H·W] row sum, where a [1, C, 1, 1] broadcast's backward reduced
+        // over (N, H, W) around C, twice as slow at 2×2 in total.
+        String e = Double.toString(eps);
         return head
                 + "    n = torch.size(x, 0)\n"
                 + "    c = torch.size(x, 1)\n"
+                + "    hw = torch.mul(torch.size(x, 2), torch.size(x, 3))\n"
                 + "    rows = torch.reshape(x, [n, " + groups + ", -1])\n"
-                + "    xh = torch.layer_norm(rows, [torch.size(rows, 2)], None, None, " + Double.toString(eps)
-                + ", False)\n"
-                + "    return torch.addcmul(torch.reshape(bias, [1, c, 1, 1]), torch.reshape(xh, torch.size(x)), "
-                + "torch.reshape(weight, [1, c, 1, 1]))\n";
+                + "    xh = torch.reshape(torch.layer_norm(rows, [torch.size(rows, 2)], None, None, " + e + ", False), "
+                + "[n, -1])\n"
+                + "    g = torch.reshape(torch.expand(torch.reshape(weight, [c, 1]), [c, hw]), [-1])\n"
+                + "    b = torch.reshape(torch.expand(torch.reshape(bias, [c, 1]), [c, hw]), [-1])\n"
+                + "    return torch.reshape(torch.addcmul(b, xh, g), torch.size(x))\n";
     }
 
     /** The module's TorchScript archive ({@link TorchScriptArchive}). */
