@@ -423,6 +423,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
+        private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -478,8 +479,20 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return op.kernelMajor() && !nativeRows() ? op.kernelMajorToWeightOrder(m) : m;
         }
 
-        /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
-        private NDArray unfolded(long tPrime) {
+        /**
+         * The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. {@code live}
+         * (the ghost norm and its clipped sum): on the native rows, only the columns of the kernel taps that read the
+         * real input ({@link #liveWindow}); the others are exactly zero, so the Gram matrix, M and the clipped sum
+         * have the same values without them (the sum is padded back to the whole kernel with exact zeros).
+         */
+        private NDArray unfolded(long tPrime, boolean live) {
+            if (live && nativeRows()) {
+                Shape in = input.getShape();
+                Layer.Conv2d l = op.layer;
+                int[] h = NativeConvUnfold.liveTaps(in.get(2), l.kernel(), l.stride(), l.padding());
+                int[] w = NativeConvUnfold.liveTaps(in.get(3), l.kernel(), l.stride(), l.padding());
+                if (h[1] < l.kernel() || w[1] < l.kernel()) liveWindow = new int[] {h[0], h[1], w[0], w[1]};
+            }
             return TapScope.one(() -> {
                 // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
                 // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
@@ -491,7 +504,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                         : nativeRows()
                                 ? op.constants
                                         .convUnfold()
-                                        .unfoldRows(Precision.f64(input), l.kernel(), l.stride(), l.padding(), copies)
+                                        .unfoldRows(
+                                                Precision.f64(input),
+                                                l.kernel(),
+                                                l.stride(),
+                                                l.padding(),
+                                                copies,
+                                                liveWindow == null
+                                                        ? new int[] {0, l.kernel(), 0, l.kernel()}
+                                                        : liveWindow)
                                 : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
@@ -513,7 +534,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             }
             NDArray outGrad = outGrad();
             if (op.weightTrainable()) {
-                NDArray unfolded = unfolded(tPrime);
+                NDArray unfolded = unfolded(tPrime, ghost);
                 if (ghost) {
                     ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                     NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
@@ -682,6 +703,19 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return g.reshape(slots, copies, p, -1).transpose(0, 2, 1, 3).reshape(slots, p, -1);
         }
 
+        /**
+         * The clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps as [p, C·k·k], the other taps exact
+         * zeros: their columns of the whole unfold are zero in every row, so the whole matmul gives them Σ c·g·0 = 0.
+         */
+        private NDArray wholeKernel(NDArray sum, long p) {
+            int k = op.layer.kernel();
+            int[] w = liveWindow;
+            NDArray taps = sum.reshape(p, op.layer.in(), w[1], w[3]);
+            // constant_pad_nd's order: the last axis first (left, right), then the one before it.
+            return taps.pad(new Shape(w[2], k - w[2] - w[3], w[0], k - w[0] - w[1]), 0)
+                    .reshape(p, (long) op.layer.in() * k * k);
+        }
+
         @Override
         public List<NDArray> kept() {
             List<NDArray> out = new ArrayList<>(3);
@@ -722,12 +756,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long p = outGrad.getShape().get(2);
                     NDArray unfolded = keptUnfold != null
                             ? keptUnfold
-                            : unfolded(outGrad.getShape().get(1));
+                            : unfolded(outGrad.getShape().get(1), true);
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
                     sum = fromUnfoldOrder(
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                    if (liveWindow != null) sum = wholeKernel(sum, p);
                     unfolded.close();
                     keptUnfold = null;
                     release();
