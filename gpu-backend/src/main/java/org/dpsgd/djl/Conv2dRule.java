@@ -3,6 +3,7 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -704,16 +705,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         }
 
         /**
-         * The clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps as [p, C·k·k], the other taps exact
-         * zeros: their columns of the whole unfold are zero in every row, so the whole matmul gives them Σ c·g·0 = 0.
+         * Adds the clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps into those taps of the weight's
+         * accumulator [p, C, k, k], in place, one float64 addition per coordinate as {@code addi}; the other taps'
+         * coordinates are left as they are: their columns of the whole unfold are zero in every row, so the whole
+         * matmul would have added Σ c·g·0 = 0 there.
          */
-        private NDArray wholeKernel(NDArray sum, long p) {
-            int k = op.layer.kernel();
+        private void addToLiveTaps(NDArray acc, NDArray sum, long p) {
             int[] w = liveWindow;
-            NDArray taps = sum.reshape(p, op.layer.in(), w[1], w[3]);
-            // constant_pad_nd's order: the last axis first (left, right), then the one before it.
-            return taps.pad(new Shape(w[2], k - w[2] - w[3], w[0], k - w[0] - w[1]), 0)
-                    .reshape(p, (long) op.layer.in() * k * k);
+            NDIndex taps = new NDIndex(":, :, " + w[0] + ":" + (w[0] + w[1]) + ", " + w[2] + ":" + (w[2] + w[3]));
+            acc.set(taps, acc.get(taps).add(sum.reshape(p, op.layer.in(), w[1], w[3])));
         }
 
         @Override
@@ -762,13 +762,18 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
                     sum = fromUnfoldOrder(
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
-                    if (liveWindow != null) sum = wholeKernel(sum, p);
                     unfolded.close();
                     keptUnfold = null;
                     release();
+                    if (liveWindow != null) {
+                        addToLiveTaps(op.store.accumulator(op.weight), sum, p);
+                        sum = null;
+                    }
                 }
-                NDArray acc = op.store.accumulator(op.weight);
-                acc.addi(sum.reshape(acc.getShape()));
+                if (sum != null) {
+                    NDArray acc = op.store.accumulator(op.weight);
+                    acc.addi(sum.reshape(acc.getShape()));
+                }
             }
             if (op.biasTrainable()) {
                 NDArray c = f.of(op.bias);

@@ -167,4 +167,39 @@ class LiveTapsTest {
             Conv2dRule.keepUnfoldBytes = kept;
         }
     }
+
+    /**
+     * The live taps' sum is added into the accumulator in place: over three calls without a drain (the other taps
+     * untouched, the live ones summed), the float64 sum equals the batch-size-1 loop's, to {@link RuleHarness#TOL}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("geometries")
+    void callsAddUp(Geometry g) {
+        Network net = g.net();
+        org.dpsgd.backend.ClipPolicy policy = org.dpsgd.backend.ClipPolicy.flat(0.05);
+        try (DjlTrainableModel reference =
+                        TestSupport.model(net, "microbatch", "float64", List.of(), RuleOptions.DEFAULT);
+                DjlTrainableModel rule = TestSupport.model(
+                        net,
+                        "bookkeeping",
+                        "float64",
+                        List.of(),
+                        new RuleOptions(RuleOptions.Norm.GHOST, RuleOptions.Unfold.AUTO))) {
+            for (int call = 0; call < 3; call++) {
+                org.dpsgd.backend.DeviceBatch b = TestSupport.batch(net, 4, 1 + call % 2, 100 + call, 1.0);
+                reference.accumulateClipped(b, policy);
+                rule.accumulateClipped(b, policy);
+            }
+            double[] want = reference.gradientSum64();
+            double[] got = rule.gradientSum64();
+            double num = 0;
+            double den = 0;
+            for (int i = 0; i < want.length; i++) {
+                num += (got[i] - want[i]) * (got[i] - want[i]);
+                den += want[i] * want[i];
+            }
+            assertTrue(den > 0, "the reference sum is zero");
+            assertTrue(Math.sqrt(num) <= RuleHarness.TOL * Math.sqrt(den), "relative error " + Math.sqrt(num / den));
+        }
+    }
 }
