@@ -3,7 +3,6 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -710,10 +709,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * coordinates are left as they are: their columns of the whole unfold are zero in every row, so the whole
          * matmul would have added Σ c·g·0 = 0 there.
          */
-        private void addToLiveTaps(NDArray acc, NDArray sum, long p) {
-            int[] w = liveWindow;
-            NDIndex taps = new NDIndex(":, :, " + w[0] + ":" + (w[0] + w[1]) + ", " + w[2] + ":" + (w[2] + w[3]));
-            acc.set(taps, acc.get(taps).add(sum.reshape(p, op.layer.in(), w[1], w[3])));
+        private void addToLiveTaps(NDArray acc, NDArray sum) {
+            op.constants.convUnfold().addToTaps(acc, sum, liveWindow);
         }
 
         @Override
@@ -766,7 +763,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     keptUnfold = null;
                     release();
                     if (liveWindow != null) {
-                        addToLiveTaps(op.store.accumulator(op.weight), sum, p);
+                        addToLiveTaps(op.store.accumulator(op.weight), sum);
                         sum = null;
                     }
                 }

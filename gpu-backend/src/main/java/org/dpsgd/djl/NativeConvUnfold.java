@@ -88,6 +88,19 @@ final class NativeConvUnfold {
     }
 
     /**
+     * Adds {@code sum} [p, C·rows·columns] (the clipped sum over {@code window}'s taps, as {@link #unfoldRows} with
+     * a window gives it) into those taps of {@code acc} [p, C, k, k], in place: one addition per coordinate, as
+     * {@code addi}; the other taps are not touched.
+     */
+    void addToTaps(NDArray acc, NDArray sum, int[] window) {
+        String body = "    v = torch.slice(torch.slice(acc, 2, " + window[0] + ", " + (window[0] + window[1]) + "), 3, "
+                + window[2] + ", " + (window[2] + window[3]) + ")\n"
+                + "    return torch.add_(v, torch.reshape(sum, torch.size(v)))\n";
+        // The result is a view of acc's window: only its handle is closed here, acc keeps the storage.
+        call("acc: Tensor, sum: Tensor) -> Tensor", body, new NDList(acc, sum)).close();
+    }
+
+    /**
      * The kernel taps along one axis that read the real input at some output position, as {first, count}: the
      * hull of the taps i with 0 ≤ o·stride + i − padding &lt; size for some output position o. Every tap outside
      * it reads only the zero padding at every position (resnet18-gn's layer4 at 3x32x32, a 3x3 kernel with padding
