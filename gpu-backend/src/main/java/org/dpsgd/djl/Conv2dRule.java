@@ -705,12 +705,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         /**
          * Adds the clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps into those taps of the weight's
-         * accumulator [p, C, k, k], in place, one float64 addition per coordinate as {@code addi}; the other taps'
-         * coordinates are left as they are: their columns of the whole unfold are zero in every row, so the whole
-         * matmul would have added Σ c·g·0 = 0 there.
+         * accumulator [p, C, k, k], one float64 addition per coordinate as {@code addi}, the other taps' coordinates
+         * left as they are: their columns of the whole unfold are zero in every row, so the whole matmul would have
+         * added Σ c·g·0 = 0 there. After a drain, the accumulator is the sum padded with exact zeros (0 + s = s).
          */
-        private void addToLiveTaps(NDArray acc, NDArray sum) {
-            op.constants.convUnfold().addToTaps(acc, sum, liveWindow);
+        private void addToLiveTaps(NDArray sum) {
+            int k = op.layer.kernel();
+            int[] w = liveWindow;
+            if (op.store.accumulatorEmpty(op.weight)) {
+                NDArray taps = sum.reshape(sum.getShape().get(0), op.layer.in(), w[1], w[3]);
+                // constant_pad_nd's order: the last axis first (left, right), then the one before it.
+                op.store.addToAccumulator(
+                        op.weight, taps.pad(new Shape(w[2], k - w[2] - w[3], w[0], k - w[0] - w[1]), 0));
+            } else {
+                op.constants.convUnfold().addToTaps(op.store.accumulator(op.weight), sum, w);
+            }
         }
 
         @Override
@@ -763,20 +772,17 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     keptUnfold = null;
                     release();
                     if (liveWindow != null) {
-                        addToLiveTaps(op.store.accumulator(op.weight), sum);
+                        addToLiveTaps(sum);
                         sum = null;
                     }
                 }
-                if (sum != null) {
-                    NDArray acc = op.store.accumulator(op.weight);
-                    acc.addi(sum.reshape(acc.getShape()));
-                }
+                if (sum != null) op.store.addToAccumulator(op.weight, sum);
             }
             if (op.biasTrainable()) {
                 NDArray c = f.of(op.bias);
-                op.store
-                        .accumulator(op.bias)
-                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                op.store.addToAccumulator(
+                        op.bias,
+                        f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
                 biasPerSample = null;
             }
         }
