@@ -51,11 +51,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
     /**
      * Largest per-sample gradient (bytes of its float64 copy, S·p·d·8) that {@code MIXED} forms in float32 for speed
-     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient is held from the norms to
-     * the clipped sum (its float64 copy where that is at most {@link #KEEP_WIDE_BYTES}, else in float32, half this),
-     * so this caps what one layer adds to the step's peak: resnet18-gn's
-     * layer1 at 3x32x32, batch 64, is 18.9 MB; resnet50-gn at 224, batch 16 (issue 12 §3's memory goal), has none
-     * below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
+     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient's float64 copy, made for
+     * its norm, is held from the norms to the clipped sum (session 8: not cast a second time there, as {@link
+     * #KEEP_WIDE_BYTES} does for small layers), so this caps what one layer adds to the step's peak: resnet18-gn's
+     * layer1 at 3x32x32, batch 64, is 18.9 MB (4 layers, 76 MB); resnet50-gn at 224, batch 16 (issue 12 §3's memory
+     * goal), has none below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
      */
     static final long FORMED_FOR_SPEED_BYTES = 24L << 20;
 
@@ -78,6 +78,18 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
     /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
     static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
+
+    /**
+     * Whether the ghost path on the native rows unfolds only the live kernel taps ({@link NativeConvUnfold#liveTaps});
+     * false only in same-process A/B measurements (docs/benchmarks.md "Session 8: resnet18-gn auto").
+     */
+    static volatile boolean liveTaps = true;
+
+    /**
+     * Whether a layer formed for speed keeps its float64 copy up to {@link #FORMED_FOR_SPEED_BYTES} (else up to {@link
+     * #KEEP_WIDE_BYTES}, as in session 7); false only in same-process A/B measurements.
+     */
+    static volatile boolean keepSpeedFormedWide = true;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -486,7 +498,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * have the same values without them (the sum is padded back to the whole kernel with exact zeros).
          */
         private NDArray unfolded(long tPrime, boolean live) {
-            if (live && nativeRows()) {
+            if (live && liveTaps && nativeRows()) {
                 Shape in = input.getShape();
                 Layer.Conv2d l = op.layer;
                 int[] h = NativeConvUnfold.liveTaps(in.get(2), l.kernel(), l.stride(), l.padding());
@@ -529,7 +541,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             boolean ghost = op.weightTrainable()
                     && ghostNorm(op.norm, slots, tPrime, p, d, standardized != null, float64 ? 8 : 4);
             if (!ghost && !float64) {
-                measureFormed(norms, tPrime, p, d);
+                // Formed for speed where Bu et al.'s memory rule would take the ghost norm ({@link #ghostNorm}): its
+                // float64 copy (at most FORMED_FOR_SPEED_BYTES) is kept for the clipped sum rather than cast again.
+                boolean forSpeed = op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, 4);
+                measureFormed(
+                        norms,
+                        tPrime,
+                        p,
+                        d,
+                        forSpeed && keepSpeedFormedWide ? FORMED_FOR_SPEED_BYTES : KEEP_WIDE_BYTES);
                 return;
             }
             NDArray outGrad = outGrad();
@@ -591,7 +611,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * from that same formed value (cast and loss-scale division exact), so {@link ClipBound}'s "formed"
          * case holds unchanged: only the float64 unfold and output gradient, and a float64 matmul, are saved.
          */
-        private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
+        private void measureFormed(SlotNorms norms, long tPrime, long p, long d, long keepWideBytes) {
             LossScale scale = op.store.lossScale();
             if (op.oneCall != OneCall.NONE && standardized == null && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
                 measureInOneCall(norms);
@@ -639,7 +659,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     norms.add(
                             op.weight,
                             TapScope.one(() -> x.matMul(x.transpose(0, 2, 1)).reshape(slots)));
-                    if (wide.size() * 8 <= KEEP_WIDE_BYTES) {
+                    if (wide.size() * 8 <= keepWideBytes) {
                         perSampleWide = wide; // the same float64 values the clipped sum would cast again
                         formed.close();
                     } else {

@@ -139,6 +139,9 @@ final class ParameterStore {
         return accumulators[i];
     }
 
+    /** Whether {@link #addToAccumulator} adopts the first sum; false only in same-process A/B measurements. */
+    static volatile boolean adoptFirstSum = true;
+
     /**
      * Adds {@code sum}, a float64 array of parameter i's size that nothing else holds or writes (a clipped sum
      * just computed), to its accumulator. The first add after a drain adopts it as the accumulator instead of
@@ -149,7 +152,7 @@ final class ParameterStore {
         checkNotPartlyDrained(i);
         if (sum.getDataType() != DataType.FLOAT64)
             throw new IllegalArgumentException("a clipped sum is float64, got " + sum.getDataType());
-        if (accumulators[i] == null && pending[i] == null) {
+        if (adoptFirstSum && accumulators[i] == null && pending[i] == null) {
             accumulators[i] = keep(sum.reshape(shape(i)));
             return;
         }
