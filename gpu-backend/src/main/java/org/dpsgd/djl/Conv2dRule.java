@@ -498,6 +498,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * have the same values without them (the sum is padded back to the whole kernel with exact zeros).
          */
         private NDArray unfolded(long tPrime, boolean live) {
+            liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
             if (live && liveTaps && nativeRows()) {
                 Shape in = input.getShape();
                 Layer.Conv2d l = op.layer;
