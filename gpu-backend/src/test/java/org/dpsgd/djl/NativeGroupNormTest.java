@@ -36,7 +36,15 @@ class NativeGroupNormTest {
         "1,6,1,4,4,1e-5,FLOAT64,1e-12",
         "4,12,3,2,5,0.25,FLOAT64,1e-12", // eps large against the variance: must be used exactly
         "5,32,8,4,4,1e-5,FLOAT32,2e-5",
-        "2,6,3,3,3,0.25,FLOAT32,2e-5"
+        "2,6,3,3,3,0.25,FLOAT32,2e-5",
+        // small maps (H·W <= 4): the layer-norm form
+        "3,8,4,2,2,1e-5,FLOAT64,1e-12",
+        "4,16,4,1,1,1e-5,FLOAT64,1e-12", // 4 channels of one value per group
+        "2,12,3,1,3,0.25,FLOAT64,1e-12",
+        "3,6,2,4,1,1e-5,FLOAT64,1e-12",
+        "6,512,32,1,1,1e-5,FLOAT32,2e-5", // resnet18-gn's layer4 at 3x32x32 (two values per group would be
+        // ill-conditioned in float32 for either form)
+        "4,256,32,2,2,1e-5,FLOAT32,2e-5" // its layer3
     })
     void equalsTheDefinition(int n, int c, int g, int h, int w, double eps, String type, double tol) {
         TestSupport.backend(); // loads the engine with the project's thread settings
@@ -54,27 +62,47 @@ class NativeGroupNormTest {
             round(beta);
             round(up);
         }
+        double[][] want = definition(x, gamma, beta, up, n, c, g, hw, eps);
+        // Both forms on every geometry: the fused kernel (small maps off) and the layer-norm form (every map small).
+        for (int smallMap : new int[] {0, Integer.MAX_VALUE}) {
+            NativeGroupNorm.smallMap = smallMap;
+            String form = smallMap == 0 ? "fused " : "layer-norm form ";
+            try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+                NativeGroupNorm gn = new NativeGroupNorm(m);
+                NDArray xa = m.create(x, new Shape(n, c, h, w)).toType(t, false);
+                NDArray ga = m.create(gamma, new Shape(c)).toType(t, false);
+                NDArray ba = m.create(beta, new Shape(c)).toType(t, false);
+                NDArray ua = m.create(up, new Shape(n, c, h, w)).toType(t, false);
+                xa.setRequiresGradient(true);
+                ga.setRequiresGradient(true);
+                ba.setRequiresGradient(true);
+                double[] y = ModelRuntime.withGrad(() -> {
+                    NDArray out = gn.apply(xa, g, eps, ga, ba);
+                    assertEquals(t, out.getDataType());
+                    NDArray loss = out.mul(ua).sum();
+                    JniUtils.backward((PtNDArray) loss, (PtNDArray) m.ones(loss.getShape(), t), false, false);
+                    return Precision.toDoubles(out);
+                });
+                assertClose(want[0], y, tol, form + "y");
+                assertClose(want[1], Precision.toDoubles(xa.getGradient()), tol, form + "dx");
+                assertClose(want[2], Precision.toDoubles(ga.getGradient()), tol, form + "dgamma");
+                assertClose(want[3], Precision.toDoubles(ba.getGradient()), tol, form + "dbeta");
+            } finally {
+                NativeGroupNorm.smallMap = 4;
+            }
+        }
+    }
+
+    /** The small-map form refuses a group count that does not divide the channels, as the fused kernel does. */
+    @Test
+    void smallMapsRefuseGroupsThatDoNotDivideTheChannels() {
+        TestSupport.backend();
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            NativeGroupNorm gn = new NativeGroupNorm(m);
-            NDArray xa = m.create(x, new Shape(n, c, h, w)).toType(t, false);
-            NDArray ga = m.create(gamma, new Shape(c)).toType(t, false);
-            NDArray ba = m.create(beta, new Shape(c)).toType(t, false);
-            NDArray ua = m.create(up, new Shape(n, c, h, w)).toType(t, false);
-            xa.setRequiresGradient(true);
-            ga.setRequiresGradient(true);
-            ba.setRequiresGradient(true);
-            double[] y = ModelRuntime.withGrad(() -> {
-                NDArray out = gn.apply(xa, g, eps, ga, ba);
-                assertEquals(t, out.getDataType());
-                NDArray loss = out.mul(ua).sum();
-                JniUtils.backward((PtNDArray) loss, (PtNDArray) m.ones(loss.getShape(), t), false, false);
-                return Precision.toDoubles(out);
-            });
-            double[][] want = definition(x, gamma, beta, up, n, c, g, hw, eps);
-            assertClose(want[0], y, tol, "y");
-            assertClose(want[1], Precision.toDoubles(xa.getGradient()), tol, "dx");
-            assertClose(want[2], Precision.toDoubles(ga.getGradient()), tol, "dgamma");
-            assertClose(want[3], Precision.toDoubles(ba.getGradient()), tol, "dbeta");
+            NDArray x = m.ones(new Shape(2, 6, 2, 1));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> new NativeGroupNorm(m).apply(x, 4, 1e-5, m.ones(new Shape(6)), m.zeros(new Shape(6))));
+            assertTrue(e.getMessage().contains("not divisible by 4 groups"), e.getMessage());
         }
     }
 
@@ -91,13 +119,19 @@ class NativeGroupNormTest {
     @Test
     void sourceKeepsTheExactEpsAndRefusesBadArguments() {
         double eps = 1e-5;
-        String src = NativeGroupNorm.source(32, eps);
+        String src = NativeGroupNorm.source(32, eps, false);
         String literal = src.substring(src.indexOf("bias, ") + 6, src.indexOf(", False)"));
         assertEquals(eps, Double.parseDouble(literal)); // bit for bit
         assertTrue(src.contains("torch.group_norm(x, 32, weight, bias, "), src);
-        assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(0, eps));
-        assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(2, Double.NaN));
-        assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(2, -1e-5));
+        String small = NativeGroupNorm.source(32, eps, true);
+        String smallLiteral = small.substring(small.indexOf("None, None, ") + 12, small.indexOf(", False)"));
+        assertEquals(eps, Double.parseDouble(smallLiteral));
+        assertTrue(small.contains("torch.reshape(x, [n, 32, -1])"), small);
+        for (boolean s : new boolean[] {false, true}) {
+            assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(0, eps, s));
+            assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(2, Double.NaN, s));
+            assertThrows(IllegalArgumentException.class, () -> NativeGroupNorm.source(2, -1e-5, s));
+        }
     }
 
     /**

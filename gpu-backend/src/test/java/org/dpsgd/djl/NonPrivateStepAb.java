@@ -13,7 +13,7 @@ import org.dpsgd.model.Shape;
 /**
  * Not a test: the bench's non-private step (gradient sum, then the in-place SGD update) at batch 64,
  * float32, with {@link WindowConv} switched off (0) and on (1) in one process, so both see the same
- * load; each round runs both for {@code steps} steps, 0 1 in even rounds and 1 0 in odd ones.
+ * load (with {@code -Dab=gn}: {@link NativeGroupNorm}'s small-map form off and on instead); each round runs both for {@code steps} steps, 0 1 in even rounds and 1 0 in odd ones.
  * java -cp ... org.dpsgd.djl.NonPrivateStepAb model CxHxW rounds steps [trace prefix]. Prints median
  * wall and process-CPU ms per step and the per-round wall ratio; with a prefix, also writes DJL
  * profiler traces of 3 steps of each (prefix-0.json, prefix-1.json).
@@ -32,7 +32,7 @@ public final class NonPrivateStepAb {
             for (int r = -1; r < rounds; r++) {
                 for (int j = 0; j < 2; j++) {
                     int v = (r & 1) == 0 ? j : 1 - j;
-                    WindowConv.enabled = v == 1;
+                    toggle(v == 1);
                     long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     for (int s = 0; s < steps; s++) {
@@ -47,7 +47,7 @@ public final class NonPrivateStepAb {
             }
             if (a.length > 4) {
                 for (int v = 0; v < 2; v++) {
-                    WindowConv.enabled = v == 1;
+                    toggle(v == 1);
                     ai.djl.pytorch.jni.JniUtils.startProfile(false, true, false);
                     for (int s = 0; s < 3; s++) {
                         m.accumulateUnclipped(b);
@@ -58,8 +58,9 @@ public final class NonPrivateStepAb {
             }
         } finally {
             WindowConv.enabled = true;
+            NativeGroupNorm.smallMap = 4;
         }
-        String[] names = {"convolution", "WindowConv"};
+        String[] names = GN ? new String[] {"fused GN", "small-map GN"} : new String[] {"convolution", "WindowConv"};
         for (int v = 0; v < 2; v++) {
             double[] ratio = new double[rounds];
             for (int r = 0; r < rounds; r++) ratio[r] = wall[v][r] / wall[0][r];
@@ -75,6 +76,13 @@ public final class NonPrivateStepAb {
                     max(ratio));
         }
         System.out.printf("load %.1f%n", os.getSystemLoadAverage());
+    }
+
+    private static final boolean GN = "gn".equals(System.getProperty("ab"));
+
+    private static void toggle(boolean on) {
+        if (GN) NativeGroupNorm.smallMap = on ? 4 : 0;
+        else WindowConv.enabled = on;
     }
 
     private static double median(double[] v) {
