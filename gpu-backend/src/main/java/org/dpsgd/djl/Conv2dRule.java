@@ -51,11 +51,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
     /**
      * Largest per-sample gradient (bytes of its float64 copy, S·p·d·8) that {@code MIXED} forms in float32 for speed
-     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient is held from the norms to
-     * the clipped sum (its float64 copy where that is at most {@link #KEEP_WIDE_BYTES}, else in float32, half this),
-     * so this caps what one layer adds to the step's peak: resnet18-gn's
-     * layer1 at 3x32x32, batch 64, is 18.9 MB; resnet50-gn at 224, batch 16 (issue 12 §3's memory goal), has none
-     * below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
+     * where the ghost norm would take less memory ({@link #ghostNorm}): the formed gradient's float64 copy, made for
+     * its norm, is held from the norms to the clipped sum (session 8: not cast a second time there, as {@link
+     * #KEEP_WIDE_BYTES} does for small layers), so this caps what one layer adds to the step's peak: resnet18-gn's
+     * layer1 at 3x32x32, batch 64, is 18.9 MB (4 layers, 76 MB); resnet50-gn at 224, batch 16 (issue 12 §3's memory
+     * goal), has none below 32 MB that the memory rule leaves ghost, so its choices stay Bu et al.'s (GhostChoiceTest).
      */
     static final long FORMED_FOR_SPEED_BYTES = 24L << 20;
 
@@ -78,6 +78,18 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
     /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
     static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
+
+    /**
+     * Whether the ghost path on the native rows unfolds only the live kernel taps ({@link NativeConvUnfold#liveTaps});
+     * false only in same-process A/B measurements (docs/benchmarks.md "Session 8: resnet18-gn auto").
+     */
+    static volatile boolean liveTaps = true;
+
+    /**
+     * Whether a layer formed for speed keeps its float64 copy up to {@link #FORMED_FOR_SPEED_BYTES} (else up to {@link
+     * #KEEP_WIDE_BYTES}, as in session 7); false only in same-process A/B measurements.
+     */
+    static volatile boolean keepSpeedFormedWide = true;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -423,6 +435,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
+        private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -478,8 +491,21 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return op.kernelMajor() && !nativeRows() ? op.kernelMajorToWeightOrder(m) : m;
         }
 
-        /** The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. */
-        private NDArray unfolded(long tPrime) {
+        /**
+         * The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. {@code live}
+         * (the ghost norm and its clipped sum): on the native rows, only the columns of the kernel taps that read the
+         * real input ({@link #liveWindow}); the others are exactly zero, so the Gram matrix, M and the clipped sum
+         * have the same values without them (the sum is padded back to the whole kernel with exact zeros).
+         */
+        private NDArray unfolded(long tPrime, boolean live) {
+            liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
+            if (live && liveTaps && nativeRows()) {
+                Shape in = input.getShape();
+                Layer.Conv2d l = op.layer;
+                int[] h = NativeConvUnfold.liveTaps(in.get(2), l.kernel(), l.stride(), l.padding());
+                int[] w = NativeConvUnfold.liveTaps(in.get(3), l.kernel(), l.stride(), l.padding());
+                if (h[1] < l.kernel() || w[1] < l.kernel()) liveWindow = new int[] {h[0], h[1], w[0], w[1]};
+            }
             return TapScope.one(() -> {
                 // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
                 // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
@@ -491,7 +517,15 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                         : nativeRows()
                                 ? op.constants
                                         .convUnfold()
-                                        .unfoldRows(Precision.f64(input), l.kernel(), l.stride(), l.padding(), copies)
+                                        .unfoldRows(
+                                                Precision.f64(input),
+                                                l.kernel(),
+                                                l.stride(),
+                                                l.padding(),
+                                                copies,
+                                                liveWindow == null
+                                                        ? new int[] {0, l.kernel(), 0, l.kernel()}
+                                                        : liveWindow)
                                 : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
@@ -508,12 +542,20 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             boolean ghost = op.weightTrainable()
                     && ghostNorm(op.norm, slots, tPrime, p, d, standardized != null, float64 ? 8 : 4);
             if (!ghost && !float64) {
-                measureFormed(norms, tPrime, p, d);
+                // Formed for speed where Bu et al.'s memory rule would take the ghost norm ({@link #ghostNorm}): its
+                // float64 copy (at most FORMED_FOR_SPEED_BYTES) is kept for the clipped sum rather than cast again.
+                boolean forSpeed = op.weightTrainable() && useGhost(op.norm, tPrime, p, d, standardized != null, 4);
+                measureFormed(
+                        norms,
+                        tPrime,
+                        p,
+                        d,
+                        forSpeed && keepSpeedFormedWide ? FORMED_FOR_SPEED_BYTES : KEEP_WIDE_BYTES);
                 return;
             }
             NDArray outGrad = outGrad();
             if (op.weightTrainable()) {
-                NDArray unfolded = unfolded(tPrime);
+                NDArray unfolded = unfolded(tPrime, ghost);
                 if (ghost) {
                     ClipBound.checkSize((long) slots * tPrime * tPrime, "the Gram matrix of " + op.layer.name());
                     NDArray aa = unfolded.matMul(unfolded.transpose(0, 2, 1));
@@ -570,7 +612,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * from that same formed value (cast and loss-scale division exact), so {@link ClipBound}'s "formed"
          * case holds unchanged: only the float64 unfold and output gradient, and a float64 matmul, are saved.
          */
-        private void measureFormed(SlotNorms norms, long tPrime, long p, long d) {
+        private void measureFormed(SlotNorms norms, long tPrime, long p, long d, long keepWideBytes) {
             LossScale scale = op.store.lossScale();
             if (op.oneCall != OneCall.NONE && standardized == null && (long) slots * p * d * 8 <= KEEP_WIDE_BYTES) {
                 measureInOneCall(norms);
@@ -618,7 +660,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     norms.add(
                             op.weight,
                             TapScope.one(() -> x.matMul(x.transpose(0, 2, 1)).reshape(slots)));
-                    if (wide.size() * 8 <= KEEP_WIDE_BYTES) {
+                    if (wide.size() * 8 <= keepWideBytes) {
                         perSampleWide = wide; // the same float64 values the clipped sum would cast again
                         formed.close();
                     } else {
@@ -682,6 +724,25 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return g.reshape(slots, copies, p, -1).transpose(0, 2, 1, 3).reshape(slots, p, -1);
         }
 
+        /**
+         * Adds the clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps into those taps of the weight's
+         * accumulator [p, C, k, k], one float64 addition per coordinate as {@code addi}, the other taps' coordinates
+         * left as they are: their columns of the whole unfold are zero in every row, so the whole matmul would have
+         * added Σ c·g·0 = 0 there. After a drain, the accumulator is the sum padded with exact zeros (0 + s = s).
+         */
+        private void addToLiveTaps(NDArray sum) {
+            int k = op.layer.kernel();
+            int[] w = liveWindow;
+            if (op.store.accumulatorEmpty(op.weight)) {
+                NDArray taps = sum.reshape(sum.getShape().get(0), op.layer.in(), w[1], w[3]);
+                // constant_pad_nd's order: the last axis first (left, right), then the one before it.
+                op.store.addToAccumulator(
+                        op.weight, taps.pad(new Shape(w[2], k - w[2] - w[3], w[0], k - w[0] - w[1]), 0));
+            } else {
+                op.constants.convUnfold().addToTaps(op.store.accumulator(op.weight), sum, w);
+            }
+        }
+
         @Override
         public List<NDArray> kept() {
             List<NDArray> out = new ArrayList<>(3);
@@ -722,7 +783,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long p = outGrad.getShape().get(2);
                     NDArray unfolded = keptUnfold != null
                             ? keptUnfold
-                            : unfolded(outGrad.getShape().get(1));
+                            : unfolded(outGrad.getShape().get(1), true);
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
@@ -731,15 +792,18 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     unfolded.close();
                     keptUnfold = null;
                     release();
+                    if (liveWindow != null) {
+                        addToLiveTaps(sum);
+                        sum = null;
+                    }
                 }
-                NDArray acc = op.store.accumulator(op.weight);
-                acc.addi(sum.reshape(acc.getShape()));
+                if (sum != null) op.store.addToAccumulator(op.weight, sum);
             }
             if (op.biasTrainable()) {
                 NDArray c = f.of(op.bias);
-                op.store
-                        .accumulator(op.bias)
-                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                op.store.addToAccumulator(
+                        op.bias,
+                        f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
                 biasPerSample = null;
             }
         }

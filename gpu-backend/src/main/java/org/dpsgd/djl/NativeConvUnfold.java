@@ -59,13 +59,68 @@ final class NativeConvUnfold {
      * the [p, d] result (a copy of p·d values per layer, the size of the weight, where this copy is S·T'·d).
      */
     NDArray unfoldRows(NDArray x, int kernel, int stride, int padding, int copies) {
+        return unfoldRows(x, kernel, stride, padding, copies, new int[] {0, kernel, 0, kernel});
+    }
+
+    /**
+     * {@link #unfoldRows} restricted to the kernel taps of {@code window} = {first row tap, rows, first column tap,
+     * columns}: [S, K·Ho·Wo, C·rows·columns], columns in (c, kh, kw) order over the window's taps only, the positions
+     * still those of the whole k×k kernel. Where the window holds every tap that reads the real input ({@link
+     * #liveTaps}), the columns left out are exactly zero in the whole unfold (they read only padding), so the ghost
+     * norm's Gram matrix and clipped sum over the window have the whole unfold's values (docs/core.md "Float
+     * margin" item 3 is unchanged: it counts d, which only grows with the columns).
+     */
+    NDArray unfoldRows(NDArray x, int kernel, int stride, int padding, int copies, int[] window) {
+        int kh0 = window[0];
+        int lh = window[1];
+        int kw0 = window[2];
+        int lw = window[3];
+        if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
+            throw new IllegalArgumentException(
+                    "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
         String body = paddedSizes(kernel, stride, padding, copies)
-                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + kernel + ", " + kernel + "], "
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + lh + ", " + lw + "], "
                 + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
-                + ", torch.mul(hp, wp), wp, 1])\n"
+                + ", torch.mul(hp, wp), wp, 1], torch.add(torch.mul(" + kh0 + ", wp), " + kw0 + "))\n"
                 + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
-                + ", ho), wo), torch.mul(c, " + kernel * kernel + ")])\n";
+                + ", ho), wo), torch.mul(c, " + lh * lw + ")])\n";
         return call("x: Tensor) -> Tensor", body, new NDList(x));
+    }
+
+    /**
+     * Adds {@code sum} [p, C·rows·columns] (the clipped sum over {@code window}'s taps, as {@link #unfoldRows} with
+     * a window gives it) into those taps of {@code acc} [p, C, k, k], in place: one addition per coordinate, as
+     * {@code addi}; the other taps are not touched.
+     */
+    void addToTaps(NDArray acc, NDArray sum, int[] window) {
+        String body = "    v = torch.slice(torch.slice(acc, 2, " + window[0] + ", " + (window[0] + window[1]) + "), 3, "
+                + window[2] + ", " + (window[2] + window[3]) + ")\n"
+                + "    return torch.add_(v, torch.reshape(sum, torch.size(v)))\n";
+        // The result is a view of acc's window: only its handle is closed here, acc keeps the storage.
+        call("acc: Tensor, sum: Tensor) -> Tensor", body, new NDList(acc, sum)).close();
+    }
+
+    /**
+     * The kernel taps along one axis that read the real input at some output position, as {first, count}: the
+     * hull of the taps i with 0 ≤ o·stride + i − padding &lt; size for some output position o. Every tap outside
+     * it reads only the zero padding at every position (resnet18-gn's layer4 at 3x32x32, a 3x3 kernel with padding
+     * 1 over a 1x1 input: only the centre tap, 1 of 9 columns of its unfold).
+     */
+    static int[] liveTaps(long size, int kernel, int stride, int padding) {
+        long out = (size + 2L * padding - kernel) / stride + 1;
+        int first = -1;
+        int last = -1;
+        for (int i = 0; i < kernel; i++) {
+            // o·stride + i − padding ∈ [0, size) for some o ∈ [0, out): the smallest o with o·stride ≥ padding − i
+            long need = padding - i;
+            long o = need <= 0 ? 0 : (need + stride - 1) / stride;
+            if (o < out && o * stride + i - padding < size) {
+                if (first < 0) first = i;
+                last = i;
+            }
+        }
+        if (first < 0) throw new IllegalArgumentException("no kernel tap reads the input: size " + size);
+        return new int[] {first, last - first + 1};
     }
 
     /**

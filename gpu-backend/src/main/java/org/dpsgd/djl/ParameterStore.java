@@ -139,6 +139,32 @@ final class ParameterStore {
         return accumulators[i];
     }
 
+    /** Whether {@link #addToAccumulator} adopts the first sum; false only in same-process A/B measurements. */
+    static volatile boolean adoptFirstSum = true;
+
+    /**
+     * Adds {@code sum}, a float64 array of parameter i's size that nothing else holds or writes (a clipped sum
+     * just computed), to its accumulator. The first add after a drain adopts it as the accumulator instead of
+     * adding it to zeros: 0 + s is s exactly, and the zero-filled float64 allocation and a pass over it are saved
+     * (resnet18-gn: 11.2 M coordinates, 90 MB, per step).
+     */
+    void addToAccumulator(int i, NDArray sum) {
+        checkNotPartlyDrained(i);
+        if (sum.getDataType() != DataType.FLOAT64)
+            throw new IllegalArgumentException("a clipped sum is float64, got " + sum.getDataType());
+        if (adoptFirstSum && accumulators[i] == null && pending[i] == null) {
+            accumulators[i] = keep(sum.reshape(shape(i)));
+            return;
+        }
+        NDArray acc = accumulator(i);
+        acc.addi(sum.reshape(acc.getShape()));
+    }
+
+    /** Whether nothing was added to parameter i since the last drain. */
+    boolean accumulatorEmpty(int i) {
+        return accumulators[i] == null && pending[i] == null;
+    }
+
     /**
      * Adds trainable parameter i's autograd gradient ({@link #gradient} of its {@link #value}) to its
      * accumulator. The first add after a drain keeps the gradient as it is when it needs no unscaling
