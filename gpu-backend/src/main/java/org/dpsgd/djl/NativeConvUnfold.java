@@ -75,13 +75,16 @@ final class NativeConvUnfold {
         int lh = window[1];
         int kw0 = window[2];
         int lw = window[3];
+        // as_strided's offset is absolute in the storage: with padding 0, xp may be x itself, a view that
+        // starts past its storage's first element, so the window's offset is added to xp's own.
         if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
             throw new IllegalArgumentException(
                     "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
         String body = paddedSizes(kernel, stride, padding, copies)
                 + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + lh + ", " + lw + "], "
                 + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
-                + ", torch.mul(hp, wp), wp, 1], torch.add(torch.mul(" + kh0 + ", wp), " + kw0 + "))\n"
+                + ", torch.mul(hp, wp), wp, 1], torch.add(xp.storage_offset(), torch.add(torch.mul(" + kh0
+                + ", wp), " + kw0 + ")))\n"
                 + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
                 + ", ho), wo), torch.mul(c, " + lh * lw + ")])\n";
         return call("x: Tensor) -> Tensor", body, new NDList(x));

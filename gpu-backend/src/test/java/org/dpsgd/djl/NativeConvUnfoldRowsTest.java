@@ -70,4 +70,29 @@ class NativeConvUnfoldRowsTest {
             }
         }
     }
+
+    /**
+     * A view that starts past its storage's first element (slots 2..3 of a batch of 5) unfolds as its own copy,
+     * with and without a tap window and padding: as_strided addresses the storage absolutely, so an offset
+     * computed from the window alone would read another example's data (padding 0 leaves xp = x, the view).
+     */
+    @ParameterizedTest(name = "padding {0}, window {1}")
+    @CsvSource({"0, 0 3 0 3", "0, 1 2 0 2", "1, 0 3 0 3", "1, 1 1 1 1"})
+    void aViewIsUnfoldedFromItsOwnFirstElement(int padding, String window) {
+        TestSupport.backend();
+        int[] w = java.util.Arrays.stream(window.split(" "))
+                .mapToInt(Integer::parseInt)
+                .toArray();
+        double[] x = new double[5 * 2 * 4 * 4];
+        SplittableRandom r = new SplittableRandom(17);
+        for (int i = 0; i < x.length; i++) x[i] = r.nextDouble(-1, 1);
+        try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
+            NativeConvUnfold u = new NativeConvUnfold(m);
+            NDArray all = m.create(x, new Shape(5, 2, 4, 4));
+            NDArray view = all.get("2:4");
+            double[] want = u.unfoldRows(view.duplicate(), 3, 1, padding, 1, w).toDoubleArray();
+            double[] got = u.unfoldRows(view, 3, 1, padding, 1, w).toDoubleArray();
+            assertArrayEquals(want, got, 0.0, "the view's unfold is its copy's");
+        }
+    }
 }
