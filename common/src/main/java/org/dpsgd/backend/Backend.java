@@ -21,6 +21,14 @@ public interface Backend extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Hands memory the backend's allocator keeps for reuse but no array holds back to the operating
+     * system (DJL: glibc's {@code malloc_trim}, since freed tensor memory is kept between steps). For
+     * measurements of one model's peak memory after another's ran in the same process; a no-op by
+     * default.
+     */
+    default void releaseFreeMemory() {}
+
     /** Library versions for provenance (e.g. "djl" -> "0.36.0", "pytorch" -> "2.7.1"). */
     Map<String, String> versions();
 

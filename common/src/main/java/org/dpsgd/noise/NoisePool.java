@@ -71,19 +71,29 @@ public final class NoisePool {
 
     /**
      * As {@link #forEachChunk}, but returns at once with the work running on the pool's threads (its
-     * own pool only; a size of 1, or a single chunk, runs it now on the caller's thread): a caller
-     * can prepare the next piece of work meanwhile. Which chunk gets which (chunk, from, to) does
-     * not change.
+     * own pool only; a size of 1, or at most {@link #CALLER_CHUNKS} chunks, runs it now on the
+     * caller's thread): a caller can prepare the next piece of work meanwhile. Which chunk gets
+     * which (chunk, from, to) does not change.
      */
     GaussianDraw.Pending start(int n, int chunk, ChunkBody body) {
         int chunks = (n + chunk - 1) / chunk;
-        if (pool == null || chunks <= 1) {
-            forEachChunk(n, chunk, body);
+        if (pool == null || chunks <= CALLER_CHUNKS) {
+            for (int c = 0; c < chunks; c++) body.run(c, c * chunk, end(n, chunk, c));
             return GaussianDraw.Pending.DONE;
         }
         ForkJoinTask<Void> task = pool.submit(new Chunks(0, chunks, n, chunk, body));
         return task::join;
     }
+
+    /**
+     * A {@link #start} of at most this many chunks runs on the caller's thread: waking parked pool
+     * threads and waiting for the longer of two unequal chunks took longer than the work itself
+     * (small-cnn's whole gradient, 20,586 coordinates = 2 chunks: 0.7-2.2 ms from start to done on the
+     * pool, loaded machine, against ~0.5 ms of noise CPU; 0.54-0.63 ms on the caller; docs/benchmarks.md
+     * "Session 8: small-cnn"). The values do not change: a chunk's noise is fixed by its index,
+     * whoever draws it.
+     */
+    static final int CALLER_CHUNKS = 2;
 
     private static int end(int n, int chunk, int c) {
         return (int) Math.min(n, (long) (c + 1) * chunk);

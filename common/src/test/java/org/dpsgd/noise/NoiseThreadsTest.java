@@ -252,6 +252,43 @@ class NoiseThreadsTest {
     }
 
     /**
+     * A start of at most {@link NoisePool#CALLER_CHUNKS} chunks is drawn on the caller's thread, in chunk
+     * order, and is done when start returns: no hand-off to parked pool threads for a small model's whole
+     * gradient.
+     */
+    @Test
+    void aSmallStartRunsOnTheCallersThreadAndIsDoneWhenItReturns() {
+        NoisePool pool = NoisePool.of(2);
+        Thread caller = Thread.currentThread();
+        java.util.List<String> ran = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        int n = NoisePool.CALLER_CHUNKS * 8 - 3;
+        GaussianDraw.Pending p = pool.start(
+                n,
+                8,
+                (c, from, to) -> ran.add(c + ":" + from + "-" + to + (Thread.currentThread() == caller ? "" : "!")));
+        assertTrue(p == GaussianDraw.Pending.DONE, "nothing left to wait for");
+        java.util.List<String> expected = new java.util.ArrayList<>();
+        for (int c = 0; c < NoisePool.CALLER_CHUNKS; c++) expected.add(c + ":" + 8 * c + "-" + Math.min(n, 8 * c + 8));
+        assertEquals(expected, ran, "every chunk once, in order, on the caller's thread");
+    }
+
+    /** A piece of two chunks, drawn on the caller's thread whatever the pool, gives the reference values. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void aSmallStartedPieceGivesTheReferenceValues(int threads) {
+        int n = NoisePool.CALLER_CHUNKS * ChunkedGaussian.CHUNK - 5;
+        NoiseSource noise = SecureGaussianNoise.withKey(KEY, false, NoisePool.of(threads));
+        for (long call = 0; call < 2; call++) {
+            double[] sum = start64(n, 40 + call);
+            double[] expected = reference(sum.clone(), 0, n, 1.3, call);
+            float[] out = new float[n];
+            noise.openDraw(n, 1.3).startAddRounded(sum, 0, 0, n, out, 0).await();
+            for (int i = 0; i < n; i++)
+                assertEquals((float) expected[i], out[i], 0f, "call " + call + ", coordinate " + i);
+        }
+    }
+
+    /**
      * A chunk that fails must not leave its siblings running: the caller reuses the buffers they write as soon as the
      * call throws (review of noise7, M1: invokeAll rethrew the first half's failure without waiting for the second).
      */

@@ -195,6 +195,8 @@ final class BenchRun {
         try {
             for (String s : strategies) {
                 progress.accept("warming up " + s);
+                // Each strategy's peak is its own: memory an earlier strategy's allocator kept goes back first.
+                backend.releaseFreeMemory();
                 BenchMemory.resetPeak();
                 Subject subject = new Subject(s, steps);
                 subjects.add(subject);

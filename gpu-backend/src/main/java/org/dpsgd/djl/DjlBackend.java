@@ -24,6 +24,7 @@ public final class DjlBackend implements Backend {
         this.engine = Engine.getEngine("PyTorch");
         DjlThreads.markLoaded();
         DjlThreads.applyAfterEngineLoads(options);
+        NativeHeap.apply(options);
         this.device = parseDevice(options.device(), engine.getGpuCount());
     }
 
@@ -67,6 +68,12 @@ public final class DjlBackend implements Backend {
         return device.isGpu() ? "gpu:" + device.getDeviceId() : "cpu";
     }
 
+    /** Freed tensor memory that {@link NativeHeap} keeps goes back to the kernel. */
+    @Override
+    public void releaseFreeMemory() {
+        NativeHeap.trim();
+    }
+
     /** Threads and OpenMP policy in force, for run provenance. */
     public String threadInfo() {
         return DjlThreads.describe();
@@ -78,6 +85,7 @@ public final class DjlBackend implements Backend {
         v.put("djl", Engine.getDjlVersion());
         v.put("pytorch", engine.getVersion());
         v.put("threads", DjlThreads.describe());
+        v.put("malloc", NativeHeap.describe());
         return v;
     }
 

@@ -58,6 +58,12 @@ public final class DjlBackendProvider implements BackendProvider {
                     List.of("ACTIVE", "PASSIVE", "DEFAULT"),
                     "OpenMP wait policy, set before the engine loads (DEFAULT = libgomp's spin-then-sleep)"),
             SettingSpec.choice(
+                    "malloc_retain",
+                    "on",
+                    List.of("on", "off"),
+                    "keep freed tensor memory in the process between steps (glibc mallopt; the first backend of a"
+                            + " process decides; off = glibc's defaults)"),
+            SettingSpec.choice(
                     "precision",
                     "fp32",
                     List.of("fp32", "fp64", "bf16", "fp16"),

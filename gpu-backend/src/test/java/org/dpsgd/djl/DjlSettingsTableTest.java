@@ -23,7 +23,15 @@ class DjlSettingsTableTest {
     @Test
     void theDeclaredKeysAreTheOnesTheBackendReads() {
         assertEquals(
-                List.of("threads", "interop_threads", "omp_wait_policy", "precision", "loss_scale", "dtype", "seed"),
+                List.of(
+                        "threads",
+                        "interop_threads",
+                        "omp_wait_policy",
+                        "malloc_retain",
+                        "precision",
+                        "loss_scale",
+                        "dtype",
+                        "seed"),
                 DjlBackendProvider.SETTINGS.stream().map(SettingSpec::key).toList());
     }
 
