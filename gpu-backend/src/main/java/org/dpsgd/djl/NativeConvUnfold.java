@@ -122,7 +122,9 @@ final class NativeConvUnfold {
                 last = i;
             }
         }
-        if (first < 0) throw new IllegalArgumentException("no kernel tap reads the input: size " + size);
+        // A legal conv whose every window lies in the padding (a 1x1 kernel, stride 2, padding 1 on a 1x1 input): its
+        // unfold is all zeros, so the whole kernel is kept and the layer's sum is exactly zero.
+        if (first < 0) return new int[] {0, kernel};
         return new int[] {first, last - first + 1};
     }
 

@@ -83,7 +83,10 @@ class LiveTapsTest {
                     }
                 }
             String g = "size " + size + " kernel " + kernel + " stride " + stride + " padding " + padding;
-            if (first < 0) continue; // every window in padding: not a geometry a network has
+            if (first < 0) { // every window in padding: the whole kernel, all of it zero columns
+                assertArrayEquals(new int[] {0, kernel}, NativeConvUnfold.liveTaps(size, kernel, stride, padding), g);
+                continue;
+            }
             assertArrayEquals(
                     new int[] {first, last - first + 1}, NativeConvUnfold.liveTaps(size, kernel, stride, padding), g);
         }
@@ -201,5 +204,37 @@ class LiveTapsTest {
             assertTrue(den > 0, "the reference sum is zero");
             assertTrue(Math.sqrt(num) <= RuleHarness.TOL * Math.sqrt(den), "relative error " + Math.sqrt(num / den));
         }
+    }
+
+    /**
+     * A legal conv whose every window lies in the padding (1x1 kernel, stride 2, padding 1 on a 1x1 input; 40
+     * channels, so AUTO takes the native rows and MIXED the ghost norm) keeps its whole, all-zero kernel (review of
+     * r18x8, S1: it was refused): the step runs, the conv's sums are exactly zero, and the sum equals the one taken
+     * without live taps.
+     */
+    @Test
+    void aKernelThatReadsOnlyPaddingKeepsItsWholeWindow() {
+        Geometry g = new Geometry("k1 s2 p1 @1x1 (every tap in padding)", 40, 4, 1, 2, 1, 1, 1);
+        Network net = g.net();
+        Layer.Conv2d conv = (Layer.Conv2d) net.layers().get(0);
+        assertEquals(RuleOptions.Unfold.SLICES, Conv2dRule.unfoldPath(conv, RuleOptions.Unfold.AUTO));
+        double[][] sums = new double[2][];
+        for (int live = 0; live < 2; live++) {
+            Conv2dRule.liveTaps = live == 1;
+            try (DjlTrainableModel m = TestSupport.model(
+                    net,
+                    "bookkeeping",
+                    "float32",
+                    List.of(),
+                    new RuleOptions(RuleOptions.Norm.MIXED, RuleOptions.Unfold.AUTO))) {
+                m.accumulateClipped(TestSupport.batch(net, 4, 1, 100, 1.0), org.dpsgd.backend.ClipPolicy.flat(1.0));
+                sums[live] = m.gradientSum64();
+            } finally {
+                Conv2dRule.liveTaps = true;
+            }
+        }
+        int convParams = 40 * 4 + 4;
+        for (int i = 0; i < convParams - 4; i++) assertEquals(0.0, sums[1][i], 0.0, "conv weight " + i);
+        assertArrayEquals(sums[0], sums[1], 1e-12, "with and without live taps");
     }
 }

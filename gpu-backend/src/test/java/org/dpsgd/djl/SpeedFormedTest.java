@@ -73,4 +73,40 @@ class SpeedFormedTest {
                 assertEquals(s32[1][i], s32[0][i], 0f, "coordinate " + i + ": kept float64 vs cast again");
         }
     }
+
+    /**
+     * The kept float64 copy is the unscaled one (review of r18x8, S2): with a power-of-two loss scale the same
+     * layer's norms and clipped sum are the unscaled run's bit for bit (exact in float32, LossScaleTest); a copy
+     * of the scaled gradient kept for the sum would make it 1024 times the bounded value.
+     */
+    @Test
+    void aPowerOfTwoLossScaleChangesNothingOnASpeedFormedLayer() {
+        Layer.Conv2d conv = new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false);
+        Shape input = new Shape(64, 8, 8);
+        Network net = new Network(
+                "layer1-conv",
+                input,
+                3,
+                List.of(
+                        conv,
+                        new Layer.Activation(Layer.ActivationKind.TANH),
+                        new Layer.Flatten(),
+                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
+        DeviceBatch b = TestSupport.batch(net, 64, 1, 77, 1.0, 5);
+        float[][] s = new float[2][(int) net.parameterCount()];
+        double[][] n = new double[2][];
+        for (int k = 0; k < 2; k++) {
+            try (DjlTrainableModel m = TestSupport.model(
+                    net,
+                    "bookkeeping",
+                    java.util.Map.of("precision", "fp32", "loss_scale", k == 0 ? "1" : "1024", "seed", "7"),
+                    List.of())) {
+                n[k] = m.perSampleGradientNorms(b);
+                m.accumulateClipped(b, 0.5 * n[0][0] + 1e-6);
+                m.drainGradientSum(s[k]);
+            }
+        }
+        for (int i = 0; i < n[0].length; i++) assertEquals(n[0][i], n[1][i], 0.0, "norm " + i);
+        for (int i = 0; i < s[0].length; i++) assertEquals(s[0][i], s[1][i], 0f, "coordinate " + i);
+    }
 }
