@@ -50,22 +50,12 @@ class NativeHeapTest {
         // On a thread of its own: a fresh thread's allocations start in an arena of their own where glibc has one
         // to give, rather than in the middle of what earlier tests left in this thread's arena.
         long[] faults = new long[1];
-        Thread t = new Thread(() -> {
-            try {
-                for (int warm = 0; warm < 2; warm++) round();
-                long before = minorFaults();
-                for (int r = 0; r < 3; r++) round();
-                faults[0] = minorFaults() - before;
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+        onFreshThread(() -> {
+            for (int warm = 0; warm < 2; warm++) round();
+            long before = minorFaults();
+            for (int r = 0; r < 3; r++) round();
+            faults[0] = minorFaults() - before;
         });
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
         long pages = 3L * BLOCKS * BLOCK / 4096;
         // The thread's own faults only (other JVM threads, GC included, fault pages of their own meanwhile);
         // a trimmed heap would fault every page again.
@@ -79,27 +69,44 @@ class NativeHeapTest {
         assumeTrue(glibc() && Files.isReadable(Path.of("/proc/self/status")), "glibc on Linux only");
         long[] kb = new long[3];
         // On a fresh thread, as the fault test: the blocks come from one arena, and the trim's free runs on it too.
+        onFreshThread(() -> {
+            kb[0] = residentKb();
+            round(); // written and freed: kept, still resident
+            kb[1] = residentKb();
+            TestSupport.backend().releaseFreeMemory();
+            kb[2] = residentKb();
+        });
+        // glibc unmaps a non-main arena's extra heap once it is wholly free: then nothing was kept to hand back.
+        assumeTrue(kb[1] - kb[0] >= BLOCKS * BLOCK / 1024 / 2, "the allocator did not keep the blocks this time");
+        long released = kb[1] - kb[2];
+        assertTrue(released >= BLOCKS * BLOCK / 1024 / 2, "resident set fell by only " + released + " KiB");
+    }
+
+    private interface Body {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code body} on a new thread and waits; whatever it throws is thrown here, so it fails the test. */
+    private static void onFreshThread(Body body) throws IOException {
+        Throwable[] failure = new Throwable[1];
         Thread t = new Thread(() -> {
             try {
-                kb[0] = residentKb();
-                round(); // written and freed: kept, still resident
-                kb[1] = residentKb();
-                TestSupport.backend().releaseFreeMemory();
-                kb[2] = residentKb();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                body.run();
+            } catch (Throwable e) {
+                failure[0] = e;
             }
         });
         t.start();
         try {
             t.join();
         } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
-        // glibc unmaps a non-main arena's extra heap once it is wholly free: then nothing was kept to hand back.
-        assumeTrue(kb[1] - kb[0] >= BLOCKS * BLOCK / 1024 / 2, "the allocator did not keep the blocks this time");
-        long released = kb[1] - kb[2];
-        assertTrue(released >= BLOCKS * BLOCK / 1024 / 2, "resident set fell by only " + released + " KiB");
+        if (failure[0] instanceof IOException e) throw e;
+        if (failure[0] instanceof RuntimeException e) throw e;
+        if (failure[0] instanceof Error e) throw e;
+        if (failure[0] != null) throw new AssertionError(failure[0]);
     }
 
     private static long residentKb() throws IOException {

@@ -24,17 +24,7 @@ class SpeedFormedTest {
     @Test
     void layer1SizedSpeedFormedLayerAgreesWithFloat64() {
         int slots = 64;
-        Layer.Conv2d conv = new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false);
-        Shape input = new Shape(64, 8, 8);
-        Network net = new Network(
-                "layer1-conv",
-                input,
-                3,
-                List.of(
-                        conv,
-                        new Layer.Activation(Layer.ActivationKind.TANH),
-                        new Layer.Flatten(),
-                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
+        Network net = layer1Net();
         long t = 64;
         long p = 64;
         long d = 576;
@@ -81,17 +71,7 @@ class SpeedFormedTest {
      */
     @Test
     void aPowerOfTwoLossScaleChangesNothingOnASpeedFormedLayer() {
-        Layer.Conv2d conv = new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false);
-        Shape input = new Shape(64, 8, 8);
-        Network net = new Network(
-                "layer1-conv",
-                input,
-                3,
-                List.of(
-                        conv,
-                        new Layer.Activation(Layer.ActivationKind.TANH),
-                        new Layer.Flatten(),
-                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
+        Network net = layer1Net();
         DeviceBatch b = TestSupport.batch(net, 64, 1, 77, 1.0, 5);
         float[][] s = new float[2][(int) net.parameterCount()];
         double[][] n = new double[2][];
@@ -108,5 +88,20 @@ class SpeedFormedTest {
         }
         for (int i = 0; i < n[0].length; i++) assertEquals(n[0][i], n[1][i], 0.0, "norm " + i);
         for (int i = 0; i < s[0].length; i++) assertEquals(s[0][i], s[1][i], 0f, "coordinate " + i);
+    }
+
+    /** resnet18-gn's layer1 conv at 3x32x32 (64 -&gt; 64 channels, 3x3 on 8x8), then tanh and a linear head. */
+    private static Network layer1Net() {
+        Layer.Conv2d conv = new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false);
+        Shape input = new Shape(64, 8, 8);
+        return new Network(
+                "layer1-conv",
+                input,
+                3,
+                List.of(
+                        conv,
+                        new Layer.Activation(Layer.ActivationKind.TANH),
+                        new Layer.Flatten(),
+                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
     }
 }
