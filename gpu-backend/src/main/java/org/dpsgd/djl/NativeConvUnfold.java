@@ -285,7 +285,8 @@ final class NativeConvUnfold {
     private static String paddedSizes(int kernel, int stride, int padding, int copies) {
         check(kernel, stride, padding, copies);
         String p = Integer.toString(padding);
-        // as_strided addresses the storage directly: the padded input must be a fresh contiguous tensor.
+        // as_strided addresses the storage directly: xp must be contiguous. With padding 0 it may be x itself, a
+        // view past its storage's start, so an explicit offset must add xp's own (unfoldRows does).
         String padded = padding == 0
                 ? "torch.contiguous(x)"
                 : "torch.contiguous(torch.constant_pad_nd(x, [" + p + ", " + p + ", " + p + ", " + p + "], 0.))";
