@@ -26,14 +26,21 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@link SlotNorms} (normSlack = γ(d + p + T'²)·M², sumSlack = γ(S·T')²·M²) and compared with Σ_t ‖a_t‖‖g_t‖
  * computed here in float64 from the unfold's definition (zero padding). The same data with g's positions paired
  * to a_t's in another order (a diagonal read in the wrong order) gives an M that this tolerance rejects, so the
- * check can see that mistake, which the NaN of an off-diagonal read does not cover.
+ * check can see that mistake, which the NaN of an off-diagonal read does not cover. The last two geometries leave
+ * kernel taps that read only padding, so M comes from the live-tap window's unfold ({@link NativeConvUnfold#liveTaps}).
  */
 class ConvGhostMTest {
     /** Relative tolerance: both sides are float64 sums of the same float32 values (a few ulps of float64). */
     private static final double TOL = 1e-12;
 
     @ParameterizedTest(name = "in {0}, out {1}, {2}x{2}, stride {3}, K {4}")
-    @CsvSource({"12, 5, 3, 1, 2", "12, 7, 4, 2, 3", "16, 3, 3, 1, 1"})
+    @CsvSource({
+        "12, 5, 3, 1, 2",
+        "12, 7, 4, 2, 3",
+        "16, 3, 3, 1, 1",
+        "12, 5, 1, 1, 3", // 1x1 input: only the centre tap is live (the windowed unfold; review of r18x8, S3)
+        "12, 7, 2, 2, 3" // 2x2 input, stride 2: a 2x2 window of live taps
+    })
     void mFromTheDiagonalsIsTheSumOfRowNormProducts(int in, int out, int size, int stride, int copies) {
         TestSupport.backend();
         int kernel = 3;
