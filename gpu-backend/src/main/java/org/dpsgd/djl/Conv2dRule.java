@@ -495,8 +495,14 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. {@code live}
          * (the ghost norm and its clipped sum): on the native rows, only the columns of the kernel taps that read the
          * real input ({@link #liveWindow}); the others are exactly zero, so the Gram matrix, M and the clipped sum
-         * have the same values without them (the sum is padded back to the whole kernel with exact zeros).
+         * have the same exact values without them (their float64 roundings may differ from the whole unfold's, within
+         * the same bound: γ still counts the whole d; the sum is padded back to the whole kernel with exact zeros).
          */
+        /** The live-tap window of the last unfold ({kh0, rows, kw0, columns}), null when it took every tap: for tests. */
+        int[] liveWindow() {
+            return liveWindow == null ? null : liveWindow.clone();
+        }
+
         private NDArray unfolded(long tPrime, boolean live) {
             liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
             if (live && liveTaps && nativeRows()) {

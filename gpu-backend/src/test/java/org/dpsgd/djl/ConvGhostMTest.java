@@ -1,5 +1,6 @@
 package org.dpsgd.djl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,6 +103,11 @@ class ConvGhostMTest {
                 });
                 return null;
             });
+            // The window is taken wherever some tap reads only padding (review of r18x8, S5: a lost window would
+            // cost speed silently).
+            int[] live = NativeConvUnfold.liveTaps(size, kernel, stride, padding);
+            int[] window = live[1] < kernel ? new int[] {live[0], live[1], live[0], live[1]} : null;
+            assertArrayEquals(window, ((Conv2dRule.Record) tap).liveWindow(), "the live-tap window");
             double normGamma = ClipBound.gamma(d + out + (long) tPrime * tPrime);
             double sumGamma = ClipBound.gamma((long) slots * tPrime);
             double[] normSlack = sn.normSlack()[0];
