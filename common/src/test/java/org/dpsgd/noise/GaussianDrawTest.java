@@ -40,16 +40,7 @@ class GaussianDrawTest {
 
     /** Adds the draw to v's coordinates [from, from + n) through a piece buffer of {@code piece} doubles, as the trainer does. */
     private static float[] piecewise(GaussianDraw draw, double[] v, int from, int piece) {
-        float[] out = new float[v.length];
-        double[] buffer = new double[piece];
-        int n = draw.length();
-        for (int off = 0; off < n; off += piece) {
-            int len = Math.min(piece, n - off);
-            System.arraycopy(v, from + off, buffer, 0, len);
-            draw.addTo(buffer, 0, off, len);
-            for (int k = 0; k < len; k++) out[from + off + k] = (float) buffer[k];
-        }
-        return out;
+        return sequential(draw, v, from, piece, new float[v.length]);
     }
 
     static Stream<Arguments> cases() {
