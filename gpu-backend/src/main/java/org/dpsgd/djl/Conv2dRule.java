@@ -91,6 +91,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static volatile boolean keepSpeedFormedWide = true;
 
+    /**
+     * Whether the ghost path on the native rows unfolds kernel-major ({@link NativeConvUnfold#unfoldRowsKernelMajor}:
+     * runs of C contiguous floats, the clipped sum's [p, d] reordered after the matmul); false only in same-process
+     * A/B measurements (docs/benchmarks.md "Session 9: resnet18-gn auto").
+     */
+    static volatile boolean kernelMajorRows = true;
+
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
 
@@ -436,6 +443,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
         private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
+        private int[] kernelMajorWindow; // the last unfold was kernel-major over these taps ({kh0, rows, kw0, columns})
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -505,6 +513,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         private NDArray unfolded(long tPrime, boolean live) {
             liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
+            kernelMajorWindow = null;
             if (live && liveTaps && nativeRows()) {
                 Shape in = input.getShape();
                 Layer.Conv2d l = op.layer;
@@ -512,6 +521,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 int[] w = NativeConvUnfold.liveTaps(in.get(3), l.kernel(), l.stride(), l.padding());
                 if (h[1] < l.kernel() || w[1] < l.kernel()) liveWindow = new int[] {h[0], h[1], w[0], w[1]};
             }
+            // The ghost norm and its sum only (live): the explicit float64 path forms gᵀa in the unfold's column order.
+            if (live && kernelMajorRows && nativeRows())
+                kernelMajorWindow =
+                        liveWindow != null ? liveWindow : new int[] {0, op.layer.kernel(), 0, op.layer.kernel()};
             return TapScope.one(() -> {
                 // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
                 // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
@@ -520,19 +533,29 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 Layer.Conv2d l = op.layer;
                 NDArray u = op.unfold == RuleOptions.Unfold.ONE_HOT
                         ? Precision.f64(op.unfold(input))
-                        : nativeRows()
+                        : kernelMajorWindow != null
                                 ? op.constants
                                         .convUnfold()
-                                        .unfoldRows(
+                                        .unfoldRowsKernelMajor(
                                                 Precision.f64(input),
                                                 l.kernel(),
                                                 l.stride(),
                                                 l.padding(),
                                                 copies,
-                                                liveWindow == null
-                                                        ? new int[] {0, l.kernel(), 0, l.kernel()}
-                                                        : liveWindow)
-                                : op.unfold(Precision.f64(input));
+                                                kernelMajorWindow)
+                                : nativeRows()
+                                        ? op.constants
+                                                .convUnfold()
+                                                .unfoldRows(
+                                                        Precision.f64(input),
+                                                        l.kernel(),
+                                                        l.stride(),
+                                                        l.padding(),
+                                                        copies,
+                                                        liveWindow == null
+                                                                ? new int[] {0, l.kernel(), 0, l.kernel()}
+                                                                : liveWindow)
+                                        : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
             });
@@ -793,8 +816,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                    sum = fromUnfoldOrder(
-                            scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                    NDArray product =
+                            scaled.transpose().matMul(f.select(unfolded).reshape(-1, d));
+                    // Kernel-major rows: the [p, rows·columns·C] product back to (c, kh, kw), a copy (exact).
+                    sum = kernelMajorWindow != null
+                            ? NativeConvUnfold.kernelMajorToWindowOrder(
+                                    product, kernelMajorWindow[1], kernelMajorWindow[3])
+                            : fromUnfoldOrder(product);
                     unfolded.close();
                     keptUnfold = null;
                     release();
