@@ -76,6 +76,14 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static final long KEEP_UNFOLD_BYTES = 16L << 20;
 
+    /**
+     * Largest float64 output gradient [S, T', p] (bytes) a ghost layer that keeps its unfold ({@link
+     * #KEEP_UNFOLD_BYTES}) also keeps from its norm to its clipped sum instead of casting and transposing it again:
+     * resnet18-gn at 3x32x32, batch 64, keeps all 15 ghost layers' (0.26–1 MB each, ~8 MB together); resnet50-gn at
+     * 224, batch 16, only those of at most 4 MB.
+     */
+    static final long KEEP_OUT_GRAD_BYTES = 4L << 20;
+
     /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
     static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
 
@@ -441,6 +449,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
+        private NDArray keptOutGrad; // [S, T', p] float64: ghost norm whose unfold is kept, the gradient small
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
         private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
         private int[] kernelMajorWindow; // the last unfold was kernel-major over these taps ({kh0, rows, kw0, columns})
@@ -614,6 +623,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             ClipBound.gamma(slots * tPrime));
                     if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= keepUnfoldBytes)
                         keptUnfold = unfolded;
+                    if (keptUnfold != null && outGrad.size() * 8 <= KEEP_OUT_GRAD_BYTES) keptOutGrad = outGrad;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
@@ -780,6 +790,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (perSampleWide != null) out.add(perSampleWide);
             if (biasPerSample != null) out.add(biasPerSample);
             if (keptUnfold != null) out.add(keptUnfold);
+            if (keptOutGrad != null) out.add(keptOutGrad);
             return out;
         }
 
@@ -808,7 +819,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     perSample.close(); // its share is taken: free it before the next layer's
                     perSample = null;
                 } else {
-                    NDArray outGrad = outGrad();
+                    // The kept float64 output gradient is the one measure read (a rebuild is the same copy, bit for
+                    // bit).
+                    NDArray outGrad = keptOutGrad != null ? keptOutGrad : outGrad();
+                    keptOutGrad = null;
                     long p = outGrad.getShape().get(2);
                     NDArray unfolded = keptUnfold != null
                             ? keptUnfold
@@ -818,6 +832,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
                     NDArray product =
                             scaled.transpose().matMul(f.select(unfolded).reshape(-1, d));
+                    outGrad.close();
                     // Kernel-major rows: the [p, rows·columns·C] product back to (c, kh, kw), a copy (exact).
                     sum = kernelMajorWindow != null
                             ? NativeConvUnfold.kernelMajorToWindowOrder(
