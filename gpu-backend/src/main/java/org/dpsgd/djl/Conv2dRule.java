@@ -84,6 +84,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static final long KEEP_OUT_GRAD_BYTES = 4L << 20;
 
+    /** Whether {@link #KEEP_OUT_GRAD_BYTES} applies; false only in same-process A/B measurements. */
+    static volatile boolean keepOutGrad = true;
+
     /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
     static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
 
@@ -623,7 +626,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             ClipBound.gamma(slots * tPrime));
                     if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= keepUnfoldBytes)
                         keptUnfold = unfolded;
-                    if (keptUnfold != null && outGrad.size() * 8 <= KEEP_OUT_GRAD_BYTES) keptOutGrad = outGrad;
+                    if (keepOutGrad && keptUnfold != null && outGrad.size() * 8 <= KEEP_OUT_GRAD_BYTES)
+                        keptOutGrad = outGrad;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.

@@ -11,7 +11,7 @@ import org.dpsgd.model.Shape;
 
 /**
  * Not a test: the gradient part of the non-private step and of {@code auto} with and without session 9's change
- * ({@link Conv2dRule#kernelMajorRows}), interleaved step by step in ONE process, in wall and process CPU time: java
+ * ({@link Conv2dRule#kernelMajorRows}, {@link Conv2dRule#keepOutGrad}; GroupNorm's adopted sums are not switched), interleaved step by step in ONE process, in wall and process CPU time: java
  * -cp ... org.dpsgd.djl.AutoVariantsAb model CxHxW batch steps (docs/benchmarks.md "Session 9: resnet18-gn auto").
  * Session 8's version (its knobs liveTaps, adoptFirstSum, keepSpeedFormedWide) is in git history.
  */
@@ -31,6 +31,7 @@ public final class AutoVariantsAb {
             for (int s = -2; s < steps; s++) {
                 for (int v = 0; v < 3; v++) {
                     Conv2dRule.kernelMajorRows = v == 2;
+                    Conv2dRule.keepOutGrad = v == 2;
                     long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     if (v == 0) np.accumulateUnclipped(b);
@@ -44,6 +45,7 @@ public final class AutoVariantsAb {
                 }
             }
             Conv2dRule.kernelMajorRows = true;
+            Conv2dRule.keepOutGrad = true;
             for (int v = 0; v < 3; v++) {
                 double[] w = wall[v].clone();
                 Arrays.sort(w);
