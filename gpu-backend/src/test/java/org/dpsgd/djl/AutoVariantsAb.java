@@ -11,7 +11,8 @@ import org.dpsgd.model.Shape;
 
 /**
  * Not a test: the gradient part of the non-private step and of {@code auto} with and without session 9's change
- * ({@link Conv2dRule#kernelMajorRows}, {@link Conv2dRule#keepOutGrad}; GroupNorm's adopted sums are not switched), interleaved step by step in ONE process, in wall and process CPU time: java
+ * ({@link Conv2dRule#kernelMajorRows}, {@link Conv2dRule#keepOutGrad}; GroupNorm's adopted sums and the live-tap
+ * sum added into zeros instead of padded are not switched), interleaved step by step in ONE process, in wall and process CPU time: java
  * -cp ... org.dpsgd.djl.AutoVariantsAb model CxHxW batch steps (docs/benchmarks.md "Session 9: resnet18-gn auto").
  * Session 8's version (its knobs liveTaps, adoptFirstSum, keepSpeedFormedWide) is in git history.
  */
