@@ -22,9 +22,9 @@ import java.util.Map;
  * batch 64 on 2 threads, the largest single op of its non-private step after the convolutions).
  *
  * <p>Only the indices are taken from it: a detached channels-last copy of the input is pooled, its
- * indices (each window's position in its plane, h·W + w) are reshaped to [N·C, OH·OW] (the reshape
- * reads them in NCHW order, a copy of a channels-last tensor), and the output is {@code gather} of the
- * input planes at those indices. So autograd records one {@code gather}, whose
+ * indices (each window's position in its plane, h·W + w) are viewed as [N, C, OH·OW] (a view of the
+ * channels-last index tensor, no copy: gather reads a strided index), and the output is {@code gather}
+ * of the input planes [N, C, H·W] at those indices, contiguous NCHW. So autograd records one {@code gather}, whose
  * backward is a zero fill plus {@code scatter_add} of each output's gradient at its index, outputs in
  * order within each plane: what the NCHW kernel's backward does, in the same order. np7's first form
  * (session 7) kept the channels-last pool in the graph and paid for it in the backward: the
@@ -104,8 +104,8 @@ final class ChannelsLastMaxPool {
                 + "    hw = torch.mul(torch.size(x, 2), torch.size(x, 3))\n"
                 + "    pooled, where = torch.max_pool2d_with_indices(torch.detach(x).contiguous(memory_format=2), ["
                 + k + ", " + k + "], [" + s + ", " + s + "], [" + p + ", " + p + "], [1, 1], False)\n"
-                + "    idx = torch.reshape(where, [n * c, -1])\n"
-                + "    y = torch.gather(torch.reshape(x, [n * c, hw]), 1, idx)\n"
+                + "    idx = torch.reshape(where, [n, c, -1])\n"
+                + "    y = torch.gather(torch.reshape(x, [n, c, hw]), 2, idx)\n"
                 + "    return torch.reshape(y, torch.size(pooled))\n";
     }
 

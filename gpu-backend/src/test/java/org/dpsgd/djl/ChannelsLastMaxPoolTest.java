@@ -147,7 +147,7 @@ class ChannelsLastMaxPoolTest {
                         "torch.max_pool2d_with_indices(torch.detach(x).contiguous(memory_format=2), [3, 3], [2, 2],"
                                 + " [1, 1], [1, 1], False)"),
                 src);
-        assertTrue(src.contains("torch.gather(torch.reshape(x, [n * c, hw]), 1, idx)"), src);
+        assertTrue(src.contains("torch.gather(torch.reshape(x, [n, c, hw]), 2, idx)"), src);
         assertThrows(IllegalArgumentException.class, () -> ChannelsLastMaxPool.source(0, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> ChannelsLastMaxPool.source(2, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> ChannelsLastMaxPool.source(3, 1, 2)); // padding > k/2
