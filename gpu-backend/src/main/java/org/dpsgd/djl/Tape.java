@@ -20,6 +20,7 @@ final class Tape {
     final int slots;
     final int copies;
     private final List<Tap> taps = new ArrayList<>();
+    private boolean leafMade; // whether a leaf of this tape is in the forward pass yet
 
     Tape(NDManager manager, int slots, int copies) {
         this.manager = manager;
@@ -31,8 +32,24 @@ final class Tape {
         return manager != null;
     }
 
-    /** Adds a zero leaf that requires a gradient to {@code y}; returns y + leaf and the leaf. */
+    /**
+     * Adds a zero leaf that requires a gradient to {@code y}; returns y + leaf and the leaf. Before the
+     * pass's first leaf, y itself becomes the leaf instead: returns a view of y (for the next op) and y.
+     */
     NDArray[] withLeaf(NDArray y) {
+        if (!leafMade && !y.hasGradient()) {
+            // Nothing in a recorded forward pass requires a gradient but this tape's leaves: the book-keeping
+            // strategy, the only one that records, takes the parameters out of autograd first
+            // (ParameterStore.freshLeaves(false)), and the batch input has none. So before the first leaf y has
+            // no autograd history (a network's first parametrised layer) and can be the leaf itself: its gradient
+            // is dL/dy, the values y + 0's leaf gets, with no add over y (issue 12 §1). (DJL's hasGradient only
+            // sees a leaf's own flag, so the order, not it, is the test of history.) Op.chain may close the
+            // view's handle; the tap keeps y's.
+            leafMade = true;
+            y.setRequiresGradient(true);
+            return new NDArray[] {y.reshape(y.getShape()), y};
+        }
+        leafMade = true;
         // One stored zero broadcast to y's shape (a stride-0 view): the leaf costs one element instead of
         // a tensor of y's size per layer, held all step (issue 12 §3). Its gradient is still y's full shape.
         NDArray zero = manager.zeros(new Shape(1), y.getDataType()).broadcast(y.getShape());
@@ -57,6 +74,7 @@ final class Tape {
         // stopGradient: the copy must be a leaf whatever p is (the store's values are leaves themselves).
         NDArray leaf = p.stopGradient().broadcast(new Shape(dims)).duplicate();
         leaf.setRequiresGradient(true);
+        leafMade = true;
         return leaf;
     }
 

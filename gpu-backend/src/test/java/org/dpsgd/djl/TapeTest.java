@@ -1,0 +1,69 @@
+package org.dpsgd.djl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Tape#withLeaf}: before the pass's first leaf, the layer output itself is the leaf (no add), after it a zero
+ * leaf is added; both leaves' gradients must be dL/dy exactly. The whole strategy against the batch-size-1 loop,
+ * with a first-layer conv (small-cnn, resnet18-gn) and a first-layer linear, is in StrategyExactnessTest,
+ * Conv2dRuleTest and LinearRuleTest.
+ */
+class TapeTest {
+    @Test
+    void firstLeafIsTheOutputItselfAndLaterLeavesAreAddedZeros() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelRuntime.withGrad(() -> {
+                Tape tape = new Tape(m, 2, 1);
+                NDArray x = m.arange(24f).reshape(2, 3, 4).div(7).toType(DataType.FLOAT64, false);
+                NDArray y1 = x.mul(3); // no autograd history: the first leaf is y1 itself
+                NDArray[] first = tape.withLeaf(y1);
+                assertSame(y1, first[1], "the first output is the leaf");
+                assertNotSame(y1, first[0], "the next op reads a handle of its own (Op.chain may close it)");
+                assertArrayEquals(y1.toDoubleArray(), first[0].toDoubleArray());
+                NDArray y2 = first[0].square(); // has history now: a zero leaf is added
+                double[] y2Values = y2.toDoubleArray();
+                NDArray[] second = tape.withLeaf(y2);
+                assertNotSame(y2, second[1], "a later output gets a zero leaf of its own");
+                assertArrayEquals(y2Values, second[0].toDoubleArray());
+                NDArray w = m.arange(24f).reshape(2, 3, 4).add(1).toType(DataType.FLOAT64, false);
+                // L = Σ w·y2 with y2 = y1²: dL/dy2 = w, dL/dy1 = 2·y1·w.
+                JniUtils.backward((PtNDArray) second[0].mul(w).sum(), (PtNDArray) m.ones(new Shape()), false, false);
+                assertArrayEquals(w.toDoubleArray(), second[1].getGradient().toDoubleArray());
+                assertArrayEquals(
+                        y1.mul(2).mul(w).toDoubleArray(), first[1].getGradient().toDoubleArray(), 0.0);
+                assertEquals(DataType.FLOAT64, first[1].getGradient().getDataType());
+                return null;
+            });
+        }
+    }
+
+    @Test
+    void aPerRowLeafMadeFirstMeansTheNextOutputGetsAZeroLeaf() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelRuntime.withGrad(() -> {
+                Tape tape = new Tape(m, 2, 1);
+                NDArray rows = tape.perRowLeaf(m.ones(new Shape(1, 3)).mul(2), 2); // a GroupNorm before any conv
+                NDArray y = m.arange(6f).reshape(2, 3).mul(rows); // has history through the row leaf
+                NDArray[] yz = tape.withLeaf(y);
+                assertNotSame(y, yz[1], "an output with history must not become the leaf");
+                JniUtils.backward((PtNDArray) yz[0].sum(), (PtNDArray) m.ones(new Shape()), false, false);
+                assertArrayEquals(
+                        new float[] {1, 1, 1, 1, 1, 1}, yz[1].getGradient().toFloatArray());
+                assertArrayEquals(
+                        new float[] {0, 1, 2, 3, 4, 5}, rows.getGradient().toFloatArray());
+                return null;
+            });
+        }
+    }
+}
