@@ -10,7 +10,7 @@ import java.util.function.Function;
 
 /**
  * Long-lived constants (layer-norm unit weights and zero biases, im2col kernels, the compiled GroupNorm
- * kernel), created once per model.
+ * and max-pool kernels), created once per model.
  */
 final class Constants {
     private final NDManager manager;
@@ -18,6 +18,7 @@ final class Constants {
     private final Map<String, NDArray> cache = new HashMap<>();
     private NativeGroupNorm groupNorm;
     private NativeConvUnfold convUnfold;
+    private ChannelsLastMaxPool maxPool;
 
     Constants(NDManager manager, Precision precision) {
         this.manager = manager;
@@ -52,6 +53,12 @@ final class Constants {
     synchronized NativeGroupNorm groupNorm() {
         if (groupNorm == null) groupNorm = new NativeGroupNorm(manager);
         return groupNorm;
+    }
+
+    /** Max pooling through the channels-last kernel's indices, compiled once per window (see {@link ChannelsLastMaxPool}). */
+    synchronized ChannelsLastMaxPool maxPool() {
+        if (maxPool == null) maxPool = new ChannelsLastMaxPool(manager);
+        return maxPool;
     }
 
     /** Strided-view unfolds and per-sample conv gradients, compiled once per geometry (see {@link NativeConvUnfold}). */

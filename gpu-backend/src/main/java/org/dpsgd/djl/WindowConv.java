@@ -2,7 +2,6 @@ package org.dpsgd.djl;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 
 /**
@@ -48,12 +47,17 @@ final class WindowConv {
         if ((h + 2L * padding - k) / stride + 1 != 1 || (wd + 2L * padding - k) / stride + 1 != 1) return null;
         if (h + 2L * padding < k || wd + 2L * padding < k) return null; // no output at all: the convolution refuses
         // The output position sees padded rows and columns [0, k): the padded window in weight order, so the
-        // products read the weight as it lies and its gradient is one product, written once.
-        NDArray padded =
-                padding == 0 ? x : x.pad(new ai.djl.ndarray.types.Shape(padding, padding, padding, padding), 0);
-        long ph = padded.getShape().get(2);
-        long pw = padded.getShape().get(3);
-        NDArray window = ph == k && pw == k ? padded : padded.get(new NDIndex(":, :, :{}, :{}", k, k));
+        // products read the weight as it lies and its gradient is one product, written once. One constant pad
+        // cuts it out: `padding` zeros before, and after as many as the window still needs, negative where it
+        // ends inside the input (constant_pad_nd crops there). A pad then a slice cost a second copy forward
+        // and a zero fill plus a copy in the backward (resnet18-gn's layer4: ~2 ms per step, session 9).
+        long right = k - padding - wd;
+        long bottom = k - padding - h;
+        NDArray window = padding == 0 && right == 0 && bottom == 0
+                ? x
+                : x.pad(
+                        new ai.djl.ndarray.types.Shape(padding, right, padding, bottom),
+                        0); // (left, right, top, bottom)
         NDArray y = window.reshape(n, c * k * k).matMul(w.reshape(o, c * k * k).transpose());
         if (b != null) y = y.add(b);
         return y.reshape(n, o, 1, 1);

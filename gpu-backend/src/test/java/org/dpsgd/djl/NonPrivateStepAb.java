@@ -13,7 +13,8 @@ import org.dpsgd.model.Shape;
 /**
  * Not a test: the bench's non-private step (gradient sum, then the in-place SGD update) at batch 64,
  * float32, with {@link WindowConv} switched off (0) and on (1) in one process, so both see the same
- * load (with {@code -Dab=gn}: {@link NativeGroupNorm}'s small-map form off and on instead); each round runs both for {@code steps} steps, 0 1 in even rounds and 1 0 in odd ones.
+ * load (with {@code -Dab=gn}: {@link NativeGroupNorm}'s small-map form off and on instead; with {@code -Dab=pool}:
+ * {@link ChannelsLastMaxPool} off and on); each round runs both for {@code steps} steps, 0 1 in even rounds and 1 0 in odd ones.
  * java -cp ... org.dpsgd.djl.NonPrivateStepAb model CxHxW rounds steps [trace prefix]. Prints median
  * wall and process-CPU ms per step and the per-round wall ratio; with a prefix, also writes DJL
  * profiler traces of 3 steps of each (prefix-0.json, prefix-1.json).
@@ -59,8 +60,11 @@ public final class NonPrivateStepAb {
         } finally {
             WindowConv.enabled = true;
             NativeGroupNorm.smallMap = 4;
+            ChannelsLastMaxPool.enabled = true;
         }
-        String[] names = GN ? new String[] {"fused GN", "small-map GN"} : new String[] {"convolution", "WindowConv"};
+        String[] names = GN
+                ? new String[] {"fused GN", "small-map GN"}
+                : POOL ? new String[] {"NCHW pool", "CL-index pool"} : new String[] {"convolution", "WindowConv"};
         for (int v = 0; v < 2; v++) {
             double[] ratio = new double[rounds];
             for (int r = 0; r < rounds; r++) ratio[r] = wall[v][r] / wall[0][r];
@@ -79,9 +83,11 @@ public final class NonPrivateStepAb {
     }
 
     private static final boolean GN = "gn".equals(System.getProperty("ab"));
+    private static final boolean POOL = "pool".equals(System.getProperty("ab"));
 
     private static void toggle(boolean on) {
         if (GN) NativeGroupNorm.smallMap = on ? 4 : 0;
+        else if (POOL) ChannelsLastMaxPool.enabled = on;
         else WindowConv.enabled = on;
     }
 
