@@ -76,6 +76,17 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static final long KEEP_UNFOLD_BYTES = 16L << 20;
 
+    /**
+     * Largest float64 output gradient [S, T', p] (bytes) a ghost layer that keeps its unfold ({@link
+     * #KEEP_UNFOLD_BYTES}) also keeps from its norm to its clipped sum instead of casting and transposing it again:
+     * resnet18-gn at 3x32x32, batch 64, keeps all 15 ghost layers' (0.26–1 MB each, ~8 MB together); resnet50-gn at
+     * 224, batch 16, only those of at most 4 MB.
+     */
+    static final long KEEP_OUT_GRAD_BYTES = 4L << 20;
+
+    /** Whether {@link #KEEP_OUT_GRAD_BYTES} applies; false only in same-process A/B measurements. */
+    static volatile boolean keepOutGrad = true;
+
     /** {@link #KEEP_UNFOLD_BYTES}, lowered by tests to 0 so the clipped sum's fresh re-unfold is covered too. */
     static volatile long keepUnfoldBytes = KEEP_UNFOLD_BYTES;
 
@@ -90,6 +101,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      * #KEEP_WIDE_BYTES}, as in session 7); false only in same-process A/B measurements.
      */
     static volatile boolean keepSpeedFormedWide = true;
+
+    /**
+     * Whether the ghost path on the native rows unfolds kernel-major ({@link NativeConvUnfold#unfoldRowsKernelMajor}:
+     * runs of C contiguous floats, the clipped sum's [p, d] reordered after the matmul); false only in same-process
+     * A/B measurements (docs/benchmarks.md "Session 9: resnet18-gn auto").
+     */
+    static volatile boolean kernelMajorRows = true;
 
     /** Largest in·d (multiply-adds per output position) for which {@code AUTO} unfolds by a one-hot convolution. */
     static final long ONE_HOT_LIMIT = 1024;
@@ -434,8 +452,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private NDArray perSampleWide; // [S, p, d] float64 copy of the formed float32 one, unscaled: kept when small
         private NDArray biasPerSample; // [S, p]
         private NDArray keptUnfold; // [S, T', d] float64: ghost norm over a ONE_HOT or a small unfold
+        private NDArray keptOutGrad; // [S, T', p] float64: ghost norm whose unfold is kept, the gradient small
         private boolean formedKernelMajor; // perSample/perSample32's columns are in (kh, kw, c) order
         private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
+        private int[] kernelMajorWindow; // the last unfold was kernel-major over these taps ({kh0, rows, kw0, columns})
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
@@ -496,7 +516,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * (the ghost norm and its clipped sum): on the native rows, only the columns of the kernel taps that read the
          * real input ({@link #liveWindow}); the others are exactly zero, so the Gram matrix, M and the clipped sum
          * have the same exact values without them (their float64 roundings may differ from the whole unfold's, within
-         * the same bound: γ still counts the whole d; the sum is padded back to the whole kernel with exact zeros).
+         * the same bound: γ still counts the whole d; the sum is added into the window's taps of the whole kernel's accumulator).
          */
         /** The live-tap window of the last unfold ({kh0, rows, kw0, columns}), null when it took every tap: for tests. */
         int[] liveWindow() {
@@ -505,6 +525,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
 
         private NDArray unfolded(long tPrime, boolean live) {
             liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
+            kernelMajorWindow = null;
             if (live && liveTaps && nativeRows()) {
                 Shape in = input.getShape();
                 Layer.Conv2d l = op.layer;
@@ -512,6 +533,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 int[] w = NativeConvUnfold.liveTaps(in.get(3), l.kernel(), l.stride(), l.padding());
                 if (h[1] < l.kernel() || w[1] < l.kernel()) liveWindow = new int[] {h[0], h[1], w[0], w[1]};
             }
+            // The ghost norm and its sum only (live): the explicit float64 path forms gᵀa in the unfold's column order.
+            if (live && kernelMajorRows && nativeRows())
+                kernelMajorWindow =
+                        liveWindow != null ? liveWindow : new int[] {0, op.layer.kernel(), 0, op.layer.kernel()};
             return TapScope.one(() -> {
                 // RESHAPE, SLICES and the native rows only copy: unfolding the float64 input gives the same values
                 // as casting the float32 unfold, without the float32 copy. ONE_HOT is a convolution in the compute
@@ -520,19 +545,29 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 Layer.Conv2d l = op.layer;
                 NDArray u = op.unfold == RuleOptions.Unfold.ONE_HOT
                         ? Precision.f64(op.unfold(input))
-                        : nativeRows()
+                        : kernelMajorWindow != null
                                 ? op.constants
                                         .convUnfold()
-                                        .unfoldRows(
+                                        .unfoldRowsKernelMajor(
                                                 Precision.f64(input),
                                                 l.kernel(),
                                                 l.stride(),
                                                 l.padding(),
                                                 copies,
-                                                liveWindow == null
-                                                        ? new int[] {0, l.kernel(), 0, l.kernel()}
-                                                        : liveWindow)
-                                : op.unfold(Precision.f64(input));
+                                                kernelMajorWindow)
+                                : nativeRows()
+                                        ? op.constants
+                                                .convUnfold()
+                                                .unfoldRows(
+                                                        Precision.f64(input),
+                                                        l.kernel(),
+                                                        l.stride(),
+                                                        l.padding(),
+                                                        copies,
+                                                        liveWindow == null
+                                                                ? new int[] {0, l.kernel(), 0, l.kernel()}
+                                                                : liveWindow)
+                                        : op.unfold(Precision.f64(input));
                 ClipBound.checkSize(u.size(), "the unfolded input of " + op.layer.name());
                 return u.reshape(slots, tPrime, u.getShape().get(2));
             });
@@ -591,6 +626,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             ClipBound.gamma(slots * tPrime));
                     if (op.unfold == RuleOptions.Unfold.ONE_HOT || unfolded.size() * 8 <= keepUnfoldBytes)
                         keptUnfold = unfolded;
+                    if (keepOutGrad && keptUnfold != null && outGrad.size() * 8 <= KEEP_OUT_GRAD_BYTES)
+                        keptOutGrad = outGrad;
                 } else {
                     perSample = outGrad.transpose(0, 2, 1).matMul(unfolded);
                     // Norms do not depend on the column order; the standardisation Jacobian does.
@@ -734,19 +771,13 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * Adds the clipped sum [p, C·rows·columns] over {@link #liveWindow}'s taps into those taps of the weight's
          * accumulator [p, C, k, k], one float64 addition per coordinate as {@code addi}, the other taps' coordinates
          * left as they are: their columns of the whole unfold are zero in every row, so the whole matmul would have
-         * added Σ c·g·0 = 0 there. After a drain, the accumulator is the sum padded with exact zeros (0 + s = s).
+         * added Σ c·g·0 = 0 there. After a drain, the accumulator starts as zeros ({@link ParameterStore#accumulator}).
          */
         private void addToLiveTaps(NDArray sum) {
-            int k = op.layer.kernel();
-            int[] w = liveWindow;
-            if (op.store.accumulatorEmpty(op.weight)) {
-                NDArray taps = sum.reshape(sum.getShape().get(0), op.layer.in(), w[1], w[3]);
-                // constant_pad_nd's order: the last axis first (left, right), then the one before it.
-                op.store.addToAccumulator(
-                        op.weight, taps.pad(new Shape(w[2], k - w[2] - w[3], w[0], k - w[0] - w[1]), 0));
-            } else {
-                op.constants.convUnfold().addToTaps(op.store.accumulator(op.weight), sum, w);
-            }
+            // After a drain the accumulator is fresh zeros (0 + s = s exactly): session 9 measured zeros and one
+            // add_ over the window 2–6% less CPU per clipped gradient than padding the sum with zeros (layer4: a
+            // 19 MB float64 accumulator each, written once either way; docs/benchmarks.md "Session 9").
+            op.constants.convUnfold().addToTaps(op.store.accumulator(op.weight), sum, liveWindow);
         }
 
         @Override
@@ -757,6 +788,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (perSampleWide != null) out.add(perSampleWide);
             if (biasPerSample != null) out.add(biasPerSample);
             if (keptUnfold != null) out.add(keptUnfold);
+            if (keptOutGrad != null) out.add(keptOutGrad);
             return out;
         }
 
@@ -785,7 +817,10 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     perSample.close(); // its share is taken: free it before the next layer's
                     perSample = null;
                 } else {
-                    NDArray outGrad = outGrad();
+                    // The kept float64 output gradient is the one measure read (a rebuild is the same copy, bit for
+                    // bit).
+                    NDArray outGrad = keptOutGrad != null ? keptOutGrad : outGrad();
+                    keptOutGrad = null;
                     long p = outGrad.getShape().get(2);
                     NDArray unfolded = keptUnfold != null
                             ? keptUnfold
@@ -793,8 +828,14 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                     long d = unfolded.getShape().get(2);
                     NDArray scaled =
                             f.select(outGrad).mul(c.reshape(slots, 1, 1)).reshape(-1, p);
-                    sum = fromUnfoldOrder(
-                            scaled.transpose().matMul(f.select(unfolded).reshape(-1, d)));
+                    NDArray product =
+                            scaled.transpose().matMul(f.select(unfolded).reshape(-1, d));
+                    outGrad.close();
+                    // Kernel-major rows: the [p, rows·columns·C] product back to (c, kh, kw), a copy (exact).
+                    sum = kernelMajorWindow != null
+                            ? NativeConvUnfold.kernelMajorToWindowOrder(
+                                    product, kernelMajorWindow[1], kernelMajorWindow[3])
+                            : fromUnfoldOrder(product);
                     unfolded.close();
                     keptUnfold = null;
                     release();

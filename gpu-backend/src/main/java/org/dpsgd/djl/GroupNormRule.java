@@ -271,11 +271,12 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
         public void accumulateClipped(ClipFactors f) {
             if (weightGrad != null) {
                 NDArray c = f.of(op.weight).reshape(slots, 1);
-                op.store.accumulator(op.weight).addi(f.select(weightGrad).mul(c).sum(new int[] {0}));
+                // Adopted as the accumulator when it is the first sum since a drain (0 + s = s): no zeros, no addi.
+                op.store.addToAccumulator(op.weight, f.select(weightGrad).mul(c).sum(new int[] {0}));
             }
             if (biasGrad != null) {
                 NDArray c = f.of(op.bias).reshape(slots, 1);
-                op.store.accumulator(op.bias).addi(f.select(biasGrad).mul(c).sum(new int[] {0}));
+                op.store.addToAccumulator(op.bias, f.select(biasGrad).mul(c).sum(new int[] {0}));
             }
         }
     }

@@ -91,6 +91,53 @@ final class NativeConvUnfold {
     }
 
     /**
+     * {@link #unfoldRows} with a window, its columns in kernel-major order (kh, kw, c) over the window's taps: [S,
+     * K·Ho·Wo, rows·columns·C]. The same values, only the columns permuted: the copy moves runs of C contiguous
+     * floats of a padded NHWC copy of x instead of runs of at most k (resnet18-gn's layer2 and layer3 ghost unfolds,
+     * ~3–5× faster), for the ghost norm, whose Gram matrix and M do not depend on the column order, and its clipped
+     * sum, whose [p, rows·columns·C] product {@link #kernelMajorToWindowOrder} reorders (a copy, exact).
+     */
+    NDArray unfoldRowsKernelMajor(NDArray x, int kernel, int stride, int padding, int copies, int[] window) {
+        int kh0 = window[0];
+        int lh = window[1];
+        int kw0 = window[2];
+        int lw = window[3];
+        if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
+            throw new IllegalArgumentException(
+                    "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
+        check(kernel, stride, padding, copies);
+        String p = Integer.toString(padding);
+        // xp may be a view of x (no padding, and a permute that is already contiguous: C = 1 or a 1x1 map), so the
+        // strided view's offset adds xp's own (as_strided's offset is absolute in the storage).
+        String body = "    xp = torch.contiguous(torch.constant_pad_nd(torch.permute(x, [0, 2, 3, 1]), [0, 0, " + p
+                + ", " + p + ", " + p + ", " + p + "], 0.))\n"
+                + "    hp = torch.size(xp, 1)\n"
+                + "    wp = torch.size(xp, 2)\n"
+                + "    c = torch.size(xp, 3)\n"
+                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
+                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
+                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
+                + "    hwc = torch.mul(torch.mul(hp, wp), c)\n"
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, " + lh + ", " + lw + ", c], "
+                + "[torch.mul(" + copies + ", hwc), hwc, torch.mul(" + stride + ", torch.mul(wp, c)), torch.mul("
+                + stride + ", c), torch.mul(wp, c), c, 1], torch.add(xp.storage_offset(), torch.mul(torch.add("
+                + "torch.mul(" + kh0 + ", wp), " + kw0 + "), c)))\n"
+                + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
+                + ", ho), wo), torch.mul(c, " + lh * lw + ")])\n";
+        return call("x: Tensor) -> Tensor", body, new NDList(x));
+    }
+
+    /**
+     * Reorders the columns of m [p, rows·columns·C] ({@link #unfoldRowsKernelMajor}'s order, kh, kw, c) to [p,
+     * C·rows·columns] ({@link #unfoldRows}'s, c, kh, kw): a copy, no arithmetic.
+     */
+    static NDArray kernelMajorToWindowOrder(NDArray m, int rows, int columns) {
+        long p = m.getShape().get(0);
+        long c = m.getShape().get(1) / ((long) rows * columns);
+        return m.reshape(p, rows, columns, c).transpose(0, 3, 1, 2).reshape(p, c * rows * columns);
+    }
+
+    /**
      * Adds {@code sum} [p, C·rows·columns] (the clipped sum over {@code window}'s taps, as {@link #unfoldRows} with
      * a window gives it) into those taps of {@code acc} [p, C, k, k], in place: one addition per coordinate, as
      * {@code addi}; the other taps are not touched.

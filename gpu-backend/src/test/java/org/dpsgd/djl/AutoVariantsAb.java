@@ -10,10 +10,11 @@ import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 
 /**
- * Not a test: the gradient part of the non-private step and of {@code auto} with and without session 8's changes
- * ({@link Conv2dRule#liveTaps}, {@link ParameterStore#adoptFirstSum}, {@link Conv2dRule#keepSpeedFormedWide}), interleaved step by step in ONE process, in
- * wall and process CPU time: java -cp ... org.dpsgd.djl.AutoVariantsAb model CxHxW batch steps (docs/benchmarks.md
- * "Session 8: resnet18-gn auto").
+ * Not a test: the gradient part of the non-private step and of {@code auto} with and without session 9's change
+ * ({@link Conv2dRule#kernelMajorRows}, {@link Conv2dRule#keepOutGrad}; GroupNorm's adopted sums and the live-tap
+ * sum added into zeros instead of padded are not switched), interleaved step by step in ONE process, in wall and process CPU time: java
+ * -cp ... org.dpsgd.djl.AutoVariantsAb model CxHxW batch steps (docs/benchmarks.md "Session 9: resnet18-gn auto").
+ * Session 8's version (its knobs liveTaps, adoptFirstSum, keepSpeedFormedWide) is in git history.
  */
 public final class AutoVariantsAb {
     public static void main(String[] a) {
@@ -22,7 +23,7 @@ public final class AutoVariantsAb {
         int steps = Integer.parseInt(a[3]);
         DeviceBatch b = TestSupport.batch(net, slots, 1, 42, 1.0);
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        String[] names = {"nonprivate", "auto before (session 7)", "auto (session 8)"};
+        String[] names = {"nonprivate", "auto before (session 8)", "auto (session 9)"};
         try (DjlTrainableModel np = TestSupport.model(net, "nonprivate", Map.of("seed", "0"), List.of());
                 DjlTrainableModel auto = TestSupport.model(net, "auto", Map.of("seed", "0"), List.of())) {
             float[] grad = new float[Math.toIntExact(net.parameterCount())];
@@ -30,9 +31,8 @@ public final class AutoVariantsAb {
             double[] cpu = new double[3];
             for (int s = -2; s < steps; s++) {
                 for (int v = 0; v < 3; v++) {
-                    Conv2dRule.liveTaps = v == 2;
-                    ParameterStore.adoptFirstSum = v == 2;
-                    Conv2dRule.keepSpeedFormedWide = v == 2;
+                    Conv2dRule.kernelMajorRows = v == 2;
+                    Conv2dRule.keepOutGrad = v == 2;
                     long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
                     if (v == 0) np.accumulateUnclipped(b);
@@ -45,9 +45,8 @@ public final class AutoVariantsAb {
                     cpu[v] += (c1 - c0) / 1e6;
                 }
             }
-            Conv2dRule.liveTaps = true;
-            ParameterStore.adoptFirstSum = true;
-            Conv2dRule.keepSpeedFormedWide = true;
+            Conv2dRule.kernelMajorRows = true;
+            Conv2dRule.keepOutGrad = true;
             for (int v = 0; v < 3; v++) {
                 double[] w = wall[v].clone();
                 Arrays.sort(w);

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The ghost path's live kernel taps (issue 12 §1): on the native rows ({@code AUTO}'s SLICES), a convolution whose
  * kernel taps partly read only the zero padding at every output position (resnet18-gn's layer4 at 3x32x32: a 3x3
  * kernel with padding 1 over a 1x1 input) unfolds only the taps that read the input ({@link
- * NativeConvUnfold#liveTaps}) for its Gram matrix, M and clipped sum, and pads the sum back with zeros. Checked: the
+ * NativeConvUnfold#liveTaps}) for its Gram matrix, M and clipped sum, and adds the sum into those taps of the accumulator. Checked: the
  * live taps against a brute-force scan of the definition; the windowed rows against the whole rows (the window's
  * columns bit for bit, every other column exactly 0); and each geometry's norms and clipped sum against the
  * batch-size-1 loop in float64 ({@link RuleHarness}), with the unfold kept from the norms to the sum and unfolded
