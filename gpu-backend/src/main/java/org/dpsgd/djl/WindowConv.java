@@ -20,7 +20,8 @@ import ai.djl.ndarray.types.DataType;
  * strategy's batch-1 loop (plain autograd per example, as for {@link NativeGroupNorm}; a dot product of
  * the same length as the convolution's, so no float error bound changes). The book-keeping strategies
  * keep the convolution their per-sample rules were built and tested on. Null (keep the convolution)
- * off the CPU, for 16-bit types, and wherever the output has more than one position.
+ * off the CPU, for 16-bit types, wherever the output has more than one position, and where the window would
+ * crop two or more rows or columns of the input.
  */
 final class WindowConv {
     // Off only in NonPrivateStepAb (gpu-backend test classes), which times the step with and without it in one process.
@@ -53,6 +54,9 @@ final class WindowConv {
         // and a zero fill plus a copy in the backward (resnet18-gn's layer4: ~2 ms per step, session 9).
         long right = k - padding - wd;
         long bottom = k - padding - h;
+        // DJL's Shape refuses entries below -1, so a crop of two or more (a stride of 3 or more, or padding >= k:
+        // no model of the zoo, but any Network may) keeps the convolution rather than failing (review of session 9).
+        if (right < -1 || bottom < -1) return null;
         NDArray window = padding == 0 && right == 0 && bottom == 0
                 ? x
                 : x.pad(

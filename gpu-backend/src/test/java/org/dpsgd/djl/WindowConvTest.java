@@ -76,7 +76,46 @@ class WindowConvTest {
                             1),
                     "16-bit");
             assertNotNull(WindowConv.apply(m.ones(new Shape(1, 3, 1, 1)), w3, null, 1, 1), "1x1 output");
+            // 1x1 outputs whose window would crop two rows (a 3x3, stride 3 on 5x4) or lie wholly in the
+            // padding (2x2, stride 5, padding 2): DJL's pad cannot crop two, so these keep the convolution.
+            assertNull(WindowConv.apply(m.ones(new Shape(1, 3, 5, 4)), w3, null, 3, 0), "crop of two rows");
+            assertNull(
+                    WindowConv.apply(m.ones(new Shape(1, 3, 2, 2)), m.ones(new Shape(2, 3, 2, 2)), null, 5, 2),
+                    "window in the padding");
         }
+    }
+
+    /**
+     * A network with those geometries (review of session 9: the single pad threw on them) trains in the
+     * non-private step, and its sum equals the book-keeping strategy's unclipped sum, which convolves.
+     */
+    @ParameterizedTest(name = "{0}x{1} k={2} s={3} p={4}")
+    @CsvSource({"5,4,3,3,0", "2,2,2,5,2", "4,4,2,3,0"})
+    void largeCropsKeepTheConvolution(int h, int w, int k, int s, int p) {
+        org.dpsgd.model.Shape in = new org.dpsgd.model.Shape(2, h, w);
+        Network net = new Network(
+                "crop",
+                in,
+                3,
+                List.of(
+                        new org.dpsgd.model.Layer.Conv2d("conv", 2, 4, k, s, p, true, false),
+                        new org.dpsgd.model.Layer.Flatten(),
+                        new org.dpsgd.model.Layer.Linear("fc", 4, 3, true)));
+        DeviceBatch b = TestSupport.batch(net, 4, 1, 7L * h + w, 1.0);
+        double[] plain = new double[(int) net.parameterCount()];
+        double[] conv = new double[plain.length];
+        try (DjlTrainableModel m = TestSupport.model(net, "nonprivate", "float64", List.of())) {
+            m.accumulateUnclipped(b);
+            m.drainGradientSum(plain);
+        }
+        try (DjlTrainableModel m = TestSupport.model(net, "auto", "float64", List.of())) {
+            m.accumulateClipped(b, 1e30);
+            m.drainGradientSum(conv);
+        }
+        double scale = 0;
+        for (double v : conv) scale = Math.max(scale, Math.abs(v));
+        assertTrue(scale > 0, "the gradient is not all zeros");
+        for (int i = 0; i < plain.length; i++) assertEquals(conv[i], plain[i], 1e-12 * scale, "coordinate " + i);
     }
 
     /**
