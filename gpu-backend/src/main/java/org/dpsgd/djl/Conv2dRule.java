@@ -470,7 +470,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
-            grad = zero.getGradient();
+            grad = Tape.gradientOf(zero);
             out.add(grad);
             Tape.keepInput(out, input, lent);
             zero = null;
@@ -511,6 +511,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             return op.kernelMajor() && !nativeRows() ? op.kernelMajorToWeightOrder(m) : m;
         }
 
+        /** The live-tap window of the last unfold ({kh0, rows, kw0, columns}), null when it took every tap: for tests. */
+        int[] liveWindow() {
+            return liveWindow == null ? null : liveWindow.clone();
+        }
+
         /**
          * The unfolded input as [S, T', d] float64; the float32 unfold and its pieces are freed on return. {@code live}
          * (the ghost norm and its clipped sum): on the native rows, only the columns of the kernel taps that read the
@@ -518,11 +523,6 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
          * have the same exact values without them (their float64 roundings may differ from the whole unfold's, within
          * the same bound: γ still counts the whole d; the sum is added into the window's taps of the whole kernel's accumulator).
          */
-        /** The live-tap window of the last unfold ({kh0, rows, kw0, columns}), null when it took every tap: for tests. */
-        int[] liveWindow() {
-            return liveWindow == null ? null : liveWindow.clone();
-        }
-
         private NDArray unfolded(long tPrime, boolean live) {
             liveWindow = null; // set anew by each unfold, so the clipped sum reads the window of the unfold it uses
             kernelMajorWindow = null;

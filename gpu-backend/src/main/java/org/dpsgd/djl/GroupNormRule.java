@@ -228,8 +228,8 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
         @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>(2);
-            if (gammaRows != null) out.add(gammaRows = gammaRows.getGradient());
-            if (betaRows != null) out.add(betaRows = betaRows.getGradient());
+            if (gammaRows != null) out.add(gammaRows = Tape.gradientOf(gammaRows));
+            if (betaRows != null) out.add(betaRows = Tape.gradientOf(betaRows));
             return out;
         }
 

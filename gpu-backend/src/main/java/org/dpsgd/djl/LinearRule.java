@@ -96,7 +96,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
-            grad = zero.getGradient();
+            grad = Tape.gradientOf(zero);
             out.add(grad);
             Tape.keepInput(out, input, lent);
             zero = null;

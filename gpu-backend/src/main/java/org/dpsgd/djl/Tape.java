@@ -3,6 +3,8 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,6 +59,19 @@ final class Tape {
         // In place: the layers that call this (conv, linear, GroupNorm affine) produce y by ops whose
         // backward does not need y itself, so autograd allows y += leaf and one allocation is saved.
         return new NDArray[] {y.addi(zero), zero};
+    }
+
+    /**
+     * The gradient the backward pass left on a tap's leaf. DJL's {@code getGradient} returns fresh zeros where
+     * autograd left none, which would make that layer's per-sample gradients silently zero (its norm and its
+     * share both from the same zeros, so the bound would hold, but the model would not learn through it); a
+     * leaf cut off from the loss is a bug, so this refuses it (review of session 9: a leaf placed on an output
+     * with autograd history gets no gradient, and DJL offers no check for history, see {@link #withLeaf}).
+     */
+    static NDArray gradientOf(NDArray leaf) {
+        NDArray g = JniUtils.getGradient((PtNDArray) leaf);
+        if (g == null) throw new IllegalStateException("a tap's leaf got no gradient in the backward pass");
+        return g;
     }
 
     /**

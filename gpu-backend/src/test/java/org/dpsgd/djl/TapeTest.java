@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -62,6 +63,29 @@ class TapeTest {
                         new float[] {1, 1, 1, 1, 1, 1}, yz[1].getGradient().toFloatArray());
                 assertArrayEquals(
                         new float[] {0, 1, 2, 3, 4, 5}, rows.getGradient().toFloatArray());
+                return null;
+            });
+        }
+    }
+
+    /**
+     * A leaf the loss does not reach (what a leaf placed on an output with autograd history becomes) is refused
+     * by {@link Tape#gradientOf}, where DJL's own {@code getGradient} hands back zeros that would pass as a
+     * per-sample gradient of zero (review of session 9); a reached leaf's gradient is returned as it is.
+     */
+    @Test
+    void aLeafTheLossDoesNotReachIsRefused() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelRuntime.withGrad(() -> {
+                Tape tape = new Tape(m, 2, 1);
+                NDArray[] used = tape.withLeaf(m.arange(6f).reshape(2, 3));
+                NDArray[] cut = tape.withLeaf(m.ones(new Shape(2, 3)));
+                JniUtils.backward((PtNDArray) used[0].mul(3).sum(), (PtNDArray) m.ones(new Shape()), false, false);
+                assertArrayEquals(
+                        new float[] {3, 3, 3, 3, 3, 3}, Tape.gradientOf(used[1]).toFloatArray());
+                assertEquals(0f, cut[1].getGradient().sum().getFloat(), "DJL's own call: zeros, silently");
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> Tape.gradientOf(cut[1]));
+                assertEquals("a tap's leaf got no gradient in the backward pass", e.getMessage());
                 return null;
             });
         }
