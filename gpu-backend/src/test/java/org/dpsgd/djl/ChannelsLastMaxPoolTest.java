@@ -30,7 +30,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class ChannelsLastMaxPoolTest {
     /**
      * ties: 0 = continuous values, 1 = a few distinct values and many zeros (post-ReLU maps), 2 = also NaNs,
-     * 3 = also +inf and -inf (whole windows of -inf among them), 4 = post-ReLU zeros only with rare positives.
+     * 3 = also +inf and -inf (whole windows of -inf among them), 4 = post-ReLU zeros only with rare positives,
+     * 5 = 0.0, -0.0 and 1.0 (which zero a window returns shows only in the bits, so those are compared too).
      */
     @ParameterizedTest(name = "{0} N={1} C={2} {3}x{4} k={5} s={6} p={7} ties={8}")
     @CsvSource({
@@ -47,7 +48,11 @@ class ChannelsLastMaxPoolTest {
         "FLOAT64,64,64,16,16,3,2,1,4", // resnet18-gn's stem pool at batch 64
         "FLOAT32,4,8,7,9,3,2,1,3",
         "FLOAT64,3,6,9,9,3,3,1,3",
-        "FLOAT32,2,16,13,13,2,2,0,2" // odd map, floor mode drops the last row and column
+        "FLOAT32,2,16,13,13,2,2,0,2", // odd map, floor mode drops the last row and column
+        "FLOAT64,2,3,8,8,2,3,0,1", // strides larger than the kernel (review of session 9)
+        "FLOAT32,2,4,9,9,3,4,1,3",
+        "FLOAT32,1,3,4,4,2,3,1,5", // batch 1; ties between 0.0 and -0.0
+        "FLOAT64,3,8,8,8,2,2,0,5"
     })
     void equalsTheNchwKernelAndTheDefinition(String type, int n, int c, int h, int w, int k, int s, int p, int ties) {
         TestSupport.backend();
@@ -58,6 +63,7 @@ class ChannelsLastMaxPoolTest {
             x[i] = switch (ties) {
                 case 0 -> TestSupport.gaussian(r);
                 case 4 -> r.nextInt(10) == 0 ? r.nextInt(3) * 0.25 : 0.0; // mostly 0: whole windows of ties
+                case 5 -> new double[] {0.0, -0.0, -0.0, 0.0, 1.0}[r.nextInt(5)];
                 default -> r.nextInt(3) == 0 ? 0.0 : r.nextInt(4) * 0.5 - 0.5; // -0.5, 0, 0.5, 1: ties everywhere
             };
             if (ties == 2 && r.nextInt(40) == 0) x[i] = Double.NaN;
@@ -94,6 +100,8 @@ class ChannelsLastMaxPoolTest {
                     false);
             assertArrayEquals(nchw[0], ours[0], 0.0, "forward, against the NCHW kernel");
             assertArrayEquals(nchw[1], ours[1], 0.0, "input gradient, against the NCHW kernel");
+            assertArrayEquals(bits(nchw[0]), bits(ours[0]), "forward bits, against the NCHW kernel");
+            assertArrayEquals(bits(nchw[1]), bits(ours[1]), "input gradient bits, against the NCHW kernel");
             double[][] want = definition(x, up, n * c, h, w, k, s, p, t == DataType.FLOAT32);
             assertArrayEquals(want[0], ours[0], 0.0, "forward, against the definition");
             assertArrayEquals(want[1], ours[1], 0.0, "input gradient, against the definition");
@@ -218,5 +226,12 @@ class ChannelsLastMaxPoolTest {
         } catch (ReflectiveOperationException e) {
             throw new AssertionError(e);
         }
+    }
+
+    /** The raw bits (assertArrayEquals with a delta takes 0.0 and -0.0 as equal). */
+    private static long[] bits(double[] a) {
+        long[] b = new long[a.length];
+        for (int i = 0; i < a.length; i++) b[i] = Double.doubleToRawLongBits(a[i]);
+        return b;
     }
 }

@@ -116,7 +116,7 @@ class LiveTapsAddTest {
     }
 
     /**
-     * Three calls without a drain (the first adopts the padded sum, the next two add in place): the windowed sum
+     * Three calls without a drain (the first into the fresh zeros after the drain, the next two add in place): the windowed sum
      * equals the whole rows' to {@link #WHOLE_ROWS_TOL} and the batch-size-1 loop's to {@link RuleHarness#TOL}.
      */
     @ParameterizedTest(name = "{0} norm={1} K={2}")
