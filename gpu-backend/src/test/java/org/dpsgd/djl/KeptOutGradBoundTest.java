@@ -10,7 +10,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.model.Layer;
@@ -108,46 +107,11 @@ class KeptOutGradBoundTest {
      * output gradient after the norms, and after the clipped sum.
      */
     private static boolean[] keptOutGrad(int slots) {
-        TestSupport.backend();
-        Layer.Conv2d conv = (Layer.Conv2d) net().layers().get(0);
-        SplittableRandom r = new SplittableRandom(slots);
-        Network one = new Network("one-conv", new Shape(IN, SIZE, SIZE), OUT * T, List.of(conv));
-        float[] init = new float[(int) one.parameterCount()];
-        for (int i = 0; i < init.length; i++) init[i] = (float) (0.05 * TestSupport.gaussian(r));
-        float[] xs = new float[slots * IN * SIZE * SIZE];
-        for (int i = 0; i < xs.length; i++) xs[i] = (float) TestSupport.gaussian(r);
-        float[] rs = new float[slots * OUT * T];
-        for (int i = 0; i < rs.length; i++) rs[i] = (float) TestSupport.gaussian(r);
         ai.djl.ndarray.types.Shape outGrad = new ai.djl.ndarray.types.Shape(slots, T, OUT);
         try (NDManager m = NDManager.newBaseManager(Device.cpu());
                 NDScope step = new NDScope()) {
             step.suppressNotUsedWarning();
-            ParameterStore store =
-                    new ParameterStore(m, Precision.FLOAT32, LossScale.NONE, one, new boolean[] {true, true}, init);
-            store.freshLeaves(false);
-            Conv2dRule.Forward op = new Conv2dRule.Forward(
-                    conv,
-                    store,
-                    new Constants(m, Precision.FLOAT32),
-                    RuleOptions.Norm.GHOST,
-                    Conv2dRule.unfoldPath(conv, RuleOptions.Unfold.AUTO),
-                    Conv2dRule.fusedFormation(conv, RuleOptions.Unfold.AUTO),
-                    Conv2dRule.oneCall(conv, RuleOptions.Unfold.AUTO));
-            Tape tape = new Tape(m, slots, 1);
-            TapScope.run(
-                    () -> ModelRuntime.withGrad(() -> {
-                        NDArray x = m.create(xs, new ai.djl.ndarray.types.Shape(slots, IN, SIZE, SIZE));
-                        NDArray y = op.forward(x, tape);
-                        NDArray loss = y.mul(m.create(rs, y.getShape())).sum();
-                        ai.djl.pytorch.jni.JniUtils.backward(
-                                (ai.djl.pytorch.engine.PtNDArray) loss,
-                                (ai.djl.pytorch.engine.PtNDArray) m.ones(loss.getShape(), loss.getDataType()),
-                                false,
-                                false);
-                        return y;
-                    }),
-                    () -> tape.taps().get(0).harvest());
-            Tap tap = tape.taps().get(0);
+            Tap tap = OneConvTap.recorded(m, (Layer.Conv2d) net().layers().get(0), SIZE, slots, RuleOptions.Norm.GHOST);
             ClipPolicy policy = ClipPolicy.flat(1.0);
             SlotNorms sn = new SlotNorms(policy, slots);
             boolean[] out = new boolean[2];
