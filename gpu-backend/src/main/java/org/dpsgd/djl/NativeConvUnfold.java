@@ -105,23 +105,7 @@ final class NativeConvUnfold {
         if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
             throw new IllegalArgumentException(
                     "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
-        check(kernel, stride, padding, copies);
-        String p = Integer.toString(padding);
-        // xp may be a view of x (no padding, and a permute that is already contiguous: C = 1 or a 1x1 map), so the
-        // strided view's offset adds xp's own (as_strided's offset is absolute in the storage).
-        String body = "    xp = torch.contiguous(torch.constant_pad_nd(torch.permute(x, [0, 2, 3, 1]), [0, 0, " + p
-                + ", " + p + ", " + p + ", " + p + "], 0.))\n"
-                + "    hp = torch.size(xp, 1)\n"
-                + "    wp = torch.size(xp, 2)\n"
-                + "    c = torch.size(xp, 3)\n"
-                + "    ho = torch.add(torch.floordiv(torch.sub(hp, " + kernel + "), " + stride + "), 1)\n"
-                + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
-                + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
-                + "    hwc = torch.mul(torch.mul(hp, wp), c)\n"
-                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, " + lh + ", " + lw + ", c], "
-                + "[torch.mul(" + copies + ", hwc), hwc, torch.mul(" + stride + ", torch.mul(wp, c)), torch.mul("
-                + stride + ", c), torch.mul(wp, c), c, 1], torch.add(xp.storage_offset(), torch.mul(torch.add("
-                + "torch.mul(" + kh0 + ", wp), " + kw0 + "), c)))\n"
+        String body = nhwcView(kernel, stride, padding, copies, kh0, lh, kw0, lw)
                 + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
                 + ", ho), wo), torch.mul(c, " + lh * lw + ")])\n";
         return call("x: Tensor) -> Tensor", body, new NDList(x));
@@ -302,8 +286,15 @@ final class NativeConvUnfold {
 
     /** Like {@link #view} over a padded NHWC copy: u is [S, K, Ho, Wo, k, k, C]. */
     static String nhwcView(int kernel, int stride, int padding, int copies) {
+        return nhwcView(kernel, stride, padding, copies, 0, kernel, 0, kernel);
+    }
+
+    /** {@link #nhwcView} over the kernel taps [kh0, kh0 + lh) × [kw0, kw0 + lw): u is [S, K, Ho, Wo, lh, lw, C]. */
+    private static String nhwcView(int kernel, int stride, int padding, int copies, int kh0, int lh, int kw0, int lw) {
         check(kernel, stride, padding, copies);
         String p = Integer.toString(padding);
+        // xp may be a view of x (no padding, and a permute that is already contiguous: C = 1 or a 1x1 map), so the
+        // strided view's offset adds xp's own (as_strided's offset is absolute in the storage).
         return "    xp = torch.contiguous(torch.constant_pad_nd(torch.permute(x, [0, 2, 3, 1]), [0, 0, " + p + ", " + p
                 + ", " + p + ", " + p + "], 0.))\n"
                 + "    hp = torch.size(xp, 1)\n"
@@ -313,9 +304,10 @@ final class NativeConvUnfold {
                 + "    wo = torch.add(torch.floordiv(torch.sub(wp, " + kernel + "), " + stride + "), 1)\n"
                 + "    s = torch.floordiv(torch.size(xp, 0), " + copies + ")\n"
                 + "    hwc = torch.mul(torch.mul(hp, wp), c)\n"
-                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, " + kernel + ", " + kernel + ", c], "
+                + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, " + lh + ", " + lw + ", c], "
                 + "[torch.mul(" + copies + ", hwc), hwc, torch.mul(" + stride + ", torch.mul(wp, c)), torch.mul("
-                + stride + ", c), torch.mul(wp, c), c, 1])\n";
+                + stride + ", c), torch.mul(wp, c), c, 1], torch.add(xp.storage_offset(), torch.mul(torch.add("
+                + "torch.mul(" + kh0 + ", wp), " + kw0 + "), c)))\n";
     }
 
     private static void check(int kernel, int stride, int padding, int copies) {
