@@ -77,9 +77,7 @@ final class NativeConvUnfold {
         int lw = window[3];
         // as_strided's offset is absolute in the storage: with padding 0, xp may be x itself, a view that
         // starts past its storage's first element, so the window's offset is added to xp's own.
-        if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
-            throw new IllegalArgumentException(
-                    "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
+        checkWindow(window, kernel);
         String body = paddedSizes(kernel, stride, padding, copies)
                 + "    u = torch.as_strided(xp, [s, " + copies + ", ho, wo, c, " + lh + ", " + lw + "], "
                 + "[torch.mul(" + copies + ", chw), chw, torch.mul(" + stride + ", wp), " + stride
@@ -102,9 +100,7 @@ final class NativeConvUnfold {
         int lh = window[1];
         int kw0 = window[2];
         int lw = window[3];
-        if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
-            throw new IllegalArgumentException(
-                    "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
+        checkWindow(window, kernel);
         String body = nhwcView(kernel, stride, padding, copies, kh0, lh, kw0, lw)
                 + "    return torch.reshape(torch.contiguous(u), [s, torch.mul(torch.mul(" + copies
                 + ", ho), wo), torch.mul(c, " + lh * lw + ")])\n";
@@ -308,6 +304,17 @@ final class NativeConvUnfold {
                 + "[torch.mul(" + copies + ", hwc), hwc, torch.mul(" + stride + ", torch.mul(wp, c)), torch.mul("
                 + stride + ", c), torch.mul(wp, c), c, 1], torch.add(xp.storage_offset(), torch.mul(torch.add("
                 + "torch.mul(" + kh0 + ", wp), " + kw0 + "), c)))\n";
+    }
+
+    /** A tap window {first row tap, rows, first column tap, columns} must lie inside the k×k kernel. */
+    private static void checkWindow(int[] window, int kernel) {
+        int kh0 = window[0];
+        int lh = window[1];
+        int kw0 = window[2];
+        int lw = window[3];
+        if (kh0 < 0 || lh < 1 || kh0 + lh > kernel || kw0 < 0 || lw < 1 || kw0 + lw > kernel)
+            throw new IllegalArgumentException(
+                    "bad tap window " + java.util.Arrays.toString(window) + " for kernel " + kernel);
     }
 
     private static void check(int kernel, int stride, int padding, int copies) {
