@@ -54,6 +54,9 @@ final class TapPhases {
     private static final boolean CONFIGURED_OPTIMIZE =
             Boolean.parseBoolean(System.getProperty("ai.djl.pytorch.graph_optimizer", "true"));
 
+    // Pieces the worker ran, ever: tests check that the two-thread path really ran on the worker.
+    static final java.util.concurrent.atomic.AtomicLong WORKER_PIECES = new java.util.concurrent.atomic.AtomicLong();
+
     private final boolean setting;
     private final Device device;
     private final Mode mode;
@@ -177,7 +180,17 @@ final class TapPhases {
         JniUtils.setGraphExecutorOptimize(CONFIGURED_OPTIMIZE);
         Future<?> done = TapWorker.submit(() -> ModelRuntime.withoutGrad(() -> {
             JniUtils.setGraphExecutorOptimize(CONFIGURED_OPTIMIZE);
-            // An op's result may depend on the intra-op thread count (libtorch splits reductions by it).
+            // An op's result may depend on the intra-op thread count (libtorch splits reductions by it), and the
+            // count is per thread: a new thread takes libtorch's global value on its first op, so one set after the
+            // worker started is adopted here (at::set_num_threads sets this thread's OpenMP count and the global
+            // value, which is the caller's already). If it cannot be, the caller runs the worker's share.
+            if (JniUtils.getNumThreads() != callerThreads) {
+                try {
+                    JniUtils.setNumThreads(callerThreads);
+                } catch (UnsatisfiedLinkError e) {
+                    // an engine library without set_num_threads: decline below
+                }
+            }
             if (JniUtils.getNumThreads() != callerThreads) {
                 share.declined = true;
                 return null;
@@ -186,6 +199,7 @@ final class TapPhases {
                 if (!onWorker[i]) continue;
                 int t = i;
                 try {
+                    WORKER_PIECES.incrementAndGet();
                     TapScope.run(() -> piece.run(t), () -> {
                         List<NDArray> k = kept.of(t);
                         share.kept.addAll(k);

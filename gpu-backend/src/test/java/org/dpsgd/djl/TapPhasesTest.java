@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.dpsgd.backend.BatchStats;
@@ -150,8 +151,11 @@ class TapPhasesTest {
     void twoThreadsGiveTheSequentialBits(Case c) {
         assumeTrue(TestSupport.supports(c.dtype()), c.dtype() + " is not available on this engine");
         Network net = ModelZoo.build(c.spec(), org.dpsgd.model.Shape.parse(c.input()), 10);
+        long before = TapPhases.WORKER_PIECES.get();
         List<long[]> one = run(c, net, TapPhases.Mode.NEVER);
+        assertEquals(before, TapPhases.WORKER_PIECES.get(), "NEVER runs nothing on the worker");
         List<long[]> two = run(c, net, TapPhases.Mode.ALWAYS);
+        assertTrue(TapPhases.WORKER_PIECES.get() > before, "ALWAYS runs a share of the taps on the worker");
         assertEquals(one.size(), two.size());
         boolean anyClipped = false;
         for (int i = 0; i < one.size(); i++) {
@@ -159,6 +163,28 @@ class TapPhasesTest {
             if (one.get(i).length == 6 && one.get(i)[1] > 0) anyClipped = true;
         }
         assertTrue(anyClipped, "the case clips some slots, so the factors are exercised");
+    }
+
+    /** The cases at two intra-op threads (the machine's setting; the suite runs at one), worker included. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void twoThreadsGiveTheSequentialBitsAtTwoIntraOpThreads(Case c) {
+        TestSupport.backend();
+        int before = JniUtils.getNumThreads();
+        JniUtils.setNumThreads(2);
+        try {
+            twoThreadsGiveTheSequentialBits(c);
+            AtomicInteger workerThreads = new AtomicInteger();
+            try {
+                TapWorker.submit(() -> workerThreads.set(JniUtils.getNumThreads()))
+                        .get();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            assertEquals(2, workerThreads.get(), "the worker ran at the caller's thread count");
+        } finally {
+            JniUtils.setNumThreads(before);
+        }
     }
 
     @Test
