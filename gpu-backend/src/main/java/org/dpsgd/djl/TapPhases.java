@@ -18,7 +18,8 @@ import java.util.concurrent.Future;
  * {@link TapScope}. On the CPU with at least two intra-op threads these pieces are mostly too small
  * for libtorch's intra-op parallelism, so one core idles while the other runs them one after
  * another (session 9, cnn9). Here they run on two threads: the caller and the {@link TapWorker},
- * with a fixed partition of the taps balanced by the elements each tap read back from the pass.
+ * with a fixed partition of the taps balanced by the elements each tap read back from the pass, when
+ * those are few enough ({@link #AUTO_MAX_ELEMENTS}).
  *
  * <p>The results are the sequential path's, bit for bit: each tap computes exactly what it would
  * alone (no tap reads another's state; each op's result depends on its inputs and the intra-op
@@ -84,15 +85,36 @@ final class TapPhases {
     /** For provenance: what a step of a model on {@code device} does with this setting now. */
     static String describe(boolean setting, Device device) {
         if (!setting) return "one thread (parallel_taps=off)";
-        if (new TapPhases(true, device).twoThreads()) return "two threads (parallel_taps=on)";
+        if (new TapPhases(true, device).twoThreads())
+            return "two threads up to " + AUTO_MAX_ELEMENTS / 1_000_000 + " M elements read (parallel_taps=on)";
         return "one thread (parallel_taps=on, but " + (device.isGpu() ? "not the CPU" : "one intra-op thread") + ")";
     }
 
-    /** Whether a step now runs the taps on two threads. */
+    /**
+     * {@link Mode#AUTO} uses two threads only while the taps together read at most this many elements
+     * (a step's sum of {@code cost}). Small taps' ops leave a core idle and gain from the worker
+     * (small-cnn at batch 64: 1.6 M elements over 5 taps); large ones already use both cores through
+     * intra-op parallelism, and a second OpenMP team then only competes for them (resnet18-gn at 3x32x32,
+     * batch 64: 6.9 M over 41 taps, where the process spent ~7-12 % more CPU on two threads; session 10,
+     * measured at load 6-9, docs/benchmarks.md "Session 10: taps on two threads"). A heuristic to confirm
+     * on a quiet machine: {@code -Ddpsgd.parallel_taps=always} and {@code never} compare the two paths.
+     */
+    static final long AUTO_MAX_ELEMENTS = 4_000_000L;
+
+    /** Whether a step now runs the taps on two threads (before the size rule, {@link #AUTO_MAX_ELEMENTS}). */
     boolean twoThreads() {
         if (!setting || mode == Mode.NEVER) return false;
         if (mode == Mode.ALWAYS) return true;
         return !device.isGpu() && JniUtils.getNumThreads() >= 2;
+    }
+
+    /** Whether a step whose taps read {@code cost} runs them on two threads. */
+    boolean twoThreads(long[] cost) {
+        if (!twoThreads()) return false;
+        if (mode == Mode.ALWAYS) return true;
+        long sum = 0;
+        for (long c : cost) sum += c;
+        return sum <= AUTO_MAX_ELEMENTS;
     }
 
     /**
@@ -100,7 +122,7 @@ final class TapPhases {
      * (elements it read back from the pass), used only to split the taps.
      */
     void measure(List<Tap> taps, long[] cost, SlotNorms sn) {
-        boolean[] onWorker = twoThreads() ? split(cost) : null;
+        boolean[] onWorker = twoThreads(cost) ? split(cost) : null;
         if (onWorker == null) {
             for (Tap t : taps) TapScope.run(() -> t.measure(sn), () -> keptBy(t, sn));
             return;
@@ -119,7 +141,7 @@ final class TapPhases {
 
     /** Runs each tap's {@link Tap#accumulateClipped}; on two threads only if no parameter is shared. */
     void accumulate(List<Tap> taps, long[] cost, ClipFactors f) {
-        boolean[] onWorker = twoThreads() && disjoint(taps) ? split(cost) : null;
+        boolean[] onWorker = twoThreads(cost) && disjoint(taps) ? split(cost) : null;
         if (onWorker == null) {
             for (Tap t : taps) TapScope.run(() -> t.accumulateClipped(f), List::of);
             return;

@@ -365,6 +365,27 @@ class TapPhasesTest {
     }
 
     @Test
+    void autoUsesTwoThreadsOnlyForSmallTapsOnTheCpuWithTwoIntraOpThreads() {
+        TestSupport.backend();
+        int before = JniUtils.getNumThreads();
+        try {
+            JniUtils.setNumThreads(2);
+            TapPhases auto = new TapPhases(true, Device.cpu(), TapPhases.Mode.AUTO);
+            long limit = TapPhases.AUTO_MAX_ELEMENTS;
+            assertTrue(auto.twoThreads(new long[] {limit / 2, limit / 2}));
+            assertFalse(auto.twoThreads(new long[] {limit / 2, limit / 2 + 1}), "large taps stay on one thread");
+            assertTrue(new TapPhases(true, Device.cpu(), TapPhases.Mode.ALWAYS).twoThreads(new long[] {limit, 1}));
+            assertFalse(new TapPhases(false, Device.cpu(), TapPhases.Mode.AUTO).twoThreads(new long[] {1, 1}), "off");
+            assertFalse(new TapPhases(false, Device.cpu(), TapPhases.Mode.ALWAYS).twoThreads(new long[] {1, 1}));
+            assertFalse(new TapPhases(true, Device.gpu(0), TapPhases.Mode.AUTO).twoThreads(new long[] {1, 1}), "GPU");
+            JniUtils.setNumThreads(1);
+            assertFalse(auto.twoThreads(new long[] {1, 1}), "one intra-op thread");
+        } finally {
+            JniUtils.setNumThreads(before);
+        }
+    }
+
+    @Test
     void theSplitIsFixedAndBalanced() {
         assertNull(TapPhases.split(new long[] {5}), "one tap: nothing for the worker");
         assertArrayEquals(new boolean[] {false, true, true}, TapPhases.split(new long[] {10, 6, 4}));
