@@ -239,7 +239,7 @@ class TapPhasesTest {
             thread = Thread.currentThread().getName();
             gradMode = JniUtils.isGradMode();
             if (failure != null) throw failure;
-            temp = MANAGER.ones(new Shape(3)).mul(index + 1);
+            temp = fakeManager.ones(new Shape(3)).mul(index + 1);
             kept = temp.add(0.5);
             norms.add(0, temp.mul(temp));
         }
@@ -262,12 +262,12 @@ class TapPhasesTest {
         }
     }
 
-    private static volatile NDManager MANAGER;
+    private static volatile NDManager fakeManager;
 
     private static <T> T withManager(java.util.function.Function<NDManager, T> body) {
         TestSupport.backend();
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
-            MANAGER = m;
+            fakeManager = m;
             return body.apply(m);
         }
     }
