@@ -87,7 +87,8 @@ final class TapPhases {
         if (!setting) return "one thread (parallel_taps=off)";
         if (new TapPhases(true, device).twoThreads())
             return "two threads up to " + AUTO_MAX_ELEMENTS / 1_000_000 + " M elements read (parallel_taps=on)";
-        return "one thread (parallel_taps=on, but " + (device.isGpu() ? "not the CPU" : "one intra-op thread") + ")";
+        return "one thread (parallel_taps=on, but "
+                + (Device.Type.CPU.equals(device.getDeviceType()) ? "one intra-op thread" : "not the CPU") + ")";
     }
 
     /**
@@ -105,7 +106,7 @@ final class TapPhases {
     boolean twoThreads() {
         if (!setting || mode == Mode.NEVER) return false;
         if (mode == Mode.ALWAYS) return true;
-        return !device.isGpu() && JniUtils.getNumThreads() >= 2;
+        return Device.Type.CPU.equals(device.getDeviceType()) && JniUtils.getNumThreads() >= 2;
     }
 
     /** Whether a step whose taps read {@code cost} runs them on two threads. */

@@ -335,6 +335,20 @@ class TapPhasesTest {
                 assertSame(onCaller, e);
                 assertEquals(1, e.getSuppressed().length);
                 assertSame(onWorker, e.getSuppressed()[0]);
+                // Both fail, the worker's tap (1) before the caller's (2): the worker's comes first (review of
+                // session 10, SHOULD 2: "the caller's failure always first" passed every other case).
+                IllegalStateException earlier = new IllegalStateException("worker's tap 1");
+                IllegalStateException later = new IllegalStateException("caller's tap 2");
+                List<Tap> workerFirst = List.of(
+                        new FakeTap(0, new int[] {0}, null, log),
+                        new FakeTap(1, new int[] {1}, earlier, log),
+                        new FakeTap(2, new int[] {2}, later, log));
+                IllegalStateException f = assertThrows(
+                        IllegalStateException.class,
+                        () -> phases.measure(workerFirst, cost, new SlotNorms(ClipPolicy.flat(1.0), 3)));
+                assertSame(earlier, f);
+                assertEquals(1, f.getSuppressed().length);
+                assertSame(later, f.getSuppressed()[0]);
             }
             return null;
         });
