@@ -167,26 +167,21 @@ final class LinearRule implements LayerRule<Layer.Linear> {
             long p = outGrad.getShape().get(1);
             if (op.weightTrainable()) {
                 NDArray c = f.of(op.weight);
+                NDArray sum;
                 if (perSample != null) {
-                    op.store
-                            .accumulator(op.weight)
-                            .addi(f.select(perSample)
-                                    .mul(c.reshape(slots, 1, 1))
-                                    .sum(new int[] {0}));
+                    sum = ClippedSums.of(c, f.select(perSample));
                 } else {
                     NDArray g = f.select(outGrad);
                     NDArray perRow = copies == 1 ? c.reshape(slots, 1) : c.reshape(slots, 1, 1);
                     NDArray scaled = (copies == 1 ? g : g.reshape(slots, copies, p))
                             .mul(perRow)
                             .reshape(-1, p);
-                    op.store.accumulator(op.weight).addi(scaled.transpose().matMul(f.select(a)));
+                    sum = scaled.transpose().matMul(f.select(a));
                 }
+                op.store.addToAccumulator(op.weight, sum);
             }
             if (op.biasTrainable()) {
-                NDArray c = f.of(op.bias);
-                op.store
-                        .accumulator(op.bias)
-                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                op.store.addToAccumulator(op.bias, ClippedSums.of(f.of(op.bias), f.select(biasPerSample)));
             }
         }
     }
