@@ -172,10 +172,12 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                     sum = ClippedSums.of(c, f.select(perSample));
                 } else {
                     NDArray g = f.select(outGrad);
-                    NDArray perRow = copies == 1 ? c.reshape(slots, 1) : c.reshape(slots, 1, 1);
-                    NDArray scaled = (copies == 1 ? g : g.reshape(slots, copies, p))
-                            .mul(perRow)
-                            .reshape(-1, p);
+                    // K = 1: g is [S, p] already, rows are slots (no reshape ops).
+                    NDArray scaled = copies == 1
+                            ? g.mul(c.reshape(slots, 1))
+                            : g.reshape(slots, copies, p)
+                                    .mul(c.reshape(slots, 1, 1))
+                                    .reshape(-1, p);
                     sum = scaled.transpose().matMul(f.select(a));
                 }
                 op.store.addToAccumulator(op.weight, sum);

@@ -39,7 +39,7 @@ class ClippedSumsTest {
             NDArray xs = m.create(x, new Shape(shape));
             NDArray sum = ClippedSums.of(m.create(c), xs);
             assertEquals(DataType.FLOAT64, sum.getDataType());
-            assertEquals(new Shape(1, n), sum.getShape());
+            assertEquals(new Shape(n), sum.getShape());
             double[] got = sum.toDoubleArray();
             double gamma = ClipBound.gamma(slots);
             for (int j = 0; j < n; j++) {
