@@ -120,9 +120,16 @@ public final class DjlTrainableModel implements TrainableModel {
             for (int i = 0; i < store.count(); i++) {
                 if (store.trainable(i)) store.accumulateGradient(i);
             }
-            store.freshLeaves(false);
             return stats(batch, out[0], out[1]);
+        } finally {
+            // Also after an exception: a recorded (book-keeping) pass relies on no parameter requiring a gradient.
+            store.freshLeaves(false);
         }
+    }
+
+    /** The parameters and accumulators, for tests that put them in a state a failed call could leave. */
+    ParameterStore store() {
+        return rt.store;
     }
 
     @Override

@@ -29,49 +29,54 @@ final class MicrobatchStrategy implements ClippingStrategy {
         long nonFinite = 0;
         double lossSum = 0;
         double normSum = 0;
-        for (int s = 0; s < b.slots(); s++) {
-            if (b.mask()[s] == 0f) {
-                norms[s] = 0;
-                continue;
-            }
-            final int slot = s;
-            store.freshLeaves(true);
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                NDArray[] out = ModelRuntime.withGrad(() -> {
-                    NDArray logits = rt.lowered.forward(rt.inputs(b, slot, 1), Tape.NONE);
-                    NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, slot, 1), 1, k)
-                            .sum();
-                    rt.backward(loss);
-                    return new NDArray[] {logits, loss};
-                });
-                NDArray[] grads = new NDArray[store.count()];
-                SlotNorms sn = new SlotNorms(policy, 1);
-                for (int i = 0; i < store.count(); i++) {
-                    if (!store.trainable(i)) continue;
-                    grads[i] = store.gradient(store.value(i));
-                    sn.add(i, grads[i].square().sum().reshape(1));
+        try {
+            for (int s = 0; s < b.slots(); s++) {
+                if (b.mask()[s] == 0f) {
+                    norms[s] = 0;
+                    continue;
                 }
-                double[] norm = new double[1];
-                ClipDecision d = ClipDecision.decide(policy, sn, new boolean[] {true}, norm, rt.stepExamples);
-                norms[s] = norm[0];
-                // Selection on the host: a dropped slot's gradients are never touched.
-                if (accumulate && d.keep[0]) {
+                final int slot = s;
+                store.freshLeaves(true);
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray[] out = ModelRuntime.withGrad(() -> {
+                        NDArray logits = rt.lowered.forward(rt.inputs(b, slot, 1), Tape.NONE);
+                        NDArray loss = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, slot, 1), 1, k)
+                                .sum();
+                        rt.backward(loss);
+                        return new NDArray[] {logits, loss};
+                    });
+                    NDArray[] grads = new NDArray[store.count()];
+                    SlotNorms sn = new SlotNorms(policy, 1);
                     for (int i = 0; i < store.count(); i++) {
-                        if (grads[i] != null) store.accumulator(i).addi(grads[i].mul(d.factors[policy.groupOf(i)][0]));
+                        if (!store.trainable(i)) continue;
+                        grads[i] = store.gradient(store.value(i));
+                        sn.add(i, grads[i].square().sum().reshape(1));
                     }
+                    double[] norm = new double[1];
+                    ClipDecision d = ClipDecision.decide(policy, sn, new boolean[] {true}, norm, rt.stepExamples);
+                    norms[s] = norm[0];
+                    // Selection on the host: a dropped slot's gradients are never touched.
+                    if (accumulate && d.keep[0]) {
+                        for (int i = 0; i < store.count(); i++) {
+                            if (grads[i] != null)
+                                store.accumulator(i).addi(grads[i].mul(d.factors[policy.groupOf(i)][0]));
+                        }
+                    }
+                    samples++;
+                    if (d.keep[0]) {
+                        lossSum += Precision.toDoubles(out[1])[0];
+                        if (ModelRuntime.predictions(out[0], 1, k)[0] == b.labels()[s]) correct++;
+                    }
+                    clipped += d.clipped;
+                    nonFinite += d.nonFinite;
+                    normSum += d.normSum;
                 }
-                samples++;
-                if (d.keep[0]) {
-                    lossSum += Precision.toDoubles(out[1])[0];
-                    if (ModelRuntime.predictions(out[0], 1, k)[0] == b.labels()[s]) correct++;
-                }
-                clipped += d.clipped;
-                nonFinite += d.nonFinite;
-                normSum += d.normSum;
             }
+        } finally {
+            // Also after an exception: a recorded (book-keeping) pass relies on no parameter requiring a gradient.
+            store.freshLeaves(false);
         }
-        store.freshLeaves(false);
         return new BatchStats(samples, lossSum, correct, clipped, normSum, nonFinite);
     }
 }
