@@ -805,7 +805,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             : op.store.lossScale().unscaled(perSample32);
                     Shape ps = formed.getShape();
                     sum = ClippedSums.of(c, f.select(formed));
-                    // Weight order already (the one-call formation's): the accumulator takes the [1, p·d] row as is.
+                    // Weight order already (the one-call formation's): the accumulator takes the [p·d] row as is.
                     if (formedKernelMajor) sum = weightOrder(sum.reshape(ps.get(1), ps.get(2)));
                     formed.close();
                     if (perSample32 != null) perSample32.close();
