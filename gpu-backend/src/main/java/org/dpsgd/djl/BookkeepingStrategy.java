@@ -34,6 +34,7 @@ final class BookkeepingStrategy implements ClippingStrategy {
             Tape tape = new Tape(rt.manager, slots, k);
             double[][] loss = new double[1][];
             long[][] pred = new long[1][];
+            long[][] cost = new long[1][]; // per tap, filled by harvest (the taps are recorded in the forward)
             // The forward and backward pass in a scope of their own: once each tap has taken its leaf gradients
             // and detached inputs (Tap.harvest), every other array of the pass is closed, and with them the
             // autograd graph, whose nodes hold every leaf and so its gradient. The activations no tap reads are
@@ -52,11 +53,12 @@ final class BookkeepingStrategy implements ClippingStrategy {
                         loss[0] = Precision.toDoubles(out[1]);
                         pred[0] = ModelRuntime.predictions(out[0], slots, k);
                     },
-                    () -> harvest(tape));
+                    () -> harvest(tape, cost));
             return ModelRuntime.withoutGrad(() -> {
                 SlotNorms sn = new SlotNorms(policy, slots);
-                // Each tap's casts, unfold and temporaries are freed as soon as its norms are taken.
-                for (Tap t : tape.taps()) TapScope.run(() -> t.measure(sn), () -> keptBy(t, sn));
+                // Each tap's casts, unfold and temporaries are freed as soon as its norms are taken; on the CPU
+                // with two intra-op threads the taps run on two threads, with the same bits (TapPhases).
+                rt.taps.measure(tape.taps(), cost[0], sn);
                 boolean[] real = new boolean[slots];
                 for (int i = 0; i < slots; i++) real[i] = b.mask()[i] != 0f;
                 ClipDecision d = ClipDecision.decide(policy, sn, real, norms, rt.stepExamples);
@@ -72,22 +74,24 @@ final class BookkeepingStrategy implements ClippingStrategy {
                 }
                 if (accumulate) {
                     ClipFactors f = new ClipFactors(rt.manager, policy, d);
-                    for (Tap t : tape.taps()) TapScope.run(() -> t.accumulateClipped(f), List::of);
+                    rt.taps.accumulate(tape.taps(), cost[0], f);
                 }
                 return new BatchStats(samples, lossSum, correct, d.clipped, d.normSum, d.nonFinite);
             });
         }
     }
 
-    private static List<NDArray> harvest(Tape tape) {
+    /** Every tap's harvest; {@code cost[t]} gets the elements tap t took (what its phases read, TapPhases' split). */
+    private static List<NDArray> harvest(Tape tape, long[][] costs) {
         List<NDArray> keep = new ArrayList<>();
-        for (Tap t : tape.taps()) keep.addAll(t.harvest());
-        return keep;
-    }
-
-    private static List<NDArray> keptBy(Tap t, SlotNorms sn) {
-        List<NDArray> keep = new ArrayList<>(t.kept());
-        keep.addAll(sn.live());
+        List<Tap> taps = tape.taps();
+        long[] cost = costs[0] = new long[taps.size()];
+        for (int i = 0; i < taps.size(); i++) {
+            for (NDArray a : taps.get(i).harvest()) {
+                keep.add(a);
+                cost[i] += a.size();
+            }
+        }
         return keep;
     }
 }

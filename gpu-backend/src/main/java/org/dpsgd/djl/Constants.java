@@ -67,7 +67,8 @@ final class Constants {
         return convUnfold;
     }
 
-    private NDArray get(String key, Function<NDManager, NDArray> make) {
+    // Synchronized: the book-keeping taps may ask for a constant from two threads at once (TapPhases).
+    private synchronized NDArray get(String key, Function<NDManager, NDArray> make) {
         NDArray a = cache.get(key);
         if (a == null) {
             a = make.apply(manager);

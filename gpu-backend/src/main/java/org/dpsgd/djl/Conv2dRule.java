@@ -468,6 +468,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         }
 
         @Override
+        public int[] parameters() {
+            return op.bias >= 0 ? new int[] {op.weight, op.bias} : new int[] {op.weight};
+        }
+
+        @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
             grad = Tape.gradientOf(zero);

@@ -25,6 +25,7 @@ public final class DjlBackend implements Backend {
         DjlThreads.markLoaded();
         DjlThreads.applyAfterEngineLoads(options);
         NativeHeap.apply(options);
+        TapPhases.enabled(options); // a bad parallel_taps value is refused when the backend opens
         this.device = parseDevice(options.device(), engine.getGpuCount());
     }
 
@@ -86,6 +87,7 @@ public final class DjlBackend implements Backend {
         v.put("pytorch", engine.getVersion());
         v.put("threads", DjlThreads.describe());
         v.put("malloc", NativeHeap.describe());
+        v.put("taps", TapPhases.describe(TapPhases.enabled(options), device));
         return v;
     }
 

@@ -64,6 +64,13 @@ public final class DjlBackendProvider implements BackendProvider {
                     "keep freed tensor memory in the process between steps (glibc mallopt; the first backend of a"
                             + " process decides; off = glibc's defaults)"),
             SettingSpec.choice(
+                    "parallel_taps",
+                    "on",
+                    List.of("on", "off"),
+                    "book-keeping (auto): the per-layer norms and clipped sums after the backward pass on two threads"
+                            + " where the CPU runs two or more intra-op threads; same bits either way (off = one"
+                            + " thread)"),
+            SettingSpec.choice(
                     "precision",
                     "fp32",
                     List.of("fp32", "fp64", "bf16", "fp16"),

@@ -62,6 +62,7 @@ public final class DjlTrainableModel implements TrainableModel {
             ParameterStore store = new ParameterStore(
                     manager, precision, lossScale, network, trainable, Initializer.initialize(network, seed));
             this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
+            rt.taps = new TapPhases(TapPhases.enabled(backendOptions), device);
             this.strategyName = options.strategy();
             this.strategy = ClippingStrategy.create(options.strategy(), rt);
         } catch (RuntimeException | Error e) {
@@ -69,6 +70,11 @@ public final class DjlTrainableModel implements TrainableModel {
             manager.close();
             throw e;
         }
+    }
+
+    /** The runtime the strategies share (tests swap its {@link TapPhases}). */
+    ModelRuntime runtime() {
+        return rt;
     }
 
     public String strategy() {

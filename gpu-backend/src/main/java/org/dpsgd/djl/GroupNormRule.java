@@ -226,6 +226,11 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
         }
 
         @Override
+        public int[] parameters() {
+            return op.bias >= 0 ? new int[] {op.weight, op.bias} : new int[] {op.weight};
+        }
+
+        @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>(2);
             if (gammaRows != null) out.add(gammaRows = Tape.gradientOf(gammaRows));

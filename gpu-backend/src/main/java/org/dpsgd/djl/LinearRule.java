@@ -95,6 +95,11 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         }
 
         @Override
+        public int[] parameters() {
+            return op.bias >= 0 ? new int[] {op.weight, op.bias} : new int[] {op.weight};
+        }
+
+        @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
             grad = Tape.gradientOf(zero);

@@ -18,6 +18,8 @@ final class ModelRuntime {
     // B_cap, the step bound the trainer gave (TrainableModel.boundStepExamples); 0 = not told: a
     // step of one call, whose real examples are at most its slots.
     int stepExamples;
+    // The book-keeping taps' post-backward work, on one thread or two (backend setting parallel_taps).
+    TapPhases taps;
     // One copy per batch into reused native buffers (padding slots as zeros).
     private final HostStaging staging = new HostStaging();
 
@@ -33,6 +35,7 @@ final class ModelRuntime {
         this.precision = precision;
         this.store = store;
         this.lowered = new LoweredNetwork(network, new Lowering(store, constants, rules, LayerRules.STANDARD));
+        this.taps = new TapPhases(true, manager.getDevice());
     }
 
     void checkBatch(DeviceBatch b) {

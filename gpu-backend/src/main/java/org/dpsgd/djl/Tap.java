@@ -35,4 +35,11 @@ interface Tap {
      * recomputes the rest from the step's activations and output gradients.
      */
     List<NDArray> kept();
+
+    /**
+     * The indices in the {@link ParameterStore} of the parameters whose accumulators
+     * {@link #accumulateClipped} may write (frozen ones included; no -1). {@link TapPhases} runs two
+     * taps' clipped sums on different threads only if these are disjoint.
+     */
+    int[] parameters();
 }

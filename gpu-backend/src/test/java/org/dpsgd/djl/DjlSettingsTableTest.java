@@ -28,6 +28,7 @@ class DjlSettingsTableTest {
                         "interop_threads",
                         "omp_wait_policy",
                         "malloc_retain",
+                        "parallel_taps",
                         "precision",
                         "loss_scale",
                         "dtype",
