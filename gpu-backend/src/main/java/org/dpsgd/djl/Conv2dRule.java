@@ -809,9 +809,9 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                             ? perSampleWide
                             : op.store.lossScale().unscaled(perSample32);
                     Shape ps = formed.getShape();
-                    sum = weightOrder(c.reshape(1, slots)
-                            .matMul(f.select(formed).reshape(slots, -1))
-                            .reshape(ps.get(1), ps.get(2)));
+                    sum = ClippedSums.of(c, f.select(formed));
+                    // Weight order already (the one-call formation's): the accumulator takes the [p·d] row as is.
+                    if (formedKernelMajor) sum = weightOrder(sum.reshape(ps.get(1), ps.get(2)));
                     formed.close();
                     if (perSample32 != null) perSample32.close();
                     perSample32 = null;
@@ -852,10 +852,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
                 if (sum != null) op.store.addToAccumulator(op.weight, sum);
             }
             if (op.biasTrainable()) {
-                NDArray c = f.of(op.bias);
-                op.store.addToAccumulator(
-                        op.bias,
-                        f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                op.store.addToAccumulator(op.bias, ClippedSums.of(f.of(op.bias), f.select(biasPerSample)));
                 biasPerSample = null;
             }
         }

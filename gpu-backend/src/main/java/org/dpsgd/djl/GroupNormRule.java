@@ -274,15 +274,10 @@ final class GroupNormRule implements LayerRule<Layer.GroupNorm> {
 
         @Override
         public void accumulateClipped(ClipFactors f) {
-            if (weightGrad != null) {
-                NDArray c = f.of(op.weight).reshape(slots, 1);
-                // Adopted as the accumulator when it is the first sum since a drain (0 + s = s): no zeros, no addi.
-                op.store.addToAccumulator(op.weight, f.select(weightGrad).mul(c).sum(new int[] {0}));
-            }
-            if (biasGrad != null) {
-                NDArray c = f.of(op.bias).reshape(slots, 1);
-                op.store.addToAccumulator(op.bias, f.select(biasGrad).mul(c).sum(new int[] {0}));
-            }
+            // Adopted as the accumulator when it is the first sum since a drain (0 + s = s): no zeros, no addi.
+            if (weightGrad != null)
+                op.store.addToAccumulator(op.weight, ClippedSums.of(f.of(op.weight), f.select(weightGrad)));
+            if (biasGrad != null) op.store.addToAccumulator(op.bias, ClippedSums.of(f.of(op.bias), f.select(biasGrad)));
         }
     }
 }

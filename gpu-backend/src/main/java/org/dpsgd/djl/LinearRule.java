@@ -83,6 +83,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         private NDArray outGrad; // [N, p] float64
         private NDArray perSample; // [S, p, d] float64, explicit path only
         private NDArray biasPerSample; // [S, p] float64
+        private NDArray outGradSquared; // [S] ‖g‖² per slot, K = 1 ghost path: measure only
 
         Record(Forward op, int slots, int copies, NDArray input, NDArray lent, NDArray zero) {
             this.op = op;
@@ -123,9 +124,8 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                     norms.add(op.weight, perSample.square().sum(new int[] {1, 2}));
                 } else if (copies == 1) {
                     // One outer product per slot: its norm and its share of the matmul are off by relative errors only.
-                    norms.add(
-                            op.weight,
-                            a.square().sum(new int[] {1}).mul(outGrad.square().sum(new int[] {1})));
+                    outGradSquared = outGrad.square().sum(new int[] {1});
+                    norms.add(op.weight, a.square().sum(new int[] {1}).mul(outGradSquared));
                 } else {
                     NDArray a3 = a.reshape(slots, copies, d);
                     NDArray g3 = outGrad.reshape(slots, copies, p);
@@ -149,8 +149,15 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                 biasPerSample = copies == 1
                         ? outGrad
                         : outGrad.reshape(slots, copies, p).sum(new int[] {1});
-                norms.add(op.bias, biasPerSample.square().sum(new int[] {1}));
+                // K = 1: the bias's per-sample gradient is the output gradient, whose squared norms the weight's
+                // ghost norm just took (the same array, so the same values; SlotNorms adds out of place).
+                norms.add(
+                        op.bias,
+                        copies == 1 && outGradSquared != null
+                                ? outGradSquared
+                                : biasPerSample.square().sum(new int[] {1}));
             }
+            outGradSquared = null;
             // The clipped sum reads outGrad and a only: close the harvested handles unless they are those
             // very arrays (a float64 model's f64 and unscaled return their argument).
             if (grad != outGrad) grad.close();
@@ -172,26 +179,23 @@ final class LinearRule implements LayerRule<Layer.Linear> {
             long p = outGrad.getShape().get(1);
             if (op.weightTrainable()) {
                 NDArray c = f.of(op.weight);
+                NDArray sum;
                 if (perSample != null) {
-                    op.store
-                            .accumulator(op.weight)
-                            .addi(f.select(perSample)
-                                    .mul(c.reshape(slots, 1, 1))
-                                    .sum(new int[] {0}));
+                    sum = ClippedSums.of(c, f.select(perSample));
                 } else {
                     NDArray g = f.select(outGrad);
-                    NDArray perRow = copies == 1 ? c.reshape(slots, 1) : c.reshape(slots, 1, 1);
-                    NDArray scaled = (copies == 1 ? g : g.reshape(slots, copies, p))
-                            .mul(perRow)
-                            .reshape(-1, p);
-                    op.store.accumulator(op.weight).addi(scaled.transpose().matMul(f.select(a)));
+                    // K = 1: g is [S, p] already, rows are slots (no reshape ops).
+                    NDArray scaled = copies == 1
+                            ? g.mul(c.reshape(slots, 1))
+                            : g.reshape(slots, copies, p)
+                                    .mul(c.reshape(slots, 1, 1))
+                                    .reshape(-1, p);
+                    sum = scaled.transpose().matMul(f.select(a));
                 }
+                op.store.addToAccumulator(op.weight, sum);
             }
             if (op.biasTrainable()) {
-                NDArray c = f.of(op.bias);
-                op.store
-                        .accumulator(op.bias)
-                        .addi(f.select(biasPerSample).mul(c.reshape(slots, 1)).sum(new int[] {0}));
+                op.store.addToAccumulator(op.bias, ClippedSums.of(f.of(op.bias), f.select(biasPerSample)));
             }
         }
     }

@@ -188,9 +188,13 @@ final class NativeConvUnfold {
      * (Opacus's expanded-weights trick): x as [K, S·C, H, W], g as [K, S·p, Ho, Wo], PyTorch's convolution
      * backward with S groups; group s reads slot s's channels only, summed over its K copies (the grouped
      * call's batch axis). No unfold is made: fast for many input channels (small-cnn's conv2). Otherwise the
-     * weight-order unfold of {@link #view} and one batched matmul, as {@link #perSampleGradient}, biases by a
-     * sum over positions: for few input channels (a network's first layer), where S groups of C channels are
-     * too thin for the grouped kernel.
+     * weight-order unfold of {@link #view} and one batched matmul, as {@link #perSampleGradient}, for few input
+     * channels (a network's first layer), where S groups of C channels are too thin for the grouped kernel; with
+     * the weight, the bias is one more unfold row of ones in the same matmul (Σ_positions g·1, its own slot's
+     * float32 sum as before, in another order), else a sum over positions. The squared norms are batched float64
+     * dot products of each slot's row with itself ({@link #squaredNorms}); session 10 measured conv1 at batch 64
+     * 1.16 → 0.98 ms and the cast-and-norm of conv2's [64, 32, 144] 0.40 → 0.25 ms (docs/benchmarks.md
+     * "Session 10: small-cnn's taps").
      */
     NDList formedGradients(
             NDArray x,
@@ -224,25 +228,42 @@ final class NativeConvUnfold {
                     ? "torch.reshape(g, [s, p, -1])"
                     : "torch.reshape(torch.transpose(torch.reshape(g, [s, " + copies + ", p, -1]), 1, 2), [s, p, -1])";
             body += "    gm = " + slotMajor + "\n";
-            if (weight) {
+            String d = "torch.mul(c, " + kernel * kernel + ")";
+            String positions = "torch.mul(torch.mul(" + copies + ", ho), wo)";
+            if (weight && bias) {
+                // The bias as one more unfold row of ones: the batched matmul forms Σ_positions g·1 beside the
+                // weight's Σ_positions g·a, with no second pass over g (the same float32 sum in another order: a
+                // formed value like the weight's, cast and measured the same way). The view is copied straight
+                // into the rows above it, the ones row filled.
                 body += view(kernel, stride, padding, copies)
-                        + "    _u = torch.reshape(u, [s, torch.mul(c, " + kernel * kernel + "), torch.mul(torch.mul("
-                        + copies + ", ho), wo)])\n"
-                        + "    gw = torch.bmm(gm, torch.transpose(_u, 1, 2))\n";
+                        + "    _u = torch.new_empty(x, [s, torch.add(" + d + ", 1), " + positions + "])\n"
+                        + "    _v = torch.copy_(torch.reshape(torch.narrow(_u, 1, 0, " + d + "), [s, c, " + kernel
+                        + ", "
+                        + kernel + ", " + copies + ", ho, wo]), u)\n"
+                        + "    _o = torch.fill_(torch.select(_u, 1, " + d + "), 1.)\n"
+                        + "    gwb = torch.bmm(gm, torch.transpose(_u, 1, 2))\n"
+                        + "    gw = torch.narrow(gwb, 2, 0, " + d + ")\n"
+                        + "    gb = torch.select(gwb, 2, " + d + ")\n";
+            } else {
+                if (weight) {
+                    body += view(kernel, stride, padding, copies)
+                            + "    _u = torch.reshape(u, [s, " + d + ", " + positions + "])\n"
+                            + "    gw = torch.bmm(gm, torch.transpose(_u, 1, 2))\n";
+                }
+                if (bias) body += "    gb = torch.sum(gm, [2])\n";
             }
-            if (bias) body += "    gb = torch.sum(gm, [2])\n";
         }
         StringBuilder ret = new StringBuilder();
         int outs = 0;
         if (weight) {
-            body += "    w64 = torch.reshape(" + divided("torch.to(gw, 7)", unscale) + ", [s, p, -1])\n"
-                    + "    wsq = torch.sum(torch.square(torch.reshape(w64, [s, -1])), [1])\n";
+            body += "    w64 = torch.reshape(" + divided("torch.to(gw, 7)", unscale) + ", [s, p, -1])\n" + "    wsq = "
+                    + squaredNorms("w64") + "\n";
             ret.append("w64, wsq");
             outs += 2;
         }
         if (bias) {
-            body += "    b64 = torch.reshape(" + divided("torch.to(gb, 7)", unscale) + ", [s, p])\n"
-                    + "    bsq = torch.sum(torch.square(b64), [1])\n";
+            body += "    b64 = torch.reshape(" + divided("torch.to(gb, 7)", unscale) + ", [s, p])\n" + "    bsq = "
+                    + squaredNorms("b64") + "\n";
             ret.append(outs > 0 ? ", " : "").append("b64, bsq");
             outs += 2;
         }
@@ -250,6 +271,17 @@ final class NativeConvUnfold {
         String types = String.join(", ", java.util.Collections.nCopies(outs, "Tensor"));
         return IValueUtils.forward(
                 module("x: Tensor, g: Tensor) -> Tuple[" + types + "]", body), new NDList(x, g), true);
+    }
+
+    /**
+     * TorchScript for the squared norm of each slot's row of the float64 {@code t} [S, ...]: one batched dot product of
+     * the row with itself, float64 products summed in float64 (with or without fused multiply-adds; any order), so
+     * the error is relative, γ(n) of the sum (docs/core.md "Float margin" item 2), as the square-then-sum it replaces,
+     * with one pass over t instead of a squared copy and a second pass (issue 12 §1).
+     */
+    private static String squaredNorms(String t) {
+        return "torch.reshape(torch.bmm(torch.reshape(" + t + ", [s, 1, -1]), torch.reshape(" + t
+                + ", [s, -1, 1])), [s])";
     }
 
     /** TorchScript for t [S·K, C, ...] as [K, S·C, ...] (a reshape for K = 1, else a transposed copy). */

@@ -85,9 +85,12 @@ final class Tape {
         long[] dims = p.getShape().getShape();
         if (dims.length == 0 || dims[0] != 1)
             throw new IllegalArgumentException("expected [1, ...], got " + p.getShape());
-        dims[0] = rows;
-        // stopGradient: the copy must be a leaf whatever p is (the store's values are leaves themselves).
-        NDArray leaf = p.stopGradient().broadcast(new Shape(dims)).duplicate();
+        // stopGradient: the copy must be a leaf whatever p is (the store's values are leaves themselves). One tile
+        // (PyTorch's repeat, a fresh contiguous copy) where a broadcast view and its duplicate were two ops.
+        long[] times = new long[dims.length];
+        java.util.Arrays.fill(times, 1);
+        times[0] = rows;
+        NDArray leaf = p.stopGradient().tile(times);
         leaf.setRequiresGradient(true);
         leafMade = true;
         return leaf;

@@ -254,6 +254,7 @@ class NativeConvUnfoldTest {
                                                     + " vs " + want);
                                 }
                     assertEquals(ownSq, sq[s], 1e-14 * ownSq, "squared norm of slot " + s);
+                    assertWithinGamma(a, s * t.p() * d, t.p() * d, sq[s], "squared norm of slot " + s);
                 }
                 out = 2;
             }
@@ -277,8 +278,29 @@ class NativeConvUnfoldTest {
                         assertTrue(Math.abs(v - want) <= rel * mag, "bias slot " + s + " out " + o);
                     }
                     assertEquals(ownSq, sq[s], 1e-14 * ownSq, "bias squared norm of slot " + s);
+                    assertWithinGamma(b, s * t.p(), t.p(), sq[s], "bias squared norm of slot " + s);
                 }
             }
         }
+    }
+
+    /**
+     * The float64 squared norm {@code got} of the n returned values v[from, from + n) is their exact sum of squares
+     * (BigDecimal) to within ClipBound's γ(n) relative: the bound docs/core.md "Float margin" item 2 gives a float64
+     * reduction of n non-negative terms, in any order and with fused multiply-adds.
+     */
+    private static void assertWithinGamma(double[] v, int from, int n, double got, String what) {
+        java.math.BigDecimal exact = java.math.BigDecimal.ZERO;
+        for (int i = from; i < from + n; i++) {
+            java.math.BigDecimal x = new java.math.BigDecimal(v[i]);
+            exact = exact.add(x.multiply(x));
+        }
+        double err = new java.math.BigDecimal(got)
+                .subtract(exact)
+                .abs()
+                .round(java.math.MathContext.DECIMAL64)
+                .doubleValue();
+        assertTrue(
+                err <= ClipBound.gamma(n) * exact.doubleValue(), what + ": error " + err + " beyond gamma(" + n + ")");
     }
 }
