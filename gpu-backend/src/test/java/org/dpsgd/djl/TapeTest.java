@@ -90,4 +90,20 @@ class TapeTest {
             });
         }
     }
+
+    /**
+     * {@link Tape#perRowLeaf} is a copy of its own, not a view of the parameter: a later write to the parameter
+     * (the optimiser's in-place update) leaves the step's rows as they were (a stride-0 broadcast view of the
+     * parameter passed every other test; review of session 10, SHOULD 2).
+     */
+    @Test
+    void perRowLeavesAreCopiesOfTheirOwn() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray p = m.arange(3f).reshape(1, 3).add(1); // [1, 2, 3]
+            NDArray rows = ModelRuntime.withGrad(() -> new Tape(m, 2, 1).perRowLeaf(p, 2));
+            ModelRuntime.withoutGrad(() -> p.addi(10));
+            assertArrayEquals(new float[] {1, 2, 3, 1, 2, 3}, rows.toFloatArray(), "the rows kept the step's values");
+            assertEquals(new Shape(2, 3), rows.getShape());
+        }
+    }
 }
