@@ -5,15 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * 2-D max pooling whose window search runs in PyTorch's channels-last (NHWC) CPU kernel, vectorised
@@ -44,11 +38,10 @@ final class ChannelsLastMaxPool {
             Boolean.parseBoolean(System.getProperty("ai.djl.pytorch.graph_optimizer", "true"));
     // Off only in the in-process A/B tools (gpu-backend test classes), which time the step with and without it.
     static boolean enabled = true;
-    private final NDManager manager;
-    private final Map<String, PtSymbolBlock> modules = new HashMap<>();
+    private final TorchScriptModules modules;
 
     ChannelsLastMaxPool(NDManager manager) {
-        this.manager = manager;
+        this.modules = new TorchScriptModules(manager, "maxpool", "MaxPool");
     }
 
     /** Max pooling of {@code x} [N, C, H, W] (k×k window, stride s, padding p, floor mode), or null (see above). */
@@ -71,19 +64,8 @@ final class ChannelsLastMaxPool {
         }
     }
 
-    private synchronized PtSymbolBlock module(int k, int s, int p) {
-        String key = k + "/" + s + "/" + p;
-        PtSymbolBlock m = modules.get(key);
-        if (m == null) {
-            try {
-                // The block belongs to the model's manager and is freed with it.
-                m = JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive(k, s, p)), true, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            modules.put(key, m);
-        }
-        return m;
+    private PtSymbolBlock module(int k, int s, int p) {
+        return modules.get(k + "/" + s + "/" + p, () -> source(k, s, p));
     }
 
     /**

@@ -3,15 +3,8 @@ package org.dpsgd.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * A convolution's unfolded input (im2col) as ONE strided view of the zero-padded input, copied once,
@@ -34,11 +27,10 @@ import java.util.Map;
  * with no unfold, as the weight gradient of a convolution grouped by slot.
  */
 final class NativeConvUnfold {
-    private final NDManager manager;
-    private final Map<String, PtSymbolBlock> modules = new HashMap<>();
+    private final TorchScriptModules modules;
 
     NativeConvUnfold(NDManager manager) {
-        this.manager = manager;
+        this.modules = new TorchScriptModules(manager, "unfold", "ConvUnfold");
     }
 
     /**
@@ -391,23 +383,13 @@ final class NativeConvUnfold {
         return IValueUtils.forward(module(signature, body), in, true).singletonOrThrow();
     }
 
-    private synchronized PtSymbolBlock module(String signature, String body) {
+    private PtSymbolBlock module(String signature, String body) {
         String src = "class ConvUnfold(Module):\n"
                 + "  __parameters__ = []\n"
                 + "  __buffers__ = []\n"
                 + "  training : bool\n"
                 + "  def forward(self: __torch__.ConvUnfold, " + signature + ":\n" + body;
-        PtSymbolBlock m = modules.get(src);
-        if (m == null) {
-            try {
-                // The block belongs to the model's manager and is freed with it.
-                m = JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive(src)), true, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            modules.put(src, m);
-        }
-        return m;
+        return modules.get(src, () -> src);
     }
 
     /** The module's TorchScript archive ({@link TorchScriptArchive}). */

@@ -5,15 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * PyTorch's own GroupNorm kernel ({@code torch.group_norm}: one fused native op forward,
@@ -42,11 +35,10 @@ final class NativeGroupNorm {
     // in-process A/B tools (gpu-backend test classes).
     static int smallMap = 4;
 
-    private final NDManager manager;
-    private final Map<String, PtSymbolBlock> modules = new HashMap<>();
+    private final TorchScriptModules modules;
 
     NativeGroupNorm(NDManager manager) {
-        this.manager = manager;
+        this.modules = new TorchScriptModules(manager, "gn", "GroupNorm");
     }
 
     /**
@@ -69,20 +61,8 @@ final class NativeGroupNorm {
                 .singletonOrThrow();
     }
 
-    private synchronized PtSymbolBlock module(int groups, double eps, boolean small) {
-        String key = groups + "/" + eps + "/" + small;
-        PtSymbolBlock m = modules.get(key);
-        if (m == null) {
-            try {
-                // The block belongs to the model's manager and is freed with it.
-                m = JniUtils.loadModule(
-                        (PtNDManager) manager, new ByteArrayInputStream(archive(groups, eps, small)), true, false);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            modules.put(key, m);
-        }
-        return m;
+    private PtSymbolBlock module(int groups, double eps, boolean small) {
+        return modules.get(groups + "/" + eps + "/" + small, () -> source(groups, eps, small));
     }
 
     /**
