@@ -198,18 +198,11 @@ class NativeConvUnfoldTest {
         int hw = t.ho() * t.wo();
         double[] g = new double[n * t.p() * hw]; // the leaf's layout [S·K, p, Ho, Wo]
         for (int i = 0; i < g.length; i++) g[i] = r.nextDouble() * 2 - 1;
-        if (float32) { // the oracle sees the float32 values the call sees
-            for (int i = 0; i < x.length; i++) x[i] = (float) x[i];
-            for (int i = 0; i < g.length; i++) g[i] = (float) g[i];
-        }
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             NativeConvUnfold u = new NativeConvUnfold(m);
-            NDArray xa = m.create(x, new Shape(n, t.c(), t.h(), t.w()));
-            NDArray ga = m.create(g, new Shape(n, t.p(), t.ho(), t.wo()));
-            if (float32) {
-                xa = xa.toType(DataType.FLOAT32, false);
-                ga = ga.toType(DataType.FLOAT32, false);
-            }
+            NDArray[] xg = leafArrays(m, t, x, g, float32);
+            NDArray xa = xg[0];
+            NDArray ga = xg[1];
             ai.djl.ndarray.NDList got = null;
             for (int call = 0; call < 3; call++) {
                 ai.djl.ndarray.NDList next =
@@ -314,20 +307,11 @@ class NativeConvUnfoldTest {
             double big = (i % 2 == 0 ? 1 : -1) * 1024.0; // cancels in pairs
             g[i] = big + (r.nextDouble() * 2 - 1) * (1 + r.nextDouble());
         }
-        if (float32) {
-            for (int i = 0; i < x.length; i++) x[i] = (float) x[i];
-            for (int i = 0; i < g.length; i++) g[i] = (float) g[i];
-        }
         try (NDManager m = NDManager.newBaseManager(Device.cpu(), "PyTorch")) {
             NativeConvUnfold u = new NativeConvUnfold(m);
-            NDArray xa = m.create(x, new Shape(n, t.c(), t.h(), t.w()));
-            NDArray ga = m.create(g, new Shape(n, t.p(), t.ho(), t.wo()));
-            if (float32) {
-                xa = xa.toType(DataType.FLOAT32, false);
-                ga = ga.toType(DataType.FLOAT32, false);
-            }
+            NDArray[] xg = leafArrays(m, t, x, g, float32);
             ai.djl.ndarray.NDList got =
-                    u.formedGradients(xa, ga, t.k(), t.st(), t.pad(), t.copies(), true, true, 1, grouped);
+                    u.formedGradients(xg[0], xg[1], t.k(), t.st(), t.pad(), t.copies(), true, true, 1, grouped);
             double[] b = got.get(2).toDoubleArray();
             double[] sq = got.get(3).toDoubleArray();
             for (int s = 0; s < t.slots(); s++) {
@@ -337,6 +321,22 @@ class NativeConvUnfoldTest {
                 assertWithinGamma(b, s * t.p(), t.p(), sq[s], "bias squared norm of slot " + s);
             }
         }
+    }
+
+    /**
+     * The input x [S·K, C, H, W] and the output gradient g [S·K, p, Ho, Wo] as the call gets them: in float32 when
+     * asked, and then x and g themselves are rounded to float32 first, so the oracle sees the values the call sees.
+     */
+    private static NDArray[] leafArrays(NDManager m, Case t, double[] x, double[] g, boolean float32) {
+        int n = t.slots() * t.copies();
+        if (float32) {
+            for (int i = 0; i < x.length; i++) x[i] = (float) x[i];
+            for (int i = 0; i < g.length; i++) g[i] = (float) g[i];
+        }
+        NDArray xa = m.create(x, new Shape(n, t.c(), t.h(), t.w()));
+        NDArray ga = m.create(g, new Shape(n, t.p(), t.ho(), t.wo()));
+        if (!float32) return new NDArray[] {xa, ga};
+        return new NDArray[] {xa.toType(DataType.FLOAT32, false), ga.toType(DataType.FLOAT32, false)};
     }
 
     /**
