@@ -14,7 +14,6 @@ import org.dpsgd.backend.ClipPolicy;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.model.Layer;
 import org.dpsgd.model.Network;
-import org.dpsgd.model.Shape;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -92,17 +91,7 @@ class FormedWideBoundTest {
     }
 
     private static Network net() {
-        Layer.Conv2d conv = new Layer.Conv2d("conv", IN, OUT, KERNEL, 1, 0, true, false);
-        Shape input = new Shape(IN, SIZE, SIZE);
-        return new Network(
-                "formed-bound",
-                input,
-                3,
-                List.of(
-                        conv,
-                        new Layer.Activation(Layer.ActivationKind.TANH),
-                        new Layer.Flatten(),
-                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
+        return OneConvTap.withHead("formed-bound", new Layer.Conv2d("conv", IN, OUT, KERNEL, 1, 0, true, false), SIZE);
     }
 
     /** One conv in a float32 model, {@code AUTO}'s unfold choices, a seeded loss Σ y·r: the Record's kept tensors. */

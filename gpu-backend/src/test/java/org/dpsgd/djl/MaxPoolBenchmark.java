@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.pooling.Pool;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.util.Arrays;
 
 /**
  * Not a test: resnet18-gn's stem max-pool at batch 64 ([64, 64, 16, 16], k 3, s 2, p 1, float32),
@@ -66,19 +65,6 @@ public final class MaxPoolBenchmark {
             }
             if (profile) JniUtils.stopProfile(a[a.length - 1]);
         }
-        String[] names = {"NCHW (DJL)", "channels-last"};
-        for (int w = 0; w < 2; w++) {
-            double[] s = wall[w].clone();
-            Arrays.sort(s);
-            double[] c = cpu[w].clone();
-            Arrays.sort(c);
-            System.out.printf(
-                    "%s: median %.2f ms per forward + backward [%.2f, %.2f], process CPU %.1f ms%n",
-                    names[w], s[rounds / 2], s[0], s[rounds - 1], c[rounds / 2]);
-        }
-        System.out.printf(
-                "load %.1f%n",
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                        .getSystemLoadAverage());
+        AbMedians.print(new String[] {"NCHW (DJL)", "channels-last"}, wall, cpu, "forward + backward");
     }
 }

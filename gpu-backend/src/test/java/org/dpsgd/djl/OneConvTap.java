@@ -14,7 +14,7 @@ import org.dpsgd.model.Shape;
  * One conv in a float32 model with {@code AUTO}'s unfold choices, recorded over a seeded input and backed through a
  * seeded loss Σ y·r: its {@link Tap}, harvested and ready to measure. The Record-level tests of what a tap keeps
  * ({@code FormedWideBoundTest}, {@code KeptOutGradBoundTest}) start here; the arrays live in {@code m} and the
- * caller's scope.
+ * caller's scope. {@link #withHead} is the whole-model form of one such conv.
  */
 final class OneConvTap {
     private OneConvTap() {}
@@ -54,5 +54,19 @@ final class OneConvTap {
                 }),
                 () -> tape.taps().get(0).harvest());
         return tape.taps().get(0);
+    }
+
+    /** A network of {@code conv} on a [conv.in(), size, size] input, then tanh and a linear head of 3 outputs. */
+    static Network withHead(String name, Layer.Conv2d conv, int size) {
+        Shape input = new Shape(conv.in(), size, size);
+        return new Network(
+                name,
+                input,
+                3,
+                List.of(
+                        conv,
+                        new Layer.Activation(Layer.ActivationKind.TANH),
+                        new Layer.Flatten(),
+                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
     }
 }

@@ -8,7 +8,6 @@ import java.util.List;
 import org.dpsgd.backend.DeviceBatch;
 import org.dpsgd.model.Layer;
 import org.dpsgd.model.Network;
-import org.dpsgd.model.Shape;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,16 +91,6 @@ class SpeedFormedTest {
 
     /** resnet18-gn's layer1 conv at 3x32x32 (64 -&gt; 64 channels, 3x3 on 8x8), then tanh and a linear head. */
     private static Network layer1Net() {
-        Layer.Conv2d conv = new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false);
-        Shape input = new Shape(64, 8, 8);
-        return new Network(
-                "layer1-conv",
-                input,
-                3,
-                List.of(
-                        conv,
-                        new Layer.Activation(Layer.ActivationKind.TANH),
-                        new Layer.Flatten(),
-                        new Layer.Linear("head", conv.outputShape(input).size(), 3, true)));
+        return OneConvTap.withHead("layer1-conv", new Layer.Conv2d("conv", 64, 64, 3, 1, 1, true, false), 8);
     }
 }

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.util.Arrays;
 
 /**
  * Not a test: resnet18-gn's layer4 convolutions at 3x32x32, batch 64, float32 (three 3x3 on 1x1 maps,
@@ -76,19 +75,10 @@ public final class WindowConvBenchmark {
             }
             if (profile) JniUtils.stopProfile(a[1]);
         }
-        String[] names = {"convolution (DJL)", "WindowConv"};
-        for (int w = 0; w < 2; w++) {
-            double[] s = wall[w].clone();
-            Arrays.sort(s);
-            double[] c = cpu[w].clone();
-            Arrays.sort(c);
-            System.out.printf(
-                    "%s: median %.2f ms per pass of layer4's five, forward + backward [%.2f, %.2f], process CPU %.1f ms%n",
-                    names[w], s[rounds / 2], s[0], s[rounds - 1], c[rounds / 2]);
-        }
-        System.out.printf(
-                "load %.1f%n",
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                        .getSystemLoadAverage());
+        AbMedians.print(
+                new String[] {"convolution (DJL)", "WindowConv"},
+                wall,
+                cpu,
+                "pass of layer4's five, forward + backward");
     }
 }
