@@ -11,7 +11,7 @@ import org.dpsgd.backend.DeviceBatch;
 /**
  * Book-keeping with mixed ghost norms (Bu et al.): one forward and one backward over the whole
  * micro-batch, parameters excluded from autograd; each parametrised layer's output gradient is
- * caught by a zero leaf. Per-sample norms come from each layer's input and output gradient, per
+ * caught by a leaf (a cut of the graph on a chain, else a zero leaf: {@link Tape#withLeaf}). Per-sample norms come from each layer's input and output gradient, per
  * clip group, and the clipped sum from the same tensors scaled by the group's clip factors,
  * without a second backward pass (per-layer clipping costs nothing extra: each layer's norm is
  * there anyway).
@@ -31,7 +31,8 @@ final class BookkeepingStrategy implements ClippingStrategy {
         int k = b.multiplicity();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            Tape tape = new Tape(rt.manager, slots, k);
+            // Cuts only on a chain (GraphCuts): same tensors to the same leaves, fewer ops.
+            Tape tape = new Tape(rt.manager, slots, k, rt.graphCuts && rt.lowered.chain());
             double[][] loss = new double[1][];
             long[][] pred = new long[1][];
             long[][] cost = new long[1][]; // per tap, filled by harvest (the taps are recorded in the forward)
@@ -47,7 +48,10 @@ final class BookkeepingStrategy implements ClippingStrategy {
                             NDArray logits = rt.lowered.forward(rt.inputs(b, 0, slots), tape);
                             NDArray l = ModelRuntime.perSlotLoss(logits, rt.oneHot(b, 0, slots), slots, k);
                             // Masked slots' losses are multiplied by 0, so their output gradients are exactly 0.
-                            if (!tape.taps().isEmpty()) rt.backward(l.mul(mask).sum());
+                            if (!tape.taps().isEmpty()) {
+                                rt.backward(l.mul(mask).sum());
+                                tape.backwardThroughCuts();
+                            }
                             return new NDArray[] {logits, l};
                         });
                         loss[0] = Precision.toDoubles(out[1]);

@@ -26,6 +26,7 @@ public final class DjlBackend implements Backend {
         DjlThreads.applyAfterEngineLoads(options);
         NativeHeap.apply(options);
         TapPhases.enabled(options); // a bad parallel_taps value is refused when the backend opens
+        GraphCuts.enabled(options); // and a bad graph_cuts value
         this.device = parseDevice(options.device(), engine.getGpuCount());
     }
 
@@ -88,6 +89,7 @@ public final class DjlBackend implements Backend {
         v.put("threads", DjlThreads.describe());
         v.put("malloc", NativeHeap.describe());
         v.put("taps", TapPhases.describe(TapPhases.enabled(options), device));
+        v.put("graph_cuts", GraphCuts.describe(GraphCuts.enabled(options)));
         return v;
     }
 

@@ -71,6 +71,13 @@ public final class DjlBackendProvider implements BackendProvider {
                             + " where the CPU runs two or more intra-op threads; same bits either way (off = one"
                             + " thread; off by default: no gain measured on a quiet 2-core machine)"),
             SettingSpec.choice(
+                    "graph_cuts",
+                    "auto",
+                    List.of("auto", "never"),
+                    "book-keeping (auto): cut the autograd graph at each tapped layer output of a network without"
+                            + " residual blocks and run the backward pass in segments, instead of adding a zero leaf"
+                            + " there; same bits either way (never = zero leaves everywhere)"),
+            SettingSpec.choice(
                     "precision",
                     "fp32",
                     List.of("fp32", "fp64", "bf16", "fp16"),

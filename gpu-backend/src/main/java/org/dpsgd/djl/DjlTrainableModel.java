@@ -63,6 +63,7 @@ public final class DjlTrainableModel implements TrainableModel {
                     manager, precision, lossScale, network, trainable, Initializer.initialize(network, seed));
             this.rt = new ModelRuntime(network, manager, precision, store, constants, rules);
             rt.taps = new TapPhases(TapPhases.enabled(backendOptions), device);
+            rt.graphCuts = GraphCuts.enabled(backendOptions);
             this.strategyName = options.strategy();
             this.strategy = ClippingStrategy.create(options.strategy(), rt);
         } catch (RuntimeException | Error e) {

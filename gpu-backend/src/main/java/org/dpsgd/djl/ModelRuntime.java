@@ -20,6 +20,8 @@ final class ModelRuntime {
     int stepExamples;
     // The book-keeping taps' post-backward work, on one thread or two (backend setting parallel_taps).
     TapPhases taps;
+    // Whether book-keeping may cut the graph at tapped outputs of a chain network (backend setting graph_cuts).
+    boolean graphCuts = true;
     // One copy per batch into reused native buffers (padding slots as zeros).
     private final HostStaging staging = new HostStaging();
 

@@ -7,27 +7,43 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What the book-keeping strategy records during the forward pass: for every layer with trainable
  * parameters, its {@link Tap}: for conv and linear layers the layer's input (a detached alias,
- * {@link #alias}) and a zero leaf added to its output, whose gradient after the backward pass is the
- * per-sample output gradient; for GroupNorm per-row leaves of γ and β, whose gradients are the
- * per-sample gradients themselves.
+ * {@link #alias}) and a leaf whose gradient after the backward pass is the per-sample output gradient
+ * (the output itself, a cut of the graph there, or a zero leaf added to it: {@link #withLeaf}); for
+ * GroupNorm per-row leaves of γ and β, whose gradients are the per-sample gradients themselves.
  */
 final class Tape {
-    static final Tape NONE = new Tape(null, 0, 0);
+    static final Tape NONE = new Tape(null, 0, 0, false);
+
+    /** Cuts made, ever: tests check that a chain is cut and a residual network is not. */
+    static final AtomicLong CUTS_MADE = new AtomicLong();
 
     private final NDManager manager;
     final int slots;
     final int copies;
+    private final boolean cut; // GraphCuts: cut the graph at tapped outputs instead of adding zero leaves
     private final List<Tap> taps = new ArrayList<>();
+    private final List<NDArray[]> cuts = new ArrayList<>(); // {y, leaf} in forward order
     private boolean leafMade; // whether a leaf of this tape is in the forward pass yet
 
-    Tape(NDManager manager, int slots, int copies) {
+    /**
+     * {@code cut}: whether {@link #withLeaf} may cut the graph; only for a network that is a chain
+     * ({@link GraphCuts#isChain}), whose every path to the loss runs through each tapped output.
+     */
+    Tape(NDManager manager, int slots, int copies, boolean cut) {
         this.manager = manager;
         this.slots = slots;
         this.copies = copies;
+        this.cut = cut;
+    }
+
+    /** A tape that never cuts: zero leaves after the first (unit tests of single layers). */
+    Tape(NDManager manager, int slots, int copies) {
+        this(manager, slots, copies, false);
     }
 
     boolean recording() {
@@ -35,8 +51,12 @@ final class Tape {
     }
 
     /**
-     * Adds a zero leaf that requires a gradient to {@code y}; returns y + leaf and the leaf. Before the
-     * pass's first leaf, y itself becomes the leaf instead: returns a view of y (for the next op) and y.
+     * Gives {@code y} a leaf whose gradient after the backward pass is dL/dy; returns what the next op
+     * reads and the leaf. Before the pass's first leaf, y itself becomes the leaf: returns a view of y
+     * (for the next op) and y. After it, on a tape that cuts, y's graph is cut: the leaf is y detached
+     * (same storage, no history), the next op reads a view of it, and {@link #backwardThroughCuts}
+     * carries the leaf's gradient on into y's graph. Otherwise a zero leaf that requires a gradient is
+     * added to y: returns y + leaf and the leaf.
      */
     NDArray[] withLeaf(NDArray y) {
         if (!leafMade && !y.hasGradient()) {
@@ -52,6 +72,22 @@ final class Tape {
             return new NDArray[] {y.reshape(y.getShape()), y};
         }
         leafMade = true;
+        if (cut) {
+            // A cut (GraphCuts): the ops after it read the leaf, so the backward pass from the loss stops at it, with
+            // dL/dy as its gradient (AccumulateGrad keeps the incoming tensor, no copy); backwardThroughCuts then
+            // seeds y's own graph with it. The same tensors reach the same nodes as through y + 0, without the add
+            // over y and the copy of dL/dy into the zero leaf (AddBackward hands one tensor to both of its inputs,
+            // so that leaf must clone it). y stays open, with its graph, until the step's scope closes. y has
+            // history: a leaf came before it in a chain, whose one tensor runs through every layer (and libtorch
+            // refuses, loudly, a backward from a y without it; DJL cannot ask: its requiresGrad is false for
+            // non-leaves, and its grad-function query crashes on a tensor without one).
+            NDArray leaf = y.stopGradient();
+            leaf.setRequiresGradient(true);
+            cuts.add(new NDArray[] {y, leaf});
+            CUTS_MADE.incrementAndGet();
+            // A view for the next op, as for the first leaf: Op.chain may close its handle; the tap keeps the leaf's.
+            return new NDArray[] {leaf.reshape(y.getShape()), leaf};
+        }
         // One stored zero broadcast to y's shape (a stride-0 view): the leaf costs one element instead of
         // a tensor of y's size per layer, held all step (issue 12 §3). Its gradient is still y's full shape.
         NDArray zero = manager.zeros(new Shape(1), y.getDataType()).broadcast(y.getShape());
@@ -59,6 +95,27 @@ final class Tape {
         // In place: the layers that call this (conv, linear, GroupNorm affine) produce y by ops whose
         // backward does not need y itself, so autograd allows y += leaf and one allocation is saved.
         return new NDArray[] {y.addi(zero), zero};
+    }
+
+    /**
+     * After the backward pass from the loss: carries each cut leaf's gradient on into the graph before it,
+     * last cut first. In a chain every path to cut k's leaf runs through the cuts after it, so when cut k's
+     * turn comes its leaf holds its whole gradient (the loss scale in, as the seed put it there), and cut
+     * k's backward reaches only the ops between cut k-1 and cut k; each node runs once, so the graph need
+     * not be kept. No-op on a tape without cuts.
+     */
+    void backwardThroughCuts() {
+        for (int i = cuts.size() - 1; i >= 0; i--) {
+            NDArray[] c = cuts.get(i);
+            NDArray g = gradientOf(c[1]);
+            JniUtils.backward((PtNDArray) c[0], (PtNDArray) g, false, false);
+            g.close(); // this handle only: the leaf keeps its gradient for the tap
+        }
+    }
+
+    /** The cuts this tape made, in forward order (tests). */
+    int cuts() {
+        return cuts.size();
     }
 
     /**

@@ -29,6 +29,7 @@ class DjlSettingsTableTest {
                         "omp_wait_policy",
                         "malloc_retain",
                         "parallel_taps",
+                        "graph_cuts",
                         "precision",
                         "loss_scale",
                         "dtype",
