@@ -49,6 +49,52 @@ class TapeTest {
         }
     }
 
+    /**
+     * On a tape that cuts ({@link GraphCuts}), a later output's leaf is the output detached (same values, no
+     * history, requiring a gradient), the backward pass from the loss stops there, and
+     * {@link Tape#backwardThroughCuts} carries each cut leaf's gradient on, last cut first: every leaf's gradient is
+     * the zero-leaf tape's, bit for bit, and the earlier leaves got none before it ran.
+     */
+    @Test
+    void aCutTapeGivesTheZeroLeafTapesGradientsAfterItsSegments() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            ModelRuntime.withGrad(() -> {
+                double[][] want = null;
+                for (boolean cut : new boolean[] {false, true}) {
+                    Tape tape = new Tape(m, 2, 1, cut);
+                    NDArray x = m.arange(24f).reshape(2, 3, 4).div(7).toType(DataType.FLOAT64, false);
+                    NDArray[] first = tape.withLeaf(x.mul(3)); // the first leaf: never a cut
+                    NDArray y2 = first[0].square();
+                    NDArray[] second = tape.withLeaf(y2);
+                    NDArray y3 = second[0].sin().mul(2);
+                    NDArray[] third = tape.withLeaf(y3);
+                    assertEquals(cut ? 2 : 0, tape.cuts());
+                    if (cut) {
+                        assertNotSame(y3, third[1]);
+                        assertArrayEquals(y3.toDoubleArray(), third[1].toDoubleArray(), 0.0);
+                    }
+                    NDArray w = m.arange(24f).reshape(2, 3, 4).add(1).toType(DataType.FLOAT64, false);
+                    JniUtils.backward(
+                            (PtNDArray) third[0].tanh().mul(w).sum(), (PtNDArray) m.ones(new Shape()), false, false);
+                    if (cut) {
+                        // The loss's own backward reached only the last cut's leaf.
+                        assertThrows(IllegalStateException.class, () -> Tape.gradientOf(second[1]));
+                        assertThrows(IllegalStateException.class, () -> Tape.gradientOf(first[1]));
+                    }
+                    tape.backwardThroughCuts();
+                    double[][] got = {
+                        Tape.gradientOf(first[1]).toDoubleArray(),
+                        Tape.gradientOf(second[1]).toDoubleArray(),
+                        Tape.gradientOf(third[1]).toDoubleArray()
+                    };
+                    if (want == null) want = got;
+                    else for (int i = 0; i < 3; i++) assertArrayEquals(want[i], got[i], 0.0, "leaf " + i);
+                }
+                return null;
+            });
+        }
+    }
+
     @Test
     void aPerRowLeafMadeFirstMeansTheNextOutputGetsAZeroLeaf() {
         try (NDManager m = NDManager.newBaseManager()) {
