@@ -80,9 +80,22 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(
             names = "--warmup",
-            defaultValue = "2",
-            description = "Untimed warm-up steps per strategy (default ${DEFAULT-VALUE}).")
-    int warmup;
+            paramLabel = "auto|N",
+            defaultValue = "auto",
+            description =
+                    "Untimed warm-up per strategy: auto (default: until the JVM's JIT compiler is quiet, at least "
+                            + "2 steps and at most 120 s; the steady state a long run sees) or a number of steps. The noise-only,"
+                            + " data-only and allreduce lines take 2 for auto, the PyTorch peer "
+                            + BenchPeer.AUTO_WARMUP + ".")
+    String warmupText;
+
+    /** --warmup as parsed (set at the start of call()). */
+    BenchRun.WarmUp warmUp = BenchRun.WarmUp.AUTO;
+
+    /** The fixed step count for the lines that do not wait for the JIT (noise-only, data-only, allreduce). */
+    private int warmupSteps() {
+        return warmUp.stepsOr(2);
+    }
 
     @Option(
             names = "--block",
@@ -177,6 +190,17 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Each strategy's warm-up as it ended, and the JIT's milliseconds during the timed steps (-1: not reported). */
+    private List<String> warmUpLines = List.of();
+
+    private long timedJitMillis = -1;
+
+    private String timedJitLine() {
+        return timedJitMillis < 0
+                ? "JIT time not reported"
+                : "the JIT compiled for " + timedJitMillis + " ms during the timed steps";
+    }
+
     /** Our engine's thread description (with its OMP_WAIT_POLICY), handed to the peer. */
     String ourThreadInfo;
 
@@ -184,7 +208,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batch <= 0) throw new IllegalArgumentException("--batch must be > 0, got " + batch);
         if (steps <= 0) throw new IllegalArgumentException("--steps must be > 0, got " + steps);
-        if (warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+        warmUp = BenchRun.WarmUp.parse(warmupText);
         if (block < 0) throw new IllegalArgumentException("--block must be >= 0, got " + block);
         if (strategies.isEmpty()) throw new IllegalArgumentException("--strategies is empty");
         List<String> precisionList = precisions == null
@@ -218,7 +242,7 @@ final class BenchCommand implements Callable<Integer> {
                     model,
                     Math.toIntExact(net.parameterCount()),
                     BenchNoise.threadCounts(noiseThreads),
-                    warmup,
+                    warmupSteps(),
                     steps,
                     json);
             return 0;
@@ -233,7 +257,7 @@ final class BenchCommand implements Callable<Integer> {
                         model,
                         batch,
                         microBatch == 0 ? batch : microBatch,
-                        warmup,
+                        warmupSteps(),
                         steps,
                         backend,
                         json);
@@ -263,9 +287,11 @@ final class BenchCommand implements Callable<Integer> {
                 if (precisionList.isEmpty()) names.add(s);
                 for (String p : precisionList) names.add(s + BenchRun.AT + p);
             }
-            results.addAll(run.run(names, warmup, steps, block, msg -> {
+            results.addAll(run.run(names, warmUp, steps, block, msg -> {
                 if (!json) CliOutput.err(spec).println("bench: " + msg);
             }));
+            warmUpLines = List.copyOf(run.warmUps);
+            timedJitMillis = run.timedJitMillis;
             // Each precision's baseline is its own nonprivate step.
             List<BenchResult> withRatios = new ArrayList<>();
             for (BenchResult r : results) {
@@ -293,7 +319,7 @@ final class BenchCommand implements Callable<Integer> {
                     .mapToDouble(BenchResult::medianMs)
                     .findFirst()
                     .orElse(Double.NaN);
-            double commMs = AllreduceBench.medianMs(comm, net.parameterCount(), warmup, steps);
+            double commMs = AllreduceBench.medianMs(comm, net.parameterCount(), warmupSteps(), steps);
             boolean leader = comm.rank() == 0;
             comm.close();
             if (!leader) return 0;
@@ -337,6 +363,8 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(row);
         }
         out.put("results", rows);
+        out.put("warmup", warmUpLines);
+        out.put("timed_jit_ms", timedJitMillis < 0 ? null : timedJitMillis);
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
             Map<String, Object> headline = new LinkedHashMap<>();
@@ -373,9 +401,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         CliOutput.out(spec)
                 .println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps
-                        + " steps per strategy, strategies rotating) after " + warmup
-                        + " warm-up steps each; step = gradient + noise (private only) + update; peak MB = process resident-set"
-                        + " high-water mark (VmHWM) during that strategy's warm-up");
+                        + " steps per strategy, strategies rotating) after each strategy's warm-up; step = gradient + noise"
+                        + " (private only) + update; peak MB = process resident-set high-water mark (VmHWM) over that"
+                        + " strategy's first " + BenchRun.PEAK_STEPS + " warm-up steps");
+        CliOutput.out(spec).println("warm-up: " + String.join("; ", warmUpLines) + "; " + timedJitLine());
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
             CliOutput.out(spec)

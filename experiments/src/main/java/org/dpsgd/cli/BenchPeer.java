@@ -14,6 +14,12 @@ import org.dpsgd.model.Network;
  * classes, steps, warm-up, block, σ, C and thread count, and merges its rows with ours.
  */
 final class BenchPeer {
+    /**
+     * The peer's warm-up steps when ours waits for the JIT: PyTorch's eager mode compiles nothing while it
+     * runs, so a few steps (its allocator's caches, oneDNN's primitives) reach its steady state.
+     */
+    static final int AUTO_WARMUP = 20;
+
     /** The peer's report and the merged table. */
     record Outcome(TorchPeer.Report report, PeerComparison comparison) {}
 
@@ -65,7 +71,7 @@ final class BenchPeer {
                 "--steps",
                 Integer.toString(bench.steps),
                 "--warmup",
-                Integer.toString(bench.warmup),
+                Integer.toString(bench.warmUp.stepsOr(AUTO_WARMUP)),
                 "--block",
                 Integer.toString(Math.max(1, bench.block)),
                 "--sigma",

@@ -22,8 +22,8 @@ import org.dpsgd.train.PiecewiseNoisySum;
  * Times full training steps of several strategies on one fixed batch. A step is the gradient
  * (clipped per sample, or the plain sum for "nonprivate"), Gaussian noise of std σ·C on every
  * coordinate (private strategies only) and a plain SGD update through the host parameter vector,
- * as the trainer does. Warm-up runs strategy by strategy (that is where each one's peak memory is
- * read); timed steps then rotate through the strategies in blocks of consecutive steps, so a change
+ * as the trainer does. Warm-up runs strategy by strategy, by default until the JIT is quiet
+ * ({@link JitWarmUp}); each one's peak memory is read over its first {@link #PEAK_STEPS} warm-up steps. Timed steps then rotate through the strategies in blocks of consecutive steps, so a change
  * in machine load (the machine may be shared) hits every strategy alike and the ratios stay fair.
  * Secure noise draws the next step's noise in the background while the next gradient runs; a block
  * ends by waiting for that draw and charging the wait to the block, so no strategy's background
@@ -188,27 +188,87 @@ final class BenchRun {
         }
     }
 
+    /** How each strategy warms up: a fixed number of steps, or until the JIT is quiet ({@link JitWarmUp}). */
+    record WarmUp(int steps, double capSeconds) {
+        /** The default: at least {@link #PEAK_STEPS} steps, then until the JIT is quiet, at most 120 s a strategy. */
+        static final WarmUp AUTO = new WarmUp(-1, 120);
+
+        static WarmUp fixed(int steps) {
+            if (steps < 0) throw new IllegalArgumentException("--warmup must be >= 0 or auto, got " + steps);
+            return new WarmUp(steps, 0);
+        }
+
+        boolean untilJitQuiet() {
+            return steps < 0;
+        }
+
+        /** As the bench's --warmup option reads: "auto", or a step count. */
+        static WarmUp parse(String text) {
+            String t = text.trim();
+            if (t.equalsIgnoreCase("auto")) return AUTO;
+            try {
+                return fixed(Integer.parseInt(t));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--warmup must be auto or a number of steps, got '" + text + "'");
+            }
+        }
+
+        /** The step count a fixed-count consumer (noise-only, data-only, allreduce, the peer) uses for AUTO. */
+        int stepsOr(int forAuto) {
+            return untilJitQuiet() ? forAuto : steps;
+        }
+    }
+
+    /**
+     * Steps over which a strategy's peak memory is read, from its first warm-up step: its tensors reach their high
+     * water mark in the first step, and later warm-up steps would add only the JVM heap's growth from garbage.
+     */
+    static final int PEAK_STEPS = 2;
+
+    /** Each strategy's warm-up, in order, for the footer; and the JIT's milliseconds during the timed steps. */
+    final List<String> warmUps = new ArrayList<>();
+
+    long timedJitMillis = -1;
+
     List<BenchResult> run(
-            List<String> strategies, int warmup, int steps, int block, java.util.function.Consumer<String> progress) {
+            List<String> strategies,
+            WarmUp warmUp,
+            int steps,
+            int block,
+            java.util.function.Consumer<String> progress) {
         if (block < 1) throw new IllegalArgumentException("--block must be >= 1, got " + block);
         List<Subject> subjects = new ArrayList<>();
         try {
             for (String s : strategies) {
-                progress.accept("warming up " + s);
+                progress.accept("warming up " + s + (warmUp.untilJitQuiet() ? " until the JIT is quiet" : ""));
                 // Each strategy's peak is its own: memory an earlier strategy's allocator kept goes back first.
                 backend.releaseFreeMemory();
                 BenchMemory.resetPeak();
                 Subject subject = new Subject(s, steps);
                 subjects.add(subject);
-                for (int i = 0; i < Math.max(1, warmup); i++) subject.step(-1);
+                int first = warmUp.untilJitQuiet() ? PEAK_STEPS : Math.min(PEAK_STEPS, Math.max(1, warmUp.steps()));
+                for (int i = 0; i < first; i++) subject.step(-1);
                 noise.awaitPrefetch();
                 subject.peakMb = BenchMemory.peakMb();
+                if (warmUp.untilJitQuiet()) {
+                    JitWarmUp.Outcome o =
+                            JitWarmUp.ofThisJvm(warmUp.capSeconds()).run(0, i -> subject.step(-1));
+                    noise.awaitPrefetch();
+                    warmUps.add(s + " " + JitWarmUp.stepsText(o.steps() + first) + " (" + o.describe() + ")");
+                } else {
+                    for (int i = first; i < warmUp.steps(); i++) subject.step(-1);
+                    noise.awaitPrefetch();
+                    warmUps.add(s + " " + JitWarmUp.stepsText(Math.max(1, warmUp.steps())));
+                }
             }
             progress.accept("timing " + steps + " steps per strategy in blocks of " + Math.min(block, steps));
+            long jit0 = JitWarmUp.jvmCompileMillis();
             for (int from = 0; from < steps; from += block) {
                 int n = Math.min(block, steps - from);
                 for (Subject subject : subjects) subject.block(from, n);
             }
+            long jit1 = JitWarmUp.jvmCompileMillis();
+            timedJitMillis = jit0 < 0 || jit1 < 0 ? -1 : jit1 - jit0;
             List<BenchResult> out = new ArrayList<>();
             for (Subject subject : subjects) out.add(subject.result());
             return out;

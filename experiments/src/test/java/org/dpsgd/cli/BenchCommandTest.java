@@ -57,6 +57,10 @@ class BenchCommandTest {
                     0.02 * r.get("examples_per_s").asDouble());
             assertTrue(r.has("peak_mb"));
         }
+        // --warmup 0 still runs one step per strategy (its peak is read there), and says so.
+        assertEquals(3, j.get("warmup").size());
+        assertEquals("microbatch 1 step", j.get("warmup").get(1).asText());
+        assertTrue(j.get("timed_jit_ms").asLong() >= 0);
     }
 
     /** --precision runs every strategy in every precision; each precision's ratios are to its own nonprivate. */
@@ -203,6 +207,8 @@ class BenchCommandTest {
 
     @Test
     void badArgumentsAreOneLineErrors() {
+        assertEquals(2, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--warmup", "soon"));
+        assertEquals(2, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--warmup", "-3"));
         assertNotEquals(0, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--batch", "0"));
         assertNotEquals(
                 0,

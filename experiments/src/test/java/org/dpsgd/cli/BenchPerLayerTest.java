@@ -61,7 +61,8 @@ class BenchPerLayerTest {
         RecordingNoise noise = new RecordingNoise();
         try (Backend backend = Backends.select("djl", s -> {}).open(new BackendOptions("cpu", Map.of()))) {
             BenchRun run = new BenchRun(backend, net, BenchCommand.randomBatch(net, 4), noise, 1.5, 0.8, Map.of());
-            List<BenchResult> r = run.run(List.of("auto", "auto+per_layer", "microbatch+per_layer"), 0, 2, 1, s -> {});
+            List<BenchResult> r = run.run(
+                    List.of("auto", "auto+per_layer", "microbatch+per_layer"), BenchRun.WarmUp.fixed(0), 2, 1, s -> {});
             assertEquals(
                     List.of("auto", "auto+per_layer", "microbatch+per_layer"),
                     r.stream().map(BenchResult::strategy).toList());

@@ -82,7 +82,7 @@ class BenchRunTest {
         SlowBackgroundNoise noise = new SlowBackgroundNoise(200);
         try (Backend backend = Backends.select("djl", s -> {}).open(new BackendOptions("cpu", Map.of()))) {
             BenchRun run = new BenchRun(backend, net, BenchCommand.randomBatch(net, 4), noise, 1.0, 1.0, Map.of());
-            List<BenchResult> r = run.run(List.of("nonprivate", "auto"), 0, 4, 2, s -> {});
+            List<BenchResult> r = run.run(List.of("nonprivate", "auto"), BenchRun.WarmUp.fixed(0), 4, 2, s -> {});
             BenchResult nonPrivate = r.get(0);
             BenchResult auto = r.get(1);
             assertEquals(1 + 4, noise.draws, "one warm-up draw and four timed draws, all by auto");
@@ -91,7 +91,9 @@ class BenchRunTest {
             assertTrue(auto.medianMs() >= 100, "auto step " + auto.medianMs());
             // Charged, it would carry at least 100 ms of noise per step; uncharged, only an empty await.
             assertTrue(nonPrivate.noiseMedianMs() < 50, "nonprivate charged " + nonPrivate.noiseMedianMs());
-            assertThrows(IllegalArgumentException.class, () -> run.run(List.of("auto"), 0, 1, 0, s -> {}));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> run.run(List.of("auto"), BenchRun.WarmUp.fixed(0), 1, 0, s -> {}));
         }
     }
 }
