@@ -11,7 +11,8 @@ import org.dpsgd.backend.DeviceBatch;
 /**
  * Book-keeping with mixed ghost norms (Bu et al.): one forward and one backward over the whole
  * micro-batch, parameters excluded from autograd; each parametrised layer's output gradient is
- * caught by a leaf (a cut of the graph on a chain, else a zero leaf: {@link Tape#withLeaf}). Per-sample norms come from each layer's input and output gradient, per
+ * caught by a leaf (a cut of the graph on a chain, else a zero leaf: {@link Tape#withLeaf}).
+ * Per-sample norms come from each layer's input and output gradient, per
  * clip group, and the clipped sum from the same tensors scaled by the group's clip factors,
  * without a second backward pass (per-layer clipping costs nothing extra: each layer's norm is
  * there anyway).

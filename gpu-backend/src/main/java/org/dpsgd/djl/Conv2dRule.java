@@ -444,8 +444,8 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private final int copies;
         private NDArray input; // the forward's input, detached (Tape.alias)
         private final NDArray lent; // Tape.lent
-        private NDArray
-                zero; // the output's leaf (Tape.withLeaf: the output, a cut, or a zero leaf); null after harvest
+        // The output's leaf (Tape.withLeaf: the output itself, a cut, or a zero leaf); null after harvest.
+        private NDArray zero;
         private NDArray grad; // the leaf's gradient [S·K, p, Ho, Wo], compute type, loss scale in: from harvest
         private final NDArray[] standardized;
         private NDArray perSample; // [S, p, d] float64 when formed explicitly in a float64 model or standardised

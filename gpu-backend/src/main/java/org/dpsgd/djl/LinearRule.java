@@ -77,8 +77,8 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         private final int copies;
         private NDArray input; // the forward's input, detached (Tape.alias)
         private final NDArray lent; // Tape.lent
-        private NDArray
-                zero; // the output's leaf (Tape.withLeaf: the output, a cut, or a zero leaf); null after harvest
+        // The output's leaf (Tape.withLeaf: the output itself, a cut, or a zero leaf); null after harvest.
+        private NDArray zero;
         private NDArray grad; // the leaf's gradient [N, p], compute type, loss scale in: from harvest
         private NDArray a; // [N, d] float64
         private NDArray outGrad; // [N, p] float64

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link Tape#withLeaf}: before the pass's first leaf, the layer output itself is the leaf (no add), after it a zero
- * leaf is added; both leaves' gradients must be dL/dy exactly. The whole strategy against the batch-size-1 loop,
+ * leaf is added, or on a tape that cuts the output is cut there; every leaf's gradient must be dL/dy exactly. The whole strategy against the batch-size-1 loop,
  * with a first-layer conv (small-cnn, resnet18-gn) and a first-layer linear, is in StrategyExactnessTest,
  * Conv2dRuleTest and LinearRuleTest.
  */
