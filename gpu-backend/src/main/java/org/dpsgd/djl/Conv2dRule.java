@@ -312,7 +312,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
             if (y == null) y = conv(x, effective, b);
             if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
             NDArray[] yz = tape.withLeaf(y);
-            tape.add(new Record(this, tape.slots, tape.copies, x, yz[1], standardized));
+            tape.add(new Record(this, tape, x, yz[1], standardized));
             return yz[0];
         }
 
@@ -440,6 +440,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
      */
     static final class Record implements Tap {
         private final Forward op;
+        private final Tape tape; // where a cut leaf's gradient waits for the harvest (Tape#takeGradient)
         private final int slots;
         private final int copies;
         private NDArray input; // the forward's input, detached (Tape.alias)
@@ -458,10 +459,11 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         private int[] liveWindow; // ghost on the native rows: {kh0, rows, kw0, columns} of the live taps; null = all
         private int[] kernelMajorWindow; // the last unfold was kernel-major over these taps ({kh0, rows, kw0, columns})
 
-        Record(Forward op, int slots, int copies, NDArray input, NDArray zero, NDArray[] standardized) {
+        Record(Forward op, Tape tape, NDArray input, NDArray zero, NDArray[] standardized) {
             this.op = op;
-            this.slots = slots;
-            this.copies = copies;
+            this.tape = tape;
+            this.slots = tape.slots;
+            this.copies = tape.copies;
             this.input = Tape.alias(input);
             this.lent = Tape.lent(input);
             this.zero = zero;
@@ -476,7 +478,7 @@ final class Conv2dRule implements LayerRule<Layer.Conv2d> {
         @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
-            grad = Tape.gradientOf(zero);
+            grad = tape.takeGradient(zero);
             out.add(grad);
             Tape.keepInput(out, input, lent);
             zero = null;

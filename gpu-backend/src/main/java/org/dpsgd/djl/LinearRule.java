@@ -65,7 +65,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
                     : ai.djl.nn.core.Linear.linear(flat, store.value(weight)).singletonOrThrow();
             if (!tape.recording() || !(weightTrainable() || biasTrainable())) return y;
             NDArray[] yz = tape.withLeaf(y);
-            tape.add(new Record(this, tape.slots, tape.copies, flat, Tape.lent(x), yz[1]));
+            tape.add(new Record(this, tape, flat, Tape.lent(x), yz[1]));
             return yz[0];
         }
     }
@@ -73,6 +73,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
     /** What one linear layer records for book-keeping. */
     static final class Record implements Tap {
         private final Forward op;
+        private final Tape tape; // where a cut leaf's gradient waits for the harvest (Tape#takeGradient)
         private final int slots;
         private final int copies;
         private NDArray input; // the forward's input, detached (Tape.alias)
@@ -86,10 +87,11 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         private NDArray biasPerSample; // [S, p] float64
         private NDArray outGradSquared; // [S] ‖g‖² per slot, K = 1 ghost path: measure only
 
-        Record(Forward op, int slots, int copies, NDArray input, NDArray lent, NDArray zero) {
+        Record(Forward op, Tape tape, NDArray input, NDArray lent, NDArray zero) {
             this.op = op;
-            this.slots = slots;
-            this.copies = copies;
+            this.tape = tape;
+            this.slots = tape.slots;
+            this.copies = tape.copies;
             this.input = Tape.alias(input);
             this.lent = lent;
             this.zero = zero;
@@ -103,7 +105,7 @@ final class LinearRule implements LayerRule<Layer.Linear> {
         @Override
         public List<NDArray> harvest() {
             List<NDArray> out = new ArrayList<>();
-            grad = Tape.gradientOf(zero);
+            grad = tape.takeGradient(zero);
             out.add(grad);
             Tape.keepInput(out, input, lent);
             zero = null;
