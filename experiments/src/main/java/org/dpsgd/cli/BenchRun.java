@@ -261,6 +261,19 @@ final class BenchRun {
                     warmUps.add(s + " " + JitWarmUp.stepsText(Math.max(1, warmUp.steps())));
                 }
             }
+            if (warmUp.untilJitQuiet() && subjects.size() > 1) {
+                // A later strategy's warm-up can make the JIT drop code compiled for an earlier one (a call site that
+                // saw
+                // one class now sees several), which then runs slower until it is compiled again: seen as a non-private
+                // small-cnn step of 31-65 ms instead of 17 in some runs. So the strategies also warm up together, one
+                // step each in turn as the timed steps run, until that too leaves the JIT quiet.
+                progress.accept("warming up the strategies in turn until the JIT is quiet");
+                JitWarmUp.Outcome o = JitWarmUp.ofThisJvm(warmUp.capSeconds()).run(0, i -> {
+                    for (Subject subject : subjects) subject.step(-1);
+                });
+                noise.awaitPrefetch();
+                warmUps.add("in turn " + JitWarmUp.stepsText(o.steps()) + " each (" + o.describe() + ")");
+            }
             progress.accept("timing " + steps + " steps per strategy in blocks of " + Math.min(block, steps));
             long jit0 = JitWarmUp.jvmCompileMillis();
             for (int from = 0; from < steps; from += block) {

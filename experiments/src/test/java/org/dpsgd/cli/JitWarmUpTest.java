@@ -122,7 +122,8 @@ class JitWarmUpTest {
                     Map.of());
             List<BenchResult> r = run.run(List.of("nonprivate", "auto"), new BenchRun.WarmUp(-1, 0.3), 2, 1, s -> {});
             assertEquals(2, r.size());
-            assertEquals(2, run.warmUps.size());
+            assertEquals(3, run.warmUps.size(), "each strategy's warm-up, then theirs in turn");
+            assertTrue(run.warmUps.get(2).startsWith("in turn "), run.warmUps.get(2));
             for (int i = 0; i < 2; i++) {
                 String w = run.warmUps.get(i);
                 assertTrue(w.startsWith(r.get(i).strategy() + " "), w);
