@@ -82,11 +82,11 @@ final class BenchCommand implements Callable<Integer> {
             names = "--warmup",
             paramLabel = "auto|N",
             defaultValue = "auto",
-            description =
-                    "Untimed warm-up per strategy: auto (default: until the JVM's JIT compiler is quiet, at least "
-                            + "2 steps and at most 120 s; the steady state a long run sees) or a number of steps. The noise-only,"
-                            + " data-only and allreduce lines take 2 for auto, the PyTorch peer "
-                            + BenchPeer.AUTO_WARMUP + ".")
+            description = "Untimed warm-up per strategy: auto (default: each strategy until the JVM's JIT compiler is"
+                    + " quiet, at least 2 steps and at most 120 s, then all of them in turn until it is quiet"
+                    + " again, at most 120 s; the steady state a long run sees) or a number of steps. The noise-only,"
+                    + " data-only and allreduce lines take 2 for auto, the PyTorch peer "
+                    + BenchPeer.AUTO_WARMUP + ".")
     String warmupText;
 
     /** --warmup as parsed (set at the start of call()). */
