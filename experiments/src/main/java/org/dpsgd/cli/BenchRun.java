@@ -23,7 +23,8 @@ import org.dpsgd.train.PiecewiseNoisySum;
  * (clipped per sample, or the plain sum for "nonprivate"), Gaussian noise of std σ·C on every
  * coordinate (private strategies only) and a plain SGD update through the host parameter vector,
  * as the trainer does. Warm-up runs strategy by strategy, by default until the JIT is quiet
- * ({@link JitWarmUp}); each one's peak memory is read over its first {@link #PEAK_STEPS} warm-up steps. Timed steps then rotate through the strategies in blocks of consecutive steps, so a change
+ * ({@link JitWarmUp}); each one's peak memory is read over its first {@link #PEAK_STEPS} warm-up
+ * steps. Timed steps then rotate through the strategies in blocks of consecutive steps, so a change
  * in machine load (the machine may be shared) hits every strategy alike and the ratios stay fair.
  * Secure noise draws the next step's noise in the background while the next gradient runs; a block
  * ends by waiting for that draw and charging the wait to the block, so no strategy's background
@@ -262,11 +263,10 @@ final class BenchRun {
                 }
             }
             if (warmUp.untilJitQuiet() && subjects.size() > 1) {
-                // A later strategy's warm-up can make the JIT drop code compiled for an earlier one (a call site that
-                // saw
-                // one class now sees several), which then runs slower until it is compiled again: seen as a non-private
-                // small-cnn step of 31-65 ms instead of 17 in some runs. So the strategies also warm up together, one
-                // step each in turn as the timed steps run, until that too leaves the JIT quiet.
+                // A later strategy's warm-up can make the JIT drop code compiled for an earlier one (a call
+                // site that saw one class now sees several), which then runs slower until compiled again: seen
+                // as a non-private small-cnn step of 24-65 ms instead of 16-18 in some runs. So the strategies
+                // also warm up together, one step each in turn as the timed steps run, until the JIT is quiet.
                 progress.accept("warming up the strategies in turn until the JIT is quiet");
                 JitWarmUp.Outcome o = JitWarmUp.ofThisJvm(warmUp.capSeconds()).run(0, i -> {
                     for (Subject subject : subjects) subject.step(-1);

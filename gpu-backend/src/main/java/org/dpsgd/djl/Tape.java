@@ -77,12 +77,11 @@ final class Tape {
         }
         leafMade = true;
         if (cut) {
-            // A cut (GraphCuts): the ops after it read the leaf, so the backward pass from the loss stops at it, with
-            // dL/dy as its gradient (AccumulateGrad keeps the incoming tensor, no copy); backwardThroughCuts then
-            // seeds y's own graph with it. The same tensors reach the same nodes as through y + 0, without the add
-            // over y and the copy of dL/dy into the zero leaf (AddBackward hands one tensor to both of its inputs,
-            // so that leaf must clone it). y stays open, with its graph, until its segment's backward
-            // (backwardThroughCuts). y has
+            // A cut (GraphCuts): the ops after it read the leaf, so the backward pass from the loss stops at it,
+            // with dL/dy as its gradient (AccumulateGrad keeps the incoming tensor, no copy); backwardThroughCuts
+            // then seeds y's own graph with it. The same tensors reach the same nodes as through y + 0, without the
+            // add over y and the copy of dL/dy into the zero leaf (AddBackward hands one tensor to both of its
+            // inputs, so that leaf must clone it). y stays open, with its graph, until its segment's backward. y has
             // history: a leaf came before it in a chain, whose one tensor runs through every layer (and libtorch
             // refuses, loudly, a backward from a y without it; DJL cannot ask: its requiresGrad is false for
             // non-leaves, and its grad-function query crashes on a tensor without one).
