@@ -14,8 +14,9 @@ public interface Backend extends AutoCloseable {
     /**
      * True when the backend computes on the host CPU's cores (DJL on cpu). Work the host does beside
      * it, such as drawing the next step's noise in the background, then competes with it: measured
-     * on a 2-core machine, prefetching noise made resnet18-gn's private step 1.8-2.4x the non-private
-     * one instead of 1.0-1.3x.
+     * on a 2-core machine, prefetching noise on ordinary threads made resnet18-gn's private step 1.8-2.4x
+     * the non-private one instead of 1.0-1.3x (session 3). There the noise is drawn ahead only at Linux's
+     * idle priority ({@code org.dpsgd.noise.NoisePrefetch#IDLE}), on the cycles the step leaves idle.
      */
     default boolean computesOnHostCores() {
         return true;

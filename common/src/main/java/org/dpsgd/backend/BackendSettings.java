@@ -32,7 +32,14 @@ public final class BackendSettings {
                     SettingSpec.Type.NON_NEGATIVE_INTEGER,
                     "0",
                     "device calls per step: 0 = as many as each sampled batch needs, N = always N (fixed-shape"
-                            + " programs)"));
+                            + " programs)"),
+            SettingSpec.choice(
+                    org.dpsgd.noise.NoisePrefetch.SETTING,
+                    "auto",
+                    org.dpsgd.noise.NoisePrefetch.VALUES,
+                    "secure noise for the next step drawn ahead: auto = on where the device computes off the host,"
+                            + " off on a CPU backend; idle = ahead on Linux's idle-priority threads (CPU backends;"
+                            + " opt-in: a busy machine starves them)"));
 
     /**
      * The outcome of a check that passed.

@@ -15,19 +15,41 @@ import java.util.concurrent.RecursiveAction;
  */
 public final class NoisePool {
     private static final Map<Integer, ForkJoinPool> POOLS = new ConcurrentHashMap<>();
+    private static final Map<Integer, ForkJoinPool> IDLE_POOLS = new ConcurrentHashMap<>();
+
+    /** Why a worker of an idle pool could not lower its priority (null while none failed): for {@link #describe}. */
+    private static final java.util.concurrent.atomic.AtomicReference<String> IDLE_FAILURE =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private final int threads;
+    private final boolean idle;
     private final ForkJoinPool pool;
 
-    private NoisePool(int threads) {
+    private NoisePool(int threads, boolean idle) {
         this.threads = threads;
-        this.pool = threads == 1 ? null : POOLS.computeIfAbsent(threads, NoisePool::newPool);
+        this.idle = idle;
+        this.pool = threads == 1 ? null : (idle ? IDLE_POOLS : POOLS).computeIfAbsent(threads, t -> newPool(t, idle));
     }
 
     /** A pool of {@code threads} threads (1 = the caller's thread alone). */
     public static NoisePool of(int threads) {
         if (threads < 1) throw new IllegalArgumentException("noise threads must be >= 1, got " + threads);
-        return new NoisePool(threads);
+        return new NoisePool(threads, false);
+    }
+
+    /**
+     * A pool of {@code threads} threads at Linux's idle scheduling class ({@link IdlePriority}), for noise drawn
+     * ahead while a CPU backend computes ({@link NoisePrefetch#IDLE}); a size of 1 draws on the caller's thread,
+     * which is then the idle prefetch thread. Its own threads, apart from the ordinary pool's.
+     */
+    public static NoisePool idle(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("noise threads must be >= 1, got " + threads);
+        return new NoisePool(threads, true);
+    }
+
+    /** Whether this pool's threads run at the idle scheduling class. */
+    public boolean idle() {
+        return idle;
     }
 
     /** All of this host's cores. */
@@ -50,6 +72,18 @@ public final class NoisePool {
     /** The number of threads that draw (1 = the caller's thread). */
     public int threads() {
         return threads;
+    }
+
+    /**
+     * Runs {@code task} once on each of the pool's threads' turn (queued to the pool, {@link #threads} times), or
+     * hands it to {@code alone} where the pool has no threads of its own (a size of 1).
+     */
+    void onEachThread(Runnable task, java.util.function.Consumer<Runnable> alone) {
+        if (pool == null) {
+            alone.accept(task);
+            return;
+        }
+        for (int i = 0; i < threads; i++) pool.execute(task);
     }
 
     interface ChunkBody {
@@ -131,12 +165,13 @@ public final class NoisePool {
         }
     }
 
-    private static ForkJoinPool newPool(int threads) {
+    private static ForkJoinPool newPool(int threads, boolean idle) {
         return new ForkJoinPool(
                 threads,
                 p -> {
-                    var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-                    t.setName("dpsgd-noise-" + threads + "-" + t.getPoolIndex());
+                    var t = idle ? new IdleWorker(p) : ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+                    // Linux shows 15 characters of a thread's name: idle threads all start "dpsgd-idle-".
+                    t.setName((idle ? "dpsgd-idle-noise-" : "dpsgd-noise-") + threads + "-" + t.getPoolIndex());
                     t.setDaemon(true);
                     return t;
                 },
@@ -144,8 +179,28 @@ public final class NoisePool {
                 false);
     }
 
+    /** A worker that moves itself to the idle scheduling class before it takes any chunk. */
+    private static final class IdleWorker extends java.util.concurrent.ForkJoinWorkerThread {
+        IdleWorker(ForkJoinPool p) {
+            super(p);
+        }
+
+        @Override
+        protected void onStart() {
+            super.onStart();
+            // Speed only: a worker left at the ordinary class draws the same values, so it works on, and says so.
+            String failed = IdlePriority.lowerCurrentThread();
+            if (failed != null) IDLE_FAILURE.compareAndSet(null, failed);
+        }
+    }
+
+    /** Null while every idle worker that started lowered its priority, else the first failure's reason. */
+    static String idleFailure() {
+        return IDLE_FAILURE.get();
+    }
+
     @Override
     public String toString() {
-        return threads + (threads == 1 ? " thread" : " threads");
+        return threads + (threads == 1 ? " thread" : " threads") + (idle ? " at idle priority" : "");
     }
 }

@@ -28,48 +28,121 @@ final class NoisePrefetcher {
     }
 
     private static final int MAX_SHAPES = 8;
+    /** Why the idle prefetch thread could not lower its priority (null if it did, or has not started). */
+    static final java.util.concurrent.atomic.AtomicReference<String> IDLE_FAILURE =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
     private static final ExecutorService BACKGROUND = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dpsgd-noise-prefetch");
         t.setDaemon(true);
         return t;
     });
 
+    // For NoisePrefetch.IDLE: its thread moves to the idle scheduling class before its first draw.
+    private static final ExecutorService IDLE_BACKGROUND = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(
+                () -> {
+                    String failed = IdlePriority.lowerCurrentThread();
+                    if (failed != null) IDLE_FAILURE.compareAndSet(null, failed);
+                    r.run();
+                },
+                "dpsgd-idle-prefetch");
+        t.setDaemon(true);
+        return t;
+    });
+
     private record Shape(int n, double std) {}
 
-    private final Draw draw;
-    private final Map<Shape, CompletableFuture<double[]>> ready = new LinkedHashMap<>();
+    /** A draw being made ahead. */
+    interface Pending {
+        /** The finished draw; rethrows its failure. Where the mode allows, the caller helps to finish it. */
+        double[] get();
 
+        /** Drops the draw: work not started is not done, and the buffer is never served. */
+        void cancel();
+    }
+
+    /** Starts a draw of n coordinates of std·N(0,1), with a fresh call index, into {@code into}. */
+    interface Starter {
+        Pending start(int n, double std, double[] into);
+    }
+
+    private final Draw draw;
+    private final Starter ahead;
+    private final Map<Shape, Pending> ready = new LinkedHashMap<>();
+    // Draws shorter than this are not prepared ahead (made when asked for, on the caller): see the idle constructor.
+    private final long smallest;
+
+    /** Draws ahead on the background thread, which spreads the chunks over the source's pool. */
     NoisePrefetcher(Draw draw) {
         this.draw = draw;
+        this.smallest = 0;
+        this.ahead = (n, std, into) -> {
+            CompletableFuture<double[]> f = CompletableFuture.supplyAsync(() -> draw.draw(n, std, into), BACKGROUND);
+            return new Pending() {
+                @Override
+                public double[] get() {
+                    return join(f);
+                }
+
+                @Override
+                public void cancel() {
+                    f.cancel(false);
+                }
+            };
+        };
+    }
+
+    /**
+     * Draws ahead through {@code ahead} ({@link NoisePrefetch#IDLE}: a {@link SharedDraw} on idle threads), and a draw
+     * that was not prepared too: started and finished at once, the caller filling the chunks the others do not take.
+     * Draws of at most {@link NoisePool#CALLER_CHUNKS} chunks are not prepared: waking threads for them costs more
+     * than drawing them on the caller (small-cnn: 2 chunks, ~0.5 ms), as {@link NoisePool#start} decides too.
+     */
+    static NoisePrefetcher idle(Starter ahead) {
+        return new NoisePrefetcher(
+                (n, std, into) -> ahead.start(n, std, into).get(),
+                ahead,
+                (long) NoisePool.CALLER_CHUNKS * ChunkedGaussian.CHUNK + 1);
+    }
+
+    private NoisePrefetcher(Draw draw, Starter ahead, long smallest) {
+        this.draw = draw;
+        this.ahead = ahead;
+        this.smallest = smallest;
+    }
+
+    /** The idle prefetch thread, for an idle pool with no threads of its own (one thread: the caller's). */
+    static void runIdle(Runnable r) {
+        IDLE_BACKGROUND.execute(r);
     }
 
     /** A draw of n coordinates never returned before: the one prepared for this shape, or a new one. */
     synchronized double[] take(int n, double std) {
-        CompletableFuture<double[]> pending = ready.remove(new Shape(n, std));
-        return pending == null ? draw.draw(n, std, new double[n]) : join(pending);
+        Pending pending = ready.remove(new Shape(n, std));
+        return pending == null ? draw.draw(n, std, new double[n]) : pending.get();
     }
 
     /** Starts the next draw of this shape in the background, into {@code buffer} (which the caller no longer reads). */
     synchronized void prepare(int n, double std, double[] buffer) {
         if (buffer.length != n)
             throw new IllegalArgumentException("buffer of " + buffer.length + " for a draw of " + n);
-        ready.put(new Shape(n, std), CompletableFuture.supplyAsync(() -> draw.draw(n, std, buffer), BACKGROUND));
+        if (n < smallest) return;
+        ready.put(new Shape(n, std), ahead.start(n, std, buffer));
         if (ready.size() > MAX_SHAPES) {
-            Iterator<CompletableFuture<double[]>> eldest = ready.values().iterator();
-            eldest.next().cancel(false);
+            Iterator<Pending> eldest = ready.values().iterator();
+            eldest.next().cancel();
             eldest.remove();
         }
     }
 
-    /** Waits until every prepared draw is ready. */
+    /** Waits until every prepared draw is ready (helping where the mode allows); they stay prepared. */
     void settle() {
-        List<CompletableFuture<double[]>> pending;
+        List<Pending> pending;
         synchronized (this) {
             pending = new ArrayList<>(ready.values());
         }
-        for (CompletableFuture<double[]> f : pending) {
-            if (!f.isCancelled()) join(f);
-        }
+        for (Pending p : pending) p.get();
     }
 
     private static double[] join(CompletableFuture<double[]> f) {

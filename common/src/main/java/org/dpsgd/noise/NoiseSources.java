@@ -35,4 +35,18 @@ public final class NoiseSources {
         warn.accept(INSECURE_WARNING + " (seed " + seed + ")");
         return new FastInsecureGaussianNoise(seed, pool);
     }
+
+    /**
+     * As {@link #create(NoiseMode, long, Consumer, boolean)} with the backend setting's mode ({@link NoisePrefetch}),
+     * on every core; {@link NoisePrefetch#IDLE} draws on a pool of its own at the idle scheduling class. Seeded noise
+     * is never prefetched, whatever the mode.
+     *
+     * @throws IllegalArgumentException for {@link NoisePrefetch#IDLE} where threads cannot take that class
+     */
+    public static NoiseSource create(NoiseMode mode, long seed, Consumer<String> warn, NoisePrefetch prefetch) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (prefetch == NoisePrefetch.IDLE && (mode == null || mode == NoiseMode.SECURE))
+            return SecureGaussianNoise.createWithIdlePrefetch(cores);
+        return create(mode, seed, warn, prefetch != NoisePrefetch.OFF, NoisePool.of(cores));
+    }
 }

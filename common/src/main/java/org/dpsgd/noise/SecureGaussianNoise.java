@@ -25,6 +25,7 @@ import org.dpsgd.sampling.SecureRandomSource;
 public final class SecureGaussianNoise extends ChunkedGaussian {
     private final byte[] key;
     private final NoisePrefetcher prefetcher;
+    private final NoisePool pool;
     // Samplers not in use; at most one per thread that has drawn at once.
     private final ConcurrentLinkedQueue<ZigguratBlock> spare = new ConcurrentLinkedQueue<>();
     // The ziggurat fast path: SamplerPath's choice for this JVM, or a test's; null = scalar loop.
@@ -38,7 +39,10 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         super(pool);
         this.key = key;
         this.kernel = kernel;
-        this.prefetcher = prefetch ? new NoisePrefetcher(this::draw) : null;
+        this.pool = pool;
+        // An idle pool draws ahead as a SharedDraw on its idle threads, which the caller helps to finish.
+        this.prefetcher =
+                !prefetch ? null : pool.idle() ? NoisePrefetcher.idle(this::shared) : new NoisePrefetcher(this::draw);
     }
 
     /** A fresh DRBG key; every draw is made when it is asked for, on all cores. */
@@ -59,6 +63,21 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     /** As {@link #create(NoisePool)}, but after each draw the next one of the same length and std is prepared in the background. */
     public static SecureGaussianNoise createWithPrefetch(NoisePool pool) {
         return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true, pool);
+    }
+
+    /**
+     * As {@link #createWithPrefetch(NoisePool)}, on threads at Linux's idle scheduling class ({@link
+     * NoisePrefetch#IDLE}): {@code threads} pool threads and the prefetch thread. Checks first that a thread can
+     * move to that class.
+     *
+     * @throws IllegalArgumentException naming the backend setting, when this OS or kernel cannot
+     */
+    public static SecureGaussianNoise createWithIdlePrefetch(int threads) {
+        String why = IdlePriority.probe();
+        if (why != null)
+            throw new IllegalArgumentException("backend setting " + NoisePrefetch.SETTING
+                    + "=idle cannot be used here: " + why + "; use " + NoisePrefetch.SETTING + "=auto");
+        return new SecureGaussianNoise(SecureRandomSource.freshKeyBytes(), true, NoisePool.idle(threads));
     }
 
     /** Tests only: a known key, so that draws can be compared bit for bit across pools and with prefetch. */
@@ -143,6 +162,23 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
     @Override
     public void awaitPrefetch() {
         if (prefetcher != null) prefetcher.settle();
+    }
+
+    /**
+     * A whole draw as {@link #draw}, started on the idle pool's threads (or the idle prefetch thread) and finished by
+     * whoever calls its {@link SharedDraw#get}: chunk c gets call {@code call}'s chunk-c values whoever fills it.
+     */
+    private SharedDraw shared(int n, double std, double[] out) {
+        long call = nextCall();
+        checkCall(call);
+        SharedDraw d = new SharedDraw(out, n, (c, lo, hi) -> {
+            ZigguratBlock normals = normals(call, c);
+            normals.sumsOfFour(out, lo, hi, 0.5 * std);
+            spare.offer(normals);
+        });
+        // A draw of a few chunks is filled by its caller alone (NoisePrefetcher does not prepare those).
+        if (n > (long) NoisePool.CALLER_CHUNKS * CHUNK) pool.onEachThread(d::work, NoisePrefetcher::runIdle);
+        return d;
     }
 
     /** A whole draw of n coordinates with a fresh call index, kept in double (rounded once, when added). */

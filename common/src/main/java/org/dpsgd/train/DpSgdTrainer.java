@@ -594,7 +594,7 @@ public final class DpSgdTrainer implements AutoCloseable {
         private BatchLayout layout;
         private int maxCalls;
         private List<String> frozenPrefixes = List.of();
-        private boolean prefetchNoise;
+        private org.dpsgd.noise.NoisePrefetch prefetchNoise = org.dpsgd.noise.NoisePrefetch.OFF;
         private int drainPiece = PiecewiseNoisySum.DEFAULT_PIECE;
         private boolean prefetchBatches;
         private ExtraExamples extra;
@@ -664,7 +664,15 @@ public final class DpSgdTrainer implements AutoCloseable {
         }
         /** Draw the next step's secure noise in the background (worth it when the backend leaves host cores idle). */
         public Builder prefetchNoise(boolean p) {
-            this.prefetchNoise = p;
+            return prefetchNoise(p ? org.dpsgd.noise.NoisePrefetch.ON : org.dpsgd.noise.NoisePrefetch.OFF);
+        }
+
+        /**
+         * How the next step's secure noise is drawn ahead ({@link org.dpsgd.noise.NoisePrefetch}; the backend
+         * setting {@code noise_prefetch}, resolved for the backend by {@code NoisePrefetch.from}).
+         */
+        public Builder prefetchNoise(org.dpsgd.noise.NoisePrefetch p) {
+            this.prefetchNoise = java.util.Objects.requireNonNull(p, "noise prefetch");
             return this;
         }
         /**

@@ -125,7 +125,8 @@ public final class PrivateTraining implements AutoCloseable {
                     .layout(layout)
                     .frozenPrefixes(spec.freeze())
                     .log(log)
-                    .prefetchNoise(!backend.computesOnHostCores())
+                    .prefetchNoise(org.dpsgd.noise.NoisePrefetch.from(
+                            config.backend().settings(), backend.computesOnHostCores()))
                     .prefetchBatches(!backend.computesOnHostCores())
                     .maxCalls(nonNegativeInt(
                             config.backend().settings().getOrDefault("max_calls", "0"), "backend.settings.max_calls"));

@@ -58,8 +58,8 @@ class BackendSettingsTest {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class, () -> BackendSettings.check(CPU, ALL, Map.of("thread", "2")));
         assertEquals(
-                "unknown key backend.settings.thread for backend cpu-ish; valid keys: dtype, max_calls, replicas,"
-                        + " threads",
+                "unknown key backend.settings.thread for backend cpu-ish; valid keys: dtype, max_calls,"
+                        + " noise_prefetch, replicas, threads",
                 e.getMessage());
     }
 
@@ -72,6 +72,12 @@ class BackendSettingsTest {
         IllegalArgumentException common = assertThrows(
                 IllegalArgumentException.class, () -> BackendSettings.check(ACCEL, ALL, Map.of("max_calls", "-1")));
         assertTrue(common.getMessage().startsWith("backend.settings.max_calls (backend accel) must be a whole number"));
+        IllegalArgumentException prefetch = assertThrows(
+                IllegalArgumentException.class,
+                () -> BackendSettings.check(CPU, ALL, Map.of("noise_prefetch", "soon")));
+        assertEquals(
+                "backend.settings.noise_prefetch (backend cpu-ish) must be one of auto, off, on, idle, got 'soon'",
+                prefetch.getMessage());
     }
 
     @Test
@@ -90,7 +96,7 @@ class BackendSettingsTest {
     void theTableListsTheCommonKeysOnceThenTheBackendsOwn() {
         List<String> keys =
                 BackendSettings.table(ACCEL).stream().map(SettingSpec::key).toList();
-        assertEquals(List.of("replicas", "max_calls", "precision", "stochastic_rounding"), keys);
+        assertEquals(List.of("replicas", "max_calls", "noise_prefetch", "precision", "stochastic_rounding"), keys);
     }
 
     static Stream<Arguments> values() {

@@ -207,7 +207,7 @@ class GaussianDrawTest {
         Stream.Builder<Arguments> b = Stream.builder();
         for (int threads : new int[] {1, 2, 3, 7})
             for (int piece : new int[] {A, 3 * A, 1 << 20})
-                for (String path : new String[] {"scalar", "vector", "prefetch", "seeded"})
+                for (String path : new String[] {"scalar", "vector", "prefetch", "idle", "seeded"})
                     b.add(Arguments.of(threads, piece, path));
         return b.build();
     }
@@ -218,6 +218,8 @@ class GaussianDrawTest {
             case "scalar" -> SecureGaussianNoise.withKey(KEY, false, pool, null);
             case "vector" -> SecureGaussianNoise.withKey(KEY, false, pool, new VectorFastPath(ZigguratTables.EXACT));
             case "prefetch" -> SecureGaussianNoise.withKey(KEY, true, pool, null);
+            // Drawn ahead on idle-priority threads (noise_prefetch=idle), the caller filling what they leave.
+            case "idle" -> SecureGaussianNoise.withKey(KEY, true, NoisePool.idle(threads), null);
             case "seeded" -> new FastInsecureGaussianNoise(13, pool);
             default -> throw new IllegalArgumentException(path);
         };

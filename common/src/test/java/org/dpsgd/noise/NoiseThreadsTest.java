@@ -109,6 +109,19 @@ class NoiseThreadsTest {
         checkRoundedCalls(SecureGaussianNoise.withKey(KEY, true, NoisePool.of(threads)));
     }
 
+    /**
+     * Noise drawn ahead on idle-priority threads (backend setting noise_prefetch=idle): the reference values on every
+     * path. With 1 thread the idle prefetch thread draws alone; with 3, the idle pool's workers draw most chunks.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3})
+    void idlePrefetchedDrawsGiveTheReferenceValues(int threads) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(IdlePriority.probe() == null, "no SCHED_IDLE here");
+        checkCalls(SecureGaussianNoise.withKey(KEY, true, NoisePool.idle(threads)));
+        checkCalls64(SecureGaussianNoise.withKey(KEY, true, NoisePool.idle(threads)));
+        checkRoundedCalls(SecureGaussianNoise.withKey(KEY, true, NoisePool.idle(threads)));
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4, 7})
     void theDoublePathGivesTheReferenceValuesOnEveryThreadCount(int threads) {

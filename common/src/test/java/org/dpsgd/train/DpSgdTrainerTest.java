@@ -40,6 +40,7 @@ import org.dpsgd.testing.SyntheticData;
 import org.dpsgd.testing.UnamplifiedRdpAccountant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class DpSgdTrainerTest {
@@ -289,11 +290,17 @@ class DpSgdTrainerTest {
         resumed.close();
     }
 
-    /** As on an accelerator backend: the next step's secure noise is drawn in the background while the step runs. */
-    @Test
-    void secureTrainingWithPrefetchedNoiseLearnsAndStaysSecure() {
+    /**
+     * As on an accelerator backend (ON), or a CPU backend with noise_prefetch=idle: the next step's secure noise is
+     * drawn in the background while the step runs.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = org.dpsgd.noise.NoisePrefetch.class,
+            names = {"ON", "IDLE"})
+    void secureTrainingWithPrefetchedNoiseLearnsAndStaysSecure(org.dpsgd.noise.NoisePrefetch mode) {
         ExperimentConfig c = config(Map.of("training.steps", "60", "optimizer.lr", "2", "privacy.noise", "secure"));
-        try (DpSgdTrainer t = builder(c, model()).prefetchNoise(true).build()) {
+        try (DpSgdTrainer t = builder(c, model()).prefetchNoise(mode).build()) {
             assertTrue(t.noise().isSecure() && t.epsilonHolds());
             while (t.canStep()) t.step();
             assertEquals(60, t.stepsDone());

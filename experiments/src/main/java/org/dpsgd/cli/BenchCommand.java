@@ -17,6 +17,7 @@ import org.dpsgd.model.ModelZoo;
 import org.dpsgd.model.Network;
 import org.dpsgd.model.Shape;
 import org.dpsgd.noise.NoiseMode;
+import org.dpsgd.noise.NoisePrefetch;
 import org.dpsgd.noise.NoiseSource;
 import org.dpsgd.noise.NoiseSources;
 import picocli.CommandLine.Command;
@@ -100,9 +101,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(
             names = "--block",
             defaultValue = "0",
-            description =
-                    "Consecutive timed steps per strategy before rotating to the next; "
-                            + "0 (default) = 1 where noise is drawn on the calling thread (CPU backends), 5 where it is prefetched in the background.")
+            description = "Consecutive timed steps per strategy before rotating to the next; "
+                    + "0 (default) = 1 where noise is drawn when the step needs it, 5 where it is drawn ahead in the background"
+                    + " (noise_prefetch: on accelerators; on CPU backends at idle priority, for models above"
+                    + " 32,768 parameters).")
     int block;
 
     @Option(names = "--backend", defaultValue = "djl", description = "Backend name (default ${DEFAULT-VALUE}).")
@@ -193,6 +195,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Each strategy's warm-up as it ended, and the JIT's milliseconds during the timed steps (-1: not reported). */
     private List<String> warmUpLines = List.of();
 
+    private String noisePrefetchName = "off";
+
     private long timedJitMillis = -1;
 
     private String timedJitLine() {
@@ -275,9 +279,12 @@ final class BenchCommand implements Callable<Integer> {
         String header;
         try (Backend backend =
                 Backends.select(backendName, CliOutput.err(spec)::println).open(new BackendOptions(device, settings))) {
-            // As the trainer does: prefetch noise only where the backend leaves the host's cores idle.
-            boolean prefetch = !backend.computesOnHostCores();
-            NoiseSource noise = NoiseSources.create(NoiseMode.SECURE, 0, CliOutput.err(spec)::println, prefetch);
+            // As the trainer does (backend setting noise_prefetch): by default ahead in the background where the device
+            // computes off the host, ahead on idle-priority threads on a CPU backend (Linux), else when the step needs
+            // it.
+            NoisePrefetch prefetchMode = NoisePrefetch.from(settings, backend.computesOnHostCores());
+            boolean prefetch = prefetchMode.drawsAhead(net.parameterCount());
+            NoiseSource noise = NoiseSources.create(NoiseMode.SECURE, 0, CliOutput.err(spec)::println, prefetchMode);
             // With background noise a block must span several steps for the overlap to show; without it,
             // rotating every step spreads load changes most evenly.
             if (block == 0) block = prefetch ? 5 : 1;
@@ -309,8 +316,16 @@ final class BenchCommand implements Callable<Integer> {
             results.addAll(withRatios);
             ourThreadInfo = backend.versions().get("threads");
             header = String.format(
-                    "model %s, input %s, batch %d, %,d parameters; backend %s on %s %s",
-                    model, input, batch, net.parameterCount(), backend.name(), backend.device(), backend.versions());
+                    "model %s, input %s, batch %d, %,d parameters; backend %s on %s %s; noise prefetch %s",
+                    model,
+                    input,
+                    batch,
+                    net.parameterCount(),
+                    backend.name(),
+                    backend.device(),
+                    backend.versions(),
+                    prefetchMode.name().toLowerCase(java.util.Locale.ROOT));
+            noisePrefetchName = prefetchMode.name().toLowerCase(java.util.Locale.ROOT);
         }
         if (comm != null) {
             // Every rank has just run the same steps at once (as ranks of a run do); now the communication.
@@ -364,6 +379,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         out.put("results", rows);
         out.put("warmup", warmUpLines);
+        out.put("noise_prefetch", noisePrefetchName);
         out.put("timed_jit_ms", timedJitMillis < 0 ? null : timedJitMillis);
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();

@@ -51,8 +51,8 @@ class BackendSettingsCliTest {
     }
 
     private static final String DJL_KEYS =
-            "dtype, graph_cuts, interop_threads, loss_scale, malloc_retain, max_calls, omp_wait_policy, parallel_taps,"
-                    + " precision, replicas, seed, threads";
+            "dtype, graph_cuts, interop_threads, loss_scale, malloc_retain, max_calls, noise_prefetch, omp_wait_policy,"
+                    + " parallel_taps, precision, replicas, seed, threads";
 
     @Test
     void aBadKeyInAnySweepPointFailsBeforeTheFirstRun() throws Exception {

@@ -61,6 +61,38 @@ class BenchCommandTest {
         assertEquals(3, j.get("warmup").size());
         assertEquals("microbatch 1 step", j.get("warmup").get(1).asText());
         assertTrue(j.get("timed_jit_ms").asLong() >= 0);
+        // On the CPU backend noise_prefetch=auto draws ahead at idle priority where Linux allows it, else when needed.
+        assertEquals(
+                org.dpsgd.noise.NoisePrefetch.from(java.util.Map.of(), true)
+                        .name()
+                        .toLowerCase(java.util.Locale.ROOT),
+                j.get("noise_prefetch").asText());
+    }
+
+    /** --set noise_prefetch=idle: the private step's noise is drawn ahead on idle-priority threads, and the JSON says so. */
+    @Test
+    void idleNoisePrefetchIsASettingTheBenchReports() throws Exception {
+        String out = capture(
+                "bench",
+                "--model",
+                "small-cnn",
+                "--input",
+                "1x8x8",
+                "--batch",
+                "4",
+                "--steps",
+                "3",
+                "--warmup",
+                "1",
+                "--strategies",
+                "nonprivate,auto",
+                "--set",
+                "noise_prefetch=idle",
+                "--json");
+        JsonNode j = new ObjectMapper().readTree(out.strip());
+        assertEquals("idle", j.get("noise_prefetch").asText());
+        assertTrue(j.get("results").get(1).get("median_ms").asDouble() > 0);
+        assertEquals(2, Main.run("bench", "--model", "small-cnn", "--input", "1x8x8", "--set", "noise_prefetch=soon"));
     }
 
     /** --precision runs every strategy in every precision; each precision's ratios are to its own nonprivate. */

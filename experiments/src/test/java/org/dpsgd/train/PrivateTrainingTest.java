@@ -59,6 +59,46 @@ class PrivateTrainingTest {
         }
     }
 
+    /**
+     * backend.settings.noise_prefetch: idle on the DJL CPU backend: the next step's secure noise is drawn ahead on a
+     * thread at Linux's idle scheduling class, and the run trains within its budget as the default does.
+     */
+    @Test
+    void idleNoisePrefetchFromTheBackendSettingsTrainsOnTheCpuBackend() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.nio.file.Files.isDirectory(Path.of("/proc/self/task")), "Linux only");
+        // 1x40x40, 10 classes: 37,306 parameters, above the two chunks (32,768) below which noise is drawn when needed.
+        ExperimentConfig config = ConfigLoader.applyOverrides(
+                ConfigLoader.parse(CONFIG.replace("1x12x12/4", "1x40x40/10"), "test"),
+                Map.of("backend.settings.noise_prefetch", "idle"));
+        BackendSettings.checkConfig(config, null, "test");
+        Dataset train = Datasets.open(config.data(), Split.TRAIN, config.seed(), s -> {});
+        Dataset test = Datasets.open(config.data(), Split.TEST, config.seed(), s -> {});
+        try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
+            DpSgdTrainer trainer = run.trainer();
+            assertTrue(trainer.noise().isSecure());
+            double before = trainer.evaluate(test).model().accuracy();
+            while (trainer.canStep()) trainer.step();
+            assertTrue(trainer.epsilon() <= 8.0, "ε " + trainer.epsilon());
+            assertTrue(trainer.evaluate(test).model().accuracy() > before + 0.2, "the run learns");
+        }
+        // The threads that drew ahead (the idle pool's, "dpsgd-idle-noise-…", 15 characters shown) are at SCHED_IDLE
+        // (5: field 41 of their stat).
+        List<String> policies = new ArrayList<>();
+        try (var tasks = java.nio.file.Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    if (!java.nio.file.Files.readString(t.resolve("comm")).startsWith("dpsgd-idle-")) continue;
+                    String st = java.nio.file.Files.readString(t.resolve("stat"));
+                    policies.add(st.substring(st.lastIndexOf(')') + 2).split(" ")[38]);
+                } catch (java.io.IOException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        assertTrue(!policies.isEmpty() && policies.stream().allMatch("5"::equals), "policies " + policies);
+    }
+
     @Test
     void maxCallsFromTheBackendSettingsFixesTheDeviceCallsOfEveryStep() {
         ExperimentConfig config = ConfigLoader.applyOverrides(
