@@ -56,6 +56,7 @@ public final class DpSgdTrainer implements AutoCloseable {
     private final DpMechanism mechanism; // null when privacy is off
     private final PrivacyBudget budget; // null when privacy is off
     private final NoiseSource noise;
+    private final org.dpsgd.noise.NoisePrefetch noisePrefetch;
     private final RandomSource sampling;
     private final BatchSampler sampler;
     private final ExtraExamples extra;
@@ -129,6 +130,10 @@ public final class DpSgdTrainer implements AutoCloseable {
 
         this.noise =
                 b.noise != null ? b.noise : NoiseSources.create(p.noise(), config.seed(), this.log, b.prefetchNoise);
+        // Seeded noise is never drawn ahead; a source given by the caller is its own business (null: not known here).
+        this.noisePrefetch = b.noise != null
+                ? null
+                : p.noise() == NoiseMode.SECURE ? b.prefetchNoise : org.dpsgd.noise.NoisePrefetch.OFF;
         this.sampling = b.sampling != null
                 ? b.sampling
                 : p.noise() == NoiseMode.SECURE
@@ -543,6 +548,14 @@ public final class DpSgdTrainer implements AutoCloseable {
     /** The noise source of the private steps (secure unless the config asks for fast-insecure). */
     public NoiseSource noise() {
         return noise;
+    }
+
+    /**
+     * How this trainer's secure noise is drawn ahead (backend setting {@code noise_prefetch}, resolved); null when the
+     * caller supplied the noise source. For provenance: the values do not depend on it.
+     */
+    public org.dpsgd.noise.NoisePrefetch noisePrefetch() {
+        return noisePrefetch;
     }
     /** B_cap: the most examples one step may hold, as given to the model (0 when privacy is off). */
     public int stepCap() {

@@ -264,9 +264,12 @@ public final class PrivateTraining implements AutoCloseable {
         return ignoredSettings;
     }
 
-    /** Versions of the backend's libraries, for provenance. */
+    /** Versions of the backend's libraries, for provenance, and how the noise is drawn ahead ({@code noise_prefetch}). */
     public Map<String, String> versions() {
-        return backend.versions();
+        Map<String, String> v = new java.util.LinkedHashMap<>(backend.versions());
+        if (trainer.noisePrefetch() != null)
+            v.put("noise_prefetch", trainer.noisePrefetch().describe());
+        return v;
     }
 
     @Override

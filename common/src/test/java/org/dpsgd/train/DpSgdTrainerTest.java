@@ -302,6 +302,7 @@ class DpSgdTrainerTest {
         ExperimentConfig c = config(Map.of("training.steps", "60", "optimizer.lr", "2", "privacy.noise", "secure"));
         try (DpSgdTrainer t = builder(c, model()).prefetchNoise(mode).build()) {
             assertTrue(t.noise().isSecure() && t.epsilonHolds());
+            assertEquals(mode, t.noisePrefetch());
             while (t.canStep()) t.step();
             assertEquals(60, t.stepsDone());
             double after = t.evaluate(TEST).model().accuracy();

@@ -77,6 +77,7 @@ class PrivateTrainingTest {
         try (PrivateTraining run = PrivateTraining.open(config, train, s -> {})) {
             DpSgdTrainer trainer = run.trainer();
             assertTrue(trainer.noise().isSecure());
+            assertTrue(run.versions().get("noise_prefetch").startsWith("idle"), "provenance " + run.versions());
             double before = trainer.evaluate(test).model().accuracy();
             while (trainer.canStep()) trainer.step();
             assertTrue(trainer.epsilon() <= 8.0, "ε " + trainer.epsilon());
