@@ -64,6 +64,11 @@ class DjlThreadsTest {
             assertTrue(
                     refused.getMessage().contains("-Dai.djl.pytorch.num_threads=" + (threads + 1)),
                     refused.getMessage());
+        } finally {
+            // The count is process-wide: left changed, it changed the arithmetic of every later test in this JVM
+            // (SlotPositionTest ran at 2 threads after this test, where 6 slots are not bit-invariant).
+            if (ai.djl.pytorch.jni.JniUtils.getNumThreads() != threads)
+                ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
         }
     }
 }

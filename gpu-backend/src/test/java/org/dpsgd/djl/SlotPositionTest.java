@@ -32,12 +32,38 @@ class SlotPositionTest {
     })
     void anExampleGetsTheSameNormAndContributionInAnySlotBesideAnyNeighbours(String model, String dtype, int copies) {
         assumeTrue(TestSupport.supports(dtype), dtype + " is not available on this engine");
+        TestSupport.backend(); // the engine loaded, so its thread count can be read
+        // The surefire JVM runs one intra-op thread (gpu-backend's pom); a test that changes the count must restore it.
+        assertEquals(1, ai.djl.pytorch.jni.JniUtils.getNumThreads(), "this case is the one-thread case");
+        check(model, dtype, copies, 6);
+    }
+
+    /**
+     * With two intra-op threads (what the launcher gives this 2-core machine), bit-invariance holds at 8 slots but NOT
+     * at 6: PyTorch's CPU matrix products split a call's rows between the threads, and a row's result can depend on
+     * which part of the split it falls in (measured, session 12: the fc layer's input-gradient product; small-cnn's norm
+     * 22.189108309532383 in slot 0 against 22.189108323764078 in slot 5 of another call; at 8, 16 and 64 slots every
+     * case here was bit-equal). docs/core.md "Float margin" item 2 states what this leaves open.
+     */
+    @ParameterizedTest(name = "{0} {1} K={2}, 2 threads, 8 slots")
+    @CsvSource({"small-cnn,float32,1", "small-cnn,float32,2", "resnet18-gn,float32,1"})
+    void withTwoThreadsAtEightSlotsTooAnExampleGetsTheSameNormAndContribution(String model, String dtype, int copies) {
+        TestSupport.backend();
+        int before = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(2);
+        try {
+            check(model, dtype, copies, 8);
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setNumThreads(before);
+        }
+    }
+
+    private static void check(String model, String dtype, int copies, int slots) {
         boolean resnet = model.equals("resnet18-gn");
         Network net = ModelZoo.build(
                 resnet ? ModelSpec.of(model).withStem("cifar") : ModelSpec.of(model),
                 Shape.parse(resnet ? "3x8x8" : "1x16x16"),
                 10);
-        int slots = 6;
         DeviceBatch first = TestSupport.batch(net, slots, copies, 11, 1.0);
         DeviceBatch moved = TestSupport.batch(net, slots, copies, 12, 3.0);
         copySlot(first, 0, moved, slots - 1);
