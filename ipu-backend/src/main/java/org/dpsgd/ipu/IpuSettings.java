@@ -33,6 +33,8 @@ public record IpuSettings(
             "available_memory_proportion",
             "executable_cache",
             "max_calls",
+            // Read by the trainer for every backend (NoisePrefetch); accepted here, nothing of the IPU's depends on it.
+            "noise_prefetch",
             "multiplicity",
             "loss_scale",
             "memory_check");
