@@ -412,7 +412,11 @@ public final class TrainingRun {
         info.put(
                 "config",
                 Json.MAPPER.convertValue(Json.MAPPER.valueToTree(config), new TypeReference<Map<String, Object>>() {}));
-        info.put("provenance", Provenance.collect(backend.versions()));
+        Map<String, String> versions = new LinkedHashMap<>(backend.versions());
+        // How the noise was drawn ahead (noise_prefetch, resolved): speed only, the values do not depend on it.
+        if (trainer.noisePrefetch() != null)
+            versions.put("noise_prefetch", trainer.noisePrefetch().describe());
+        info.put("provenance", Provenance.collect(versions));
         if (resuming) {
             @SuppressWarnings("unchecked")
             List<Object> resumes =

@@ -110,6 +110,10 @@ class TrainingRunTest {
         assertEquals(
                 Boolean.FALSE, info.get("epsilon_holds"), "insecure noise voids the guarantee and run.json says so");
         assertTrue(((Map<?, ?>) ((Map<?, ?>) info.get("provenance")).get("versions")).containsKey("pytorch"));
+        // Seeded noise is never drawn ahead, whatever noise_prefetch says.
+        assertEquals(
+                org.dpsgd.noise.NoisePrefetch.OFF.describe(),
+                ((Map<?, ?>) ((Map<?, ?>) info.get("provenance")).get("versions")).get("noise_prefetch"));
         assertEquals(
                 org.dpsgd.noise.SamplerPath.description(), ((Map<?, ?>) info.get("provenance")).get("noise_sampler"));
         assertTrue(info.get("started_at") != null && info.get("ended_at") != null);
