@@ -38,8 +38,9 @@ public final class BackendSettings {
                     "auto",
                     org.dpsgd.noise.NoisePrefetch.VALUES,
                     "secure noise for the next step drawn ahead: auto = on where the device computes off the host,"
-                            + " off on a CPU backend; idle = ahead on Linux's idle-priority threads (CPU backends;"
-                            + " opt-in: a busy machine starves them)"));
+                            + " idle on a CPU backend where Linux allows it (else off); idle = ahead on idle-priority"
+                            + " threads, the step filling what they have not started; off on a host busy with other"
+                            + " work"));
 
     /**
      * The outcome of a check that passed.

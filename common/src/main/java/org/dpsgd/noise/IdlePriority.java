@@ -30,7 +30,7 @@ final class IdlePriority {
             Function f = NativeLibrary.getInstance("c").getFunction("sched_setscheduler");
             if (f.invokeInt(new Object[] {0, SCHED_IDLE, new int[] {0}}) == 0) return null;
             return "sched_setscheduler(SCHED_IDLE) failed with errno " + Native.getLastError();
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
+        } catch (LinkageError | RuntimeException e) { // no JNA native part, or no such function
             return "the C library could not be called (" + e.getMessage() + ")";
         }
     }

@@ -17,7 +17,7 @@ public final class NoisePool {
     private static final Map<Integer, ForkJoinPool> POOLS = new ConcurrentHashMap<>();
     private static final Map<Integer, ForkJoinPool> IDLE_POOLS = new ConcurrentHashMap<>();
 
-    /** Why a worker of an idle pool could not lower its priority (null while none failed): for {@link #describe}. */
+    /** Why a worker of an idle pool could not lower its priority (null while none failed): for tests and checks. */
     private static final java.util.concurrent.atomic.AtomicReference<String> IDLE_FAILURE =
             new java.util.concurrent.atomic.AtomicReference<>();
 
@@ -95,7 +95,7 @@ public final class NoisePool {
      * done, and throws (the first failure) only when all are done too.
      */
     void forEachChunk(int n, int chunk, ChunkBody body) {
-        int chunks = (n + chunk - 1) / chunk;
+        int chunks = chunks(n, chunk);
         if (pool == null || chunks <= 1) {
             for (int c = 0; c < chunks; c++) body.run(c, c * chunk, end(n, chunk, c));
             return;
@@ -110,7 +110,7 @@ public final class NoisePool {
      * which (chunk, from, to) does not change.
      */
     GaussianDraw.Pending start(int n, int chunk, ChunkBody body) {
-        int chunks = (n + chunk - 1) / chunk;
+        int chunks = chunks(n, chunk);
         if (pool == null || chunks <= CALLER_CHUNKS) {
             for (int c = 0; c < chunks; c++) body.run(c, c * chunk, end(n, chunk, c));
             return GaussianDraw.Pending.DONE;
@@ -128,6 +128,14 @@ public final class NoisePool {
      * whoever draws it.
      */
     static final int CALLER_CHUNKS = 2;
+
+    /**
+     * ⌈n / chunk⌉ in long arithmetic: in int, n + chunk − 1 overflows for n above 2³¹ − chunk, the count turns
+     * negative and no chunk (no noise) would be drawn at all (found by session 12's review).
+     */
+    static int chunks(int n, int chunk) {
+        return (int) ((n + (long) chunk - 1) / chunk);
+    }
 
     private static int end(int n, int chunk, int c) {
         return (int) Math.min(n, (long) (c + 1) * chunk);

@@ -3,7 +3,6 @@ package org.dpsgd.noise;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -14,9 +13,9 @@ import java.util.concurrent.Executors;
  * Prepares the next noise draw while the caller does other work. A training loop asks for the same
  * draw (length, std) every logical batch, so after the caller has used a draw, the prefetcher draws
  * the next one of that shape into the same buffer on a background daemon thread; the caller then
- * only waits for what is not ready yet. Meant for accelerators (the host draws noise while the
- * device computes); on a CPU backend it competes with the backend's threads and measured slower,
- * so the trainer leaves it off there. Every draw takes a fresh call index (its own keystream), whether
+ * only waits for what is not ready yet. For accelerators (the host draws noise while the device
+ * computes) on ordinary threads; on a CPU backend those would compete with the backend's threads
+ * (measured slower), so there it draws at idle priority ({@link #idle}, {@link NoisePrefetch#IDLE}). Every draw takes a fresh call index (its own keystream), whether
  * it was prepared ahead or made on request, so no noise is ever used twice. A prepared draw is used
  * once and dropped; a few shapes are kept at most (a trainer with frozen layers asks for one per
  * trainable range).
@@ -128,7 +127,10 @@ final class NoisePrefetcher {
         if (buffer.length != n)
             throw new IllegalArgumentException("buffer of " + buffer.length + " for a draw of " + n);
         if (n < smallest) return;
-        ready.put(new Shape(n, std), ahead.start(n, std, buffer));
+        // At most one live draw per shape: one it replaces is dropped (never served), so no buffer has two writers
+        // that the caller could be served from.
+        Pending replaced = ready.put(new Shape(n, std), ahead.start(n, std, buffer));
+        if (replaced != null) replaced.cancel();
         if (ready.size() > MAX_SHAPES) {
             Iterator<Pending> eldest = ready.values().iterator();
             eldest.next().cancel();
@@ -137,12 +139,9 @@ final class NoisePrefetcher {
     }
 
     /** Waits until every prepared draw is ready (helping where the mode allows); they stay prepared. */
-    void settle() {
-        List<Pending> pending;
-        synchronized (this) {
-            pending = new ArrayList<>(ready.values());
-        }
-        for (Pending p : pending) p.get();
+    synchronized void settle() {
+        // Under the lock, so no prepare() can drop (cancel) a draw this is waiting for.
+        for (Pending p : new ArrayList<>(ready.values())) p.get();
     }
 
     private static double[] join(CompletableFuture<double[]> f) {

@@ -144,6 +144,7 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
         double[] noise = prefetcher.take(n, std);
         return new GaussianDraw() {
             private int position;
+            private boolean prepared;
 
             @Override
             public int length() {
@@ -154,7 +155,11 @@ public final class SecureGaussianNoise extends ChunkedGaussian {
             public void addTo(double[] v, int at, int offset, int count) {
                 position = GaussianDraw.checkPiece(n, position, v, at, offset, count);
                 for (int k = 0; k < count; k++) v[at + k] = v[at + k] + noise[offset + k];
-                if (position == n) prefetcher.prepare(n, std, noise);
+                // Once: an empty piece after the last must not prepare the served buffer a second time.
+                if (position == n && !prepared) {
+                    prepared = true;
+                    prefetcher.prepare(n, std, noise);
+                }
             }
         };
     }

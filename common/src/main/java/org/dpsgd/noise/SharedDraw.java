@@ -26,12 +26,13 @@ final class SharedDraw implements NoisePrefetcher.Pending {
     private final AtomicInteger next = new AtomicInteger();
     private final CountDownLatch left;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean cancelled;
 
     SharedDraw(double[] out, int n, Fill fill) {
         if (out.length != n) throw new IllegalArgumentException("buffer of " + out.length + " for a draw of " + n);
         this.out = out;
         this.n = n;
-        this.chunks = (n + ChunkedGaussian.CHUNK - 1) / ChunkedGaussian.CHUNK;
+        this.chunks = NoisePool.chunks(n, ChunkedGaussian.CHUNK);
         this.fill = fill;
         this.left = new CountDownLatch(chunks);
     }
@@ -41,7 +42,7 @@ final class SharedDraw implements NoisePrefetcher.Pending {
         for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
             try {
                 fill.chunk(c, c * ChunkedGaussian.CHUNK, (int) Math.min(n, (long) (c + 1) * ChunkedGaussian.CHUNK));
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) { // any failure fails the draw: a chunk counted done must be written
                 failure.compareAndSet(null, e);
             } finally {
                 left.countDown();
@@ -52,6 +53,8 @@ final class SharedDraw implements NoisePrefetcher.Pending {
     /** Fills what is left on this thread, waits for the chunks in progress elsewhere, and returns the draw. */
     @Override
     public double[] get() {
+        // A dropped draw is never served: chunks nobody claimed still hold an earlier draw's values.
+        if (cancelled) throw new IllegalStateException("a cancelled noise draw was asked for");
         work();
         try {
             left.await();
@@ -67,6 +70,7 @@ final class SharedDraw implements NoisePrefetcher.Pending {
     /** Leaves the chunks nobody has claimed undone (the draw is dropped, never served). */
     @Override
     public void cancel() {
+        cancelled = true;
         next.set(chunks);
     }
 

@@ -1,5 +1,6 @@
 package org.dpsgd.noise;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,13 +82,18 @@ class NoisePrefetchTest {
     void idleThreadsRunAtTheIdleClassAndOrdinaryOnesDoNot() throws IOException {
         assumeTrue(IdlePriority.probe() == null, "no SCHED_IDLE here");
         int n = 6 * ChunkedGaussian.CHUNK;
+        // A 3-thread idle pool draws on its own workers; a 1-thread one on the idle prefetch thread: both made here, so
+        // the check does not depend on which test ran before in this JVM.
         NoiseSource idle = SecureGaussianNoise.withKey(new byte[32], true, NoisePool.idle(3));
+        NoiseSource idleOne = SecureGaussianNoise.withKey(new byte[32], true, NoisePool.idle(1));
         NoiseSource ordinary = SecureGaussianNoise.withKey(new byte[32], false, NoisePool.of(3));
         for (int call = 0; call < 3; call++) {
-            idle.addGaussian(new float[n], 1.0); // calls 1, 2 come from the idle prefetch thread
+            idle.addGaussian(new float[n], 1.0); // calls 1, 2 come from the idle threads
+            idleOne.addGaussian(new float[n], 1.0);
             ordinary.addGaussian(new float[n], 1.0);
         }
         idle.awaitPrefetch();
+        idleOne.awaitPrefetch();
         Map<String, List<Integer>> policies = policiesByName();
         List<Integer> idleThreads = new ArrayList<>();
         List<Integer> ordinaryThreads = new ArrayList<>();
@@ -123,6 +129,40 @@ class NoisePrefetchTest {
         assertEquals(List.of(large, small), started, "the small draw is made when asked for");
         assertEquals(large, p.take(large, 1.0).length);
         assertEquals(List.of(large, small), started, "the large one was the prepared draw");
+    }
+
+    /** A second prepare of the same shape drops the first (never served), so one buffer never has two live draws. */
+    @Test
+    void aReplacedDrawIsDroppedNotServed() {
+        List<SharedDraw> started = new ArrayList<>();
+        NoisePrefetcher p = NoisePrefetcher.idle((n, std, into) -> {
+            SharedDraw d =
+                    new SharedDraw(into, n, (c, from, to) -> java.util.Arrays.fill(into, from, to, started.size()));
+            started.add(d);
+            return d;
+        });
+        int n = 3 * ChunkedGaussian.CHUNK;
+        p.prepare(n, 1.0, new double[n]);
+        p.prepare(n, 1.0, new double[n]);
+        assertThrows(IllegalStateException.class, started.get(0)::get, "the replaced draw is never served");
+        assertEquals(2.0, p.take(n, 1.0)[0], "the later one is");
+    }
+
+    /** openDraw with an empty piece after the last: the served buffer is prepared once, not twice. */
+    @Test
+    void anEmptyPieceAfterTheLastDoesNotPrepareTheBufferAgain() {
+        assumeTrue(IdlePriority.probe() == null, "no SCHED_IDLE here");
+        SecureGaussianNoise noise = SecureGaussianNoise.withKey(new byte[32], true, NoisePool.idle(2));
+        int n = 3 * ChunkedGaussian.CHUNK;
+        GaussianDraw d = noise.openDraw(n, 1.0); // call 0
+        double[] v = new double[n];
+        d.addTo(v, 0, 0, n); // prepares call 1
+        d.addTo(v, 0, n, 0); // an empty piece: must not prepare call 2 into the same buffer
+        noise.awaitPrefetch();
+        double[] next = new double[n];
+        noise.openDraw(n, 1.0).addTo(next, 0, 0, n); // served: call 1, filled by one draw only
+        double[] reference = ReferenceNormals.addSecureNoise(new byte[32], new double[n], 0, n, 1.0, 1);
+        assertArrayEquals(reference, next);
     }
 
     @Test

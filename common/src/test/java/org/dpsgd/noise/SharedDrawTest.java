@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code get} never returns while a chunk is still being written, a failed chunk fails the draw, and a cancelled
  * draw starts no more chunks. The values against the word-by-word reference: {@code NoiseThreadsTest}.
  */
+@org.junit.jupiter.api.Timeout(60) // a mutation that makes get() wait forever fails here instead of hanging the build
 class SharedDrawTest {
     private static final int C = ChunkedGaussian.CHUNK;
 
@@ -135,6 +136,23 @@ class SharedDrawTest {
         d.work();
         assertEquals(4, d.claimed());
         for (AtomicInteger f : fills) assertEquals(0, f.get());
+    }
+
+    /** A dropped draw is never served (its unclaimed chunks hold an earlier draw's values): get() refuses. */
+    @Test
+    void aCancelledDrawIsNeverServed() {
+        int n = 3 * C;
+        SharedDraw d = new SharedDraw(new double[n], n, (c, from, to) -> {});
+        d.cancel();
+        assertThrows(IllegalStateException.class, d::get);
+    }
+
+    /** n close to 2³¹: the chunk count is computed in long (in int it overflowed and no chunk at all was drawn). */
+    @Test
+    void theChunkCountDoesNotOverflowNearTwoToThe31() {
+        assertEquals(131_072, NoisePool.chunks(Integer.MAX_VALUE, C));
+        assertEquals(1, NoisePool.chunks(1, C));
+        assertEquals(2, NoisePool.chunks(C + 1, C));
     }
 
     @Test

@@ -299,6 +299,13 @@ class DpSgdTrainerTest {
             value = org.dpsgd.noise.NoisePrefetch.class,
             names = {"ON", "IDLE"})
     void secureTrainingWithPrefetchedNoiseLearnsAndStaysSecure(org.dpsgd.noise.NoisePrefetch mode) {
+        // IDLE needs Linux's SCHED_IDLE (auto on a host-core backend picks it exactly where it is available). This
+        // model's 51 coordinates are drawn when needed even so (2 chunks at most): the wiring is what is checked here;
+        // a draw ahead on idle threads in a training run is PrivateTrainingTest's.
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                mode != org.dpsgd.noise.NoisePrefetch.IDLE
+                        || org.dpsgd.noise.NoisePrefetch.from(Map.of(), true) == org.dpsgd.noise.NoisePrefetch.IDLE,
+                "no SCHED_IDLE here");
         ExperimentConfig c = config(Map.of("training.steps", "60", "optimizer.lr", "2", "privacy.noise", "secure"));
         try (DpSgdTrainer t = builder(c, model()).prefetchNoise(mode).build()) {
             assertTrue(t.noise().isSecure() && t.epsilonHolds());
