@@ -15,8 +15,9 @@ import java.util.concurrent.Executors;
  * the next one of that shape into the same buffer on a background daemon thread; the caller then
  * only waits for what is not ready yet. For accelerators (the host draws noise while the device
  * computes) on ordinary threads; on a CPU backend those would compete with the backend's threads
- * (measured slower), so there it draws at idle priority ({@link #idle}, {@link NoisePrefetch#IDLE}). Every draw takes a fresh call index (its own keystream), whether
- * it was prepared ahead or made on request, so no noise is ever used twice. A prepared draw is used
+ * (measured slower), so there it draws at idle priority ({@link #idle}, {@link NoisePrefetch#IDLE}).
+ * Every draw takes a fresh call index (its own keystream), whether it was prepared ahead or made on
+ * request, so no noise is ever used twice. A prepared draw is used
  * once and dropped; a few shapes are kept at most (a trainer with frozen layers asks for one per
  * trainable range).
  */
