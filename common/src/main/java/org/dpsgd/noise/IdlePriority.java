@@ -35,6 +35,24 @@ final class IdlePriority {
         }
     }
 
+    // The first reason a thread that works on anyway could not lower its priority (lowerOrRecord); null while none.
+    private static final java.util.concurrent.atomic.AtomicReference<String> FAILURE =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * {@link #lowerCurrentThread} for a noise thread, which draws the same values at either class and so works on
+     * whatever happens; a failure is kept for {@link #failure}.
+     */
+    static void lowerOrRecord() {
+        String failed = lowerCurrentThread();
+        if (failed != null) FAILURE.compareAndSet(null, failed);
+    }
+
+    /** Null while every noise thread that tried lowered its priority, else the first failure's reason. */
+    static String failure() {
+        return FAILURE.get();
+    }
+
     private static volatile Boolean available;
 
     /** Whether threads can take {@code SCHED_IDLE} here ({@link #probe}, once per JVM). */

@@ -17,10 +17,6 @@ public final class NoisePool {
     private static final Map<Integer, ForkJoinPool> POOLS = new ConcurrentHashMap<>();
     private static final Map<Integer, ForkJoinPool> IDLE_POOLS = new ConcurrentHashMap<>();
 
-    /** Why a worker of an idle pool could not lower its priority (null while none failed): for tests and checks. */
-    private static final java.util.concurrent.atomic.AtomicReference<String> IDLE_FAILURE =
-            new java.util.concurrent.atomic.AtomicReference<>();
-
     private final int threads;
     private final boolean idle;
     private final ForkJoinPool pool;
@@ -196,15 +192,8 @@ public final class NoisePool {
         @Override
         protected void onStart() {
             super.onStart();
-            // Speed only: a worker left at the ordinary class draws the same values, so it works on, and says so.
-            String failed = IdlePriority.lowerCurrentThread();
-            if (failed != null) IDLE_FAILURE.compareAndSet(null, failed);
+            IdlePriority.lowerOrRecord();
         }
-    }
-
-    /** Null while every idle worker that started lowered its priority, else the first failure's reason. */
-    static String idleFailure() {
-        return IDLE_FAILURE.get();
     }
 
     @Override

@@ -28,10 +28,6 @@ final class NoisePrefetcher {
     }
 
     private static final int MAX_SHAPES = 8;
-    /** Why the idle prefetch thread could not lower its priority (null if it did, or has not started). */
-    static final java.util.concurrent.atomic.AtomicReference<String> IDLE_FAILURE =
-            new java.util.concurrent.atomic.AtomicReference<>();
-
     private static final ExecutorService BACKGROUND = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "dpsgd-noise-prefetch");
         t.setDaemon(true);
@@ -42,8 +38,7 @@ final class NoisePrefetcher {
     private static final ExecutorService IDLE_BACKGROUND = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(
                 () -> {
-                    String failed = IdlePriority.lowerCurrentThread();
-                    if (failed != null) IDLE_FAILURE.compareAndSet(null, failed);
+                    IdlePriority.lowerOrRecord();
                     r.run();
                 },
                 "dpsgd-idle-prefetch");

@@ -107,8 +107,7 @@ class NoisePrefetchTest {
         for (int p : idleThreads) assertEquals(IdlePriority.schedIdle(), p, "an idle thread's policy: " + policies);
         for (int p : ordinaryThreads)
             assertEquals(0, p, "an ordinary noise thread's policy (SCHED_OTHER): " + policies);
-        assertNull(NoisePool.idleFailure());
-        assertNull(NoisePrefetcher.IDLE_FAILURE.get());
+        assertNull(IdlePriority.failure(), "every idle thread lowered its priority");
     }
 
     /** Idle mode prepares only draws of more than two chunks; smaller ones are made on the caller when asked for. */

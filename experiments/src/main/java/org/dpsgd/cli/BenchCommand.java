@@ -315,6 +315,7 @@ final class BenchCommand implements Callable<Integer> {
             results.clear();
             results.addAll(withRatios);
             ourThreadInfo = backend.versions().get("threads");
+            noisePrefetchName = prefetchMode.name().toLowerCase(java.util.Locale.ROOT);
             header = String.format(
                     "model %s, input %s, batch %d, %,d parameters; backend %s on %s %s; noise prefetch %s",
                     model,
@@ -324,8 +325,7 @@ final class BenchCommand implements Callable<Integer> {
                     backend.name(),
                     backend.device(),
                     backend.versions(),
-                    prefetchMode.name().toLowerCase(java.util.Locale.ROOT));
-            noisePrefetchName = prefetchMode.name().toLowerCase(java.util.Locale.ROOT);
+                    noisePrefetchName);
         }
         if (comm != null) {
             // Every rank has just run the same steps at once (as ranks of a run do); now the communication.

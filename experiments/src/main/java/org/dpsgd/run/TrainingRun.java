@@ -299,7 +299,18 @@ public final class TrainingRun {
                                         + fmt(trainer.epsilon()) + " so far)"
                                 : ""));
             }
-            describe(backend, net, layout, train, trainSource, population, test, trainer, planned, resuming);
+            describe(
+                    backend,
+                    session.versions(),
+                    net,
+                    layout,
+                    train,
+                    trainSource,
+                    population,
+                    test,
+                    trainer,
+                    planned,
+                    resuming);
             if (parallel != null) {
                 RankLaunch.exchange(
                         parallel.communicator(),
@@ -339,6 +350,7 @@ public final class TrainingRun {
 
     private void describe(
             Backend backend,
+            Map<String, String> versions,
             Network net,
             BatchLayout layout,
             Dataset train,
@@ -412,10 +424,7 @@ public final class TrainingRun {
         info.put(
                 "config",
                 Json.MAPPER.convertValue(Json.MAPPER.valueToTree(config), new TypeReference<Map<String, Object>>() {}));
-        Map<String, String> versions = new LinkedHashMap<>(backend.versions());
-        // How the noise was drawn ahead (noise_prefetch, resolved): speed only, the values do not depend on it.
-        if (trainer.noisePrefetch() != null)
-            versions.put("noise_prefetch", trainer.noisePrefetch().describe());
+        // The backend's library versions and how the noise was drawn ahead (PrivateTraining.versions).
         info.put("provenance", Provenance.collect(versions));
         if (resuming) {
             @SuppressWarnings("unchecked")
