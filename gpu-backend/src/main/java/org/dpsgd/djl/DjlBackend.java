@@ -21,9 +21,11 @@ public final class DjlBackend implements Backend {
     public DjlBackend(BackendOptions options) {
         this.options = options;
         DjlThreads.applyBeforeEngineLoads(options);
+        MklStrictMode.applyBeforeEngineLoads(DjlThreads.engineLoaded());
         this.engine = Engine.getEngine("PyTorch");
         DjlThreads.markLoaded();
         DjlThreads.applyAfterEngineLoads(options);
+        MklStrictMode.verifyAfterEngineLoads();
         NativeHeap.apply(options);
         TapPhases.enabled(options); // a bad parallel_taps value is refused when the backend opens
         GraphCuts.enabled(options); // and a bad graph_cuts value
@@ -88,6 +90,7 @@ public final class DjlBackend implements Backend {
         v.put("pytorch", engine.getVersion());
         v.put("threads", DjlThreads.describe());
         v.put("malloc", NativeHeap.describe());
+        v.put("mkl_cbwr", MklStrictMode.describe());
         v.put("taps", TapPhases.describe(TapPhases.enabled(options), device));
         v.put("graph_cuts", GraphCuts.describe(GraphCuts.enabled(options)));
         return v;

@@ -25,6 +25,11 @@ public final class DjlBackendProvider implements BackendProvider {
     public Availability availability() {
         try {
             DjlThreads.applyDefaultWaitPolicy(); // this probe is usually what first loads libtorch
+            try {
+                MklStrictMode.applyBeforeEngineLoads(DjlThreads.engineLoaded());
+            } catch (org.dpsgd.UserError e) {
+                // a non-strict MKL_CBWR: the engine still loads, and opening the backend refuses it in one line
+            }
             Engine engine = Engine.getEngine("PyTorch");
             DjlThreads.markLoaded();
             int gpus = engine.getGpuCount();

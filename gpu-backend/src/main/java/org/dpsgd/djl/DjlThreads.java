@@ -131,7 +131,7 @@ final class DjlThreads {
         loaded = true;
     }
 
-    private static boolean engineLoaded() {
+    static boolean engineLoaded() {
         return loaded;
     }
 

@@ -1,0 +1,102 @@
+package org.dpsgd.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.dpsgd.UserError;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * MKL's strict reproducibility mode, on which "a row of a matrix product does not depend on its slot" rests
+ * (docs/core.md, "Float margin" item 2). MKL takes its native code path on this machine, whose rows happened to
+ * be slot-invariant; MKL_ENABLE_INSTRUCTIONS=AVX2 in a child JVM gives the AVX2 path of other machines, where they
+ * are not unless the mode is strict.
+ */
+class MklStrictModeTest {
+    @Test
+    void anUnsetVariableGetsTheStrictDefaultAndAStrictOneIsKept() {
+        assertEquals("AUTO,STRICT", MklStrictMode.toApply(null));
+        assertEquals("AUTO,STRICT", MklStrictMode.toApply(" "));
+        assertNull(MklStrictMode.toApply("AVX2,STRICT"));
+        assertNull(MklStrictMode.toApply("auto, strict"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"AVX2", "AUTO", "COMPATIBLE", "AVX512,STRICTER"})
+    void aModeWithoutStrictIsRefusedInOneLineNamingTheFix(String env) {
+        UserError e = assertThrows(UserError.class, () -> MklStrictMode.toApply(env));
+        assertTrue(e.getMessage().contains("MKL_CBWR=" + env + ",STRICT"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+
+    @Test
+    void theBackendRunsMklInStrictModeAndRecordsIt() {
+        TestSupport.backend();
+        int mode = MklStrictMode.mode();
+        assumeTrue(mode != -1, "this libtorch has no MKL");
+        assertNotEquals(0, mode & MklStrictMode.CBWR_STRICT, Integer.toHexString(mode));
+        String recorded = TestSupport.backend().versions().get("mkl_cbwr");
+        assertTrue(recorded.contains(",STRICT (mode 0x"), recorded);
+    }
+
+    /** From a clean environment on MKL's AVX2 path: the backend sets strict mode itself, and no row or norm moves. */
+    @Test
+    void onTheAvx2PathTheBackendKeepsEveryRowAndNormWhereverItSits() throws Exception {
+        List<String> out = child("backend", null);
+        assumeTrue(!out.contains("mode 0x-1"), "this libtorch has no MKL");
+        assertTrue(out.contains("rows differing 0 of 144"), String.join("\n", out));
+        assertTrue(out.contains("norms differing 0 of 28"), String.join("\n", out));
+    }
+
+    /** The control: the same probes, with MKL on AVX2 and not strict, see rows and norms move (so they can fail). */
+    @Test
+    void withoutStrictModeTheAvx2PathMovesRowsAndNorms() throws Exception {
+        List<String> out = child("raw", "AVX2");
+        assumeTrue(!out.contains("mode 0x-1"), "this libtorch has no MKL");
+        String rows = out.stream()
+                .filter(l -> l.startsWith("rows differing"))
+                .findFirst()
+                .orElseThrow();
+        assertNotEquals("rows differing 0 of 144", rows, String.join("\n", out));
+    }
+
+    @Test
+    void theBackendRefusesANonStrictModeFromTheEnvironment() throws Exception {
+        List<String> out = child("backend", "AVX2");
+        assertTrue(
+                out.stream().anyMatch(l -> l.startsWith("refused: MKL_CBWR=AVX2 lets a row")), String.join("\n", out));
+    }
+
+    private static List<String> child(String mode, String cbwr) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=2",
+                "-Dai.djl.pytorch.num_interop_threads=1",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=error",
+                RowProbe.class.getName(),
+                mode);
+        Map<String, String> env = pb.environment();
+        env.remove("MKL_CBWR");
+        if (cbwr != null) env.put("MKL_CBWR", cbwr);
+        env.put("MKL_ENABLE_INSTRUCTIONS", "AVX2");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), text);
+        return text.lines().toList();
+    }
+}
