@@ -52,7 +52,7 @@ class BackendSettingsCliTest {
 
     private static final String DJL_KEYS =
             "dtype, graph_cuts, interop_threads, loss_scale, malloc_retain, max_calls, noise_prefetch, omp_wait_policy,"
-                    + " parallel_taps, precision, replicas, seed, threads";
+                    + " parallel_taps, precision, replicas, seed, slot_invariance, threads";
 
     @Test
     void aBadKeyInAnySweepPointFailsBeforeTheFirstRun() throws Exception {

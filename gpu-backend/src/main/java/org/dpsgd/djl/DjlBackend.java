@@ -17,6 +17,7 @@ public final class DjlBackend implements Backend {
     private final Engine engine;
     private final Device device;
     private final BackendOptions options;
+    private final String slotInvariance;
 
     public DjlBackend(BackendOptions options) {
         this.options = options;
@@ -30,6 +31,15 @@ public final class DjlBackend implements Backend {
         TapPhases.enabled(options); // a bad parallel_taps value is refused when the backend opens
         GraphCuts.enabled(options); // and a bad graph_cuts value
         this.device = parseDevice(options.device(), engine.getGpuCount());
+        this.slotInvariance = device.isGpu()
+                ? notProbed(options)
+                : SlotInvarianceProbe.check(device, options).toString();
+    }
+
+    /** On a GPU the per-example products are the device's: the kit's GpuParity checks them ("position" lines). */
+    private static String notProbed(BackendOptions options) {
+        SlotInvarianceProbe.required(options); // a bad value is still refused
+        return "not probed on a GPU (the GPU kit's GpuParity position lines check it)";
     }
 
     /** auto: first GPU if any, else cpu; gpu / gpu:N refuse when there is no such GPU rather than silently using the CPU. */
@@ -91,6 +101,7 @@ public final class DjlBackend implements Backend {
         v.put("threads", DjlThreads.describe());
         v.put("malloc", NativeHeap.describe());
         v.put("mkl_cbwr", MklStrictMode.describe());
+        v.put("slot_invariance", slotInvariance);
         v.put("taps", TapPhases.describe(TapPhases.enabled(options), device));
         v.put("graph_cuts", GraphCuts.describe(GraphCuts.enabled(options)));
         return v;

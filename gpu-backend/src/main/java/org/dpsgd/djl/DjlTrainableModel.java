@@ -33,7 +33,8 @@ public final class DjlTrainableModel implements TrainableModel {
     private boolean clippedSinceDrain;
     private InPlaceSgd inPlaceSgd; // compiled on the first device update
 
-    public DjlTrainableModel(Network network, ModelOptions options, Device device, BackendOptions backendOptions) {
+    /** Package-private: models come from {@link DjlBackend#createModel}, which has checked MKL's mode and the slot probe. */
+    DjlTrainableModel(Network network, ModelOptions options, Device device, BackendOptions backendOptions) {
         this(network, options, device, backendOptions, RuleOptions.DEFAULT);
     }
 

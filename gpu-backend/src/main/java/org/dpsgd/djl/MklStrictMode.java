@@ -7,7 +7,9 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import java.io.File;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.dpsgd.UserError;
 
 /**
@@ -23,9 +25,10 @@ import org.dpsgd.UserError;
  * the number of threads" for ?gemm), which is what removes the dependence on the slot.
  *
  * <p>MKL reads MKL_CBWR once, at its first call, so it is set (libc setenv) before the engine loads. After the
- * load the mode in force is read back from MKL itself and refused if it is not strict. A libtorch without MKL
- * (e.g. Debian's, on OpenBLAS) is reported, not refused: its products are unchecked (docs/core.md says what
- * checks them there: {@code SlotPositionTest}).
+ * load the mode MKL holds is read back and refused if it is not a strict one (Intel documents strict mode for the
+ * AVX2 and AVX-512 branches only, and for ?gemm, ?symm, ?hemm and ?trsm). Because what MKL reports is the
+ * setting, not proof that every product is slot-invariant on this CPU (or that there is MKL at all), the backend
+ * then measures it: {@link SlotInvarianceProbe}.
  */
 final class MklStrictMode {
     private MklStrictMode() {}
@@ -37,19 +40,27 @@ final class MklStrictMode {
     private static final int CBWR_ALL = -1;
     static final int CBWR_AUTO = 2;
     static final int CBWR_STRICT = 0x10000;
+    static final int CBWR_AVX2 = 10;
+
+    /** The branches on which MKL documents a strict mode. */
+    static final List<String> STRICT_BRANCHES = List.of("AUTO", "AVX2", "AVX512");
+
+    private static final int RTLD_LAZY = 1;
+    private static final int RTLD_NOLOAD = 4; // glibc: only find the copy already loaded, never load a second one
 
     interface LibC extends Library {
         int setenv(String name, String value, int overwrite);
     }
 
     /** MKL's mode functions as libtorch_cpu exports them: mkl_cbwr_get/set under their internal names, looked up by name. */
-    record Mkl(Function get, Function set) {
+    record Mkl(Function get, Function autoBranchFunction) {
         int mode() {
             return get.invokeInt(new Object[] {CBWR_ALL});
         }
 
-        void setStrict() {
-            set.invokeInt(new Object[] {CBWR_AUTO | CBWR_STRICT});
+        /** The branch AUTO resolves to on this CPU (MKL_CBWR_AVX2 = 10, AVX512 = 12), or -1 if not exported. */
+        int autoBranch() {
+            return autoBranchFunction == null ? -1 : autoBranchFunction.invokeInt(new Object[0]);
         }
     }
 
@@ -57,18 +68,22 @@ final class MklStrictMode {
     private static volatile String applied = "unknown"; // what MKL_CBWR holds for MKL, as far as this class knows
 
     /**
-     * The value to give MKL_CBWR before the engine loads: the default where the environment leaves it
-     * unset, null where the environment already asks for a strict mode; a mode without STRICT is refused.
+     * The value to give MKL_CBWR before the engine loads: the default where the environment leaves it unset, null
+     * where the environment already asks for a strict mode on a branch that has one (AUTO, AVX2, AVX512); anything
+     * else is refused in one line.
      */
     static String toApply(String env) {
         if (env == null || env.isBlank()) return DEFAULT;
-        boolean strict = Arrays.stream(env.split(","))
+        List<String> parts = Arrays.stream(env.split(","))
                 .map(s -> s.trim().toUpperCase(Locale.ROOT))
-                .anyMatch("STRICT"::equals);
-        if (!strict)
+                .toList();
+        if (!parts.contains("STRICT"))
             throw new UserError("MKL_CBWR=" + env + " lets a row of a matrix product depend on where it sits in the"
                     + " call, which the clip bound does not allow (docs/core.md, \"Float margin\" item 2); add"
                     + " ,STRICT (e.g. MKL_CBWR=" + env.trim() + ",STRICT) or unset it");
+        if (parts.size() != 2 || !STRICT_BRANCHES.contains(parts.get(0)))
+            throw new UserError("MKL_CBWR=" + env + ": MKL has a strict mode only on the AUTO, AVX2 and AVX512"
+                    + " branches (named as BRANCH,STRICT); use MKL_CBWR=AUTO,STRICT or unset it");
         return null;
     }
 
@@ -84,30 +99,34 @@ final class MklStrictMode {
     }
 
     /**
-     * Once the engine is loaded: reads the mode MKL runs in and, if it is not strict, asks MKL for
-     * AUTO,STRICT (possible only before its first computation); refuses if the mode is still not strict.
-     * Returns what {@link #describe()} says.
+     * Once the engine is loaded: reads the mode MKL holds and refuses one that is not strict, or an error code.
+     * MKL fixes its mode at its first call, which loading the engine already made, so it cannot be changed here:
+     * the fix is to start the JVM with the variable. Returns what {@link #describe()} says.
      */
     static synchronized String verifyAfterEngineLoads() {
         if (state != null) return state;
         Mkl mkl = mkl();
-        if (mkl == null) return state = "no libtorch_cpu found: slot invariance of its products unchecked";
-        if (mkl.get() == null)
-            // No MKL (e.g. OpenBLAS), or MKL without its mode functions exported: MKL_CBWR was still set for it.
-            return state = "no MKL mode in this libtorch (MKL_CBWR=" + applied
-                    + "): slot invariance of its products unchecked";
-        int mode = mkl.mode();
-        if ((mode & CBWR_STRICT) == 0) {
-            mkl.setStrict();
-            mode = mkl.mode();
-        }
-        if ((mode & CBWR_STRICT) == 0)
+        return state = mkl == null ? check(null, -1) : check(mkl.mode(), mkl.autoBranch());
+    }
+
+    /**
+     * The check on the mode MKL reports (null: none readable) and the branch its AUTO resolves to (-1: unknown);
+     * parameters, so that tests can give it any answer.
+     */
+    static String check(Integer reported, int auto) {
+        if (reported == null)
+            // No MKL (a libtorch on another BLAS), or MKL without its mode functions exported: MKL_CBWR was still set.
+            return "no MKL mode readable in this libtorch (MKL_CBWR=" + applied + ")";
+        int mode = reported;
+        int branch = mode & 0xffff;
+        if (mode < 0 || (mode & CBWR_STRICT) == 0 || branch < CBWR_AUTO || (mode & ~(CBWR_STRICT | 0xffff)) != 0)
             throw new UserError(String.format(
-                    "MKL does not run in its strict reproducibility mode (mode 0x%x), so a row of a matrix product"
+                    "MKL does not hold a strict reproducibility mode (it reports 0x%x), so a row of a matrix product"
                             + " may depend on where it sits in the call (docs/core.md, \"Float margin\" item 2);"
                             + " start the JVM with MKL_CBWR=AUTO,STRICT",
                     mode));
-        return state = String.format("%s (mode 0x%x)", branch(mode & ~CBWR_STRICT) + ",STRICT", mode);
+        String resolved = branch == CBWR_AUTO && auto > 0 ? ", AUTO is " + branch(auto) + " on this CPU" : "";
+        return String.format("%s,STRICT (mode 0x%x%s)", branch(branch), mode, resolved);
     }
 
     /** What MKL runs in, for provenance; "unchecked" until a backend has opened. */
@@ -116,22 +135,32 @@ final class MklStrictMode {
         return s == null ? "unchecked" : s;
     }
 
-    /** The MKL_CBWR mode MKL reports, or -1 where this libtorch has no MKL or does not export its mode (for tests). */
+    /** The MKL_CBWR mode MKL reports, or -1 where no MKL mode is readable (for tests). */
     static int mode() {
         Mkl mkl = mkl();
-        return mkl == null || mkl.get() == null ? -1 : mkl.mode();
+        return mkl == null ? -1 : mkl.mode();
     }
 
-    /** Null without a libtorch_cpu file; functions null where it has no MKL or does not export MKL's mode. */
+    /** Null where the loaded libtorch_cpu is not found or exports no MKL mode function. */
     private static Mkl mkl() {
         File lib = new File(LibUtils.getLibtorchPath(), System.mapLibraryName("torch_cpu"));
         if (!lib.isFile()) return null;
+        NativeLibrary torch;
+        Function get;
         try {
-            NativeLibrary torch = NativeLibrary.getInstance(lib.getAbsolutePath());
-            return new Mkl(torch.getFunction("mkl_serv_cbwr_get"), torch.getFunction("mkl_serv_cbwr_set"));
+            torch = NativeLibrary.getInstance(
+                    lib.getAbsolutePath(), Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
+            get = torch.getFunction("mkl_serv_cbwr_get");
         } catch (UnsatisfiedLinkError e) {
-            return new Mkl(null, null);
+            return null;
         }
+        Function auto;
+        try {
+            auto = torch.getFunction("mkl_serv_cbwr_get_auto_branch");
+        } catch (UnsatisfiedLinkError e) {
+            auto = null;
+        }
+        return new Mkl(get, auto);
     }
 
     private static String branch(int code) {
@@ -140,7 +169,10 @@ final class MklStrictMode {
             case 3 -> "COMPATIBLE";
             case 9 -> "AVX";
             case 10 -> "AVX2";
+            case 11 -> "AVX512_MIC";
             case 12 -> "AVX512";
+            case 13 -> "AVX512_MIC_E1";
+            case 14 -> "AVX512_E1";
             default -> "branch " + code;
         };
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.SettingSpec;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,7 @@ class DjlSettingsTableTest {
                         "malloc_retain",
                         "parallel_taps",
                         "graph_cuts",
+                        "slot_invariance",
                         "precision",
                         "loss_scale",
                         "dtype",
@@ -72,6 +74,20 @@ class DjlSettingsTableTest {
         assertEquals(Precision.FLOAT16, Precision.from(Map.of("precision", "fp16"), Map.of("dtype", "float64")));
         assertEquals(Precision.FLOAT64, Precision.from(Map.of("dtype", "float64"), Map.of("precision", "bf16")));
         assertEquals(Precision.BFLOAT16, Precision.from(Map.of(), Map.of("precision", "bf16")));
+    }
+
+    @Test
+    void everySlotInvarianceValueTheTableAllowsIsOneTheProbeAcceptsAndNoOther() {
+        for (String v : spec("slot_invariance").allowed())
+            assertEquals(
+                    v.equals("require"),
+                    SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", v))));
+        assertTrue(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of())), "require is the default");
+        assertEquals("require", spec("slot_invariance").defaultValue());
+        assertNotNull(spec("slot_invariance").problem("off"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", "off"))));
     }
 
     @Test

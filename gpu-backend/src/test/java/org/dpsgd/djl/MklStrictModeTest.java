@@ -39,35 +39,75 @@ class MklStrictModeTest {
         assertEquals(1, e.getMessage().lines().count());
     }
 
+    /** Intel documents strict mode for the AVX2 and AVX-512 branches only; on others MKL would run non-strict. */
+    @ParameterizedTest
+    @ValueSource(strings = {"COMPATIBLE,STRICT", "SSE4_2,STRICT", "AVX,STRICT", "STRICT", "AVX2,AVX512,STRICT"})
+    void aStrictModeOnABranchWithoutOneIsRefused(String env) {
+        UserError e = assertThrows(UserError.class, () -> MklStrictMode.toApply(env));
+        assertTrue(e.getMessage().contains("use MKL_CBWR=AUTO,STRICT"), e.getMessage());
+    }
+
+    /** What MKL reports is checked, error codes (negative: their strict bit is set too) and off modes included. */
+    @ParameterizedTest
+    @ValueSource(ints = {-1, -2, -4, 0, 0x1, 0x2, 0xa, 0x10000, 0x10001, 0x30002})
+    void aReportedModeThatIsNotStrictIsRefused(int mode) {
+        UserError e = assertThrows(UserError.class, () -> MklStrictMode.check(mode, 12));
+        assertTrue(e.getMessage().contains("start the JVM with MKL_CBWR=AUTO,STRICT"), e.getMessage());
+    }
+
+    @Test
+    void aStrictModeIsRecordedWithTheBranchAutoResolvesTo() {
+        assertEquals("AUTO,STRICT (mode 0x10002, AUTO is AVX512 on this CPU)", MklStrictMode.check(0x10002, 12));
+        assertEquals("AVX2,STRICT (mode 0x1000a)", MklStrictMode.check(0x1000a, 10));
+        assertTrue(MklStrictMode.check(null, -1).startsWith("no MKL mode readable"));
+    }
+
     @Test
     void theBackendRunsMklInStrictModeAndRecordsIt() {
         TestSupport.backend();
         int mode = MklStrictMode.mode();
         assumeTrue(mode != -1, "this libtorch has no MKL");
-        assertNotEquals(0, mode & MklStrictMode.CBWR_STRICT, Integer.toHexString(mode));
+        assertEquals(MklStrictMode.CBWR_AUTO | MklStrictMode.CBWR_STRICT, mode, Integer.toHexString(mode));
         String recorded = TestSupport.backend().versions().get("mkl_cbwr");
-        assertTrue(recorded.contains(",STRICT (mode 0x"), recorded);
+        assertTrue(recorded.startsWith("AUTO,STRICT (mode 0x10002"), recorded);
+        String probe = TestSupport.backend().versions().get("slot_invariance");
+        assertEquals("rows unchanged in another position in all 88 probed products", probe);
     }
 
     /** From a clean environment on MKL's AVX2 path: the backend sets strict mode itself, and no row or norm moves. */
     @Test
     void onTheAvx2PathTheBackendKeepsEveryRowAndNormWhereverItSits() throws Exception {
         List<String> out = child("backend", null);
-        assumeTrue(!out.contains("mode 0x-1"), "this libtorch has no MKL");
+        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        assertTrue(out.contains("mode 0x10002"), String.join("\n", out));
         assertTrue(out.contains("rows differing 0 of 144"), String.join("\n", out));
         assertTrue(out.contains("norms differing 0 of 28"), String.join("\n", out));
+        assertTrue(
+                out.contains("probe rows unchanged in another position in all 88 probed products"),
+                String.join("\n", out));
     }
 
     /** The control: the same probes, with MKL on AVX2 and not strict, see rows and norms move (so they can fail). */
     @Test
     void withoutStrictModeTheAvx2PathMovesRowsAndNorms() throws Exception {
         List<String> out = child("raw", "AVX2");
-        assumeTrue(!out.contains("mode 0x-1"), "this libtorch has no MKL");
+        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        assertTrue(out.contains("mode 0xa"), String.join("\n", out)); // the AVX2 branch, not strict
         String rows = out.stream()
                 .filter(l -> l.startsWith("rows differing"))
                 .findFirst()
                 .orElseThrow();
         assertNotEquals("rows differing 0 of 144", rows, String.join("\n", out));
+    }
+
+    /** MKL already computing, non-strict, when the backend opens: too late to set, so refused. */
+    @Test
+    void aBackendOpenedAfterMklStartedNonStrictIsRefused() throws Exception {
+        List<String> out = child("late", null);
+        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        assertTrue(
+                out.stream().anyMatch(l -> l.startsWith("refused: MKL does not hold a strict reproducibility mode")),
+                String.join("\n", out));
     }
 
     @Test

@@ -19,25 +19,34 @@ import org.dpsgd.model.Shape;
 
 /**
  * Run in a child JVM by {@link MklStrictModeTest}, so the environment MKL starts with is the test's:
- * {@code backend} opens the DJL backend (which sets MKL's strict mode) and {@code raw} loads the engine
- * without it; both then count matrix-product rows whose bits change when the row moves to another position,
- * and examples whose norm changes with their slot. Prints one line per count.
+ * {@code backend} opens the DJL backend (which sets MKL's strict mode), {@code raw} loads the engine without it,
+ * {@code late} lets MKL compute before a backend opens; then counts matrix-product rows whose bits change when the
+ * row moves to another position, examples whose norm changes with their slot, and runs the backend's own probe.
+ * Prints one line per count.
  */
 final class RowProbe {
     private RowProbe() {}
 
     public static void main(String[] args) {
-        boolean raw = args[0].equals("raw");
+        boolean raw = !args[0].equals("backend");
         try {
             if (raw) Engine.getEngine("PyTorch");
-            else new DjlBackend(BackendOptions.cpu());
+            if (args[0].equals("late")) {
+                // MKL starts (non-strict) before a backend opens: the backend must see it and refuse
+                try (NDManager nd = NDManager.newBaseManager()) {
+                    nd.ones(new ai.djl.ndarray.types.Shape(7, 7)).matMul(nd.ones(new ai.djl.ndarray.types.Shape(7, 7)));
+                }
+            }
+            if (!raw || args[0].equals("late")) new DjlBackend(BackendOptions.cpu());
         } catch (UserError e) {
             System.out.println("refused: " + e.getMessage());
             return;
         }
-        System.out.printf("mode 0x%x%n", MklStrictMode.mode());
+        int mode = MklStrictMode.mode();
+        System.out.println(mode == -1 ? "mode none" : String.format("mode 0x%x", mode));
         System.out.println("rows differing " + rowsDiffering());
         System.out.println("norms differing " + normsDiffering(raw));
+        System.out.println("probe " + SlotInvarianceProbe.run(ai.djl.Device.cpu()));
     }
 
     /** Products A·B and A·Bᵀ with A's rows rolled by one: how many products change any row's bits. */
