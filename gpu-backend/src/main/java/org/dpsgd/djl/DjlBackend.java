@@ -100,7 +100,7 @@ public final class DjlBackend implements Backend {
         v.put("pytorch", engine.getVersion());
         v.put("threads", DjlThreads.describe());
         v.put("malloc", NativeHeap.describe());
-        v.put("mkl_cbwr", MklStrictMode.describe());
+        v.put("mkl_cbwr", MklStrictMode.describe() + (device.isGpu() ? "; the host CPU's products only" : ""));
         v.put("slot_invariance", slotInvariance);
         v.put("taps", TapPhases.describe(TapPhases.enabled(options), device));
         v.put("graph_cuts", GraphCuts.describe(GraphCuts.enabled(options)));

@@ -20,9 +20,10 @@ import org.dpsgd.UserError;
  * "Float margin", item 2). Removing an example moves the others to other slots, so a row of a product
  * must not depend on its slot. MKL's default code paths do not promise that: with its AVX2 kernels a row
  * of an sgemm comes out differently in the tail of a block than inside it (measured, session 13: 708 of
- * 2,520 shapes, already at one thread; with MKL_CBWR=AVX2,STRICT or AUTO,STRICT, 0). Strict mode fixes each
- * element's order of operations whatever the thread count and partition (Intel: "results do not depend on
- * the number of threads" for ?gemm), which is what removes the dependence on the slot.
+ * 2,520 shapes, already at one thread; with MKL_CBWR=AVX2,STRICT or AUTO,STRICT, 0). Intel documents strict mode
+ * as giving bitwise reproducible ?gemm results even when the number of threads changes (AVX2 and AVX-512 branches);
+ * our reading is that each element's order of operations is then fixed whatever the partition, which is what removes
+ * the dependence on the slot, and the measurements agree.
  *
  * <p>MKL reads MKL_CBWR once, at its first call, so it is set (libc setenv) before the engine loads. After the
  * load the mode MKL holds is read back and refused if it is not a strict one (Intel documents strict mode for the
@@ -69,8 +70,8 @@ final class MklStrictMode {
 
     /**
      * The value to give MKL_CBWR before the engine loads: the default where the environment leaves it unset, null
-     * where the environment already asks for a strict mode on a branch that has one (AUTO, AVX2, AVX512); anything
-     * else is refused in one line.
+     * where the environment already asks for a strict mode on a branch that has one (AUTO, AVX2, AVX512) in MKL's
+     * spelling, that request in MKL's spelling where it is written otherwise; anything else is refused in one line.
      */
     static String toApply(String env) {
         if (env == null || env.isBlank()) return DEFAULT;
@@ -84,7 +85,8 @@ final class MklStrictMode {
         if (parts.size() != 2 || !STRICT_BRANCHES.contains(parts.get(0)))
             throw new UserError("MKL_CBWR=" + env + ": MKL has a strict mode only on the AUTO, AVX2 and AVX512"
                     + " branches (named as BRANCH,STRICT); use MKL_CBWR=AUTO,STRICT or unset it");
-        return null;
+        String canonical = String.join(",", parts); // MKL's own spelling: upper case, no spaces
+        return canonical.equals(env) ? null : canonical;
     }
 
     /** Sets MKL_CBWR for MKL's first call; call before the engine loads (nothing is set once it has). */

@@ -1,7 +1,7 @@
 package org.dpsgd.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,7 +28,7 @@ class MklStrictModeTest {
         assertEquals("AUTO,STRICT", MklStrictMode.toApply(null));
         assertEquals("AUTO,STRICT", MklStrictMode.toApply(" "));
         assertNull(MklStrictMode.toApply("AVX2,STRICT"));
-        assertNull(MklStrictMode.toApply("auto, strict"));
+        assertEquals("AUTO,STRICT", MklStrictMode.toApply("auto, strict")); // rewritten in MKL's spelling
     }
 
     @ParameterizedTest
@@ -74,12 +74,28 @@ class MklStrictModeTest {
         assertEquals("rows unchanged in another position in all 88 probed products", probe);
     }
 
-    /** From a clean environment on MKL's AVX2 path: the backend sets strict mode itself, and no row or norm moves. */
+    /**
+     * From a clean environment on MKL's AVX2 path: the backend sets strict mode itself (AUTO, which resolves to AVX2
+     * under the cap), and no row, norm or probed product moves.
+     */
     @Test
     void onTheAvx2PathTheBackendKeepsEveryRowAndNormWhereverItSits() throws Exception {
         List<String> out = child("backend", null);
         assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
-        assertTrue(out.contains("mode 0x10002"), String.join("\n", out));
+        assertTrue(out.contains("mkl AUTO,STRICT (mode 0x10002, AUTO is AVX2 on this CPU)"), String.join("\n", out));
+        assertNothingMoves(out);
+    }
+
+    /** The same with the AVX2 branch named: this child differs from the control below only by STRICT. */
+    @Test
+    void withAvx2StrictNamedNothingMovesEither() throws Exception {
+        List<String> out = child("backend", "AVX2,STRICT");
+        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        assertTrue(out.contains("mode 0x1000a"), String.join("\n", out));
+        assertNothingMoves(out);
+    }
+
+    private static void assertNothingMoves(List<String> out) {
         assertTrue(out.contains("rows differing 0 of 144"), String.join("\n", out));
         assertTrue(out.contains("norms differing 0 of 28"), String.join("\n", out));
         assertTrue(
@@ -93,11 +109,12 @@ class MklStrictModeTest {
         List<String> out = child("raw", "AVX2");
         assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
         assertTrue(out.contains("mode 0xa"), String.join("\n", out)); // the AVX2 branch, not strict
-        String rows = out.stream()
-                .filter(l -> l.startsWith("rows differing"))
-                .findFirst()
-                .orElseThrow();
-        assertNotEquals("rows differing 0 of 144", rows, String.join("\n", out));
+        String all = String.join("\n", out);
+        assertTrue(out.stream().anyMatch(l -> l.startsWith("rows differing ")), all);
+        assertTrue(out.stream().anyMatch(l -> l.startsWith("norms differing ")), all);
+        assertFalse(out.contains("rows differing 0 of 144"), all);
+        assertFalse(out.contains("norms differing 0 of 28"), all);
+        assertTrue(out.stream().anyMatch(l -> l.startsWith("probe ROWS MOVE: ")), all); // the backend's probe sees it
     }
 
     /** MKL already computing, non-strict, when the backend opens: too late to set, so refused. */

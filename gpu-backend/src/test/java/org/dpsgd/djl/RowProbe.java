@@ -44,6 +44,7 @@ final class RowProbe {
         }
         int mode = MklStrictMode.mode();
         System.out.println(mode == -1 ? "mode none" : String.format("mode 0x%x", mode));
+        if (!raw) System.out.println("mkl " + MklStrictMode.describe());
         System.out.println("rows differing " + rowsDiffering());
         System.out.println("norms differing " + normsDiffering(raw));
         System.out.println("probe " + SlotInvarianceProbe.run(ai.djl.Device.cpu()));
