@@ -1,6 +1,7 @@
 package org.dpsgd.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -82,7 +83,11 @@ class DjlSettingsTableTest {
             assertEquals(
                     v.equals("require"),
                     SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", v))));
-        assertTrue(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of())), "require is the default");
+        assertTrue(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of()), null), "require is the default");
+        assertFalse(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of()), "record"), "the variable");
+        assertTrue(
+                SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", "require")), "record"),
+                "the setting wins over the variable");
         assertEquals("require", spec("slot_invariance").defaultValue());
         assertNotNull(spec("slot_invariance").problem("off"));
         assertThrows(

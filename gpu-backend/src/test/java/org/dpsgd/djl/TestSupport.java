@@ -20,6 +20,20 @@ final class TestSupport {
         return backend;
     }
 
+    /**
+     * Whether this machine is one where MKL documents its strict mode (an Intel CPU, MKL present): where the tests of
+     * the clip bound's slot premise assert it. Elsewhere the backend's probe decides when it opens (docs/core.md).
+     */
+    static boolean mklHasStrictMode() {
+        try {
+            boolean intel = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"))
+                    .contains("GenuineIntel");
+            return intel && MklStrictMode.mode() != -1;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     /** A model in {@code precision} (fp32/float32, fp64/float64, bf16, fp16), parameters from seed 7. */
     static DjlTrainableModel model(Network net, String strategy, String precision, List<String> frozen) {
         return model(net, strategy, Map.of("precision", precision, "seed", "7"), frozen);
