@@ -40,7 +40,14 @@ public final class BackendSettings {
                     "secure noise for the next step drawn ahead: auto = on where the device computes off the host,"
                             + " idle on a CPU backend where Linux allows it (else off); idle = ahead on idle-priority"
                             + " threads, the step filling what they have not started; off on a host busy with other"
-                            + " work"));
+                            + " work"),
+            SettingSpec.choice(
+                    org.dpsgd.train.SlotInvarianceCheck.SETTING,
+                    "require",
+                    List.of("require", "record"),
+                    "before a private run's first step, check that an example's norm keeps its bits in another slot"
+                            + " (the clip bound's premise; else DPSGD_SLOT_INVARIANCE): require = refuse where one"
+                            + " moves, record = train anyway and record it (weaker: docs/core.md Float margin 2)"));
 
     /**
      * The outcome of a check that passed.

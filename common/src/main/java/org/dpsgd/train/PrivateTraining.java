@@ -47,6 +47,7 @@ public final class PrivateTraining implements AutoCloseable {
     private final NoiseCalibration.Result calibration;
     private final SafeTensors.LoadReport pretrained;
     private final List<String> ignoredSettings;
+    private final SlotInvarianceCheck.Result slotInvariance; // null for a non-private run
 
     private PrivateTraining(
             Backend backend,
@@ -56,8 +57,10 @@ public final class PrivateTraining implements AutoCloseable {
             DpSgdTrainer trainer,
             NoiseCalibration.Result calibration,
             SafeTensors.LoadReport pretrained,
-            List<String> ignoredSettings) {
+            List<String> ignoredSettings,
+            SlotInvarianceCheck.Result slotInvariance) {
         this.ignoredSettings = ignoredSettings;
+        this.slotInvariance = slotInvariance;
         this.backend = backend;
         this.network = network;
         this.layout = layout;
@@ -119,6 +122,15 @@ public final class PrivateTraining implements AutoCloseable {
                             spec.freeze(),
                             config.backend().settings()));
             SafeTensors.LoadReport loaded = initialize(model, net, spec, config.seed(), log);
+            SlotInvarianceCheck.Result slots = config.privacy().enabled()
+                    ? SlotInvarianceCheck.check(
+                            model,
+                            net,
+                            layout,
+                            config.data().augmentation().multiplicity(),
+                            config.backend().settings(),
+                            log)
+                    : null;
 
             NoiseCalibration.Result calibration = null;
             DpSgdTrainer.Builder b = DpSgdTrainer.builder(config, train, model)
@@ -161,7 +173,7 @@ public final class PrivateTraining implements AutoCloseable {
                         .clipPolicy(ClipPolicies.from(config, net));
             }
             return new PrivateTraining(
-                    backend, net, layout, model, b.build(), calibration, loaded, settingsCheck.ignored());
+                    backend, net, layout, model, b.build(), calibration, loaded, settingsCheck.ignored(), slots);
         } catch (RuntimeException e) {
             if (model != null) model.close();
             backend.close();
@@ -264,11 +276,15 @@ public final class PrivateTraining implements AutoCloseable {
         return ignoredSettings;
     }
 
-    /** Versions of the backend's libraries, for provenance, and how the noise is drawn ahead ({@code noise_prefetch}). */
+    /**
+     * Versions of the backend's libraries, for provenance, how the noise is drawn ahead ({@code noise_prefetch}) and,
+     * for a private run, what the slot check before its first step found ({@code slot_invariance_model}).
+     */
     public Map<String, String> versions() {
         Map<String, String> v = new java.util.LinkedHashMap<>(backend.versions());
         if (trainer.noisePrefetch() != null)
             v.put("noise_prefetch", trainer.noisePrefetch().describe());
+        if (slotInvariance != null) v.put("slot_invariance_model", slotInvariance.toString());
         return v;
     }
 

@@ -59,7 +59,7 @@ class BackendSettingsTest {
                 IllegalArgumentException.class, () -> BackendSettings.check(CPU, ALL, Map.of("thread", "2")));
         assertEquals(
                 "unknown key backend.settings.thread for backend cpu-ish; valid keys: dtype, max_calls,"
-                        + " noise_prefetch, replicas, threads",
+                        + " noise_prefetch, replicas, slot_invariance, threads",
                 e.getMessage());
     }
 
@@ -96,7 +96,15 @@ class BackendSettingsTest {
     void theTableListsTheCommonKeysOnceThenTheBackendsOwn() {
         List<String> keys =
                 BackendSettings.table(ACCEL).stream().map(SettingSpec::key).toList();
-        assertEquals(List.of("replicas", "max_calls", "noise_prefetch", "precision", "stochastic_rounding"), keys);
+        assertEquals(
+                List.of(
+                        "replicas",
+                        "max_calls",
+                        "noise_prefetch",
+                        "slot_invariance",
+                        "precision",
+                        "stochastic_rounding"),
+                keys);
     }
 
     static Stream<Arguments> values() {

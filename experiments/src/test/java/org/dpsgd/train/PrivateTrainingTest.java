@@ -56,6 +56,10 @@ class PrivateTrainingTest {
                     "accuracy " + before.model().accuracy() + " -> "
                             + after.model().accuracy());
             assertTrue(log.stream().anyMatch(l -> l.startsWith("calibrated σ")), String.join("\n", log));
+            // the slot check before the first step, on this model at its 32 slots (docs/core.md "Float margin" 2)
+            assertEquals(
+                    "norms unchanged with every example moved one slot on (32 slots)",
+                    run.versions().get("slot_invariance_model"));
         }
     }
 

@@ -83,13 +83,6 @@ public final class DjlBackendProvider implements BackendProvider {
                             + " residual blocks and run the backward pass in segments, instead of adding a zero leaf"
                             + " there; same bits either way (never = zero leaves everywhere)"),
             SettingSpec.choice(
-                    "slot_invariance",
-                    "require",
-                    List.of("require", "record"),
-                    "when the backend opens on a CPU, probe whether a matrix product's row keeps its bits in another"
-                            + " position (the clip bound's premise; MKL strict mode); require = refuse where one moves,"
-                            + " record = open anyway and record it (weaker: docs/core.md Float margin 2)"),
-            SettingSpec.choice(
                     "precision",
                     "fp32",
                     List.of("fp32", "fp64", "bf16", "fp16"),

@@ -5,10 +5,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.util.Locale;
 import java.util.SplittableRandom;
 import org.dpsgd.UserError;
 import org.dpsgd.backend.BackendOptions;
+import org.dpsgd.train.SlotInvarianceCheck;
 
 /**
  * Measures, when the backend opens, whether this machine's matrix products keep a row's bits wherever the row
@@ -19,15 +19,14 @@ import org.dpsgd.backend.BackendOptions;
  * few and small (rows 5–24, a few milliseconds); the dependence it looks for is a property of the code path (a
  * block's tail, a thread split), not of the values, so a path that moves rows shows it on random data.
  *
- * <p>Backend setting {@code slot_invariance} (else the variable DPSGD_SLOT_INVARIANCE): {@code require} (default)
- * refuses to open where a row moves; {@code record} opens anyway and records the result (a weaker, float-level guarantee: the exact-arithmetic DP
+ * <p>The trainer checks the same premise on the run's own model before its first step ({@link SlotInvarianceCheck});
+ * this probe adds the products on their own, at open. Setting {@code slot_invariance} (every backend's; else the
+ * variable DPSGD_SLOT_INVARIANCE): {@code require} (default) refuses to open where a row moves; {@code record}
+ * opens anyway and records the result (a weaker, float-level guarantee: the exact-arithmetic DP
  * analysis is unaffected, the clip bound for the values actually summed is not proven).
  */
 final class SlotInvarianceProbe {
     private SlotInvarianceProbe() {}
-
-    /** The environment variable that sets {@code slot_invariance} where the settings do not (the test JVMs use it). */
-    static final String ENV = "DPSGD_SLOT_INVARIANCE";
 
     /** How many probed products changed a row's bits when it moved, of how many. */
     record Result(int moved, int total) {
@@ -44,20 +43,9 @@ final class SlotInvarianceProbe {
         }
     }
 
-    /** The {@code slot_invariance} setting: whether a failed probe refuses the backend. */
+    /** The {@code slot_invariance} setting (every backend's; {@link SlotInvarianceCheck}): whether rows that move refuse. */
     static boolean required(BackendOptions options) {
-        return required(options, System.getenv(ENV));
-    }
-
-    /** As {@link #required(BackendOptions)}, with the variable's value given (null: unset). */
-    static boolean required(BackendOptions options, String env) {
-        String s = options.setting("slot_invariance", env == null ? "require" : env)
-                .trim()
-                .toLowerCase(Locale.ROOT);
-        if (!s.equals("require") && !s.equals("record"))
-            throw new IllegalArgumentException(
-                    "backend setting slot_invariance (or " + ENV + ") must be require or record, got '" + s + "'");
-        return s.equals("require");
+        return SlotInvarianceCheck.required(options.settings());
     }
 
     /** Runs the probe on {@code device} and refuses, where required, a machine whose rows move; returns the result. */

@@ -1,7 +1,6 @@
 package org.dpsgd.djl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import org.dpsgd.backend.BackendOptions;
 import org.dpsgd.backend.SettingSpec;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +30,6 @@ class DjlSettingsTableTest {
                         "malloc_retain",
                         "parallel_taps",
                         "graph_cuts",
-                        "slot_invariance",
                         "precision",
                         "loss_scale",
                         "dtype",
@@ -75,24 +72,6 @@ class DjlSettingsTableTest {
         assertEquals(Precision.FLOAT16, Precision.from(Map.of("precision", "fp16"), Map.of("dtype", "float64")));
         assertEquals(Precision.FLOAT64, Precision.from(Map.of("dtype", "float64"), Map.of("precision", "bf16")));
         assertEquals(Precision.BFLOAT16, Precision.from(Map.of(), Map.of("precision", "bf16")));
-    }
-
-    @Test
-    void everySlotInvarianceValueTheTableAllowsIsOneTheProbeAcceptsAndNoOther() {
-        for (String v : spec("slot_invariance").allowed())
-            assertEquals(
-                    v.equals("require"),
-                    SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", v))));
-        assertTrue(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of()), null), "require is the default");
-        assertFalse(SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of()), "record"), "the variable");
-        assertTrue(
-                SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", "require")), "record"),
-                "the setting wins over the variable");
-        assertEquals("require", spec("slot_invariance").defaultValue());
-        assertNotNull(spec("slot_invariance").problem("off"));
-        assertThrows(
-                IllegalArgumentException.class,
-                () -> SlotInvarianceProbe.required(new BackendOptions("cpu", Map.of("slot_invariance", "off"))));
     }
 
     @Test

@@ -158,7 +158,7 @@ class MklStrictModeTest {
                 mode);
         Map<String, String> env = pb.environment();
         env.remove("MKL_CBWR");
-        env.remove(SlotInvarianceProbe.ENV); // the default, require, in the child
+        env.remove(org.dpsgd.train.SlotInvarianceCheck.ENV); // the default, require, in the child
         if (cbwr != null) env.put("MKL_CBWR", cbwr);
         env.put("MKL_ENABLE_INSTRUCTIONS", "AVX2");
         pb.redirectErrorStream(true);

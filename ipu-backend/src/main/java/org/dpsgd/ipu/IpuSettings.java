@@ -35,6 +35,8 @@ public record IpuSettings(
             "max_calls",
             // Read by the trainer for every backend (NoisePrefetch); accepted here, nothing of the IPU's depends on it.
             "noise_prefetch",
+            // Read by the trainer for every backend (SlotInvarianceCheck) before a private run's first step.
+            "slot_invariance",
             "multiplicity",
             "loss_scale",
             "memory_check");
