@@ -10,7 +10,8 @@ import org.dpsgd.backend.TrainableModel;
 import org.dpsgd.model.Network;
 
 /**
- * Checks, before a private run's first step, the premise of the clip bound's float-level argument on the run's own
+ * Checks, before a private run's first step ({@link PrivateTraining#open}; code that builds a {@link DpSgdTrainer}
+ * itself can call {@link #check}), the premise of the clip bound's float-level argument on the run's own
  * model, shapes and device: an example's per-sample gradient norm has the same bits in whatever slot of a call it
  * sits (docs/core.md, "Float margin" item 2). Removing an example from the data moves the others to other slots, so
  * a backend whose per-example values depend on the slot couples examples by rounding, which the sensitivity bound
@@ -19,7 +20,9 @@ import org.dpsgd.model.Network;
  * <p>How: one call of synthetic examples (Gaussian inputs from a fixed seed, uniform labels: nothing from the
  * training data, so nothing is released), then the same examples each moved one slot on; every norm is compared bit
  * for bit. What moves a row is the code path (a block's tail, a thread split), not the values, so a path that moves
- * rows shows it on synthetic data. Two device calls at the start of a run.
+ * rows shows it on synthetic data. The first call is made twice: a backend that gives other bits for the same call
+ * (stochastic rounding, nondeterministic kernels) cannot be checked by bits, and is reported so (loudly, not refused).
+ * Three device calls at the start of a run.
  *
  * <p>Setting {@code slot_invariance} (every backend; else the variable DPSGD_SLOT_INVARIANCE): {@code require}
  * (default) refuses to start where a norm moves; {@code record} starts anyway, warns and records it (a weaker,
@@ -35,19 +38,35 @@ public final class SlotInvarianceCheck {
     public static final String ENV = "DPSGD_SLOT_INVARIANCE";
 
     /**
-     * How many examples changed their norm's bits when moved one slot on, of how many.
+     * How many examples changed their norm's bits when moved one slot on, of how many; and how many changed them when
+     * the same call was simply made again (a nondeterministic backend: stochastic rounding, nondeterministic kernels),
+     * where bits cannot tell a slot's effect from chance.
      *
-     * @param moved examples whose norm changed
+     * @param moved examples whose norm changed when moved one slot on
      * @param total examples compared
+     * @param unstable examples whose norm changed when the same call was repeated
      */
-    public record Result(int moved, int total) {
-        /** Whether no norm moved. */
+    public record Result(int moved, int total, int unstable) {
+        /** A deterministic result. */
+        public Result(int moved, int total) {
+            this(moved, total, 0);
+        }
+
+        /** Whether the same call gave the same bits twice, so the comparison means something. */
+        public boolean checkable() {
+            return unstable == 0;
+        }
+
+        /** Whether no norm moved (on a deterministic backend). */
         public boolean holds() {
-            return moved == 0;
+            return checkable() && moved == 0;
         }
 
         @Override
         public String toString() {
+            if (!checkable())
+                return "NOT CHECKABLE: the same call made twice gave " + unstable + " of " + total
+                        + " examples other norm bits (a nondeterministic backend), so a slot's effect cannot be told by bits";
             return holds()
                     ? "norms unchanged with every example moved one slot on (" + total + " slots)"
                     : "NORMS MOVE: " + moved + " of " + total + " examples change their norm's bits in another slot";
@@ -72,7 +91,7 @@ public final class SlotInvarianceCheck {
      * @return true for require
      */
     public static boolean required(Map<String, String> settings, String env) {
-        String v = settings.getOrDefault(SETTING, env == null ? "require" : env);
+        String v = settings.getOrDefault(SETTING, env == null || env.isBlank() ? "require" : env);
         String s = v.trim().toLowerCase(Locale.ROOT);
         if (!s.equals("require") && !s.equals("record"))
             throw new IllegalArgumentException(
@@ -112,6 +131,13 @@ public final class SlotInvarianceCheck {
      * @return r
      */
     public static Result decide(Result r, boolean required, java.util.function.Consumer<String> log) {
+        if (!r.checkable()) {
+            // Not refused: nothing was shown to move, and a nondeterministic backend (the IPU's stochastic rounding)
+            // would otherwise be refused everywhere. Said loudly and recorded instead.
+            log.accept("WARNING: slot check " + r + "; the clip bound's slot premise is not checked on this backend"
+                    + " (docs/core.md, \"Float margin\" item 2)");
+            return r;
+        }
         if (!r.holds() && required)
             throw new UserError(r.moved() + " of " + r.total() + " examples get other norm bits when moved to another"
                     + " slot of the call on this backend and machine, so removing an example could change the others'"
@@ -155,10 +181,14 @@ public final class SlotInvarianceCheck {
             moved.exampleIds()[t] = t;
         }
         double[] here = model.perSampleGradientNorms(batch);
+        double[] again = model.perSampleGradientNorms(batch);
         double[] there = model.perSampleGradientNorms(moved);
         int changed = 0;
-        for (int s = 0; s < slots; s++)
-            if (Double.doubleToRawLongBits(here[s]) != Double.doubleToRawLongBits(there[(s + 1) % slots])) changed++;
-        return new Result(changed, slots);
+        int unstable = 0;
+        for (int s = 0; s < slots; s++) {
+            if (Double.doubleToRawLongBits(here[s]) != Double.doubleToRawLongBits(again[s])) unstable++;
+            if (Double.doubleToRawLongBits(again[s]) != Double.doubleToRawLongBits(there[(s + 1) % slots])) changed++;
+        }
+        return new Result(changed, slots, unstable);
     }
 }

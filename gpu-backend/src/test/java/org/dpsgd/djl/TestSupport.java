@@ -25,6 +25,7 @@ final class TestSupport {
      * the clip bound's slot premise assert it. Elsewhere the backend's probe decides when it opens (docs/core.md).
      */
     static boolean mklHasStrictMode() {
+        backend(); // DJL knows libtorch's folder only once the engine has loaded
         try {
             boolean intel = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"))
                     .contains("GenuineIntel");
