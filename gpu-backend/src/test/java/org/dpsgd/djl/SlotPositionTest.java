@@ -48,7 +48,9 @@ class SlotPositionTest {
     @CsvSource({
         "small-cnn,float32,1,6",
         "small-cnn,float32,1,7",
+        "small-cnn,float32,1,8",
         "small-cnn,float32,2,8",
+        "resnet18-gn,float32,1,8",
         "small-cnn,float32,1,9",
         "resnet18-gn,float32,1,6",
         "resnet18-gn,float32,1,9"
