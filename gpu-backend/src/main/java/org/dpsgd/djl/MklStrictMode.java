@@ -41,7 +41,6 @@ final class MklStrictMode {
     private static final int CBWR_ALL = -1;
     static final int CBWR_AUTO = 2;
     static final int CBWR_STRICT = 0x10000;
-    static final int CBWR_AVX2 = 10;
 
     /** The branches on which MKL documents a strict mode. */
     static final List<String> STRICT_BRANCHES = List.of("AUTO", "AVX2", "AVX512");

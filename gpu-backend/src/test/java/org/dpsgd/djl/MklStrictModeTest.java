@@ -81,11 +81,7 @@ class MklStrictModeTest {
      */
     @Test
     void onTheAvx2PathTheBackendKeepsEveryRowAndNormWhereverItSits() throws Exception {
-        assumeTrue(
-                TestSupport.mklHasStrictMode(),
-                "MKL's AVX2 cap and strict mode are Intel's: this test is for Intel CPUs");
-        List<String> out = child("backend", null);
-        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        List<String> out = avx2Child("backend", null);
         assertTrue(out.contains("mkl AUTO,STRICT (mode 0x10002, AUTO is AVX2 on this CPU)"), String.join("\n", out));
         assertNothingMoves(out);
     }
@@ -93,11 +89,7 @@ class MklStrictModeTest {
     /** The same with the AVX2 branch named: this child differs from the control below only by STRICT. */
     @Test
     void withAvx2StrictNamedNothingMovesEither() throws Exception {
-        assumeTrue(
-                TestSupport.mklHasStrictMode(),
-                "MKL's AVX2 cap and strict mode are Intel's: this test is for Intel CPUs");
-        List<String> out = child("backend", "AVX2,STRICT");
-        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        List<String> out = avx2Child("backend", "AVX2,STRICT");
         assertTrue(out.contains("mode 0x1000a"), String.join("\n", out));
         assertNothingMoves(out);
     }
@@ -113,11 +105,7 @@ class MklStrictModeTest {
     /** The control: the same probes, with MKL on AVX2 and not strict, see rows and norms move (so they can fail). */
     @Test
     void withoutStrictModeTheAvx2PathMovesRowsAndNorms() throws Exception {
-        assumeTrue(
-                TestSupport.mklHasStrictMode(),
-                "MKL's AVX2 cap and strict mode are Intel's: this test is for Intel CPUs");
-        List<String> out = child("raw", "AVX2");
-        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        List<String> out = avx2Child("raw", "AVX2");
         assertTrue(out.contains("mode 0xa"), String.join("\n", out)); // the AVX2 branch, not strict
         String all = String.join("\n", out);
         assertTrue(out.stream().anyMatch(l -> l.startsWith("rows differing ")), all);
@@ -142,6 +130,16 @@ class MklStrictModeTest {
         List<String> out = child("backend", "AVX2");
         assertTrue(
                 out.stream().anyMatch(l -> l.startsWith("refused: MKL_CBWR=AVX2 lets a row")), String.join("\n", out));
+    }
+
+    /** A child on MKL's AVX2 path, where that path and strict mode are Intel's (skipped elsewhere, and without MKL). */
+    private static List<String> avx2Child(String mode, String cbwr) throws IOException, InterruptedException {
+        assumeTrue(
+                TestSupport.mklHasStrictMode(),
+                "MKL's AVX2 cap and strict mode are Intel's: this test is for Intel CPUs");
+        List<String> out = child(mode, cbwr);
+        assumeTrue(!out.contains("mode none"), "this libtorch has no MKL");
+        return out;
     }
 
     private static List<String> child(String mode, String cbwr) throws IOException, InterruptedException {
