@@ -38,15 +38,27 @@ public interface Communicator extends AutoCloseable {
 
     /** Rank 0's bytes on every rank, whatever length they have (the length goes first). */
     default byte[] broadcastFromRoot(byte[] onRoot) {
+        return broadcastFrom(onRoot, 0);
+    }
+
+    /** Rank {@code root}'s bytes on every rank, whatever length they have (the length goes first). */
+    default byte[] broadcastFrom(byte[] onRoot, int root) {
         byte[] len = new byte[8];
-        if (rank() == 0) java.nio.ByteBuffer.wrap(len).putLong(onRoot.length);
-        broadcast(len, 0);
+        if (rank() == root) java.nio.ByteBuffer.wrap(len).putLong(onRoot.length);
+        broadcast(len, root);
         long n = java.nio.ByteBuffer.wrap(len).getLong();
         if (n > Integer.MAX_VALUE - 16)
             throw new IllegalStateException("broadcast of " + n + " bytes is above a Java array's limit");
-        byte[] data = rank() == 0 ? onRoot : new byte[(int) n];
-        broadcast(data, 0);
+        byte[] data = rank() == root ? onRoot : new byte[(int) n];
+        broadcast(data, root);
         return data;
+    }
+
+    /** Every rank's bytes on every rank, in rank order (one broadcast from each rank: for small, rare exchanges). */
+    default java.util.List<byte[]> allgather(byte[] mine) {
+        java.util.List<byte[]> all = new java.util.ArrayList<>(size());
+        for (int r = 0; r < size(); r++) all.add(broadcastFrom(rank() == r ? mine : null, r));
+        return all;
     }
 
     /** Ends this rank's part in the run (MPI_Finalize); collective. */

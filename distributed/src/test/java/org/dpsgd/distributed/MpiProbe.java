@@ -39,13 +39,21 @@ public final class MpiProbe {
             c.broadcast(p, w - 1);
             byte[] big = c.broadcastFromRoot(
                     r == 0 ? "hello from rank 0".getBytes(java.nio.charset.StandardCharsets.UTF_8) : null);
+            // Every rank's bytes, of a length of its own, in rank order on every rank.
+            java.util.List<byte[]> all =
+                    c.allgather("rank ".repeat(r + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            boolean gathered = all.size() == w;
+            for (int k = 0; k < all.size(); k++)
+                gathered &=
+                        new String(all.get(k), java.nio.charset.StandardCharsets.UTF_8).equals("rank ".repeat(k + 1));
             c.barrier();
             boolean ok = Arrays.equals(f, fExpected)
                     && d[0] == w * (w - 1) / 2.0
                     && d[1] == w
                     && Arrays.equals(b, new byte[] {7, 8, 9})
                     && Arrays.equals(p, new float[] {1.5f, -2f})
-                    && new String(big, java.nio.charset.StandardCharsets.UTF_8).equals("hello from rank 0");
+                    && new String(big, java.nio.charset.StandardCharsets.UTF_8).equals("hello from rank 0")
+                    && gathered;
             System.out.println("rank " + r + " of " + w + (ok ? " ok " : " WRONG ") + c.describe());
             c.close();
             System.exit(ok ? 0 : 1);

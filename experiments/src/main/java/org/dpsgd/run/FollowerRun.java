@@ -34,6 +34,8 @@ public final class FollowerRun {
                 launch.sigma(),
                 log,
                 ParallelSetup.customizer(parallel, config, shard, shard.population(), log))) {
+            // Rank 0 says and records this rank's own checks of its host and model (this rank's log goes nowhere).
+            RankChecks.exchange(parallel.communicator(), session.versions());
             DpSgdTrainer trainer = session.trainer();
             if (launch.checkpoint().length > 0)
                 trainer.restore(CheckpointPayload.decode(launch.checkpoint(), "from rank 0")

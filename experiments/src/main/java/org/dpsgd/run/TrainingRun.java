@@ -315,6 +315,9 @@ public final class TrainingRun {
                 RankLaunch.exchange(
                         parallel.communicator(),
                         new RankLaunch(ConfigLoader.toYaml(config), trainer.noiseMultiplier(), resumedFrom));
+                RankChecks checks = RankChecks.exchange(parallel.communicator(), session.versions());
+                checks.warnings().forEach(progress::line);
+                info.put("rank_checks", checks.toJson());
                 info.put(
                         "distributed",
                         Map.of(

@@ -86,6 +86,16 @@ class DataParallelRunTest {
 
         Map<String, Object> info = RunDirectory.readRunInfo(dir.resolve("two"));
         assertEquals(2, ((Map<?, ?>) info.get("distributed")).get("ranks"));
+        // Each rank's own checks of its host and model before the first step, the follower's included.
+        List<?> checks = (List<?>) info.get("rank_checks");
+        assertEquals(2, checks.size());
+        Map<?, ?> lead = (Map<?, ?>) checks.get(0);
+        Map<?, ?> follower = (Map<?, ?>) checks.get(1);
+        assertEquals(0, lead.get("rank"));
+        assertEquals(1, follower.get("rank"));
+        assertTrue(follower.get("slot_invariance_model") != null, follower.toString());
+        // One JVM, one model, synthetic examples: the follower's check finds what rank 0's does.
+        assertEquals(lead.get("slot_invariance_model"), follower.get("slot_invariance_model"));
         assertEquals(
                 256,
                 ((Map<?, ?>) info.get("dataset")).get("train_size"),
