@@ -195,6 +195,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Each strategy's warm-up as it ended, and the JIT's milliseconds during the timed steps (-1: not reported). */
     private List<String> warmUpLines = List.of();
 
+    private NoiseFloor noiseFloor; // null where no private row was timed beside the non-private one
+
     private String noisePrefetchName = "off";
 
     private long timedJitMillis = -1;
@@ -314,6 +316,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             results.clear();
             results.addAll(withRatios);
+            noiseFloor = noiseFloor(results, net.parameterCount());
             ourThreadInfo = backend.versions().get("threads");
             noisePrefetchName = prefetchMode.name().toLowerCase(java.util.Locale.ROOT);
             header = String.format(
@@ -347,6 +350,30 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The floor secure noise sets on this host ({@link NoiseFloor}), where a non-private row and a private one were
+     * timed: one draw of the model's noise on one thread, timed now (the strategies are done, so their threads idle).
+     */
+    private static NoiseFloor noiseFloor(List<BenchResult> results, long parameters) {
+        BenchResult np = results.stream()
+                .filter(r -> r.strategy().equals("nonprivate"))
+                .findFirst()
+                .orElse(null);
+        boolean anyPrivate = results.stream().anyMatch(r -> !r.strategy().startsWith("nonprivate"));
+        if (np == null || !anyPrivate || Double.isNaN(np.cpuMedianMs()) || parameters > Integer.MAX_VALUE) return null;
+        // Small vectors are drawn many times over, so that the JIT has compiled the draw and a draw is not timed alone.
+        int n = (int) parameters;
+        int warmup = (int) Math.min(1_000, Math.max(2, 8_000_000L / n));
+        int reps = (int) Math.min(200, Math.max(3, 2_000_000L / n));
+        org.dpsgd.noise.NoiseThroughput.Result noise = org.dpsgd.noise.NoiseThroughput.measure(
+                n, 1, warmup, reps, org.dpsgd.train.PiecewiseNoisySum.DEFAULT_PIECE);
+        return new NoiseFloor(
+                noise.medianMs(),
+                np.medianMs(),
+                np.cpuMedianMs(),
+                Runtime.getRuntime().availableProcessors());
+    }
+
     /** A fixed batch: seeded Gaussian pixels and uniform labels, every slot real. */
     static DeviceBatch randomBatch(Network net, int slots) {
         DeviceBatch b = new DeviceBatch(net.input(), slots, 1);
@@ -375,12 +402,21 @@ final class BenchCommand implements Callable<Integer> {
             row.put("examples_per_s", round(r.examplesPerS()));
             row.put("ratio", Double.isNaN(r.ratio()) ? null : round(r.ratio()));
             row.put("peak_mb", Double.isNaN(r.peakMb()) ? null : round(r.peakMb()));
+            row.put("cpu_ms", Double.isNaN(r.cpuMedianMs()) ? null : round(r.cpuMedianMs()));
             rows.add(row);
         }
         out.put("results", rows);
         out.put("warmup", warmUpLines);
         out.put("noise_prefetch", noisePrefetchName);
         out.put("timed_jit_ms", timedJitMillis < 0 ? null : timedJitMillis);
+        if (noiseFloor != null) {
+            Map<String, Object> floor = new LinkedHashMap<>();
+            floor.put("noise_core_ms", round(noiseFloor.noiseCoreMs()));
+            floor.put("idle_core_ms", round(noiseFloor.idleCoreMs()));
+            floor.put("cores", noiseFloor.cores());
+            floor.put("ratio", round(noiseFloor.ratio()));
+            out.put("noise_floor", floor);
+        }
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();
             Map<String, Object> headline = new LinkedHashMap<>();
@@ -401,25 +437,29 @@ final class BenchCommand implements Callable<Integer> {
                 peerOutcome == null ? results : peerOutcome.comparison().rows();
         CliOutput.out(spec)
                 .printf(
-                        "%-22s %10s %10s %12s %7s %10s %10s%n",
-                        "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB");
+                        "%-22s %10s %10s %12s %7s %10s %10s %8s%n",
+                        "strategy", "step ms", "grad ms", "examples/s", "ratio", "noise ms", "peak MB", "CPU ms");
         for (BenchResult r : rows) {
             CliOutput.out(spec)
                     .printf(
-                            "%-22s %10.1f %10s %12.1f %7s %10s %10.0f%n",
+                            "%-22s %10.1f %10s %12.1f %7s %10s %10.0f %8s%n",
                             r.strategy(),
                             r.medianMs(),
                             f1(r.clipMedianMs()),
                             r.examplesPerS(),
                             Double.isNaN(r.ratio()) ? "-" : String.format("%.2f", r.ratio()),
                             f1(r.noiseMedianMs()),
-                            r.peakMb());
+                            r.peakMb(),
+                            f1(r.cpuMedianMs()));
         }
         CliOutput.out(spec)
                 .println("medians over blocks of " + Math.min(block, steps) + " consecutive steps (" + steps
                         + " steps per strategy, strategies rotating) after each strategy's warm-up; step = gradient + noise"
                         + " (private only) + update; peak MB = process resident-set high-water mark (VmHWM) over that"
-                        + " strategy's first " + BenchRun.PEAK_STEPS + " warm-up steps");
+                        + " strategy's first " + BenchRun.PEAK_STEPS
+                        + " warm-up steps; CPU ms = the process's CPU time per"
+                        + " step, all threads (mean over the timed blocks)");
+        if (noiseFloor != null) CliOutput.out(spec).println(noiseFloor.line());
         CliOutput.out(spec).println("warm-up: " + String.join("; ", warmUpLines) + "; " + timedJitLine());
         if (peerOutcome != null) {
             PeerComparison c = peerOutcome.comparison();

@@ -1,6 +1,9 @@
 package org.dpsgd.cli;
 
-/** One strategy's numbers: median full-step time, throughput, ratio to the non-private step, peak RSS. */
+/**
+ * One strategy's numbers: median full-step time, throughput, ratio to the non-private step, peak RSS, and the process's
+ * CPU time per step (all threads; NaN where not measured, e.g. a peer's row).
+ */
 record BenchResult(
         String strategy,
         double medianMs,
@@ -8,7 +11,8 @@ record BenchResult(
         double ratio,
         double peakMb,
         double clipMedianMs,
-        double noiseMedianMs) {
+        double noiseMedianMs,
+        double cpuMedianMs) {
     BenchResult withRatio(double baselineMs) {
         return new BenchResult(
                 strategy,
@@ -17,6 +21,7 @@ record BenchResult(
                 Double.isNaN(baselineMs) ? Double.NaN : medianMs / baselineMs,
                 peakMb,
                 clipMedianMs,
-                noiseMedianMs);
+                noiseMedianMs,
+                cpuMedianMs);
     }
 }

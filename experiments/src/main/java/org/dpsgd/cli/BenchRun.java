@@ -85,6 +85,10 @@ final class BenchRun {
         final double[] gradMs;
         final double[] noiseMs;
         final List<double[]> blocks = new ArrayList<>(); // {step, grad, noise} means per block
+        // The process's CPU time over every timed block (all threads), and those blocks' steps: a mean, since the OS
+        // counts CPU time in ticks too coarse for one short block.
+        double cpuMs;
+        int cpuSteps;
         double peakMb = Double.NaN;
 
         Subject(String strategy, int steps) {
@@ -165,10 +169,13 @@ final class BenchRun {
 
         /** Runs steps [from, from + n) back to back, then waits for background noise and charges it to this block. */
         void block(int from, int n) {
+            long cpu0 = processCpuNanos();
             for (int i = from; i < from + n; i++) step(i);
             long t0 = System.nanoTime();
             noise.awaitPrefetch();
             double settleMs = (System.nanoTime() - t0) / 1e6;
+            cpuMs += (processCpuNanos() - cpu0) / 1e6;
+            cpuSteps += n;
             double step = settleMs, grad = 0, noiseSum = settleMs;
             for (int i = from; i < from + n; i++) {
                 step += stepMs[i];
@@ -181,7 +188,14 @@ final class BenchRun {
         BenchResult result() {
             double m = median(column(0));
             return new BenchResult(
-                    strategy, m, batch.slots() * 1000.0 / m, Double.NaN, peakMb, median(column(1)), median(column(2)));
+                    strategy,
+                    m,
+                    batch.slots() * 1000.0 / m,
+                    Double.NaN,
+                    peakMb,
+                    median(column(1)),
+                    median(column(2)),
+                    cpuSteps == 0 ? Double.NaN : cpuMs / cpuSteps);
         }
 
         private double[] column(int c) {
@@ -295,5 +309,12 @@ final class BenchRun {
         Arrays.sort(s);
         int m = s.length / 2;
         return s.length % 2 == 1 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+    }
+
+    /** The process's CPU time so far, all threads (the engine's, the JVM's, the noise's), in ns; -1 where unknown. */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 }

@@ -23,7 +23,8 @@ record PeerComparison(List<BenchResult> rows, double nonprivateVsTorch, double a
                             Double.NaN,
                             r.peakMb(),
                             r.clipMedianMs(),
-                            r.noiseMedianMs())
+                            r.noiseMedianMs(),
+                            r.cpuMedianMs())
                     .withRatio(base));
         }
         double auto = medianOf(ours, "auto");

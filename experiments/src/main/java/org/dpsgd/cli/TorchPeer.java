@@ -189,7 +189,8 @@ final class TorchPeer {
                     ? r.get("examples_per_s").asDouble()
                     : Double.NaN;
             double peak = r.path("peak_mb").isNumber() ? r.get("peak_mb").asDouble() : Double.NaN;
-            results.add(new BenchResult(r.get("strategy").asText(), ms, eps, Double.NaN, peak, Double.NaN, Double.NaN));
+            results.add(new BenchResult(
+                    r.get("strategy").asText(), ms, eps, Double.NaN, peak, Double.NaN, Double.NaN, Double.NaN));
         }
         Map<String, String> versions = new LinkedHashMap<>();
         j.path("versions")

@@ -56,7 +56,22 @@ class BenchCommandTest {
                     r.get("examples_per_s").asDouble(),
                     0.02 * r.get("examples_per_s").asDouble());
             assertTrue(r.has("peak_mb"));
+            assertTrue(r.get("cpu_ms").asDouble() >= 0, r.toString());
         }
+        // Private rows beside the non-private one: the floor secure noise sets on this host, from its own numbers.
+        JsonNode floor = j.get("noise_floor");
+        assertTrue(floor.get("noise_core_ms").asDouble() > 0, floor.toString());
+        assertEquals(
+                Runtime.getRuntime().availableProcessors(), floor.get("cores").asInt());
+        assertEquals(
+                new NoiseFloor(
+                                floor.get("noise_core_ms").asDouble(),
+                                j.get("results").get(0).get("median_ms").asDouble(),
+                                j.get("results").get(0).get("cpu_ms").asDouble(),
+                                floor.get("cores").asInt())
+                        .ratio(),
+                floor.get("ratio").asDouble(),
+                0.011);
         // --warmup 0 still runs one step per strategy (its peak is read there), and says so.
         assertEquals(3, j.get("warmup").size());
         assertEquals("microbatch 1 step", j.get("warmup").get(1).asText());

@@ -31,7 +31,7 @@ class BenchPeerTest {
                     + " \"versions\": {\"torch\": \"1.13.0\", \"opacus\": \"1.4.0\", \"wait\": \"%s\"}}";
 
     private static BenchResult row(String strategy, double ms) {
-        return new BenchResult(strategy, ms, 4000 / ms, Double.NaN, 100, Double.NaN, Double.NaN);
+        return new BenchResult(strategy, ms, 4000 / ms, Double.NaN, 100, Double.NaN, Double.NaN, Double.NaN);
     }
 
     /** A fake peer: exits 0 on --check; otherwise writes its arguments to args.txt, chats on stderr and stdout, prints the JSON line. */
