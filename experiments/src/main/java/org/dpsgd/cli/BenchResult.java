@@ -12,7 +12,7 @@ record BenchResult(
         double peakMb,
         double clipMedianMs,
         double noiseMedianMs,
-        double cpuMedianMs) {
+        double cpuMeanMs) {
     BenchResult withRatio(double baselineMs) {
         return new BenchResult(
                 strategy,
@@ -22,6 +22,6 @@ record BenchResult(
                 peakMb,
                 clipMedianMs,
                 noiseMedianMs,
-                cpuMedianMs);
+                cpuMeanMs);
     }
 }

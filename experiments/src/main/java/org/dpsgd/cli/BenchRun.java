@@ -170,12 +170,16 @@ final class BenchRun {
         /** Runs steps [from, from + n) back to back, then waits for background noise and charges it to this block. */
         void block(int from, int n) {
             long cpu0 = processCpuNanos();
+            boolean cpuKnown = cpu0 >= 0;
             for (int i = from; i < from + n; i++) step(i);
             long t0 = System.nanoTime();
             noise.awaitPrefetch();
             double settleMs = (System.nanoTime() - t0) / 1e6;
-            cpuMs += (processCpuNanos() - cpu0) / 1e6;
-            cpuSteps += n;
+            long cpu1 = processCpuNanos();
+            if (cpuKnown && cpu1 >= 0) {
+                cpuMs += (cpu1 - cpu0) / 1e6;
+                cpuSteps += n;
+            }
             double step = settleMs, grad = 0, noiseSum = settleMs;
             for (int i = from; i < from + n; i++) {
                 step += stepMs[i];
@@ -313,8 +317,9 @@ final class BenchRun {
 
     /** The process's CPU time so far, all threads (the engine's, the JVM's, the noise's), in ns; -1 where unknown. */
     static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean)
-                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-                .getProcessCpuTime();
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                        instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime()
+                : -1;
     }
 }

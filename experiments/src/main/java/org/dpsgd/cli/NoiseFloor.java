@@ -8,7 +8,7 @@ import java.util.Locale;
  * least (non-private CPU + noise CPU) / cores. Printed by {@code dpsgd bench} under the table; it says when a ratio
  * goal is out of reach on a host by arithmetic alone, and why a GPU host needs cores for noise (docs/benchmarks.md).
  *
- * @param noiseCoreMs one draw of the model's noise on one thread, ms (≈ its CPU time)
+ * @param noiseCoreMs one draw of the model's noise on one thread: its CPU time in ms (at most its fastest wall time)
  * @param nonPrivateMs the non-private step's median wall time, ms
  * @param nonPrivateCpuMs the non-private step's process CPU time per step, ms (all threads)
  * @param cores the host cores the process may use
@@ -28,7 +28,7 @@ record NoiseFloor(double noiseCoreMs, double nonPrivateMs, double nonPrivateCpuM
         return String.format(
                 Locale.ROOT,
                 "noise floor: secure noise for these parameters costs %.1f core-ms a step (one thread, measured after the"
-                        + " table); the non-private step used %.1f of its %d × %.1f core-ms (%.1f idle), so on %d cores no"
+                        + " timed steps); the non-private step used %.1f of its %d × %.1f core-ms (%.1f idle), so on %d cores no"
                         + " private step can be below %.2f × non-private here, even with clipping free",
                 noiseCoreMs,
                 nonPrivateCpuMs,

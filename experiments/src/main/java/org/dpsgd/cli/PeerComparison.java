@@ -24,7 +24,7 @@ record PeerComparison(List<BenchResult> rows, double nonprivateVsTorch, double a
                             r.peakMb(),
                             r.clipMedianMs(),
                             r.noiseMedianMs(),
-                            r.cpuMedianMs())
+                            r.cpuMeanMs())
                     .withRatio(base));
         }
         double auto = medianOf(ours, "auto");

@@ -17,10 +17,14 @@ import org.dpsgd.train.StepResult;
 public final class FollowerRun {
     private FollowerRun() {}
 
-    /** Runs this rank's part of the run to its end; returns the final parameters (identical to rank 0's). */
+    /**
+     * Runs this rank's part of the run to its end; returns the final parameters (identical to rank 0's), or null when
+     * rank 0 had nothing to run (a finished run resumed).
+     */
     public static float[] run(DataParallel parallel, TrainingRun.Options opts) {
         if (parallel.isLeader()) throw new IllegalStateException("rank 0 runs TrainingRun, not FollowerRun");
         RankLaunch launch = RankLaunch.exchange(parallel.communicator(), null);
+        if (launch.nothingToDo()) return null;
         ExperimentConfig config = ConfigLoader.parse(launch.configYaml(), "rank 0's config");
         // This rank's own --backend/--device (e.g. gpu:local resolved to this rank's GPU), not rank 0's.
         if (opts.backend() != null) config = config.withBackend(config.backend().withName(opts.backend()));

@@ -43,17 +43,24 @@ record RankChecks(List<Map<String, String>> ranks) {
     }
 
     /**
-     * One warning line for each check of a rank other than 0 that did not show the premise (rank 0 has already said
-     * its own): the rank, the key and what it found.
+     * One warning line for each finding of ranks other than 0 that did not show the premise (rank 0 has already said
+     * its own): the ranks that found it, the key and what they found (an IPU job's 15 identical "NOT CHECKABLE"
+     * findings are one line).
      */
     List<String> warnings() {
-        List<String> out = new ArrayList<>();
+        Map<Map.Entry<String, String>, List<Integer>> byFinding = new LinkedHashMap<>();
         for (int r = 1; r < ranks.size(); r++) {
             for (Map.Entry<String, String> e : ranks.get(r).entrySet()) {
                 if (NOT_SHOWN.stream().anyMatch(e.getValue()::startsWith))
-                    out.add("WARNING: rank " + r + ": " + e.getKey() + ": " + e.getValue());
+                    byFinding
+                            .computeIfAbsent(Map.entry(e.getKey(), e.getValue()), k -> new ArrayList<>())
+                            .add(r);
             }
         }
+        List<String> out = new ArrayList<>();
+        byFinding.forEach((finding, rs) -> out.add("WARNING: rank" + (rs.size() > 1 ? "s " : " ")
+                + String.join(", ", rs.stream().map(String::valueOf).toList()) + ": " + finding.getKey() + ": "
+                + finding.getValue()));
         return out;
     }
 

@@ -10,6 +10,13 @@ import org.dpsgd.distributed.Communicator;
  * ranks need no run folder or shared file system: only their data.
  */
 record RankLaunch(String configYaml, double sigma, byte[] checkpoint) {
+    /** What rank 0 sends when the run needs no step (resuming a finished run): the other ranks return at once. */
+    static final RankLaunch NOTHING_TO_DO = new RankLaunch("", Double.NaN, new byte[0]);
+
+    /** Whether this is {@link #NOTHING_TO_DO} (no config: a real launch always has one). */
+    boolean nothingToDo() {
+        return configYaml.isEmpty();
+    }
 
     /** Collective: rank 0 passes its launch, the others pass null; every rank returns rank 0's. */
     static RankLaunch exchange(Communicator comm, RankLaunch onRoot) {

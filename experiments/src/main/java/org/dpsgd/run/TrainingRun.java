@@ -178,7 +178,11 @@ public final class TrainingRun {
     private static Result resumeLocked(RunDirectory rd, Path runDir, Options opts) {
         Map<String, Object> info = rd.readRunInfo();
         Object st = info.get("status");
-        if ("finished".equals(st) || STOPPED_AT_BUDGET.equals(st)) return alreadyFinished(rd, info, opts);
+        if ("finished".equals(st) || STOPPED_AT_BUDGET.equals(st)) {
+            // The other ranks of a data-parallel resume wait for rank 0's launch: tell them there is nothing to do.
+            if (opts.parallel() != null) RankLaunch.exchange(opts.parallel().communicator(), RankLaunch.NOTHING_TO_DO);
+            return alreadyFinished(rd, info, opts);
+        }
         Object yaml = info.get("config_yaml");
         if (!(yaml instanceof String text))
             throw new UserError(runDir.resolve(RunDirectory.RUN_JSON) + " has no config_yaml; cannot resume it");
@@ -327,6 +331,11 @@ public final class TrainingRun {
                                 parallel.communicator().describe(),
                                 "parameter_check_every",
                                 parallel.checkEvery()));
+            } else {
+                // A one-process continuation of a data-parallel run: the earlier ranks' entries describe that segment
+                // only.
+                info.remove("distributed");
+                info.remove("rank_checks");
             }
             dir.writeRunInfo(info);
             if (audit != null) {

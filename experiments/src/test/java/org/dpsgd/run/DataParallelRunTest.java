@@ -183,6 +183,45 @@ class DataParallelRunTest {
      * The f-DP audit bound needs a full batch of the whole run: q = B/N with N of the whole set, never of
      * rank 0's shard (B = 200 covers rank 0's 128 examples but not the 256 of the run).
      */
+    /**
+     * A follower that cannot open its session (here: its own --device names a GPU this host lacks; a slot check
+     * refusing under require takes the same path) ends the job with its one line while rank 0 waits for the ranks'
+     * checks: rank 0 is not left waiting.
+     */
+    @Test
+    void aFollowerThatCannotOpenEndsTheJobWhileRankZeroWaitsForTheChecks() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Communicator> ranks = new InProcessGroup(2).ranks();
+            java.io.ByteArrayOutputStream lines = new java.io.ByteArrayOutputStream();
+            PrintStream sink = new PrintStream(lines, true, java.nio.charset.StandardCharsets.UTF_8);
+            Future<TrainingRun.Result> lead = pool.submit(() -> TrainingRun.start(
+                    cfg, dir.resolve("lead"), quiet().withParallel(new DataParallel(ranks.get(0), 1))));
+            Future<float[]> follower = pool.submit(() -> {
+                DataParallel p = new DataParallel(ranks.get(1), 1);
+                TrainingRun.Options q = quiet();
+                TrainingRun.Options gpu =
+                        new TrainingRun.Options(q.backend(), "gpu:99", q.out(), q.err(), q.progress(), null, null, p);
+                try {
+                    return FollowerRun.run(p, gpu);
+                } catch (RuntimeException e) {
+                    org.dpsgd.distributed.RankFailure.abort(ranks.get(1), e, sink);
+                    throw e;
+                }
+            });
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> follower.get(120, TimeUnit.SECONDS));
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> lead.get(120, TimeUnit.SECONDS));
+            String line = lines.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(line.startsWith("error: rank 1 of 2 failed: "), line);
+            assertEquals(1, line.lines().count(), line);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void theFdpAuditBoundJudgesTheWholeRunsBatchNotRankZerosShard() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(
@@ -254,6 +293,21 @@ class DataParallelRunTest {
     }
 
     @Test
+    void oneProcessContinuingATwoRankRunDropsTheRanksEntries() throws Exception {
+        ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
+        onRanks(2, o -> TrainingRun.start(cfg, dir.resolve("two"), o), quiet().withStopAfter(10));
+        Map<String, Object> before = RunDirectory.readRunInfo(dir.resolve("two"));
+        assertTrue(
+                before.containsKey("rank_checks") && before.containsKey("distributed"),
+                before.keySet().toString());
+        assertEquals("finished", TrainingRun.resume(dir.resolve("two"), quiet()).status());
+        Map<String, Object> after = RunDirectory.readRunInfo(dir.resolve("two"));
+        assertTrue(
+                !after.containsKey("rank_checks") && !after.containsKey("distributed"),
+                after.keySet().toString());
+    }
+
+    @Test
     void aSingleProcessCheckpointResumesOnTwoRanksAsItWouldInOneProcess() throws Exception {
         ExperimentConfig cfg = ConfigLoader.parse(CONFIG, "test");
         // Two identical runs "killed" after step 10 (newest checkpoint: step 8; the ledger holds 10 steps).
@@ -269,6 +323,11 @@ class DataParallelRunTest {
         // Steps 9–12 are sampled from the checkpoint's counter position, so even the parameters agree.
         assertClose(one.parameters(), two.parameters());
         assertTrue(RunDirectory.readRunInfo(dir.resolve("two")).containsKey("resumed_at"));
+        // Resuming the finished run on two ranks changes nothing and ends on every rank (rank 0 tells the follower).
+        TrainingRun.Result again = onRanks(2, o -> TrainingRun.resume(dir.resolve("two"), o), quiet());
+        assertEquals("finished", again.status());
+        assertEquals(two.steps(), again.steps());
+        assertEquals(two.epsilon(), again.epsilon(), 0.0);
         try (var files = Files.list(dir)) {
             assertEquals(
                     List.of("one", "two"),

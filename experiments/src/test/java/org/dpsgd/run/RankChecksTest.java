@@ -59,6 +59,14 @@ class RankChecksTest {
     }
 
     @Test
+    void ranksWithTheSameFindingShareOneLine() throws Exception {
+        String unchecked = "NOT CHECKABLE: the same call made twice gave 16 of 16 examples other norm bits";
+        Map<String, String> ipu = Map.of("slot_invariance_model", unchecked);
+        RankChecks checks = exchange(List.of(ipu, ipu, Map.of("slot_invariance_model", HOLDS), ipu, ipu));
+        assertEquals(List.of("WARNING: ranks 1, 3, 4: slot_invariance_model: " + unchecked), checks.warnings());
+    }
+
+    @Test
     void rankZerosOwnFindingsAreNotRepeatedAndHeldChecksAreQuiet() throws Exception {
         RankChecks checks = exchange(List.of(
                 Map.of("slot_invariance_model", "NOT CHECKABLE: the same call made twice gave 3 of 16 examples"),
