@@ -39,7 +39,7 @@ final class BenchData {
     private BenchData() {}
 
     /** Wall and CPU medians of one assembly; images/s per core from the loader thread's CPU time. */
-    record Throughput(String what, double medianMs, double cpuMeanMs, double imagesPerSecond) {}
+    record Throughput(String what, double medianMs, double cpuMedianMs, double imagesPerSecond) {}
 
     record Wait(boolean prefetch, int calls, double waitMs, double stepMs) {}
 
@@ -208,7 +208,7 @@ final class BenchData {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("assembly", t.what());
                 row.put("median_ms", t.medianMs());
-                row.put("cpu_median_ms", t.cpuMeanMs());
+                row.put("cpu_median_ms", t.cpuMedianMs());
                 row.put("images_per_s_per_core", t.imagesPerSecond());
                 rows.add(row);
             }
@@ -232,7 +232,7 @@ final class BenchData {
         for (Throughput t : rates)
             stdout.printf(
                     "data %-16s CPU median %8.2f ms per batch = %,10.0f images/s per core  (wall median %.2f ms)%n",
-                    t.what(), t.cpuMeanMs(), t.imagesPerSecond(), t.medianMs());
+                    t.what(), t.cpuMedianMs(), t.imagesPerSecond(), t.medianMs());
         stdout.printf(
                 "backend waits for data (auto step of %s on %s, crop + flip, calls of %d slots):%n",
                 model, backend.device(), micro);

@@ -5,8 +5,8 @@ import java.util.Locale;
 /**
  * The lowest private / non-private step ratio that secure noise allows on this host, whatever clipping costs: a private
  * step does at least the non-private step's CPU work and draws the noise on the same host cores, so its wall time is at
- * least (non-private CPU + noise CPU) / cores. Printed by {@code dpsgd bench} under the table; it says when a ratio
- * goal is out of reach on a host by arithmetic alone, and why a GPU host needs cores for noise (docs/benchmarks.md).
+ * least (non-private CPU + noise CPU) / cores. Printed by {@code dpsgd bench} under the table on CPU backends; it says
+ * when a ratio goal is out of reach on a host by arithmetic alone (docs/benchmarks.md).
  *
  * @param noiseCoreMs one draw of the model's noise on one thread: its CPU time in ms (at most its fastest wall time)
  * @param nonPrivateMs the non-private step's median wall time, ms
